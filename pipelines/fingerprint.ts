@@ -1,0 +1,42 @@
+// Content addressing: every cache key in emoforge is a sha256 over a canonical JSON encoding,
+// so key order, undefined fields and number formatting never change a key by accident.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+
+/** JSON with object keys sorted and undefined values dropped; arrays keep their order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = sortKeys(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+export function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** sha256 of the canonical JSON of the parts. */
+export function fingerprint(...parts: unknown[]): string {
+  return sha256(canonicalJson(parts));
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** A stable 32-bit number from a hex digest, for partition and split assignment. */
+export function hashToUnit(hex: string): number {
+  return parseInt(hex.slice(0, 8), 16) / 0x100000000;
+}

@@ -1,0 +1,69 @@
+// The stage contract. A stage is one file exporting one Stage object; it transforms records and
+// never knows where it runs. The runner owns caching, counters, timing, drops and concurrency.
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { Clip, Segment } from '../schemas/records.ts';
+import type { Store } from './store/store.ts';
+import type { TeacherRegistry } from './teachers/teacher.ts';
+
+/** A record leaving the pipeline early. `reason` is a short kebab-case counter name. */
+export interface DropResult {
+  readonly drop: true;
+  readonly reason: string;
+  readonly detail: string;
+}
+
+export function drop(reason: string, detail: string): DropResult {
+  return { drop: true, reason, detail };
+}
+
+export function isDrop(value: unknown): value is DropResult {
+  return typeof value === 'object' && value !== null && (value as DropResult).drop === true;
+}
+
+/** Counts of expensive work done (ffmpeg runs, ASR runs, teacher calls); a re-run should add none. */
+export interface WorkCounter {
+  add(kind: WorkKind, amount?: number): void;
+}
+export type WorkKind = 'ffmpeg' | 'ffprobe' | 'asr' | 'teacher' | 'dsp';
+
+export interface StageContext {
+  readonly store: Store;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  readonly work: WorkCounter;
+  readonly teachers: TeacherRegistry;
+  /** A scratch folder for this stage call, removed afterwards. */
+  scratch(): Promise<string>;
+}
+
+/** Dotted field paths of Segment a stage reads or adds, e.g. "transcript", "cues.acoustic". */
+export type FieldPath = string;
+
+interface StageBase<C> {
+  readonly name: string;
+  /** Bump when the stage's output for the same input and config changes. */
+  readonly version: number;
+  readonly configSchema: z.ZodType<C>;
+  readonly reads: readonly FieldPath[];
+  readonly adds: readonly FieldPath[];
+  /** Does the stage do expensive work worth caching per record? (cheap filters say false) */
+  readonly cache: boolean;
+}
+
+/** Turns a clip into segments (fan-out), or drops it. */
+export interface ClipStage<C = unknown> extends StageBase<C> {
+  readonly kind: 'clip';
+  run(clip: Clip, config: C, ctx: StageContext): Promise<Segment[] | DropResult>;
+}
+
+/** Enriches a segment, or drops it. */
+export interface SegmentStage<C = unknown> extends StageBase<C> {
+  readonly kind: 'segment';
+  run(segment: Segment, config: C, ctx: StageContext): Promise<Segment | DropResult>;
+}
+
+export type RecordStage<C = unknown> = ClipStage<C> | SegmentStage<C>;
+
+/** Fields a clip stage's segments always carry. */
+export const SEGMENT_BASE_FIELDS: readonly FieldPath[] = ['id', 'clipId', 'clip', 'index', 'start', 'end'];
