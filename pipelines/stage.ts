@@ -2,9 +2,9 @@
 // never knows where it runs. The runner owns caching, counters, timing, drops and concurrency.
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Clip, Segment } from '../schemas/records.ts';
+import type { Clip, Drop, Segment } from '../schemas/records.ts';
 import type { Store } from './store/store.ts';
-import type { TeacherRegistry } from './teachers/teacher.ts';
+import type { TeacherRegistry, TeacherRole } from './teachers/teacher.ts';
 
 /** A record leaving the pipeline early. `reason` is a short kebab-case counter name. */
 export interface DropResult {
@@ -35,6 +35,8 @@ export interface StageContext {
   readonly teachers: TeacherRegistry;
   /** A scratch folder for this stage call, removed afterwards. */
   scratch(): Promise<string>;
+  /** A local path holding the clip's source bytes (the runner knows where the input lives). */
+  sourcePath(clip: Clip): Promise<string>;
 }
 
 /** Dotted field paths of Segment a stage reads or adds, e.g. "transcript", "cues.acoustic". */
@@ -49,6 +51,8 @@ interface StageBase<C> {
   readonly adds: readonly FieldPath[];
   /** Does the stage do expensive work worth caching per record? (cheap filters say false) */
   readonly cache: boolean;
+  /** Teacher roles the stage calls; their teachers' fingerprints join the stage's cache keys. */
+  readonly teacherRoles?: readonly TeacherRole[];
 }
 
 /** Turns a clip into segments (fan-out), or drops it. */
@@ -67,3 +71,28 @@ export type RecordStage<C = unknown> = ClipStage<C> | SegmentStage<C>;
 
 /** Fields a clip stage's segments always carry. */
 export const SEGMENT_BASE_FIELDS: readonly FieldPath[] = ['id', 'clipId', 'clip', 'index', 'start', 'end'];
+
+/** What a source stage hands the runner: the clips to process and the sources it turned away. */
+export interface SourceResult {
+  readonly clips: Clip[];
+  readonly drops: Drop[];
+  /** Sources seen before any rejection (files listed, manifest rows). */
+  readonly seen: number;
+  /** Absolute folder that clip uris are relative to. */
+  readonly root: string;
+}
+
+export interface SourceOptions {
+  /** Overrides the config's input (CLI --input). */
+  readonly input?: string;
+  /** Process at most this many sources (CLI --limit), taken in sorted order. */
+  readonly limit?: number;
+  readonly partitions: number;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Lists the sources and turns them into clips (the first stage of every pipeline). */
+export interface SourceStage<C = unknown> extends Omit<StageBase<C>, 'reads' | 'adds' | 'cache'> {
+  readonly kind: 'source';
+  run(config: C, options: SourceOptions, ctx: StageContext): Promise<SourceResult>;
+}

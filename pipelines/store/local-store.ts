@@ -49,6 +49,14 @@ export class LocalStore implements Store {
     }
   }
 
+  async size(key: string): Promise<number | null> {
+    try {
+      return (await stat(this.path(key))).size;
+    } catch {
+      return null;
+    }
+  }
+
   async *list(prefix: string): AsyncIterable<string> {
     const base = prefix.replace(/\/+$/, '');
     if (base) assertSafeKey(base);

@@ -11,6 +11,8 @@ export interface Store {
   /** Atomically copy a local file into the store. */
   putFile(key: string, sourcePath: string): Promise<void>;
   exists(key: string): Promise<boolean>;
+  /** Size in bytes, or null when the key does not exist. */
+  size(key: string): Promise<number | null>;
   /** Keys under a prefix, in lexicographic order. */
   list(prefix: string): AsyncIterable<string>;
   delete(key: string): Promise<void>;

@@ -1,0 +1,290 @@
+// The runner: ingest → partitions of clips through the record stages → the sink. It owns caching
+// (per-record stage results and whole partition results, both content-addressed in the store),
+// counters, drops, timing and concurrency; stages only transform records.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import PQueue from 'p-queue';
+import type { Logger } from 'pino';
+import { Segment, type Clip, type Drop } from '../schemas/records.ts';
+import type { Plan, PlannedStage } from './config.ts';
+import { FatalError, RecordError } from './errors.ts';
+import { fingerprint } from './fingerprint.ts';
+import type { SinkResult } from './sink.ts';
+import { isDrop, type DropResult, type RecordStage, type StageContext, type WorkKind } from './stage.ts';
+import { emptyStageStats, mergeStats, statsFor, type StatsTable } from './stats.ts';
+import type { Store } from './store/store.ts';
+import { createTeacherRegistry } from './teachers/registry.ts';
+import type { TeacherRegistry } from './teachers/teacher.ts';
+
+export interface RunOptions {
+  readonly store: Store;
+  readonly outDir: string;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  readonly input?: string;
+  readonly limit?: number;
+  readonly progress?: ProgressListener;
+}
+
+/** What the progress display hears about. Stats are live objects; read, never mutate. */
+export interface ProgressListener {
+  phase(name: 'ingest' | 'partitions' | 'write', total?: number): void;
+  ingestProgress(done: number, total: number): void;
+  partitionDone(done: number, total: number, cached: boolean, stats: StatsTable): void;
+}
+
+export interface RunSummary {
+  readonly stats: StatsTable;
+  readonly partitions: { total: number; cached: number };
+  readonly clips: number;
+  readonly segments: number;
+  readonly drops: number;
+  readonly sink: SinkResult;
+  readonly wallMs: number;
+}
+
+interface PartitionResult {
+  readonly segments: Segment[];
+  readonly drops: Drop[];
+  readonly stats: StatsTable;
+  /** Drops caused by thrown errors: such a partition is not stored as done, so a re-run retries them. */
+  readonly transientDrops?: number;
+}
+
+type CachedOutcome = { kind: 'ok'; value: unknown } | { kind: 'drop'; reason: string; detail: string };
+/** A drop from a thrown error is not cached: a flaky tool may succeed on the next run. */
+type Outcome = CachedOutcome & { readonly thrown?: boolean };
+
+export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunSummary> {
+  const started = performance.now();
+  const { store, log, signal } = options;
+  const teachers = createTeacherRegistry(plan.teachers);
+  const stats: StatsTable = {};
+
+  // 1. Sources → clips.
+  options.progress?.phase('ingest');
+  const ingestStats = statsFor(stats, plan.source.stage.name);
+  const ingestStarted = performance.now();
+  const source = await plan.source.stage.run(
+    plan.source.config,
+    { input: options.input, limit: options.limit, partitions: plan.config.partitions, onProgress: (d, t) => options.progress?.ingestProgress(d, t) },
+    contextFor(plan.source.stage.name, ingestStats, { store, log, signal, teachers, root: '' }),
+  );
+  ingestStats.wallMs += performance.now() - ingestStarted;
+  ingestStats.in += source.seen;
+  ingestStats.out += source.clips.length;
+  for (const d of source.drops) ingestStats.dropped[d.reason] = (ingestStats.dropped[d.reason] ?? 0) + 1;
+  log.info({ stage: 'ingest', root: source.root, clips: source.clips.length, rejected: source.drops.length }, 'sources listed');
+
+  // 2. Partitions through the record stages.
+  const byPartition = new Map<number, Clip[]>();
+  for (const clip of source.clips) {
+    const list = byPartition.get(clip.partition) ?? [];
+    list.push(clip);
+    byPartition.set(clip.partition, list);
+  }
+  const partitions = [...byPartition.entries()].sort((a, b) => a[0] - b[0]);
+  const recordFingerprint = plan.records.at(-1)!.fingerprint;
+  const teacherFingerprint = fingerprint(plan.teachers);
+  const segments: Segment[] = [];
+  const drops: Drop[] = [...source.drops];
+  const recordStats: StatsTable = {};
+  let cachedPartitions = 0;
+  let done = 0;
+  options.progress?.phase('partitions', partitions.length);
+
+  const queue = new PQueue({ concurrency: plan.config.concurrency });
+  await Promise.all(
+    partitions.map(([partition, clips]) =>
+      queue.add(async () => {
+        if (signal.aborted) return;
+        const key = partitionKey(recordFingerprint, teacherFingerprint, clips);
+        const existing = await store.get(key);
+        let result: PartitionResult;
+        let cached = false;
+        if (existing) {
+          result = JSON.parse(existing.toString('utf8')) as PartitionResult;
+          cached = true;
+          cachedPartitions++;
+          mergeStats(recordStats, result.stats, true);
+        } else {
+          result = await processPartition(plan, clips, { store, log: log.child({ partition }), signal, teachers, root: source.root });
+          if (signal.aborted) return;
+          // Written once, atomically: done = this object exists.
+          const { transientDrops, ...durable } = result;
+          if (!transientDrops) await store.put(key, JSON.stringify(durable));
+          else log.warn({ partition, transientDrops }, 'partition had records fail with errors; it will be retried on the next run');
+          mergeStats(recordStats, result.stats);
+        }
+        segments.push(...result.segments);
+        drops.push(...result.drops);
+        done++;
+        log.info({ partition, clips: clips.length, segments: result.segments.length, drops: result.drops.length, cached }, 'partition done');
+        options.progress?.partitionDone(done, partitions.length, cached, recordStats);
+      }),
+    ),
+  );
+  if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new FatalError('run aborted');
+  mergeStats(stats, recordStats);
+
+  // 3. The global step.
+  options.progress?.phase('write');
+  segments.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const sinkStats = statsFor(stats, plan.sink.stage.name);
+  const sinkStarted = performance.now();
+  const sink = await plan.sink.stage.run(
+    {
+      segments,
+      drops,
+      stats,
+      run: {
+        name: plan.config.name,
+        fingerprint: plan.fingerprint,
+        stages: [plan.source, ...plan.records, plan.sink].map((p) => ({ name: p.stage.name, version: p.stage.version, fingerprint: p.fingerprint })),
+        sourcesSeen: source.seen,
+      },
+    },
+    plan.sink.config,
+    { outDir: options.outDir, store, log: log.child({ stage: plan.sink.stage.name }), signal },
+  );
+  sinkStats.wallMs += performance.now() - sinkStarted;
+  return {
+    stats,
+    partitions: { total: partitions.length, cached: cachedPartitions },
+    clips: source.clips.length,
+    segments: segments.length,
+    drops: drops.length,
+    sink,
+    wallMs: performance.now() - started,
+  };
+}
+
+function partitionKey(recordFingerprint: string, teacherFingerprint: string, clips: Clip[]): string {
+  const members = [...clips].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const key = fingerprint('partition', recordFingerprint, teacherFingerprint, members);
+  return `partitions/${key.slice(0, 2)}/${key}.json`;
+}
+
+interface Shared {
+  readonly store: Store;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  readonly teachers: TeacherRegistry;
+  readonly root: string;
+}
+
+function contextFor(stage: string, stageStats: ReturnType<typeof emptyStageStats>, shared: Shared): StageContext & { cleanup(): Promise<void> } {
+  const scratchDirs: string[] = [];
+  return {
+    store: shared.store,
+    log: shared.log.child({ stage }),
+    signal: shared.signal,
+    teachers: shared.teachers,
+    work: { add: (kind: WorkKind, amount = 1) => void (stageStats.work[kind] = (stageStats.work[kind] ?? 0) + amount) },
+    async scratch() {
+      const dir = await mkdtemp(join(tmpdir(), 'emoforge-'));
+      scratchDirs.push(dir);
+      return dir;
+    },
+    async sourcePath(clip: Clip) {
+      if (!shared.root) throw new FatalError('sourcePath() is only available to record stages');
+      return join(shared.root, ...clip.uri.split('/'));
+    },
+    async cleanup() {
+      await Promise.all(scratchDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+    },
+  };
+}
+
+/** Runs every clip of a partition through the record stages, one clip at a time, in id order. */
+async function processPartition(plan: Plan, clips: Clip[], shared: Shared): Promise<PartitionResult> {
+  const stats: StatsTable = {};
+  const segments: Segment[] = [];
+  const drops: Drop[] = [];
+  let transientDrops = 0;
+  const [clipStage, ...segmentStages] = plan.records;
+  for (const clip of [...clips].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    if (shared.signal.aborted) break;
+    const made = await runStage(clipStage, clip, stats, shared);
+    if (isDrop(made)) {
+      if (made.transient) transientDrops++;
+      drops.push({ id: clip.id, clipId: clip.id, uri: clip.uri, stage: clipStage.stage.name, reason: made.reason, detail: made.detail });
+      continue;
+    }
+    for (let current of made as Segment[]) {
+      let kept = true;
+      for (const planned of segmentStages) {
+        const result = await runStage(planned, current, stats, shared);
+        if (isDrop(result)) {
+          if (result.transient) transientDrops++;
+          drops.push({ id: current.id, clipId: clip.id, uri: clip.uri, stage: planned.stage.name, reason: result.reason, detail: result.detail });
+          kept = false;
+          break;
+        }
+        current = result as Segment;
+      }
+      if (kept) segments.push(current);
+    }
+  }
+  return { segments, drops, stats, transientDrops };
+}
+
+/** One stage on one record, through the stage cache. Returns the stage's output or a drop. */
+async function runStage(planned: PlannedStage<RecordStage<any>>, input: Clip | Segment, stats: StatsTable, shared: Shared): Promise<Segment | Segment[] | (DropResult & { transient: boolean })> {
+  const { stage, config } = planned;
+  const stageStats = statsFor(stats, stage.name);
+  stageStats.in++;
+  const started = performance.now();
+  const teacherKeys = (stage.teacherRoles ?? []).map((role) => shared.teachers.forRole(role).fingerprint);
+  const key = fingerprint(stage.name, stage.version, config, teacherKeys, input);
+  const cacheKey = `cache/stages/${stage.name}/${key.slice(0, 2)}/${key}.json`;
+  const ctx = contextFor(stage.name, stageStats, shared);
+  try {
+    let outcome: Outcome | undefined;
+    if (stage.cache) {
+      const hit = await shared.store.get(cacheKey);
+      if (hit) {
+        outcome = JSON.parse(hit.toString('utf8')) as CachedOutcome;
+        stageStats.cached++;
+      }
+    }
+    if (!outcome) {
+      outcome = await execute(stage, config, input, ctx);
+      if (stage.cache && !outcome.thrown) await shared.store.put(cacheKey, JSON.stringify(outcome));
+    }
+    if (outcome.kind === 'drop') {
+      stageStats.dropped[outcome.reason] = (stageStats.dropped[outcome.reason] ?? 0) + 1;
+      return { drop: true, reason: outcome.reason, detail: outcome.detail, transient: outcome.thrown === true };
+    }
+    const value = outcome.value as Segment | Segment[];
+    stageStats.out += Array.isArray(value) ? value.length : 1;
+    return value;
+  } finally {
+    stageStats.wallMs += performance.now() - started;
+    await ctx.cleanup();
+  }
+}
+
+async function execute(stage: RecordStage<any>, config: unknown, input: Clip | Segment, ctx: StageContext): Promise<Outcome> {
+  let result;
+  try {
+    result = stage.kind === 'clip' ? await stage.run(input as Clip, config, ctx) : await stage.run(input as Segment, config, ctx);
+  } catch (error) {
+    if (error instanceof FatalError || ctx.signal.aborted) throw error;
+    if (error instanceof RecordError) return { kind: 'drop', reason: error.reason, detail: error.message, thrown: true };
+    ctx.log.error({ err: error }, `stage ${stage.name} failed on a record`);
+    return { kind: 'drop', reason: 'stage-error', detail: `${stage.name} threw: ${(error as Error).message ?? String(error)}`, thrown: true };
+  }
+  if (isDrop(result)) return { kind: 'drop', reason: result.reason, detail: result.detail };
+  // A stage's output must still be a valid segment: a bug upstream never reaches Parquet.
+  const outputs = Array.isArray(result) ? result : [result];
+  for (const output of outputs) {
+    const check = Segment.safeParse(output);
+    if (!check.success) {
+      const where = check.error.issues[0];
+      return { kind: 'drop', reason: 'invalid-stage-output', detail: `${stage.name} produced an invalid segment at ${where?.path.join('.')}: ${where?.message}` };
+    }
+  }
+  return { kind: 'ok', value: result };
+}

@@ -1,0 +1,49 @@
+// The sink contract: the global step that runs once over every partition's result (splits,
+// samples, shards, rejects, stats, manifest).
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { Drop, Segment } from '../schemas/records.ts';
+import type { FieldPath } from './stage.ts';
+import type { StatsTable } from './stats.ts';
+import type { Store } from './store/store.ts';
+
+export interface SinkInput {
+  /** Every segment that reached the sink, sorted by id. */
+  readonly segments: readonly Segment[];
+  /** Every record that left early, from every stage. */
+  readonly drops: readonly Drop[];
+  /** Stats of every stage so far; the sink adds its own. */
+  readonly stats: StatsTable;
+  readonly run: {
+    readonly name: string;
+    readonly fingerprint: string;
+    readonly stages: readonly { name: string; version: number; fingerprint: string }[];
+    /** Sources listed by ingest (before rejections). */
+    readonly sourcesSeen: number;
+  };
+}
+
+export interface SinkContext {
+  readonly outDir: string;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+}
+
+export interface SinkStage<C = unknown> {
+  readonly kind: 'sink';
+  readonly name: string;
+  readonly version: number;
+  readonly configSchema: z.ZodType<C>;
+  readonly reads: readonly FieldPath[];
+  readonly adds: readonly FieldPath[];
+  run(input: SinkInput, config: C, ctx: SinkContext): Promise<SinkResult>;
+}
+
+export interface SinkResult {
+  /** Rows written per split. */
+  readonly splits: Record<string, number>;
+  readonly shards: readonly { file: string; rows: number; bytes: number; sha256: string }[];
+  /** true when every shard already existed with the same bytes and nothing was rewritten. */
+  readonly unchanged: boolean;
+}

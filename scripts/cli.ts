@@ -1,0 +1,192 @@
+// The emoforge command line: run, sample-clips, inspect, trace.
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { buildPlan, loadConfigFile } from '../pipelines/config.ts';
+import { ConfigError, FatalError } from '../pipelines/errors.ts';
+import { createProgress } from '../pipelines/progress.ts';
+import { runPipeline, type RunSummary } from '../pipelines/runner.ts';
+import { totalDropped, totalWork } from '../pipelines/stats.ts';
+import { LocalStore } from '../pipelines/store/local-store.ts';
+import { EMOFORGE_VERSION } from '../pipelines/version.ts';
+import { STAGES } from '../stages/index.ts';
+import { inspect } from './commands/inspect.ts';
+import { trace } from './commands/trace.ts';
+import { makeSampleClips } from './sample-clips.ts';
+
+const USAGE = `emoforge ${EMOFORGE_VERSION} — build instruction-tuning corpora for emotion-aware multimodal LLMs
+
+usage:
+  emoforge run CONFIG [--input PATH] [--out PATH] [--store PATH] [--limit N]
+      run the pipeline CONFIG names (YAML); writes shards/, manifest.json, rejects.parquet,
+      stats.json and logs/ under the out folder
+  emoforge sample-clips DIR [--count N]
+      write N (default 12) deterministic demo clips and a manifest.csv into DIR (offline)
+  emoforge inspect OUT_OR_SHARD [--rows N]
+      schema, row counts and the first rows of an out folder or one .parquet file
+  emoforge trace OUT CLIP_ID_OR_URI
+      where did this clip go and why: its segments, the stage that dropped each, the rows it made
+  emoforge --version | --help
+`;
+
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await runCommand(rest);
+      case 'sample-clips':
+        return await sampleClipsCommand(rest);
+      case 'inspect':
+        return await inspectCommand(rest);
+      case 'trace':
+        return await traceCommand(rest);
+      case '--version':
+      case '-v':
+        process.stdout.write(`${EMOFORGE_VERSION}\n`);
+        return 0;
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        process.stdout.write(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`emoforge: ${(error as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`emoforge: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof FatalError) {
+      process.stderr.write(`emoforge: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`emoforge: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a whole number of at least 1, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function runCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' }, limit: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('run takes one CONFIG file, e.g. emoforge run configs/demo.yaml');
+  const configFile = positionals[0];
+  const plan = buildPlan(configFile, await loadConfigFile(configFile), STAGES);
+  const outDir = resolve(values.out ?? plan.config.out);
+  const store = new LocalStore(values.store ?? plan.config.store);
+  const limit = positiveInt('limit', values.limit);
+
+  const logDir = join(outDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const logFile = join(logDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
+  const log = pino(
+    { level: process.env.EMOFORGE_LOG_LEVEL ?? 'info', base: { pid: process.pid }, redact: ['*.apiKey', '*.authorization', '*.headers.authorization'] },
+    pino.destination({ dest: logFile, sync: true, mkdir: true }),
+  );
+  const controller = new AbortController();
+  const interrupt = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nemoforge: stopping (finished partitions are kept; run again to resume; ^C again to quit now)\n');
+    controller.abort(new FatalError('interrupted: finished partitions are kept, run the same command again to resume'));
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+
+  const isTty = Boolean(process.stdout.isTTY);
+  const stageOrder = [plan.source, ...plan.records, plan.sink].map((p) => p.stage.name);
+  const progress = createProgress(process.stdout, isTty, stageOrder);
+  log.info({ config: resolve(configFile), out: outDir, store: store.location, version: EMOFORGE_VERSION, fingerprint: plan.fingerprint }, 'run started');
+  let summary: RunSummary;
+  try {
+    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress });
+  } catch (error) {
+    log.error({ err: error }, 'run failed');
+    throw error;
+  } finally {
+    progress.stop();
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
+  log.info({ wallMs: Math.round(summary.wallMs), clips: summary.clips, segments: summary.segments, drops: summary.drops }, 'run finished');
+  log.flush();
+  process.stdout.write(formatSummary(plan.config.name, stageOrder, summary, outDir, logFile));
+  return 0;
+}
+
+export function formatSummary(name: string, stageOrder: string[], summary: RunSummary, outDir: string, logFile: string): string {
+  const rows = Object.values(summary.sink.splits).reduce((a, b) => a + b, 0);
+  const splits = Object.entries(summary.sink.splits).map(([s, n]) => `${s} ${n}`).join(', ');
+  const lines: string[] = [];
+  lines.push(`\nemoforge run ${name}: ${summary.clips} clips → ${summary.segments} segments → ${rows} rows (${splits}); ${summary.drops} records rejected (see rejects.parquet)`);
+  lines.push(`  ${'stage'.padEnd(16)}${'in'.padStart(7)}${'out'.padStart(7)}${'dropped'.padStart(9)}${'cached'.padStart(8)}  ${'work done'.padEnd(24)}${'time'.padStart(8)}`);
+  for (const stage of stageOrder) {
+    const s = summary.stats[stage];
+    if (!s) continue;
+    const work = Object.entries(s.work).map(([k, n]) => `${k} ${n}`).join(', ') || '-';
+    lines.push(`  ${stage.padEnd(16)}${String(s.in).padStart(7)}${String(s.out).padStart(7)}${String(totalDropped(s)).padStart(9)}${String(s.cached).padStart(8)}  ${work.padEnd(24)}${(s.wallMs / 1000).toFixed(1).padStart(7)}s`);
+    const reasons = Object.entries(s.dropped).map(([r, n]) => `${r} ${n}`).join(', ');
+    if (reasons) lines.push(`  ${''.padEnd(16)}dropped: ${reasons}`);
+  }
+  const work = totalWork(summary.stats);
+  const media = (work.ffmpeg ?? 0) + (work.ffprobe ?? 0);
+  const generation = work.teacher ?? 0;
+  lines.push(
+    `cache: ${summary.partitions.cached}/${summary.partitions.total} partitions reused; ` +
+      (media + (work.asr ?? 0) + generation + (work.dsp ?? 0) === 0
+        ? 'no media work, no ASR, no generation (everything came from the cache)'
+        : `media work ${media} (ffmpeg ${work.ffmpeg ?? 0}, ffprobe ${work.ffprobe ?? 0}), ASR ${work.asr ?? 0}, DSP ${work.dsp ?? 0}, teacher calls ${generation}`),
+  );
+  lines.push(summary.sink.unchanged ? 'shards: unchanged (byte-identical to the published ones)' : `shards: ${summary.sink.shards.length} written`);
+  lines.push(`output: ${join(outDir, 'manifest.json')}\nlog:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
+  return lines.join('\n');
+}
+
+async function sampleClipsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { count: { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('sample-clips takes one output folder, e.g. emoforge sample-clips demo/clips');
+  const count = positiveInt('count', values.count);
+  const isTty = Boolean(process.stdout.isTTY);
+  const clips = await makeSampleClips(resolve(positionals[0]), {
+    count,
+    onProgress: (done, total, name) => {
+      if (isTty) process.stdout.write(`\rsample-clips: ${done}/${total} ${name}\x1b[K`);
+    },
+  });
+  if (isTty) process.stdout.write('\n');
+  process.stdout.write(`sample-clips: wrote ${clips.length} clips and manifest.csv to ${resolve(positionals[0])}\n`);
+  return 0;
+}
+
+async function inspectCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { rows: { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('inspect takes one out folder or .parquet file');
+  process.stdout.write(await inspect(resolve(positionals[0]), positiveInt('rows', values.rows) ?? 3));
+  return 0;
+}
+
+async function traceCommand(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 2) throw new UsageError('trace takes an out folder and a clip id (or its prefix) or uri');
+  const result = await trace(resolve(positionals[0]), positionals[1]);
+  process.stdout.write(result.text);
+  return result.found ? 0 : 1;
+}

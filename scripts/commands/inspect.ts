@@ -1,0 +1,55 @@
+// `emoforge inspect OUT_OR_SHARD`: schema, row counts and the first rows.
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parquetInfo, readRowsHyparquet, type ParquetInfo } from '../../pipelines/parquet/index.ts';
+import type { OutManifest } from '../../stages/write.ts';
+
+export async function inspect(path: string, firstRows: number): Promise<string> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new Error(`${path} does not exist`);
+  if (info.isFile()) return inspectShard(path, firstRows);
+  let manifest: OutManifest;
+  try {
+    manifest = JSON.parse(await readFile(join(path, 'manifest.json'), 'utf8')) as OutManifest;
+  } catch {
+    throw new Error(`${path} has no manifest.json: pass a finished out folder or one .parquet file (an out folder without a manifest is an unfinished run)`);
+  }
+  const lines: string[] = [];
+  lines.push(`corpus ${manifest.corpus} · emoforge ${manifest.emoforge} · schema v${manifest.schemaVersion} · config ${manifest.configFingerprint.slice(0, 12)} · ${manifest.createdAt}`);
+  lines.push(`splits: ${Object.entries(manifest.splits).map(([s, n]) => `${s} ${n}`).join(', ')} rows`);
+  lines.push('shards:');
+  for (const shard of manifest.shards) lines.push(`  ${shard.file}  ${shard.rows} rows  ${formatBytes(shard.bytes)}  sha256 ${shard.sha256.slice(0, 16)}…`);
+  const rejects = await readRowsHyparquet(join(path, manifest.rejects.file));
+  const byReason = new Map<string, number>();
+  for (const r of rejects) byReason.set(`${r.stage}/${r.reason}`, (byReason.get(`${r.stage}/${r.reason}`) ?? 0) + 1);
+  lines.push(`rejects: ${rejects.length}${byReason.size ? ` (${[...byReason].map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`);
+  if (manifest.shards[0]) lines.push('', await inspectShard(join(path, manifest.shards[0].file), firstRows));
+  return lines.join('\n') + '\n';
+}
+
+async function inspectShard(path: string, firstRows: number): Promise<string> {
+  const info: ParquetInfo = await parquetInfo(path);
+  const lines: string[] = [];
+  lines.push(`${path}: ${info.rows} rows, ${info.rowGroups} row groups, ${formatBytes(info.bytes)}, codecs ${info.codecs.join('/') || 'none'}, created by ${info.createdBy ?? '?'}`);
+  lines.push('schema:');
+  for (const c of info.columns) lines.push(`  ${c.name}: ${c.type}${c.nullable ? '' : ' not null'}`);
+  const rows = (await readRowsHyparquet(path)).slice(0, firstRows);
+  rows.forEach((row, i) => {
+    lines.push(`row ${i}:`);
+    for (const [key, value] of Object.entries(row)) lines.push(`  ${key}: ${preview(value)}`);
+  });
+  return lines.join('\n') + '\n';
+}
+
+function preview(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
+  const flat = (text ?? 'null').replace(/\s+/g, ' ');
+  return flat.length > 160 ? `${flat.slice(0, 157)}…` : flat;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}

@@ -1,0 +1,36 @@
+// Writes the emotion description of a segment (MER-Caption order: video, audio, subtitle, inference)
+// with the teacher configured for the `describe` role. Missing cues are fine: the teacher says what
+// was not measured instead of inventing it.
+import { z } from 'zod';
+import { Description, Provenance, type Segment } from '../schemas/records.ts';
+import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
+
+export const DescribeConfig = z.object({
+  /** Template id@version that shapes the description; default 'describe.rules@1'. */
+  template: Provenance.shape.template.default('describe.rules@1'),
+});
+export type DescribeConfig = z.output<typeof DescribeConfig>;
+
+/** What the teacher returns; the stage adds provenance. */
+export const DescribeOutput = Description.omit({ provenance: true });
+
+export const describeStage: SegmentStage<DescribeConfig> = {
+  kind: 'segment',
+  name: 'describe',
+  version: 1,
+  configSchema: DescribeConfig,
+  reads: ['transcript', 'cues.acoustic', 'cues.lexical'],
+  adds: ['description'],
+  cache: true,
+  teacherRoles: ['describe'],
+  async run(segment: Segment, config: DescribeConfig, ctx: StageContext): Promise<Segment> {
+    const teacher = ctx.teachers.forRole('describe');
+    const response = await teacher.generate(
+      { role: 'describe', template: config.template, segment, schema: DescribeOutput },
+      ctx.signal,
+    );
+    if (!response.cached) ctx.work.add('teacher');
+    const provenance = { teacher: response.teacher, model: response.model, template: config.template };
+    return { ...segment, description: { ...response.value, provenance } };
+  },
+};

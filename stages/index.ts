@@ -1,0 +1,17 @@
+// Every stage a config may name, by its name.
+import type { AnyStage, StageRegistry } from '../pipelines/config.ts';
+import { cuesAcoustic } from './cues/acoustic.ts';
+import { cuesLexical } from './cues/lexical.ts';
+import { describeStage } from './describe.ts';
+import { filter } from './filter.ts';
+import { ingest } from './ingest.ts';
+import { labelsStage } from './labels.ts';
+import { qaStage } from './qa.ts';
+import { rationaleStage } from './rationale.ts';
+import { segment } from './segment.ts';
+import { transcribe } from './transcribe.ts';
+import { write } from './write.ts';
+
+const ALL: AnyStage[] = [ingest, segment, transcribe, cuesAcoustic, cuesLexical, describeStage, labelsStage, qaStage, rationaleStage, filter, write];
+
+export const STAGES: StageRegistry = new Map(ALL.map((stage) => [stage.name, stage]));

@@ -1,0 +1,35 @@
+// Writes an MME-Emotion style step-wise rationale ("Step 1: … Step N: predicted emotion is X"), each
+// step citing a cue the record really has, with the teacher configured for the `rationale` role.
+import { z } from 'zod';
+import { Provenance, Rationale, type Segment } from '../schemas/records.ts';
+import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
+
+export const RationaleConfig = z.object({
+  /** Template id@version that shapes the rationale; default 'rationale.rules@1'. */
+  template: Provenance.shape.template.default('rationale.rules@1'),
+});
+export type RationaleConfig = z.output<typeof RationaleConfig>;
+
+/** What the teacher returns; the stage adds provenance. */
+export const RationaleOutput = Rationale.omit({ provenance: true });
+
+export const rationaleStage: SegmentStage<RationaleConfig> = {
+  kind: 'segment',
+  name: 'rationale',
+  version: 1,
+  configSchema: RationaleConfig,
+  reads: ['labels'],
+  adds: ['rationale'],
+  cache: true,
+  teacherRoles: ['rationale'],
+  async run(segment: Segment, config: RationaleConfig, ctx: StageContext): Promise<Segment> {
+    const teacher = ctx.teachers.forRole('rationale');
+    const response = await teacher.generate(
+      { role: 'rationale', template: config.template, segment, schema: RationaleOutput },
+      ctx.signal,
+    );
+    if (!response.cached) ctx.work.add('teacher');
+    const provenance = { teacher: response.teacher, model: response.model, template: config.template };
+    return { ...segment, rationale: { ...response.value, provenance } };
+  },
+};

@@ -1,0 +1,240 @@
+// write: the global step. Assigns speaker-disjoint splits, packages every kept segment into training
+// rows (one per task), validates each row, and publishes the out folder:
+//   shards/{split}-{i:05d}-of-{n:05d}.parquet, rejects.parquet, stats.json, manifest.json (last).
+// Publishing order makes a crash safe: shards are built in a staging folder; the old manifest is
+// removed before any final-named shard changes and the new one is written only after every shard,
+// rejects and stats are in place, so a manifest never points at a partial or foreign shard.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { buildSamples } from '../pipelines/conversations.ts';
+import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
+import { DEFAULT_TARGET_BYTES, writeParquetFile, writeShards, type ColumnSpec, type ShardFile } from '../pipelines/parquet/index.ts';
+import type { SinkResult, SinkStage } from '../pipelines/sink.ts';
+import { assignSplits } from '../pipelines/split.ts';
+import { statsFor, totalWork } from '../pipelines/stats.ts';
+import { EMOFORGE_VERSION } from '../pipelines/version.ts';
+import type { Drop, Segment } from '../schemas/records.ts';
+import { COLUMNS, SCHEMA_VERSION, SPLITS, Sample, type Split } from '../schemas/sample.ts';
+
+const WriteConfig = z
+  .object({
+    /** Roll to a new shard past this many bytes (default 256 MB). */
+    targetShardBytes: z.number().int().positive().default(DEFAULT_TARGET_BYTES),
+    /** Split shares by segment count; groups (speakers) never straddle splits. */
+    splits: z
+      .object({ train: z.number().min(0).default(0.8), val: z.number().min(0).default(0.1), test: z.number().min(0).default(0.1) })
+      .strict()
+      .default({ train: 0.8, val: 0.1, test: 0.1 })
+      .refine((s) => s.train + s.val + s.test > 0, 'at least one split needs a share above 0'),
+    /** Seed of the split assignment. */
+    seed: z.string().default('emoforge'),
+    /** zstd level of the shards. */
+    zstdLevel: z.number().int().min(1).max(22).default(3),
+  })
+  .strict();
+export type WriteConfig = z.infer<typeof WriteConfig>;
+
+export const REJECT_COLUMNS: readonly ColumnSpec[] = [
+  { name: 'id', kind: 'string', nullable: false, description: 'record id (segment id, clip id, or a hash of the uri when the file could not be read)' },
+  { name: 'clip_id', kind: 'string', nullable: true, description: 'sha256 of the source file, when it was read' },
+  { name: 'uri', kind: 'string', nullable: false, description: 'source file or manifest line' },
+  { name: 'stage', kind: 'string', nullable: false, description: 'stage that dropped the record' },
+  { name: 'reason', kind: 'string', nullable: false, description: 'short reason, also a counter in stats.json' },
+  { name: 'detail', kind: 'string', nullable: false, description: 'what exactly was wrong' },
+];
+
+export interface OutManifest {
+  emoforge: string;
+  schemaVersion: number;
+  corpus: string;
+  configFingerprint: string;
+  stages: { name: string; version: number; fingerprint: string }[];
+  shards: { file: string; split: Split; rows: number; bytes: number; sha256: string }[];
+  splits: Record<Split, number>;
+  rejects: { file: string; rows: number; bytes: number; sha256: string };
+  stats: string;
+  createdAt: string;
+}
+
+export const write: SinkStage<WriteConfig> = {
+  kind: 'sink',
+  name: 'write',
+  version: 1,
+  configSchema: WriteConfig,
+  reads: ['transcript', 'labels'],
+  adds: [],
+
+  async run(input, config, ctx): Promise<SinkResult> {
+    const stats = statsFor(input.stats, 'write');
+    const drops: Drop[] = [...input.drops];
+    const splitOf = assignSplits(input.segments, config.splits, config.seed);
+    const rows: Record<Split, Sample[]> = { train: [], val: [], test: [] };
+    stats.in += input.segments.length;
+    for (const segment of input.segments) {
+      const made = rowsOf(segment, splitOf.get(segment.id)!);
+      if ('error' in made) {
+        drops.push({ id: segment.id, clipId: segment.clipId, uri: segment.clip.uri, stage: 'write', reason: 'invalid-row', detail: made.error });
+        stats.dropped['invalid-row'] = (stats.dropped['invalid-row'] ?? 0) + 1;
+        continue;
+      }
+      if (made.rows.length === 0) {
+        drops.push({ id: segment.id, clipId: segment.clipId, uri: segment.clip.uri, stage: 'write', reason: 'no-samples', detail: 'the segment carries no generated field to train on' });
+        stats.dropped['no-samples'] = (stats.dropped['no-samples'] ?? 0) + 1;
+        continue;
+      }
+      stats.out++;
+      for (const row of made.rows) rows[row.split].push(row);
+    }
+
+    // Build the new shards beside the published ones.
+    const staging = join(ctx.outDir, '.staging');
+    await rm(staging, { recursive: true, force: true });
+    const shards: (ShardFile & { split: Split })[] = [];
+    const createdBy = `emoforge ${EMOFORGE_VERSION}`;
+    for (const split of SPLITS) {
+      rows[split].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const written = await writeShards({
+        dir: join(staging, 'shards'),
+        prefix: split,
+        columns: COLUMNS,
+        rows: rows[split],
+        targetBytes: config.targetShardBytes,
+        zstdLevel: config.zstdLevel,
+        createdBy,
+        kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split, configFingerprint: input.run.fingerprint }) }],
+      });
+      shards.push(...written.map((s) => ({ ...s, split })));
+    }
+
+    const unchanged = await samePublishedShards(ctx.outDir, shards);
+    await mkdir(ctx.outDir, { recursive: true });
+    // From here until the new manifest lands, no manifest exists: readers see an unfinished run.
+    await rm(join(ctx.outDir, 'manifest.json'), { force: true });
+    if (unchanged) await rm(join(staging, 'shards'), { recursive: true, force: true });
+    else {
+      await rm(join(ctx.outDir, 'shards'), { recursive: true, force: true });
+      await rename(join(staging, 'shards'), join(ctx.outDir, 'shards'));
+    }
+    await rm(staging, { recursive: true, force: true });
+
+    drops.sort((a, b) => (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const rejects = await writeParquetFile(
+      join(ctx.outDir, 'rejects.parquet'),
+      REJECT_COLUMNS,
+      drops.map((d) => ({ id: d.id, clip_id: d.clipId, uri: d.uri, stage: d.stage, reason: d.reason, detail: d.detail })),
+      [],
+      { createdBy },
+    );
+
+    const splits = Object.fromEntries(SPLITS.map((s) => [s, rows[s].length])) as Record<Split, number>;
+    const totalRows = SPLITS.reduce((n, s) => n + rows[s].length, 0);
+    await atomicWrite(
+      join(ctx.outDir, 'stats.json'),
+      JSON.stringify(
+        {
+          corpus: input.run.name,
+          stages: input.stats,
+          totals: {
+            sources: input.run.sourcesSeen,
+            segments: input.segments.length,
+            rows: totalRows,
+            rejected: drops.length,
+            work: totalWork(input.stats),
+          },
+        },
+        null,
+        2,
+      ),
+    );
+    const manifest: OutManifest = {
+      emoforge: EMOFORGE_VERSION,
+      schemaVersion: SCHEMA_VERSION,
+      corpus: input.run.name,
+      configFingerprint: input.run.fingerprint,
+      stages: [...input.run.stages],
+      shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes, sha256: s.sha256 })),
+      splits,
+      rejects: { file: 'rejects.parquet', ...rejects },
+      stats: 'stats.json',
+      createdAt: new Date().toISOString(),
+    };
+    await atomicWrite(join(ctx.outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+    ctx.log.info({ rows: totalRows, splits, shards: shards.length, rejects: drops.length, unchanged }, 'published');
+    return { splits, shards, unchanged };
+  },
+};
+
+/** The training rows of one segment, validated; an invalid row rejects the segment whole. */
+function rowsOf(segment: Segment, split: Split): { rows: Sample[] } | { error: string } {
+  const labels = segment.labels!;
+  const cues = canonicalJson(segment.cues ?? {});
+  const rows: Sample[] = [];
+  let mcq = 0;
+  for (const sample of buildSamples(segment)) {
+    const ordinal = sample.task === 'mcq' ? mcq++ : 0;
+    const candidate = {
+      id: fingerprint('sample', segment.id, sample.task, ordinal),
+      clip_id: segment.clipId,
+      segment_id: segment.id,
+      name: segment.clip.name,
+      uri: segment.clip.uri,
+      start: segment.start,
+      end: segment.end,
+      speaker: segment.clip.manifest.speaker ?? null,
+      label: segment.clip.manifest.label ?? null,
+      transcript: segment.transcript?.text ?? '',
+      language: segment.transcript?.language ?? 'und',
+      primary_emotion: labels.primary,
+      openset: labels.openset,
+      sentiment: labels.sentiment,
+      valence: labels.valence,
+      arousal: labels.arousal,
+      task: sample.task,
+      conversations: sample.conversations,
+      audio: segment.audio?.key ?? null,
+      frames: (segment.frames ?? []).map((f) => f.key),
+      cues,
+      teacher: sample.provenance.teacher,
+      model: sample.provenance.model,
+      template: sample.provenance.template,
+      split,
+    };
+    const checked = Sample.safeParse(candidate);
+    if (!checked.success) {
+      const issue = checked.error.issues[0];
+      return { error: `${sample.task} row invalid at ${issue?.path.join('.')}: ${issue?.message}` };
+    }
+    rows.push(checked.data);
+  }
+  return { rows };
+}
+
+/** True when out/shards already holds exactly these files with these hashes (per the published manifest). */
+async function samePublishedShards(outDir: string, shards: readonly (ShardFile & { split: Split })[]): Promise<boolean> {
+  let published: OutManifest;
+  try {
+    published = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as OutManifest;
+  } catch {
+    return false;
+  }
+  if (published.shards?.length !== shards.length) return false;
+  const want = new Map(shards.map((s) => [`shards/${s.file}`, s.sha256]));
+  for (const s of published.shards) {
+    if (want.get(s.file) !== s.sha256) return false;
+    const bytes = await readFile(join(outDir, s.file)).catch(() => null);
+    if (!bytes || fingerprintBytes(bytes) !== s.sha256) return false;
+  }
+  return true;
+}
+
+function fingerprintBytes(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function atomicWrite(path: string, text: string): Promise<void> {
+  const temp = `${path}.tmp-${process.pid}`;
+  await writeFile(temp, text);
+  await rename(temp, path);
+}

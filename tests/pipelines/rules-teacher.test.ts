@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { AcousticCues, Description, Labels, LexicalCues, QAItem, Rationale, Segment } from '../../schemas/records.ts';
+import { ConfigError, RecordError } from '../../pipelines/errors.ts';
+import { RulesTeacher, estimateEmotion } from '../../pipelines/teachers/rules-teacher.ts';
+import { createTeacherRegistry } from '../../pipelines/teachers/registry.ts';
+import type { TeacherRole } from '../../pipelines/teachers/teacher.ts';
+
+const hex = (seed: string) => createHash('sha256').update(seed).digest('hex');
+
+function segment(seed: string, parts: { text?: string; acoustic?: z.input<typeof AcousticCues>; lexical?: z.input<typeof LexicalCues> }): Segment {
+  const clipId = hex(`clip:${seed}`);
+  return Segment.parse({
+    id: hex(`segment:${seed}`),
+    clipId,
+    clip: {
+      id: clipId, uri: `clips/${seed}.mp4`, name: seed, bytes: 120_000,
+      probe: { duration: 3.2, formatName: 'mov,mp4', hasVideo: true, hasAudio: true, sampleRate: 16000, channels: 1 },
+      manifest: { speaker: 'spk1' }, partition: 0,
+    },
+    index: 0, start: 0, end: 3.2,
+    ...(parts.text !== undefined ? { transcript: { text: parts.text, language: 'en', engine: 'pocketsphinx' } } : {}),
+    cues: { ...(parts.acoustic ? { acoustic: parts.acoustic } : {}), ...(parts.lexical ? { lexical: parts.lexical } : {}) },
+  });
+}
+
+const happy = segment('happy', {
+  text: 'We won the final, I am so happy!',
+  acoustic: { duration: 3.2, f0MeanHz: 252.4, f0SdHz: 44, f0MinHz: 181, f0MaxHz: 329.6, voicedRatio: 0.7, rmsDb: -13.6, rmsSdDb: 6, pauseRatio: 0.1, speechRate: 3.12, speechRateSource: 'transcript' },
+  lexical: { score: 0.62, sentiment: 'positive', positiveWords: ['won', 'happy'], negativeWords: [], emotionWords: [{ word: 'happy', emotion: 'happy' }] },
+});
+const sad = segment('sad', {
+  text: 'I lost everything and I miss her so much.',
+  acoustic: { duration: 3.2, f0MeanHz: 88.2, f0SdHz: 5.1, f0MinHz: 80, f0MaxHz: 99, voicedRatio: 0.6, rmsDb: -31.2, rmsSdDb: 3, pauseRatio: 0.46, speechRate: 1.6, speechRateSource: 'transcript' },
+  lexical: { score: -0.55, sentiment: 'negative', positiveWords: [], negativeWords: ['lost', 'miss'], emotionWords: [] },
+});
+const neutral = segment('neutral', {
+  text: 'The meeting is at three in the afternoon.',
+  acoustic: { duration: 3.2, f0MeanHz: 131, f0SdHz: 19, f0MinHz: 104, f0MaxHz: 171, voicedRatio: 0.65, rmsDb: -21, rmsSdDb: 4, pauseRatio: 0.15, speechRate: 2.8, speechRateSource: 'transcript' },
+  lexical: { score: 0, sentiment: 'neutral', positiveWords: [], negativeWords: [], emotionWords: [] },
+});
+const bare = segment('bare', {});
+const voiceOnlyUnvoiced = segment('unvoiced', {
+  acoustic: { duration: 2, f0MeanHz: null, f0SdHz: null, f0MinHz: null, f0MaxHz: null, voicedRatio: 0.02, rmsDb: -24.4, rmsSdDb: 2, pauseRatio: 0.2, speechRate: 4.1, speechRateSource: 'syllable-nuclei' },
+});
+
+const teacher = new RulesTeacher();
+const signal = new AbortController().signal;
+const DescribeOut = Description.omit({ provenance: true });
+const LabelsOut = Labels.omit({ provenance: true });
+const QAOut = z.object({ items: z.array(QAItem.omit({ provenance: true })).min(1) });
+const RationaleOut = Rationale.omit({ provenance: true });
+
+async function ask<T>(role: TeacherRole, seg: Segment, schema: z.ZodType<T>, options?: Record<string, unknown>): Promise<T> {
+  const response = await teacher.generate({ role, template: `${role}.rules@1`, segment: seg, schema, options }, signal);
+  expect(response).toMatchObject({ cached: false, teacher: 'rules', model: 'rules-v1', usage: { inputTokens: 0, outputTokens: 0 } });
+  return response.value;
+}
+
+describe('estimateEmotion', () => {
+  it('reads a high-pitched loud positive segment as happy and a low slow negative one as sad', () => {
+    expect(estimateEmotion(happy)).toMatchObject({ primary: 'happy', sentiment: 'positive' });
+    expect(estimateEmotion(sad)).toMatchObject({ primary: 'sad', sentiment: 'negative' });
+    expect(estimateEmotion(neutral).primary).toBe('neutral');
+    expect(estimateEmotion(bare)).toMatchObject({ primary: 'neutral', evidence: [] });
+  });
+
+  it('recognises the demo prosody without any words', () => {
+    const voice = (f0: number, rmsDb: number, rate: number) => segment(`voice-${f0}-${rmsDb}-${rate}`, {
+      text: '', acoustic: { duration: 3, f0MeanHz: f0, f0SdHz: f0 * 0.15, f0MinHz: f0 * 0.8, f0MaxHz: f0 * 1.3, voicedRatio: 0.6, rmsDb, rmsSdDb: 4, pauseRatio: 0.2, speechRate: rate, speechRateSource: 'transcript' },
+    });
+    expect(estimateEmotion(voice(250, -20, 3.0)).primary).toBe('happy');
+    expect(estimateEmotion(voice(90, -21, 1.8)).primary).toBe('sad');
+    expect(estimateEmotion(voice(290, -20, 3.0)).primary).toBe('fearful');
+    expect(estimateEmotion(voice(140, -12, 4.2)).primary).toBe('angry');
+    expect(estimateEmotion(voice(120, -20, 3.0)).primary).toBe('neutral');
+  });
+
+  it('is a pure function of the record', () => {
+    expect(estimateEmotion(happy)).toEqual(estimateEmotion(structuredClone(happy)));
+  });
+});
+
+describe('RulesTeacher describe', () => {
+  it('cites the numbers in the record, video then audio then text then inference', async () => {
+    const { text } = await ask('describe', happy, DescribeOut);
+    expect(text.startsWith('Facial cues were not analysed.')).toBe(true);
+    for (const cited of ['252 Hz', '181–330 Hz', '3.1 words/s', '-14 dBFS', "'won'", "'happy'", '+0.62']) expect(text).toContain(cited);
+    expect(text.indexOf('Hz')).toBeLessThan(text.indexOf('+0.62'));
+    expect(text).toMatch(/Taken together, the speaker most likely feels happy\.$/);
+  });
+
+  it('never mentions cues that are missing', async () => {
+    const { text } = await ask('describe', bare, DescribeOut);
+    for (const absent of ['Hz', 'dBFS', 'words/s', 'sentiment', "'"]) expect(text).not.toContain(absent);
+    expect(text).toContain('Facial cues were not analysed.');
+
+    const unvoiced = (await ask('describe', voiceOnlyUnvoiced, DescribeOut)).text;
+    expect(unvoiced).not.toMatch(/F0|\d Hz/);
+    expect(unvoiced).toContain('4.1 syllables/s');
+    expect(unvoiced).toContain('No pitch could be measured');
+    expect(unvoiced).not.toContain('sentiment');
+  });
+
+  it('mentions keyframes honestly when they exist, without describing a face', async () => {
+    const withFrames = Segment.parse({ ...happy, frames: [{ key: 'media/ab/a.jpg', bytes: 10 }, { key: 'media/ab/b.jpg', bytes: 10 }] });
+    const { text } = await ask('describe', withFrames, DescribeOut);
+    expect(text.startsWith('2 keyframes were extracted, but facial cues were not analysed.')).toBe(true);
+    expect(text).not.toMatch(/smil|frown|eyebrow/i);
+  });
+
+  it('names a conflict between voice and words', async () => {
+    const mixed = segment('mixed', { ...{ text: 'I am so happy today' }, acoustic: sad.cues!.acoustic, lexical: { score: 0.3, sentiment: 'positive', positiveWords: ['happy'], negativeWords: [], emotionWords: [{ word: 'happy', emotion: 'happy' }] } });
+    const { text } = await ask('describe', mixed, DescribeOut);
+    expect(text).toMatch(/The voice points to sad while the words point to happy/);
+  });
+});
+
+describe('RulesTeacher labels', () => {
+  it('gives openset words, sentiment, valence and arousal that agree with the evidence', async () => {
+    const h = await ask('labels', happy, LabelsOut);
+    expect(h.primary).toBe('happy');
+    expect(h.openset).toEqual(expect.arrayContaining(['happy', 'joyful']));
+    expect(h.openset.length).toBeGreaterThanOrEqual(2);
+    expect(h.openset.length).toBeLessThanOrEqual(4);
+    expect(h.valence).toBeGreaterThan(0.3);
+    expect(h.arousal).toBeGreaterThan(0.2);
+
+    const s = await ask('labels', sad, LabelsOut);
+    expect(s).toMatchObject({ primary: 'sad', sentiment: 'negative' });
+    expect(s.valence).toBeLessThan(-0.3);
+    expect(s.arousal).toBeLessThan(0);
+  });
+
+  it('gives neutral an empty openset, as AffectGPT reads it', async () => {
+    expect(await ask('labels', neutral, LabelsOut)).toMatchObject({ primary: 'neutral', openset: [], sentiment: 'neutral' });
+    expect((await ask('labels', bare, LabelsOut)).openset).toEqual([]);
+  });
+});
+
+describe('RulesTeacher qa', () => {
+  it('asks a multiple-choice question with 4 distinct options containing the answer', async () => {
+    const { items } = await ask('qa', happy, QAOut);
+    expect(items).toHaveLength(1);
+    const [item] = items;
+    expect(item.kind).toBe('mcq');
+    expect(item.answer).toBe('happy');
+    expect(new Set(item.options)).toHaveProperty('size', 4);
+    expect(item.options).toContain('happy');
+    for (const option of item.options!) expect(item.question).toContain(option);
+  });
+
+  it('keeps the same order on every run and varies it across segments', async () => {
+    const first = await ask('qa', happy, QAOut);
+    const again = await new RulesTeacher().generate({ role: 'qa', template: 'qa.rules@1', segment: structuredClone(happy), schema: QAOut }, signal);
+    expect(again.value).toEqual(first);
+
+    const orders = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const seg = Segment.parse({ ...happy, id: hex(`other-${i}`) });
+      orders.add((await ask('qa', seg, QAOut)).items[0].options!.join(','));
+    }
+    expect(orders.size).toBeGreaterThan(3);
+  });
+
+  it('draws distractors from the requested label set', async () => {
+    const labelSet = ['happy', 'calm', 'bored', 'tense', 'proud'];
+    const { items } = await ask('qa', happy, QAOut, { labelSet });
+    for (const option of items[0].options!) expect(labelSet).toContain(option);
+    await expect(ask('qa', happy, QAOut, { labelSet: ['happy', 'sad', 'angry'] })).rejects.toThrow(/at least 3 labels other than the answer/);
+  });
+});
+
+describe('RulesTeacher rationale', () => {
+  it('cites only cues present in the record and ends with the predicted emotion', async () => {
+    const { steps, emotion } = await ask('rationale', happy, RationaleOut);
+    expect(emotion).toBe('happy');
+    steps.forEach((step, i) => expect(step.startsWith(`Step ${i + 1}: `)).toBe(true));
+    expect(steps.at(-1)).toBe(`Step ${steps.length}: predicted emotion is happy`);
+    for (const step of steps.slice(0, -1)) {
+      const cites = step.match(/-?\d+(\.\d+)?|'[^']+'/g) ?? [];
+      expect(cites.length).toBeGreaterThan(1); // the step number and at least one cue
+      for (const quoted of step.match(/'[^']+'/g) ?? []) expect(happy.transcript!.text.toLowerCase()).toContain(quoted.slice(1, -1));
+    }
+    expect(steps.join(' ')).toContain('252 Hz');
+    expect(steps.join(' ')).toContain('+0.62');
+  });
+
+  it('does not cite what was not measured', async () => {
+    const { steps } = await ask('rationale', bare, RationaleOut);
+    expect(steps.at(-1)).toMatch(/predicted emotion is neutral$/);
+    expect(steps.join(' ')).not.toMatch(/Hz|dBFS|sentiment score|'/);
+
+    const { steps: voiceOnly } = await ask('rationale', voiceOnlyUnvoiced, RationaleOut);
+    expect(voiceOnly.join(' ')).not.toMatch(/Hz|sentiment|transcript/);
+  });
+});
+
+describe('RulesTeacher contract', () => {
+  it('validates its output with the request schema', async () => {
+    const tooShort = z.object({ text: z.string().max(10) });
+    await expect(teacher.generate({ role: 'describe', template: 'describe.rules@1', segment: happy, schema: tooShort }, signal))
+      .rejects.toSatisfy((error: unknown) => error instanceof RecordError && error.reason === 'teacher-invalid-output' && /describe/.test(error.message));
+  });
+
+  it('stops when the signal is aborted', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('run cancelled'));
+    await expect(teacher.generate({ role: 'labels', template: 'labels.rules@1', segment: happy, schema: LabelsOut }, controller.signal)).rejects.toThrow('run cancelled');
+  });
+});
+
+describe('createTeacherRegistry', () => {
+  it('maps every role to the offline rules teacher by default', () => {
+    const registry = createTeacherRegistry();
+    for (const role of ['describe', 'labels', 'qa', 'rationale'] as const) {
+      expect(registry.forRole(role)).toMatchObject({ name: 'rules', model: 'rules-v1' });
+    }
+    expect(registry.forRole('qa')).toBe(registry.forRole('describe'));
+  });
+
+  it('routes a role to a named teacher', () => {
+    const registry = createTeacherRegistry({ teachers: { strict: { kind: 'rules', model: 'rules-v2' } }, roles: { qa: 'strict' } });
+    expect(registry.forRole('qa')).toMatchObject({ name: 'strict', model: 'rules-v2' });
+    expect(registry.forRole('describe').name).toBe('rules');
+  });
+
+  it('names the role and the missing teacher in its errors', () => {
+    expect(() => createTeacherRegistry({ roles: { rationale: 'gpt4o' } })).toThrow(ConfigError);
+    expect(() => createTeacherRegistry({ roles: { rationale: 'gpt4o' } })).toThrow(/roles\.rationale: role 'rationale' uses teacher 'gpt4o', which is not defined under teachers \(defined: rules\)/);
+    expect(() => createTeacherRegistry({ teachers: { x: { kind: 'vllm' } } } as never)).toThrow(/teachers\.x/);
+    expect(() => createTeacherRegistry({ roles: { caption: 'rules' } } as never)).toThrow(/caption/);
+  });
+});
