@@ -2,18 +2,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { buildPlan, loadConfigFile } from '../pipelines/config.ts';
 import { ConfigError, FatalError } from '../pipelines/errors.ts';
-import { createProgress } from '../pipelines/progress.ts';
-import { runPipeline, type RunSummary } from '../pipelines/runner.ts';
+import type { RunSummary } from '../pipelines/runner.ts';
 import { totalDropped, totalWork } from '../pipelines/stats.ts';
-import { LocalStore } from '../pipelines/store/local-store.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
-import { STAGES } from '../stages/index.ts';
-import { inspect } from './commands/inspect.ts';
-import { trace } from './commands/trace.ts';
-import { makeSampleClips } from './sample-clips.ts';
+
+// Commands load their modules on demand, so `--help` and light commands start fast.
 
 const USAGE = `emoforge ${EMOFORGE_VERSION} — build instruction-tuning corpora for emotion-aware multimodal LLMs
 
@@ -89,6 +83,14 @@ async function runCommand(args: string[]): Promise<number> {
     options: { input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' }, limit: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UsageError('run takes one CONFIG file, e.g. emoforge run configs/demo.yaml');
+  const [{ default: pino }, { buildPlan, loadConfigFile }, { createProgress }, { runPipeline }, { LocalStore }, { STAGES }] = await Promise.all([
+    import('pino'),
+    import('../pipelines/config.ts'),
+    import('../pipelines/progress.ts'),
+    import('../pipelines/runner.ts'),
+    import('../pipelines/store/local-store.ts'),
+    import('../stages/index.ts'),
+  ]);
   const configFile = positionals[0];
   const plan = buildPlan(configFile, await loadConfigFile(configFile), STAGES);
   const outDir = resolve(values.out ?? plan.config.out);
@@ -164,6 +166,7 @@ async function sampleClipsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { count: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('sample-clips takes one output folder, e.g. emoforge sample-clips demo/clips');
   const count = positiveInt('count', values.count);
+  const { makeSampleClips } = await import('./sample-clips.ts');
   const isTty = Boolean(process.stdout.isTTY);
   const clips = await makeSampleClips(resolve(positionals[0]), {
     count,
@@ -179,6 +182,7 @@ async function sampleClipsCommand(args: string[]): Promise<number> {
 async function inspectCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { rows: { type: 'string' } } });
   if (positionals.length !== 1) throw new UsageError('inspect takes one out folder or .parquet file');
+  const { inspect } = await import('./commands/inspect.ts');
   process.stdout.write(await inspect(resolve(positionals[0]), positiveInt('rows', values.rows) ?? 3));
   return 0;
 }
@@ -186,6 +190,7 @@ async function inspectCommand(args: string[]): Promise<number> {
 async function traceCommand(args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   if (positionals.length !== 2) throw new UsageError('trace takes an out folder and a clip id (or its prefix) or uri');
+  const { trace } = await import('./commands/trace.ts');
   const result = await trace(resolve(positionals[0]), positionals[1]);
   process.stdout.write(result.text);
   return result.found ? 0 : 1;

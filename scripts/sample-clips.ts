@@ -96,8 +96,8 @@ interface Voice {
   readonly f0Scale?: number;
   /**
    * rms ignores int_f0_target_mean (its F0 comes from a statistical accent model), so its pitch is
-   * shifted afterwards with rubberband from its natural mean. Shifts above 1.5 or below 1 made
-   * pocketsphinx misread it, hence the clamp.
+   * shifted afterwards with rubberband from its natural mean. Shifts above 1.3 or below 1 made
+   * pocketsphinx misread it, hence the clamp: rms spans 105-136 Hz instead of 85-180 Hz.
    */
   readonly naturalF0Hz?: number;
 }
@@ -108,7 +108,7 @@ const VOICES: readonly Voice[] = [
   { speaker: 'spk03', flite: 'kal16', f0Scale: 1.0 },
   { speaker: 'spk04', flite: 'rms', naturalF0Hz: 105 },
 ];
-const MAX_PITCH_SHIFT = 1.5;
+const MAX_PITCH_SHIFT = 1.3;
 
 /** Slow camera moves, picked by index so neighbouring clips differ: [zoomFrom, zoomTo, panX from/to, panY from/to]. */
 const MOVES: readonly (readonly [number, number, number, number, number, number])[] = [

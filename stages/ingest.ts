@@ -77,8 +77,9 @@ export const ingest: SourceStage<IngestConfig> = {
       ),
     );
 
-    // Exact duplicates collapse onto the first copy in uri order.
-    candidates.sort((a, b) => compare(a.entry.uri, b.entry.uri));
+    // Exact duplicates collapse onto one copy: a copy the manifest describes wins, then uri order.
+    const described = (c: (typeof candidates)[number]) => (Object.keys(c.entry.manifest).length > 0 ? 0 : 1);
+    candidates.sort((a, b) => described(a) - described(b) || compare(a.entry.uri, b.entry.uri));
     const kept = new Map<string, (typeof candidates)[number]>();
     const clips: Clip[] = [];
     for (const candidate of candidates) {

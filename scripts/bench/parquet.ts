@@ -163,6 +163,7 @@ async function runParquetWasm(rows: number, dir: string, rowGroup: number): Prom
     .build();
 
   const source = benchRows(rows);
+  let sent = false;
   const batches = new ReadableStream({
     pull(controller) {
       const group: Sample[] = [];
@@ -171,10 +172,12 @@ async function runParquetWasm(rows: number, dir: string, rowGroup: number): Prom
         if (next.done) break;
         group.push(next.value);
       }
-      if (!group.length) {
+      // the writer takes its schema from the first batch, so zero rows still send one empty batch
+      if (!group.length && sent) {
         controller.close();
         return;
       }
+      sent = true;
       const children = schema.fields.map((field) => vectorFromArray(group.map((row) => row[field.name as keyof Sample]) as never, field.type).data[0]);
       const struct = makeData({ type: new Struct(schema.fields), length: group.length, nullCount: 0, children });
       const ipc = tableToIPC(new ArrowTable([new ArrowBatch(schema, struct)]), 'stream');

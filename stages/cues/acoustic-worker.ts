@@ -315,7 +315,7 @@ interface WorkerSlot {
   readonly pending: Map<number, PendingJob>;
 }
 
-/** DSP is ~70x realtime and ASR ~5x, so one worker per spare core is plenty. */
+/** The DSP runs ~50x realtime, far ahead of ASR, so one worker per spare core (at most 4) is plenty. */
 const POOL_SIZE = Math.max(1, Math.min(4, availableParallelism() - 1));
 const slots: WorkerSlot[] = [];
 let nextJobId = 1;

@@ -17,7 +17,7 @@ export type LexicalConfig = z.infer<typeof LexicalConfig>;
 /**
  * score = tanh(SCORE_GAIN * comparative), comparative = AFINN sum / token count (AFINN words score
  * -5..5). The gain maps typical sentences into the useful range: one "happy" (+3) in an 8-word
- * sentence gives tanh(0.75) = 0.64; "I am not happy" gives -0.91; one "nice" (+3) in 60 words, 0.10.
+ * sentence gives tanh(0.75) = 0.64; "I am not happy" gives -0.91; one "nice" (+3) in 41 words, 0.15.
  */
 const SCORE_GAIN = 2;
 

@@ -86,18 +86,28 @@ function yinFrame(
 ): number | null {
   let running = 0;
   let computed = 0;
-  // Cumulative mean normalised difference (YIN eq. 8) of the difference function (eq. 6):
-  // d(tau) = sum_j (x_j - x_{j+tau})^2, d'(tau) = d(tau) * tau / sum_{k<=tau} d(k).
+  // d(tau) = sum_j (x_j - x_{j+tau})^2 (YIN eq. 6), expanded as E(0) + E(tau) - 2 r(tau) so the
+  // inner loop is one multiply-add; E(tau), the energy of the lagged window, slides in O(1).
+  let energy0 = 0;
+  for (let j = start; j < start + window; j++) energy0 += x[j] * x[j];
+  let energyLag = energy0;
   const at = (tau: number): number => {
     while (computed < tau) {
       const lag = ++computed;
-      let sum = 0;
-      for (let j = start, end = start + window; j < end; j++) {
-        const delta = x[j] - x[j + lag];
-        sum += delta * delta;
+      energyLag += x[start + window + lag - 1] * x[start + window + lag - 1] - x[start + lag - 1] * x[start + lag - 1];
+      let r0 = 0;
+      let r1 = 0;
+      let j = start;
+      const end = start + window;
+      for (; j + 1 < end; j += 2) {
+        r0 += x[j] * x[j + lag];
+        r1 += x[j + 1] * x[j + 1 + lag];
       }
-      running += sum;
-      cmnd[lag] = running > 0 ? (sum * lag) / running : 1;
+      if (j < end) r0 += x[j] * x[j + lag];
+      const difference = Math.max(0, energy0 + energyLag - 2 * (r0 + r1));
+      // Cumulative mean normalised difference (eq. 8): d'(tau) = d(tau) * tau / sum_{k<=tau} d(k).
+      running += difference;
+      cmnd[lag] = running > 0 ? (difference * lag) / running : 1;
     }
     return cmnd[tau];
   };

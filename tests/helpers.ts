@@ -1,0 +1,105 @@
+// Shared test fixtures: real demo clips made once per machine and count, a CLI runner, and a way
+// to run the pipeline in-process against a temporary store and out folder.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { stringify } from 'yaml';
+import { buildPlan } from '../pipelines/config.ts';
+import { runPipeline, type RunSummary } from '../pipelines/runner.ts';
+import { LocalStore } from '../pipelines/store/local-store.ts';
+import { makeSampleClips } from '../scripts/sample-clips.ts';
+import { STAGES } from '../stages/index.ts';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A folder of `count` demo clips + manifest.csv; made once (atomically) and copied per caller. */
+export async function sampleClips(count: number): Promise<string> {
+  const shared = join(tmpdir(), `emoforge-test-clips-${count}`);
+  if (!(await stat(join(shared, 'manifest.csv')).then(() => true, () => false))) {
+    const building = await mkdtemp(join(tmpdir(), 'emoforge-clips-build-'));
+    await makeSampleClips(building, { count });
+    await rename(building, shared).catch(async () => rm(building, { recursive: true, force: true }));
+  }
+  const copy = await mkdtemp(join(tmpdir(), 'emoforge-clips-'));
+  await cp(shared, copy, { recursive: true });
+  return copy;
+}
+
+export async function tempDir(prefix = 'emoforge-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** The demo config with overrides per stage (by name). */
+export function demoConfig(overrides: Record<string, unknown> = {}, top: Record<string, unknown> = {}): Record<string, unknown> {
+  const stages: [string, Record<string, unknown>][] = [
+    ['ingest', {}],
+    ['segment', { strategy: 'whole', frames: 2 }],
+    ['transcribe', { engine: 'pocketsphinx' }],
+    ['cues.acoustic', {}],
+    ['cues.lexical', {}],
+    ['describe', {}],
+    ['labels', {}],
+    ['qa', {}],
+    ['rationale', {}],
+    ['filter', {}],
+    ['write', { seed: 'test' }],
+  ];
+  return {
+    name: 'test-corpus',
+    partitions: 4,
+    concurrency: 2,
+    ...top,
+    stages: stages.map(([name, config]) => ({ [name]: { ...config, ...((overrides[name] as object) ?? {}) } })),
+  };
+}
+
+export async function writeConfig(dir: string, config: Record<string, unknown>): Promise<string> {
+  const file = join(dir, 'config.yaml');
+  await writeFile(file, stringify(config));
+  return file;
+}
+
+export interface InProcessRun {
+  summary: RunSummary;
+  outDir: string;
+}
+
+/** Runs the pipeline in this process. */
+export async function runInProcess(config: Record<string, unknown>, paths: { input: string; out: string; store: string }): Promise<InProcessRun> {
+  const plan = buildPlan('test.yaml', config, STAGES);
+  await mkdir(paths.out, { recursive: true });
+  const summary = await runPipeline(plan, {
+    store: new LocalStore(paths.store),
+    outDir: paths.out,
+    log: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+    input: paths.input,
+  });
+  return { summary, outDir: paths.out };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `emoforge ARGS` as a user would (a child process, stdout not a TTY). */
+export function cli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise) => {
+    execFile(process.execPath, [join(REPO, 'scripts/emoforge.mjs'), ...args], { cwd: options.cwd ?? REPO, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolvePromise({ code: error ? ((error as NodeJS.ErrnoException & { code?: number }).code as unknown as number) ?? 1 : 0, stdout, stderr });
+    });
+  });
+}
+
+export function spawnCli(args: string[]): ChildProcess {
+  return spawn(process.execPath, [join(REPO, 'scripts/emoforge.mjs'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export async function readJson<T = any>(path: string): Promise<T> {
+  return JSON.parse(await readFile(path, 'utf8')) as T;
+}
