@@ -355,10 +355,11 @@ function pickSlot(): WorkerSlot {
 }
 
 function startWorker(): WorkerSlot {
-  // Sources are TypeScript. Node 20 ignores module hooks passed to a Worker through execArgv
-  // (`--import tsx` fails with ERR_UNKNOWN_FILE_EXTENSION, nodejs/node#47747), so a small eval'd
-  // bootstrap registers tsx in the worker and then imports this file. tsx is resolved from here,
-  // not from the working directory, so the CLI works from any folder.
+  // Sources are TypeScript, but on Node 20 ESM loader hooks never reach a worker: execArgv
+  // `--import tsx` and importing tsx inside the worker both end in ERR_UNKNOWN_FILE_EXTENSION
+  // (nodejs/node#47747, fixed in 22). tsx's CommonJS require hook works in-thread, so an eval'd
+  // bootstrap registers it and requires this file. tsx is resolved from here, not from the working
+  // directory, so the CLI works from any folder.
   const tsxCjs = createRequire(import.meta.url).resolve('tsx/cjs/api');
   const bootstrap = `require(${JSON.stringify(tsxCjs)}).register(); require(${JSON.stringify(fileURLToPath(import.meta.url))});`;
   const worker = new Worker(bootstrap, { eval: true, workerData: { role: WORKER_ROLE } });

@@ -1,0 +1,57 @@
+// Config validation happens before anything runs, and every message names the YAML path.
+import { describe, expect, it } from 'vitest';
+import { buildPlan } from '../../pipelines/config.ts';
+import { ConfigError } from '../../pipelines/errors.ts';
+import { STAGES } from '../../stages/index.ts';
+import { demoConfig } from '../helpers.ts';
+
+function problems(raw: unknown): string[] {
+  try {
+    buildPlan('c.yaml', raw, STAGES);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues;
+    throw error;
+  }
+  return [];
+}
+
+describe('config validation', () => {
+  it('accepts the demo shape and fingerprints stages in a chain', () => {
+    const plan = buildPlan('c.yaml', demoConfig(), STAGES);
+    expect(plan.records.map((p) => p.stage.name)).toEqual(['segment', 'transcribe', 'cues.acoustic', 'cues.lexical', 'describe', 'labels', 'qa', 'rationale', 'filter']);
+    const changed = buildPlan('c.yaml', demoConfig({ qa: { labelSet: ['a', 'b', 'c', 'd'] } }), STAGES);
+    const same = (i: number) => plan.records[i].fingerprint === changed.records[i].fingerprint;
+    expect([0, 1, 2, 3, 4, 5].every(same)).toBe(true);
+    expect([6, 7, 8].some(same)).toBe(false);
+    // Concurrency is a throughput knob: it never changes a fingerprint.
+    expect(buildPlan('c.yaml', demoConfig({}, { concurrency: 7 }), STAGES).fingerprint).toBe(plan.fingerprint);
+  });
+
+  it('names the YAML path and the allowed values of a bad setting', () => {
+    const issues = problems(demoConfig({ transcribe: { engine: 'whisper' } }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^stages\[2\]\.transcribe\.engine: /);
+    expect(issues[0]).toContain('pocketsphinx');
+    expect(problems({ ...demoConfig(), partitions: 0 })[0]).toMatch(/^partitions: /);
+    expect(problems({ ...demoConfig(), colour: 'red' })[0]).toMatch(/colour/);
+  });
+
+  it('rejects unknown stages, listing the known ones', () => {
+    const raw = demoConfig();
+    (raw.stages as unknown[]).splice(3, 0, { 'cues.telepathy': {} });
+    expect(problems(raw)[0]).toMatch(/^stages\[3\]: unknown stage "cues.telepathy"; known stages: ingest, segment/);
+  });
+
+  it('checks the wiring: a stage reading a field no earlier stage adds', () => {
+    const raw = demoConfig();
+    raw.stages = (raw.stages as Record<string, unknown>[]).filter((s) => !('transcribe' in s));
+    const issues = problems(raw);
+    expect(issues.some((i) => /"cues.lexical" reads "transcript", which no earlier stage adds; put the stage that adds it \(transcribe\) before/.test(i))).toBe(true);
+  });
+
+  it('requires ingest first and write last', () => {
+    const raw = demoConfig();
+    raw.stages = (raw.stages as unknown[]).slice(1);
+    expect(problems(raw).join('\n')).toMatch(/stages\[0\]: the first stage must be a source \(ingest\)/);
+  });
+});
