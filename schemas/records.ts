@@ -72,9 +72,9 @@ export const AcousticCues = z.object({
   f0MaxHz: z.number().nullable(),
   /** share of analysis frames with a pitch, 0..1 */
   voicedRatio: z.number(),
-  /** mean RMS energy in dBFS */
+  /** mean frame RMS energy of the speech (non-pause frames) in dBFS */
   rmsDb: z.number(),
-  /** RMS energy standard deviation in dB */
+  /** standard deviation of the speech frames' RMS energy in dB */
   rmsSdDb: z.number(),
   /** share of frames below the silence threshold, 0..1 */
   pauseRatio: z.number(),

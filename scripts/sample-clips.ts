@@ -37,42 +37,44 @@ const MAX_CLIP_S = 5;
 type SampleEmotion = 'happy' | 'sad' | 'angry' | 'neutral' | 'surprised' | 'fearful';
 const EMOTION_CYCLE: readonly SampleEmotion[] = ['happy', 'sad', 'angry', 'neutral', 'surprised', 'fearful'];
 
+// Four sentences per emotion, kept where pocketsphinx read them back well across the four voices;
+// the first two of each are the ones the default 12 clips use.
 const SENTENCES: Record<SampleEmotion, readonly string[]> = {
   happy: [
     'we won the prize, this is wonderful news!',
+    'i love this, thank you so much my friend!',
     'i am so happy today, everything is great!',
     'this is the best day of my life!',
-    'i love this, thank you so much my friend!',
   ],
   sad: [
-    'i miss her so much and i feel lonely.',
-    'nobody came, and i feel so sad.',
     'all is lost and i am so tired.',
-    'i lost my old dog today, it hurts.',
+    'nobody came, and i feel so sad.',
+    'i miss her so much and i feel lonely.',
+    'my heart is broken and i feel so sad.',
   ],
   angry: [
-    'stop lying to me, i am sick of this!',
-    'this is unacceptable, get out of my house!',
     'you broke it again, i am so angry with you!',
+    'stop lying to me, i am sick of this!',
     'how dare you take my money without asking!',
+    'get out of my house, i hate you!',
   ],
   neutral: [
     'the meeting starts at nine in the morning.',
-    'please put the books on the table by the door.',
-    'the train leaves from platform two at noon.',
     'i will send you the report this afternoon.',
+    'the shop closes at six on monday.',
+    'the report is on the desk in my office.',
   ],
   surprised: [
+    'really? you did all of this for me?',
+    'oh my goodness, i cannot believe it!',
     'wow, i did not expect to see you here!',
     'really? you bought a new house already?',
-    'oh my goodness, i can not believe it!',
-    'what? the package arrived a week early?',
   ],
   fearful: [
     'please help me, someone is following me.',
-    'i am scared, did you hear that noise?',
-    'oh no, the lights went out and i am afraid.',
     'do not leave me alone here, i am terrified.',
+    'the lights went out and i am afraid.',
+    'i am so scared, what was that sound?',
   ],
 };
 

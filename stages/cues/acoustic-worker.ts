@@ -160,6 +160,7 @@ export function analyseSamples(wav: DecodedWav, options: ProsodyOptions): Prosod
   }
 
   const voiced = voicedFrames(track, pause);
+  const speechLevels = levels.filter((_, i) => !pause[i]);
 
   const pitches = track.f0.filter((f0, i): f0 is number => voiced[i] && f0 !== null);
   const sorted = [...pitches].sort((a, b) => a - b);
@@ -173,8 +174,9 @@ export function analyseSamples(wav: DecodedWav, options: ProsodyOptions): Prosod
     f0MinHz: pitches.length ? quantile(sorted, 0.05) : null,
     f0MaxHz: pitches.length ? quantile(sorted, 0.95) : null,
     voicedRatio: pitches.length / frameCount,
-    rmsDb: mean(levels),
-    rmsSdDb: sd(levels),
+    // Loudness of the speech itself: pauses sit at the noise floor and would swamp the mean.
+    rmsDb: mean(speechLevels.length ? speechLevels : levels),
+    rmsSdDb: sd(speechLevels.length ? speechLevels : levels),
     pauseRatio: pause.filter(Boolean).length / frameCount,
     speechSpan: first < 0 ? null : { start: first * track.hopSeconds, end: Math.min(duration, last * track.hopSeconds + track.frameSeconds) },
     syllableNuclei: countNuclei(levels, voiced, pause),

@@ -33,7 +33,7 @@ export type AcousticConfig = z.infer<typeof AcousticConfig>;
 export const cuesAcoustic: SegmentStage<AcousticConfig> = {
   kind: 'segment',
   name: 'cues.acoustic',
-  version: 1,
+  version: 2,
   configSchema: AcousticConfig,
   // The transcript sharpens the speech rate when an earlier stage made one; it is not required.
   reads: ['audio'],
