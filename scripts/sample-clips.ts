@@ -162,6 +162,7 @@ async function checkTools(): Promise<{ rubberband: boolean }> {
   const have = new Set(listed.replace(/^.*:/, '').trim().split(/\s+/));
   const missing = VOICES.filter((v) => !have.has(v.flite)).map((v) => v.flite);
   if (missing.length > 0) throw new FatalError(`flite lacks voice(s) ${missing.join(', ')}; ${INSTALL_HINT}`);
+  // builds without librubberband still work; rms then keeps its natural pitch for every emotion
   const filters = await run('ffmpeg', ['-hide_banner', '-filters']);
   return { rubberband: /\srubberband\s/.test(filters) };
 }

@@ -1,6 +1,7 @@
 // Shared test fixtures: real demo clips made once per machine and count, a CLI runner, and a way
 // to run the pipeline in-process against a temporary store and out folder.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,7 +18,9 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A folder of `count` demo clips + manifest.csv; made once (atomically) and copied per caller. */
 export async function sampleClips(count: number): Promise<string> {
-  const shared = join(tmpdir(), `emoforge-test-clips-${count}`);
+  // Keyed by the generator's own source too, so a changed generator never serves stale clips.
+  const generator = createHash('sha256').update(await readFile(join(REPO, 'scripts/sample-clips.ts'))).digest('hex').slice(0, 12);
+  const shared = join(tmpdir(), `emoforge-test-clips-${count}-${generator}`);
   if (!(await stat(join(shared, 'manifest.csv')).then(() => true, () => false))) {
     const building = await mkdtemp(join(tmpdir(), 'emoforge-clips-build-'));
     await makeSampleClips(building, { count });
