@@ -9,6 +9,7 @@ export function createProgress(stream: NodeJS.WriteStream, isTty: boolean, stage
 
 class LineProgress implements ProgressListener {
   constructor(private readonly stream: NodeJS.WriteStream) {}
+  watch(): void {}
   phase(name: string, total?: number): void {
     this.stream.write(`emoforge: ${name}${total === undefined ? '' : ` (${total} partitions)`}\n`);
   }
@@ -22,10 +23,14 @@ class LineProgress implements ProgressListener {
 class TtyProgress implements ProgressListener {
   private lines = 0;
   private timer: NodeJS.Timeout | undefined;
-  private state = { phase: 'starting', ingest: [0, 0], partitions: [0, 0], stats: {} as StatsTable };
+  private state = { phase: 'starting', ingest: [0, 0], partitions: [0, 0] };
+  private snapshot: () => StatsTable = () => ({});
   constructor(private readonly stream: NodeJS.WriteStream, private readonly stageOrder: readonly string[]) {
     this.timer = setInterval(() => this.draw(), 200);
     this.timer.unref();
+  }
+  watch(snapshot: () => StatsTable): void {
+    this.snapshot = snapshot;
   }
   phase(name: string, total?: number): void {
     this.state.phase = name;
@@ -35,9 +40,8 @@ class TtyProgress implements ProgressListener {
   ingestProgress(done: number, total: number): void {
     this.state.ingest = [done, total];
   }
-  partitionDone(done: number, total: number, _cached: boolean, stats: StatsTable): void {
+  partitionDone(done: number, total: number): void {
     this.state.partitions = [done, total];
-    this.state.stats = stats;
   }
   stop(): void {
     if (this.timer) clearInterval(this.timer);
@@ -45,7 +49,8 @@ class TtyProgress implements ProgressListener {
     this.draw();
   }
   private draw(): void {
-    const { ingest, partitions, stats, phase } = this.state;
+    const { ingest, partitions, phase } = this.state;
+    const stats = this.snapshot();
     const out: string[] = [];
     out.push(`emoforge ${phase}   ingest ${bar(ingest[0], ingest[1])} ${ingest[0]}/${ingest[1]}   partitions ${bar(partitions[0], partitions[1])} ${partitions[0]}/${partitions[1]}`);
     out.push(`  ${'stage'.padEnd(16)}${'in'.padStart(8)}${'out'.padStart(8)}${'dropped'.padStart(9)}${'cached'.padStart(8)}`);

@@ -29,6 +29,8 @@ export interface RunOptions {
 
 /** What the progress display hears about. Stats are live objects; read, never mutate. */
 export interface ProgressListener {
+  /** A live view of every stage's counters, finished and in-flight partitions together. */
+  watch(snapshot: () => StatsTable): void;
   phase(name: 'ingest' | 'partitions' | 'write', total?: number): void;
   ingestProgress(done: number, total: number): void;
   partitionDone(done: number, total: number, cached: boolean, stats: StatsTable): void;
@@ -90,6 +92,15 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
   const segments: Segment[] = [];
   const drops: Drop[] = [...source.drops];
   const recordStats: StatsTable = {};
+  const inFlight = new Set<StatsTable>();
+  let recordsMerged = false;
+  options.progress?.watch(() => {
+    const view: StatsTable = {};
+    mergeStats(view, stats);
+    if (!recordsMerged) mergeStats(view, recordStats);
+    for (const table of inFlight) mergeStats(view, table);
+    return view;
+  });
   let cachedPartitions = 0;
   let done = 0;
   options.progress?.phase('partitions', partitions.length);
@@ -109,7 +120,13 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
           cachedPartitions++;
           mergeStats(recordStats, result.stats, true);
         } else {
-          result = await processPartition(plan, clips, { store, log: log.child({ partition }), signal, teachers, root: source.root });
+          const live: StatsTable = {};
+          inFlight.add(live);
+          try {
+            result = await processPartition(plan, clips, live, { store, log: log.child({ partition }), signal, teachers, root: source.root });
+          } finally {
+            inFlight.delete(live);
+          }
           if (signal.aborted) return;
           // Written once, atomically: done = this object exists.
           const { transientDrops, ...durable } = result;
@@ -127,6 +144,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
   );
   if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new FatalError('run aborted');
   mergeStats(stats, recordStats);
+  recordsMerged = true;
 
   // 3. The global step.
   options.progress?.phase('write');
@@ -198,8 +216,7 @@ function contextFor(stage: string, stageStats: ReturnType<typeof emptyStageStats
 }
 
 /** Runs every clip of a partition through the record stages, one clip at a time, in id order. */
-async function processPartition(plan: Plan, clips: Clip[], shared: Shared): Promise<PartitionResult> {
-  const stats: StatsTable = {};
+async function processPartition(plan: Plan, clips: Clip[], stats: StatsTable, shared: Shared): Promise<PartitionResult> {
   const segments: Segment[] = [];
   const drops: Drop[] = [];
   let transientDrops = 0;
