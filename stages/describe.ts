@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { Description, Provenance, type Segment } from '../schemas/records.ts';
 import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
+import { generateFor } from '../pipelines/teachers/generate.ts';
 
 export const DescribeConfig = z.object({
   /** Template id@version that shapes the description; default 'describe.rules@1'. */
@@ -24,13 +25,7 @@ export const describeStage: SegmentStage<DescribeConfig> = {
   cache: true,
   teacherRoles: ['describe'],
   async run(segment: Segment, config: DescribeConfig, ctx: StageContext): Promise<Segment> {
-    const teacher = ctx.teachers.forRole('describe');
-    const response = await teacher.generate(
-      { role: 'describe', template: config.template, segment, schema: DescribeOutput },
-      ctx.signal,
-    );
-    if (!response.cached) ctx.work.add('teacher');
-    const provenance = { teacher: response.teacher, model: response.model, template: config.template };
-    return { ...segment, description: { ...response.value, provenance } };
+    const { value, provenance } = await generateFor(ctx, 'describe', config.template, segment, DescribeOutput);
+    return { ...segment, description: { ...value, provenance } };
   },
 };

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { Labels, Provenance, type Segment } from '../schemas/records.ts';
 import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
+import { generateFor } from '../pipelines/teachers/generate.ts';
 
 export const LabelsConfig = z.object({
   /** Template id@version that shapes the labels; default 'labels.rules@1'. */
@@ -23,13 +24,7 @@ export const labelsStage: SegmentStage<LabelsConfig> = {
   cache: true,
   teacherRoles: ['labels'],
   async run(segment: Segment, config: LabelsConfig, ctx: StageContext): Promise<Segment> {
-    const teacher = ctx.teachers.forRole('labels');
-    const response = await teacher.generate(
-      { role: 'labels', template: config.template, segment, schema: LabelsOutput },
-      ctx.signal,
-    );
-    if (!response.cached) ctx.work.add('teacher');
-    const provenance = { teacher: response.teacher, model: response.model, template: config.template };
-    return { ...segment, labels: { ...response.value, provenance } };
+    const { value, provenance } = await generateFor(ctx, 'labels', config.template, segment, LabelsOutput);
+    return { ...segment, labels: { ...value, provenance } };
   },
 };

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { Provenance, QAItem, type Segment } from '../schemas/records.ts';
 import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
+import { generateFor } from '../pipelines/teachers/generate.ts';
 
 /** The six emotions of the demo manifest. */
 export const DEMO_LABEL_SET = ['happy', 'sad', 'angry', 'neutral', 'surprised', 'fearful'] as const;
@@ -32,15 +33,9 @@ export const qaStage: SegmentStage<QAConfig> = {
   cache: true,
   teacherRoles: ['qa'],
   async run(segment: Segment, config: QAConfig, ctx: StageContext): Promise<Segment> {
-    const teacher = ctx.teachers.forRole('qa');
-    const response = await teacher.generate(
-      { role: 'qa', template: config.template, segment, schema: QAOutput, options: { labelSet: config.labelSet } },
-      ctx.signal,
-    );
-    if (!response.cached) ctx.work.add('teacher');
-    const provenance = { teacher: response.teacher, model: response.model, template: config.template };
+    const { value, provenance } = await generateFor(ctx, 'qa', config.template, segment, QAOutput, { labelSet: config.labelSet });
     // Items from other QA templates stay; a re-run of this template replaces its own items.
     const kept = (segment.qa ?? []).filter((item) => item.provenance.template !== config.template);
-    return { ...segment, qa: [...kept, ...response.value.items.map((item) => ({ ...item, provenance }))] };
+    return { ...segment, qa: [...kept, ...value.items.map((item) => ({ ...item, provenance }))] };
   },
 };

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { Provenance, Rationale, type Segment } from '../schemas/records.ts';
 import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
+import { generateFor } from '../pipelines/teachers/generate.ts';
 
 export const RationaleConfig = z.object({
   /** Template id@version that shapes the rationale; default 'rationale.rules@1'. */
@@ -23,13 +24,7 @@ export const rationaleStage: SegmentStage<RationaleConfig> = {
   cache: true,
   teacherRoles: ['rationale'],
   async run(segment: Segment, config: RationaleConfig, ctx: StageContext): Promise<Segment> {
-    const teacher = ctx.teachers.forRole('rationale');
-    const response = await teacher.generate(
-      { role: 'rationale', template: config.template, segment, schema: RationaleOutput },
-      ctx.signal,
-    );
-    if (!response.cached) ctx.work.add('teacher');
-    const provenance = { teacher: response.teacher, model: response.model, template: config.template };
-    return { ...segment, rationale: { ...response.value, provenance } };
+    const { value, provenance } = await generateFor(ctx, 'rationale', config.template, segment, RationaleOutput);
+    return { ...segment, rationale: { ...value, provenance } };
   },
 };

@@ -10,7 +10,11 @@ import pino from 'pino';
 import { stringify } from 'yaml';
 import { buildPlan } from '../pipelines/config.ts';
 import { runPipeline, type RunSummary } from '../pipelines/runner.ts';
+import type { StageContext, WorkKind } from '../pipelines/stage.ts';
 import { LocalStore } from '../pipelines/store/local-store.ts';
+import type { Store } from '../pipelines/store/store.ts';
+import type { TeacherRegistry } from '../pipelines/teachers/teacher.ts';
+import type { Clip } from '../schemas/records.ts';
 import { makeSampleClips } from '../scripts/sample-clips.ts';
 import { STAGES } from '../stages/index.ts';
 
@@ -105,4 +109,29 @@ export function spawnCli(args: string[]): ChildProcess {
 
 export async function readJson<T = any>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;
+}
+
+/** A real StageContext for calling one stage directly: real store, silent log, counted work. */
+export function stageContext(options: {
+  store: Store;
+  stage: string;
+  signal?: AbortSignal;
+  teachers?: TeacherRegistry;
+  sourcePath?: (clip: Clip) => Promise<string>;
+}): { ctx: StageContext; work: Partial<Record<WorkKind, number>> } {
+  const work: Partial<Record<WorkKind, number>> = {};
+  const ctx: StageContext = {
+    store: options.store,
+    log: pino({ level: 'silent' }),
+    signal: options.signal ?? new AbortController().signal,
+    work: { add: (kind, amount = 1) => void (work[kind] = (work[kind] ?? 0) + amount) },
+    teachers: options.teachers ?? {
+      forRole: () => {
+        throw new Error(`${options.stage} must not call a teacher`);
+      },
+    },
+    scratch: () => mkdtemp(join(tmpdir(), 'emoforge-scratch-')),
+    sourcePath: options.sourcePath ?? (() => Promise.reject(new Error(`${options.stage} must not read the source clip`))),
+  };
+  return { ctx, work };
 }

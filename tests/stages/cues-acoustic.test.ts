@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stageContext } from '../helpers.ts';
 import { RecordError } from '../../pipelines/errors.ts';
 import { sha256 } from '../../pipelines/fingerprint.ts';
-import { isDrop, type StageContext, type WorkKind } from '../../pipelines/stage.ts';
+import { isDrop } from '../../pipelines/stage.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { Segment, type AcousticCues, type Transcript } from '../../schemas/records.ts';
 import { cuesAcoustic } from '../../stages/cues/acoustic.ts';
@@ -64,21 +64,7 @@ function makeSegment(audioKey: string | undefined, extra: Partial<Segment> = {})
 }
 
 function makeContext(signal = new AbortController().signal) {
-  const work: Partial<Record<WorkKind, number>> = {};
-  const ctx: StageContext = {
-    store,
-    log: pino({ level: 'silent' }),
-    signal,
-    work: { add: (kind, amount = 1) => void (work[kind] = (work[kind] ?? 0) + amount) },
-    teachers: {
-      forRole: () => {
-        throw new Error('cues.acoustic must not call a teacher');
-      },
-    },
-    scratch: () => mkdtemp(join(root, 'scratch-')),
-    sourcePath: () => Promise.reject(new Error('cues.acoustic reads the segment audio, not the source clip')),
-  };
-  return { ctx, work };
+  return stageContext({ store, stage: 'cues.acoustic', signal });
 }
 
 const defaults = cuesAcoustic.configSchema.parse({});

@@ -2,25 +2,15 @@
 // way a source can be turned away.
 import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StageContext, WorkKind } from '../../pipelines/stage.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { ingest } from '../../stages/ingest.ts';
-import { sampleClips, tempDir } from '../helpers.ts';
+import { sampleClips, stageContext, tempDir } from '../helpers.ts';
 
 function context(store: string): StageContext & { counts: Partial<Record<WorkKind, number>> } {
-  const counts: Partial<Record<WorkKind, number>> = {};
-  return {
-    counts,
-    store: new LocalStore(store),
-    log: pino({ level: 'silent' }),
-    signal: new AbortController().signal,
-    work: { add: (kind, n = 1) => void (counts[kind] = (counts[kind] ?? 0) + n) },
-    teachers: { forRole: () => { throw new Error('ingest calls no teacher'); } },
-    scratch: () => tempDir(),
-    sourcePath: async () => { throw new Error('not used'); },
-  };
+  const { ctx, work } = stageContext({ store: new LocalStore(store), stage: 'ingest' });
+  return Object.assign(ctx, { counts: work });
 }
 
 const config = ingest.configSchema.parse({});

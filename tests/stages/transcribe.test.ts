@@ -4,11 +4,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stageContext } from '../helpers.ts';
 import { FatalError, RecordError } from '../../pipelines/errors.ts';
 import { sha256 } from '../../pipelines/fingerprint.ts';
-import { isDrop, type StageContext, type WorkKind } from '../../pipelines/stage.ts';
+import { isDrop } from '../../pipelines/stage.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { Segment, type ManifestFields } from '../../schemas/records.ts';
 import { parseDecoderOutput, recognizeWithPocketsphinx } from '../../stages/asr/pocketsphinx.ts';
@@ -61,21 +61,7 @@ function makeSegment(audioKey: string, manifest: ManifestFields = {}, span = { s
 }
 
 function makeContext(signal = new AbortController().signal) {
-  const work: Partial<Record<WorkKind, number>> = {};
-  const ctx: StageContext = {
-    store,
-    log: pino({ level: 'silent' }),
-    signal,
-    work: { add: (kind, amount = 1) => void (work[kind] = (work[kind] ?? 0) + amount) },
-    teachers: {
-      forRole: () => {
-        throw new Error('transcribe must not call a teacher');
-      },
-    },
-    scratch: () => mkdtemp(join(root, 'scratch-')),
-    sourcePath: () => Promise.reject(new Error('transcribe reads the segment audio, not the source clip')),
-  };
-  return { ctx, work };
+  return stageContext({ store, stage: 'transcribe', signal });
 }
 
 /** Word error rate: word-level edit distance over the reference length, ignoring case and punctuation. */
