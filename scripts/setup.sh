@@ -18,6 +18,8 @@ wanted=(
   /usr/bin/espeak-ng:espeak-ng
   /usr/bin/pocketsphinx_continuous:pocketsphinx
   /usr/share/pocketsphinx/model/en-us/en-us:pocketsphinx-en-us
+  # real speech with reference transcripts (LibriVox), for the ASR accuracy test
+  /usr/share/pocketsphinx/test/data/librivox/transcription:pocketsphinx-testdata
 )
 missing=()
 for pair in "${wanted[@]}"; do
