@@ -5,12 +5,12 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
 import { fingerprint } from './fingerprint.ts';
-import type { RecordStage, SourceStage } from './stage.ts';
+import type { GlobalStage, RecordStage, SourceStage } from './stage.ts';
 import { SEGMENT_BASE_FIELDS } from './stage.ts';
 import type { SinkStage } from './sink.ts';
 import { TeachersConfig } from './teachers/registry.ts';
 
-export type AnyStage = SourceStage<any> | RecordStage<any> | SinkStage<any>;
+export type AnyStage = SourceStage<any> | RecordStage<any> | GlobalStage<any> | SinkStage<any>;
 export type StageRegistry = ReadonlyMap<string, AnyStage>;
 
 const StageEntry = z.union([z.string(), z.record(z.string(), z.unknown())]);
@@ -41,11 +41,19 @@ export interface PlannedStage<S extends AnyStage = AnyStage> {
   readonly fingerprint: string;
 }
 
+export type Phase =
+  | { readonly kind: 'records'; readonly stages: readonly PlannedStage<RecordStage<any>>[] }
+  | { readonly kind: 'global'; readonly stage: PlannedStage<GlobalStage<any>> };
+
 export interface Plan {
   readonly file: string;
   readonly config: RunConfig;
   readonly source: PlannedStage<SourceStage<any>>;
   readonly records: readonly PlannedStage<RecordStage<any>>[];
+  /** Stages over the whole corpus (between partition phases, or before the sink). */
+  readonly globals: readonly PlannedStage<GlobalStage<any>>[];
+  /** The stages between ingest and the sink as the runner executes them. */
+  readonly phases: readonly Phase[];
   readonly sink: PlannedStage<SinkStage<any>>;
   readonly teachers: TeachersConfig;
   /** Fingerprint of everything that shapes the output (not paths, not concurrency). */
@@ -118,16 +126,26 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
     const kind = p.stage.kind;
     if (kind === 'source' || kind === 'sink' || (i > 0 && kind === 'clip')) problems.push(`stages[${i + 1}]: "${p.stage.name}" (a ${kind} stage) cannot stand here`);
   });
-  const records = rest as PlannedStage<RecordStage<any>>[];
-  if (records[0]?.stage.kind !== 'clip') problems.push(`stages[1]: the stage after ingest must turn clips into segments (segment), not "${records[0]?.stage.name}"`);
+  const records = rest.filter((p) => p.stage.kind !== 'global') as PlannedStage<RecordStage<any>>[];
+  const globals = rest.filter((p) => p.stage.kind === 'global') as PlannedStage<GlobalStage<any>>[];
+  const phases: Phase[] = [];
+  for (const p of rest) {
+    if (p.stage.kind === 'global') phases.push({ kind: 'global', stage: p as PlannedStage<GlobalStage<any>> });
+    else {
+      const last = phases.at(-1);
+      if (last?.kind === 'records') (last.stages as PlannedStage<RecordStage<any>>[]).push(p as PlannedStage<RecordStage<any>>);
+      else phases.push({ kind: 'records', stages: [p as PlannedStage<RecordStage<any>>] });
+    }
+  }
+  if (rest[0]?.stage.kind !== 'clip') problems.push(`stages[1]: the stage after ingest must turn clips into segments (segment), not "${records[0]?.stage.name}"`);
   if (problems.length) throw new ConfigError(file, problems);
 
   // Wiring: every field a stage reads must be added by a stage before it.
   const available = new Set<string>(SEGMENT_BASE_FIELDS);
   const addedBy = new Map<string, string>();
-  const reads = [...records, last!];
+  const reads = [...rest, last!];
   reads.forEach((p, i) => {
-    const stage = p.stage as RecordStage<any> | SinkStage<any>;
+    const stage = p.stage as RecordStage<any> | GlobalStage<any> | SinkStage<any>;
     for (const field of stage.reads) {
       if (!available.has(field)) {
         problems.push(`stages[${i + 1}]: "${stage.name}" reads "${field}", which no earlier stage adds; put the stage that adds it (${knownAdders(registry, field)}) before "${stage.name}"`);
@@ -146,6 +164,8 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
     config,
     source: first as PlannedStage<SourceStage<any>>,
     records,
+    globals,
+    phases,
     sink: last as PlannedStage<SinkStage<any>>,
     teachers,
     fingerprint: fingerprint(last!.fingerprint, config.partitions, teachers),

@@ -11,7 +11,7 @@ import type { Plan, PlannedStage } from './config.ts';
 import { FatalError, RecordError } from './errors.ts';
 import { fingerprint } from './fingerprint.ts';
 import type { SinkResult } from './sink.ts';
-import { isDrop, type DropResult, type RecordStage, type StageContext, type WorkKind } from './stage.ts';
+import { isDrop, type DropResult, type GlobalStage, type RecordStage, type StageContext, type WorkKind } from './stage.ts';
 import { emptyStageStats, mergeStats, statsFor, type StatsTable } from './stats.ts';
 import type { Store } from './store/store.ts';
 import { createTeacherRegistry } from './teachers/registry.ts';
@@ -79,87 +79,52 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
   for (const d of source.drops) ingestStats.dropped[d.reason] = (ingestStats.dropped[d.reason] ?? 0) + 1;
   log.info({ stage: 'ingest', root: source.root, clips: source.clips.length, rejected: source.drops.length }, 'sources listed');
 
-  // 2. Partitions through the record stages.
-  const byPartition = new Map<number, Clip[]>();
-  for (const clip of source.clips) {
-    const list = byPartition.get(clip.partition) ?? [];
-    list.push(clip);
-    byPartition.set(clip.partition, list);
-  }
-  const partitions = [...byPartition.entries()].sort((a, b) => a[0] - b[0]);
-  const recordFingerprint = plan.records.at(-1)!.fingerprint;
-  const teacherFingerprint = fingerprint(plan.teachers);
-  const segments: Segment[] = [];
+  // 2. Phases: partitions of records through per-record stages, and stages over the whole corpus.
   const drops: Drop[] = [...source.drops];
-  const recordStats: StatsTable = {};
+  const teacherFingerprint = fingerprint(plan.teachers);
+  const finished: StatsTable = {};
   const inFlight = new Set<StatsTable>();
-  let recordsMerged = false;
+  let merged = false;
   options.progress?.watch(() => {
     const view: StatsTable = {};
     mergeStats(view, stats);
-    if (!recordsMerged) mergeStats(view, recordStats);
+    if (!merged) mergeStats(view, finished);
     for (const table of inFlight) mergeStats(view, table);
     return view;
   });
-  let cachedPartitions = 0;
-  let done = 0;
-  options.progress?.phase('partitions', partitions.length);
+  const shared: Shared = { store, log, signal, teachers, root: source.root };
+  const partitionCount = { total: 0, cached: 0 };
+  let corpus: (Clip | Segment)[] = source.clips;
+  for (const phase of plan.phases) {
+    if (phase.kind === 'global') {
+      mergeStats(stats, finished);
+      for (const key of Object.keys(finished)) delete finished[key];
+      corpus = await runGlobalStage(phase.stage, corpus as Segment[], drops, stats, shared);
+      continue;
+    }
+    const result = await runRecordPhase(phase.stages, corpus, { shared, options, teacherFingerprint, finished, inFlight, concurrency: plan.config.concurrency });
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new FatalError('run aborted');
+    partitionCount.total += result.partitions.total;
+    partitionCount.cached += result.partitions.cached;
+    drops.push(...result.drops);
+    corpus = result.segments.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+  mergeStats(stats, finished);
+  merged = true;
 
-  const queue = new PQueue({ concurrency: plan.config.concurrency });
-  await Promise.all(
-    partitions.map(([partition, clips]) =>
-      queue.add(async () => {
-        if (signal.aborted) return;
-        const key = partitionKey(recordFingerprint, teacherFingerprint, clips);
-        const existing = await store.get(key);
-        let result: PartitionResult;
-        let cached = false;
-        if (existing) {
-          result = JSON.parse(existing.toString('utf8')) as PartitionResult;
-          cached = true;
-          cachedPartitions++;
-          mergeStats(recordStats, result.stats, true);
-        } else {
-          const live: StatsTable = {};
-          inFlight.add(live);
-          try {
-            result = await processPartition(plan, clips, live, { store, log: log.child({ partition }), signal, teachers, root: source.root });
-          } finally {
-            inFlight.delete(live);
-          }
-          if (signal.aborted) return;
-          // Written once, atomically: done = this object exists.
-          const { transientDrops, ...durable } = result;
-          if (!transientDrops) await store.put(key, JSON.stringify(durable));
-          else log.warn({ partition, transientDrops }, 'partition had records fail with errors; it will be retried on the next run');
-          mergeStats(recordStats, result.stats);
-        }
-        segments.push(...result.segments);
-        drops.push(...result.drops);
-        done++;
-        log.info({ partition, clips: clips.length, segments: result.segments.length, drops: result.drops.length, cached }, 'partition done');
-        options.progress?.partitionDone(done, partitions.length, cached, recordStats);
-      }),
-    ),
-  );
-  if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new FatalError('run aborted');
-  mergeStats(stats, recordStats);
-  recordsMerged = true;
-
-  // 3. The global step.
+  // 3. The sink.
   options.progress?.phase('write');
-  segments.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const sinkStats = statsFor(stats, plan.sink.stage.name);
   const sinkStarted = performance.now();
   const sink = await plan.sink.stage.run(
     {
-      segments,
+      segments: corpus as Segment[],
       drops,
       stats,
       run: {
         name: plan.config.name,
         fingerprint: plan.fingerprint,
-        stages: [plan.source, ...plan.records, plan.sink].map((p) => ({ name: p.stage.name, version: p.stage.version, fingerprint: p.fingerprint })),
+        stages: [plan.source, ...plan.phases.flatMap((p): PlannedStage[] => (p.kind === 'global' ? [p.stage] : [...p.stages])), plan.sink].map((p) => ({ name: p.stage.name, version: p.stage.version, fingerprint: p.fingerprint })),
         sourcesSeen: source.seen,
       },
     },
@@ -169,18 +134,118 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
   sinkStats.wallMs += performance.now() - sinkStarted;
   return {
     stats,
-    partitions: { total: partitions.length, cached: cachedPartitions },
+    partitions: partitionCount,
     clips: source.clips.length,
-    segments: segments.length,
+    segments: corpus.length,
     drops: drops.length,
     sink,
     wallMs: performance.now() - started,
   };
 }
 
-function partitionKey(recordFingerprint: string, teacherFingerprint: string, clips: Clip[]): string {
-  const members = [...clips].sort((a, b) => (a.id < b.id ? -1 : 1));
-  const key = fingerprint('partition', recordFingerprint, teacherFingerprint, members);
+interface PhaseContext {
+  readonly shared: Shared;
+  readonly options: RunOptions;
+  readonly teacherFingerprint: string;
+  /** stats of finished partitions (cached ones count as cache hits) */
+  readonly finished: StatsTable;
+  /** stats of partitions being processed, for the live progress view */
+  readonly inFlight: Set<StatsTable>;
+  readonly concurrency: number;
+}
+
+/** Runs every partition of `inputs` through `stages`, reusing finished partitions from the store. */
+async function runRecordPhase(
+  stages: readonly PlannedStage<RecordStage<any>>[],
+  inputs: readonly (Clip | Segment)[],
+  phase: PhaseContext,
+): Promise<{ segments: Segment[]; drops: Drop[]; partitions: { total: number; cached: number } }> {
+  const { shared, options, finished, inFlight } = phase;
+  const { store, log, signal } = shared;
+  const byPartition = new Map<number, (Clip | Segment)[]>();
+  for (const input of inputs) {
+    const partition = 'clip' in input ? input.clip.partition : input.partition;
+    const list = byPartition.get(partition) ?? [];
+    list.push(input);
+    byPartition.set(partition, list);
+  }
+  const partitions = [...byPartition.entries()].sort((a, b) => a[0] - b[0]);
+  const phaseFingerprint = stages.at(-1)!.fingerprint;
+  const segments: Segment[] = [];
+  const drops: Drop[] = [];
+  let cached = 0;
+  let done = 0;
+  options.progress?.phase('partitions', partitions.length);
+  const queue = new PQueue({ concurrency: phase.concurrency });
+  await Promise.all(
+    partitions.map(([partition, items]) =>
+      queue.add(async () => {
+        if (signal.aborted) return;
+        const key = partitionKey(phaseFingerprint, phase.teacherFingerprint, items);
+        const existing = await store.get(key);
+        let result: PartitionResult;
+        if (existing) {
+          result = JSON.parse(existing.toString('utf8')) as PartitionResult;
+          cached++;
+          mergeStats(finished, result.stats, true);
+        } else {
+          const live: StatsTable = {};
+          inFlight.add(live);
+          try {
+            result = await processPartition(stages, items, live, { ...shared, log: log.child({ partition }) });
+          } finally {
+            inFlight.delete(live);
+          }
+          if (signal.aborted) return;
+          // Written once, atomically: done = this object exists.
+          const { transientDrops, ...durable } = result;
+          if (!transientDrops) await store.put(key, JSON.stringify(durable));
+          else log.warn({ partition, transientDrops }, 'partition had records fail with errors; it will be retried on the next run');
+          mergeStats(finished, result.stats);
+        }
+        segments.push(...result.segments);
+        drops.push(...result.drops);
+        done++;
+        log.info({ partition, inputs: items.length, segments: result.segments.length, drops: result.drops.length, cached: Boolean(existing) }, 'partition done');
+        options.progress?.partitionDone(done, partitions.length, Boolean(existing), finished);
+      }),
+    ),
+  );
+  return { segments, drops, partitions: { total: partitions.length, cached } };
+}
+
+async function runGlobalStage(planned: PlannedStage<GlobalStage<any>>, segments: Segment[], drops: Drop[], stats: StatsTable, shared: Shared): Promise<Segment[]> {
+  const { stage, config } = planned;
+  const stageStats = statsFor(stats, stage.name);
+  const ctx = contextFor(stage.name, stageStats, shared);
+  const started = performance.now();
+  stageStats.in += segments.length;
+  try {
+    const results = await stage.run(segments, config, ctx);
+    if (results.length !== segments.length) throw new FatalError(`global stage ${stage.name} returned ${results.length} results for ${segments.length} segments`);
+    const kept: Segment[] = [];
+    results.forEach((result, i) => {
+      const input = segments[i];
+      if (isDrop(result)) {
+        stageStats.dropped[result.reason] = (stageStats.dropped[result.reason] ?? 0) + 1;
+        drops.push({ id: input.id, clipId: input.clipId, uri: input.clip.uri, stage: stage.name, reason: result.reason, detail: result.detail });
+        return;
+      }
+      const check = Segment.safeParse(result);
+      if (!check.success) throw new FatalError(`global stage ${stage.name} produced an invalid segment: ${check.error.issues[0]?.message}`);
+      kept.push(result);
+    });
+    stageStats.out += kept.length;
+    return kept;
+  } finally {
+    stageStats.wallMs += performance.now() - started;
+    await ctx.cleanup();
+  }
+}
+
+function partitionKey(phaseFingerprint: string, teacherFingerprint: string, items: readonly (Clip | Segment)[]): string {
+  const members = [...items].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const key = fingerprint('partition', phaseFingerprint, teacherFingerprint, members);
   return `partitions/${key.slice(0, 2)}/${key}.json`;
 }
 
@@ -215,27 +280,34 @@ function contextFor(stage: string, stageStats: ReturnType<typeof emptyStageStats
   };
 }
 
-/** Runs every clip of a partition through the record stages, one clip at a time, in id order. */
-async function processPartition(plan: Plan, clips: Clip[], stats: StatsTable, shared: Shared): Promise<PartitionResult> {
+/** Runs every input of a partition (a clip, or a segment of a later phase) through the stages, in id order. */
+async function processPartition(stages: readonly PlannedStage<RecordStage<any>>[], items: readonly (Clip | Segment)[], stats: StatsTable, shared: Shared): Promise<PartitionResult> {
   const segments: Segment[] = [];
   const drops: Drop[] = [];
   let transientDrops = 0;
-  const [clipStage, ...segmentStages] = plan.records;
-  for (const clip of [...clips].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+  const [first, ...following] = stages;
+  const clipStage = first.stage.kind === 'clip' ? first : undefined;
+  const segmentStages = clipStage ? following : stages;
+  for (const item of [...items].sort((a, b) => (a.id < b.id ? -1 : 1))) {
     if (shared.signal.aborted) break;
-    const made = await runStage(clipStage, clip, stats, shared);
-    if (isDrop(made)) {
-      if (made.transient) transientDrops++;
-      drops.push({ id: clip.id, clipId: clip.id, uri: clip.uri, stage: clipStage.stage.name, reason: made.reason, detail: made.detail });
-      continue;
-    }
-    for (let current of made as Segment[]) {
+    let made: Segment[];
+    if (clipStage) {
+      const clip = item as Clip;
+      const result = await runStage(clipStage, clip, stats, shared);
+      if (isDrop(result)) {
+        if (result.transient) transientDrops++;
+        drops.push({ id: clip.id, clipId: clip.id, uri: clip.uri, stage: clipStage.stage.name, reason: result.reason, detail: result.detail });
+        continue;
+      }
+      made = result as Segment[];
+    } else made = [item as Segment];
+    for (let current of made) {
       let kept = true;
       for (const planned of segmentStages) {
         const result = await runStage(planned, current, stats, shared);
         if (isDrop(result)) {
           if (result.transient) transientDrops++;
-          drops.push({ id: current.id, clipId: clip.id, uri: clip.uri, stage: planned.stage.name, reason: result.reason, detail: result.detail });
+          drops.push({ id: current.id, clipId: current.clipId, uri: current.clip.uri, stage: planned.stage.name, reason: result.reason, detail: result.detail });
           kept = false;
           break;
         }

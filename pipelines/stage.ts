@@ -69,6 +69,16 @@ export interface SegmentStage<C = unknown> extends StageBase<C> {
 
 export type RecordStage<C = unknown> = ClipStage<C> | SegmentStage<C>;
 
+/**
+ * Runs once over every segment that survived the record stages, for work that needs the whole
+ * corpus (a speaker's own baseline, near-duplicates). Returns one result per input, in order.
+ * Global stages are deterministic and cheap; they are not cached per record.
+ */
+export interface GlobalStage<C = unknown> extends StageBase<C> {
+  readonly kind: 'global';
+  run(segments: readonly Segment[], config: C, ctx: StageContext): Promise<(Segment | DropResult)[]>;
+}
+
 /** Fields a clip stage's segments always carry. */
 export const SEGMENT_BASE_FIELDS: readonly FieldPath[] = ['id', 'clipId', 'clip', 'index', 'start', 'end'];
 

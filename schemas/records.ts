@@ -49,17 +49,23 @@ export const Clip = z.object({
 });
 export type Clip = z.infer<typeof Clip>;
 
-/** A content-addressed artefact in the store. */
-export const ArtefactRef = z.object({ key: z.string(), bytes: z.number().int().nonnegative() });
+/** A content-addressed artefact in the store; `time` (seconds from the segment start) for keyframes and crops. */
+export const ArtefactRef = z.object({ key: z.string(), bytes: z.number().int().nonnegative(), time: z.number().nonnegative().optional() });
 export type ArtefactRef = z.infer<typeof ArtefactRef>;
 
 export const WordTiming = z.object({ word: z.string(), start: z.number(), end: z.number() });
 
 export const Transcript = z.object({
   text: z.string(),
+  /** ISO 639-1 where known (as configured, or detected), 'und' when undetermined */
   language: z.string(),
+  /** how the language was decided: the config said so, or an offline detector */
+  languageSource: z.enum(['config', 'detected']).optional(),
   engine: z.string(),
+  /** word timings in seconds from the segment start, when the engine gives them */
   words: z.array(WordTiming).optional(),
+  /** phrase timings (e.g. verbose_json segments) in seconds from the segment start */
+  spans: z.array(z.object({ start: z.number(), end: z.number(), text: z.string() })).optional(),
 });
 export type Transcript = z.infer<typeof Transcript>;
 
@@ -81,6 +87,10 @@ export const AcousticCues = z.object({
   /** words per second when a transcript exists, else syllable-nuclei estimate per second */
   speechRate: z.number(),
   speechRateSource: z.enum(['transcript', 'syllable-nuclei']),
+  /** least-squares slope of the voiced F0 contour, Hz per second (null when unvoiced) */
+  f0SlopeHzPerS: z.number().nullable().optional(),
+  /** integrated loudness, LUFS (EBU R 128), when measurable */
+  loudnessLufs: z.number().nullable().optional(),
 });
 export type AcousticCues = z.infer<typeof AcousticCues>;
 
@@ -95,9 +105,61 @@ export const LexicalCues = z.object({
 });
 export type LexicalCues = z.infer<typeof LexicalCues>;
 
+/** Face-api's seven expressions; the same names as EMOTIONS. */
+export const ExpressionProbabilities = z.record(Emotion, z.number().min(0).max(1));
+export type ExpressionProbabilities = z.infer<typeof ExpressionProbabilities>;
+
+export const FaceBox = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number(), score: z.number().min(0).max(1) });
+
+export const VisualCues = z.object({
+  detector: z.enum(['ssd', 'tiny']),
+  /** one entry per keyframe, in time order */
+  frames: z.array(
+    z.object({
+      /** seconds from the segment start */
+      time: z.number().nonnegative(),
+      faces: z.number().int().nonnegative(),
+      /** the largest face, in pixels of the keyframe */
+      box: FaceBox.nullable(),
+      expressions: ExpressionProbabilities.nullable(),
+    }),
+  ),
+  /** mean expression probabilities over frames with a face; null when no face was found */
+  meanExpressions: ExpressionProbabilities.nullable(),
+  dominant: Emotion.nullable(),
+  /** share of face frames whose top expression is the dominant one, 0..1 */
+  stability: z.number().min(0).max(1),
+  /** share of keyframes with a face, 0..1 */
+  faceRatio: z.number().min(0).max(1),
+  /** JPEG crops of the largest face per keyframe that has one */
+  crops: z.array(ArtefactRef),
+});
+export type VisualCues = z.infer<typeof VisualCues>;
+
+export const ModalityEstimate = z.object({ emotion: Emotion, confidence: z.number().min(0).max(1) });
+export type ModalityEstimate = z.infer<typeof ModalityEstimate>;
+
+/** CA-MER style: which modality carries the reference emotion. */
+export const ConflictTag = z.enum(['consistent', 'video-aligned', 'audio-aligned', 'text-aligned', 'ambiguous']);
+export type ConflictTag = z.infer<typeof ConflictTag>;
+
+export const AgreementCues = z.object({
+  visual: ModalityEstimate.nullable(),
+  acoustic: ModalityEstimate.nullable(),
+  lexical: ModalityEstimate.nullable(),
+  /** what the modalities were compared against */
+  reference: z.object({ source: z.enum(['label', 'majority', 'none']), emotion: Emotion.nullable() }),
+  /** speaker baseline used for the acoustic estimate */
+  acousticBaseline: z.enum(['speaker', 'corpus', 'absolute']),
+  tag: ConflictTag,
+});
+export type AgreementCues = z.infer<typeof AgreementCues>;
+
 export const Cues = z.object({
   acoustic: AcousticCues.optional(),
   lexical: LexicalCues.optional(),
+  visual: VisualCues.optional(),
+  agreement: AgreementCues.optional(),
 });
 export type Cues = z.infer<typeof Cues>;
 
@@ -146,8 +208,12 @@ export const Segment = z.object({
   index: z.number().int().nonnegative(),
   start: z.number().nonnegative(),
   end: z.number().nonnegative(),
+  /** the segment's own media file when the segmenter cuts one (copy or accurate cut) */
+  video: ArtefactRef.optional(),
   audio: ArtefactRef.optional(),
   frames: z.array(ArtefactRef).optional(),
+  /** subtitle cue text of the span, when the segmenter cut on subtitles */
+  subtitle: z.string().optional(),
   transcript: Transcript.optional(),
   cues: Cues.optional(),
   description: Description.optional(),

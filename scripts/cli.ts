@@ -114,7 +114,7 @@ async function runCommand(args: string[]): Promise<number> {
   process.on('SIGTERM', interrupt);
 
   const isTty = Boolean(process.stdout.isTTY);
-  const stageOrder = [plan.source, ...plan.records, plan.sink].map((p) => p.stage.name);
+  const stageOrder = [plan.source, ...plan.records, ...plan.globals, plan.sink].map((p) => p.stage.name);
   const progress = createProgress(process.stdout, isTty, stageOrder);
   log.info({ config: resolve(configFile), out: outDir, store: store.location, version: EMOFORGE_VERSION, fingerprint: plan.fingerprint }, 'run started');
   let summary: RunSummary;
