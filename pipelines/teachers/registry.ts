@@ -16,7 +16,7 @@ const TeacherName = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'teacher names ar
 /** The offline teacher that writes text from the record's cues. */
 export const RulesTeacherConfig = z.object({
   kind: z.literal('rules'),
-  /** Model tag written into provenance and cache keys; default 'rules-v1'. */
+  /** Model tag written into provenance and cache keys; default 'rules-v2'. */
   model: z.string().min(1).default(RULES_MODEL),
 });
 

@@ -89,11 +89,11 @@ const EMOTION_NOUN: Record<Emotion, string> = {
 // The estimator, shared by every role so a segment's description, labels, MCQ and rationale agree.
 // ---------------------------------------------------------------------------------------------
 
-export type EvidenceCue = 'f0-level' | 'f0-spread' | 'loudness' | 'speech-rate' | 'pauses' | 'emotion-word' | 'sentiment';
+export type EvidenceCue = 'face-expression' | 'f0-level' | 'f0-spread' | 'loudness' | 'speech-rate' | 'pauses' | 'emotion-word' | 'sentiment';
 
 /** One measured cue and the emotions it points to. */
 export interface EmotionEvidence {
-  readonly modality: 'audio' | 'text';
+  readonly modality: 'video' | 'audio' | 'text';
   readonly cue: EvidenceCue;
   /** A sentence stating the measured value, ready to cite ("The mean pitch is 252 Hz, high for adult speech"). */
   readonly finding: string;
@@ -106,10 +106,10 @@ export interface EmotionEstimate {
   /** Winner / (winner + runner-up): 0.5 is a tie, 1 unopposed; 0 when no cue was measured. */
   readonly confidence: number;
   readonly scores: Readonly<Record<Emotion, number>>;
-  /** The cues used, audio first then text, in the order they are cited. */
+  /** The cues used, video then audio then text (MER-Caption order), in the order they are cited. */
   readonly evidence: readonly EmotionEvidence[];
   /** The emotion each modality points to on its own (null when it has no evidence). */
-  readonly byModality: { readonly audio: Emotion | null; readonly text: Emotion | null };
+  readonly byModality: { readonly video: Emotion | null; readonly audio: Emotion | null; readonly text: Emotion | null };
   /** Voice and words point to clearly different emotions. */
   readonly conflict: boolean;
   readonly valence: number;
@@ -178,6 +178,21 @@ function wordsInTranscript(words: readonly string[], transcript: string): string
     if (w && text.includes(w)) seen.add(w);
   }
   return [...seen];
+}
+
+/** A face's expression counts this much at most (times its mean probability and stability). */
+const FACE_WEIGHT = 1.0;
+/** Below this mean probability the dominant expression is too uncertain to cite as evidence. */
+const FACE_MIN_PROBABILITY = 0.4;
+
+function videoEvidence(segment: Segment): EmotionEvidence[] {
+  const visual = segment.cues?.visual;
+  if (!visual || !visual.dominant || !visual.meanExpressions) return [];
+  const probability = visual.meanExpressions[visual.dominant] ?? 0;
+  if (probability < FACE_MIN_PROBABILITY) return [];
+  const withFace = visual.frames.filter((f) => f.faces > 0).length;
+  const finding = `The face reads as ${visual.dominant} (mean probability ${probability.toFixed(2)}) in ${withFace} of ${visual.frames.length} keyframes, stable in ${Math.round(visual.stability * 100)}% of them`;
+  return [{ modality: 'video', cue: 'face-expression', finding, weights: { [visual.dominant]: round2(FACE_WEIGHT * probability * visual.stability) } }];
 }
 
 function audioEvidence(p: ProsodyReading): EmotionEvidence[] {
@@ -272,7 +287,8 @@ export function estimateEmotion(segment: Segment): EmotionEstimate {
   const prosody = acoustic ? readProsody(acoustic) : null;
   const audio = prosody ? audioEvidence(prosody) : [];
   const text = textEvidence(segment);
-  const evidence = [...audio, ...text];
+  const video = videoEvidence(segment);
+  const evidence = [...video, ...audio, ...text];
 
   const scores = sum(evidence, NEUTRAL_PRIOR);
   const primary = argmax(scores);
@@ -295,7 +311,11 @@ export function estimateEmotion(segment: Segment): EmotionEstimate {
   const sentiment: Sentiment = valence >= VALENCE_SENTIMENT_CUT ? 'positive' : valence <= -VALENCE_SENTIMENT_CUT ? 'negative' : 'neutral';
   const audioScores = sum(audio, 0);
   const textScores = sum(text, 0);
-  const byModality = { audio: audio.length > 0 ? argmax(audioScores) : null, text: text.length > 0 ? argmax(textScores) : null };
+  const byModality = {
+    video: video.length > 0 ? argmax(sum(video, 0)) : null,
+    audio: audio.length > 0 ? argmax(audioScores) : null,
+    text: text.length > 0 ? argmax(textScores) : null,
+  };
   const conflict = byModality.audio !== null && byModality.text !== null && byModality.audio !== byModality.text
     && audioScores[byModality.text] < CONFLICT_SHARE * audioScores[byModality.audio]
     && textScores[byModality.audio] < CONFLICT_SHARE * textScores[byModality.text];
@@ -314,8 +334,15 @@ function joinPhrases(phrases: readonly string[]): string {
   return `${phrases.slice(0, -1).join(', ')} and ${phrases[phrases.length - 1]}`;
 }
 
-function describeVideo(segment: Segment): string {
+function describeVideo(segment: Segment, estimate: EmotionEstimate): string {
   const frames = segment.frames?.length ?? 0;
+  const visual = segment.cues?.visual;
+  if (visual) {
+    if (visual.faceRatio === 0) return `No face was found in ${visual.frames.length} keyframe${visual.frames.length === 1 ? '' : 's'}.`;
+    const cited = estimate.evidence.find((e) => e.cue === 'face-expression');
+    if (cited) return `${cited.finding}.`;
+    return `A face is visible in ${Math.round(visual.faceRatio * 100)}% of the keyframes, but its expression is unclear.`;
+  }
   return frames > 0 ? `${frames} keyframe${frames === 1 ? ' was' : 's were'} extracted, but facial cues were not analysed.`
     : 'Facial cues were not analysed.';
 }
@@ -365,7 +392,7 @@ function describeInference(estimate: EmotionEstimate): string {
 
 function writeDescription(segment: Segment, estimate: EmotionEstimate): { text: string } {
   // MER-Caption order: video cues, audio cues, subtitle, inference.
-  return { text: [describeVideo(segment), describeAudio(segment), describeText(segment, estimate), describeInference(estimate)].join(' ') };
+  return { text: [describeVideo(segment, estimate), describeAudio(segment), describeText(segment, estimate), describeInference(estimate)].join(' ') };
 }
 
 function writeLabels(estimate: EmotionEstimate) {
@@ -436,7 +463,7 @@ function supportsPhrase(weights: EmotionEvidence['weights']): string {
 
 function writeRationale(estimate: EmotionEstimate) {
   const steps = estimate.evidence.map((e) => `${e.finding}, ${supportsPhrase(e.weights)}.`);
-  if (steps.length === 0) steps.push('No acoustic or textual cue was measured and facial cues were not analysed, so nothing signals an emotion.');
+  if (steps.length === 0) steps.push('No facial, acoustic or textual cue points to an emotion, so nothing signals one.');
   const { audio, text } = estimate.byModality;
   if (estimate.conflict) steps.push(`The voice points to ${audio} while the words point to ${text}; the combined evidence favours ${estimate.primary}.`);
   steps.push(`predicted emotion is ${estimate.primary}`);
@@ -444,7 +471,7 @@ function writeRationale(estimate: EmotionEstimate) {
 }
 
 /** Goes into provenance and cache keys: bump it whenever the text written for the same record changes. */
-export const RULES_MODEL = 'rules-v1';
+export const RULES_MODEL = 'rules-v2';
 
 /** The offline teacher: deterministic text from the record's cues; outputs are marked teacher=rules. */
 export class RulesTeacher implements Teacher {

@@ -54,7 +54,7 @@ const RationaleOut = Rationale.omit({ provenance: true });
 
 async function ask<T>(role: TeacherRole, seg: Segment, schema: z.ZodType<T>, options?: Record<string, unknown>): Promise<T> {
   const response = await teacher.generate({ role, template: `${role}.rules@1`, segment: seg, schema, options }, signal);
-  expect(response).toMatchObject({ cached: false, teacher: 'rules', model: 'rules-v1', usage: { inputTokens: 0, outputTokens: 0 } });
+  expect(response).toMatchObject({ cached: false, teacher: 'rules', model: 'rules-v2', usage: { inputTokens: 0, outputTokens: 0 } });
   return response.value;
 }
 
@@ -108,6 +108,28 @@ describe('RulesTeacher describe', () => {
     const { text } = await ask('describe', withFrames, DescribeOut);
     expect(text.startsWith('2 keyframes were extracted, but facial cues were not analysed.')).toBe(true);
     expect(text).not.toMatch(/smil|frown|eyebrow/i);
+  });
+
+  it('cites the face expression first when face cues exist, and says so when no face was found', async () => {
+    const frame = (time: number, happyP: number) => ({
+      time, faces: 1, box: { x: 200, y: 60, width: 120, height: 140, score: 0.98 },
+      expressions: { happy: happyP, neutral: 1 - happyP, sad: 0, angry: 0, fearful: 0, disgusted: 0, surprised: 0 },
+    });
+    const visual = {
+      detector: 'ssd' as const, frames: [frame(0.4, 0.9), frame(1.2, 0.94), frame(2, 0.2)],
+      meanExpressions: { happy: 0.68, neutral: 0.32, sad: 0, angry: 0, fearful: 0, disgusted: 0, surprised: 0 },
+      dominant: 'happy' as const, stability: 0.67, faceRatio: 1, crops: [],
+    };
+    const withFace = Segment.parse({ ...neutral, cues: { ...neutral.cues, visual } });
+    const { text } = await ask('describe', withFace, DescribeOut);
+    expect(text.startsWith('The face reads as happy (mean probability 0.68) in 3 of 3 keyframes, stable in 67% of them.')).toBe(true);
+    const { steps } = await ask('rationale', withFace, RationaleOut);
+    expect(steps[0]).toMatch(/^Step 1: The face reads as happy/);
+    expect(estimateEmotion(withFace).byModality.video).toBe('happy');
+
+    const noFace = Segment.parse({ ...neutral, cues: { ...neutral.cues, visual: { ...visual, frames: visual.frames.map((f) => ({ ...f, faces: 0, box: null, expressions: null })), meanExpressions: null, dominant: null, stability: 0, faceRatio: 0 } } });
+    expect((await ask('describe', noFace, DescribeOut)).text.startsWith('No face was found in 3 keyframes.')).toBe(true);
+    expect(estimateEmotion(noFace).byModality.video).toBeNull();
   });
 
   it('names a conflict between voice and words', async () => {
@@ -215,7 +237,7 @@ describe('createTeacherRegistry', () => {
   it('maps every role to the offline rules teacher by default', () => {
     const registry = createTeacherRegistry();
     for (const role of ['describe', 'labels', 'qa', 'rationale'] as const) {
-      expect(registry.forRole(role)).toMatchObject({ name: 'rules', model: 'rules-v1' });
+      expect(registry.forRole(role)).toMatchObject({ name: 'rules', model: 'rules-v2' });
     }
     expect(registry.forRole('qa')).toBe(registry.forRole('describe'));
   });

@@ -101,7 +101,7 @@ describe('generation stages with the rules teacher', () => {
 
   it('stamp provenance with the teacher, model and default template ids', async () => {
     const out = await generate(happy, context());
-    expect(out.description!.provenance).toEqual({ teacher: 'rules', model: 'rules-v1', template: 'describe.rules@1' });
+    expect(out.description!.provenance).toEqual({ teacher: 'rules', model: 'rules-v2', template: 'describe.rules@1' });
     expect(out.labels!.provenance.template).toBe('labels.rules@1');
     expect(out.qa![0].provenance.template).toBe('qa.mcq.rules@1');
     expect(out.rationale!.provenance.template).toBe('rationale.rules@1');
@@ -161,6 +161,6 @@ describe('generation stages with the rules teacher', () => {
     const ctx = context(createTeacherRegistry({ teachers: { strict: { kind: 'rules', model: 'rules-v2' } }, roles: { rationale: 'strict' } }));
     const out = await generate(sad, ctx);
     expect(out.rationale!.provenance).toMatchObject({ teacher: 'strict', model: 'rules-v2' });
-    expect(out.description!.provenance).toMatchObject({ teacher: 'rules', model: 'rules-v1' });
+    expect(out.description!.provenance).toMatchObject({ teacher: 'rules', model: 'rules-v2' });
   });
 });
