@@ -1,8 +1,9 @@
 // One training row. The zod schema validates every row before it reaches Parquet; COLUMNS is the
 // single description from which the Parquet schema and the Hugging Face features are derived.
 import { z } from 'zod';
+import { ConflictTag } from './records.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const TASKS = ['description', 'ov_labels', 'mcq', 'rationale'] as const;
 export const Task = z.enum(TASKS);
@@ -36,6 +37,8 @@ export const Sample = z.object({
   conversations: z.array(Turn).min(2),
   audio: z.string().nullable(),
   frames: z.array(z.string()),
+  face_crops: z.array(z.string()),
+  conflict: ConflictTag.nullable(),
   cues: z.string(),
   teacher: z.string().min(1),
   model: z.string().min(1),
@@ -75,6 +78,8 @@ export const COLUMNS: readonly Column[] = [
   { name: 'conversations', kind: 'list<turn>', nullable: false, description: 'LLaVA-style turns with <video>/<audio> placeholders' },
   { name: 'audio', kind: 'string', nullable: true, description: 'store key of the 16 kHz mono WAV' },
   { name: 'frames', kind: 'list<string>', nullable: false, description: 'store keys of the keyframes (JPEG), in time order' },
+  { name: 'face_crops', kind: 'list<string>', nullable: false, description: 'store keys of the largest-face crops (JPEG), in time order' },
+  { name: 'conflict', kind: 'string', nullable: true, description: 'CA-MER modality agreement: consistent / video-aligned / audio-aligned / text-aligned / ambiguous' },
   { name: 'cues', kind: 'string', nullable: false, description: 'JSON of the numeric cues (acoustic, lexical)' },
   { name: 'teacher', kind: 'string', nullable: false, description: 'teacher that wrote the target text' },
   { name: 'model', kind: 'string', nullable: false, description: 'teacher model' },

@@ -61,7 +61,7 @@ export interface OutManifest {
 export const write: SinkStage<WriteConfig> = {
   kind: 'sink',
   name: 'write',
-  version: 1,
+  version: 2,
   configSchema: WriteConfig,
   reads: ['transcript', 'labels'],
   adds: [],
@@ -195,6 +195,8 @@ function rowsOf(segment: Segment, split: Split): { rows: Sample[] } | { error: s
       conversations: sample.conversations,
       audio: segment.audio?.key ?? null,
       frames: (segment.frames ?? []).map((f) => f.key),
+      face_crops: (segment.cues?.visual?.crops ?? []).map((c) => c.key),
+      conflict: segment.cues?.agreement?.tag ?? null,
       cues,
       teacher: sample.provenance.teacher,
       model: sample.provenance.model,

@@ -60,6 +60,8 @@ function sampleRow(i: number): Sample {
     })),
     audio: i % 3 === 0 ? null : `audio/${hex(i)}.wav`,
     frames: i % 7 === 0 ? [] : Array.from({ length: 1 + (i % 4) }, (_, f) => `frames/${hex(i)}/${f}.jpg`),
+    face_crops: i % 5 === 0 ? [] : [`faces/${hex(i)}/00.jpg`],
+    conflict: i % 9 === 0 ? null : (['consistent', 'video-aligned', 'audio-aligned', 'text-aligned', 'ambiguous'] as const)[i % 5],
     cues: JSON.stringify({ f0: i % 300, energy: i / 7, words: ['"hi"', '😀'] }),
     teacher: 'rules',
     model: 'rules-v1',
