@@ -2,6 +2,7 @@
 import type { AnyStage, StageRegistry } from '../pipelines/config.ts';
 import { cuesAcoustic } from './cues/acoustic.ts';
 import { cuesLexical } from './cues/lexical.ts';
+import { cuesVisual } from './cues/visual.ts';
 import { describeStage } from './describe.ts';
 import { filter } from './filter.ts';
 import { ingest } from './ingest.ts';
@@ -12,6 +13,6 @@ import { segment } from './segment.ts';
 import { transcribe } from './transcribe.ts';
 import { write } from './write.ts';
 
-const ALL: AnyStage[] = [ingest, segment, transcribe, cuesAcoustic, cuesLexical, describeStage, labelsStage, qaStage, rationaleStage, filter, write];
+const ALL: AnyStage[] = [ingest, segment, transcribe, cuesVisual, cuesAcoustic, cuesLexical, describeStage, labelsStage, qaStage, rationaleStage, filter, write];
 
 export const STAGES: StageRegistry = new Map(ALL.map((stage) => [stage.name, stage]));

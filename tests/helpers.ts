@@ -45,6 +45,7 @@ export function demoConfig(overrides: Record<string, unknown> = {}, top: Record<
     ['ingest', {}],
     ['segment', { strategy: 'whole', frames: 2 }],
     ['transcribe', { engine: 'pocketsphinx' }],
+    ['cues.visual', {}],
     ['cues.acoustic', {}],
     ['cues.lexical', {}],
     ['describe', {}],

@@ -153,7 +153,7 @@ describe('emoforge run on the demo clips', () => {
     expect(run.code).toBe(0);
     const stats = await readJson(join(out, 'stats.json'));
     // cues.lexical is cheap and not cached per record; every cached stage before qa must hit.
-    for (const stage of ['segment', 'transcribe', 'cues.acoustic', 'describe', 'labels']) expect(stats.stages[stage].cached).toBe(6);
+    for (const stage of ['segment', 'transcribe', 'cues.visual', 'cues.acoustic', 'describe', 'labels']) expect(stats.stages[stage].cached).toBe(6);
     expect(stats.stages.qa.cached).toBe(0);
     expect(stats.stages.rationale.cached).toBe(0);
     expect(stats.totals.work.ffmpeg ?? 0).toBe(0);

@@ -18,11 +18,11 @@ function problems(raw: unknown): string[] {
 describe('config validation', () => {
   it('accepts the demo shape and fingerprints stages in a chain', () => {
     const plan = buildPlan('c.yaml', demoConfig(), STAGES);
-    expect(plan.records.map((p) => p.stage.name)).toEqual(['segment', 'transcribe', 'cues.acoustic', 'cues.lexical', 'describe', 'labels', 'qa', 'rationale', 'filter']);
+    expect(plan.records.map((p) => p.stage.name)).toEqual(['segment', 'transcribe', 'cues.visual', 'cues.acoustic', 'cues.lexical', 'describe', 'labels', 'qa', 'rationale', 'filter']);
     const changed = buildPlan('c.yaml', demoConfig({ qa: { labelSet: ['a', 'b', 'c', 'd'] } }), STAGES);
     const same = (i: number) => plan.records[i].fingerprint === changed.records[i].fingerprint;
-    expect([0, 1, 2, 3, 4, 5].every(same)).toBe(true);
-    expect([6, 7, 8].some(same)).toBe(false);
+    expect([0, 1, 2, 3, 4, 5, 6].every(same)).toBe(true);
+    expect([7, 8, 9].some(same)).toBe(false);
     // Concurrency is a throughput knob: it never changes a fingerprint.
     expect(buildPlan('c.yaml', demoConfig({}, { concurrency: 7 }), STAGES).fingerprint).toBe(plan.fingerprint);
   });
