@@ -1,6 +1,7 @@
 // Every stage a config may name, by its name.
 import type { AnyStage, StageRegistry } from '../pipelines/config.ts';
 import { cuesAcoustic } from './cues/acoustic.ts';
+import { cuesAgreement } from './cues/agreement.ts';
 import { cuesLexical } from './cues/lexical.ts';
 import { cuesVisual } from './cues/visual.ts';
 import { describeStage } from './describe.ts';
@@ -13,6 +14,6 @@ import { segment } from './segment.ts';
 import { transcribe } from './transcribe.ts';
 import { write } from './write.ts';
 
-const ALL: AnyStage[] = [ingest, segment, transcribe, cuesVisual, cuesAcoustic, cuesLexical, describeStage, labelsStage, qaStage, rationaleStage, filter, write];
+const ALL: AnyStage[] = [ingest, segment, transcribe, cuesVisual, cuesAcoustic, cuesLexical, cuesAgreement, describeStage, labelsStage, qaStage, rationaleStage, filter, write];
 
 export const STAGES: StageRegistry = new Map(ALL.map((stage) => [stage.name, stage]));

@@ -48,6 +48,7 @@ export function demoConfig(overrides: Record<string, unknown> = {}, top: Record<
     ['cues.visual', {}],
     ['cues.acoustic', {}],
     ['cues.lexical', {}],
+    ['cues.agreement', {}],
     ['describe', {}],
     ['labels', {}],
     ['qa', {}],

@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { RecordError } from '../../pipelines/errors.ts';
-import { frameRms, trackPitch, type PitchTrack } from './yin.ts';
+import { contourSlope, frameRms, trackPitch, type PitchTrack } from './yin.ts';
 
 export interface ProsodyOptions {
   readonly f0MinHz: number;
@@ -30,6 +30,10 @@ export interface ProsodyAnalysis {
   readonly f0MinHz: number | null;
   /** 95th percentile of voiced frames' F0. */
   readonly f0MaxHz: number | null;
+  /** Least-squares slope of the voiced F0 contour, Hz/s; null with fewer than MIN_SLOPE_FRAMES voiced frames. */
+  readonly f0SlopeHzPerS: number | null;
+  /** Integrated loudness (ITU-R BS.1770-4 / EBU R 128) of the mono mix, LUFS; null when no block passes the gates. */
+  readonly loudnessLufs: number | null;
   readonly voicedRatio: number;
   readonly rmsDb: number;
   readonly rmsSdDb: number;
@@ -50,6 +54,8 @@ const MIN_VOICED_RUN = 3;
 const NUCLEUS_DIP_DB = 1;
 /** A nucleus may sit this many frames from a voiced frame (vowel onsets voice a little late). */
 const NUCLEUS_VOICED_SLACK = 3;
+/** A slope needs this many voiced frames (100 ms at the default hop): fewer is a blip, not intonation. */
+const MIN_SLOPE_FRAMES = 10;
 
 // ---------------------------------------------------------------------------------------------
 // WAV decoding (pure): walk the RIFF chunks instead of trusting a 44-byte header.
@@ -154,8 +160,8 @@ export function analyseSamples(wav: DecodedWav, options: ProsodyOptions): Prosod
   const frameCount = track.rms.length;
   if (frameCount === 0) {
     return {
-      duration, sampleRate: wav.sampleRate, f0MeanHz: null, f0SdHz: null, f0MinHz: null, f0MaxHz: null, voicedRatio: 0,
-      rmsDb: FLOOR_DB, rmsSdDb: 0, pauseRatio: 1, speechSpan: null, syllableNuclei: 0, dspMs: performance.now() - started,
+      duration, sampleRate: wav.sampleRate, f0MeanHz: null, f0SdHz: null, f0MinHz: null, f0MaxHz: null, f0SlopeHzPerS: null,
+      loudnessLufs: integratedLoudness(wav.samples, wav.sampleRate), voicedRatio: 0, rmsDb: FLOOR_DB, rmsSdDb: 0, pauseRatio: 1, speechSpan: null, syllableNuclei: 0, dspMs: performance.now() - started,
     };
   }
 
@@ -173,6 +179,8 @@ export function analyseSamples(wav: DecodedWav, options: ProsodyOptions): Prosod
     f0SdHz: pitches.length ? sd(pitches) : null,
     f0MinHz: pitches.length ? quantile(sorted, 0.05) : null,
     f0MaxHz: pitches.length ? quantile(sorted, 0.95) : null,
+    f0SlopeHzPerS: contourSlope(track.f0.map((f0, i) => (voiced[i] ? f0 : null)), track.hopSeconds, MIN_SLOPE_FRAMES),
+    loudnessLufs: integratedLoudness(wav.samples, wav.sampleRate),
     voicedRatio: pitches.length / frameCount,
     // Loudness of the speech itself: pauses sit at the noise floor and would swamp the mean.
     rmsDb: mean(speechLevels.length ? speechLevels : levels),
@@ -244,6 +252,101 @@ function quantile(sorted: number[], q: number): number {
   const low = Math.floor(position);
   const high = Math.ceil(position);
   return sorted[low] + (sorted[high] - sorted[low]) * (position - low);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integrated loudness, ITU-R BS.1770-4 (the measure EBU R 128 normalises to), written here because
+// the maintained implementations are GPL or native. One channel: decodeWav has already mixed to
+// mono, so a stereo file reads as its mono downmix (up to 3 LU below a two-channel meter).
+
+/** Biquad coefficients, a0 normalised to 1. */
+export interface Biquad {
+  readonly b: readonly [number, number, number];
+  readonly a: readonly [number, number];
+}
+
+/**
+ * The two K-weighting stages for any sample rate, by the bilinear transform of their analogue
+ * prototypes (the derivation behind BS.1770's 48 kHz table): a +4 dB high shelf modelling the head,
+ * then the RLB high-pass. At 48 kHz they reproduce the standard's coefficients to 1e-8.
+ */
+export function kWeighting(sampleRate: number): readonly [Biquad, Biquad] {
+  // Stage 1: high shelf.
+  const shelfHz = 1681.974450955533;
+  const shelfGainDb = 3.999843853973347;
+  const shelfQ = 0.7071752369554196;
+  let k = Math.tan((Math.PI * shelfHz) / sampleRate);
+  const vh = 10 ** (shelfGainDb / 20);
+  const vb = vh ** 0.4996667741545416;
+  let a0 = 1 + k / shelfQ + k * k;
+  const shelf: Biquad = {
+    b: [(vh + (vb * k) / shelfQ + k * k) / a0, (2 * (k * k - vh)) / a0, (vh - (vb * k) / shelfQ + k * k) / a0],
+    a: [(2 * (k * k - 1)) / a0, (1 - k / shelfQ + k * k) / a0],
+  };
+  // Stage 2: high-pass (revised low-frequency B-curve).
+  const highPassHz = 38.13547087602444;
+  const highPassQ = 0.5003270373238773;
+  k = Math.tan((Math.PI * highPassHz) / sampleRate);
+  a0 = 1 + k / highPassQ + k * k;
+  const highPass: Biquad = { b: [1, -2, 1], a: [(2 * (k * k - 1)) / a0, (1 - k / highPassQ + k * k) / a0] };
+  return [shelf, highPass];
+}
+
+function applyBiquad(input: Float64Array, { b, a }: Biquad): Float64Array {
+  const output = new Float64Array(input.length);
+  let x1 = 0, x2 = 0, y1 = 0, y2 = 0;
+  for (let i = 0; i < input.length; i++) {
+    const x = input[i];
+    const y = b[0] * x + b[1] * x1 + b[2] * x2 - a[0] * y1 - a[1] * y2;
+    output[i] = y;
+    x2 = x1;
+    x1 = x;
+    y2 = y1;
+    y1 = y;
+  }
+  return output;
+}
+
+/** Gating block 400 ms, stepped by 100 ms (75% overlap). */
+const LOUDNESS_BLOCK_S = 0.4;
+const LOUDNESS_STEP_S = 0.1;
+const ABSOLUTE_GATE_LUFS = -70;
+const RELATIVE_GATE_LU = -10;
+
+/** Block loudness from a mean square: -0.691 offsets the K-filter's gain at 997 Hz. */
+const lufs = (meanSquare: number) => -0.691 + 10 * Math.log10(meanSquare);
+
+/**
+ * Gated integrated loudness in LUFS: K-weighted mean square per 400 ms block, blocks under -70 LUFS
+ * dropped, then blocks more than 10 LU below the loudness of those left dropped, and the rest
+ * averaged in the power domain. Null when the audio is shorter than one block or every block is gated.
+ */
+export function integratedLoudness(samples: Float32Array, sampleRate: number): number | null {
+  const [shelf, highPass] = kWeighting(sampleRate);
+  const weighted = applyBiquad(applyBiquad(Float64Array.from(samples), shelf), highPass);
+  const block = Math.round(LOUDNESS_BLOCK_S * sampleRate);
+  const step = Math.round(LOUDNESS_STEP_S * sampleRate);
+  if (weighted.length < block) return null;
+  // Squares summed per 100 ms step once; a block is four consecutive steps.
+  const stepCount = Math.floor(weighted.length / step);
+  const stepEnergy = new Float64Array(stepCount);
+  for (let s = 0; s < stepCount; s++) {
+    let energy = 0;
+    for (let i = s * step, end = i + step; i < end; i++) energy += weighted[i] * weighted[i];
+    stepEnergy[s] = energy;
+  }
+  const stepsPerBlock = Math.round(block / step);
+  const blocks: number[] = [];
+  for (let s = 0; s + stepsPerBlock <= stepCount; s++) {
+    let energy = 0;
+    for (let j = s; j < s + stepsPerBlock; j++) energy += stepEnergy[j];
+    blocks.push(energy / (stepsPerBlock * step));
+  }
+  const aboveAbsolute = blocks.filter((z) => z > 0 && lufs(z) > ABSOLUTE_GATE_LUFS);
+  if (aboveAbsolute.length === 0) return null;
+  const relativeGate = lufs(mean(aboveAbsolute)) + RELATIVE_GATE_LU;
+  const gated = aboveAbsolute.filter((z) => lufs(z) > relativeGate);
+  return gated.length ? lufs(mean(gated)) : null;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-// cues.acoustic: prosody of the segment's audio — pitch (YIN), loudness, pauses and speech rate.
+// cues.acoustic: prosody of the segment's audio — pitch (YIN) and its slope, level and integrated
+// loudness (BS.1770), pauses and speech rate.
 // The DSP runs in a worker thread (acoustic-worker.ts); this file only turns its summary into cues.
 import { z } from 'zod';
 import { drop, type DropResult, type SegmentStage } from '../../pipelines/stage.ts';
@@ -33,7 +34,8 @@ export type AcousticConfig = z.infer<typeof AcousticConfig>;
 export const cuesAcoustic: SegmentStage<AcousticConfig> = {
   kind: 'segment',
   name: 'cues.acoustic',
-  version: 2,
+  // 3: f0SlopeHzPerS and loudnessLufs.
+  version: 3,
   configSchema: AcousticConfig,
   // The transcript sharpens the speech rate when an earlier stage made one; it is not required.
   reads: ['audio'],
@@ -53,6 +55,9 @@ export const cuesAcoustic: SegmentStage<AcousticConfig> = {
       f0SdHz: roundOrNull(analysis.f0SdHz, 1),
       f0MinHz: roundOrNull(analysis.f0MinHz, 1),
       f0MaxHz: roundOrNull(analysis.f0MaxHz, 1),
+      f0SlopeHzPerS: roundOrNull(analysis.f0SlopeHzPerS, 1),
+      // 0.1 LU: a meter's resolution, and EBU Tech 3341's tolerance.
+      loudnessLufs: roundOrNull(analysis.loudnessLufs, 1),
       voicedRatio: round(analysis.voicedRatio, 3),
       rmsDb: round(analysis.rmsDb, 2),
       rmsSdDb: round(analysis.rmsSdDb, 2),
@@ -84,7 +89,8 @@ function speechRate(analysis: ProsodyAnalysis, transcript: Transcript | undefine
 
 function round(value: number, digits: number): number {
   const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
+  // + 0 turns -0 into 0, so a value near zero serialises and compares the same every run.
+  return Math.round(value * scale) / scale + 0;
 }
 
 function roundOrNull(value: number | null, digits: number): number | null {

@@ -124,3 +124,35 @@ function yinFrame(
   const curvature = a + c - 2 * b;
   return sampleRate / (curvature > 0 ? tau + (a - c) / (2 * curvature) : tau);
 }
+
+/**
+ * Least-squares slope of a pitch contour in Hz per second: positive for rising intonation, negative
+ * for falling. Frames with a null pitch are left out (their time is kept, so gaps do not compress
+ * the contour); null when fewer than `minFrames` frames have a pitch.
+ */
+export function contourSlope(f0: readonly (number | null)[], hopSeconds: number, minFrames: number): number | null {
+  let count = 0;
+  let sumT = 0;
+  let sumF = 0;
+  for (let i = 0; i < f0.length; i++) {
+    const pitch = f0[i];
+    if (pitch === null) continue;
+    count++;
+    sumT += i * hopSeconds;
+    sumF += pitch;
+  }
+  if (count < Math.max(2, minFrames)) return null;
+  const meanT = sumT / count;
+  const meanF = sumF / count;
+  // Centred sums: the raw-moment form loses digits on minute-long segments.
+  let covariance = 0;
+  let variance = 0;
+  for (let i = 0; i < f0.length; i++) {
+    const pitch = f0[i];
+    if (pitch === null) continue;
+    const dt = i * hopSeconds - meanT;
+    covariance += dt * (pitch - meanF);
+    variance += dt * dt;
+  }
+  return variance > 0 ? covariance / variance : null;
+}

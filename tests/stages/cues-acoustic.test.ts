@@ -12,7 +12,7 @@ import { isDrop } from '../../pipelines/stage.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { Segment, type AcousticCues, type Transcript } from '../../schemas/records.ts';
 import { cuesAcoustic } from '../../stages/cues/acoustic.ts';
-import { closeAcousticWorkers, decodeWav } from '../../stages/cues/acoustic-worker.ts';
+import { closeAcousticWorkers, decodeWav, integratedLoudness, kWeighting, type Biquad } from '../../stages/cues/acoustic-worker.ts';
 
 const run = promisify(execFile);
 const SENTENCE = 'I am so happy to see you again today, this is wonderful news';
@@ -33,6 +33,27 @@ async function fliteWav(name: string, f0: number): Promise<string> {
   await run('flite', ['-voice', 'slt', '--setf', `int_f0_target_mean=${f0}`, '-t', SENTENCE, '-o', raw]);
   await ffmpeg(['-i', raw, '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', '-fflags', '+bitexact', wav]);
   return wav;
+}
+
+/** ffmpeg's own EBU R 128 meter (the ebur128 filter) on a file: integrated loudness, LUFS. */
+async function ffmpegLoudness(path: string): Promise<number> {
+  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', path, '-af', 'ebur128', '-f', 'null', '-']);
+  const match = /Integrated loudness:\s*I:\s*(-?[\d.]+) LUFS/.exec(stderr);
+  if (!match) throw new Error(`no integrated loudness in ffmpeg's output:\n${stderr}`);
+  return Number(match[1]);
+}
+
+/** Gain in dB of a biquad cascade at `hz`, from its transfer function on the unit circle. */
+function gainDb(stages: readonly Biquad[], hz: number, sampleRate: number): number {
+  const w = (2 * Math.PI * hz) / sampleRate;
+  let power = 1;
+  for (const { b, a } of stages) {
+    const re = (c: readonly number[]) => c.reduce((sum, coef, k) => sum + coef * Math.cos(k * w), 0);
+    const im = (c: readonly number[]) => c.reduce((sum, coef, k) => sum - coef * Math.sin(k * w), 0);
+    const den = [1, ...a];
+    power *= (re(b) ** 2 + im(b) ** 2) / (re(den) ** 2 + im(den) ** 2);
+  }
+  return 10 * Math.log10(power);
 }
 
 async function putAudio(path: string): Promise<string> {
@@ -93,7 +114,12 @@ beforeAll(async () => {
   await ffmpeg(['-i', high, '-metadata', 'title=a clip with a LIST chunk', '-c:a', 'pcm_s16le', tagged]);
   const notAudio = join(root, 'not-audio.wav');
   await writeFile(notAudio, 'this is not a wav file');
-  for (const [name, path] of Object.entries({ sine, silence, low, high, long, tagged, notAudio })) keys[name] = await putAudio(path);
+  // Glides at 50 Hz/s: the phase 2π(f0·t ± 25·t²) has instantaneous frequency f0 ± 50·t.
+  const rising = join(root, 'rising.wav');
+  await ffmpeg(['-f', 'lavfi', '-i', "aevalsrc='0.3*sin(2*PI*(150*t+25*t*t))':s=16000:d=2", '-c:a', 'pcm_s16le', rising]);
+  const falling = join(root, 'falling.wav');
+  await ffmpeg(['-f', 'lavfi', '-i', "aevalsrc='0.3*sin(2*PI*(250*t-25*t*t))':s=16000:d=2", '-c:a', 'pcm_s16le', falling]);
+  for (const [name, path] of Object.entries({ sine, silence, low, high, long, tagged, notAudio, rising, falling })) keys[name] = await putAudio(path);
 });
 
 afterAll(async () => {
@@ -145,6 +171,84 @@ describe('cues.acoustic', () => {
   it('finds no pitch in silence', async () => {
     const cues = await acousticCues(keys.silence);
     expect(cues).toMatchObject({ f0MeanHz: null, f0SdHz: null, f0MinHz: null, f0MaxHz: null, voicedRatio: 0, pauseRatio: 1, speechRate: 0, rmsDb: -100 });
+    // Every block sits under the -70 LUFS absolute gate, and no voiced frame makes a contour.
+    expect(cues).toMatchObject({ f0SlopeHzPerS: null, loudnessLufs: null });
+  });
+
+  it('measures the F0 slope of rising and falling glides in Hz/s, and none for a steady tone', async () => {
+    const rising = await acousticCues(keys.rising);
+    const falling = await acousticCues(keys.falling);
+    const steady = await acousticCues(keys.sine);
+    console.info(`F0 slope: rising ${rising.f0SlopeHzPerS} Hz/s, falling ${falling.f0SlopeHzPerS} Hz/s (both ±50), steady ${steady.f0SlopeHzPerS} Hz/s`);
+    expect(rising.f0SlopeHzPerS!).toBeGreaterThan(48);
+    expect(rising.f0SlopeHzPerS!).toBeLessThan(52);
+    expect(falling.f0SlopeHzPerS!).toBeGreaterThan(-52);
+    expect(falling.f0SlopeHzPerS!).toBeLessThan(-48);
+    expect(Math.abs(steady.f0SlopeHzPerS!)).toBeLessThan(0.5);
+    // Rounded to 0.1 Hz/s, never -0.
+    for (const cues of [rising, falling, steady]) expect(Math.round(cues.f0SlopeHzPerS! * 10) / 10).toBe(cues.f0SlopeHzPerS);
+    expect(Object.is(steady.f0SlopeHzPerS, -0)).toBe(false);
+  });
+
+  it('computes the BS.1770 K-weighting for the actual sample rate', () => {
+    // ITU-R BS.1770-4, tables 1 and 2 (48 kHz).
+    const [shelf, highPass] = kWeighting(48_000);
+    const expected = [
+      [shelf.b, [1.53512485958697, -2.69169618940638, 1.19839281085285]],
+      [shelf.a, [-1.69065929318241, 0.73248077421585]],
+      [highPass.b, [1, -2, 1]],
+      [highPass.a, [-1.99004745483398, 0.99007225036621]],
+    ] as const;
+    for (const [actual, table] of expected) actual.forEach((coef, i) => expect(Math.abs(coef - table[i])).toBeLessThan(1e-8));
+    // The -0.691 dB offset exists to cancel the filter's gain at 997 Hz; at 16 kHz the pre-warped
+    // design keeps that gain (and the +4 dB shelf above 2 kHz) within a few hundredths of a dB.
+    expect(gainDb(kWeighting(48_000), 997, 48_000)).toBeCloseTo(0.691, 2);
+    expect(Math.abs(gainDb(kWeighting(16_000), 997, 16_000) - 0.691)).toBeLessThan(0.05);
+    expect(gainDb(kWeighting(16_000), 4000, 16_000)).toBeGreaterThan(3.5);
+    expect(gainDb(kWeighting(16_000), 20, 16_000)).toBeLessThan(-3);
+  });
+
+  it('measures integrated loudness: a 997 Hz sine at -20 dBFS peak reads -23 LUFS, as ffmpeg ebur128 does', async () => {
+    // Mono sine of peak A: mean square A²/2, so L = -0.691 + 10·log10(A²/2) + G_K(997 Hz), and G_K
+    // is +0.691 dB by design: A = 0.1 (-20 dBFS peak, -23 dBFS RMS) reads 10·log10(0.005) = -23.01 LUFS.
+    const results: string[] = [];
+    for (const sampleRate of [16_000, 48_000]) {
+      const path = join(root, `sine-997-${sampleRate}.wav`);
+      await ffmpeg(['-f', 'lavfi', '-i', `aevalsrc='0.1*sin(2*PI*997*t)':s=${sampleRate}:d=5`, '-c:a', 'pcm_f32le', path]);
+      const wav = decodeWav(await readFile(path));
+      const expected = -0.691 + 10 * Math.log10(0.1 ** 2 / 2) + gainDb(kWeighting(sampleRate), 997, sampleRate);
+      const measured = integratedLoudness(wav.samples, wav.sampleRate)!;
+      const reference = await ffmpegLoudness(path);
+      results.push(`${sampleRate} Hz: ${measured.toFixed(2)} LUFS (expected ${expected.toFixed(2)}, ffmpeg ${reference})`);
+      expect(Math.abs(measured - expected)).toBeLessThan(0.02);
+      expect(Math.abs(measured - -23)).toBeLessThan(0.1);
+      expect(Math.abs(measured - reference)).toBeLessThan(0.5);
+    }
+    console.info(`loudness of a -20 dBFS 997 Hz sine: ${results.join('; ')}`);
+    // Through the stage, rounded to 0.1 LU.
+    const cues = await acousticCues(await putAudio(join(root, 'sine-997-16000.wav')));
+    expect(cues.loudnessLufs).toBe(-23);
+  });
+
+  it('gates quiet passages out of integrated loudness, agreeing with ffmpeg ebur128 on speech and tones', async () => {
+    // 2 s at -20 dBFS then 2 s at -45 dBFS then silence: silence falls under the absolute gate and
+    // the quiet tone under the relative gate, so the result stays near -23 (ungated: about -26).
+    const gated = join(root, 'gated.wav');
+    await ffmpeg(['-f', 'lavfi', '-i', "aevalsrc='if(lt(t,2),0.1,if(lt(t,4),0.005623,0))*sin(2*PI*997*t)':s=16000:d=5", '-c:a', 'pcm_s16le', gated]);
+    const comparisons: string[] = [];
+    for (const [name, path] of [['gated tone', gated], ['flite low', await store.localPath(keys.low)], ['flite high', await store.localPath(keys.high)], ['tone', await store.localPath(keys.sine)]] as const) {
+      const wav = decodeWav(await readFile(path));
+      const measured = integratedLoudness(wav.samples, wav.sampleRate)!;
+      const reference = await ffmpegLoudness(path);
+      comparisons.push(`${name} ${measured.toFixed(2)} vs ffmpeg ${reference}`);
+      expect(Math.abs(measured - reference)).toBeLessThan(0.5);
+      if (name === 'gated tone') {
+        expect(measured).toBeGreaterThan(-23.6);
+        expect(measured).toBeLessThan(-23);
+      }
+    }
+    console.info(`integrated loudness, LUFS: ${comparisons.join('; ')}`);
+    expect(integratedLoudness(new Float32Array(1000), 16_000)).toBeNull(); // shorter than one 400 ms block
   });
 
   it('takes the speech rate from word timings, else from transcript words, and keeps other cues', async () => {
