@@ -2,11 +2,9 @@
 // worker thread (this same file, loaded through tsx) reads the WAV, tracks pitch with YIN and
 // summarises it. Idle workers are unref'd so they never keep a process alive.
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { RecordError } from '../../pipelines/errors.ts';
+import { WorkerPool, isWorkerFor, serveJobs } from '../../pipelines/worker-thread.ts';
 import { contourSlope, frameRms, trackPitch, type PitchTrack } from './yin.ts';
 
 export interface ProsodyOptions {
@@ -350,147 +348,40 @@ export function integratedLoudness(samples: Float32Array, sampleRate: number): n
 }
 
 // ---------------------------------------------------------------------------------------------
-// Messages between the main thread and the worker.
+// The DSP runs in worker threads (pipelines/worker-thread.ts), never on the main event loop.
 
-interface AnalyseMessage {
-  readonly type: 'analyse';
-  readonly id: number;
+interface AnalyseRequest {
   readonly wavPath: string;
   readonly options: ProsodyOptions;
 }
-interface CancelMessage {
-  readonly type: 'cancel';
-  readonly id: number;
-}
-type Reply =
-  | { readonly id: number; readonly ok: true; readonly analysis: ProsodyAnalysis }
-  | { readonly id: number; readonly ok: false; readonly badAudio: boolean; readonly message: string };
 
 const WORKER_ROLE = 'emoforge-acoustic-worker';
 
-// ---------------------------------------------------------------------------------------------
-// Worker side: a queue drained one job per macrotask, so a cancel posted while a job runs is seen
-// before the next job starts.
-
-if (!isMainThread && (workerData as { role?: string } | null)?.role === WORKER_ROLE && parentPort) {
-  const port = parentPort;
-  const queue: AnalyseMessage[] = [];
-  let scheduled = false;
-  const schedule = () => {
-    if (scheduled || queue.length === 0) return;
-    scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      const job = queue.shift();
-      if (job) void runJob(job).then((reply) => port.postMessage(reply)).finally(schedule);
-    });
-  };
-  port.on('message', (message: AnalyseMessage | CancelMessage) => {
-    if (message.type === 'cancel') {
-      const index = queue.findIndex((job) => job.id === message.id);
-      if (index >= 0) queue.splice(index, 1);
-    } else {
-      queue.push(message);
-      schedule();
+if (isWorkerFor(WORKER_ROLE)) {
+  serveJobs<AnalyseRequest, ProsodyAnalysis>(async ({ wavPath, options }) => {
+    try {
+      return analyseSamples(decodeWav(await readFile(wavPath)), options);
+    } catch (error) {
+      if (error instanceof WavFormatError) throw new RecordError('bad-audio', `cannot analyse ${wavPath}: ${error.message}`);
+      throw error;
     }
   });
 }
 
-async function runJob(job: AnalyseMessage): Promise<Reply> {
-  try {
-    const wav = decodeWav(await readFile(job.wavPath));
-    return { id: job.id, ok: true, analysis: analyseSamples(wav, job.options) };
-  } catch (error) {
-    const badAudio = error instanceof WavFormatError;
-    return { id: job.id, ok: false, badAudio, message: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Main side: a small pool of workers, started on first use.
-
-interface PendingJob {
-  readonly resolve: (analysis: ProsodyAnalysis) => void;
-  readonly reject: (error: unknown) => void;
-  readonly wavPath: string;
-}
-
-interface WorkerSlot {
-  readonly worker: Worker;
-  readonly pending: Map<number, PendingJob>;
-}
-
 /** The DSP runs ~50x realtime, far ahead of ASR, so one worker per spare core (at most 4) is plenty. */
-const POOL_SIZE = Math.max(1, Math.min(4, availableParallelism() - 1));
-const slots: WorkerSlot[] = [];
-let nextJobId = 1;
+const pool = new WorkerPool<AnalyseRequest, ProsodyAnalysis>({
+  module: import.meta.url,
+  role: WORKER_ROLE,
+  label: 'acoustic analysis',
+  size: Math.max(1, Math.min(4, availableParallelism() - 1)),
+});
 
 /** Analyses a WAV file in a worker thread. Throws RecordError('bad-audio') for unreadable audio, the signal's reason on abort. */
 export function analyseProsody(wavPath: string, options: ProsodyOptions, signal: AbortSignal): Promise<ProsodyAnalysis> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  const slot = pickSlot();
-  const id = nextJobId++;
-  return new Promise<ProsodyAnalysis>((resolve, reject) => {
-    const onAbort = () => {
-      if (!slot.pending.delete(id)) return;
-      slot.worker.postMessage({ type: 'cancel', id } satisfies CancelMessage);
-      settleIdle(slot);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    const done = <T>(settle: (value: T) => void) => (value: T) => {
-      signal.removeEventListener('abort', onAbort);
-      settle(value);
-    };
-    slot.pending.set(id, { resolve: done(resolve), reject: done(reject), wavPath });
-    slot.worker.ref();
-    slot.worker.postMessage({ type: 'analyse', id, wavPath, options } satisfies AnalyseMessage);
-  });
+  return pool.run({ wavPath, options }, signal);
 }
 
 /** Stops the pool's workers (jobs still pending are rejected). The next analysis starts a new pool. */
-export async function closeAcousticWorkers(): Promise<void> {
-  const closing = slots.splice(0, slots.length);
-  await Promise.all(closing.map((slot) => slot.worker.terminate()));
-}
-
-function pickSlot(): WorkerSlot {
-  if (slots.length < POOL_SIZE && slots.every((slot) => slot.pending.size > 0)) slots.push(startWorker());
-  return slots.reduce((best, slot) => (slot.pending.size < best.pending.size ? slot : best));
-}
-
-function startWorker(): WorkerSlot {
-  // Sources are TypeScript, but on Node 20 ESM loader hooks never reach a worker: execArgv
-  // `--import tsx` and importing tsx inside the worker both end in ERR_UNKNOWN_FILE_EXTENSION
-  // (nodejs/node#47747, fixed in 22). tsx's CommonJS require hook works in-thread, so an eval'd
-  // bootstrap registers it and requires this file. tsx is resolved from here, not from the working
-  // directory, so the CLI works from any folder.
-  const tsxCjs = createRequire(import.meta.url).resolve('tsx/cjs/api');
-  const bootstrap = `require(${JSON.stringify(tsxCjs)}).register(); require(${JSON.stringify(fileURLToPath(import.meta.url))});`;
-  const worker = new Worker(bootstrap, { eval: true, workerData: { role: WORKER_ROLE } });
-  const slot: WorkerSlot = { worker, pending: new Map() };
-  worker.unref();
-  worker.on('message', (reply: Reply) => {
-    const job = slot.pending.get(reply.id);
-    if (!job) return; // cancelled
-    slot.pending.delete(reply.id);
-    settleIdle(slot);
-    if (reply.ok) job.resolve(reply.analysis);
-    else if (reply.badAudio) job.reject(new RecordError('bad-audio', `cannot analyse ${job.wavPath}: ${reply.message}`));
-    else job.reject(new Error(`acoustic analysis of ${job.wavPath} failed: ${reply.message}`));
-  });
-  const fail = (error: Error) => {
-    const index = slots.indexOf(slot);
-    if (index >= 0) slots.splice(index, 1);
-    for (const job of slot.pending.values()) job.reject(new Error(`acoustic worker stopped: ${error.message}`, { cause: error }));
-    slot.pending.clear();
-  };
-  worker.on('error', fail);
-  worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
-  return slot;
-}
-
-/** An idle worker must not keep the process alive. */
-function settleIdle(slot: WorkerSlot): void {
-  if (slot.pending.size === 0) slot.worker.unref();
+export function closeAcousticWorkers(): Promise<void> {
+  return pool.close();
 }
