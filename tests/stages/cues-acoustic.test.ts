@@ -12,7 +12,8 @@ import { isDrop } from '../../pipelines/stage.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { Segment, type AcousticCues, type Transcript } from '../../schemas/records.ts';
 import { cuesAcoustic } from '../../stages/cues/acoustic.ts';
-import { closeAcousticWorkers, decodeWav, integratedLoudness, kWeighting, type Biquad } from '../../stages/cues/acoustic-worker.ts';
+import { closeAcousticWorkers, decodeWav } from '../../stages/cues/acoustic-worker.ts';
+import { integratedLoudness, kWeighting, type Biquad } from '../../stages/cues/loudness.ts';
 
 const run = promisify(execFile);
 const SENTENCE = 'I am so happy to see you again today, this is wonderful news';
