@@ -128,7 +128,7 @@ describe('transcribe', () => {
     const segment = makeSegment(speechKey, { text: '  Oh   no,\n I lost it!  ' });
     const result = await transcribe.run(segment, transcribe.configSchema.parse({}), ctx);
     expect(isDrop(result)).toBe(false);
-    expect((result as Segment).transcript).toEqual({ text: 'Oh no, I lost it!', language: 'en', engine: 'manifest' });
+    expect((result as Segment).transcript).toEqual({ text: 'Oh no, I lost it!', language: 'en', languageSource: 'config', engine: 'manifest' });
     expect(work).toEqual({});
     expect((result as Segment).audio).toEqual(segment.audio);
   });
@@ -152,7 +152,7 @@ describe('transcribe', () => {
     const { ctx } = makeContext();
     const result = await transcribe.run(makeSegment(silenceKey), transcribe.configSchema.parse({ engine: 'pocketsphinx' }), ctx);
     expect(isDrop(result)).toBe(false);
-    expect((result as Segment).transcript).toEqual({ text: '', language: 'en', engine: 'pocketsphinx', words: [] });
+    expect((result as Segment).transcript).toEqual({ text: '', language: 'en', languageSource: 'config', engine: 'pocketsphinx', words: [] });
   });
 
   it('kills pocketsphinx when the run is aborted', async () => {

@@ -1,0 +1,349 @@
+// A small OpenAI-compatible HTTP server on 127.0.0.1 for tests: audio transcriptions (multipart,
+// json / verbose_json / text) and chat completions (plain text or json_schema replies, with usage),
+// with fault injection (status codes with Retry-After, hangs, dropped connections, invalid JSON),
+// latency, and a log of every request (headers included) for assertions.
+import { createHash } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/** What the server does instead of answering. */
+export type Fault =
+  | { readonly kind: 'status'; readonly status: number; readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown }
+  | { readonly kind: 'hang' }
+  | { readonly kind: 'drop' }
+  | { readonly kind: 'invalid-json' };
+
+export const faults = {
+  /** An error status with an OpenAI-style error body; `retryAfter` sets the Retry-After header as given. */
+  status(status: number, options: { retryAfter?: string; headers?: Record<string, string>; message?: string; code?: string } = {}): Fault {
+    const headers = { ...(options.retryAfter !== undefined ? { 'retry-after': options.retryAfter } : {}), ...options.headers };
+    return { kind: 'status', status, headers, body: { error: { message: options.message ?? `injected ${status}`, type: 'test_fault', code: options.code ?? null } } };
+  },
+  rateLimited(retryAfterSeconds?: number): Fault {
+    return faults.status(429, { retryAfter: retryAfterSeconds === undefined ? undefined : String(retryAfterSeconds), message: 'Rate limit reached', code: 'rate_limit_exceeded' });
+  },
+  /** Never answers (until the client gives up or the server closes). */
+  hang: (): Fault => ({ kind: 'hang' }),
+  /** Reads the request, then destroys the socket without a reply. */
+  drop: (): Fault => ({ kind: 'drop' }),
+  /** 200 with a body that is not JSON. */
+  invalidJson: (): Fault => ({ kind: 'invalid-json' }),
+};
+
+export interface UploadedFile {
+  readonly name: string;
+  readonly type: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  /** Lower-case header names, as received. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The bearer token presented, if any. */
+  readonly apiKey: string | undefined;
+  /** Milliseconds since the server started, when the request's headers arrived. */
+  readonly receivedAt: number;
+  /** Parsed JSON body (chat) */
+  readonly json?: any;
+  /** Multipart text fields (transcriptions); repeated fields keep every value. */
+  readonly fields?: Readonly<Record<string, string[]>>;
+  readonly file?: UploadedFile;
+  /** 'ok', 'unauthorized', 'unsupported', or the injected fault ('status:429', 'hang', 'drop', 'invalid-json'). */
+  outcome: string;
+  /** Milliseconds since the server started, when the reply ended or the connection closed. */
+  closedAt?: number;
+}
+
+export interface TranscriptionBehaviour {
+  /** Text returned; a function of the upload, or by default "a clip of N bytes" words. */
+  text?: string | ((file: UploadedFile, fields: Readonly<Record<string, string[]>>) => string);
+  /** Language reported in verbose_json when the request gives none. Default 'english' (as OpenAI reports it). */
+  language?: string;
+  /** Answer 400 when timestamp_granularities is sent (like servers without word timings). Default true. */
+  supportsTimestampGranularities?: boolean;
+  /** Answer 400 to response_format verbose_json. Default true. */
+  supportsVerboseJson?: boolean;
+}
+
+export interface ChatBehaviour {
+  /** Message content for a plain request. Default "ok". */
+  content?: string | ((body: any) => string);
+  /** Value serialised as the content when the request asks for response_format json_schema / json_object. */
+  json?: unknown | ((body: any) => unknown);
+  /** Usage to report; default estimated from the characters. `null` reports none. */
+  usage?: { prompt_tokens: number; completion_tokens: number } | null;
+}
+
+export interface OpenAIServerOptions {
+  /** The only key the server accepts. Default 'sk-test-emoforge-0123456789'. */
+  readonly apiKey?: string;
+  readonly latencyMs?: number;
+  readonly transcription?: TranscriptionBehaviour;
+  readonly chat?: ChatBehaviour;
+}
+
+interface QueuedFault {
+  fault: Fault;
+  path: string | undefined;
+  remaining: number;
+}
+
+export class OpenAICompatibleServer {
+  /** e.g. http://127.0.0.1:41234/v1 */
+  readonly baseURL: string;
+  readonly apiKey: string;
+  readonly requests: RecordedRequest[] = [];
+  latencyMs: number;
+  transcription: TranscriptionBehaviour;
+  chat: ChatBehaviour;
+  private readonly faultQueue: QueuedFault[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly startedAt = performance.now();
+
+  private constructor(private readonly server: Server, options: OpenAIServerOptions) {
+    const { port } = server.address() as AddressInfo;
+    this.baseURL = `http://127.0.0.1:${port}/v1`;
+    this.apiKey = options.apiKey ?? 'sk-test-emoforge-0123456789';
+    this.latencyMs = options.latencyMs ?? 0;
+    this.transcription = { ...options.transcription };
+    this.chat = { ...options.chat };
+    server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    server.on('request', (req, res) => void this.handle(req, res));
+  }
+
+  static async start(options: OpenAIServerOptions = {}): Promise<OpenAICompatibleServer> {
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return new OpenAICompatibleServer(server, options);
+  }
+
+  /** The next `count` requests (to `path`, e.g. '/v1/chat/completions', or to any path) get `fault`. */
+  failNext(fault: Fault, count = 1, path?: string): this {
+    this.faultQueue.push({ fault, path, remaining: count });
+    return this;
+  }
+
+  /** Requests whose path is `path` (all when omitted). */
+  requestsTo(path?: string): RecordedRequest[] {
+    return path === undefined ? [...this.requests] : this.requests.filter((r) => r.path === path);
+  }
+
+  /** Every distinct bearer token presented (a test expects only its own key). */
+  presentedKeys(): Set<string | undefined> {
+    return new Set(this.requests.map((r) => r.apiKey));
+  }
+
+  /** Forgets logged requests and queued faults. */
+  reset(): void {
+    this.requests.length = 0;
+    this.faultQueue.length = 0;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private nextFault(path: string): Fault | undefined {
+    const index = this.faultQueue.findIndex((q) => q.path === undefined || q.path === path);
+    if (index < 0) return undefined;
+    const queued = this.faultQueue[index];
+    if (--queued.remaining <= 0) this.faultQueue.splice(index, 1);
+    return queued.fault;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = performance.now() - this.startedAt;
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+    const bearer = /^Bearer (.+)$/.exec(headers.authorization ?? '')?.[1];
+    const body = await readBody(req);
+    const record: RecordedRequest = { method: req.method ?? 'GET', path, headers, apiKey: bearer, receivedAt, outcome: 'ok' };
+    this.requests.push(record);
+    res.on('close', () => (record.closedAt = performance.now() - this.startedAt));
+
+    const contentType = headers['content-type'] ?? '';
+    let fields: Record<string, string[]> = {};
+    if (contentType.startsWith('multipart/form-data')) {
+      const parsed = parseMultipart(body, contentType);
+      fields = parsed.fields;
+      Object.assign(record, { fields, file: parsed.file });
+    } else if (body.length) {
+      try {
+        Object.assign(record, { json: JSON.parse(body.toString('utf8')) });
+      } catch {
+        /* left unparsed: the route answers 400 */
+      }
+    }
+
+    if (bearer !== this.apiKey) {
+      record.outcome = 'unauthorized';
+      // Echoes the presented key, as a careless server might: clients must not repeat it.
+      return sendJson(res, 401, { error: { message: `Incorrect API key provided: ${bearer ?? '(none)'}`, type: 'invalid_request_error', code: 'invalid_api_key' } });
+    }
+
+    const fault = this.nextFault(path);
+    if (this.latencyMs > 0) await delay(this.latencyMs);
+    if (fault) {
+      record.outcome = fault.kind === 'status' ? `status:${fault.status}` : fault.kind;
+      switch (fault.kind) {
+        case 'status':
+          return sendJson(res, fault.status, fault.body ?? {}, fault.headers);
+        case 'hang':
+          return; // the socket stays open until the client gives up or close() destroys it
+        case 'drop':
+          req.socket.destroy();
+          return;
+        case 'invalid-json':
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end('{"text": "cut off');
+          return;
+      }
+    }
+
+    if (req.method === 'POST' && path === '/v1/audio/transcriptions') return this.transcribe(record, fields, res);
+    if (req.method === 'POST' && path === '/v1/chat/completions') return this.complete(record, res);
+    record.outcome = 'not-found';
+    sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
+  }
+
+  private transcribe(record: RecordedRequest, fields: Record<string, string[]>, res: ServerResponse): void {
+    const file = record.file;
+    const model = fields.model?.[0];
+    if (!file || !model) {
+      record.outcome = 'bad-request';
+      return sendJson(res, 400, { error: { message: 'file and model are required', type: 'invalid_request_error' } });
+    }
+    const format = fields.response_format?.[0] ?? 'json';
+    const granularities = [...(fields['timestamp_granularities[]'] ?? []), ...(fields.timestamp_granularities ?? [])];
+    if (format === 'verbose_json' && this.transcription.supportsVerboseJson === false) {
+      record.outcome = 'unsupported';
+      return sendJson(res, 400, { error: { message: `response_format 'verbose_json' is not compatible with model ${model}; use json or text`, param: 'response_format', type: 'invalid_request_error' } });
+    }
+    if (granularities.length && this.transcription.supportsTimestampGranularities === false) {
+      record.outcome = 'unsupported';
+      return sendJson(res, 400, { error: { message: 'timestamp_granularities is not supported by this server', param: 'timestamp_granularities', type: 'invalid_request_error' } });
+    }
+    const configured = this.transcription.text;
+    const text = typeof configured === 'function' ? configured(file, fields) : (configured ?? `a clip of ${file.bytes} bytes`);
+    if (format === 'text') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(text);
+      return;
+    }
+    if (format !== 'verbose_json') return sendJson(res, 200, { text, usage: { type: 'duration', seconds: Math.ceil(wavSeconds(file.bytes)) } });
+
+    // Spread the words evenly over the audio (16 kHz mono s16 WAV assumed for the duration).
+    const duration = Math.max(0.1, wavSeconds(file.bytes));
+    const tokens = text.split(/\s+/).filter(Boolean);
+    const step = duration / Math.max(1, tokens.length);
+    const words = tokens.map((word, i) => ({ word, start: round(i * step), end: round((i + 1) * step) }));
+    const middle = Math.ceil(tokens.length / 2);
+    const segments = [tokens.slice(0, middle), tokens.slice(middle)]
+      .filter((part) => part.length)
+      .map((part, i) => {
+        const start = i === 0 ? 0 : middle * step;
+        return { id: i, seek: 0, start: round(start), end: round(start + part.length * step), text: ` ${part.join(' ')}`, tokens: [], temperature: 0, avg_logprob: -0.2, compression_ratio: 1.2, no_speech_prob: 0.01 };
+      });
+    const response: Record<string, unknown> = {
+      task: 'transcribe',
+      language: fields.language?.[0] ?? this.transcription.language ?? 'english',
+      duration: round(duration),
+      text,
+    };
+    if (granularities.includes('segment') || granularities.length === 0) response.segments = segments;
+    if (granularities.includes('word')) response.words = words;
+    sendJson(res, 200, response);
+  }
+
+  private complete(record: RecordedRequest, res: ServerResponse): void {
+    const body = record.json;
+    if (!body || !Array.isArray(body.messages) || typeof body.model !== 'string') {
+      record.outcome = 'bad-request';
+      return sendJson(res, 400, { error: { message: 'model and messages are required', type: 'invalid_request_error' } });
+    }
+    const wantsJson = body.response_format?.type === 'json_schema' || body.response_format?.type === 'json_object';
+    const { json, content } = this.chat;
+    const text = wantsJson
+      ? JSON.stringify(typeof json === 'function' ? (json as (b: unknown) => unknown)(body) : (json ?? {}))
+      : typeof content === 'function'
+        ? content(body)
+        : (content ?? 'ok');
+    const usage =
+      this.chat.usage === null
+        ? undefined
+        : (this.chat.usage ?? { prompt_tokens: Math.ceil(JSON.stringify(body.messages).length / 4), completion_tokens: Math.ceil(text.length / 4) });
+    sendJson(res, 200, {
+      id: `chatcmpl-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)}`,
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: body.model,
+      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null }],
+      ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
+    });
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function parseMultipart(body: Buffer, contentType: string): { fields: Record<string, string[]>; file?: UploadedFile } {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
+  const fields: Record<string, string[]> = {};
+  let file: UploadedFile | undefined;
+  if (!boundary) return { fields };
+  const delimiter = Buffer.from(`--${boundary[1] ?? boundary[2]}`);
+  let position = body.indexOf(delimiter);
+  while (position >= 0) {
+    const start = position + delimiter.length;
+    const next = body.indexOf(delimiter, start);
+    if (next < 0) break;
+    // Each part: CRLF, headers, CRLF CRLF, content, CRLF before the next delimiter.
+    const part = body.subarray(start + 2, next - 2);
+    const split = part.indexOf('\r\n\r\n');
+    if (split >= 0) {
+      const head = part.subarray(0, split).toString('utf8');
+      const content = part.subarray(split + 4);
+      const name = /name="([^"]*)"/i.exec(head)?.[1];
+      const filename = /filename="([^"]*)"/i.exec(head)?.[1];
+      if (name !== undefined && filename !== undefined) {
+        const type = /content-type:\s*([^\r\n]+)/i.exec(head)?.[1] ?? 'application/octet-stream';
+        file = { name: filename, type, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex') };
+      } else if (name !== undefined) {
+        (fields[name] ??= []).push(content.toString('utf8'));
+      }
+    }
+    position = next;
+  }
+  return { fields, file };
+}
+
+/** Seconds of 16 kHz mono 16-bit audio in a WAV of this many bytes (44-byte header). */
+function wavSeconds(bytes: number): number {
+  return Math.max(0, bytes - 44) / 32_000;
+}
+
+function round(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
