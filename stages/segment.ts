@@ -308,8 +308,8 @@ async function materialise(clip: Clip, plans: readonly SegmentPlan[], jpeg: { he
         accurateCutPath: video && plan.cut === 'accurate' ? join(dir, `s${i}.cut${extname(plan.videoKey!)}`) : undefined,
         copyCutPath: video && plan.cut === 'copy' ? join(dir, `s${i}.cut${extname(plan.videoKey!)}`) : undefined,
       }));
-      ctx.work.add('ffmpeg');
-      const { frameTimes } = await extractClipMedia({ input: source, hasAudio: clip.probe.hasAudio, hasVideo: clip.probe.hasVideo, segments: outputs, workDir: dir, signal: ctx.signal });
+      const { frameTimes, processes } = await extractClipMedia({ input: source, hasAudio: clip.probe.hasAudio, hasVideo: clip.probe.hasVideo, segments: outputs, workDir: dir, signal: ctx.signal });
+      ctx.work.add('ffmpeg', processes);
       const files = await readdir(dir);
       for (const [i, { plan, audio, frames, video }] of group.entries()) {
         if (audio) await ctx.store.putFile(plan.audioKey!, outputs[i].wavPath!);

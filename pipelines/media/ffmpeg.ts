@@ -3,7 +3,7 @@
 // option or another protocol; arguments are passed as arrays, never through a shell.
 import ffmpeg from 'fluent-ffmpeg';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { copyFile, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { FatalError, RecordError } from '../errors.ts';
 import type { Probe } from '../../schemas/records.ts';
@@ -204,100 +204,169 @@ export interface ExtractClipOptions {
 }
 
 const BITEXACT = ['-map_metadata', '-1', '-fflags', '+bitexact'];
+const WAV_RATE = 16000;
 
 /**
- * One ffmpeg process for many segments of a clip: the input is decoded once over the segments'
- * window and split into per-segment trim branches (WAV, keyframes, accurate cut); copy cuts are
- * extra inputs of the same process, each seeked to its span. Returns each segment's keyframe
- * times (seconds from the segment start), in the order of the files written.
+ * One ffmpeg process for many segments of a clip, decoding the input once over the segments'
+ * window, with as little per-segment work inside ffmpeg as possible (measured: per-segment filter
+ * branches cost ~35% over a plain ffmpeg command):
+ * - keyframes: one `select` over the union of every segment's target times, written as one JPEG
+ *   sequence and handed out to the segments afterwards by their printed times;
+ * - audio: one 16 kHz mono WAV of the window, sliced per segment here (PCM slicing is exact);
+ * - copy cuts: one seeked input each, in a second ffmpeg process beside the decoding one;
+ * - accurate cuts: a trim branch each (they re-encode anyway).
+ * Returns each segment's keyframe times (seconds from the segment start), in file order, and how
+ * many ffmpeg processes ran.
  */
-export async function extractClipMedia(options: ExtractClipOptions): Promise<{ frameTimes: number[][] }> {
+export async function extractClipMedia(options: ExtractClipOptions): Promise<{ frameTimes: number[][]; processes: number }> {
   const { input, segments, workDir, signal } = options;
   const frameTimes: number[][] = segments.map(() => []);
-  if (segments.length === 0) return { frameTimes };
-  const decoded = segments.filter((s) => s.wavPath || s.frames || s.accurateCutPath);
+  if (segments.length === 0) return { frameTimes, processes: 0 };
+  const wantsFrames = options.hasVideo ? segments.filter((s) => s.frames && s.frames.targets.length > 0) : [];
+  const wantsWav = options.hasAudio ? segments.filter((s) => s.wavPath) : [];
+  const accurate = options.hasVideo || options.hasAudio ? segments.filter((s) => s.accurateCutPath) : [];
+  const copies = segments.filter((s) => s.copyCutPath);
+  const decoded = [...wantsFrames, ...wantsWav, ...accurate];
   const windowStart = decoded.length ? Math.min(...decoded.map((s) => s.start)) : 0;
   const windowEnd = decoded.length ? Math.max(...decoded.map((s) => s.end)) : 0;
   const num = (value: number) => value.toFixed(6);
+  const jpeg = wantsFrames[0]?.frames;
+  if (wantsFrames.some((s) => s.frames!.height !== jpeg!.height || s.frames!.quality !== jpeg!.quality)) {
+    throw new Error('extractClipMedia: every segment of one call must share the keyframe size and quality');
+  }
 
   const command = ffmpeg({ cwd: workDir });
-  const graph: string[] = [];
+  command.input(inputUrl(input)).inputOptions(['-nostdin', '-ss', windowStart.toFixed(3), '-t', Math.max(0.04, windowEnd - windowStart).toFixed(3)]);
   const videoBranches: string[] = [];
   const audioBranches: string[] = [];
   const outputs: (() => void)[] = [];
-  let inputs = 0;
-  if (decoded.length) {
-    command.input(inputUrl(input)).inputOptions(['-nostdin', '-ss', windowStart.toFixed(3), '-t', Math.max(0.04, windowEnd - windowStart).toFixed(3)]);
-    inputs++;
+
+  if (jpeg) {
+    // The first frame at or after each target; `prev_t` is NaN for the first frame.
+    const targets = [...new Set(wantsFrames.flatMap((s) => s.frames!.targets.map((t) => round(s.start - windowStart + t, 6))))].sort((a, b) => a - b);
+    const pick = targets.map((t) => `(isnan(prev_t)+lt(prev_t,${num(t)}))*gte(t,${num(t)})`).join('+');
+    videoBranches.push(`[kfin]select='${pick}',metadata=mode=add:key=emoforge.keyframe:value=1,metadata=mode=print:file=keyframes.txt,scale=-2:${jpeg.height}:flags=bicubic[kf]`);
+    outputs.push(() =>
+      command.output(join(workDir, 'keyframe-%05d.jpg')).outputOptions([
+        '-map', '[kf]', '-fps_mode', 'passthrough', '-q:v', String(jpeg.quality), '-start_number', '0',
+        ...BITEXACT, '-flags:v', '+bitexact', '-threads', '1', '-y',
+      ]),
+    );
   }
-  for (const [index, segment] of segments.entries()) {
+  if (wantsWav.length) {
+    audioBranches.push('[wavin]anull[wav]');
+    outputs.push(() =>
+      command.output(join(workDir, 'window.wav')).outputOptions(['-map', '[wav]', '-ac', '1', '-ar', String(WAV_RATE), '-c:a', 'pcm_s16le', ...BITEXACT, '-flags:a', '+bitexact', '-y']),
+    );
+  }
+  for (const [index, segment] of accurate.entries()) {
     const s = segment.start - windowStart;
     const e = Math.max(segment.end - windowStart, s + 0.001);
-    if (segment.wavPath && options.hasAudio) {
-      const label = `w${index}`;
-      audioBranches.push(`[${label}in]atrim=start=${num(s)}:end=${num(e)},asetpts=PTS-STARTPTS[${label}]`);
-      const path = segment.wavPath;
-      outputs.push(() =>
-        command.output(path).outputOptions(['-map', `[${label}]`, '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', ...BITEXACT, '-flags:a', '+bitexact', '-y']),
-      );
+    const maps: string[] = [];
+    if (options.hasVideo) {
+      videoBranches.push(`[c${index}vin]trim=start=${num(s)}:end=${num(e)},setpts=PTS-STARTPTS[c${index}v]`);
+      maps.push('-map', `[c${index}v]`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-flags:v', '+bitexact', '-threads', '1');
     }
-    if (segment.frames && segment.frames.targets.length > 0 && options.hasVideo) {
-      const label = `f${index}`;
-      // The first frame at or after each target; `prev_t` is NaN for the branch's first frame.
-      const pick = segment.frames.targets.map((t) => `(isnan(prev_t)+lt(prev_t,${num(s + t)}))*gte(t,${num(s + t)})`).join('+');
-      videoBranches.push(
-        `[${label}in]trim=start=${num(s)}:end=${num(e)},select='${pick}',metadata=mode=add:key=emoforge.keyframe:value=1,` +
-          `metadata=mode=print:file=frames-${index}.txt,scale=-2:${segment.frames.height}:flags=bicubic[${label}]`,
-      );
-      const { pattern, targets, quality } = segment.frames;
-      outputs.push(() =>
-        command.output(pattern).outputOptions([
-          '-map', `[${label}]`, '-fps_mode', 'passthrough', '-frames:v', String(targets.length), '-q:v', String(quality), '-start_number', '0',
-          ...BITEXACT, '-flags:v', '+bitexact', '-threads', '1', '-y',
-        ]),
-      );
+    if (options.hasAudio) {
+      audioBranches.push(`[c${index}ain]atrim=start=${num(s)}:end=${num(e)},asetpts=PTS-STARTPTS[c${index}a]`);
+      maps.push('-map', `[c${index}a]`, '-c:a', 'aac', '-b:a', '128k', '-flags:a', '+bitexact');
     }
-    if (segment.accurateCutPath && (options.hasVideo || options.hasAudio)) {
-      const maps: string[] = [];
-      if (options.hasVideo) {
-        videoBranches.push(`[c${index}vin]trim=start=${num(s)}:end=${num(e)},setpts=PTS-STARTPTS[c${index}v]`);
-        maps.push('-map', `[c${index}v]`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-flags:v', '+bitexact', '-threads', '1');
-      }
-      if (options.hasAudio) {
-        audioBranches.push(`[c${index}ain]atrim=start=${num(s)}:end=${num(e)},asetpts=PTS-STARTPTS[c${index}a]`);
-        maps.push('-map', `[c${index}a]`, '-c:a', 'aac', '-b:a', '128k', '-flags:a', '+bitexact');
-      }
-      const path = segment.accurateCutPath;
-      outputs.push(() => command.output(path).outputOptions([...maps, ...BITEXACT, '-movflags', '+faststart', '-f', 'mp4', '-y']));
-    }
-    if (segment.copyCutPath) {
-      const inputIndex = inputs++;
-      command.input(inputUrl(input)).inputOptions(['-nostdin', '-ss', segment.start.toFixed(3), '-t', Math.max(0.04, segment.end - segment.start).toFixed(3)]);
-      const path = segment.copyCutPath;
-      outputs.push(() =>
-        command.output(path).outputOptions(['-map', `${inputIndex}:v:0?`, '-map', `${inputIndex}:a:0?`, '-c', 'copy', ...BITEXACT, '-y']),
-      );
-    }
+    const path = segment.accurateCutPath!;
+    outputs.push(() => command.output(path).outputOptions([...maps, ...BITEXACT, '-movflags', '+faststart', '-f', 'mp4', '-y']));
   }
+  // Copy cuts each start at the keyframe before their span (so they cover it whole) from their own
+  // seeked input, in a second process running beside the decoding one.
+  let copying: Promise<void> = Promise.resolve();
+  if (copies.length) {
+    const copyCommand = ffmpeg({ cwd: workDir });
+    for (const [i, segment] of copies.entries()) {
+      copyCommand.input(inputUrl(input)).inputOptions(['-nostdin', '-ss', segment.start.toFixed(3), '-t', Math.max(0.04, segment.end - segment.start).toFixed(3)]);
+      copyCommand.output(segment.copyCutPath!).outputOptions(['-map', `${i}:v:0?`, '-map', `${i}:a:0?`, '-c', 'copy', ...BITEXACT, '-y']);
+    }
+    copying = runCommand(copyCommand, signal, 'media-extract-failed', `copy cuts of ${copies.length} segments`);
+  }
+  const graph: string[] = [];
   const splitInto = (source: string, filter: 'split' | 'asplit', branches: string[]) => {
     if (branches.length === 0) return;
     const labels = branches.map((b) => /^\[([^\]]+)\]/.exec(b)![1]);
-    graph.push(`${source}${filter}=${labels.length}${labels.map((l) => `[${l}]`).join('')}`, ...branches);
+    graph.push(labels.length === 1 ? `${source}${filter === 'split' ? 'null' : 'anull'}[${labels[0]}]` : `${source}${filter}=${labels.length}${labels.map((l) => `[${l}]`).join('')}`, ...branches);
   };
   splitInto('[0:v:0]', 'split', videoBranches);
   splitInto('[0:a:0]', 'asplit', audioBranches);
   if (graph.length) command.complexFilter(graph.join(';'));
-  for (const add of outputs) add();
-  if (outputs.length === 0) return { frameTimes };
-  const first = segments[0];
-  const last = segments[segments.length - 1];
-  await runCommand(command, signal, 'media-extract-failed', `${first.start}-${last.end}s (${segments.length} segments)`);
+  if (outputs.length > 0) {
+    for (const add of outputs) add();
+    const decoding = runCommand(command, signal, 'media-extract-failed', `${segments[0].start}-${segments[segments.length - 1].end}s (${segments.length} segments)`);
+    await Promise.all([decoding, copying]);
+  } else await copying;
 
-  for (const [index, segment] of segments.entries()) {
-    if (!segment.frames || !options.hasVideo) continue;
-    const s = segment.start - windowStart;
-    const printed = await readPrinted(join(workDir, `frames-${index}.txt`));
-    frameTimes[index] = printed.slice(0, segment.frames.targets.length).map((f) => round(Math.max(0, f.time - s), 3));
+  if (wantsWav.length) await sliceWav(join(workDir, 'window.wav'), wantsWav.map((s) => ({ from: s.start - windowStart, to: s.end - windowStart, path: s.wavPath! })));
+  if (jpeg) {
+    const printed = await readPrinted(join(workDir, 'keyframes.txt'));
+    const files = (await readdir(workDir)).filter((f) => f.startsWith('keyframe-') && f.endsWith('.jpg')).sort();
+    const frames = printed.slice(0, files.length).map((f, i) => ({ time: f.time, file: join(workDir, files[i]) }));
+    for (const [index, segment] of segments.entries()) {
+      if (!segment.frames || !wantsFrames.includes(segment)) continue;
+      const s = segment.start - windowStart;
+      const e = segment.end - windowStart;
+      const chosen: typeof frames = [];
+      for (const target of segment.frames.targets) {
+        const frame = frames.find((f) => f.time >= round(s + target, 6) - 1e-6 && f.time < e);
+        if (frame && !chosen.includes(frame)) chosen.push(frame);
+      }
+      for (const [k, frame] of chosen.entries()) await copyFile(frame.file, segment.frames.pattern.replace('%02d', String(k).padStart(2, '0')));
+      frameTimes[index] = chosen.map((f) => round(Math.max(0, f.time - s), 3));
+    }
   }
-  return { frameTimes };
+  return { frameTimes, processes: (outputs.length > 0 ? 1 : 0) + (copies.length > 0 ? 1 : 0) };
+}
+
+/** Cuts spans out of a 16 kHz mono s16le WAV into their own WAV files, reading only the spans. */
+async function sliceWav(path: string, spans: readonly { from: number; to: number; path: string }[]): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    let offset = 12;
+    let dataStart = -1;
+    let dataBytes = 0;
+    while (offset + 8 <= bytesRead) {
+      const id = head.toString('latin1', offset, offset + 4);
+      const size = head.readUInt32LE(offset + 4);
+      if (id === 'data') {
+        dataStart = offset + 8;
+        dataBytes = size;
+        break;
+      }
+      offset += 8 + size + (size % 2);
+    }
+    if (dataStart < 0) throw new RecordError('media-extract-failed', `ffmpeg wrote no data chunk in ${path}`);
+    const total = Math.min(dataBytes, (await handle.stat()).size - dataStart) >> 1;
+    for (const span of spans) {
+      const first = Math.min(total, Math.max(0, Math.round(span.from * WAV_RATE)));
+      const last = Math.min(total, Math.max(first, Math.round(span.to * WAV_RATE)));
+      const body = Buffer.alloc((last - first) * 2);
+      if (body.length) await handle.read(body, 0, body.length, dataStart + first * 2);
+      await writeFile(span.path, Buffer.concat([wavHeader(body.length), body]));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+function wavHeader(dataBytes: number): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + dataBytes, 4);
+  header.write('WAVEfmt ', 8, 'latin1');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(WAV_RATE, 24);
+  header.writeUInt32LE(WAV_RATE * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
 }
