@@ -113,7 +113,8 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
       problems.push(...zodIssues(result.error, ['stages', index, name]));
       return;
     }
-    previous = fingerprint(stage.name, stage.version, result.data, previous);
+    const shaping = 'cacheConfig' in stage && stage.cacheConfig ? stage.cacheConfig(result.data) : result.data;
+    previous = fingerprint(stage.name, stage.version, shaping, previous);
     planned.push({ stage, config: result.data, fingerprint: previous });
   });
   if (problems.length) throw new ConfigError(file, problems);

@@ -326,7 +326,7 @@ async function runStage(planned: PlannedStage<RecordStage<any>>, input: Clip | S
   stageStats.in++;
   const started = performance.now();
   const teacherKeys = (stage.teacherRoles ?? []).map((role) => shared.teachers.forRole(role).fingerprint);
-  const key = fingerprint(stage.name, stage.version, config, teacherKeys, input);
+  const key = fingerprint(stage.name, stage.version, stage.cacheConfig ? stage.cacheConfig(config) : config, teacherKeys, input);
   const cacheKey = `cache/stages/${stage.name}/${key.slice(0, 2)}/${key}.json`;
   const ctx = contextFor(stage.name, stageStats, shared);
   try {

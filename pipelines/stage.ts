@@ -51,6 +51,11 @@ interface StageBase<C> {
   readonly adds: readonly FieldPath[];
   /** Does the stage do expensive work worth caching per record? (cheap filters say false) */
   readonly cache: boolean;
+  /**
+   * The part of the config that shapes the output, for fingerprints and cache keys (default: all
+   * of it). Throughput settings (limits, timeouts, concurrency) belong out of it.
+   */
+  readonly cacheConfig?: (config: C) => unknown;
   /** Teacher roles the stage calls; their teachers' fingerprints join the stage's cache keys. */
   readonly teacherRoles?: readonly TeacherRole[];
 }

@@ -5,7 +5,7 @@
 // else offline from the text with franc) when the config says `language: auto`.
 import { franc } from 'franc';
 import { z } from 'zod';
-import { EndpointConfig } from '../pipelines/endpoints/endpoint-config.ts';
+import { EndpointConfig, endpointIdentity } from '../pipelines/endpoints/endpoint-config.ts';
 import { sharedEndpointClient } from '../pipelines/endpoints/shared-clients.ts';
 import { FatalError } from '../pipelines/errors.ts';
 import { drop, type DropResult, type SegmentStage, type StageContext } from '../pipelines/stage.ts';
@@ -61,6 +61,7 @@ export const transcribe: SegmentStage<TranscribeConfig> = {
   reads: ['audio', 'clip', 'subtitle'],
   adds: ['transcript'],
   cache: true,
+  cacheConfig: ({ endpoint, ...rest }) => ({ ...rest, endpoint: endpoint && endpointIdentity(endpoint) }),
 
   async run(segment, config, ctx): Promise<Segment | DropResult> {
     const subtitle = normaliseText(segment.subtitle ?? '');

@@ -37,3 +37,12 @@ export const EndpointConfig = z
   .strict();
 export type EndpointConfig = z.output<typeof EndpointConfig>;
 export type EndpointConfigInput = z.input<typeof EndpointConfig>;
+
+/**
+ * What of an endpoint shapes its answers: the model. Where it is served, the key's variable and
+ * every throughput setting (timeouts, retries, backoff, limits) are left out, so tuning them never
+ * invalidates a cache — the same rule as the endpoint's response cache.
+ */
+export function endpointIdentity(config: EndpointConfig): { readonly model: string } {
+  return { model: config.model };
+}

@@ -27,6 +27,15 @@ describe('config validation', () => {
     expect(buildPlan('c.yaml', demoConfig({}, { concurrency: 7 }), STAGES).fingerprint).toBe(plan.fingerprint);
   });
 
+  it('leaves endpoint throughput settings out of fingerprints, but not the model', () => {
+    const endpoint = { baseURL: 'http://127.0.0.1:9/v1', model: 'whisper-1' };
+    const base = buildPlan('c.yaml', demoConfig({ transcribe: { engine: 'openai', endpoint } }), STAGES);
+    const tuned = buildPlan('c.yaml', demoConfig({ transcribe: { engine: 'openai', endpoint: { ...endpoint, baseURL: 'https://asr.example/v1', timeoutMs: 5000, maxRetries: 9, limits: { concurrency: 32, requestsPerMinute: 60 } } } }), STAGES);
+    const other = buildPlan('c.yaml', demoConfig({ transcribe: { engine: 'openai', endpoint: { ...endpoint, model: 'gpt-4o-transcribe' } } }), STAGES);
+    expect(tuned.fingerprint).toBe(base.fingerprint);
+    expect(other.fingerprint).not.toBe(base.fingerprint);
+  });
+
   it('names the YAML path and the allowed values of a bad setting', () => {
     const issues = problems(demoConfig({ transcribe: { engine: 'whisper' } }));
     expect(issues).toHaveLength(1);
