@@ -114,7 +114,7 @@ async function runCommand(args: string[]): Promise<number> {
   process.on('SIGTERM', interrupt);
 
   const isTty = Boolean(process.stdout.isTTY);
-  const stageOrder = [plan.source, ...plan.records, ...plan.globals, plan.sink].map((p) => p.stage.name);
+  const stageOrder = [plan.source.stage.name, ...plan.phases.flatMap((p) => (p.kind === 'global' ? [p.stage.stage.name] : p.stages.map((s) => s.stage.name))), plan.sink.stage.name];
   const progress = createProgress(process.stdout, isTty, stageOrder);
   log.info({ config: resolve(configFile), out: outDir, store: store.location, version: EMOFORGE_VERSION, fingerprint: plan.fingerprint }, 'run started');
   let summary: RunSummary;
