@@ -312,8 +312,8 @@ async function materialise(clip: Clip, plans: readonly SegmentPlan[], jpeg: { he
       ctx.work.add('ffmpeg', processes);
       const files = await readdir(dir);
       for (const [i, { plan, audio, frames, video }] of group.entries()) {
-        if (audio) await ctx.store.putFile(plan.audioKey!, outputs[i].wavPath!);
-        if (video) await ctx.store.putFile(plan.videoKey!, (outputs[i].accurateCutPath ?? outputs[i].copyCutPath)!);
+        if (audio) await ctx.store.putFile(plan.audioKey!, outputs[i].wavPath!, { move: true });
+        if (video) await ctx.store.putFile(plan.videoKey!, (outputs[i].accurateCutPath ?? outputs[i].copyCutPath)!, { move: true });
         if (frames) {
           const made = files.filter((f) => f.startsWith(`s${i}-`) && f.endsWith('.jpg')).sort();
           // A very short span can yield fewer frames than asked (two targets between the same two frames): keep what exists.
@@ -322,7 +322,7 @@ async function materialise(clip: Clip, plans: readonly SegmentPlan[], jpeg: { he
           const index: { file: string; time: number }[] = [];
           for (let k = 0; k < count; k++) {
             const file = `${String(k).padStart(2, '0')}.jpg`;
-            await ctx.store.putFile(`${folder}/${file}`, join(dir, made[k]));
+            await ctx.store.putFile(`${folder}/${file}`, join(dir, made[k]), { move: true });
             index.push({ file, time: frameTimes[i][k] });
           }
           // The index is written last: its existence means every frame before it is complete.

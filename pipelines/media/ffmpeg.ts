@@ -3,7 +3,7 @@
 // option or another protocol; arguments are passed as arrays, never through a shell.
 import ffmpeg from 'fluent-ffmpeg';
 import { execFile } from 'node:child_process';
-import { copyFile, open, readdir, readFile, writeFile } from 'node:fs/promises';
+import { link, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { FatalError, RecordError } from '../errors.ts';
 import type { Probe } from '../../schemas/records.ts';
@@ -213,7 +213,7 @@ const WAV_RATE = 16000;
  * - keyframes: one `select` over the union of every segment's target times, written as one JPEG
  *   sequence and handed out to the segments afterwards by their printed times;
  * - audio: one 16 kHz mono WAV of the window, sliced per segment here (PCM slicing is exact);
- * - copy cuts: one seeked input each, in a second ffmpeg process beside the decoding one;
+ * - copy cuts: one seeked extra input each, stream-copied, in the same process;
  * - accurate cuts: a trim branch each (they re-encode anyway).
  * Returns each segment's keyframe times (seconds from the segment start), in file order, and how
  * many ffmpeg processes ran.
@@ -274,16 +274,14 @@ export async function extractClipMedia(options: ExtractClipOptions): Promise<{ f
     const path = segment.accurateCutPath!;
     outputs.push(() => command.output(path).outputOptions([...maps, ...BITEXACT, '-movflags', '+faststart', '-f', 'mp4', '-y']));
   }
-  // Copy cuts each start at the keyframe before their span (so they cover it whole) from their own
-  // seeked input, in a second process running beside the decoding one.
-  let copying: Promise<void> = Promise.resolve();
-  if (copies.length) {
-    const copyCommand = ffmpeg({ cwd: workDir });
-    for (const [i, segment] of copies.entries()) {
-      copyCommand.input(inputUrl(input)).inputOptions(['-nostdin', '-ss', segment.start.toFixed(3), '-t', Math.max(0.04, segment.end - segment.start).toFixed(3)]);
-      copyCommand.output(segment.copyCutPath!).outputOptions(['-map', `${i}:v:0?`, '-map', `${i}:a:0?`, '-c', 'copy', ...BITEXACT, '-y']);
-    }
-    copying = runCommand(copyCommand, signal, 'media-extract-failed', `copy cuts of ${copies.length} segments`);
+  // Copy cuts each start at the keyframe before their span (so they cover it whole): one seeked
+  // extra input per cut in the same process, stream-copied.
+  let inputs = 1;
+  for (const segment of copies) {
+    const inputIndex = inputs++;
+    command.input(inputUrl(input)).inputOptions(['-nostdin', '-ss', segment.start.toFixed(3), '-t', Math.max(0.04, segment.end - segment.start).toFixed(3)]);
+    const path = segment.copyCutPath!;
+    outputs.push(() => command.output(path).outputOptions(['-map', `${inputIndex}:v:0?`, '-map', `${inputIndex}:a:0?`, '-c', 'copy', ...BITEXACT, '-y']));
   }
   const graph: string[] = [];
   const splitInto = (source: string, filter: 'split' | 'asplit', branches: string[]) => {
@@ -294,11 +292,9 @@ export async function extractClipMedia(options: ExtractClipOptions): Promise<{ f
   splitInto('[0:v:0]', 'split', videoBranches);
   splitInto('[0:a:0]', 'asplit', audioBranches);
   if (graph.length) command.complexFilter(graph.join(';'));
-  if (outputs.length > 0) {
-    for (const add of outputs) add();
-    const decoding = runCommand(command, signal, 'media-extract-failed', `${segments[0].start}-${segments[segments.length - 1].end}s (${segments.length} segments)`);
-    await Promise.all([decoding, copying]);
-  } else await copying;
+  if (outputs.length === 0) return { frameTimes, processes: 0 };
+  for (const add of outputs) add();
+  await runCommand(command, signal, 'media-extract-failed', `${segments[0].start}-${segments[segments.length - 1].end}s (${segments.length} segments)`);
 
   if (wantsWav.length) await sliceWav(join(workDir, 'window.wav'), wantsWav.map((s) => ({ from: s.start - windowStart, to: s.end - windowStart, path: s.wavPath! })));
   if (jpeg) {
@@ -314,11 +310,12 @@ export async function extractClipMedia(options: ExtractClipOptions): Promise<{ f
         const frame = frames.find((f) => f.time >= round(s + target, 6) - 1e-6 && f.time < e);
         if (frame && !chosen.includes(frame)) chosen.push(frame);
       }
-      for (const [k, frame] of chosen.entries()) await copyFile(frame.file, segment.frames.pattern.replace('%02d', String(k).padStart(2, '0')));
+      // Hard links: a keyframe shared by overlapping segments is one file until the store takes it.
+      for (const [k, frame] of chosen.entries()) await link(frame.file, segment.frames.pattern.replace('%02d', String(k).padStart(2, '0')));
       frameTimes[index] = chosen.map((f) => round(Math.max(0, f.time - s), 3));
     }
   }
-  return { frameTimes, processes: (outputs.length > 0 ? 1 : 0) + (copies.length > 0 ? 1 : 0) };
+  return { frameTimes, processes: 1 };
 }
 
 /** Cuts spans out of a 16 kHz mono s16le WAV into their own WAV files, reading only the spans. */

@@ -32,9 +32,18 @@ export class LocalStore implements Store {
     await rename(temp, target);
   }
 
-  async putFile(key: string, sourcePath: string): Promise<void> {
+  async putFile(key: string, sourcePath: string, options: { readonly move?: boolean } = {}): Promise<void> {
     const target = this.path(key);
     await mkdir(dirname(target), { recursive: true });
+    if (options.move) {
+      try {
+        await rename(sourcePath, target);
+        return;
+      } catch (error) {
+        // Another filesystem (EXDEV): copy instead.
+        if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+      }
+    }
     const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
     await copyFile(sourcePath, temp);
     await rename(temp, target);

@@ -8,8 +8,8 @@ export interface Store {
   get(key: string): Promise<Buffer | null>;
   /** Atomically write bytes under key (replaces an existing object). */
   put(key: string, bytes: Uint8Array | string): Promise<void>;
-  /** Atomically copy a local file into the store. */
-  putFile(key: string, sourcePath: string): Promise<void>;
+  /** Atomically copy a local file into the store; with `move`, the source (a scratch file) may be taken instead of copied. */
+  putFile(key: string, sourcePath: string, options?: { readonly move?: boolean }): Promise<void>;
   exists(key: string): Promise<boolean>;
   /** Size in bytes, or null when the key does not exist. */
   size(key: string): Promise<number | null>;

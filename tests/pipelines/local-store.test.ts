@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
@@ -30,6 +30,18 @@ describe('LocalStore', () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => store.put('k.json', JSON.stringify({ i, pad: 'x'.repeat(10_000) }))));
     expect(JSON.parse((await store.get('k.json'))!.toString()).pad).toHaveLength(10_000);
     expect(await readdir(store.location)).toEqual(['k.json']);
+  });
+
+  it('takes a scratch file with move, and copies without it', async () => {
+    const store = new LocalStore(await tempDir());
+    const scratch = await tempDir();
+    await writeFile(join(scratch, 'a.wav'), 'aaa');
+    await writeFile(join(scratch, 'b.wav'), 'bbb');
+    await store.putFile('x/a.wav', join(scratch, 'a.wav'), { move: true });
+    await store.putFile('x/b.wav', join(scratch, 'b.wav'));
+    expect((await store.get('x/a.wav'))!.toString()).toBe('aaa');
+    expect((await store.get('x/b.wav'))!.toString()).toBe('bbb');
+    expect((await readdir(scratch)).sort()).toEqual(['b.wav']);
   });
 
   it('refuses keys that could escape the store', async () => {
