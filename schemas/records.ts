@@ -185,7 +185,8 @@ export const Description = z.object({ text: z.string().min(1), provenance: Prove
 export type Description = z.infer<typeof Description>;
 
 export const QAItem = z.object({
-  kind: z.enum(['mcq', 'open']),
+  /** mcq: answer among options; open: why / which cue; attribute: facial expression, tone of voice, what was said */
+  kind: z.enum(['mcq', 'open', 'attribute']),
   question: z.string().min(1),
   options: z.array(z.string()).optional(),
   answer: z.string().min(1),

@@ -5,7 +5,8 @@ import { ConflictTag } from './records.ts';
 
 export const SCHEMA_VERSION = 2;
 
-export const TASKS = ['description', 'ov_labels', 'mcq', 'rationale'] as const;
+/** rationale: question → steps ending in the emotion; qra: Q → R → A (the reasoning, then the answer in its own turn) */
+export const TASKS = ['description', 'ov_labels', 'mcq', 'open_qa', 'attribute_qa', 'rationale', 'qra'] as const;
 export const Task = z.enum(TASKS);
 export type Task = z.infer<typeof Task>;
 
@@ -74,7 +75,7 @@ export const COLUMNS: readonly Column[] = [
   { name: 'sentiment', kind: 'string', nullable: false, description: 'positive / neutral / negative' },
   { name: 'valence', kind: 'double', nullable: false, description: 'valence in [-1, 1]' },
   { name: 'arousal', kind: 'double', nullable: false, description: 'arousal in [-1, 1]' },
-  { name: 'task', kind: 'string', nullable: false, description: 'description | ov_labels | mcq | rationale' },
+  { name: 'task', kind: 'string', nullable: false, description: 'description | ov_labels | mcq | open_qa | attribute_qa | rationale | qra' },
   { name: 'conversations', kind: 'list<turn>', nullable: false, description: 'LLaVA-style turns with <video>/<audio> placeholders' },
   { name: 'audio', kind: 'string', nullable: true, description: 'store key of the 16 kHz mono WAV' },
   { name: 'frames', kind: 'list<string>', nullable: false, description: 'store keys of the keyframes (JPEG), in time order' },
