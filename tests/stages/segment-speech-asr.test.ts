@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { wordErrorRate } from '../support/speech.ts';
 import { isDrop } from '../../pipelines/stage.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
 import type { Segment } from '../../schemas/records.ts';
@@ -16,19 +17,6 @@ import { clipOf, truthOf, writeWav } from './segment-fixtures.ts';
 
 const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
 
-/** Word error rate: word-level edit distance over the reference length. */
-function wer(reference: string, hypothesis: string): number {
-  const words = (text: string) => text.toLowerCase().replace(/[^a-z' ]+/g, ' ').split(/\s+/).filter(Boolean);
-  const ref = words(reference);
-  const hyp = words(hypothesis);
-  let previous = Array.from({ length: hyp.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= ref.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= hyp.length; j++) current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1));
-    previous = current;
-  }
-  return previous[hyp.length] / ref.length;
-}
 
 let root: string | undefined;
 afterAll(async () => {
@@ -64,7 +52,7 @@ describe.skipIf(!existsSync(`${LIBRIVOX}/transcription`))('speech segmentation o
       const result = (await transcribe.run(s, transcribe.configSchema.parse({ engine: 'pocketsphinx' }), asr)) as Segment;
       hypotheses.push(result.transcript!.text);
     }
-    const error = wer(references.join(' '), hypotheses.join(' '));
+    const error = wordErrorRate(references.join(' '), hypotheses.join(' '));
     console.info(`LibriVox via speech segments: ${segments.length} segments for ${references.length} utterances, WER ${error.toFixed(3)}\n${hypotheses.join('\n')}`);
     expect(error).toBeLessThanOrEqual(0.45);
   }, 300_000);

@@ -1,10 +1,9 @@
 // transcribe with a hosted OpenAI-compatible ASR endpoint (a real local server, the real openai
 // package, a real flite WAV), the subtitles engine, and offline language detection.
-import { execFile } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { fliteWav } from '../support/speech.ts';
 import { demoConfig, stageContext, tempDir } from '../helpers.ts';
 import { buildPlan } from '../../pipelines/config.ts';
 import { ConfigError } from '../../pipelines/errors.ts';
@@ -16,7 +15,6 @@ import { STAGES } from '../../stages/index.ts';
 import { detectLanguage, transcribe } from '../../stages/transcribe.ts';
 import { faults, OpenAICompatibleServer } from '../support/openai-server.ts';
 
-const run = promisify(execFile);
 const KEY_ENV = 'EMOFORGE_TEST_ASR_KEY';
 const ASR = '/v1/audio/transcriptions';
 const SENTENCE = 'I am so happy to see you again today, this is wonderful news';
@@ -26,13 +24,6 @@ let store: LocalStore;
 let server: OpenAICompatibleServer;
 const audio: Record<'speech' | 'short' | 'other' | 'third', { key: string; bytes: Buffer }> = {} as never;
 
-async function fliteWav(text: string, name: string): Promise<string> {
-  const raw = join(root, `${name}.raw.wav`);
-  const wav = join(root, `${name}.wav`);
-  await run('flite', ['-voice', 'slt', '-t', text, '-o', raw]);
-  await run('ffmpeg', ['-loglevel', 'error', '-y', '-i', raw, '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', wav]);
-  return wav;
-}
 
 async function putAudio(path: string): Promise<{ key: string; bytes: Buffer }> {
   const bytes = await readFile(path);
@@ -80,10 +71,10 @@ beforeAll(async () => {
   store = new LocalStore(join(root, 'store'));
   server = await OpenAICompatibleServer.start();
   process.env[KEY_ENV] = server.apiKey;
-  audio.speech = await putAudio(await fliteWav(SENTENCE, 'speech'));
-  audio.short = await putAudio(await fliteWav('Oh no.', 'short'));
-  audio.other = await putAudio(await fliteWav('The train leaves at nine.', 'other'));
-  audio.third = await putAudio(await fliteWav('Please close the door.', 'third'));
+  audio.speech = await putAudio(await fliteWav(root, SENTENCE, 'speech'));
+  audio.short = await putAudio(await fliteWav(root, 'Oh no.', 'short'));
+  audio.other = await putAudio(await fliteWav(root, 'The train leaves at nine.', 'other'));
+  audio.third = await putAudio(await fliteWav(root, 'Please close the door.', 'third'));
 });
 
 afterAll(async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fliteWav, wordErrorRate } from '../support/speech.ts';
 import { stageContext } from '../helpers.ts';
 import { FatalError, RecordError } from '../../pipelines/errors.ts';
 import { sha256 } from '../../pipelines/fingerprint.ts';
@@ -24,14 +25,6 @@ let speechKey: string;
 let silenceKey: string;
 let longKey: string;
 
-/** Speech from flite's 16 kHz slt voice, converted by ffmpeg to the 16 kHz mono s16le WAV the segment stage makes. */
-async function fliteWav(text: string, name: string): Promise<string> {
-  const raw = join(root, `${name}.raw.wav`);
-  const wav = join(root, `${name}.wav`);
-  await run('flite', ['-voice', 'slt', '-t', text, '-o', raw]);
-  await run('ffmpeg', ['-loglevel', 'error', '-y', '-i', raw, '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', wav]);
-  return wav;
-}
 
 async function putAudio(path: string): Promise<string> {
   const key = `media/${sha256(await readFile(path))}.wav`;
@@ -64,26 +57,11 @@ function makeContext(signal = new AbortController().signal) {
   return stageContext({ store, stage: 'transcribe', signal });
 }
 
-/** Word error rate: word-level edit distance over the reference length, ignoring case and punctuation. */
-function wer(reference: string, hypothesis: string): number {
-  const words = (text: string) => text.toLowerCase().replace(/[^a-z' ]+/g, ' ').split(/\s+/).filter(Boolean);
-  const ref = words(reference);
-  const hyp = words(hypothesis);
-  let previous = Array.from({ length: hyp.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= ref.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= hyp.length; j++) {
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref[i - 1] === hyp[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[hyp.length] / ref.length;
-}
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'emoforge-transcribe-'));
   store = new LocalStore(join(root, 'store'));
-  const speech = await fliteWav(SENTENCE, 'speech');
+  const speech = await fliteWav(root, SENTENCE, 'speech');
   speechKey = await putAudio(speech);
   const silence = join(root, 'silence.wav');
   await run('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'anullsrc=r=16000:cl=mono', '-t', '1.5', '-c:a', 'pcm_s16le', silence]);
@@ -106,7 +84,7 @@ describe('transcribe', () => {
     const result = await transcribe.run(makeSegment(speechKey), config, ctx);
     if (isDrop(result)) throw new Error(`dropped: ${result.reason}`);
     const transcript = result.transcript!;
-    const error = wer(SENTENCE, transcript.text);
+    const error = wordErrorRate(SENTENCE, transcript.text);
     console.info(`pocketsphinx on flite slt: WER ${error.toFixed(3)} — "${transcript.text}"`);
     expect(error).toBeLessThan(0.3);
     expect(transcript).toMatchObject({ engine: 'pocketsphinx', language: 'en' });
@@ -215,7 +193,7 @@ describe('transcribe', () => {
       const { ctx } = makeContext();
       const result = (await transcribe.run(makeSegment(key), transcribe.configSchema.parse({ engine: 'pocketsphinx' }), ctx)) as Segment;
       const count = reference.split(' ').length;
-      errors += wer(reference, result.transcript!.text) * count;
+      errors += wordErrorRate(reference, result.transcript!.text) * count;
       referenceWords += count;
       console.info(`${id}: "${result.transcript!.text}"`);
     }
