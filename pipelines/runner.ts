@@ -14,8 +14,9 @@ import type { SinkResult } from './sink.ts';
 import { isDrop, type DropResult, type GlobalStage, type RecordStage, type StageContext, type WorkKind } from './stage.ts';
 import { emptyStageStats, mergeStats, statsFor, type StatsTable } from './stats.ts';
 import type { Store } from './store/store.ts';
-import { createTeacherRegistry } from './teachers/registry.ts';
+import { createTeacherRegistry, TEACHER_ROLES } from './teachers/registry.ts';
 import type { TeacherRegistry } from './teachers/teacher.ts';
+import type { TeacherUsageTable } from './teachers/usage.ts';
 
 export interface RunOptions {
   readonly store: Store;
@@ -38,6 +39,8 @@ export interface ProgressListener {
 
 export interface RunSummary {
   readonly stats: StatsTable;
+  /** Teacher calls, cache hits, tokens and dollars per role and teacher, for this run. */
+  readonly teacherUsage: TeacherUsageTable;
   readonly partitions: { total: number; cached: number };
   readonly clips: number;
   readonly segments: number;
@@ -61,7 +64,7 @@ type Outcome = CachedOutcome & { readonly thrown?: boolean };
 export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const { store, log, signal } = options;
-  const teachers = createTeacherRegistry(plan.teachers);
+  const teachers = createTeacherRegistry(plan.teachers, { store, log, signal });
   const stats: StatsTable = {};
 
   // 1. Sources → clips.
@@ -81,7 +84,8 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
 
   // 2. Phases: partitions of records through per-record stages, and stages over the whole corpus.
   const drops: Drop[] = [...source.drops];
-  const teacherFingerprint = fingerprint(plan.teachers);
+  // What the teachers are (model, params, prompts), not how fast they are reached.
+  const teacherFingerprint = fingerprint(TEACHER_ROLES.map((role) => teachers.forRole(role).fingerprint));
   const finished: StatsTable = {};
   const inFlight = new Set<StatsTable>();
   let merged = false;
@@ -121,6 +125,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
       segments: corpus as Segment[],
       drops,
       stats,
+      teacherUsage: teachers.usage?.() ?? {},
       run: {
         name: plan.config.name,
         fingerprint: plan.fingerprint,
@@ -134,6 +139,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
   sinkStats.wallMs += performance.now() - sinkStarted;
   return {
     stats,
+    teacherUsage: teachers.usage?.() ?? {},
     partitions: partitionCount,
     clips: source.clips.length,
     segments: corpus.length,

@@ -6,6 +6,7 @@ import type { Drop, Segment } from '../schemas/records.ts';
 import type { FieldPath } from './stage.ts';
 import type { StatsTable } from './stats.ts';
 import type { Store } from './store/store.ts';
+import type { TeacherUsageTable } from './teachers/usage.ts';
 
 export interface SinkInput {
   /** Every segment that reached the sink, sorted by id. */
@@ -14,6 +15,8 @@ export interface SinkInput {
   readonly drops: readonly Drop[];
   /** Stats of every stage so far; the sink adds its own. */
   readonly stats: StatsTable;
+  /** What the teachers were asked and what it cost, per role and teacher. */
+  readonly teacherUsage: TeacherUsageTable;
   readonly run: {
     readonly name: string;
     readonly fingerprint: string;

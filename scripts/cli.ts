@@ -1,4 +1,4 @@
-// The emoforge command line: run, sample-clips, inspect, trace.
+// The emoforge command line: run, sample-clips, inspect, trace, export.
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,12 @@ usage:
       schema, row counts and the first rows of an out folder or one .parquet file
   emoforge trace OUT CLIP_ID_OR_URI
       where did this clip go and why: its segments, the stage that dropped each, the rows it made
+  emoforge export OUT --format affectgpt|llava|jsonl [--dest DIR] [--max-tokens N]
+                 [--media none|link|copy] [--input PATH] [--store PATH]
+      write an out folder as trainers read it: AffectGPT CSVs (description, openset, subtitle),
+      LLaVA JSON or OpenAI-style JSONL per split, into DIR (default OUT/export/FORMAT); samples
+      over N estimated tokens are skipped (default 1024 for affectgpt); --media link|copy places
+      video/<name>.mp4 (from --input) and audio/<name>.wav (from --store) beside them
   emoforge --version | --help
 `;
 
@@ -38,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
         return await inspectCommand(rest);
       case 'trace':
         return await traceCommand(rest);
+      case 'export':
+        return await exportCommand(rest);
       case '--version':
       case '-v':
         process.stdout.write(`${EMOFORGE_VERSION}\n`);
@@ -157,6 +165,12 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
         ? 'no media work, no ASR, no generation (everything came from the cache)'
         : `media work ${media} (ffmpeg ${work.ffmpeg ?? 0}, ffprobe ${work.ffprobe ?? 0}), ASR ${work.asr ?? 0}, DSP ${work.dsp ?? 0}, teacher calls ${generation}`),
   );
+  for (const [role, byTeacher] of Object.entries(summary.teacherUsage)) {
+    for (const [teacher, u] of Object.entries(byTeacher)) {
+      if (u.calls + u.cacheHits === 0) continue;
+      lines.push(`teacher ${role}/${teacher}: ${u.calls} calls (${u.retries} retries, ${u.invalidRetries} invalid-output retries), ${u.cacheHits} cache hits, ${u.inputTokens}+${u.outputTokens} tokens, $${u.usd.toFixed(4)}${u.failures ? `, ${u.failures} failed` : ''}`);
+    }
+  }
   lines.push(summary.sink.unchanged ? 'shards: unchanged (byte-identical to the published ones)' : `shards: ${summary.sink.shards.length} written`);
   lines.push(`output: ${join(outDir, 'manifest.json')}\nlog:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
   return lines.join('\n');
@@ -194,4 +208,45 @@ async function traceCommand(args: string[]): Promise<number> {
   const result = await trace(resolve(positionals[0]), positionals[1]);
   process.stdout.write(result.text);
   return result.found ? 0 : 1;
+}
+
+async function exportCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string' },
+      dest: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      media: { type: 'string' },
+      input: { type: 'string' },
+      store: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('export takes one out folder, e.g. emoforge export demo/out --format affectgpt');
+  const { FORMATS, MEDIA_MODES, ExportOptionError } = await import('../pipelines/export/index.ts');
+  const format = FORMATS.find((f) => f === values.format);
+  if (!format) throw new UsageError(`export needs --format ${FORMATS.join('|')}${values.format === undefined ? '' : `, got ${JSON.stringify(values.format)}`}`);
+  const media = MEDIA_MODES.find((m) => m === (values.media ?? 'none'));
+  if (!media) throw new UsageError(`--media must be one of ${MEDIA_MODES.join(', ')}, got ${JSON.stringify(values.media)}`);
+  if (media !== 'none' && (!values.input || !values.store)) {
+    throw new UsageError(`--media ${media} needs --input (the folder the clips were read from) and --store (the run's store) to find the media`);
+  }
+  const { exportCommand: runExport } = await import('./commands/export.ts');
+  try {
+    const { text } = await runExport({
+      outDir: resolve(positionals[0]),
+      format,
+      dest: values.dest === undefined ? undefined : resolve(values.dest),
+      maxTokens: positiveInt('max-tokens', values['max-tokens']),
+      media,
+      input: values.input,
+      store: values.store,
+    });
+    process.stdout.write(text);
+  } catch (error) {
+    if (error instanceof ExportOptionError) throw new UsageError(error.message);
+    throw error;
+  }
+  return 0;
 }

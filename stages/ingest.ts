@@ -235,7 +235,7 @@ async function inside(root: string, path: string): Promise<boolean> {
   const realRoot = await realpath(root);
   const realPath = await realpath(path).catch(() => resolve(path));
   const rel = relative(realRoot, realPath);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 async function fromManifest(manifestPath: string, config: IngestConfig, withFolder: boolean): Promise<Listing> {

@@ -1,5 +1,7 @@
 // Writes an MME-Emotion style step-wise rationale ("Step 1: … Step N: predicted emotion is X"), each
 // step citing a cue the record really has, with the teacher configured for the `rationale` role.
+// There is one rationale per segment: the export packages the same steps either as one answer
+// (`rationale`) or as the Two-Stage Q → R → A (`qra`: the steps before the verdict, then the emotion).
 import { z } from 'zod';
 import { Provenance, Rationale, type Segment } from '../schemas/records.ts';
 import type { SegmentStage, StageContext } from '../pipelines/stage.ts';

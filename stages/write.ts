@@ -136,12 +136,14 @@ export const write: SinkStage<WriteConfig> = {
         {
           corpus: input.run.name,
           stages: input.stats,
+          teachers: input.teacherUsage,
           totals: {
             sources: input.run.sourcesSeen,
             segments: input.segments.length,
             rows: totalRows,
             rejected: drops.length,
             work: totalWork(input.stats),
+            teacherUSD: Object.values(input.teacherUsage).flatMap((byTeacher) => Object.values(byTeacher)).reduce((sum, u) => sum + u.usd, 0),
           },
         },
         null,
@@ -171,11 +173,9 @@ function rowsOf(segment: Segment, split: Split): { rows: Sample[] } | { error: s
   const labels = segment.labels!;
   const cues = canonicalJson(segment.cues ?? {});
   const rows: Sample[] = [];
-  let mcq = 0;
   for (const sample of buildSamples(segment)) {
-    const ordinal = sample.task === 'mcq' ? mcq++ : 0;
     const candidate = {
-      id: fingerprint('sample', segment.id, sample.task, ordinal),
+      id: fingerprint('sample', segment.id, sample.task, sample.ordinal),
       clip_id: segment.clipId,
       segment_id: segment.id,
       name: segment.clip.name,

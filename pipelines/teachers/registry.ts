@@ -1,10 +1,17 @@
 // Which teacher answers which role. The config names teachers (each of one `kind`) and maps roles to
 // them; every role defaults to the offline `rules` teacher, which is always defined unless the config
 // redefines the name, so an empty config runs with no network and no API key.
+import pino, { type Logger } from 'pino';
 import { z } from 'zod';
+import { EndpointClient, EndpointConfig, sharedEndpointClient } from '../endpoints/index.ts';
 import { ConfigError } from '../errors.ts';
+import { canonicalJson } from '../fingerprint.ts';
+import type { Store } from '../store/store.ts';
+import { LlmTeacher } from './llm-teacher.ts';
+import { BUNDLED_PROMPTS_DIR } from './prompts.ts';
 import { RULES_MODEL, RulesTeacher } from './rules-teacher.ts';
 import type { Teacher, TeacherRegistry, TeacherRole } from './teacher.ts';
+import { TeacherUsageLedger } from './usage.ts';
 
 export const TEACHER_ROLES = ['describe', 'labels', 'qa', 'rationale'] as const satisfies readonly TeacherRole[];
 
@@ -16,12 +23,54 @@ const TeacherName = z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'teacher names ar
 /** The offline teacher that writes text from the record's cues. */
 export const RulesTeacherConfig = z.object({
   kind: z.literal('rules'),
-  /** Model tag written into provenance and cache keys; default 'rules-v2'. */
+  /** Model tag written into provenance and cache keys; default RULES_MODEL. */
   model: z.string().min(1).default(RULES_MODEL),
 });
 
-/** One member per teacher kind; OpenAI-compatible teachers join this union. */
-export const TeacherConfig = z.discriminatedUnion('kind', [RulesTeacherConfig]);
+/** Sampling parameters sent with every request; they join the teacher's fingerprint. */
+export const LlmTeacherParams = z
+  .object({
+    /** Default 0 (MER-Caption's GPT setting; for open models the recipe used 0.7 with top_p 0.8 and max_tokens 512). */
+    temperature: z.number().min(0).max(2).default(0),
+    /** Nucleus sampling; default: the server's. */
+    top_p: z.number().gt(0).max(1).optional(),
+    /** Output token cap per request; default: the server's. */
+    max_tokens: z.number().int().positive().optional(),
+    /** Sampling seed, for servers that honour it; default none. */
+    seed: z.number().int().optional(),
+  })
+  .strict();
+
+/** USD per million tokens, for the cost table; default 0 (a local server). */
+export const TeacherPrices = z
+  .object({
+    inputPerMTokUSD: z.number().nonnegative().default(0),
+    outputPerMTokUSD: z.number().nonnegative().default(0),
+  })
+  .strict();
+
+/** A teacher on an OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, llama.cpp server, LM Studio). */
+export const OpenAITeacherConfig = z
+  .object({
+    kind: z.literal('openai'),
+    /** Where and how to call: baseURL, apiKeyEnv, model, timeouts, retries, limits. */
+    endpoint: EndpointConfig,
+    /** Sampling; default `{ temperature: 0 }`. */
+    params: LlmTeacherParams.prefault({}),
+    /** Default 0 / 0. */
+    prices: TeacherPrices.prefault({}),
+    /** 'json_schema' (strict structured outputs; default) or 'json_object' (JSON mode, the schema goes in the system prompt). */
+    structuredOutput: z.enum(['json_schema', 'json_object']).default('json_schema'),
+    /** Times an invalid answer is sent back with its error before the record is dropped. Default 1. */
+    maxInvalidRetries: z.number().int().nonnegative().default(1),
+    /** Folder of `<role>.yaml` prompt templates, relative to the working directory. Default: the bundled configs/prompts. */
+    promptsDir: z.string().min(1).optional(),
+  })
+  .strict();
+export type OpenAITeacherConfig = z.output<typeof OpenAITeacherConfig>;
+
+/** One member per teacher kind. */
+export const TeacherConfig = z.discriminatedUnion('kind', [RulesTeacherConfig, OpenAITeacherConfig]);
 export type TeacherConfig = z.infer<typeof TeacherConfig>;
 
 const RolesConfig = z.object(
@@ -56,26 +105,69 @@ export const TeachersConfig = z
 export type TeachersConfig = z.output<typeof TeachersConfig>;
 export type TeachersConfigInput = z.input<typeof TeachersConfig>;
 
-function createTeacher(name: string, config: TeacherConfig): Teacher {
-  switch (config.kind) {
-    case 'rules':
-      return new RulesTeacher({ name, model: config.model });
-  }
+/** What LLM teachers need from the run: the store for the response cache, the log, the run's signal. */
+export interface TeacherRegistryContext {
+  /** Without a store, endpoint responses are not cached (stage results still are, by the runner). */
+  readonly store?: Store;
+  /** Default: silent. */
+  readonly log?: Logger;
+  /** Aborting it stops every queued and in-flight teacher request. */
+  readonly signal?: AbortSignal;
 }
 
+/** YAML path of a teacher's config in a run config. */
+const teacherPath = (name: string) => `teachers.teachers.${name}`;
+
 /**
- * Builds one teacher per configured name (shared by the roles that use it). Throws a ConfigError
- * naming the role and the missing teacher when a role points at a teacher that is not defined.
+ * Builds one teacher per configured name (shared by the roles that use it) and one endpoint client
+ * per distinct endpoint config (shared by the teachers on it, so they share its limits). Throws a
+ * ConfigError naming the YAML path when the config or a prompt template is invalid, or a role
+ * points at a teacher that is not defined. `usage()` reports requests, tokens and cost per role.
  */
-export function createTeacherRegistry(config: TeachersConfigInput = {}): TeacherRegistry {
+export function createTeacherRegistry(config: TeachersConfigInput = {}, context: TeacherRegistryContext = {}): TeacherRegistry {
   const parsed = TeachersConfig.safeParse(config);
   if (!parsed.success) {
-    throw new ConfigError('teachers config', parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`));
+    throw new ConfigError('teachers config', parsed.error.issues.map((issue) => `teachers.${issue.path.join('.')}: ${issue.message}`));
   }
+  const roles = parsed.data.roles;
+  const ledger = new TeacherUsageLedger();
+  const clients = new Map<string, EndpointClient>();
+  const log = context.log ?? pino({ level: 'silent' });
+  const clientFor = (name: string, endpoint: EndpointConfig): EndpointClient => {
+    const key = canonicalJson(endpoint);
+    let client = clients.get(key);
+    if (!client) {
+      const label = `${teacherPath(name)}.endpoint`;
+      client = context.store
+        ? sharedEndpointClient(endpoint, { store: context.store, log, signal: context.signal ?? new AbortController().signal }, label)
+        : new EndpointClient({ config: endpoint, log, signal: context.signal, label });
+      clients.set(key, client);
+    }
+    return client;
+  };
+  const createTeacher = (name: string, teacherConfig: TeacherConfig): Teacher => {
+    switch (teacherConfig.kind) {
+      case 'rules':
+        return new RulesTeacher({ name, model: teacherConfig.model });
+      case 'openai':
+        return new LlmTeacher({
+          name,
+          client: clientFor(name, teacherConfig.endpoint),
+          params: teacherConfig.params,
+          prices: teacherConfig.prices,
+          structuredOutput: teacherConfig.structuredOutput,
+          maxInvalidRetries: teacherConfig.maxInvalidRetries,
+          promptsDir: teacherConfig.promptsDir ?? BUNDLED_PROMPTS_DIR,
+          roles: TEACHER_ROLES.filter((role) => roles[role] === name),
+          ledger,
+          label: teacherPath(name),
+        });
+    }
+  };
   const teachers = new Map<string, Teacher>();
   for (const [name, teacherConfig] of Object.entries(parsed.data.teachers)) teachers.set(name, createTeacher(name, teacherConfig));
-  const roles = parsed.data.roles;
   return {
+    usage: () => ledger.snapshot(),
     forRole(role: TeacherRole): Teacher {
       const teacher = (TEACHER_ROLES as readonly string[]).includes(role) ? teachers.get(roles[role]) : undefined;
       if (!teacher) throw new ConfigError('teachers config', [`roles.${role}: no teacher is configured for role '${role}' (roles: ${TEACHER_ROLES.join(', ')})`]);

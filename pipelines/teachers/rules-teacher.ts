@@ -1,9 +1,10 @@
-// The offline `rules` teacher: writes descriptions, labels, multiple-choice questions and step-wise
-// rationales from the cues a segment carries, with no network and no model. Every text it writes
+// The offline `rules` teacher: writes descriptions, labels, questions (multiple-choice; open "why" and
+// "which cue"; attribute: face, tone of voice, what was said) and step-wise rationales from the cues a
+// segment carries, with no network and no model. Every text it writes
 // cites only what was measured; it never invents a face, a pitch or a word that is not in the record.
 // Its only randomness (MCQ distractors and option order) is seeded by the segment id, so a re-run
 // writes byte-identical output.
-import { EMOTIONS, type AcousticCues, type Emotion, type Segment, type Sentiment } from '../../schemas/records.ts';
+import { EMOTIONS, QAItem, type AcousticCues, type Emotion, type Segment, type Sentiment } from '../../schemas/records.ts';
 import { RecordError } from '../errors.ts';
 import { sha256 } from '../fingerprint.ts';
 import type { Teacher, TeacherRequest, TeacherResponse } from './teacher.ts';
@@ -432,6 +433,11 @@ function shuffle<T>(items: readonly T[], random: () => number): T[] {
 
 const MCQ_DISTRACTORS = 3;
 
+/** A question the `qa` role writes; the stage adds provenance. */
+type Question = Omit<QAItem, 'provenance'>;
+type QuestionKind = QAItem['kind'];
+const QUESTION_KINDS: readonly QuestionKind[] = QAItem.shape.kind.options;
+
 function labelSetOption(options: TeacherRequest<unknown>['options']): readonly string[] {
   const labelSet = options?.labelSet;
   if (labelSet === undefined) return EMOTIONS;
@@ -441,7 +447,16 @@ function labelSetOption(options: TeacherRequest<unknown>['options']): readonly s
   return labelSet as string[];
 }
 
-function writeQuestion(segment: Segment, estimate: EmotionEstimate, options: TeacherRequest<unknown>['options']) {
+function kindsOption(options: TeacherRequest<unknown>['options']): ReadonlySet<QuestionKind> {
+  const kinds = options?.kinds;
+  if (kinds === undefined) return new Set(QUESTION_KINDS);
+  if (!Array.isArray(kinds) || kinds.length === 0 || !kinds.every((k) => QUESTION_KINDS.includes(k as QuestionKind))) {
+    throw new RecordError('teacher-bad-options', `options.kinds must be a non-empty list of ${QUESTION_KINDS.join(', ')}, got ${JSON.stringify(kinds)}`);
+  }
+  return new Set(kinds as QuestionKind[]);
+}
+
+function writeMcq(segment: Segment, estimate: EmotionEstimate, options: TeacherRequest<unknown>['options']): Question {
   const labelSet = [...new Set(labelSetOption(options))];
   const answer = estimate.primary;
   const pool = labelSet.filter((label) => label !== answer);
@@ -452,17 +467,146 @@ function writeQuestion(segment: Segment, estimate: EmotionEstimate, options: Tea
   const distractors = shuffle(pool, random).slice(0, MCQ_DISTRACTORS);
   const choices = shuffle([answer, ...distractors], random);
   const question = `Which emotion does the speaker in this clip most likely feel? Choose one of: ${choices.join(', ')}.`;
-  return { items: [{ kind: 'mcq' as const, question, options: choices, answer }] };
+  return { kind: 'mcq', question, options: choices, answer };
+}
+
+/** What each evidence cue is called when an answer names it. */
+const CUE_NAME: Record<EvidenceCue, string> = {
+  'face-expression': 'The facial expression',
+  'f0-level': 'The pitch level',
+  'f0-spread': 'The intonation',
+  loudness: 'The loudness of the voice',
+  'speech-rate': 'The speaking rate',
+  pauses: 'The pauses',
+  'emotion-word': 'The emotion words',
+  sentiment: 'The sentiment of the wording',
+};
+
+function lowerFirst(sentence: string): string {
+  return sentence.charAt(0).toLowerCase() + sentence.slice(1);
+}
+
+function upperFirst(sentence: string): string {
+  return sentence.charAt(0).toUpperCase() + sentence.slice(1);
+}
+
+function emotionTarget(emotion: Emotion): string {
+  return emotion === 'neutral' ? 'a neutral state' : emotion;
+}
+
+/** "Why": the findings that add to the predicted emotion, in the order the estimator cites them. */
+function writeWhy(estimate: EmotionEstimate): Question {
+  const { primary, evidence } = estimate;
+  const question = `Why does the person most likely feel ${primary}?`;
+  const supporting = evidence.filter((e) => (e.weights[primary] ?? 0) > 0);
+  if (evidence.length === 0) {
+    return { kind: 'open', question, answer: 'No facial, acoustic or textual cue was measured that points to an emotion, so the reading stays neutral.' };
+  }
+  if (supporting.length === 0) {
+    // Only neutral can win without support: it is the prior the other emotions failed to beat.
+    return { kind: 'open', question, answer: `No measured cue is strong enough to point to an emotion: ${evidence.map((e) => lowerFirst(e.finding)).join('; ')}. So the reading stays neutral.` };
+  }
+  const sentences = supporting.map((e) => `${e.finding}.`);
+  if (estimate.conflict) {
+    sentences.push(`The voice points to ${estimate.byModality.audio} while the words point to ${estimate.byModality.text}; the combined evidence favours ${primary}.`);
+  }
+  const weak = estimate.confidence < WEAK_CONFIDENCE ? ', although the evidence is weak' : '';
+  sentences.push(`${supporting.length === 1 ? 'This cue points' : 'Together these cues point'} to ${emotionTarget(primary)}${weak}.`);
+  return { kind: 'open', question, answer: sentences.join(' ') };
+}
+
+/** "Which cue": the single finding that adds most to the predicted emotion; none when nothing supports it. */
+function writeStrongestCue(estimate: EmotionEstimate): Question | null {
+  const { primary } = estimate;
+  let strongest: EmotionEvidence | null = null;
+  for (const e of estimate.evidence) {
+    // Strictly greater: on a tie the cue cited first (video, audio, text) wins.
+    if ((e.weights[primary] ?? 0) > (strongest?.weights[primary] ?? 0)) strongest = e;
+  }
+  if (!strongest) return null;
+  return {
+    kind: 'open',
+    question: 'Which cue points most strongly to the emotion?',
+    answer: `${CUE_NAME[strongest.cue]}: ${lowerFirst(strongest.finding)}. Of the measured cues, it points most strongly to ${emotionTarget(primary)}.`,
+  };
+}
+
+/** Expressions with a mean probability below this are not named as the runner-up. */
+const FACE_RUNNER_UP_PROBABILITY = 0.2;
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
+}
+
+function writeFaceAttribute(segment: Segment): Question | null {
+  const visual = segment.cues?.visual;
+  const withFace = visual?.frames.filter((f) => f.faces > 0).length ?? 0;
+  if (!visual || withFace === 0) return null;
+  const question = 'What facial expression does the person show?';
+  const seen = `in ${withFace} of ${visual.frames.length} keyframes`;
+  const mean = visual.meanExpressions;
+  if (!visual.dominant || !mean) return { kind: 'attribute', question, answer: `A face is visible ${seen}, but its expression could not be read.` };
+  const probability = mean[visual.dominant] ?? 0;
+  if (probability < FACE_MIN_PROBABILITY) {
+    return { kind: 'attribute', question, answer: `A face is visible ${seen}, but its expression is unclear: the most likely reading is ${visual.dominant}, at a mean probability of only ${probability.toFixed(2)}.` };
+  }
+  let answer = `The person shows ${article(visual.dominant)} ${visual.dominant} facial expression (mean probability ${probability.toFixed(2)}) ${seen}, stable in ${Math.round(visual.stability * 100)}% of them.`;
+  const runnerUp = EMOTIONS.filter((e) => e !== visual.dominant)
+    .reduce<Emotion | null>((best, e) => ((mean[e] ?? 0) > (best === null ? 0 : mean[best] ?? 0) ? e : best), null);
+  if (runnerUp && (mean[runnerUp] ?? 0) >= FACE_RUNNER_UP_PROBABILITY) {
+    answer += ` The next most likely reading is ${runnerUp} (${(mean[runnerUp] ?? 0).toFixed(2)}).`;
+  }
+  return { kind: 'attribute', question, answer };
+}
+
+function writeToneAttribute(segment: Segment): Question | null {
+  const acoustic = segment.cues?.acoustic;
+  if (!acoustic) return null;
+  const p = readProsody(acoustic);
+  const parts: string[] = [];
+  if (p.f0Mean !== null && p.pitch) {
+    const level = { 'very-high': 'very high', high: 'high', low: 'low', mid: 'in the ordinary range' }[p.pitch];
+    const range = acoustic.f0MinHz !== null && acoustic.f0MaxHz !== null ? `, range ${Math.round(acoustic.f0MinHz)}–${hz(acoustic.f0MaxHz)}` : '';
+    parts.push(`the pitch is ${level} (mean ${hz(p.f0Mean)}${range})`);
+  } else {
+    parts.push(`no pitch could be measured (${Math.round(acoustic.voicedRatio * 100)}% of frames voiced)`);
+  }
+  if (p.spread) {
+    const measure = acoustic.f0SdHz !== null && p.f0Mean !== null ? `pitch SD ${hz(acoustic.f0SdHz)}`
+      : `pitch range ${Math.round(acoustic.f0MinHz ?? 0)}–${hz(acoustic.f0MaxHz ?? 0)}`;
+    parts.push(`the intonation is ${p.spread === 'moderate' ? 'moderately varied' : p.spread} (${measure})`);
+  }
+  parts.push(`the voice is ${p.loudness === 'moderate' ? 'at a moderate level' : p.loudness} (${Math.round(acoustic.rmsDb)} dBFS)`);
+  parts.push(`the pace is ${p.rate === 'moderate' ? 'ordinary' : p.rate} (${acoustic.speechRate.toFixed(1)} ${p.rateUnit})`);
+  if (p.halting) parts.push(`pauses fill ${Math.round(acoustic.pauseRatio * 100)}% of the segment`);
+  return { kind: 'attribute', question: 'How would you describe the tone of voice?', answer: `${upperFirst(joinPhrases(parts))}.` };
+}
+
+function writeSpeechAttribute(segment: Segment): Question | null {
+  const text = segment.transcript?.text.trim() ?? '';
+  if (text === '') return null;
+  return { kind: 'attribute', question: 'What does the person say?', answer: text };
+}
+
+/** Items of each requested kind, always in the order mcq, open, attribute; a question whose cue is missing is skipped. */
+function writeQuestions(segment: Segment, estimate: EmotionEstimate, options: TeacherRequest<unknown>['options']) {
+  const kinds = kindsOption(options);
+  const items: (Question | null)[] = [];
+  if (kinds.has('mcq')) items.push(writeMcq(segment, estimate, options));
+  if (kinds.has('open')) items.push(writeWhy(estimate), writeStrongestCue(estimate));
+  if (kinds.has('attribute')) items.push(writeFaceAttribute(segment), writeToneAttribute(segment), writeSpeechAttribute(segment));
+  return { items: items.filter((item): item is Question => item !== null) };
 }
 
 function supportsPhrase(weights: EmotionEvidence['weights']): string {
   const ranked = EMOTIONS.filter((e) => (weights[e] ?? 0) > 0).sort((a, b) => (weights[b] ?? 0) - (weights[a] ?? 0)).slice(0, 3);
-  if (ranked.length === 1) return ranked[0] === 'neutral' ? 'which suggests a neutral state' : `which points to ${ranked[0]}`;
-  return `which fits ${ranked.slice(0, -1).join(', ')} or ${ranked[ranked.length - 1]}`;
+  if (ranked.length === 1) return ranked[0] === 'neutral' ? 'suggests a neutral state' : `points to ${ranked[0]}`;
+  return `fits ${ranked.slice(0, -1).join(', ')} or ${ranked[ranked.length - 1]}`;
 }
 
 function writeRationale(estimate: EmotionEstimate) {
-  const steps = estimate.evidence.map((e) => `${e.finding}, ${supportsPhrase(e.weights)}.`);
+  // A finding may end in its own 'which' clause, so the support is a clause of its own.
+  const steps = estimate.evidence.map((e) => `${e.finding}; this ${supportsPhrase(e.weights)}.`);
   if (steps.length === 0) steps.push('No facial, acoustic or textual cue points to an emotion, so nothing signals one.');
   const { audio, text } = estimate.byModality;
   if (estimate.conflict) steps.push(`The voice points to ${audio} while the words point to ${text}; the combined evidence favours ${estimate.primary}.`);
@@ -471,7 +615,7 @@ function writeRationale(estimate: EmotionEstimate) {
 }
 
 /** Goes into provenance and cache keys: bump it whenever the text written for the same record changes. */
-export const RULES_MODEL = 'rules-v2';
+export const RULES_MODEL = 'rules-v3';
 
 /** The offline teacher: deterministic text from the record's cues; outputs are marked teacher=rules. */
 export class RulesTeacher implements Teacher {
@@ -492,7 +636,7 @@ export class RulesTeacher implements Teacher {
     switch (request.role) {
       case 'describe': raw = writeDescription(request.segment, estimate); break;
       case 'labels': raw = writeLabels(estimate); break;
-      case 'qa': raw = writeQuestion(request.segment, estimate, request.options); break;
+      case 'qa': raw = writeQuestions(request.segment, estimate, request.options); break;
       case 'rationale': raw = writeRationale(estimate); break;
       default: throw new RecordError('teacher-unknown-role', `the rules teacher has no writer for role ${JSON.stringify(request.role)}`);
     }

@@ -3,6 +3,7 @@
 // record's cues; LLM teachers (OpenAI-compatible endpoints) build messages from the same request.
 import type { z } from 'zod';
 import type { Segment } from '../../schemas/records.ts';
+import type { TeacherUsageTable } from './usage.ts';
 
 export type TeacherRole = 'describe' | 'labels' | 'qa' | 'rationale';
 
@@ -40,4 +41,6 @@ export interface Teacher {
 
 export interface TeacherRegistry {
   forRole(role: TeacherRole): Teacher;
+  /** Requests, cache hits, retries, tokens and USD per role and teacher so far (for stats.json). */
+  usage?(): TeacherUsageTable;
 }

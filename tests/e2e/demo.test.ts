@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRowsDuckDb, readRowsHyparquet, parquetKvMetadata } from '../../pipelines/parquet/index.ts';
+import { DEFAULT_TASKS } from '../../pipelines/conversations.ts';
 import { COLUMNS } from '../../schemas/sample.ts';
 import { cli, demoConfig, readJson, sampleClips, tempDir, writeConfig } from '../helpers.ts';
 
@@ -74,13 +75,22 @@ describe('emoforge run on the demo clips', () => {
     expect(first.stdout).toContain('partition');
   });
 
-  it('writes rows DuckDB reads with the expected columns, four tasks and speaker-disjoint splits', async () => {
+  it('writes rows DuckDB reads with the expected columns, every task and speaker-disjoint splits', async () => {
     const glob = join(out, 'shards', '*.parquet');
     const columns = await query(`DESCRIBE SELECT * FROM read_parquet('${glob}')`);
     expect(columns.map((c) => c.column_name)).toEqual(COLUMNS.map((c) => c.name));
-    const rows = await query(`SELECT task, split, speaker, len(conversations) AS turns, conversations[1].value AS human, conversations[2].value AS answer FROM read_parquet('${glob}')`);
-    expect(rows.length).toBe(6 * 4);
-    expect(new Set(rows.map((r) => r.task))).toEqual(new Set(['description', 'ov_labels', 'mcq', 'rationale']));
+    const rows = await query(`SELECT id, segment_id, task, split, speaker, len(conversations) AS turns, conversations[1].value AS human, conversations[2].value AS answer FROM read_parquet('${glob}')`);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
+    expect(new Set(rows.map((r) => r.task))).toEqual(new Set(DEFAULT_TASKS));
+    // Every segment gives one row of each single-answer task and at least one of each QA kind.
+    const bySegment = new Map<unknown, string[]>();
+    for (const row of rows) bySegment.set(row.segment_id, [...(bySegment.get(row.segment_id) ?? []), String(row.task)]);
+    expect(bySegment.size).toBe(6);
+    for (const tasks of bySegment.values()) {
+      for (const task of ['description', 'ov_labels', 'mcq', 'rationale']) expect(tasks.filter((t) => t === task)).toHaveLength(1);
+      expect(tasks).toContain('open_qa');
+      expect(tasks).toContain('attribute_qa');
+    }
     for (const row of rows) {
       expect(row.turns).toBeGreaterThanOrEqual(2);
       expect(String(row.human)).toMatch(/^<video>\n<audio>\n/);
@@ -124,7 +134,7 @@ describe('emoforge run on the demo clips', () => {
   it('explains where a clip went with trace, and shows rows with inspect', async () => {
     const kept = await cli(['trace', out, 'sample_0002.mp4']);
     expect(kept.code).toBe(0);
-    expect(kept.stdout).toMatch(/kept → (train|val|test): 4 rows \(description, mcq, ov_labels, rationale\)/);
+    expect(kept.stdout).toMatch(/kept → (train|val|test): \d+ rows \(attribute_qa, .*description, .*mcq, .*open_qa, .*ov_labels, .*rationale\)/);
     const dropped = await cli(['trace', out, 'damaged.mp4']);
     expect(dropped.stdout).toContain('dropped at ingest: corrupt');
     const unknown = await cli(['trace', out, 'no-such-clip.mp4']);

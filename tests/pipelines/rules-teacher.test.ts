@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AcousticCues, Description, Labels, LexicalCues, QAItem, Rationale, Segment } from '../../schemas/records.ts';
 import { ConfigError, RecordError } from '../../pipelines/errors.ts';
-import { RulesTeacher, estimateEmotion } from '../../pipelines/teachers/rules-teacher.ts';
+import { RULES_MODEL, RulesTeacher, estimateEmotion } from '../../pipelines/teachers/rules-teacher.ts';
 import { createTeacherRegistry } from '../../pipelines/teachers/registry.ts';
 import type { TeacherRole } from '../../pipelines/teachers/teacher.ts';
+import { QAOutput } from '../../stages/qa.ts';
 
 const hex = (seed: string) => createHash('sha256').update(seed).digest('hex');
 
@@ -49,12 +50,11 @@ const teacher = new RulesTeacher();
 const signal = new AbortController().signal;
 const DescribeOut = Description.omit({ provenance: true });
 const LabelsOut = Labels.omit({ provenance: true });
-const QAOut = z.object({ items: z.array(QAItem.omit({ provenance: true })).min(1) });
 const RationaleOut = Rationale.omit({ provenance: true });
 
 async function ask<T>(role: TeacherRole, seg: Segment, schema: z.ZodType<T>, options?: Record<string, unknown>): Promise<T> {
   const response = await teacher.generate({ role, template: `${role}.rules@1`, segment: seg, schema, options }, signal);
-  expect(response).toMatchObject({ cached: false, teacher: 'rules', model: 'rules-v2', usage: { inputTokens: 0, outputTokens: 0 } });
+  expect(response).toMatchObject({ cached: false, teacher: 'rules', model: 'rules-v3', usage: { inputTokens: 0, outputTokens: 0 } });
   return response.value;
 }
 
@@ -161,11 +161,52 @@ describe('RulesTeacher labels', () => {
   });
 });
 
+const faceFrame = (time: number, happyP: number) => ({
+  time, faces: 1, box: { x: 200, y: 60, width: 120, height: 140, score: 0.98 },
+  expressions: { happy: happyP, neutral: 1 - happyP, sad: 0, angry: 0, fearful: 0, disgusted: 0, surprised: 0 },
+});
+/** Visual cues of three keyframes with a face whose mean 'happy' probability is `happyP`. */
+function faceCues(happyP: number) {
+  return {
+    detector: 'ssd' as const, frames: [faceFrame(0.4, happyP), faceFrame(1.2, happyP), faceFrame(2, happyP)],
+    meanExpressions: { happy: happyP, neutral: 1 - happyP, sad: 0, angry: 0, fearful: 0, disgusted: 0, surprised: 0 },
+    dominant: (happyP >= 0.5 ? 'happy' : 'neutral') as 'happy' | 'neutral', stability: 0.67, faceRatio: 1, crops: [],
+  };
+}
+const noFaceCues = {
+  detector: 'ssd' as const, frames: [0.4, 1.2, 2].map((time) => ({ time, faces: 0, box: null, expressions: null })),
+  meanExpressions: null, dominant: null, stability: 0, faceRatio: 0, crops: [],
+};
+const withVisual = (seg: Segment, visual: unknown) => Segment.parse({ ...seg, cues: { ...seg.cues, visual } });
+
+const questions = (items: { kind: string; question: string }[]) => items.map((item) => `${item.kind}: ${item.question}`);
+const WHY_HAPPY = 'open: Why does the person most likely feel happy?';
+const STRONGEST = 'open: Which cue points most strongly to the emotion?';
+const FACE = 'attribute: What facial expression does the person show?';
+const TONE = 'attribute: How would you describe the tone of voice?';
+const SAID = 'attribute: What does the person say?';
+
 describe('RulesTeacher qa', () => {
+  it('asks every kind by default, in the order mcq, open, attribute, skipping the face question without face cues', async () => {
+    const { items } = await ask('qa', happy, QAOutput);
+    expect(questions(items)).toEqual([expect.stringMatching(/^mcq: Which emotion/), WHY_HAPPY, STRONGEST, TONE, SAID]);
+    expect(items.filter((item) => item.kind !== 'mcq').every((item) => item.options === undefined)).toBe(true);
+
+    const face = (await ask('qa', withVisual(happy, faceCues(0.68)), QAOutput)).items;
+    expect(questions(face)).toEqual([expect.stringMatching(/^mcq: /), WHY_HAPPY, STRONGEST, FACE, TONE, SAID]);
+  });
+
+  it('asks only the requested kinds, in canonical order whatever order they are requested in', async () => {
+    expect(questions((await ask('qa', happy, QAOutput, { kinds: ['mcq'] })).items)).toEqual([expect.stringMatching(/^mcq: /)]);
+    expect(questions((await ask('qa', happy, QAOutput, { kinds: ['open'] })).items)).toEqual([WHY_HAPPY, STRONGEST]);
+    expect(questions((await ask('qa', happy, QAOutput, { kinds: ['attribute', 'mcq'] })).items)).toEqual([expect.stringMatching(/^mcq: /), TONE, SAID]);
+    for (const kinds of [['essay'], [], 'mcq']) {
+      await expect(ask('qa', happy, QAOutput, { kinds })).rejects.toSatisfy((error: unknown) => error instanceof RecordError && error.reason === 'teacher-bad-options' && /options\.kinds/.test(error.message));
+    }
+  });
+
   it('asks a multiple-choice question with 4 distinct options containing the answer', async () => {
-    const { items } = await ask('qa', happy, QAOut);
-    expect(items).toHaveLength(1);
-    const [item] = items;
+    const [item] = (await ask('qa', happy, QAOutput, { kinds: ['mcq'] })).items;
     expect(item.kind).toBe('mcq');
     expect(item.answer).toBe('happy');
     expect(new Set(item.options)).toHaveProperty('size', 4);
@@ -173,24 +214,114 @@ describe('RulesTeacher qa', () => {
     for (const option of item.options!) expect(item.question).toContain(option);
   });
 
-  it('keeps the same order on every run and varies it across segments', async () => {
-    const first = await ask('qa', happy, QAOut);
-    const again = await new RulesTeacher().generate({ role: 'qa', template: 'qa.rules@1', segment: structuredClone(happy), schema: QAOut }, signal);
+  it('keeps the same items on every run and varies the option order across segments', async () => {
+    const first = await ask('qa', withVisual(happy, faceCues(0.68)), QAOutput);
+    const again = await new RulesTeacher().generate({ role: 'qa', template: 'qa.rules@1', segment: structuredClone(withVisual(happy, faceCues(0.68))), schema: QAOutput }, signal);
     expect(again.value).toEqual(first);
 
     const orders = new Set<string>();
     for (let i = 0; i < 12; i++) {
       const seg = Segment.parse({ ...happy, id: hex(`other-${i}`) });
-      orders.add((await ask('qa', seg, QAOut)).items[0].options!.join(','));
+      orders.add((await ask('qa', seg, QAOutput)).items[0].options!.join(','));
     }
     expect(orders.size).toBeGreaterThan(3);
   });
 
-  it('draws distractors from the requested label set', async () => {
+  it('draws distractors from the requested label set, which only MCQ needs', async () => {
     const labelSet = ['happy', 'calm', 'bored', 'tense', 'proud'];
-    const { items } = await ask('qa', happy, QAOut, { labelSet });
+    const { items } = await ask('qa', happy, QAOutput, { labelSet });
     for (const option of items[0].options!) expect(labelSet).toContain(option);
-    await expect(ask('qa', happy, QAOut, { labelSet: ['happy', 'sad', 'angry'] })).rejects.toThrow(/at least 3 labels other than the answer/);
+    await expect(ask('qa', happy, QAOutput, { labelSet: ['happy', 'sad', 'angry'] })).rejects.toThrow(/at least 3 labels other than the answer/);
+    await expect(ask('qa', happy, QAOutput, { labelSet: ['happy', 'sad', 'angry'], kinds: ['open', 'attribute'] })).resolves.toBeDefined();
+  });
+
+  it('answers "why" with exactly the findings that support the predicted emotion', async () => {
+    const estimate = estimateEmotion(happy);
+    const supporting = estimate.evidence.filter((e) => (e.weights.happy ?? 0) > 0).map((e) => `${e.finding}.`);
+    const [why] = (await ask('qa', happy, QAOutput, { kinds: ['open'] })).items;
+    expect(why.answer).toBe([...supporting, 'Together these cues point to happy.'].join(' '));
+    for (const cited of ['252 Hz', '-14 dBFS', "'happy'", '+0.62']) expect(why.answer).toContain(cited);
+    for (const quoted of why.answer.match(/'[^']+'/g) ?? []) expect(happy.transcript!.text.toLowerCase()).toContain(quoted.slice(1, -1));
+
+    const sadWhy = (await ask('qa', sad, QAOutput, { kinds: ['open'] })).items[0];
+    expect(sadWhy.question).toBe('Why does the person most likely feel sad?');
+    for (const cited of ['88 Hz', '-31 dBFS', '1.6 words/s', '46%', "'lost'", '-0.55']) expect(sadWhy.answer).toContain(cited);
+  });
+
+  it('names the single cue that adds most to the emotion', async () => {
+    const [, strongest] = (await ask('qa', happy, QAOutput, { kinds: ['open'] })).items;
+    // the emotion word 'happy' (weight 1.0) outweighs the high pitch (0.8) and the positive wording (0.74)
+    expect(strongest.answer).toBe("The emotion words: the transcript contains the word 'happy', which expresses happiness. Of the measured cues, it points most strongly to happy.");
+    const faceOnly = withVisual(bare, { ...faceCues(0.9), stability: 1 });
+    expect(estimateEmotion(faceOnly).primary).toBe('happy');
+    const face = (await ask('qa', faceOnly, QAOutput, { kinds: ['open'] })).items;
+    expect(face[0].answer).toBe('The face reads as happy (mean probability 0.90) in 3 of 3 keyframes, stable in 100% of them. This cue points to happy.');
+    expect(face[1].answer).toBe('The facial expression: the face reads as happy (mean probability 0.90) in 3 of 3 keyframes, stable in 100% of them. Of the measured cues, it points most strongly to happy.');
+  });
+
+  it('says no cue was measured instead of inventing one, and then asks no "which cue" question', async () => {
+    const { items } = await ask('qa', bare, QAOutput, { kinds: ['open', 'attribute'] });
+    expect(items).toEqual([{
+      kind: 'open', question: 'Why does the person most likely feel neutral?',
+      answer: 'No facial, acoustic or textual cue was measured that points to an emotion, so the reading stays neutral.',
+    }]);
+    expect((await ask('qa', bare, QAOutput, { kinds: ['attribute'] })).items).toEqual([]);
+  });
+
+  it('says when the measured cues are too weak to beat a neutral reading', async () => {
+    const fastOnly = segment('fast-only', {
+      acoustic: { duration: 2, f0MeanHz: null, f0SdHz: null, f0MinHz: null, f0MaxHz: null, voicedRatio: 0.05, rmsDb: -20, rmsSdDb: 2, pauseRatio: 0.1, speechRate: 4, speechRateSource: 'transcript' },
+    });
+    expect(estimateEmotion(fastOnly)).toMatchObject({ primary: 'neutral', evidence: [{ cue: 'speech-rate' }] });
+    expect((await ask('qa', fastOnly, QAOutput, { kinds: ['open'] })).items).toEqual([{
+      kind: 'open', question: 'Why does the person most likely feel neutral?',
+      answer: 'No measured cue is strong enough to point to an emotion: the speech is fast, at 4.0 words/s. So the reading stays neutral.',
+    }]);
+  });
+
+  it('describes the face only when one was found, and says when its expression is unclear', async () => {
+    const face = (await ask('qa', withVisual(neutral, faceCues(0.68)), QAOutput, { kinds: ['attribute'] })).items[0];
+    expect(face).toEqual({
+      kind: 'attribute', question: 'What facial expression does the person show?',
+      answer: 'The person shows a happy facial expression (mean probability 0.68) in 3 of 3 keyframes, stable in 67% of them. The next most likely reading is neutral (0.32).',
+    });
+    const unclear = withVisual(neutral, { ...faceCues(0.3), dominant: 'happy', meanExpressions: { happy: 0.3, neutral: 0.28, sad: 0.2, angry: 0.12, fearful: 0.1, disgusted: 0, surprised: 0 } });
+    expect((await ask('qa', unclear, QAOutput, { kinds: ['attribute'] })).items[0].answer)
+      .toBe('A face is visible in 3 of 3 keyframes, but its expression is unclear: the most likely reading is happy, at a mean probability of only 0.30.');
+    // an unclear face is not evidence: neither "why" nor the rationale cites it
+    expect((await ask('qa', unclear, QAOutput, { kinds: ['open'] })).items.map((i) => i.answer).join(' ')).not.toMatch(/face/i);
+    expect((await ask('rationale', unclear, RationaleOut)).steps.join(' ')).not.toMatch(/face/i);
+
+    const noFace = await ask('qa', withVisual(neutral, noFaceCues), QAOutput, { kinds: ['attribute'] });
+    expect(questions(noFace.items)).toEqual([TONE, SAID]);
+  });
+
+  it('describes the tone of voice with pitch level, loudness and pace, and only from acoustic cues', async () => {
+    const tone = (await ask('qa', sad, QAOutput, { kinds: ['attribute'] })).items.find((i) => i.question.includes('tone'))!;
+    expect(tone.answer).toBe('The pitch is low (mean 88 Hz, range 80–99 Hz), the intonation is flat (pitch SD 5 Hz), the voice is quiet (-31 dBFS), the pace is slow (1.6 words/s) and pauses fill 46% of the segment.');
+
+    const unvoiced = (await ask('qa', voiceOnlyUnvoiced, QAOutput, { kinds: ['attribute'] })).items;
+    expect(unvoiced).toEqual([{
+      kind: 'attribute', question: 'How would you describe the tone of voice?',
+      answer: 'No pitch could be measured (2% of frames voiced), the voice is at a moderate level (-24 dBFS) and the pace is ordinary (4.1 syllables/s).',
+    }]);
+
+    const wordsOnly = segment('words-only', { text: 'Fine, see you then.' });
+    expect(questions((await ask('qa', wordsOnly, QAOutput, { kinds: ['attribute'] })).items)).toEqual([SAID]);
+  });
+
+  it('quotes what was said only when the transcript has words', async () => {
+    const said = (await ask('qa', happy, QAOutput, { kinds: ['attribute'] })).items.at(-1)!;
+    expect(said).toEqual({ kind: 'attribute', question: 'What does the person say?', answer: 'We won the final, I am so happy!' });
+    const silentWords = segment('silent-words', { text: '   ', acoustic: sad.cues!.acoustic });
+    expect(questions((await ask('qa', silentWords, QAOutput, { kinds: ['attribute'] })).items)).toEqual([TONE]);
+  });
+
+  it('writes items the QA schema accepts', async () => {
+    for (const seg of [happy, sad, neutral, bare, voiceOnlyUnvoiced, withVisual(happy, faceCues(0.68)), withVisual(sad, noFaceCues)]) {
+      const { items } = await ask('qa', seg, QAOutput);
+      for (const item of items) expect(() => QAItem.parse({ ...item, provenance: { teacher: 'rules', model: RULES_MODEL, template: 'qa.rules@1' } })).not.toThrow();
+    }
   });
 });
 
@@ -207,6 +338,17 @@ describe('RulesTeacher rationale', () => {
     }
     expect(steps.join(' ')).toContain('252 Hz');
     expect(steps.join(' ')).toContain('+0.62');
+  });
+
+  it('cites the face first when one was read, and always ends with exactly "Step N: predicted emotion is X"', async () => {
+    const face = await ask('rationale', withVisual(sad, faceCues(0.68)), RationaleOut);
+    expect(face.steps[0]).toBe('Step 1: The face reads as happy (mean probability 0.68) in 3 of 3 keyframes, stable in 67% of them; this points to happy.');
+    for (const seg of [happy, sad, neutral, bare, voiceOnlyUnvoiced, withVisual(sad, faceCues(0.68)), withVisual(happy, noFaceCues)]) {
+      const { steps, emotion } = await ask('rationale', seg, RationaleOut);
+      expect(emotion).toBe(estimateEmotion(seg).primary);
+      expect(steps.at(-1)).toBe(`Step ${steps.length}: predicted emotion is ${emotion}`);
+      expect(steps.slice(0, -1).filter((step) => /predicted emotion/.test(step))).toEqual([]);
+    }
   });
 
   it('does not cite what was not measured', async () => {
@@ -237,14 +379,14 @@ describe('createTeacherRegistry', () => {
   it('maps every role to the offline rules teacher by default', () => {
     const registry = createTeacherRegistry();
     for (const role of ['describe', 'labels', 'qa', 'rationale'] as const) {
-      expect(registry.forRole(role)).toMatchObject({ name: 'rules', model: 'rules-v2' });
+      expect(registry.forRole(role)).toMatchObject({ name: 'rules', model: 'rules-v3' });
     }
     expect(registry.forRole('qa')).toBe(registry.forRole('describe'));
   });
 
   it('routes a role to a named teacher', () => {
-    const registry = createTeacherRegistry({ teachers: { strict: { kind: 'rules', model: 'rules-v2' } }, roles: { qa: 'strict' } });
-    expect(registry.forRole('qa')).toMatchObject({ name: 'strict', model: 'rules-v2' });
+    const registry = createTeacherRegistry({ teachers: { strict: { kind: 'rules', model: 'rules-v3' } }, roles: { qa: 'strict' } });
+    expect(registry.forRole('qa')).toMatchObject({ name: 'strict', model: 'rules-v3' });
     expect(registry.forRole('describe').name).toBe('rules');
   });
 

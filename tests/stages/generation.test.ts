@@ -85,8 +85,16 @@ describe('generation stages with the rules teacher', () => {
     expect(out.description!.text).toContain('250 Hz');
     expect(out.description!.text).toMatch(/most likely feels happy\.$/);
     expect(out.labels).toMatchObject({ primary: 'happy', sentiment: 'positive' });
-    expect(out.qa).toHaveLength(1);
+    expect(out.qa!.map((item) => [item.kind, item.question])).toEqual([
+      ['mcq', expect.stringMatching(/^Which emotion does the speaker in this clip most likely feel\? Choose one of: /)],
+      ['open', 'Why does the person most likely feel happy?'],
+      ['open', 'Which cue points most strongly to the emotion?'],
+      ['attribute', 'How would you describe the tone of voice?'],
+      ['attribute', 'What does the person say?'],
+    ]);
     expect(out.qa![0]).toMatchObject({ kind: 'mcq', answer: 'happy' });
+    expect(out.qa![1].answer).toContain('250 Hz');
+    expect(out.qa![4].answer).toBe('This is wonderful, I love it!');
     expect(out.rationale!.steps.at(-1)).toMatch(/predicted emotion is happy$/);
     expect(work).toEqual({ teacher: 4 });
   });
@@ -101,9 +109,9 @@ describe('generation stages with the rules teacher', () => {
 
   it('stamp provenance with the teacher, model and default template ids', async () => {
     const out = await generate(happy, context());
-    expect(out.description!.provenance).toEqual({ teacher: 'rules', model: 'rules-v2', template: 'describe.rules@1' });
+    expect(out.description!.provenance).toEqual({ teacher: 'rules', model: 'rules-v3', template: 'describe.rules@1' });
     expect(out.labels!.provenance.template).toBe('labels.rules@1');
-    expect(out.qa![0].provenance.template).toBe('qa.mcq.rules@1');
+    expect(out.qa!.map((item) => item.provenance)).toEqual(out.qa!.map(() => ({ teacher: 'rules', model: 'rules-v3', template: 'qa.mcq.rules@1' })));
     expect(out.rationale!.provenance.template).toBe('rationale.rules@1');
   });
 
@@ -113,6 +121,11 @@ describe('generation stages with the rules teacher', () => {
     expect(out.description!.text).not.toMatch(/Hz|dBFS|words\/s|sentiment/);
     expect(out.labels).toMatchObject({ primary: 'neutral', openset: [] });
     expect(out.rationale!.steps.at(-1)).toMatch(/predicted emotion is neutral$/);
+    // no face, voice or words: no attribute question, and no "which cue" question
+    expect(out.qa!.map((item) => item.kind)).toEqual(['mcq', 'open']);
+    expect(out.qa![1].answer).not.toMatch(/Hz|dBFS|words\/s|sentiment|'/);
+    const attributesOnly = await qaStage.run(silent, qaStage.configSchema.parse({ kinds: ['attribute'] }), context());
+    expect(isDrop(attributesOnly) ? null : attributesOnly.qa).toEqual([]);
   });
 
   it('are deterministic: a second run gives identical records', async () => {
@@ -130,8 +143,42 @@ describe('generation stages with the rules teacher', () => {
     expect(isDrop(twice) ? [] : twice.qa).toEqual(once.qa);
   });
 
+  it('keep items from other QA templates and replace only their own on re-run', async () => {
+    const ctx = context();
+    const attributes = await qaStage.run(happy, qaStage.configSchema.parse({ template: 'qa.attributes.rules@1', kinds: ['attribute'] }), ctx);
+    if (isDrop(attributes)) throw new Error('dropped');
+    const both = await qaStage.run(attributes, qaStage.configSchema.parse({ kinds: ['mcq'] }), ctx);
+    if (isDrop(both)) throw new Error('dropped');
+    expect(both.qa!.map((item) => `${item.provenance.template} ${item.kind}`)).toEqual([
+      'qa.attributes.rules@1 attribute', 'qa.attributes.rules@1 attribute', 'qa.mcq.rules@1 mcq',
+    ]);
+    const again = await qaStage.run(both, qaStage.configSchema.parse({ kinds: ['mcq', 'open'] }), ctx);
+    expect(isDrop(again) ? [] : again.qa!.map((item) => `${item.provenance.template} ${item.kind}`)).toEqual([
+      'qa.attributes.rules@1 attribute', 'qa.attributes.rules@1 attribute', 'qa.mcq.rules@1 mcq', 'qa.mcq.rules@1 open', 'qa.mcq.rules@1 open',
+    ]);
+  });
+
+  it('pass the configured kinds and label set to the teacher', async () => {
+    const requests: unknown[] = [];
+    const rules = createTeacherRegistry().forRole('qa');
+    const recording: Teacher = {
+      name: 'recording', model: 'recording-1', fingerprint: {},
+      generate: async (request, signal) => { requests.push(request.options); return rules.generate(request, signal); },
+    };
+    const labelSet = ['happy', 'calm', 'bored', 'tense'];
+    const out = await qaStage.run(happy, qaStage.configSchema.parse({ labelSet, kinds: ['attribute', 'mcq'] }), context({ forRole: () => recording }));
+    expect(requests).toEqual([{ labelSet, kinds: ['mcq', 'attribute'] }]);
+    expect(isDrop(out) ? [] : out.qa!.map((item) => item.kind)).toEqual(['mcq', 'attribute', 'attribute']);
+  });
+
   it('validate their configs and name the bad option', () => {
-    expect(qaStage.configSchema.parse({})).toEqual({ template: 'qa.mcq.rules@1', labelSet: ['happy', 'sad', 'angry', 'neutral', 'surprised', 'fearful'] });
+    expect(qaStage.configSchema.parse({})).toEqual({
+      template: 'qa.mcq.rules@1', labelSet: ['happy', 'sad', 'angry', 'neutral', 'surprised', 'fearful'], kinds: ['mcq', 'open', 'attribute'],
+    });
+    // the order written in the config does not matter (nor change the cache key): kinds are kept in canonical order
+    expect(qaStage.configSchema.parse({ kinds: ['attribute', 'open', 'attribute'] }).kinds).toEqual(['open', 'attribute']);
+    expect(() => qaStage.configSchema.parse({ kinds: [] })).toThrow(/kinds needs at least one of mcq, open, attribute/);
+    expect(() => qaStage.configSchema.parse({ kinds: ['essay'] })).toThrow();
     expect(() => qaStage.configSchema.parse({ labelSet: ['happy', 'sad', 'angry'] })).toThrow(/labelSet needs at least 4 labels/);
     expect(() => describeStage.configSchema.parse({ template: 'Describe v1' })).toThrow();
   });
@@ -158,9 +205,9 @@ describe('generation stages with the rules teacher', () => {
   });
 
   it('use the teacher the registry assigns to each role', async () => {
-    const ctx = context(createTeacherRegistry({ teachers: { strict: { kind: 'rules', model: 'rules-v2' } }, roles: { rationale: 'strict' } }));
+    const ctx = context(createTeacherRegistry({ teachers: { strict: { kind: 'rules', model: 'rules-v3' } }, roles: { rationale: 'strict' } }));
     const out = await generate(sad, ctx);
-    expect(out.rationale!.provenance).toMatchObject({ teacher: 'strict', model: 'rules-v2' });
-    expect(out.description!.provenance).toMatchObject({ teacher: 'rules', model: 'rules-v2' });
+    expect(out.rationale!.provenance).toMatchObject({ teacher: 'strict', model: 'rules-v3' });
+    expect(out.description!.provenance).toMatchObject({ teacher: 'rules', model: 'rules-v3' });
   });
 });

@@ -1,7 +1,9 @@
 // A small OpenAI-compatible HTTP server on 127.0.0.1 for tests: audio transcriptions (multipart,
 // json / verbose_json / text) and chat completions (plain text or json_schema replies, with usage),
 // with fault injection (status codes with Retry-After, hangs, dropped connections, invalid JSON),
-// latency, and a log of every request (headers included) for assertions.
+// latency, an optional requests-per-minute limit answered with 429 and Retry-After, scripted chat
+// replies (refusals, finish reasons, a sequence of answers), bodies cut off mid-way, and a log of
+// every request (headers included, and the usage a chat reply reported) for assertions.
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -11,7 +13,8 @@ export type Fault =
   | { readonly kind: 'status'; readonly status: number; readonly headers?: Readonly<Record<string, string>>; readonly body?: unknown }
   | { readonly kind: 'hang' }
   | { readonly kind: 'drop' }
-  | { readonly kind: 'invalid-json' };
+  | { readonly kind: 'invalid-json' }
+  | { readonly kind: 'truncated' };
 
 export const faults = {
   /** An error status with an OpenAI-style error body; `retryAfter` sets the Retry-After header as given. */
@@ -28,6 +31,8 @@ export const faults = {
   drop: (): Fault => ({ kind: 'drop' }),
   /** 200 with a body that is not JSON. */
   invalidJson: (): Fault => ({ kind: 'invalid-json' }),
+  /** 200 whose Content-Length promises a whole JSON body, of which half is sent before the socket closes. */
+  truncated: (): Fault => ({ kind: 'truncated' }),
 };
 
 export interface UploadedFile {
@@ -51,8 +56,10 @@ export interface RecordedRequest {
   /** Multipart text fields (transcriptions); repeated fields keep every value. */
   readonly fields?: Readonly<Record<string, string[]>>;
   readonly file?: UploadedFile;
-  /** 'ok', 'unauthorized', 'unsupported', or the injected fault ('status:429', 'hang', 'drop', 'invalid-json'). */
+  /** 'ok', 'unauthorized', 'unsupported', 'rate-limited', or the injected fault ('status:429', 'hang', 'drop', 'invalid-json'). */
   outcome: string;
+  /** The usage a successful chat reply reported (absent when it reported none). */
+  reportedUsage?: { readonly prompt_tokens: number; readonly completion_tokens: number };
   /** Milliseconds since the server started, when the reply ended or the connection closed. */
   closedAt?: number;
 }
@@ -68,7 +75,22 @@ export interface TranscriptionBehaviour {
   supportsVerboseJson?: boolean;
 }
 
+/** One scripted chat reply; unset fields fall back to the behaviour's defaults. */
+export interface ChatReply {
+  /** The message content as sent (a JSON request gets it verbatim too); null for none. */
+  readonly content?: string | null;
+  /** Sets message.refusal (content becomes null unless given). */
+  readonly refusal?: string;
+  /** Default 'stop'. */
+  readonly finishReason?: 'stop' | 'length' | 'content_filter' | 'tool_calls';
+}
+
 export interface ChatBehaviour {
+  /**
+   * Scripted replies: called for each chat request that reaches the route, with its 0-based index
+   * among those requests (reset() starts again at 0); undefined falls back to `json` / `content`.
+   */
+  reply?: (body: any, index: number) => ChatReply | undefined;
   /** Message content for a plain request. Default "ok". */
   content?: string | ((body: any) => string);
   /** Value serialised as the content when the request asks for response_format json_schema / json_object. */
@@ -77,10 +99,26 @@ export interface ChatBehaviour {
   usage?: { prompt_tokens: number; completion_tokens: number } | null;
 }
 
+/**
+ * A provider-style request limit. Only answered requests count; a refused one gets 429 at once (no
+ * latency) with Retry-After in whole seconds, rounded up, until the window has room again.
+ */
+export interface RateLimit {
+  readonly requestsPerMinute: number;
+  /**
+   * 'minute': at most requestsPerMinute in any sliding 60 s. 'second': a per-second share, as
+   * providers enforce a per-minute limit over shorter periods: a bucket holding one second's share
+   * (at least 1), refilled continuously at requestsPerMinute / 60 per second. Default 'minute'.
+   */
+  readonly window?: 'minute' | 'second';
+}
+
 export interface OpenAIServerOptions {
   /** The only key the server accepts. Default 'sk-test-emoforge-0123456789'. */
   readonly apiKey?: string;
   readonly latencyMs?: number;
+  /** Default: no limit. */
+  readonly rateLimit?: RateLimit;
   readonly transcription?: TranscriptionBehaviour;
   readonly chat?: ChatBehaviour;
 }
@@ -99,7 +137,13 @@ export class OpenAICompatibleServer {
   latencyMs: number;
   transcription: TranscriptionBehaviour;
   chat: ChatBehaviour;
+  rateLimit: RateLimit | undefined;
+  /** 'minute': when each request the limit let through arrived (performance.now()), oldest first. */
+  private admitted: number[] = [];
+  /** 'second': the bucket's level and when it was last refilled; undefined is full. */
+  private bucket: { level: number; at: number } | undefined;
   private readonly faultQueue: QueuedFault[] = [];
+  private chatCount = 0;
   private readonly sockets = new Set<Socket>();
   private readonly startedAt = performance.now();
 
@@ -110,6 +154,7 @@ export class OpenAICompatibleServer {
     this.latencyMs = options.latencyMs ?? 0;
     this.transcription = { ...options.transcription };
     this.chat = { ...options.chat };
+    this.rateLimit = options.rateLimit;
     server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -142,10 +187,13 @@ export class OpenAICompatibleServer {
     return new Set(this.requests.map((r) => r.apiKey));
   }
 
-  /** Forgets logged requests and queued faults. */
+  /** Forgets logged requests, queued faults and the rate limit's window. */
   reset(): void {
     this.requests.length = 0;
     this.faultQueue.length = 0;
+    this.admitted = [];
+    this.bucket = undefined;
+    this.chatCount = 0;
   }
 
   async close(): Promise<void> {
@@ -159,6 +207,31 @@ export class OpenAICompatibleServer {
     const queued = this.faultQueue[index];
     if (--queued.remaining <= 0) this.faultQueue.splice(index, 1);
     return queued.fault;
+  }
+
+  /** Milliseconds until the rate limit has room (0: admitted now, and counted). */
+  private rateLimitWait(): number {
+    const limit = this.rateLimit;
+    if (!limit) return 0;
+    const now = performance.now();
+    if (limit.window === 'second') {
+      const perMs = limit.requestsPerMinute / 60_000;
+      const capacity = Math.max(1, limit.requestsPerMinute / 60);
+      const bucket = (this.bucket ??= { level: capacity, at: now });
+      bucket.level = Math.min(capacity, bucket.level + (now - bucket.at) * perMs);
+      bucket.at = now;
+      if (bucket.level < 1) return (1 - bucket.level) / perMs;
+      bucket.level -= 1;
+      return 0;
+    }
+    let expired = 0;
+    while (expired < this.admitted.length && this.admitted[expired] <= now - 60_000) expired++;
+    if (expired) this.admitted = this.admitted.slice(expired);
+    if (this.admitted.length < limit.requestsPerMinute) {
+      this.admitted.push(now);
+      return 0;
+    }
+    return this.admitted[this.admitted.length - limit.requestsPerMinute] + 60_000 - now;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -191,6 +264,14 @@ export class OpenAICompatibleServer {
       return sendJson(res, 401, { error: { message: `Incorrect API key provided: ${bearer ?? '(none)'}`, type: 'invalid_request_error', code: 'invalid_api_key' } });
     }
 
+    const limitedMs = this.rateLimitWait();
+    if (limitedMs > 0) {
+      record.outcome = 'rate-limited';
+      const { requestsPerMinute, window = 'minute' } = this.rateLimit!;
+      const message = `Rate limit reached: ${requestsPerMinute} requests per minute (enforced per ${window}); try again in ${Math.ceil(limitedMs)} ms`;
+      return sendJson(res, 429, { error: { message, type: 'requests', code: 'rate_limit_exceeded' } }, { 'retry-after': String(Math.ceil(limitedMs / 1000)) });
+    }
+
     const fault = this.nextFault(path);
     if (this.latencyMs > 0) await delay(this.latencyMs);
     if (fault) {
@@ -207,6 +288,12 @@ export class OpenAICompatibleServer {
           res.writeHead(200, { 'content-type': 'application/json' });
           res.end('{"text": "cut off');
           return;
+        case 'truncated': {
+          const whole = Buffer.from(JSON.stringify({ id: 'chatcmpl-truncated', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'x'.repeat(200) }, finish_reason: 'stop' }] }));
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(whole.length) });
+          res.write(whole.subarray(0, whole.length >> 1), () => req.socket.destroy());
+          return;
+        }
       }
     }
 
@@ -273,21 +360,27 @@ export class OpenAICompatibleServer {
     }
     const wantsJson = body.response_format?.type === 'json_schema' || body.response_format?.type === 'json_object';
     const { json, content } = this.chat;
-    const text = wantsJson
-      ? JSON.stringify(typeof json === 'function' ? (json as (b: unknown) => unknown)(body) : (json ?? {}))
-      : typeof content === 'function'
-        ? content(body)
-        : (content ?? 'ok');
+    const scripted = this.chat.reply?.(body, this.chatCount++);
+    const refusal = scripted?.refusal ?? null;
+    const text: string | null =
+      scripted && (scripted.content !== undefined || refusal !== null)
+        ? (scripted.content ?? null)
+        : wantsJson
+          ? JSON.stringify(typeof json === 'function' ? (json as (b: unknown) => unknown)(body) : (json ?? {}))
+          : typeof content === 'function'
+            ? content(body)
+            : (content ?? 'ok');
     const usage =
       this.chat.usage === null
         ? undefined
-        : (this.chat.usage ?? { prompt_tokens: Math.ceil(JSON.stringify(body.messages).length / 4), completion_tokens: Math.ceil(text.length / 4) });
+        : (this.chat.usage ?? { prompt_tokens: Math.ceil(JSON.stringify(body.messages).length / 4), completion_tokens: Math.ceil((text ?? refusal ?? '').length / 4) });
+    if (usage) record.reportedUsage = usage;
     sendJson(res, 200, {
       id: `chatcmpl-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)}`,
       object: 'chat.completion',
       created: 1_700_000_000,
       model: body.model,
-      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, finish_reason: 'stop', logprobs: null }],
+      choices: [{ index: 0, message: { role: 'assistant', content: text, refusal }, finish_reason: scripted?.finishReason ?? 'stop', logprobs: null }],
       ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
     });
   }

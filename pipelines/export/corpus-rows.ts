@@ -1,0 +1,119 @@
+// Reads a finished out folder the way every exporter needs it: the manifest, then every shard with
+// the hyparquet reader, as typed rows in a fixed order (split, then row id), plus the file name
+// each segment is exported under.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FatalError } from '../errors.ts';
+import { readRowsHyparquet, type ReadRow } from '../parquet/index.ts';
+import { SPLITS, type Split, type Task, type Turn } from '../../schemas/sample.ts';
+import type { OutManifest } from '../../stages/write.ts';
+
+/** The columns of a training row the exporters use. */
+export interface CorpusRow {
+  readonly id: string;
+  readonly clipId: string;
+  readonly segmentId: string;
+  readonly name: string;
+  readonly uri: string;
+  readonly start: number;
+  readonly end: number;
+  readonly transcript: string;
+  readonly language: string;
+  readonly primaryEmotion: string;
+  readonly openset: string[];
+  readonly task: Task;
+  readonly conversations: Turn[];
+  readonly audio: string | null;
+  readonly teacher: string;
+  readonly model: string;
+  readonly template: string;
+  readonly split: Split;
+}
+
+export interface Corpus {
+  readonly manifest: OutManifest;
+  readonly rows: CorpusRow[];
+  /** segment id → export name: the sanitised clip name, `<name>_<index>` when the clip has several segments */
+  readonly names: Map<string, string>;
+  /** segment ids whose clip has exactly one segment in the corpus (the source file is that segment's media) */
+  readonly wholeClip: Set<string>;
+}
+
+export async function readCorpus(outDir: string): Promise<Corpus> {
+  let manifest: OutManifest;
+  try {
+    manifest = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as OutManifest;
+  } catch {
+    throw new FatalError(`${outDir} has no manifest.json: export needs a finished out folder (one without a manifest is an unfinished run)`);
+  }
+  const rows: CorpusRow[] = [];
+  for (const shard of manifest.shards) {
+    for (const row of await readRowsHyparquet(join(outDir, shard.file))) rows.push(corpusRow(row));
+  }
+  const splitOrder = (s: Split) => SPLITS.indexOf(s);
+  rows.sort((a, b) => splitOrder(a.split) - splitOrder(b.split) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const { names, wholeClip } = exportNames(rows);
+  return { manifest, rows, names, wholeClip };
+}
+
+function corpusRow(row: ReadRow): CorpusRow {
+  return {
+    id: String(row.id),
+    clipId: String(row.clip_id),
+    segmentId: String(row.segment_id),
+    name: String(row.name),
+    uri: String(row.uri),
+    start: Number(row.start),
+    end: Number(row.end),
+    transcript: String(row.transcript ?? ''),
+    language: String(row.language ?? 'und'),
+    primaryEmotion: String(row.primary_emotion),
+    openset: ((row.openset as unknown[] | null) ?? []).map(String),
+    task: row.task as Task,
+    conversations: ((row.conversations as { from: string; value: string }[] | null) ?? []).map((t) => ({ from: t.from as Turn['from'], value: String(t.value) })),
+    audio: typeof row.audio === 'string' ? row.audio : null,
+    teacher: String(row.teacher),
+    model: String(row.model),
+    template: String(row.template),
+    split: row.split as Split,
+  };
+}
+
+const MAX_NAME_BYTES = 160;
+
+/**
+ * A clip name as a single safe file-name part: anything but letters, digits, `.`, `_` and `-`
+ * becomes `_` (so no `/`, `\\` or NUL survives), leading dots go (no `..`, no hidden files), and the
+ * result is cut to 160 UTF-8 bytes so `<name>_<index>.mp4` fits any file system's name limit.
+ */
+export function sanitiseName(name: string): string {
+  let safe = name.normalize('NFC').replace(/[^\p{L}\p{N}._-]/gu, '_').replace(/^\.+/, '');
+  while (Buffer.byteLength(safe) > MAX_NAME_BYTES) safe = [...safe].slice(0, -1).join('');
+  return safe || 'clip';
+}
+
+/**
+ * Export names, one per segment. A clip with several segments names them `<name>_<index>` in start
+ * order; two clips whose names collide after sanitising both get `_<first 8 of clip id>` appended.
+ */
+function exportNames(rows: readonly CorpusRow[]): { names: Map<string, string>; wholeClip: Set<string> } {
+  const clips = new Map<string, { name: string; segments: Map<string, number> }>();
+  for (const row of rows) {
+    const clip = clips.get(row.clipId) ?? { name: sanitiseName(row.name), segments: new Map() };
+    clip.segments.set(row.segmentId, row.start);
+    clips.set(row.clipId, clip);
+  }
+  const clipsPerName = new Map<string, number>();
+  for (const clip of clips.values()) clipsPerName.set(clip.name, (clipsPerName.get(clip.name) ?? 0) + 1);
+  const names = new Map<string, string>();
+  const wholeClip = new Set<string>();
+  for (const [clipId, clip] of clips) {
+    const base = clipsPerName.get(clip.name)! > 1 ? `${clip.name}_${clipId.slice(0, 8)}` : clip.name;
+    const segments = [...clip.segments].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
+    if (segments.length === 1) {
+      names.set(segments[0][0], base);
+      wholeClip.add(segments[0][0]);
+    } else segments.forEach(([segmentId], index) => names.set(segmentId, `${base}_${index}`));
+  }
+  return { names, wholeClip };
+}

@@ -1,0 +1,190 @@
+// Prompt templates for LLM teachers: one YAML file per role (`configs/prompts/<role>.yaml`) with an
+// `id`, a `version`, a `system` text and a `user` text holding placeholders such as `{{cues}}`.
+//
+// Which template answers a request: the stage's configured template when it names the role's
+// prompt exactly (`describe.llm@1`), or, when it names the offline teacher's template
+// (`describe.rules@1`, `qa.mcq.rules@1`: an id with a `rules` part), the prompt whose id is that id
+// with `rules` replaced by `llm` (`describe.llm`, `qa.mcq.llm`) at the version its file holds. So the
+// default stage configs run on either teacher; set the stage's template to the LLM one to have
+// provenance name the prompt that really ran. Anything else stops the run with a message saying
+// which template to set.
+//
+// Everything that came from the clip (transcript, an earlier teacher's description) is data: it is
+// wrapped in tags with `&`, `<` and `>` escaped, and every prompt says tagged content is data and
+// never instructions. Placeholders are filled in one pass, so a `{{...}}` inside a transcript stays
+// text.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { EMOTIONS, type Segment } from '../../schemas/records.ts';
+import { ConfigError, FatalError } from '../errors.ts';
+import type { TeacherRole } from './teacher.ts';
+
+/** The prompts shipped with emoforge. */
+export const BUNDLED_PROMPTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../configs/prompts');
+
+/** What a template may ask for; anything else is a typo caught when the file loads. */
+export const PLACEHOLDERS = {
+  cues: 'the measured cues as compact JSON (video, audio, text, agreement; null = not measured)',
+  transcript: 'the transcript inside <transcript> tags, escaped',
+  description: "the describe role's text inside <description> tags, escaped",
+  labels: 'the labels as compact JSON (primary, openset, sentiment, valence, arousal)',
+  labelSet: 'the labels MCQ options must come from, as a JSON list',
+  emotions: 'the allowed primary emotions, comma separated',
+  duration: 'the segment duration in seconds',
+} as const;
+export type Placeholder = keyof typeof PLACEHOLDERS;
+
+const PLACEHOLDER = /\{\{\s*([A-Za-z_]+)\s*\}\}/g;
+
+const PromptFile = z
+  .object({
+    /** Template id, e.g. describe.llm; the first part is the role. */
+    id: z.string().regex(/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/, 'lowercase parts separated by dots, e.g. describe.llm'),
+    /** Bump when the text changes, so provenance tells old answers from new ones. */
+    version: z.number().int().positive(),
+    system: z.string().trim().min(1),
+    user: z.string().trim().min(1),
+  })
+  .strict();
+
+export interface PromptTemplate {
+  readonly role: TeacherRole;
+  readonly id: string;
+  readonly version: number;
+  /** id@version, as provenance writes it */
+  readonly ref: string;
+  readonly system: string;
+  readonly user: string;
+  /** sha256 of the file's meaning (id, version, texts): part of the teacher's fingerprint. */
+  readonly digest: string;
+  readonly file: string;
+}
+
+/** Loads and checks `<dir>/<role>.yaml`; `label` names the config field that chose the folder. */
+export function loadPromptTemplate(dir: string, role: TeacherRole, label = 'promptsDir'): PromptTemplate {
+  const file = join(dir, `${role}.yaml`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [`${label}: cannot read the prompt for role '${role}' (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); add ${role}.yaml with id, version, system and user`]);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(file, [`not valid YAML: ${(error as Error).message}`]);
+  }
+  const parsed = PromptFile.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`));
+  const { id, version, system, user } = parsed.data;
+  const problems: string[] = [];
+  if (id.split('.')[0] !== role) problems.push(`id: '${id}' must start with the role, e.g. '${role}.llm'`);
+  for (const [field, body] of [['system', system], ['user', user]] as const) {
+    for (const [, name] of body.matchAll(PLACEHOLDER)) {
+      if (!(name in PLACEHOLDERS)) problems.push(`${field}: unknown placeholder {{${name}}} (known: ${Object.keys(PLACEHOLDERS).join(', ')})`);
+    }
+  }
+  if (problems.length) throw new ConfigError(file, problems);
+  const digest = createHash('sha256').update(JSON.stringify([id, version, system, user])).digest('hex');
+  return { role, id, version, ref: `${id}@${version}`, system, user, digest, file };
+}
+
+/**
+ * The template that answers `requested` (the stage's template) for `role`, following the mapping
+ * at the top of this file. Throws a FatalError: every record would ask the same.
+ */
+export function resolvePromptTemplate(template: PromptTemplate, requested: string): PromptTemplate {
+  if (requested === template.ref) return template;
+  const match = /^([a-z0-9_.-]+)@(\d+)$/.exec(requested);
+  const parts = match ? match[1].split('.') : [];
+  if (parts.includes('rules') && parts.map((p) => (p === 'rules' ? 'llm' : p)).join('.') === template.id) return template;
+  throw new FatalError(
+    `no prompt template '${requested}' for role '${template.role}': ${template.file} defines '${template.ref}'; set the ${template.role} stage's template to '${template.ref}' (or a rules template such as '${template.id.replace(/\bllm\b/, 'rules')}@1', which maps to it)`,
+  );
+}
+
+/** Wraps clip-derived text as data: tags, with `&`, `<` and `>` escaped so it cannot close them. */
+export function dataBlock(tag: string, text: string | undefined): string {
+  if (text === undefined) return `<${tag} status="missing"></${tag}>`;
+  return `<${tag}>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</${tag}>`;
+}
+
+/** Numbers rounded for the prompt: 2 decimals carry every cue's meaning and save tokens. */
+function rounded(value: unknown): unknown {
+  if (typeof value === 'number') return Number.isFinite(value) ? Math.round(value * 100) / 100 : null;
+  if (Array.isArray(value)) return value.map(rounded);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, rounded(v)]));
+  return value;
+}
+
+/** Compact JSON with `<`/`>` escaped, so no string in it can open or close a data tag. */
+function compactJson(value: unknown): string {
+  return JSON.stringify(rounded(value)).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+}
+
+/** The measured cues the prompt cites, MER-Caption order (video, audio, text); null = not measured. */
+export function cuesForPrompt(segment: Segment): Record<string, unknown> {
+  const { visual, acoustic, lexical, agreement } = segment.cues ?? {};
+  return {
+    durationSec: segment.end - segment.start,
+    video: visual
+      ? {
+          keyframes: visual.frames.length,
+          faceRatio: visual.faceRatio,
+          dominantExpression: visual.dominant,
+          stability: visual.stability,
+          meanExpressions: visual.meanExpressions,
+        }
+      : null,
+    audio: acoustic
+      ? {
+          f0MeanHz: acoustic.f0MeanHz,
+          f0SdHz: acoustic.f0SdHz,
+          f0MinHz: acoustic.f0MinHz,
+          f0MaxHz: acoustic.f0MaxHz,
+          f0SlopeHzPerS: acoustic.f0SlopeHzPerS,
+          voicedRatio: acoustic.voicedRatio,
+          rmsDb: acoustic.rmsDb,
+          rmsSdDb: acoustic.rmsSdDb,
+          loudnessLufs: acoustic.loudnessLufs,
+          pauseRatio: acoustic.pauseRatio,
+          speechRate: acoustic.speechRate,
+          speechRateUnit: acoustic.speechRateSource === 'transcript' ? 'words/s' : 'syllables/s',
+        }
+      : null,
+    text: lexical
+      ? { sentiment: lexical.sentiment, score: lexical.score, positiveWords: lexical.positiveWords, negativeWords: lexical.negativeWords, emotionWords: lexical.emotionWords }
+      : null,
+    agreement: agreement
+      ? { video: agreement.visual, audio: agreement.acoustic, text: agreement.lexical, tag: agreement.tag }
+      : null,
+  };
+}
+
+/** Every placeholder's text for one request. */
+export function promptValues(segment: Segment, options: Readonly<Record<string, unknown>> | undefined): Record<Placeholder, string> {
+  const labelSet = Array.isArray(options?.labelSet) ? (options.labelSet as unknown[]).map(String) : [...EMOTIONS];
+  const labels = segment.labels
+    ? { primary: segment.labels.primary, openset: segment.labels.openset, sentiment: segment.labels.sentiment, valence: segment.labels.valence, arousal: segment.labels.arousal }
+    : null;
+  return {
+    cues: compactJson(cuesForPrompt(segment)),
+    transcript: dataBlock('transcript', segment.transcript?.text),
+    description: dataBlock('description', segment.description?.text),
+    labels: compactJson(labels),
+    labelSet: compactJson(labelSet),
+    emotions: EMOTIONS.join(', '),
+    duration: String(Math.round((segment.end - segment.start) * 100) / 100),
+  };
+}
+
+/** Fills the placeholders in one pass (a filled value is never scanned again). */
+export function renderPrompt(template: PromptTemplate, values: Readonly<Record<Placeholder, string>>): { system: string; user: string } {
+  const fill = (text: string) => text.replace(PLACEHOLDER, (_, name: string) => values[name as Placeholder]);
+  return { system: fill(template.system), user: fill(template.user) };
+}

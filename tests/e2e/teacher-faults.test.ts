@@ -1,0 +1,160 @@
+// LLM teachers when the endpoint misbehaves: 429 with Retry-After, 5xx, a hang past the timeout, a
+// malformed or cut-off body, a dropped connection. Each is retried and recovered (or, when retries
+// run out, that one record fails with a reason) and the run never dies. Then a whole pipeline run
+// on the LLM teachers, and a second run that makes no HTTP request at all.
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { EndpointRetryableError } from '../../pipelines/endpoints/index.ts';
+import { readRowsHyparquet } from '../../pipelines/parquet/read.ts';
+import { LocalStore } from '../../pipelines/store/local-store.ts';
+import { createTeacherRegistry, type TeachersConfigInput } from '../../pipelines/teachers/registry.ts';
+import type { TeacherRole } from '../../pipelines/teachers/teacher.ts';
+import { Segment } from '../../schemas/records.ts';
+import { describeStage } from '../../stages/describe.ts';
+import { demoConfig, runInProcess, sampleClips, stageContext, tempDir } from '../helpers.ts';
+import { faults, OpenAICompatibleServer, type Fault } from '../support/openai-server.ts';
+
+const KEY_ENV = 'EMOFORGE_TEST_FAULTS_KEY';
+const CHAT = '/v1/chat/completions';
+const ROLES: TeacherRole[] = ['describe', 'labels', 'qa', 'rationale'];
+
+/** A valid answer per role (the structured-output name says which). */
+function answer(body: any): unknown {
+  const role = String(body.response_format?.json_schema?.name ?? '').replace(/^emoforge_/, '');
+  const labels: string[] = JSON.parse(/Label set \(options must come from it\): (\[.*\])/.exec(body.messages[1].content)?.[1] ?? '[]');
+  switch (role) {
+    case 'describe': return { text: 'The face looks calm; the voice is steady at a moderate level; the words are neutral. The speaker is most likely neutral.' };
+    case 'labels': return { primary: 'neutral', openset: [], sentiment: 'neutral', valence: 0, arousal: -0.1 };
+    case 'qa': return { items: [{ kind: 'mcq', question: `Which emotion does the speaker most likely feel? Choose one of: ${labels.slice(0, 4).join(', ')}.`, options: labels.slice(0, 4), answer: labels[0] }] };
+    default: return { steps: ['Step 1: The face shows no strong expression.', 'Step 2: predicted emotion is neutral'], emotion: 'neutral' };
+  }
+}
+
+let server: OpenAICompatibleServer;
+let work: string;
+
+beforeAll(async () => {
+  server = await OpenAICompatibleServer.start({ apiKey: 'sk-test-faults-93b1' });
+  process.env[KEY_ENV] = server.apiKey;
+  work = await tempDir('emoforge-teacher-faults-');
+});
+afterAll(async () => {
+  await server.close();
+  await rm(work, { recursive: true, force: true });
+});
+beforeEach(() => {
+  server.reset();
+  server.chat = { json: answer };
+});
+
+function teachers(endpoint: Record<string, unknown> = {}): TeachersConfigInput {
+  return {
+    teachers: {
+      llm: {
+        kind: 'openai',
+        endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'faulty-model', timeoutMs: 400, maxRetries: 3, initialBackoffMs: 20, maxBackoffMs: 2000, ...endpoint },
+        prices: { inputPerMTokUSD: 1, outputPerMTokUSD: 2 },
+      },
+    },
+    roles: Object.fromEntries(ROLES.map((role) => [role, 'llm'])),
+  } as TeachersConfigInput;
+}
+
+function segment(n: number): Segment {
+  const id = n.toString(16).padStart(64, '0');
+  return Segment.parse({
+    id, clipId: id,
+    clip: { id, uri: `c${n}.mp4`, name: `c${n}`, bytes: 1, probe: { duration: 2, formatName: 'mp4', hasVideo: true, hasAudio: true }, manifest: {}, partition: 0 },
+    index: 0, start: 0, end: 2,
+    transcript: { text: `Sentence number ${n}.`, language: 'en', engine: 'manifest' },
+  });
+}
+
+describe('teacher requests under endpoint faults', () => {
+  const cases: [string, Fault, number][] = [
+    ['429 with Retry-After: 1', faults.rateLimited(1), 1],
+    ['500', faults.status(500), 2],
+    ['503 twice', faults.status(503), 3],
+    ['a hang past the 400 ms timeout', faults.hang(), 4],
+    ['a malformed JSON body', faults.invalidJson(), 5],
+    ['a body cut off mid-way', faults.truncated(), 6],
+    ['a dropped connection', faults.drop(), 7],
+  ];
+  for (const [name, fault, n] of cases) {
+    it(`recovers from ${name}`, async () => {
+      const store = new LocalStore(join(work, `store-fault-${n}`));
+      const registry = createTeacherRegistry(teachers(), { store });
+      const { ctx } = stageContext({ store, stage: 'describe', teachers: registry });
+      const times = name.includes('twice') ? 2 : 1;
+      server.failNext(fault, times, CHAT);
+      const started = performance.now();
+      const result = await describeStage.run(segment(n), describeStage.configSchema.parse({}), ctx);
+      const waited = performance.now() - started;
+      expect(result).toMatchObject({ description: { text: expect.stringContaining('most likely neutral'), provenance: { teacher: 'llm', model: 'faulty-model' } } });
+      expect(server.requestsTo(CHAT).map((r) => r.outcome)).toEqual([...Array(times).fill(fault.kind === 'status' ? `status:${fault.status}` : fault.kind), 'ok']);
+      expect(registry.usage?.().describe.llm).toMatchObject({ calls: times + 1, retries: times, answers: 1, failures: 0 });
+      if (fault.kind === 'status' && fault.status === 429) expect(waited).toBeGreaterThanOrEqual(950);
+      if (fault.kind === 'hang') expect(waited).toBeGreaterThanOrEqual(380);
+    });
+  }
+
+  it('fails only that record, with the reason, when retries run out; the next record is answered', async () => {
+    const store = new LocalStore(join(work, 'store-exhausted'));
+    const registry = createTeacherRegistry(teachers({ maxRetries: 1 }), { store });
+    const { ctx } = stageContext({ store, stage: 'describe', teachers: registry });
+    server.failNext(faults.status(502), 2, CHAT);
+    const error = await describeStage.run(segment(20), describeStage.configSchema.parse({}), ctx).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EndpointRetryableError);
+    expect((error as Error).message).toMatch(/502 .*gave up after 2 attempt\(s\) \(teachers\.teachers\.llm\.endpoint\.maxRetries is 1\)/);
+    await expect(describeStage.run(segment(21), describeStage.configSchema.parse({}), ctx)).resolves.toHaveProperty('description');
+    expect(registry.usage?.().describe.llm).toMatchObject({ calls: 3, retries: 1, answers: 1, failures: 1 });
+  });
+});
+
+describe('a pipeline run on LLM teachers', () => {
+  it('writes every clip through a faulty endpoint, and a second run makes no HTTP request', async () => {
+    const input = await sampleClips(3);
+    const store = join(work, 'run-store');
+    const config = demoConfig({ transcribe: { engine: 'manifest' } }, { teachers: teachers() });
+    // Transient faults spread over the run's requests: each is retried and recovered.
+    server
+      .failNext(faults.rateLimited(1), 1, CHAT)
+      .failNext(faults.status(500), 1, CHAT)
+      .failNext(faults.hang(), 1, CHAT)
+      .failNext(faults.invalidJson(), 1, CHAT)
+      .failNext(faults.truncated(), 1, CHAT);
+
+    const first = await runInProcess(config, { input, out: join(work, 'out-1'), store });
+    const requests = server.requestsTo(CHAT);
+    const answered = requests.filter((r) => r.outcome === 'ok');
+    console.info(`LLM pipeline run: ${first.summary.segments} segments, ${requests.length} chat requests (${answered.length} answered, ${requests.length - answered.length} faults), ${Math.round(first.summary.wallMs)} ms`);
+    expect(first.summary.drops).toBe(0);
+    expect(first.summary.segments).toBe(3);
+    // Every role answered every segment; identical prompts (two clips' MCQ, say) share one cached request.
+    const usageRows = Object.values(first.summary.teacherUsage).flatMap((byTeacher) => Object.values(byTeacher));
+    expect(usageRows.reduce((n, u) => n + u.answers, 0)).toBe(3 * ROLES.length);
+    expect(answered.length + usageRows.reduce((n, u) => n + u.cacheHits, 0)).toBe(3 * ROLES.length);
+    expect(requests.length - answered.length).toBe(5);
+    // Stage work counts answers that were not served from the response cache.
+    expect(ROLES.reduce((n, role) => n + (first.summary.stats[role].work.teacher ?? 0), 0)).toBe(answered.length);
+    expect(new Set(requests.map((r) => r.apiKey))).toEqual(new Set([server.apiKey]));
+    // The run's teacher usage counts every HTTP request and retry, and lands in stats.json.
+    const usage = Object.values(first.summary.teacherUsage).flatMap((byTeacher) => Object.values(byTeacher));
+    expect(usage.reduce((n, u) => n + u.calls, 0)).toBe(requests.length);
+    expect(usage.reduce((n, u) => n + u.retries, 0)).toBe(5);
+    const stats = JSON.parse(await readFile(join(work, 'out-1', 'stats.json'), 'utf8'));
+    expect(stats.teachers).toEqual(JSON.parse(JSON.stringify(first.summary.teacherUsage)));
+
+    const shards = (await readdir(join(work, 'out-1'), { recursive: true })).filter((f) => f.endsWith('.parquet') && !f.includes('reject'));
+    const rows = (await Promise.all(shards.map((f) => readRowsHyparquet(join(work, 'out-1', f))))).flat();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))).toContain('faulty-model');
+
+    server.reset();
+    const second = await runInProcess(config, { input, out: join(work, 'out-2'), store });
+    expect(server.requestsTo(CHAT)).toHaveLength(0);
+    expect(server.requests).toHaveLength(0);
+    expect(second.summary.segments).toBe(3);
+  }, 300_000);
+});
