@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../../pipelines/config.ts';
 import { ConfigError } from '../../pipelines/errors.ts';
 import { STAGES } from '../../stages/index.ts';
-import { demoConfig } from '../helpers.ts';
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { demoConfig, REPO } from '../helpers.ts';
 
 function problems(raw: unknown): string[] {
   try {
@@ -34,6 +38,13 @@ describe('config validation', () => {
     const other = buildPlan('c.yaml', demoConfig({ transcribe: { engine: 'openai', endpoint: { ...endpoint, model: 'gpt-4o-transcribe' } } }), STAGES);
     expect(tuned.fingerprint).toBe(base.fingerprint);
     expect(other.fingerprint).not.toBe(base.fingerprint);
+  });
+
+  it('accepts every config shipped in configs/', async () => {
+    for (const file of (await readdir(join(REPO, 'configs'))).filter((f) => f.endsWith('.yaml'))) {
+      const path = join(REPO, 'configs', file);
+      expect(() => buildPlan(path, parseYaml(readFileSync(path, 'utf8')), STAGES), file).not.toThrow();
+    }
   });
 
   it('names the YAML path and the allowed values of a bad setting', () => {
