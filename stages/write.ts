@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { buildSamples } from '../pipelines/conversations.ts';
+import { buildSamples, DEFAULT_TASKS } from '../pipelines/conversations.ts';
 import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
 import { DEFAULT_TARGET_BYTES, writeParquetFile, writeShards, type ColumnSpec, type ShardFile } from '../pipelines/parquet/index.ts';
 import type { SinkResult, SinkStage } from '../pipelines/sink.ts';
@@ -16,7 +16,7 @@ import { assignSplits } from '../pipelines/split.ts';
 import { statsFor, totalWork } from '../pipelines/stats.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
 import type { Drop, Segment } from '../schemas/records.ts';
-import { COLUMNS, SCHEMA_VERSION, SPLITS, Sample, type Split } from '../schemas/sample.ts';
+import { COLUMNS, SCHEMA_VERSION, SPLITS, Sample, Task, type Split } from '../schemas/sample.ts';
 
 const WriteConfig = z
   .object({
@@ -30,6 +30,8 @@ const WriteConfig = z
       .refine((s) => s.train + s.val + s.test > 0, 'at least one split needs a share above 0'),
     /** Seed of the split assignment. */
     seed: z.string().default('emoforge'),
+    /** Training tasks to package (qra, the Q → R → A form of the rationale, is off by default). */
+    tasks: z.array(Task).min(1).default([...DEFAULT_TASKS]),
     /** zstd level of the shards. */
     zstdLevel: z.number().int().min(1).max(22).default(3),
   })
@@ -73,7 +75,7 @@ export const write: SinkStage<WriteConfig> = {
     const rows: Record<Split, Sample[]> = { train: [], val: [], test: [] };
     stats.in += input.segments.length;
     for (const segment of input.segments) {
-      const made = rowsOf(segment, splitOf.get(segment.id)!);
+      const made = rowsOf(segment, splitOf.get(segment.id)!, config.tasks);
       if ('error' in made) {
         drops.push({ id: segment.id, clipId: segment.clipId, uri: segment.clip.uri, stage: 'write', reason: 'invalid-row', detail: made.error });
         stats.dropped['invalid-row'] = (stats.dropped['invalid-row'] ?? 0) + 1;
@@ -169,11 +171,11 @@ export const write: SinkStage<WriteConfig> = {
 };
 
 /** The training rows of one segment, validated; an invalid row rejects the segment whole. */
-function rowsOf(segment: Segment, split: Split): { rows: Sample[] } | { error: string } {
+function rowsOf(segment: Segment, split: Split, tasks: readonly Task[]): { rows: Sample[] } | { error: string } {
   const labels = segment.labels!;
   const cues = canonicalJson(segment.cues ?? {});
   const rows: Sample[] = [];
-  for (const sample of buildSamples(segment)) {
+  for (const sample of buildSamples(segment, { tasks })) {
     const candidate = {
       id: fingerprint('sample', segment.id, sample.task, sample.ordinal),
       clip_id: segment.clipId,

@@ -20,6 +20,9 @@ import { TokenBucket } from './token-bucket.ts';
 /** Bumped when the cached entry's shape changes, so old entries are never misread. */
 const CACHE_FORMAT = 'endpoint-response@1';
 
+/** Share of requestsPerMinute the client paces to, leaving room for jitter between its clock and the server's. */
+const REQUEST_PACE = 0.98;
+
 export interface EndpointClientOptions {
   /** Validated here; a bad value throws a ConfigError naming the field. */
   readonly config: EndpointConfigInput;
@@ -124,7 +127,9 @@ export class EndpointClient {
     const { requestsPerMinute, tokensPerMinute, concurrency } = this.config.limits;
     this.queue = new PQueue({ concurrency });
     // Buckets hold one second's share: limits are spread evenly, as providers enforce them.
-    this.requests = new TokenBucket(requestsPerMinute / 60, Math.max(1, requestsPerMinute / 60));
+    // Requests are paced 2% under the limit: the server times them on its own clock, after network
+    // jitter, and one that lands a few ms early in a full window is refused and pauses every call.
+    this.requests = new TokenBucket((requestsPerMinute / 60) * REQUEST_PACE, Math.max(1, requestsPerMinute / 60));
     this.tokens = new TokenBucket(tokensPerMinute / 60, Math.max(1, tokensPerMinute / 60));
   }
 
@@ -233,7 +238,10 @@ export class EndpointClient {
       }
       const hinted = failure.retryAfterMs;
       const waitMs = hinted !== undefined ? Math.min(hinted, this.config.maxBackoffMs) : backoffDelayMs(attempt, this.config.initialBackoffMs, this.config.maxBackoffMs);
-      if (failure.status === 429 && hinted !== undefined) this.pausedUntil = Math.max(this.pausedUntil, Date.now() + waitMs);
+      if (failure.status === 429 && hinted !== undefined && Date.now() + waitMs > this.pausedUntil) {
+        this.pausedUntil = Date.now() + waitMs;
+        this.requests.holdFor(waitMs);
+      }
       this.counters.retries++;
       this.log.warn({ operation: call.operation, status: failure.status, attempt: attempt + 1, waitMs, hinted: hinted !== undefined }, `retrying: ${failure.message}`);
       await sleep(waitMs, undefined, { signal }).catch(() => {
@@ -245,16 +253,22 @@ export class EndpointClient {
   /** One HTTP attempt, inside a concurrency slot, after the rate limits allow it. */
   private async attempt<T>(call: EndpointCall<T>, estimated: number, signal: AbortSignal): Promise<EndpointReply<T>> {
     const openai = this.client();
-    const paused = this.pausedUntil - Date.now();
-    if (paused > 0) await sleep(paused, undefined, { signal });
-    const waitMs = Math.max(this.requests.reserve(1), estimated > 0 ? this.tokens.reserve(estimated) : 0);
-    if (waitMs > 0) {
-      await sleep(waitMs, undefined, { signal }).catch((error: unknown) => {
-        // Aborted while waiting: give the reservation back for the calls that remain.
-        this.requests.adjust(1);
-        if (estimated > 0) this.tokens.adjust(estimated);
-        throw error;
-      });
+    for (;;) {
+      const paused = this.pausedUntil - Date.now();
+      if (paused > 0) await sleep(paused, undefined, { signal });
+      const waitMs = Math.max(this.requests.reserve(1), estimated > 0 ? this.tokens.reserve(estimated) : 0);
+      if (waitMs > 0) {
+        await sleep(waitMs, undefined, { signal }).catch((error: unknown) => {
+          // Aborted while waiting: give the reservation back for the calls that remain.
+          this.requests.adjust(1);
+          if (estimated > 0) this.tokens.adjust(estimated);
+          throw error;
+        });
+      }
+      // A 429 paused the client while this call waited: its turn fell in the pause (holdFor spent
+      // it), so it takes a new one instead of being refused too. Its tokens were not used.
+      if (this.pausedUntil <= Date.now()) break;
+      if (estimated > 0) this.tokens.adjust(estimated);
     }
     this.counters.calls++;
     this.log.debug({ operation: call.operation }, 'endpoint call');

@@ -35,6 +35,15 @@ export class TokenBucket {
     this.tokens = Math.min(this.capacity, this.tokens + amount);
   }
 
+  /**
+   * Hands nothing out for `ms`, then refills from empty (one token ready when the time is up):
+   * after a server's "retry after", whatever burst the bucket had saved would be refused again.
+   */
+  holdFor(ms: number): void {
+    this.refill();
+    this.tokens = Math.min(this.tokens, 1 - (ms / 1000) * this.ratePerSecond);
+  }
+
   private refill(): void {
     const now = this.now();
     this.tokens = Math.min(this.capacity, this.tokens + ((now - this.updatedAt) / 1000) * this.ratePerSecond);

@@ -156,6 +156,21 @@ describe('emoforge run on the demo clips', () => {
     expect(await shardHashes(out)).toEqual(before);
   });
 
+  it('packages the tasks the write stage asks for, the Q → R → A form included, with no other work', async () => {
+    const file = await writeConfig(await tempDir(), demoConfig({ write: { tasks: ['description', 'qra'] } }));
+    const dest = join(await tempDir(), 'out');
+    const run = await cli(['run', file, '--input', input, '--out', dest, '--store', store]);
+    expect(run.code).toBe(0);
+    expect((await readJson(join(dest, 'stats.json'))).totals.work).toEqual({});
+    const rows = await query(`SELECT task, len(conversations) AS turns, conversations[3].value AS follow_up FROM read_parquet('${join(dest, 'shards', '*.parquet')}')`);
+    expect(rows.filter((r) => r.task === 'qra')).toHaveLength(6);
+    expect(rows.filter((r) => r.task === 'description')).toHaveLength(6);
+    for (const row of rows.filter((r) => r.task === 'qra')) {
+      expect(Number(row.turns)).toBe(4);
+      expect(row.follow_up).toBe('So what is the emotion?');
+    }
+  });
+
   it('reruns only the changed stage and the ones after it', async () => {
     const changed = demoConfig({ qa: { labelSet: ['happy', 'sad', 'angry', 'neutral', 'surprised', 'fearful', 'disgusted'] } });
     const file = await writeConfig(await tempDir(), changed);
