@@ -30,6 +30,8 @@ export const RunConfig = z
     /** Stages in order: `- ingest`, or `- segment: { strategy: whole }`. */
     stages: z.array(StageEntry).min(2),
     teachers: TeachersConfig.optional(),
+    /** Spending cap for teacher calls in one run; records that would exceed it are dropped `budget-exhausted` and retried by the next run. */
+    budget: z.object({ maxUSD: z.number().positive() }).strict().optional(),
   })
   .strict();
 export type RunConfig = z.infer<typeof RunConfig>;

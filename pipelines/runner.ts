@@ -64,7 +64,7 @@ type Outcome = CachedOutcome & { readonly thrown?: boolean };
 export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const { store, log, signal } = options;
-  const teachers = createTeacherRegistry(plan.teachers, { store, log, signal });
+  const teachers = createTeacherRegistry(plan.teachers, { store, log, signal, budget: plan.config.budget });
   const stats: StatsTable = {};
 
   // 1. Sources → clips.

@@ -9,7 +9,7 @@ import OpenAI, { APIError } from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import PQueue from 'p-queue';
 import pino, { type Logger } from 'pino';
-import { ConfigError, FatalError } from '../errors.ts';
+import { ConfigError, FatalError, RecordError } from '../errors.ts';
 import { canonicalJson, fingerprint } from '../fingerprint.ts';
 import type { Store } from '../store/store.ts';
 import { EndpointConfig, type EndpointConfigInput } from './endpoint-config.ts';
@@ -276,6 +276,8 @@ export class EndpointClient {
       return await call.send(openai, { signal, timeout: this.config.timeoutMs, maxRetries: 0 });
     } catch (error) {
       if (signal.aborted) throw abortReason(signal);
+      // The caller's own refusals (a spent budget, say) pass through unchanged, never retried.
+      if (error instanceof RecordError || error instanceof FatalError) throw error;
       throw classifyFailure(error, this.failureContext(call.operation, error));
     }
   }

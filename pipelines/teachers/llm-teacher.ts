@@ -43,6 +43,8 @@ export interface LlmTeacherOptions {
   readonly roles: readonly TeacherRole[];
   /** Where requests, retries, tokens and cost are counted. */
   readonly ledger: TeacherUsageLedger;
+  /** The run's spending cap: no new request once it is reached (cached answers are still served). */
+  readonly budget?: { readonly maxUSD: number };
   /** YAML path of this teacher's config, for messages (e.g. "teachers.teachers.gpt"). */
   readonly label?: string;
 }
@@ -152,6 +154,7 @@ export class LlmTeacher implements Teacher {
     // custom send only adds the attempt count, which the client does not report on failure.
     const params = { ...body, model: this.client.config.model };
     let attempts = 0;
+    const { ledger, budget } = this.options;
     try {
       const result = await this.client.request<ChatCompletion>({
         operation: 'chat.completions',
@@ -159,6 +162,10 @@ export class LlmTeacher implements Teacher {
         estimatedTokens: estimateChatTokens(params),
         signal,
         async send(openai, requestOptions) {
+          // Only requests that would go over HTTP reach send(): a cache hit is never refused.
+          if (budget && ledger.spentUSD() >= budget.maxUSD) {
+            throw new RecordError('budget-exhausted', `budget.maxUSD $${budget.maxUSD} is spent ($${ledger.spentUSD().toFixed(4)} this run): raise budget.maxUSD and run again; answers already paid for come from the cache`);
+          }
           attempts++;
           const completion = await openai.chat.completions.create({ ...params, stream: false }, requestOptions);
           const reported = completion.usage ? { inputTokens: completion.usage.prompt_tokens, outputTokens: completion.usage.completion_tokens } : undefined;

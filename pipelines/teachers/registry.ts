@@ -113,6 +113,8 @@ export interface TeacherRegistryContext {
   readonly log?: Logger;
   /** Aborting it stops every queued and in-flight teacher request. */
   readonly signal?: AbortSignal;
+  /** Stop paying once this much is spent in the run (cache hits stay free). */
+  readonly budget?: { readonly maxUSD: number };
 }
 
 /** YAML path of a teacher's config in a run config. */
@@ -160,6 +162,7 @@ export function createTeacherRegistry(config: TeachersConfigInput = {}, context:
           promptsDir: teacherConfig.promptsDir ?? BUNDLED_PROMPTS_DIR,
           roles: TEACHER_ROLES.filter((role) => roles[role] === name),
           ledger,
+          budget: context.budget,
           label: teacherPath(name),
         });
     }

@@ -61,6 +61,13 @@ export class TeacherUsageLedger {
     for (const [key, value] of Object.entries(delta) as [keyof TeacherUsageCounters, number][]) sum[key] += value;
   }
 
+  /** Dollars spent so far, over every role and teacher. */
+  spentUSD(): number {
+    let total = 0;
+    for (const byTeacher of Object.values(this.counters)) for (const counters of Object.values(byTeacher)) total += counters.usd;
+    return total;
+  }
+
   /** A deep copy: later calls never change a snapshot already written. */
   snapshot(): TeacherUsageTable {
     return mergeTeacherUsage({}, this.counters);

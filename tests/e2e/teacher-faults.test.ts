@@ -157,4 +157,28 @@ describe('a pipeline run on LLM teachers', () => {
     expect(server.requests).toHaveLength(0);
     expect(second.summary.segments).toBe(3);
   }, 300_000);
+
+  it('stops paying at budget.maxUSD: later records are dropped budget-exhausted, and a re-run with more budget pays only for them', async () => {
+    const input = await sampleClips(3);
+    const store = join(work, 'budget-store');
+    server.reset();
+    // One answered request costs well over the cap, so the run stops paying after the first ones.
+    const config = demoConfig({ transcribe: { engine: 'manifest' } }, { teachers: teachers({ limits: { concurrency: 1 } }), budget: { maxUSD: 1e-6 }, concurrency: 1 });
+    const first = await runInProcess(config, { input, out: join(work, 'budget-1'), store });
+    const paid = server.requestsTo(CHAT).filter((r) => r.outcome === 'ok').map((r) => JSON.stringify(r.json.messages));
+    expect(paid.length).toBeGreaterThanOrEqual(1);
+    expect(paid.length).toBeLessThan(3 * ROLES.length);
+    const exhausted = Object.values(first.summary.stats).reduce((n, s) => n + (s.dropped['budget-exhausted'] ?? 0), 0);
+    expect(exhausted).toBeGreaterThanOrEqual(1);
+    expect(first.summary.segments + exhausted).toBe(3);
+    const rejects = await readRowsHyparquet(join(work, 'budget-1', 'rejects.parquet'));
+    expect(rejects.filter((r) => r.reason === 'budget-exhausted')).toHaveLength(exhausted);
+
+    server.reset();
+    const second = await runInProcess({ ...config, budget: undefined }, { input, out: join(work, 'budget-2'), store });
+    expect(second.summary.segments).toBe(3);
+    const again = server.requestsTo(CHAT).map((r) => JSON.stringify(r.json.messages));
+    // Nothing already paid for is asked again.
+    for (const body of again) expect(paid).not.toContain(body);
+  }, 300_000);
 });
