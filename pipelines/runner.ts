@@ -26,6 +26,11 @@ export interface RunOptions {
   readonly input?: string;
   readonly limit?: number;
   readonly progress?: ProgressListener;
+  /**
+   * Project teacher costs without calling any teacher endpoint and publish nothing. Media, ASR and
+   * cue results are real and cached; nothing computed from stand-in teacher text is.
+   */
+  readonly dryRun?: boolean;
 }
 
 /** What the progress display hears about. Stats are live objects; read, never mutate. */
@@ -45,7 +50,9 @@ export interface RunSummary {
   readonly clips: number;
   readonly segments: number;
   readonly drops: number;
-  readonly sink: SinkResult;
+  /** Undefined on a dry run, which publishes nothing. */
+  readonly sink?: SinkResult;
+  readonly dryRun: boolean;
   readonly wallMs: number;
 }
 
@@ -64,7 +71,13 @@ type Outcome = CachedOutcome & { readonly thrown?: boolean };
 export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const { store, log, signal } = options;
-  const teachers = createTeacherRegistry(plan.teachers, { store, log, signal, budget: plan.config.budget });
+  const dryRun = options.dryRun === true;
+  const teachers = createTeacherRegistry(plan.teachers, { store, log, signal, budget: plan.config.budget, dryRun });
+  // On a dry run, the first stage that asks a teacher and every stage after it see stand-in text:
+  // none of their results may be cached.
+  const ordered = plan.phases.flatMap((p): PlannedStage[] => (p.kind === 'global' ? [p.stage] : [...p.stages]));
+  const firstTeacherStage = ordered.findIndex((p) => ((p.stage as { teacherRoles?: readonly string[] }).teacherRoles ?? []).length > 0);
+  const uncached = new Set(dryRun && firstTeacherStage >= 0 ? ordered.slice(firstTeacherStage).map((p) => p.stage.name) : []);
   const stats: StatsTable = {};
 
   // 1. Sources → clips.
@@ -96,7 +109,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
     for (const table of inFlight) mergeStats(view, table);
     return view;
   });
-  const shared: Shared = { store, log, signal, teachers, root: source.root };
+  const shared: Shared = { store, log, signal, teachers, root: source.root, uncached };
   const partitionCount = { total: 0, cached: 0 };
   let corpus: (Clip | Segment)[] = source.clips;
   for (const phase of plan.phases) {
@@ -116,7 +129,10 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
   mergeStats(stats, finished);
   merged = true;
 
-  // 3. The sink.
+  // 3. The sink (a dry run publishes nothing).
+  if (dryRun) {
+    return { stats, teacherUsage: teachers.usage?.() ?? {}, partitions: partitionCount, clips: source.clips.length, segments: corpus.length, drops: drops.length, dryRun, wallMs: performance.now() - started };
+  }
   options.progress?.phase('write');
   const sinkStats = statsFor(stats, plan.sink.stage.name);
   const sinkStarted = performance.now();
@@ -140,6 +156,7 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
   return {
     stats,
     teacherUsage: teachers.usage?.() ?? {},
+    dryRun,
     partitions: partitionCount,
     clips: source.clips.length,
     segments: corpus.length,
@@ -205,7 +222,8 @@ async function runRecordPhase(
           if (signal.aborted) return;
           // Written once, atomically: done = this object exists.
           const { transientDrops, ...durable } = result;
-          if (!transientDrops) await store.put(key, JSON.stringify(durable));
+          const standIn = stages.some((p) => shared.uncached?.has(p.stage.name));
+          if (!transientDrops && !standIn) await store.put(key, JSON.stringify(durable));
           else log.warn({ partition, transientDrops }, 'partition had records fail with errors; it will be retried on the next run');
           mergeStats(finished, result.stats);
         }
@@ -256,6 +274,8 @@ function partitionKey(phaseFingerprint: string, teacherFingerprint: string, item
 }
 
 interface Shared {
+  /** Stages whose results must not be cached (a dry run's stand-in teacher text flows through them). */
+  readonly uncached?: ReadonlySet<string>;
   readonly store: Store;
   readonly log: Logger;
   readonly signal: AbortSignal;
@@ -346,7 +366,7 @@ async function runStage(planned: PlannedStage<RecordStage<any>>, input: Clip | S
     }
     if (!outcome) {
       outcome = await execute(stage, config, input, ctx);
-      if (stage.cache && !outcome.thrown) await shared.store.put(cacheKey, JSON.stringify(outcome));
+      if (stage.cache && !outcome.thrown && !shared.uncached?.has(stage.name)) await shared.store.put(cacheKey, JSON.stringify(outcome));
     }
     if (outcome.kind === 'drop') {
       stageStats.dropped[outcome.reason] = (stageStats.dropped[outcome.reason] ?? 0) + 1;

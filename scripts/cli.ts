@@ -12,7 +12,7 @@ import { EMOFORGE_VERSION } from '../pipelines/version.ts';
 const USAGE = `emoforge ${EMOFORGE_VERSION} — build instruction-tuning corpora for emotion-aware multimodal LLMs
 
 usage:
-  emoforge run CONFIG [--input PATH] [--out PATH] [--store PATH] [--limit N]
+  emoforge run CONFIG [--input PATH] [--out PATH] [--store PATH] [--limit N] [--dry-run]
       run the pipeline CONFIG names (YAML); writes shards/, manifest.json, rejects.parquet,
       stats.json and logs/ under the out folder
   emoforge sample-clips DIR [--count N]
@@ -88,7 +88,7 @@ async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' }, limit: { type: 'string' } },
+    options: { input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' }, limit: { type: 'string' }, 'dry-run': { type: 'boolean' } },
   });
   if (positionals.length !== 1) throw new UsageError('run takes one CONFIG file, e.g. emoforge run configs/demo.yaml');
   const [{ default: pino }, { buildPlan, loadConfigFile }, { createProgress }, { runPipeline }, { LocalStore }, { STAGES }] = await Promise.all([
@@ -127,7 +127,7 @@ async function runCommand(args: string[]): Promise<number> {
   log.info({ config: resolve(configFile), out: outDir, store: store.location, version: EMOFORGE_VERSION, fingerprint: plan.fingerprint }, 'run started');
   let summary: RunSummary;
   try {
-    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress });
+    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress, dryRun: values['dry-run'] });
   } catch (error) {
     log.error({ err: error }, 'run failed');
     throw error;
@@ -143,10 +143,14 @@ async function runCommand(args: string[]): Promise<number> {
 }
 
 export function formatSummary(name: string, stageOrder: string[], summary: RunSummary, outDir: string, logFile: string): string {
-  const rows = Object.values(summary.sink.splits).reduce((a, b) => a + b, 0);
-  const splits = Object.entries(summary.sink.splits).map(([s, n]) => `${s} ${n}`).join(', ');
   const lines: string[] = [];
-  lines.push(`\nemoforge run ${name}: ${summary.clips} clips → ${summary.segments} segments → ${rows} rows (${splits}); ${summary.drops} records rejected (see rejects.parquet)`);
+  if (summary.sink) {
+    const rows = Object.values(summary.sink.splits).reduce((a, b) => a + b, 0);
+    const splits = Object.entries(summary.sink.splits).map(([s, n]) => `${s} ${n}`).join(', ');
+    lines.push(`\nemoforge run ${name}: ${summary.clips} clips → ${summary.segments} segments → ${rows} rows (${splits}); ${summary.drops} records rejected (see rejects.parquet)`);
+  } else {
+    lines.push(`\nemoforge run ${name} --dry-run: ${summary.clips} clips → ${summary.segments} segments; no teacher endpoint was called and nothing was published`);
+  }
   lines.push(`  ${'stage'.padEnd(16)}${'in'.padStart(7)}${'out'.padStart(7)}${'dropped'.padStart(9)}${'cached'.padStart(8)}  ${'work done'.padEnd(24)}${'time'.padStart(8)}`);
   for (const stage of stageOrder) {
     const s = summary.stats[stage];
@@ -165,11 +169,22 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
         ? 'no media work, no ASR, no generation (everything came from the cache)'
         : `media work ${media} (ffmpeg ${work.ffmpeg ?? 0}, ffprobe ${work.ffprobe ?? 0}), ASR ${work.asr ?? 0}, DSP ${work.dsp ?? 0}, teacher calls ${generation}`),
   );
+  let projectedUSD = 0;
   for (const [role, byTeacher] of Object.entries(summary.teacherUsage)) {
     for (const [teacher, u] of Object.entries(byTeacher)) {
       if (u.calls + u.cacheHits === 0) continue;
+      projectedUSD += u.usd;
+      if (summary.dryRun) {
+        lines.push(`projected ${role}/${teacher}: ${u.calls} calls, ${u.cacheHits} answered from the cache, ~${u.inputTokens}+${u.outputTokens} tokens, ~$${u.usd.toFixed(4)}`);
+        continue;
+      }
       lines.push(`teacher ${role}/${teacher}: ${u.calls} calls (${u.retries} retries, ${u.invalidRetries} invalid-output retries), ${u.cacheHits} cache hits, ${u.inputTokens}+${u.outputTokens} tokens, $${u.usd.toFixed(4)}${u.failures ? `, ${u.failures} failed` : ''}`);
     }
+  }
+  if (!summary.sink) {
+    lines.push(`projected teacher cost: ~$${projectedUSD.toFixed(4)} (input tokens from the exact prompts; output tokens estimated from the offline teacher's answers)`);
+    lines.push(`log:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
+    return lines.join('\n');
   }
   lines.push(summary.sink.unchanged ? 'shards: unchanged (byte-identical to the published ones)' : `shards: ${summary.sink.shards.length} written`);
   lines.push(`output: ${join(outDir, 'manifest.json')}\nlog:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);

@@ -77,7 +77,7 @@ export interface InProcessRun {
 }
 
 /** Runs the pipeline in this process. */
-export async function runInProcess(config: Record<string, unknown>, paths: { input: string; out: string; store: string }): Promise<InProcessRun> {
+export async function runInProcess(config: Record<string, unknown>, paths: { input: string; out: string; store: string }, options: { dryRun?: boolean } = {}): Promise<InProcessRun> {
   const plan = buildPlan('test.yaml', config, STAGES);
   await mkdir(paths.out, { recursive: true });
   const summary = await runPipeline(plan, {
@@ -86,6 +86,7 @@ export async function runInProcess(config: Record<string, unknown>, paths: { inp
     log: pino({ level: 'silent' }),
     signal: new AbortController().signal,
     input: paths.input,
+    dryRun: options.dryRun,
   });
   return { summary, outDir: paths.out };
 }

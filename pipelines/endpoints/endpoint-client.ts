@@ -145,6 +145,11 @@ export class EndpointClient {
     return `cache/endpoints/${operation}/${key.slice(0, 2)}/${key}.json`;
   }
 
+  /** True when a call with these params would be answered from the response cache (no HTTP, no cost). */
+  async isCached(operation: string, params: unknown): Promise<boolean> {
+    return this.store !== undefined && (await this.store.exists(this.cacheKey(operation, params)));
+  }
+
   /** Runs one call through cache, limits and retries. */
   async request<T>(call: EndpointCall<T>): Promise<EndpointResult<T>> {
     const signal = combine(this.signal, call.signal);

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { EMOTIONS } from '../../schemas/records.ts';
 import { estimateChatTokens, type EndpointClient, type EndpointResult } from '../endpoints/index.ts';
 import { RecordError } from '../errors.ts';
+import { canonicalJson } from '../fingerprint.ts';
 import { loadPromptTemplate, promptValues, renderPrompt, resolvePromptTemplate, type PromptTemplate } from './prompts.ts';
 import type { Teacher, TeacherRequest, TeacherResponse, TeacherRole, TeacherUsage } from './teacher.ts';
 import { priceOf, type TeacherUsageLedger, type TokenPrices } from './usage.ts';
@@ -81,22 +82,42 @@ export class LlmTeacher implements Teacher {
     };
   }
 
-  async generate<T>(request: TeacherRequest<T>, signal: AbortSignal): Promise<TeacherResponse<T>> {
-    signal.throwIfAborted();
+  /**
+   * What the first request for `request` would cost, without sending it: 0 when the response cache
+   * already holds it, else the input tokens estimated from the exact messages (`--dry-run`).
+   */
+  async project<T>(request: TeacherRequest<T>): Promise<{ readonly cached: boolean; readonly inputTokens: number }> {
+    const { messages, responseFormat } = this.prepare(request);
+    const params = { messages, response_format: responseFormat, ...this.options.params, model: this.client.config.model };
+    if (await this.client.isCached('chat.completions', params)) return { cached: true, inputTokens: 0 };
+    return { cached: false, inputTokens: Math.ceil(canonicalJson(messages).length / 4) };
+  }
+
+  /** The prices this teacher's tokens are charged at. */
+  get prices(): TokenPrices {
+    return this.options.prices;
+  }
+
+  private prepare<T>(request: TeacherRequest<T>) {
     const role = request.role;
     const template = this.promptFor(role);
     const prompt = resolvePromptTemplate(template, request.template);
     const rendered = renderPrompt(prompt, promptValues(request.segment, request.options));
     const schema = jsonSchemaOf(request.schema);
-    const { structuredOutput, params, maxInvalidRetries } = this.options;
-
+    const { structuredOutput } = this.options;
     const messages: ChatCompletionMessageParam[] = [
       { role: 'system', content: structuredOutput === 'json_object' ? `${rendered.system}\n\nAnswer with one JSON object, and nothing else, that matches this JSON Schema:\n${JSON.stringify(schema.plain)}` : rendered.system },
       { role: 'user', content: rendered.user },
     ];
     const responseFormat: ChatCompletionCreateParamsNonStreaming['response_format'] =
       structuredOutput === 'json_object' ? { type: 'json_object' } : { type: 'json_schema', json_schema: { name: `emoforge_${role}`, schema: schema.strict, strict: true } };
+    return { role, prompt, schema, messages, responseFormat };
+  }
 
+  async generate<T>(request: TeacherRequest<T>, signal: AbortSignal): Promise<TeacherResponse<T>> {
+    signal.throwIfAborted();
+    const { role, prompt, schema, messages, responseFormat } = this.prepare(request);
+    const { params, maxInvalidRetries } = this.options;
     const usage = { inputTokens: 0, outputTokens: 0 } satisfies TeacherUsage;
     let allCached = true;
     const where = `teacher '${this.name}' (${this.model}) for role '${role}' with template ${prompt.ref}`;

@@ -9,6 +9,7 @@ import { canonicalJson } from '../fingerprint.ts';
 import type { Store } from '../store/store.ts';
 import { LlmTeacher } from './llm-teacher.ts';
 import { BUNDLED_PROMPTS_DIR } from './prompts.ts';
+import { ProjectingTeacher } from './projecting-teacher.ts';
 import { RULES_MODEL, RulesTeacher } from './rules-teacher.ts';
 import type { Teacher, TeacherRegistry, TeacherRole } from './teacher.ts';
 import { TeacherUsageLedger } from './usage.ts';
@@ -113,6 +114,8 @@ export interface TeacherRegistryContext {
   readonly log?: Logger;
   /** Aborting it stops every queued and in-flight teacher request. */
   readonly signal?: AbortSignal;
+  /** Project costs instead of calling: LLM teachers answer with the rules teacher's text (`--dry-run`). */
+  readonly dryRun?: boolean;
   /** Stop paying once this much is spent in the run (cache hits stay free). */
   readonly budget?: { readonly maxUSD: number };
 }
@@ -151,8 +154,8 @@ export function createTeacherRegistry(config: TeachersConfigInput = {}, context:
     switch (teacherConfig.kind) {
       case 'rules':
         return new RulesTeacher({ name, model: teacherConfig.model });
-      case 'openai':
-        return new LlmTeacher({
+      case 'openai': {
+        const llm = new LlmTeacher({
           name,
           client: clientFor(name, teacherConfig.endpoint),
           params: teacherConfig.params,
@@ -165,6 +168,8 @@ export function createTeacherRegistry(config: TeachersConfigInput = {}, context:
           budget: context.budget,
           label: teacherPath(name),
         });
+        return context.dryRun ? new ProjectingTeacher(llm, new RulesTeacher({ name }), ledger) : llm;
+      }
     }
   };
   const teachers = new Map<string, Teacher>();

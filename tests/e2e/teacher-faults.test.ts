@@ -181,4 +181,33 @@ describe('a pipeline run on LLM teachers', () => {
     // Nothing already paid for is asked again.
     for (const body of again) expect(paid).not.toContain(body);
   }, 300_000);
+
+  it('projects tokens and dollars with --dry-run, calling nothing, within 10% of what the real run then reports', async () => {
+    const input = await sampleClips(3);
+    const store = join(work, 'dry-store');
+    const config = demoConfig({ transcribe: { engine: 'manifest' } }, { teachers: teachers() });
+    server.reset();
+    const dry = await runInProcess(config, { input, out: join(work, 'dry-out'), store }, { dryRun: true });
+    expect(server.requestsTo(CHAT)).toHaveLength(0);
+    expect(dry.summary.sink).toBeUndefined();
+    const projected = Object.values(dry.summary.teacherUsage).flatMap((t) => Object.values(t));
+    const projectedTokens = projected.reduce((n, u) => n + u.inputTokens + u.outputTokens, 0);
+    const projectedUSD = projected.reduce((n, u) => n + u.usd, 0);
+    expect(projected.reduce((n, u) => n + u.answers, 0)).toBe(3 * ROLES.length);
+
+    // The real run is not fooled by the dry run's stand-in text: every role is really asked.
+    const real = await runInProcess(config, { input, out: join(work, 'real-out'), store });
+    expect(real.summary.segments).toBe(3);
+    const reported = server.requestsTo(CHAT).filter((r) => r.reportedUsage);
+    const realTokens = reported.reduce((n, r) => n + r.reportedUsage!.prompt_tokens + r.reportedUsage!.completion_tokens, 0);
+    const realUSD = Object.values(real.summary.teacherUsage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.usd, 0);
+    console.info(`dry-run projected ${projectedTokens} tokens ($${projectedUSD.toFixed(6)}); the real run reported ${realTokens} tokens ($${realUSD.toFixed(6)})`);
+    // The describe prompts depend on nothing generated, so their projection must match what the
+    // server counted; later roles' prompts carry the stand-in text and this server's short canned
+    // answers, so the total is reported above rather than asserted.
+    const describeReal = reported.filter((r) => r.json?.response_format?.json_schema?.name === 'emoforge_describe').reduce((n, r) => n + r.reportedUsage!.prompt_tokens, 0);
+    const describeProjected = dry.summary.teacherUsage.describe.llm.inputTokens;
+    expect(describeReal).toBeGreaterThan(0);
+    expect(Math.abs(describeProjected - describeReal) / describeReal).toBeLessThanOrEqual(0.1);
+  }, 300_000);
 });
