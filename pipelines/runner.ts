@@ -8,6 +8,7 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import { Segment, type Clip, type Drop } from '../schemas/records.ts';
 import type { Plan, PlannedStage } from './config.ts';
+import { segmentDrop } from './drops.ts';
 import { FatalError, RecordError } from './errors.ts';
 import { fingerprint } from './fingerprint.ts';
 import type { SinkResult } from './sink.ts';
@@ -46,6 +47,8 @@ export interface RunSummary {
   readonly stats: StatsTable;
   /** Teacher calls, cache hits, tokens and dollars per role and teacher, for this run. */
   readonly teacherUsage: TeacherUsageTable;
+  /** Dry runs: per "role/teacher", whether the projection used observed answer lengths or stand-ins. */
+  readonly projectionBasis?: Record<string, { readonly basis: 'observed' | 'stand-in'; readonly observedAnswers: number }>;
   readonly partitions: { total: number; cached: number };
   readonly clips: number;
   readonly segments: number;
@@ -128,10 +131,22 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
   }
   mergeStats(stats, finished);
   merged = true;
+  // What this run learnt of answer lengths, for later dry runs (a dry run learns nothing).
+  await teachers.persist?.();
 
   // 3. The sink (a dry run publishes nothing).
   if (dryRun) {
-    return { stats, teacherUsage: teachers.usage?.() ?? {}, partitions: partitionCount, clips: source.clips.length, segments: corpus.length, drops: drops.length, dryRun, wallMs: performance.now() - started };
+    return {
+      stats,
+      teacherUsage: teachers.usage?.() ?? {},
+      projectionBasis: teachers.projectionBasis?.() ?? {},
+      partitions: partitionCount,
+      clips: source.clips.length,
+      segments: corpus.length,
+      drops: drops.length,
+      dryRun,
+      wallMs: performance.now() - started,
+    };
   }
   options.progress?.phase('write');
   const sinkStats = statsFor(stats, plan.sink.stage.name);
@@ -252,7 +267,7 @@ async function runGlobalStage(planned: PlannedStage<GlobalStage<any>>, segments:
       const input = segments[i];
       if (isDrop(result)) {
         stageStats.dropped[result.reason] = (stageStats.dropped[result.reason] ?? 0) + 1;
-        drops.push({ id: input.id, clipId: input.clipId, uri: input.clip.uri, stage: stage.name, reason: result.reason, detail: result.detail });
+        drops.push(segmentDrop(input, stage.name, result));
         return;
       }
       const check = Segment.safeParse(result);
@@ -291,6 +306,11 @@ function contextFor(stage: string, stageStats: ReturnType<typeof emptyStageStats
     signal: shared.signal,
     teachers: shared.teachers,
     work: { add: (kind: WorkKind, amount = 1) => void (stageStats.work[kind] = (stageStats.work[kind] ?? 0) + amount) },
+    flag(reason: string, detail: string) {
+      const flagged = (stageStats.flagged ??= {});
+      flagged[reason] = (flagged[reason] ?? 0) + 1;
+      shared.log.info({ stage, reason, detail }, 'flagged');
+    },
     async scratch() {
       const dir = await mkdtemp(join(tmpdir(), 'emoforge-'));
       scratchDirs.push(dir);
@@ -333,7 +353,7 @@ async function processPartition(stages: readonly PlannedStage<RecordStage<any>>[
         const result = await runStage(planned, current, stats, shared);
         if (isDrop(result)) {
           if (result.transient) transientDrops++;
-          drops.push({ id: current.id, clipId: current.clipId, uri: current.clip.uri, stage: planned.stage.name, reason: result.reason, detail: result.detail });
+          drops.push(segmentDrop(current, planned.stage.name, result));
           kept = false;
           break;
         }

@@ -6,6 +6,7 @@ import { ConfigError, FatalError } from '../pipelines/errors.ts';
 import type { RunSummary } from '../pipelines/runner.ts';
 import { totalDropped, totalWork } from '../pipelines/stats.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
+import { MIN_OBSERVED } from '../pipelines/teachers/calibration.ts';
 
 // Commands load their modules on demand, so `--help` and light commands start fast.
 
@@ -175,14 +176,16 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
       if (u.calls + u.cacheHits === 0) continue;
       projectedUSD += u.usd;
       if (summary.dryRun) {
-        lines.push(`projected ${role}/${teacher}: ${u.calls} calls, ${u.cacheHits} answered from the cache, ~${u.inputTokens}+${u.outputTokens} tokens, ~$${u.usd.toFixed(4)}`);
+        const basis = summary.projectionBasis?.[`${role}/${teacher}`];
+        const from = basis ? (basis.basis === 'observed' ? ` (lengths from ${basis.observedAnswers} earlier answers)` : ' (output lengths from the offline teacher: no earlier answers yet)') : '';
+        lines.push(`projected ${role}/${teacher}: ${u.calls} calls, ${u.cacheHits} answered from the cache, ~${u.inputTokens}+${u.outputTokens} tokens, ~$${u.usd.toFixed(4)}${from}`);
         continue;
       }
       lines.push(`teacher ${role}/${teacher}: ${u.calls} calls (${u.retries} retries, ${u.invalidRetries} invalid-output retries), ${u.cacheHits} cache hits, ${u.inputTokens}+${u.outputTokens} tokens, $${u.usd.toFixed(4)}${u.failures ? `, ${u.failures} failed` : ''}`);
     }
   }
   if (!summary.sink) {
-    lines.push(`projected teacher cost: ~$${projectedUSD.toFixed(4)} (input tokens from the exact prompts; output tokens estimated from the offline teacher's answers)`);
+    lines.push(`projected teacher cost: ~$${projectedUSD.toFixed(4)} (input tokens counted on the exact prompts; output tokens from this teacher's earlier answers where there are ${MIN_OBSERVED} or more, else from the offline teacher's)`);
     lines.push(`log:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
     return lines.join('\n');
   }

@@ -77,7 +77,7 @@ export interface InProcessRun {
 }
 
 /** Runs the pipeline in this process. */
-export async function runInProcess(config: Record<string, unknown>, paths: { input: string; out: string; store: string }, options: { dryRun?: boolean } = {}): Promise<InProcessRun> {
+export async function runInProcess(config: Record<string, unknown>, paths: { input: string; out: string; store: string }, options: { dryRun?: boolean; limit?: number } = {}): Promise<InProcessRun> {
   const plan = buildPlan('test.yaml', config, STAGES);
   await mkdir(paths.out, { recursive: true });
   const summary = await runPipeline(plan, {
@@ -87,6 +87,7 @@ export async function runInProcess(config: Record<string, unknown>, paths: { inp
     signal: new AbortController().signal,
     input: paths.input,
     dryRun: options.dryRun,
+    limit: options.limit,
   });
   return { summary, outDir: paths.out };
 }

@@ -10,12 +10,13 @@ import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'ope
 import PQueue from 'p-queue';
 import pino, { type Logger } from 'pino';
 import { ConfigError, FatalError, RecordError } from '../errors.ts';
-import { canonicalJson, fingerprint } from '../fingerprint.ts';
+import { fingerprint } from '../fingerprint.ts';
 import type { Store } from '../store/store.ts';
 import { EndpointConfig, type EndpointConfigInput } from './endpoint-config.ts';
 import { classifyFailure, displayEndpoint, EndpointRetryableError, type FailureContext } from './endpoint-errors.ts';
 import { backoffDelayMs, serverRetryDelayMs } from './retry-delay.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { estimateChatTokens } from './tokens.ts';
 
 /** Bumped when the cached entry's shape changes, so old entries are never misread. */
 const CACHE_FORMAT = 'endpoint-response@1';
@@ -320,10 +321,6 @@ export class EndpointClient {
 }
 
 /** Rough tokens for a chat call: ~4 characters per token of the messages, plus the output budget. */
-export function estimateChatTokens(params: { messages: unknown; max_tokens?: number | null; max_completion_tokens?: number | null }): number {
-  const input = Math.ceil(canonicalJson(params.messages).length / 4);
-  return input + (params.max_completion_tokens ?? params.max_tokens ?? 512);
-}
 
 function combine(...signals: (AbortSignal | undefined)[]): AbortSignal {
   const present = signals.filter((s): s is AbortSignal => s !== undefined);

@@ -1,5 +1,6 @@
 // Calling OpenAI-compatible endpoints: the public surface for teachers and hosted ASR.
-export { EndpointClient, estimateChatTokens } from './endpoint-client.ts';
+export { EndpointClient } from './endpoint-client.ts';
+export { countChatInputTokens, countTextTokens, estimateChatTokens } from './tokens.ts';
 export type { EndpointCall, EndpointClientOptions, EndpointReply, EndpointResult, EndpointStats, EndpointUsage } from './endpoint-client.ts';
 export { EndpointConfig, EndpointLimits } from './endpoint-config.ts';
 export type { EndpointConfigInput } from './endpoint-config.ts';

@@ -9,11 +9,12 @@
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { EMOTIONS } from '../../schemas/records.ts';
-import { estimateChatTokens, type EndpointClient, type EndpointResult } from '../endpoints/index.ts';
+import { countChatInputTokens, estimateChatTokens, type EndpointClient, type EndpointResult } from '../endpoints/index.ts';
 import { RecordError } from '../errors.ts';
-import { canonicalJson } from '../fingerprint.ts';
 import { loadPromptTemplate, promptValues, renderPrompt, resolvePromptTemplate, type PromptTemplate } from './prompts.ts';
 import type { Teacher, TeacherRequest, TeacherResponse, TeacherRole, TeacherUsage } from './teacher.ts';
+import type { Store } from '../store/store.ts';
+import { TeacherCalibration } from './calibration.ts';
 import { priceOf, type TeacherUsageLedger, type TokenPrices } from './usage.ts';
 
 /** Sampling parameters sent with every request; part of the fingerprint. */
@@ -48,6 +49,8 @@ export interface LlmTeacherOptions {
   readonly budget?: { readonly maxUSD: number };
   /** YAML path of this teacher's config, for messages (e.g. "teachers.teachers.gpt"). */
   readonly label?: string;
+  /** Where observed answer lengths are kept for `--dry-run` projections (none: not kept). */
+  readonly store?: Store;
 }
 
 /** The raw answer kept in a drop's detail is cut here, so one record cannot bloat the rejects table. */
@@ -60,6 +63,8 @@ export class LlmTeacher implements Teacher {
   private readonly client: EndpointClient;
   private readonly options: LlmTeacherOptions;
   private readonly prompts = new Map<TeacherRole, PromptTemplate>();
+  /** Observed input/output tokens per role, across runs, for `--dry-run`. */
+  readonly calibration: TeacherCalibration;
 
   constructor(options: LlmTeacherOptions) {
     if (!Number.isInteger(options.maxInvalidRetries) || options.maxInvalidRetries < 0) {
@@ -80,6 +85,7 @@ export class LlmTeacher implements Teacher {
       structuredOutput: options.structuredOutput,
       prompts: Object.fromEntries([...this.prompts].map(([role, t]) => [role, `${t.ref}#${t.digest.slice(0, 16)}`])),
     };
+    this.calibration = new TeacherCalibration(this.fingerprint, options.store);
   }
 
   /**
@@ -90,7 +96,7 @@ export class LlmTeacher implements Teacher {
     const { messages, responseFormat } = this.prepare(request);
     const params = { messages, response_format: responseFormat, ...this.options.params, model: this.client.config.model };
     if (await this.client.isCached('chat.completions', params)) return { cached: true, inputTokens: 0 };
-    return { cached: false, inputTokens: Math.ceil(canonicalJson(messages).length / 4) };
+    return { cached: false, inputTokens: countChatInputTokens(params) };
   }
 
   /** The prices this teacher's tokens are charged at. */
@@ -119,6 +125,7 @@ export class LlmTeacher implements Teacher {
     const { role, prompt, schema, messages, responseFormat } = this.prepare(request);
     const { params, maxInvalidRetries } = this.options;
     const usage = { inputTokens: 0, outputTokens: 0 } satisfies TeacherUsage;
+    const estimatedInputTokens = countChatInputTokens({ messages, response_format: responseFormat });
     let allCached = true;
     const where = `teacher '${this.name}' (${this.model}) for role '${role}' with template ${prompt.ref}`;
     try {
@@ -138,6 +145,7 @@ export class LlmTeacher implements Teacher {
         const checked = checkAnswer(raw, request, schema.optionalPaths);
         if (checked.ok) {
           this.options.ledger.add(role, this.name, { answers: 1 });
+          if (!allCached) this.calibration.record(role, { estimatedInputTokens, ...usage });
           return { value: checked.value, usage, cached: allCached, teacher: this.name, model: this.model };
         }
         const cut = choice?.finish_reason === 'length' ? `; the answer was cut at the token limit, raise params.max_tokens (now ${params.max_tokens ?? 'the server default'})` : '';

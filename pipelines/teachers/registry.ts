@@ -9,7 +9,7 @@ import { canonicalJson } from '../fingerprint.ts';
 import type { Store } from '../store/store.ts';
 import { LlmTeacher } from './llm-teacher.ts';
 import { BUNDLED_PROMPTS_DIR } from './prompts.ts';
-import { ProjectingTeacher } from './projecting-teacher.ts';
+import { ProjectingTeacher, type ProjectionBasis } from './projecting-teacher.ts';
 import { RULES_MODEL, RulesTeacher } from './rules-teacher.ts';
 import type { Teacher, TeacherRegistry, TeacherRole } from './teacher.ts';
 import { TeacherUsageLedger } from './usage.ts';
@@ -167,15 +167,24 @@ export function createTeacherRegistry(config: TeachersConfigInput = {}, context:
           ledger,
           budget: context.budget,
           label: teacherPath(name),
+          store: context.store,
         });
-        return context.dryRun ? new ProjectingTeacher(llm, new RulesTeacher({ name }), ledger) : llm;
+        llmTeachers.push(llm);
+        return context.dryRun ? new ProjectingTeacher(llm, new RulesTeacher({ name }), ledger, bases) : llm;
       }
     }
   };
   const teachers = new Map<string, Teacher>();
+  const llmTeachers: LlmTeacher[] = [];
+  const bases = new Map<string, ProjectionBasis>();
   for (const [name, teacherConfig] of Object.entries(parsed.data.teachers)) teachers.set(name, createTeacher(name, teacherConfig));
   return {
     usage: () => ledger.snapshot(),
+    projectionBasis: () => Object.fromEntries([...bases].sort(([a], [b]) => (a < b ? -1 : 1))),
+    async persist() {
+      if (context.dryRun) return;
+      for (const llm of llmTeachers) await llm.calibration.persist();
+    },
     forRole(role: TeacherRole): Teacher {
       const teacher = (TEACHER_ROLES as readonly string[]).includes(role) ? teachers.get(roles[role]) : undefined;
       if (!teacher) throw new ConfigError('teachers config', [`roles.${role}: no teacher is configured for role '${role}' (roles: ${TEACHER_ROLES.join(', ')})`]);

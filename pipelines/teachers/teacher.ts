@@ -43,4 +43,8 @@ export interface TeacherRegistry {
   forRole(role: TeacherRole): Teacher;
   /** Requests, cache hits, retries, tokens and USD per role and teacher so far (for stats.json). */
   usage?(): TeacherUsageTable;
+  /** On a dry run, per "role/teacher": whether output tokens came from observed answers or stand-ins. */
+  projectionBasis?(): Record<string, { readonly basis: 'observed' | 'stand-in'; readonly observedAnswers: number }>;
+  /** Keeps what this run observed of answer lengths (for later dry runs). Called once at the end of a run. */
+  persist?(): Promise<void>;
 }

@@ -13,7 +13,9 @@ import type { TeacherRole } from '../../pipelines/teachers/teacher.ts';
 import { Segment } from '../../schemas/records.ts';
 import { describeStage } from '../../stages/describe.ts';
 import { demoConfig, runInProcess, sampleClips, stageContext, tempDir } from '../helpers.ts';
+import { realisticAnswer } from '../support/answer-model.ts';
 import { faults, OpenAICompatibleServer, type Fault } from '../support/openai-server.ts';
+import type { TeacherUsageTable } from '../../pipelines/teachers/usage.ts';
 
 const KEY_ENV = 'EMOFORGE_TEST_FAULTS_KEY';
 const CHAT = '/v1/chat/completions';
@@ -182,32 +184,53 @@ describe('a pipeline run on LLM teachers', () => {
     for (const body of again) expect(paid).not.toContain(body);
   }, 300_000);
 
-  it('projects tokens and dollars with --dry-run, calling nothing, within 10% of what the real run then reports', async () => {
-    const input = await sampleClips(3);
+  it('projects tokens and dollars with --dry-run, calling nothing, within 10% of what the real run on the demo corpus then reports', async () => {
+    // The demo corpus, answered by a model whose answers have a GPT-4o-class teacher's lengths.
+    const input = await sampleClips(12);
     const store = join(work, 'dry-store');
     const config = demoConfig({ transcribe: { engine: 'manifest' } }, { teachers: teachers() });
-    server.reset();
-    const dry = await runInProcess(config, { input, out: join(work, 'dry-out'), store }, { dryRun: true });
-    expect(server.requestsTo(CHAT)).toHaveLength(0);
-    expect(dry.summary.sink).toBeUndefined();
-    const projected = Object.values(dry.summary.teacherUsage).flatMap((t) => Object.values(t));
-    const projectedTokens = projected.reduce((n, u) => n + u.inputTokens + u.outputTokens, 0);
-    const projectedUSD = projected.reduce((n, u) => n + u.usd, 0);
-    expect(projected.reduce((n, u) => n + u.answers, 0)).toBe(3 * ROLES.length);
+    server.chat = { json: realisticAnswer };
+    const tokensOf = (usage: TeacherUsageTable) => Object.values(usage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.inputTokens + u.outputTokens, 0);
+    const usdOf = (usage: TeacherUsageTable) => Object.values(usage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.usd, 0);
 
-    // The real run is not fooled by the dry run's stand-in text: every role is really asked.
+    // 1. A first dry run knows nothing of this teacher's answers: output lengths from the stand-ins.
+    const first = await runInProcess(config, { input, out: join(work, 'dry-out'), store }, { dryRun: true });
+    expect(server.requestsTo(CHAT)).toHaveLength(0);
+    expect(first.summary.sink).toBeUndefined();
+    expect(Object.values(first.summary.projectionBasis ?? {}).every((b) => b.basis === 'stand-in')).toBe(true);
+    expect(Object.values(first.summary.teacherUsage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.answers, 0)).toBe(12 * ROLES.length);
+
+    // 2. A real run on 3 clips (a user trying the teacher out) pays for 3 answers per role...
+    await runInProcess(config, { input, out: join(work, 'pilot-out'), store }, { limit: 3 });
+    const pilotCalls = server.requestsTo(CHAT).length;
+    expect(pilotCalls).toBe(3 * ROLES.length);
+    // ...after which a dry run projects from those answers. (Those 3 answers are not reused: the
+    // agreement cues use per-speaker baselines over the whole corpus, so the full run's prompts differ.)
+    const second = await runInProcess(config, { input, out: join(work, 'dry-out-2'), store }, { dryRun: true });
+    expect(server.requestsTo(CHAT)).toHaveLength(pilotCalls);
+    expect(Object.values(second.summary.projectionBasis ?? {}).every((b) => b.basis === 'observed' && b.observedAnswers === 3)).toBe(true);
+    for (const role of ROLES) expect(second.summary.teacherUsage[role].llm).toMatchObject({ calls: 12, cacheHits: 0 });
+
+    // 3. The real run: every role is really asked (the dry runs' stand-in text was never cached).
+    server.reset();
     const real = await runInProcess(config, { input, out: join(work, 'real-out'), store });
-    expect(real.summary.segments).toBe(3);
+    expect(real.summary.segments).toBe(12);
     const reported = server.requestsTo(CHAT).filter((r) => r.reportedUsage);
+    expect(reported).toHaveLength(12 * ROLES.length);
     const realTokens = reported.reduce((n, r) => n + r.reportedUsage!.prompt_tokens + r.reportedUsage!.completion_tokens, 0);
-    const realUSD = Object.values(real.summary.teacherUsage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.usd, 0);
-    console.info(`dry-run projected ${projectedTokens} tokens ($${projectedUSD.toFixed(6)}); the real run reported ${realTokens} tokens ($${realUSD.toFixed(6)})`);
-    // The describe prompts depend on nothing generated, so their projection must match what the
-    // server counted; later roles' prompts carry the stand-in text and this server's short canned
-    // answers, so the total is reported above rather than asserted.
+    // Cost totals are the sum of the usage the server reported.
+    expect(tokensOf(real.summary.teacherUsage)).toBe(realTokens);
+
+    const projected = tokensOf(second.summary.teacherUsage);
+    const standIn = tokensOf(first.summary.teacherUsage);
+    console.info(
+      `dry-run on the demo corpus: projected ${projected} tokens ($${usdOf(second.summary.teacherUsage).toFixed(6)}) from 3 observed answers per role; ` +
+        `the real run reported ${realTokens} tokens ($${usdOf(real.summary.teacherUsage).toFixed(6)}); error ${(((projected - realTokens) / realTokens) * 100).toFixed(1)}%. ` +
+        `Before any answer was observed (stand-in lengths): ${Math.round(standIn)} tokens, error ${(((standIn - realTokens) / realTokens) * 100).toFixed(1)}%`,
+    );
+    expect(Math.abs(projected - realTokens) / realTokens).toBeLessThanOrEqual(0.1);
+    // The describe prompts depend on nothing generated: their input projection is the tokenizer's own.
     const describeReal = reported.filter((r) => r.json?.response_format?.json_schema?.name === 'emoforge_describe').reduce((n, r) => n + r.reportedUsage!.prompt_tokens, 0);
-    const describeProjected = dry.summary.teacherUsage.describe.llm.inputTokens;
-    expect(describeReal).toBeGreaterThan(0);
-    expect(Math.abs(describeProjected - describeReal) / describeReal).toBeLessThanOrEqual(0.1);
-  }, 300_000);
+    expect(Math.abs(second.summary.teacherUsage.describe.llm.inputTokens - describeReal) / describeReal).toBeLessThanOrEqual(0.02);
+  }, 600_000);
 });

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { countTokens, encodeChat } from 'gpt-tokenizer/model/gpt-4o';
 
 /** What the server does instead of answering. */
 export type Fault =
@@ -373,7 +374,7 @@ export class OpenAICompatibleServer {
     const usage =
       this.chat.usage === null
         ? undefined
-        : (this.chat.usage ?? { prompt_tokens: Math.ceil(JSON.stringify(body.messages).length / 4), completion_tokens: Math.ceil((text ?? refusal ?? '').length / 4) });
+        : (this.chat.usage ?? { prompt_tokens: promptTokens(body), completion_tokens: countTokens(text ?? refusal ?? '') });
     if (usage) record.reportedUsage = usage;
     sendJson(res, 200, {
       id: `chatcmpl-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)}`,
@@ -384,6 +385,27 @@ export class OpenAICompatibleServer {
       ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
     });
   }
+}
+
+/**
+ * Prompt tokens as a provider counts them: the chat-formatted messages in the o200k_base encoding
+ * (gpt-tokenizer's own chat accounting), 85 per low-detail image, 765 per other image, 10 per second
+ * of 16 kHz WAV audio, and the structured-output schema.
+ */
+function promptTokens(body: any): number {
+  let media = 0;
+  const messages = (body.messages as any[]).map((m) => {
+    if (!Array.isArray(m.content)) return { role: m.role, content: String(m.content ?? '') };
+    const text: string[] = [];
+    for (const part of m.content) {
+      if (part.type === 'text') text.push(part.text);
+      else if (part.type === 'image_url') media += part.image_url?.detail === 'low' ? 85 : 765;
+      else if (part.type === 'input_audio') media += Math.ceil((((part.input_audio?.data ?? '').length * 3) / 4 / 32_000) * 10);
+    }
+    return { role: m.role, content: text.join('\n') };
+  });
+  const schema = body.response_format?.type === 'json_schema' ? countTokens(JSON.stringify(body.response_format.json_schema?.schema ?? {})) : 0;
+  return encodeChat(messages, 'gpt-4o').length + media + schema;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
