@@ -224,6 +224,32 @@ export const Segment = z.object({
 });
 export type Segment = z.infer<typeof Segment>;
 
+/**
+ * What a segment looked like when it was dropped, kept in rejects.parquet so an audit can count
+ * labels before filtering and show rejected examples next to kept ones. Fields the segment had not
+ * reached yet are null.
+ */
+export const DroppedSegment = z.object({
+  name: z.string(),
+  start: z.number(),
+  end: z.number(),
+  speaker: z.string().nullable(),
+  /** the manifest label */
+  label: z.string().nullable(),
+  primaryEmotion: z.string().nullable(),
+  sentiment: z.string().nullable(),
+  transcript: z.string().nullable(),
+  description: z.string().nullable(),
+  /** one "Q: … A: …" line per question */
+  qa: z.string().nullable(),
+  /** one line per step */
+  rationale: z.string().nullable(),
+  /** store key of the first keyframe */
+  frame: z.string().nullable(),
+  conflict: ConflictTag.nullable(),
+});
+export type DroppedSegment = z.infer<typeof DroppedSegment>;
+
 /** A record that left the pipeline early, and why. */
 export const Drop = z.object({
   id: z.string(),
@@ -232,5 +258,7 @@ export const Drop = z.object({
   stage: z.string(),
   reason: z.string().regex(/^[a-z0-9-]+$/),
   detail: z.string(),
+  /** set when the record was a segment (not for clips turned away by ingest or segment) */
+  segment: DroppedSegment.optional(),
 });
 export type Drop = z.infer<typeof Drop>;
