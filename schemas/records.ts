@@ -201,6 +201,18 @@ export const Rationale = z.object({
 });
 export type Rationale = z.infer<typeof Rationale>;
 
+/** A clue text written by the `vision` or `audio` role from the segment's media (MER-Caption's clues). */
+export const ClueText = z.object({
+  text: z.string().min(1),
+  /** What the teacher was shown: keyframe times (seconds from the segment start), or the audio span. */
+  frames: z.array(z.number().nonnegative()).optional(),
+  provenance: Provenance,
+});
+export type ClueText = z.infer<typeof ClueText>;
+
+export const Clues = z.object({ visual: ClueText.optional(), acoustic: ClueText.optional() });
+export type Clues = z.infer<typeof Clues>;
+
 export const Segment = z.object({
   /** hash of clip id + span + segmenter params */
   id: z.string().regex(/^[0-9a-f]{64}$/),
@@ -217,6 +229,7 @@ export const Segment = z.object({
   subtitle: z.string().optional(),
   transcript: Transcript.optional(),
   cues: Cues.optional(),
+  clues: Clues.optional(),
   description: Description.optional(),
   labels: Labels.optional(),
   qa: z.array(QAItem).optional(),

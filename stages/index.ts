@@ -4,8 +4,11 @@ import { cuesAcoustic } from './cues/acoustic.ts';
 import { cuesAgreement } from './cues/agreement.ts';
 import { cuesLexical } from './cues/lexical.ts';
 import { cuesVisual } from './cues/visual.ts';
+import { cluesStage } from './clues.ts';
 import { describeStage } from './describe.ts';
+import { dedup } from './dedup.ts';
 import { filter } from './filter.ts';
+import { filterCorpus } from './filter/corpus.ts';
 import { ingest } from './ingest.ts';
 import { labelsStage } from './labels.ts';
 import { qaStage } from './qa.ts';
@@ -14,6 +17,6 @@ import { segment } from './segment.ts';
 import { transcribe } from './transcribe.ts';
 import { write } from './write.ts';
 
-const ALL: AnyStage[] = [ingest, segment, transcribe, cuesVisual, cuesAcoustic, cuesLexical, cuesAgreement, describeStage, labelsStage, qaStage, rationaleStage, filter, write];
+const ALL: AnyStage[] = [ingest, segment, transcribe, cuesVisual, cuesAcoustic, cuesLexical, cuesAgreement, cluesStage, describeStage, labelsStage, qaStage, rationaleStage, filter, filterCorpus, dedup, write];
 
 export const STAGES: StageRegistry = new Map(ALL.map((stage) => [stage.name, stage]));

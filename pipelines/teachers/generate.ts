@@ -3,7 +3,7 @@
 import type { z } from 'zod';
 import type { Provenance, Segment } from '../../schemas/records.ts';
 import type { StageContext } from '../stage.ts';
-import type { TeacherRole } from './teacher.ts';
+import type { TeacherMedia, TeacherRole } from './teacher.ts';
 
 export async function generateFor<T>(
   ctx: StageContext,
@@ -12,8 +12,9 @@ export async function generateFor<T>(
   segment: Segment,
   schema: z.ZodType<T>,
   options?: Readonly<Record<string, unknown>>,
+  media?: TeacherMedia,
 ): Promise<{ value: T; provenance: Provenance }> {
-  const response = await ctx.teachers.forRole(role).generate({ role, template, segment, schema, options }, ctx.signal);
+  const response = await ctx.teachers.forRole(role).generate({ role, template, segment, schema, options, media }, ctx.signal);
   if (!response.cached) ctx.work.add('teacher');
   return { value: response.value, provenance: { teacher: response.teacher, model: response.model, template } };
 }

@@ -6,13 +6,13 @@
 // dropped with the raw text kept in the reason's detail. Caching, rate limits and transport retries
 // are the shared endpoint client's; this class only counts what they did, per role, for the cost
 // table.
-import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatCompletion, ChatCompletionContentPart, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { EMOTIONS } from '../../schemas/records.ts';
 import { countChatInputTokens, estimateChatTokens, type EndpointClient, type EndpointResult } from '../endpoints/index.ts';
 import { RecordError } from '../errors.ts';
 import { loadPromptTemplate, promptValues, renderPrompt, resolvePromptTemplate, type PromptTemplate } from './prompts.ts';
-import type { Teacher, TeacherRequest, TeacherResponse, TeacherRole, TeacherUsage } from './teacher.ts';
+import type { Teacher, TeacherMedia, TeacherRequest, TeacherResponse, TeacherRole, TeacherUsage } from './teacher.ts';
 import type { Store } from '../store/store.ts';
 import { TeacherCalibration } from './calibration.ts';
 import { priceOf, type TeacherUsageLedger, type TokenPrices } from './usage.ts';
@@ -113,7 +113,7 @@ export class LlmTeacher implements Teacher {
     const { structuredOutput } = this.options;
     const messages: ChatCompletionMessageParam[] = [
       { role: 'system', content: structuredOutput === 'json_object' ? `${rendered.system}\n\nAnswer with one JSON object, and nothing else, that matches this JSON Schema:\n${JSON.stringify(schema.plain)}` : rendered.system },
-      { role: 'user', content: rendered.user },
+      { role: 'user', content: request.media ? userContentWithMedia(rendered.user, request.media) : rendered.user },
     ];
     const responseFormat: ChatCompletionCreateParamsNonStreaming['response_format'] =
       structuredOutput === 'json_object' ? { type: 'json_object' } : { type: 'json_schema', json_schema: { name: `emoforge_${role}`, schema: schema.strict, strict: true } };
@@ -208,6 +208,16 @@ export class LlmTeacher implements Teacher {
       this.options.ledger.add(role, this.name, { calls: attempts, retries: Math.max(0, attempts - 1) });
     }
   }
+}
+
+/** The prompt text followed by the keyframes (temporal order) as data-URL images and the WAV as input_audio. */
+function userContentWithMedia(text: string, media: TeacherMedia): ChatCompletionContentPart[] {
+  const parts: ChatCompletionContentPart[] = [{ type: 'text', text }];
+  for (const image of media.images ?? []) {
+    parts.push({ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${Buffer.from(image.jpeg).toString('base64')}`, detail: media.imageDetail ?? 'low' } });
+  }
+  if (media.wav) parts.push({ type: 'input_audio', input_audio: { data: Buffer.from(media.wav).toString('base64'), format: 'wav' } });
+  return parts;
 }
 
 function truncate(text: string): string {
@@ -323,8 +333,17 @@ function roleProblems(role: TeacherRole, value: unknown, options: TeacherRequest
   if (role === 'qa') {
     const labelSet = Array.isArray(options?.labelSet) ? (options.labelSet as string[]) : [...EMOTIONS];
     const items = (value as { items?: { kind?: string; options?: string[]; answer?: string }[] }).items ?? [];
+    const kinds = Array.isArray(options?.kinds) ? (options.kinds as string[]) : ['mcq', 'open', 'attribute'];
+    const foreignKinds = [...new Set(items.map((item) => String(item.kind)).filter((kind) => !kinds.includes(kind)))];
+    if (foreignKinds.length) problems.push(`items: kinds ${JSON.stringify(foreignKinds)} were not asked for; write only ${JSON.stringify(kinds)}`);
+    for (const kind of ['mcq', 'open'].filter((k) => kinds.includes(k))) {
+      if (!items.some((item) => item.kind === kind)) problems.push(`items: no '${kind}' item; write the ${kind} item(s) asked for`);
+    }
     items.forEach((item, i) => {
-      if (item.kind !== 'mcq') return;
+      if (item.kind !== 'mcq') {
+        if (item.options?.length) problems.push(`items.${i}.options: only mcq items have options; leave them out of '${item.kind}' items`);
+        return;
+      }
       const choices = item.options ?? [];
       if (choices.length !== 4 || new Set(choices).size !== 4) problems.push(`items.${i}.options: give exactly 4 different options (the answer and 3 distractors)`);
       const foreign = choices.filter((c) => !labelSet.includes(c));

@@ -2,7 +2,7 @@
 // `id`, a `version`, a `system` text and a `user` text holding placeholders such as `{{cues}}`.
 //
 // Which template answers a request: the stage's configured template when it names the role's
-// prompt exactly (`describe.llm@1`), or, when it names the offline teacher's template
+// prompt exactly (`describe.llm@2`), or, when it names the offline teacher's template
 // (`describe.rules@1`, `qa.mcq.rules@1`: an id with a `rules` part), the prompt whose id is that id
 // with `rules` replaced by `llm` (`describe.llm`, `qa.mcq.llm`) at the version its file holds. So the
 // default stage configs run on either teacher; set the stage's template to the LLM one to have
@@ -33,8 +33,11 @@ export const PLACEHOLDERS = {
   description: "the describe role's text inside <description> tags, escaped",
   labels: 'the labels as compact JSON (primary, openset, sentiment, valence, arousal)',
   labelSet: 'the labels MCQ options must come from, as a JSON list',
+  kinds: 'the question kinds the qa stage asks for, as a JSON list (mcq, open, attribute)',
   emotions: 'the allowed primary emotions, comma separated',
   duration: 'the segment duration in seconds',
+  frames: 'the times of the keyframes shown (seconds from the segment start), in order',
+  clues: 'the vision and audio clue texts inside <visual_clues> and <audio_clues> tags, escaped (status="missing" when not written)',
 } as const;
 export type Placeholder = keyof typeof PLACEHOLDERS;
 
@@ -178,8 +181,11 @@ export function promptValues(segment: Segment, options: Readonly<Record<string, 
     description: dataBlock('description', segment.description?.text),
     labels: compactJson(labels),
     labelSet: compactJson(labelSet),
+    kinds: compactJson(Array.isArray(options?.kinds) ? (options.kinds as unknown[]).map(String) : ['mcq', 'open', 'attribute']),
     emotions: EMOTIONS.join(', '),
     duration: String(Math.round((segment.end - segment.start) * 100) / 100),
+    frames: Array.isArray(options?.frameTimes) ? (options.frameTimes as number[]).map((t, i) => `image ${i + 1} at ${t.toFixed(2)} s`).join(', ') : 'none',
+    clues: `${dataBlock('visual_clues', segment.clues?.visual?.text)}\n${dataBlock('audio_clues', segment.clues?.acoustic?.text)}`,
   };
 }
 

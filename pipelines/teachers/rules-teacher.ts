@@ -396,6 +396,42 @@ function writeDescription(segment: Segment, estimate: EmotionEstimate): { text: 
   return { text: [describeVideo(segment, estimate), describeAudio(segment), describeText(segment, estimate), describeInference(estimate)].join(' ') };
 }
 
+/** The `vision` role offline: the face cues of the keyframes in temporal order (identity never described). */
+function writeVisionClues(segment: Segment): { text: string } {
+  const visual = segment.cues?.visual;
+  if (!visual || visual.frames.length === 0) return { text: 'No keyframe was analysed offline, so facial expression, gaze, posture and scene are unknown.' };
+  const parts = visual.frames.map((frame, i) => {
+    const at = `keyframe ${i + 1} (${frame.time.toFixed(1)} s)`;
+    if (frame.faces === 0 || !frame.expressions) return `${at}: no face is visible`;
+    const top = EMOTIONS.reduce((best, e) => ((frame.expressions![e] ?? 0) > (frame.expressions![best] ?? 0) ? e : best), EMOTIONS[0]);
+    return `${at}: ${frame.faces > 1 ? `${frame.faces} faces; the largest looks` : 'the face looks'} ${top} (${(frame.expressions[top] ?? 0).toFixed(2)})`;
+  });
+  const trend = visual.dominant
+    ? ` Across the clip the expression is mostly ${visual.dominant}, stable in ${Math.round(visual.stability * 100)}% of the frames with a face.`
+    : ' No expression could be read.';
+  return { text: `${upperFirst(parts.join('; '))}.${trend} Gaze, posture and scene are not measured offline.` };
+}
+
+/** The `audio` role offline: tone, pitch, intensity and rhythm from the prosody cues. */
+function writeAudioClues(segment: Segment): { text: string } {
+  const a = segment.cues?.acoustic;
+  if (!a) return { text: 'The audio was not analysed, so tone, pitch, intensity and rhythm are unknown.' };
+  const sentences: string[] = [];
+  if (a.f0MeanHz === null) sentences.push('No pitch was found: the audio is unvoiced or silent.');
+  else {
+    const range = a.f0MinHz !== null && a.f0MaxHz !== null ? ` ranging from ${a.f0MinHz.toFixed(0)} to ${a.f0MaxHz.toFixed(0)} Hz` : '';
+    const variation = (a.f0SdHz ?? 0) > 40 ? 'a lively, varied intonation' : (a.f0SdHz ?? 0) > 20 ? 'a moderately varied intonation' : 'a flat intonation';
+    const slope = a.f0SlopeHzPerS == null ? '' : a.f0SlopeHzPerS > 10 ? ', rising over the utterance' : a.f0SlopeHzPerS < -10 ? ', falling over the utterance' : '';
+    sentences.push(`The pitch averages ${a.f0MeanHz.toFixed(0)} Hz${range}, with ${variation} (sd ${(a.f0SdHz ?? 0).toFixed(0)} Hz)${slope}.`);
+  }
+  const loud = a.rmsDb > -18 ? 'loud' : a.rmsDb > -30 ? 'at a moderate level' : 'quiet';
+  sentences.push(`The voice is ${loud} (${a.rmsDb.toFixed(1)} dBFS${a.loudnessLufs == null ? '' : `, ${a.loudnessLufs.toFixed(1)} LUFS`}), with an intensity spread of ${a.rmsSdDb.toFixed(1)} dB.`);
+  const unit = a.speechRateSource === 'transcript' ? 'words/s' : 'syllables/s';
+  const pace = a.pauseRatio > 0.4 ? 'long pauses break the rhythm' : a.pauseRatio > 0.15 ? 'there are some pauses' : 'it flows with few pauses';
+  sentences.push(`The rhythm is ${a.speechRate.toFixed(1)} ${unit}, and ${pace} (${Math.round(a.pauseRatio * 100)}% silence).`);
+  return { text: sentences.join(' ') };
+}
+
 function writeLabels(estimate: EmotionEstimate) {
   const variant = estimate.arousal >= AROUSAL_HIGH_CUT ? 0 : 1;
   const openset = [...SYNONYMS[estimate.primary][variant]];
@@ -634,6 +670,8 @@ export class RulesTeacher implements Teacher {
     const estimate = estimateEmotion(request.segment);
     let raw: unknown;
     switch (request.role) {
+      case 'vision': raw = writeVisionClues(request.segment); break;
+      case 'audio': raw = writeAudioClues(request.segment); break;
       case 'describe': raw = writeDescription(request.segment, estimate); break;
       case 'labels': raw = writeLabels(estimate); break;
       case 'qa': raw = writeQuestions(request.segment, estimate, request.options); break;

@@ -5,7 +5,15 @@ import type { z } from 'zod';
 import type { Segment } from '../../schemas/records.ts';
 import type { TeacherUsageTable } from './usage.ts';
 
-export type TeacherRole = 'describe' | 'labels' | 'qa' | 'rationale';
+export type TeacherRole = 'vision' | 'audio' | 'describe' | 'labels' | 'qa' | 'rationale';
+
+/** Media a request shows the model (vision: keyframes in temporal order; audio: the segment's WAV). */
+export interface TeacherMedia {
+  readonly images?: readonly { readonly jpeg: Uint8Array; readonly time: number }[];
+  /** 'low' (85 tokens an image on OpenAI), 'high' or 'auto'. Default 'low'. */
+  readonly imageDetail?: 'low' | 'high' | 'auto';
+  readonly wav?: Uint8Array;
+}
 
 export interface TeacherRequest<T> {
   readonly role: TeacherRole;
@@ -15,6 +23,8 @@ export interface TeacherRequest<T> {
   readonly schema: z.ZodType<T>;
   /** Role-specific options (for example the label set MCQ distractors come from). */
   readonly options?: Readonly<Record<string, unknown>>;
+  /** Images and audio sent with the prompt (the vision and audio roles). */
+  readonly media?: TeacherMedia;
 }
 
 export interface TeacherUsage {

@@ -28,7 +28,10 @@ function answer(body: any): unknown {
   switch (role) {
     case 'describe': return { text: 'The face looks calm; the voice is steady at a moderate level; the words are neutral. The speaker is most likely neutral.' };
     case 'labels': return { primary: 'neutral', openset: [], sentiment: 'neutral', valence: 0, arousal: -0.1 };
-    case 'qa': return { items: [{ kind: 'mcq', question: `Which emotion does the speaker most likely feel? Choose one of: ${labels.slice(0, 4).join(', ')}.`, options: labels.slice(0, 4), answer: labels[0] }] };
+    case 'qa': return { items: [
+      { kind: 'mcq', question: `Which emotion does the speaker most likely feel? Choose one of: ${labels.slice(0, 4).join(', ')}.`, options: labels.slice(0, 4), answer: labels[0] },
+      { kind: 'open', question: 'Why does the person most likely feel neutral?', answer: 'The face and the voice stay calm.' },
+    ] };
     default: return { steps: ['Step 1: The face shows no strong expression.', 'Step 2: predicted emotion is neutral'], emotion: 'neutral' };
   }
 }

@@ -65,7 +65,7 @@ function primaryOf(text: string): string {
 export function realisticAnswer(body: any): unknown {
   const text = allText(body);
   const named = String(body.response_format?.json_schema?.name ?? '').replace(/^emoforge_/, '');
-  const role = named || (/step-by-step reasoning/i.test(text) ? 'rationale' : /multiple-choice/i.test(text) ? 'qa' : /open-vocabulary|emotion labels/i.test(text) ? 'labels' : 'describe');
+  const role = named || (/step-by-step reasoning/i.test(text) ? 'rationale' : /question-answer items/i.test(text) ? 'qa' : /open-vocabulary|emotion labels/i.test(text) ? 'labels' : 'describe');
   const random = randomFrom(JSON.stringify(body.messages));
   const transcript = transcriptOf(text);
   const emotion = primaryOf(text);
@@ -86,7 +86,21 @@ export function realisticAnswer(body: any): unknown {
       const answer = set.includes(emotion) ? emotion : (set[0] ?? emotion);
       const options = [answer, ...pick(set.filter((l) => l !== answer), 3, random)];
       options.sort(() => random() - 0.5);
-      return { items: [{ kind: 'mcq', question: `Which emotion does the speaker in this clip most likely feel? Choose one of: ${options.join(', ')}.`, options, answer }] };
+      const kinds: string[] = JSON.parse(/Kinds to write: (\[.*\])/.exec(text)?.[1] ?? '["mcq"]');
+      const f0 = /"f0MeanHz":([\d.]+)/.exec(text)?.[1];
+      const face = /"dominantExpression":"(\w+)"/.exec(text)?.[1];
+      const items: unknown[] = [];
+      if (kinds.includes('mcq')) items.push({ kind: 'mcq', question: `Which emotion does the speaker in this clip most likely feel? Choose one of: ${options.join(', ')}.`, options, answer });
+      if (kinds.includes('open')) {
+        items.push({ kind: 'open', question: `Why does the person most likely feel ${emotion}?`, answer: `${pick([...VIDEO, ...AUDIO], 2, random).join(' ')} Together these cues point to ${emotion}.` });
+        items.push({ kind: 'open', question: 'Which cue points most strongly to the emotion?', answer: face ? `The facial expression: the dominant expression is ${face}, which points most strongly to ${emotion}.` : `The voice: ${pick(AUDIO, 1, random)[0]}` });
+      }
+      if (kinds.includes('attribute')) {
+        if (face) items.push({ kind: 'attribute', question: 'What facial expression does the person show?', answer: `The person shows a mostly ${face} facial expression across the keyframes.` });
+        if (f0) items.push({ kind: 'attribute', question: "How does the person's voice sound?", answer: `The voice has a mean pitch of ${f0} Hz at a moderate loudness and an even pace.` });
+        if (transcript) items.push({ kind: 'attribute', question: 'What does the person say?', answer: `The person says: "${transcript}"` });
+      }
+      return { items };
     }
     case 'rationale': {
       const f0 = /"f0MeanHz":([\d.]+)/.exec(text)?.[1];
