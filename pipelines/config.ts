@@ -149,7 +149,8 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
   const reads = [...rest, last!];
   reads.forEach((p, i) => {
     const stage = p.stage as RecordStage<any> | GlobalStage<any> | SinkStage<any>;
-    for (const field of stage.reads) {
+    const fields = 'readsFor' in stage && stage.readsFor ? stage.readsFor(p.config) : stage.reads;
+    for (const field of fields) {
       if (!available.has(field)) {
         problems.push(`stages[${i + 1}]: "${stage.name}" reads "${field}", which no earlier stage adds; put the stage that adds it (${knownAdders(registry, field)}) before "${stage.name}"`);
       }

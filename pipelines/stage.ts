@@ -48,6 +48,8 @@ interface StageBase<C> {
   readonly version: number;
   readonly configSchema: z.ZodType<C>;
   readonly reads: readonly FieldPath[];
+  /** The fields read under a given config, when that depends on the config (default: `reads`). */
+  readonly readsFor?: (config: C) => readonly FieldPath[];
   readonly adds: readonly FieldPath[];
   /** Does the stage do expensive work worth caching per record? (cheap filters say false) */
   readonly cache: boolean;
