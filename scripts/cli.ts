@@ -1,9 +1,9 @@
-// The emoforge command line: run, sample-clips, inspect, trace, export.
+// The emoforge command line: run, sample-clips, inspect, trace, export, audit.
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, FatalError } from '../pipelines/errors.ts';
-import type { RunSummary } from '../pipelines/runner.ts';
+import type { BatchEvent, RunSummary } from '../pipelines/runner.ts';
 import { totalDropped, totalWork } from '../pipelines/stats.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
 import { MIN_OBSERVED } from '../pipelines/teachers/calibration.ts';
@@ -13,7 +13,7 @@ import { MIN_OBSERVED } from '../pipelines/teachers/calibration.ts';
 const USAGE = `emoforge ${EMOFORGE_VERSION} — build instruction-tuning corpora for emotion-aware multimodal LLMs
 
 usage:
-  emoforge run CONFIG [--input PATH] [--out PATH] [--store PATH] [--limit N] [--dry-run]
+  emoforge run CONFIG [--input PATH] [--out PATH] [--store PATH] [--limit N] [--dry-run] [--no-wait]
       run the pipeline CONFIG names (YAML); writes shards/, manifest.json, rejects.parquet,
       stats.json and logs/ under the out folder
   emoforge sample-clips DIR [--count N]
@@ -28,6 +28,10 @@ usage:
       LLaVA JSON or OpenAI-style JSONL per split, into DIR (default OUT/export/FORMAT); samples
       over N estimated tokens are skipped (default 1024 for affectgpt); --media link|copy places
       video/<name>.mp4 (from --input) and audio/<name>.wav (from --store) beside them
+  emoforge audit OUT [--sql "SELECT …"] [--json] [--max-rows N]
+      SQL (DuckDB) over a run: tables samples, rejects, stats, drops, teachers, shards; read-only
+      (COPY, ATTACH, INSERT and other writing statements are refused). Without --sql: the tables
+      and their columns. The run itself writes OUT/report.html and the dataset card OUT/README.md
   emoforge --version | --help
 `;
 
@@ -47,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
         return await traceCommand(rest);
       case 'export':
         return await exportCommand(rest);
+      case 'audit':
+        return await auditCommand(rest);
       case '--version':
       case '-v':
         process.stdout.write(`${EMOFORGE_VERSION}\n`);
@@ -89,7 +95,7 @@ async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' }, limit: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+    options: { input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' }, limit: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
   });
   if (positionals.length !== 1) throw new UsageError('run takes one CONFIG file, e.g. emoforge run configs/demo.yaml');
   const [{ default: pino }, { buildPlan, loadConfigFile }, { createProgress }, { runPipeline }, { LocalStore }, { STAGES }] = await Promise.all([
@@ -128,7 +134,13 @@ async function runCommand(args: string[]): Promise<number> {
   log.info({ config: resolve(configFile), out: outDir, store: store.location, version: EMOFORGE_VERSION, fingerprint: plan.fingerprint }, 'run started');
   let summary: RunSummary;
   try {
-    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress, dryRun: values['dry-run'] });
+    const onBatches = (e: BatchEvent) => {
+      const line = e.submitted
+        ? `batch pass ${e.pass}: ${e.submitted} requests submitted; ${e.pending} waiting in ${e.openBatches} open batch(es)`
+        : `batch pass ${e.pass}: ${e.pending} requests waiting in ${e.openBatches} open batch(es)`;
+      process.stdout.write(`${line}${e.openBatches && !values['no-wait'] ? ' (polling; ^C is safe, the next run resumes without resubmitting)' : ''}\n`);
+    };
+    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches });
   } catch (error) {
     log.error({ err: error }, 'run failed');
     throw error;
@@ -149,6 +161,8 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
     const rows = Object.values(summary.sink.splits).reduce((a, b) => a + b, 0);
     const splits = Object.entries(summary.sink.splits).map(([s, n]) => `${s} ${n}`).join(', ');
     lines.push(`\nemoforge run ${name}: ${summary.clips} clips → ${summary.segments} segments → ${rows} rows (${splits}); ${summary.drops} records rejected (see rejects.parquet)`);
+  } else if (summary.batches?.waiting) {
+    lines.push(`\nemoforge run ${name}: ${summary.batches.submitted} teacher requests are in batches that have not ended; nothing was published. Run the same command again later to collect the answers and continue (nothing is submitted twice).`);
   } else {
     lines.push(`\nemoforge run ${name} --dry-run: ${summary.clips} clips → ${summary.segments} segments; no teacher endpoint was called and nothing was published`);
   }
@@ -185,6 +199,10 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
     }
   }
   if (!summary.sink) {
+    if (!summary.dryRun) {
+      lines.push(`log:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
+      return lines.join('\n');
+    }
     lines.push(`projected teacher cost: ~$${projectedUSD.toFixed(4)} (input tokens counted on the exact prompts; output tokens from this teacher's earlier answers where there are ${MIN_OBSERVED} or more, else from the offline teacher's)`);
     lines.push(`log:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
     return lines.join('\n');
@@ -226,6 +244,20 @@ async function traceCommand(args: string[]): Promise<number> {
   const result = await trace(resolve(positionals[0]), positionals[1]);
   process.stdout.write(result.text);
   return result.found ? 0 : 1;
+}
+
+async function auditCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { sql: { type: 'string' }, json: { type: 'boolean' }, 'max-rows': { type: 'string' } } });
+  if (positionals.length !== 1) throw new UsageError('audit takes one out folder, e.g. emoforge audit demo/out --sql "SELECT stage, reason, count FROM drops"');
+  const [{ audit }, { AuditError }] = await Promise.all([import('./commands/audit.ts'), import('../pipelines/audit/index.ts')]);
+  try {
+    process.stdout.write(await audit({ outDir: resolve(positionals[0]), sql: values.sql, json: values.json, maxRows: positiveInt('max-rows', values['max-rows']) ?? 100 }));
+  } catch (error) {
+    if (!(error instanceof AuditError)) throw error;
+    process.stderr.write(`emoforge audit: ${error.message}\n`);
+    return 2;
+  }
+  return 0;
 }
 
 async function exportCommand(args: string[]): Promise<number> {

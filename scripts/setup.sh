@@ -20,6 +20,8 @@ wanted=(
   /usr/share/pocketsphinx/model/en-us/en-us:pocketsphinx-en-us
   # real speech with reference transcripts (LibriVox), for the ASR accuracy test
   /usr/share/pocketsphinx/test/data/librivox/transcription:pocketsphinx-testdata
+  # headless browser for the report.html test (driven by playwright-core, never downloaded by it)
+  /usr/bin/chromium:chromium
 )
 missing=()
 for pair in "${wanted[@]}"; do

@@ -1,6 +1,7 @@
-// write: the global step. Assigns speaker-disjoint splits, packages every kept segment into training
+// write: the global step. Assigns speaker- and source-disjoint splits, packages every kept segment into training
 // rows (one per task), validates each row, and publishes the out folder:
-//   shards/{split}-{i:05d}-of-{n:05d}.parquet, rejects.parquet, stats.json, manifest.json (last).
+//   shards/{split}-{i:05d}-of-{n:05d}.parquet, rejects.parquet, stats.json, report.html, README.md
+//   (the dataset card), manifest.json (last).
 // Publishing order makes a crash safe: shards are built in a staging folder; the old manifest is
 // removed before any final-named shard changes and the new one is written only after every shard,
 // rejects and stats are in place, so a manifest never points at a partial or foreign shard.
@@ -8,7 +9,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readPreviousRun, writeAuditFiles } from '../pipelines/audit/index.ts';
 import { buildSamples, DEFAULT_TASKS } from '../pipelines/conversations.ts';
+import { segmentDrop } from '../pipelines/drops.ts';
 import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
 import { DEFAULT_TARGET_BYTES, writeParquetFile, writeShards, type ColumnSpec, type ShardFile } from '../pipelines/parquet/index.ts';
 import type { SinkResult, SinkStage } from '../pipelines/sink.ts';
@@ -45,6 +48,20 @@ export const REJECT_COLUMNS: readonly ColumnSpec[] = [
   { name: 'stage', kind: 'string', nullable: false, description: 'stage that dropped the record' },
   { name: 'reason', kind: 'string', nullable: false, description: 'short reason, also a counter in stats.json' },
   { name: 'detail', kind: 'string', nullable: false, description: 'what exactly was wrong' },
+  // What a dropped segment had become (null for sources and clips): labels before filtering, rejected examples.
+  { name: 'name', kind: 'string', nullable: true, description: 'clip name' },
+  { name: 'start', kind: 'double', nullable: true, description: 'segment start, seconds' },
+  { name: 'end', kind: 'double', nullable: true, description: 'segment end, seconds' },
+  { name: 'speaker', kind: 'string', nullable: true, description: 'speaker from the manifest' },
+  { name: 'label', kind: 'string', nullable: true, description: 'emotion label from the manifest' },
+  { name: 'primary_emotion', kind: 'string', nullable: true, description: 'primary emotion from the labels teacher, when the segment got that far' },
+  { name: 'sentiment', kind: 'string', nullable: true, description: 'sentiment from the labels teacher' },
+  { name: 'transcript', kind: 'string', nullable: true, description: 'what was said' },
+  { name: 'description', kind: 'string', nullable: true, description: 'the emotion description' },
+  { name: 'qa', kind: 'string', nullable: true, description: 'one "Q: … A: …" line per question' },
+  { name: 'rationale', kind: 'string', nullable: true, description: 'one line per rationale step' },
+  { name: 'frame', kind: 'string', nullable: true, description: 'store key of the first keyframe' },
+  { name: 'conflict', kind: 'string', nullable: true, description: 'CA-MER modality agreement tag' },
 ];
 
 export interface OutManifest {
@@ -57,6 +74,9 @@ export interface OutManifest {
   splits: Record<Split, number>;
   rejects: { file: string; rows: number; bytes: number; sha256: string };
   stats: string;
+  /** the audit report and the dataset card (README.md with Hugging Face front matter) */
+  report: string;
+  card: string;
   createdAt: string;
 }
 
@@ -70,6 +90,8 @@ export const write: SinkStage<WriteConfig> = {
 
   async run(input, config, ctx): Promise<SinkResult> {
     const stats = statsFor(input.stats, 'write');
+    // Read before anything in the folder changes: the report says what changed since then.
+    const previous = await readPreviousRun(ctx.outDir, input.run.name);
     const drops: Drop[] = [...input.drops];
     const splitOf = assignSplits(input.segments, config.splits, config.seed);
     const rows: Record<Split, Sample[]> = { train: [], val: [], test: [] };
@@ -77,12 +99,12 @@ export const write: SinkStage<WriteConfig> = {
     for (const segment of input.segments) {
       const made = rowsOf(segment, splitOf.get(segment.id)!, config.tasks);
       if ('error' in made) {
-        drops.push({ id: segment.id, clipId: segment.clipId, uri: segment.clip.uri, stage: 'write', reason: 'invalid-row', detail: made.error });
+        drops.push(segmentDrop(segment, 'write', { reason: 'invalid-row', detail: made.error }));
         stats.dropped['invalid-row'] = (stats.dropped['invalid-row'] ?? 0) + 1;
         continue;
       }
       if (made.rows.length === 0) {
-        drops.push({ id: segment.id, clipId: segment.clipId, uri: segment.clip.uri, stage: 'write', reason: 'no-samples', detail: 'the segment carries no generated field to train on' });
+        drops.push(segmentDrop(segment, 'write', { reason: 'no-samples', detail: 'the segment carries no generated field to train on' }));
         stats.dropped['no-samples'] = (stats.dropped['no-samples'] ?? 0) + 1;
         continue;
       }
@@ -125,7 +147,7 @@ export const write: SinkStage<WriteConfig> = {
     const rejects = await writeParquetFile(
       join(ctx.outDir, 'rejects.parquet'),
       REJECT_COLUMNS,
-      drops.map((d) => ({ id: d.id, clip_id: d.clipId, uri: d.uri, stage: d.stage, reason: d.reason, detail: d.detail })),
+      drops.map((d) => ({ id: d.id, clip_id: d.clipId, uri: d.uri, stage: d.stage, reason: d.reason, detail: d.detail, ...rejectSnapshot(d) })),
       [],
       { createdBy },
     );
@@ -152,6 +174,21 @@ export const write: SinkStage<WriteConfig> = {
         2,
       ),
     );
+    const audit = await writeAuditFiles(ctx.outDir, ctx.store, {
+      corpus: input.run.name,
+      emoforge: EMOFORGE_VERSION,
+      configFingerprint: input.run.fingerprint,
+      stages: input.run.stages,
+      stats: input.stats,
+      teacherUsage: input.teacherUsage,
+      sourcesSeen: input.run.sourcesSeen,
+      segments: input.segments,
+      rows: SPLITS.flatMap((s) => rows[s]),
+      drops,
+      shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),
+      columns: COLUMNS,
+      previous,
+    });
     const manifest: OutManifest = {
       emoforge: EMOFORGE_VERSION,
       schemaVersion: SCHEMA_VERSION,
@@ -162,6 +199,7 @@ export const write: SinkStage<WriteConfig> = {
       splits,
       rejects: { file: 'rejects.parquet', ...rejects },
       stats: 'stats.json',
+      ...audit,
       createdAt: new Date().toISOString(),
     };
     await atomicWrite(join(ctx.outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
@@ -213,6 +251,25 @@ function rowsOf(segment: Segment, split: Split, tasks: readonly Task[]): { rows:
     rows.push(checked.data);
   }
   return { rows };
+}
+
+function rejectSnapshot(d: Drop): Record<string, string | number | null> {
+  const s = d.segment;
+  return {
+    name: s?.name ?? null,
+    start: s?.start ?? null,
+    end: s?.end ?? null,
+    speaker: s?.speaker ?? null,
+    label: s?.label ?? null,
+    primary_emotion: s?.primaryEmotion ?? null,
+    sentiment: s?.sentiment ?? null,
+    transcript: s?.transcript ?? null,
+    description: s?.description ?? null,
+    qa: s?.qa ?? null,
+    rationale: s?.rationale ?? null,
+    frame: s?.frame ?? null,
+    conflict: s?.conflict ?? null,
+  };
 }
 
 /** True when out/shards already holds exactly these files with these hashes (per the published manifest). */

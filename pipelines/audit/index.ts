@@ -1,0 +1,11 @@
+// The audit surface of an out folder: report.html, the dataset card README.md, and SQL over the run.
+export { writeAuditFiles, REPORT_FILE, CARD_FILE } from './publish.ts';
+export { buildDigest, thumbnailKeys, GALLERY_SIZE, REJECTED_EXAMPLES } from './digest.ts';
+export type { AuditInput, AuditDigest } from './digest.ts';
+export { renderReport } from './report.ts';
+export { renderCard, cardMetadata, hubLicense } from './card.ts';
+export { readPreviousRun, diffRuns } from './previous-run.ts';
+export type { PreviousRunState, RunChanges } from './previous-run.ts';
+export { auditQuery, auditTables, openAuditDatabase, AuditDatabase, AuditError, AUDIT_TABLES } from './database.ts';
+export type { AuditResult } from './database.ts';
+export { escapeHtml, escapeMarkdown } from './html.ts';
