@@ -40,6 +40,7 @@ describe('the audit surface of a run', () => {
   let out: string;
   let first: { rows: number; segments: string[] };
   let droppedBySecondRun: string[];
+  let rerun: () => ReturnType<typeof cli>;
 
   beforeAll(async () => {
     const input = await sampleClips(6);
@@ -69,7 +70,9 @@ describe('the audit surface of a run', () => {
     expect(longest).toBeGreaterThan(next);
     const maxDurationSec = (longest + next) / 2;
     droppedBySecondRun = segments.filter((s) => Number(s.duration) > maxDurationSec).map((s) => String(s.segment_id));
-    const run2 = await cli(['run', await writeConfig(await tempDir(), demoConfig({ ...overrides, filter: { maxDurationSec } })), '--input', input, '--out', out, '--store', store]);
+    const config2 = await writeConfig(await tempDir(), demoConfig({ ...overrides, filter: { maxDurationSec } }));
+    rerun = () => cli(['run', config2, '--input', input, '--out', out, '--store', store]);
+    const run2 = await rerun();
     expect(run2.stderr).toBe('');
     expect(run2.code).toBe(0);
   }, 600_000);
@@ -165,6 +168,18 @@ describe('the audit surface of a run', () => {
     expect(await folderHashes(out)).toEqual(before);
   });
 
+  it('says in the report what the second run changed: the segments the filter now drops', async () => {
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    const changes = html.slice(html.indexOf('<section id="changes">'), html.indexOf('</section>', html.indexOf('<section id="changes">')));
+    const stats = await readJson(join(out, 'stats.json'));
+    expect(changes).toContain('(config changed)');
+    expect(changes).toMatch(new RegExp(`<td>rows</td><td class="n">${first.rows}</td><td class="n">${stats.totals.rows}</td><td class="n">0</td><td class="n">${first.rows - stats.totals.rows}</td>`));
+    expect(changes).toContain('<h3>Segments removed</h3>');
+    for (const id of droppedBySecondRun) expect(changes).toContain(id.slice(0, 12));
+    expect(html).not.toContain('<script>alert');
+    expect(html).toContain('&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;');
+  });
+
   it('writes the dataset card with Hugging Face front matter from the manifest licence and row counts', async () => {
     const manifest = await readJson(join(out, 'manifest.json'));
     expect(manifest.card).toBe('README.md');
@@ -180,18 +195,13 @@ describe('the audit surface of a run', () => {
     expect(meta.configs[0].data_files.map((f: { split: string }) => f.split)).toEqual(splits.map(([s]) => s));
     expect(card).toContain(manifest.configFingerprint);
     expect(card).not.toContain('<script>');
-  });
-
-  it('says in the report what the second run changed: the segments the filter now drops', async () => {
-    const html = await readFile(join(out, 'report.html'), 'utf8');
-    const changes = html.slice(html.indexOf('<section id="changes">'), html.indexOf('</section>', html.indexOf('<section id="changes">')));
-    const stats = await readJson(join(out, 'stats.json'));
-    expect(changes).toContain('(config changed)');
-    expect(changes).toMatch(new RegExp(`<td>rows</td><td class="n">${first.rows}</td><td class="n">${stats.totals.rows}</td><td class="n">0</td><td class="n">${first.rows - stats.totals.rows}</td>`));
-    expect(changes).toContain('<h3>Segments removed</h3>');
-    for (const id of droppedBySecondRun) expect(changes).toContain(id.slice(0, 12));
-    expect(html).not.toContain('<script>alert');
-    expect(html).toContain('&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;');
+    // The same run again (everything from the cache) writes the same card and the same shards.
+    const shards = await folderHashes(join(out, 'shards'));
+    const again = await rerun();
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('shards: unchanged');
+    expect(await readFile(join(out, 'README.md'), 'utf8')).toBe(card);
+    expect(await folderHashes(join(out, 'shards'))).toEqual(shards);
   });
 
   it.skipIf(skipBrowser)(
