@@ -1,10 +1,14 @@
-// Group-disjoint splits: every segment of a group (a speaker, or else the source clip) lands in one
-// split, so no speaker straddles train/val/test. Groups are visited in an order fixed by a hash of
-// (seed, group) and each goes to the split furthest below its target share, which keeps val and
-// test non-empty whenever there are at least as many groups as splits with a share.
+// Group-disjoint, label-stratified splits. Two segments that share a speaker or a source video (the
+// manifest `group`, else the clip itself) must land in the same split, so groups are the connected
+// components of "shares a speaker or a source" (union-find over both keys): a speaker seen in two
+// videos ties both videos' other speakers to it. Components are placed largest first (ties in an
+// order fixed by a hash of the seed), each into the split where it brings the per-label counts and
+// the split's size closest to their targets (share × corpus count), which keeps every split's label
+// proportions near the corpus's as far as the groups allow. Val and test get a component each
+// whenever there are at least as many components as splits with a share.
 import { fingerprint } from './fingerprint.ts';
 import type { Segment } from '../schemas/records.ts';
-import type { Split } from '../schemas/sample.ts';
+import { SPLITS, type Split } from '../schemas/sample.ts';
 
 export interface SplitShares {
   readonly train: number;
@@ -12,42 +16,130 @@ export interface SplitShares {
   readonly test: number;
 }
 
-/** The group a segment belongs to: its speaker, else its manifest group, else its clip. */
-export function groupOf(segment: Segment): string {
+/** The keys that tie a segment to others: its source video (manifest group, else its clip) and its speaker. */
+export function groupKeys(segment: Segment): string[] {
   const { speaker, group } = segment.clip.manifest;
-  if (speaker) return `speaker:${speaker}`;
-  if (group) return `group:${group}`;
-  return `clip:${segment.clipId}`;
+  const keys = [group?.trim() ? `group:${group.trim()}` : `clip:${segment.clipId}`];
+  if (speaker?.trim()) keys.push(`speaker:${speaker.trim()}`);
+  return keys;
 }
 
-export function assignSplits(segments: readonly Segment[], shares: SplitShares, seed: string): Map<string, Split> {
-  const sizes = new Map<string, number>();
-  for (const s of segments) sizes.set(groupOf(s), (sizes.get(groupOf(s)) ?? 0) + 1);
-  const order = [...sizes.keys()].sort((a, b) => {
-    const ha = fingerprint(seed, a);
-    const hb = fingerprint(seed, b);
-    return ha < hb ? -1 : ha > hb ? 1 : 0;
-  });
-  const total = [...sizes.values()].reduce((a, b) => a + b, 0);
-  const weight = shares.train + shares.val + shares.test;
-  const filled: Record<Split, number> = { train: 0, val: 0, test: 0 };
-  const byGroup = new Map<string, Split>();
-  // An empty split outranks any partly filled one, so a handful of groups still fills val and test.
-  const priority: Split[] = ['val', 'test', 'train'];
-  for (const group of order) {
-    const size = sizes.get(group)!;
-    let best: Split = 'train';
-    let bestDeficit = -Infinity;
-    for (const name of priority) {
-      if (shares[name] <= 0) continue;
-      const target = (shares[name] / weight) * total;
-      const deficit = filled[name] === 0 ? target + total : target - filled[name];
-      if (deficit > bestDeficit) [best, bestDeficit] = [name, deficit];
+/** Segment id → its group (a component of shared speakers and sources), named by its smallest key. */
+export function splitGroups(segments: readonly Segment[]): Map<string, string> {
+  const parent = new Map<string, string>();
+  const find = (key: string): string => {
+    let root = key;
+    while (parent.get(root) !== root) root = parent.get(root)!;
+    // Path compression: later finds are near constant time.
+    for (let k = key; k !== root; ) {
+      const next = parent.get(k)!;
+      parent.set(k, root);
+      k = next;
     }
-    filled[best] += size;
-    byGroup.set(group, best);
+    return root;
+  };
+  const union = (a: string, b: string) => {
+    const [ra, rb] = [find(a), find(b)];
+    // The smaller key is the root, so a group's name does not depend on input order.
+    if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
+  };
+  for (const segment of segments) {
+    const keys = groupKeys(segment);
+    for (const key of keys) if (!parent.has(key)) parent.set(key, key);
+    for (const key of keys.slice(1)) union(keys[0], key);
   }
-  const result = new Map<string, Split>();
-  for (const s of segments) result.set(s.id, byGroup.get(groupOf(s))!);
-  return result;
+  return new Map(segments.map((s) => [s.id, find(groupKeys(s)[0])]));
+}
+
+function labelOf(segment: Segment): string {
+  return segment.labels?.primary ?? 'unlabelled';
+}
+
+/** Groups up to which the swap pass runs (it tries every pair of groups in different splits). */
+const MAX_SWAP_GROUPS = 2000;
+const MAX_SWAP_ROUNDS = 10;
+
+export function assignSplits(segments: readonly Segment[], shares: SplitShares, seed: string): Map<string, Split> {
+  const groupOf = splitGroups(segments);
+  const labelNames = [...new Set(segments.map(labelOf))].sort();
+  const labelIndex = new Map(labelNames.map((label, i) => [label, i]));
+  const L = labelNames.length;
+  // A group's label counts; the last slot is its size.
+  const counts = new Map<string, Float64Array>();
+  const corpus = new Float64Array(L + 1);
+  for (const segment of segments) {
+    const group = groupOf.get(segment.id)!;
+    const vector = counts.get(group) ?? new Float64Array(L + 1);
+    for (const v of [vector, corpus]) {
+      v[labelIndex.get(labelOf(segment))!]++;
+      v[L]++;
+    }
+    counts.set(group, vector);
+  }
+  const hashed = new Map([...counts.keys()].map((group) => [group, fingerprint(seed, group)]));
+  const order = [...counts.keys()].sort((a, b) => counts.get(b)![L] - counts.get(a)![L] || (hashed.get(a)! < hashed.get(b)! ? -1 : 1));
+
+  const weight = shares.train + shares.val + shares.test;
+  const open = SPLITS.filter((split) => shares[split] > 0);
+  const targets = new Map(SPLITS.map((split) => [split, corpus.map((n) => (shares[split] / weight) * n)]));
+  const filled = new Map(SPLITS.map((split) => [split, new Float64Array(L + 1)]));
+  const byGroup = new Map<string, Split>();
+
+  /**
+   * How much the split's squared distance from its targets (per-label counts and size) changes when
+   * group `add` joins it and group `remove` leaves it (either may be absent).
+   */
+  const delta = (split: Split, add?: string, remove?: string): number => {
+    const [state, target] = [filled.get(split)!, targets.get(split)!];
+    const [plus, minus] = [add ? counts.get(add)! : undefined, remove ? counts.get(remove)! : undefined];
+    let sum = 0;
+    for (let i = 0; i <= L; i++) {
+      const change = (plus?.[i] ?? 0) - (minus?.[i] ?? 0);
+      if (change !== 0) sum += change * (2 * (state[i] - target[i]) + change);
+    }
+    return sum;
+  };
+  const move = (group: string, to: Split) => {
+    const vector = counts.get(group)!;
+    const from = byGroup.get(group);
+    for (let i = 0; i <= L; i++) {
+      if (from) filled.get(from)![i] -= vector[i];
+      filled.get(to)![i] += vector[i];
+    }
+    byGroup.set(group, to);
+  };
+
+  // 1. Greedy: each group, largest first, where it brings its split closest to the targets.
+  order.forEach((group, index) => {
+    const empty = open.filter((split) => filled.get(split)![L] === 0);
+    // The last groups go to empty splits while it still takes all of them to fill those.
+    const candidates = empty.length > 0 && order.length - index <= empty.length ? empty : open;
+    let best = candidates[0];
+    for (const split of candidates.slice(1)) if (delta(split, group) < delta(best, group)) best = split;
+    move(group, best);
+  });
+
+  // 2. Exchanges: the greedy pass has only small groups left to even out the small splits at the
+  // end; swapping two groups between splits repairs what it could not. Quadratic in groups, so
+  // only for corpora with few groups (with many small groups the greedy pass is already close).
+  if (order.length <= MAX_SWAP_GROUPS) {
+    for (let round = 0; round < MAX_SWAP_ROUNDS; round++) {
+      let improved = false;
+      for (const g of order) {
+        for (const h of order) {
+          const [a, b] = [byGroup.get(g)!, byGroup.get(h)!];
+          // Each swap once (g in the earlier split), and never one that would empty a split.
+          if (SPLITS.indexOf(a) >= SPLITS.indexOf(b)) continue;
+          if (filled.get(a)![L] - counts.get(g)![L] + counts.get(h)![L] === 0 || filled.get(b)![L] - counts.get(h)![L] + counts.get(g)![L] === 0) continue;
+          if (delta(a, h, g) + delta(b, g, h) < -1e-9) {
+            move(g, b);
+            move(h, a);
+            improved = true;
+          }
+        }
+      }
+      if (!improved) break;
+    }
+  }
+  return new Map(segments.map((s) => [s.id, byGroup.get(groupOf.get(s.id)!)!]));
 }

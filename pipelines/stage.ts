@@ -33,6 +33,11 @@ export interface StageContext {
   readonly signal: AbortSignal;
   readonly work: WorkCounter;
   readonly teachers: TeacherRegistry;
+  /**
+   * Marks a record the stage keeps but an audit should see (a kebab-case reason, counted under
+   * `flagged` in stats.json; the detail goes to the run log). The runner always provides it.
+   */
+  readonly flag?: (reason: string, detail: string) => void;
   /** A scratch folder for this stage call, removed afterwards. */
   scratch(): Promise<string>;
   /** A local path holding the clip's source bytes (the runner knows where the input lives). */

@@ -9,6 +9,8 @@ export interface StageStats {
   out: number;
   /** records dropped, by reason */
   dropped: Record<string, number>;
+  /** records kept but flagged for an audit, by reason (only stages that flag have it) */
+  flagged?: Record<string, number>;
   /** records whose result came from the cache (stage cache or a finished partition) */
   cached: number;
   /** wall time spent in the stage, milliseconds (summed over concurrent calls) */
@@ -34,6 +36,10 @@ export function mergeStats(target: StatsTable, source: StatsTable, asCached = fa
     t.in += s.in;
     t.out += s.out;
     for (const [reason, n] of Object.entries(s.dropped)) t.dropped[reason] = (t.dropped[reason] ?? 0) + n;
+    if (s.flagged) {
+      const flagged = (t.flagged ??= {});
+      for (const [reason, n] of Object.entries(s.flagged)) flagged[reason] = (flagged[reason] ?? 0) + n;
+    }
     if (asCached) {
       t.cached += s.in;
       continue;

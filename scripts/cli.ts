@@ -166,6 +166,8 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
     lines.push(`  ${stage.padEnd(16)}${String(s.in).padStart(7)}${String(s.out).padStart(7)}${String(totalDropped(s)).padStart(9)}${String(s.cached).padStart(8)}  ${work.padEnd(24)}${(s.wallMs / 1000).toFixed(1).padStart(7)}s`);
     const reasons = Object.entries(s.dropped).map(([r, n]) => `${r} ${n}`).join(', ');
     if (reasons) lines.push(`  ${''.padEnd(16)}dropped: ${reasons}`);
+    const flagged = Object.entries(s.flagged ?? {}).map(([r, n]) => `${r} ${n}`).join(', ');
+    if (flagged) lines.push(`  ${''.padEnd(16)}flagged (kept): ${flagged}`);
   }
   const work = totalWork(summary.stats);
   const media = (work.ffmpeg ?? 0) + (work.ffprobe ?? 0);

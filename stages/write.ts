@@ -25,7 +25,7 @@ const WriteConfig = z
   .object({
     /** Roll to a new shard past this many bytes (default 256 MB). */
     targetShardBytes: z.number().int().positive().default(DEFAULT_TARGET_BYTES),
-    /** Split shares by segment count; groups (speakers) never straddle splits. */
+    /** Split shares by segment count; no speaker or source video straddles splits, and each split's primary labels follow the corpus's as far as groups allow. */
     splits: z
       .object({ train: z.number().min(0).default(0.8), val: z.number().min(0).default(0.1), test: z.number().min(0).default(0.1) })
       .strict()

@@ -1,0 +1,147 @@
+// filter.corpus: the filter rules that need the whole corpus. Length tails, as MER-Caption filtered
+// its descriptions: a text whose length in words lies beyond k standard deviations of the corpus
+// mean on either side is dropped (length-outlier). Label caps, for balance: past a label's cap, the
+// segments with the lowest hash of (seed, id) are kept and the rest dropped (label-cap), so the
+// choice is deterministic and does not depend on the order records arrive in.
+import { z } from 'zod';
+import { fingerprint } from '../../pipelines/fingerprint.ts';
+import { drop, isDrop, type DropResult, type GlobalStage } from '../../pipelines/stage.ts';
+import { Emotion, type Segment } from '../../schemas/records.ts';
+import { normaliseText, wordCount } from './generated-text.ts';
+
+const LengthField = z.enum(['description', 'answer', 'rationale']);
+type LengthField = z.infer<typeof LengthField>;
+
+const CorpusFilterConfig = z
+  .object({
+    lengthTails: z
+      .object({
+        /** Drop texts further than this many standard deviations from the mean length; 0 turns it off. Default 3. */
+        sd: z.number().min(0).default(3),
+        /** Which texts: description, answer (QA answers, compared within their kind: mcq, open, attribute), rationale. */
+        fields: z.array(LengthField).min(1).default(['description', 'answer']),
+        /** A length distribution with fewer texts than this is too small to have tails; it is left alone. Default 20. */
+        minTexts: z.number().int().min(3).default(20),
+      })
+      .strict()
+      .prefault({}),
+    labelCaps: z
+      .object({
+        /** Keep at most this many segments of any one primary emotion. Default: no cap. */
+        maxPerLabel: z.number().int().positive().optional(),
+        /** Caps for single emotions, overriding maxPerLabel: { happy: 500, neutral: 300 }. */
+        perLabel: z.partialRecord(Emotion, z.number().int().nonnegative()).default({}),
+        /** Seed of the hash that picks which segments a cap keeps. */
+        seed: z.string().default('emoforge'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type CorpusFilterConfig = z.infer<typeof CorpusFilterConfig>;
+
+/** One text of a segment whose length is judged, in the population it is judged against. */
+interface Measured {
+  readonly segment: number;
+  /** population: "description", "rationale", "answer:mcq", … */
+  readonly population: string;
+  readonly field: string;
+  readonly words: number;
+}
+
+function measure(segments: readonly Segment[], fields: readonly LengthField[]): Measured[] {
+  const texts: Measured[] = [];
+  segments.forEach((segment, i) => {
+    if (fields.includes('description') && segment.description) {
+      texts.push({ segment: i, population: 'description', field: 'description', words: wordCount(segment.description.text) });
+    }
+    if (fields.includes('answer')) {
+      const transcript = normaliseText(segment.transcript?.text ?? '');
+      (segment.qa ?? []).forEach((item, k) => {
+        // An answer that reads the transcript back is the speaker's length, not the teacher's.
+        if (transcript && normaliseText(item.answer) === transcript) return;
+        texts.push({ segment: i, population: `answer:${item.kind}`, field: `qa[${k}].answer`, words: wordCount(item.answer) });
+      });
+    }
+    if (fields.includes('rationale') && segment.rationale) {
+      texts.push({ segment: i, population: 'rationale', field: 'rationale', words: wordCount(segment.rationale.steps.join(' ')) });
+    }
+  });
+  return texts;
+}
+
+interface Bounds {
+  readonly mean: number;
+  readonly sd: number;
+  readonly n: number;
+}
+
+/** Mean and population sd, summed over sorted values so the result does not depend on input order. */
+function boundsOf(values: readonly number[]): Bounds {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mean = sorted.reduce((sum, v) => sum + v, 0) / sorted.length;
+  const sd = Math.sqrt(sorted.reduce((sum, v) => sum + (v - mean) ** 2, 0) / sorted.length);
+  return { mean, sd, n: sorted.length };
+}
+
+export const filterCorpus: GlobalStage<CorpusFilterConfig> = {
+  kind: 'global',
+  name: 'filter.corpus',
+  version: 1,
+  configSchema: CorpusFilterConfig as unknown as z.ZodType<CorpusFilterConfig>,
+  reads: [],
+  adds: [],
+  cache: false,
+
+  async run(segments, config, ctx): Promise<(Segment | DropResult)[]> {
+    const results: (Segment | DropResult)[] = [...segments];
+
+    // 1. Length tails.
+    const { sd: k, fields, minTexts } = config.lengthTails;
+    if (k > 0) {
+      const texts = measure(segments, fields);
+      const populations = new Map<string, Measured[]>();
+      for (const text of texts) populations.set(text.population, [...(populations.get(text.population) ?? []), text]);
+      for (const [population, members] of [...populations].sort(([a], [b]) => (a < b ? -1 : 1))) {
+        if (members.length < minTexts) {
+          ctx.log.info({ population, texts: members.length, minTexts }, 'too few texts for length tails; not applied');
+          continue;
+        }
+        const bounds = boundsOf(members.map((m) => m.words));
+        if (bounds.sd === 0) continue;
+        const [low, high] = [bounds.mean - k * bounds.sd, bounds.mean + k * bounds.sd];
+        for (const m of members) {
+          if (m.words >= low && m.words <= high) continue;
+          if (isDrop(results[m.segment])) continue;
+          results[m.segment] = drop(
+            'length-outlier',
+            `${m.field} has ${m.words} words, outside ${population} mean ${bounds.mean.toFixed(1)} ± ${k} sd ${bounds.sd.toFixed(1)} = [${low.toFixed(1)}, ${high.toFixed(1)}] over ${bounds.n} texts`,
+          );
+        }
+      }
+    }
+
+    // 2. Label caps, over what the tails kept.
+    const { maxPerLabel, perLabel, seed } = config.labelCaps;
+    if (maxPerLabel !== undefined || Object.keys(perLabel).length > 0) {
+      const byLabel = new Map<string, number[]>();
+      results.forEach((result, i) => {
+        if (isDrop(result)) return;
+        const label = segments[i].labels?.primary ?? 'unlabelled';
+        byLabel.set(label, [...(byLabel.get(label) ?? []), i]);
+      });
+      for (const [label, members] of byLabel) {
+        const cap = perLabel[label as Emotion] ?? maxPerLabel;
+        if (cap === undefined || members.length <= cap) continue;
+        const ranked = members
+          .map((i) => ({ i, rank: fingerprint(seed, segments[i].id) }))
+          .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
+        for (const { i } of ranked.slice(cap)) {
+          results[i] = drop('label-cap', `${members.length} segments are labelled ${label}, cap ${cap}; kept the ${cap} with the lowest hash of (seed '${seed}', id)`);
+        }
+        ctx.log.info({ label, segments: members.length, cap }, 'label capped');
+      }
+    }
+    return results;
+  },
+};
