@@ -17,6 +17,7 @@ import { emptyStageStats, mergeStats, statsFor, type StatsTable } from './stats.
 import type { Store } from './store/store.ts';
 import { createTeacherRegistry, TEACHER_ROLES } from './teachers/registry.ts';
 import type { TeacherRegistry } from './teachers/teacher.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TeacherUsageTable } from './teachers/usage.ts';
 
 export interface RunOptions {
@@ -32,6 +33,22 @@ export interface RunOptions {
    * cue results are real and cached; nothing computed from stand-in teacher text is.
    */
   readonly dryRun?: boolean;
+  /**
+   * Batch-mode teachers: after a pass that deferred requests, wait for the batches and run again
+   * until everything is answered (default true). False: submit and return; a later run collects.
+   */
+  readonly waitForBatches?: boolean;
+  /** Hears about batch passes: submissions and each poll. */
+  readonly onBatches?: (event: BatchEvent) => void;
+}
+
+export interface BatchEvent {
+  readonly pass: number;
+  /** Requests submitted after this pass. */
+  readonly submitted: number;
+  /** Requests in batches that have not ended, and those batches. */
+  readonly pending: number;
+  readonly openBatches: number;
 }
 
 /** What the progress display hears about. Stats are live objects; read, never mutate. */
@@ -57,6 +74,8 @@ export interface RunSummary {
   readonly sink?: SinkResult;
   readonly dryRun: boolean;
   readonly wallMs: number;
+  /** Batch mode: passes run, requests submitted in all, and whether batches are still running (nothing published). */
+  readonly batches?: { readonly passes: number; readonly submitted: number; readonly waiting: boolean };
 }
 
 interface PartitionResult {
@@ -74,8 +93,30 @@ type Outcome = CachedOutcome & { readonly thrown?: boolean };
 export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const { store, log, signal } = options;
+  const teachers = createTeacherRegistry(plan.teachers, { store, log, signal, budget: plan.config.budget, dryRun: options.dryRun === true });
+  const batches = teachers.batches?.enabled() ? teachers.batches : undefined;
+  let submitted = 0;
+  for (let pass = 1; ; pass++) {
+    const summary = await runPass(plan, options, teachers, started);
+    if (!batches || summary.sink || summary.dryRun) return batches ? { ...summary, batches: { passes: pass, submitted, waiting: false } } : summary;
+    // Records are waiting for batch answers: submit what this pass deferred, wait, run again.
+    const now = await batches.submit(signal);
+    submitted += now;
+    let progress = await batches.poll(signal);
+    options.onBatches?.({ pass, submitted: now, ...progress });
+    if (options.waitForBatches === false) return { ...summary, wallMs: performance.now() - started, batches: { passes: pass, submitted, waiting: progress.openBatches > 0 } };
+    while (progress.openBatches > 0) {
+      await sleep(batches.pollIntervalMs(), undefined, { signal });
+      progress = await batches.poll(signal);
+      options.onBatches?.({ pass, submitted: 0, ...progress });
+    }
+    log.info({ pass }, 'batches ended; running the next pass');
+  }
+}
+
+async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistry, started: number): Promise<RunSummary> {
+  const { store, log, signal } = options;
   const dryRun = options.dryRun === true;
-  const teachers = createTeacherRegistry(plan.teachers, { store, log, signal, budget: plan.config.budget, dryRun });
   // On a dry run, the first stage that asks a teacher and every stage after it see stand-in text:
   // none of their results may be cached.
   const ordered = plan.phases.flatMap((p): PlannedStage[] => (p.kind === 'global' ? [p.stage] : [...p.stages]));
@@ -134,8 +175,8 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
   // What this run learnt of answer lengths, for later dry runs (a dry run learns nothing).
   await teachers.persist?.();
 
-  // 3. The sink (a dry run publishes nothing).
-  if (dryRun) {
+  // 3. The sink (a dry run publishes nothing, nor does a batch pass with records still waiting).
+  if (dryRun || drops.some((d) => d.reason === 'teacher-batch-pending')) {
     return {
       stats,
       teacherUsage: teachers.usage?.() ?? {},

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, FatalError } from '../pipelines/errors.ts';
-import type { RunSummary } from '../pipelines/runner.ts';
+import type { BatchEvent, RunSummary } from '../pipelines/runner.ts';
 import { totalDropped, totalWork } from '../pipelines/stats.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
 import { MIN_OBSERVED } from '../pipelines/teachers/calibration.ts';
@@ -13,7 +13,7 @@ import { MIN_OBSERVED } from '../pipelines/teachers/calibration.ts';
 const USAGE = `emoforge ${EMOFORGE_VERSION} — build instruction-tuning corpora for emotion-aware multimodal LLMs
 
 usage:
-  emoforge run CONFIG [--input PATH] [--out PATH] [--store PATH] [--limit N] [--dry-run]
+  emoforge run CONFIG [--input PATH] [--out PATH] [--store PATH] [--limit N] [--dry-run] [--no-wait]
       run the pipeline CONFIG names (YAML); writes shards/, manifest.json, rejects.parquet,
       stats.json and logs/ under the out folder
   emoforge sample-clips DIR [--count N]
@@ -95,7 +95,7 @@ async function runCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' }, limit: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+    options: { input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' }, limit: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
   });
   if (positionals.length !== 1) throw new UsageError('run takes one CONFIG file, e.g. emoforge run configs/demo.yaml');
   const [{ default: pino }, { buildPlan, loadConfigFile }, { createProgress }, { runPipeline }, { LocalStore }, { STAGES }] = await Promise.all([
@@ -134,7 +134,13 @@ async function runCommand(args: string[]): Promise<number> {
   log.info({ config: resolve(configFile), out: outDir, store: store.location, version: EMOFORGE_VERSION, fingerprint: plan.fingerprint }, 'run started');
   let summary: RunSummary;
   try {
-    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress, dryRun: values['dry-run'] });
+    const onBatches = (e: BatchEvent) => {
+      const line = e.submitted
+        ? `batch pass ${e.pass}: ${e.submitted} requests submitted; ${e.pending} waiting in ${e.openBatches} open batch(es)`
+        : `batch pass ${e.pass}: ${e.pending} requests waiting in ${e.openBatches} open batch(es)`;
+      process.stdout.write(`${line}${e.openBatches && !values['no-wait'] ? ' (polling; ^C is safe, the next run resumes without resubmitting)' : ''}\n`);
+    };
+    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches });
   } catch (error) {
     log.error({ err: error }, 'run failed');
     throw error;
@@ -155,6 +161,8 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
     const rows = Object.values(summary.sink.splits).reduce((a, b) => a + b, 0);
     const splits = Object.entries(summary.sink.splits).map(([s, n]) => `${s} ${n}`).join(', ');
     lines.push(`\nemoforge run ${name}: ${summary.clips} clips → ${summary.segments} segments → ${rows} rows (${splits}); ${summary.drops} records rejected (see rejects.parquet)`);
+  } else if (summary.batches?.waiting) {
+    lines.push(`\nemoforge run ${name}: ${summary.batches.submitted} teacher requests are in batches that have not ended; nothing was published. Run the same command again later to collect the answers and continue (nothing is submitted twice).`);
   } else {
     lines.push(`\nemoforge run ${name} --dry-run: ${summary.clips} clips → ${summary.segments} segments; no teacher endpoint was called and nothing was published`);
   }
@@ -193,6 +201,10 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
     }
   }
   if (!summary.sink) {
+    if (!summary.dryRun) {
+      lines.push(`log:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
+      return lines.join('\n');
+    }
     lines.push(`projected teacher cost: ~$${projectedUSD.toFixed(4)} (input tokens counted on the exact prompts; output tokens from this teacher's earlier answers where there are ${MIN_OBSERVED} or more, else from the offline teacher's)`);
     lines.push(`log:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
     return lines.join('\n');

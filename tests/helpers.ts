@@ -77,7 +77,7 @@ export interface InProcessRun {
 }
 
 /** Runs the pipeline in this process. */
-export async function runInProcess(config: Record<string, unknown>, paths: { input: string; out: string; store: string }, options: { dryRun?: boolean; limit?: number } = {}): Promise<InProcessRun> {
+export async function runInProcess(config: Record<string, unknown>, paths: { input: string; out: string; store: string }, options: { dryRun?: boolean; limit?: number; waitForBatches?: boolean } = {}): Promise<InProcessRun> {
   const plan = buildPlan('test.yaml', config, STAGES);
   await mkdir(paths.out, { recursive: true });
   const summary = await runPipeline(plan, {
@@ -88,6 +88,7 @@ export async function runInProcess(config: Record<string, unknown>, paths: { inp
     input: paths.input,
     dryRun: options.dryRun,
     limit: options.limit,
+    waitForBatches: options.waitForBatches,
   });
   return { summary, outDir: paths.out };
 }

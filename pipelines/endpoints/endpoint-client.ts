@@ -146,6 +146,15 @@ export class EndpointClient {
     return `cache/endpoints/${operation}/${key.slice(0, 2)}/${key}.json`;
   }
 
+  /**
+   * Caches an answer obtained another way (a Batch API output line) under `key` (from cacheKey()),
+   * exactly as a direct call would have, so the next request for it is a cache hit.
+   */
+  async putCached(key: string, value: unknown, usage: EndpointUsage | undefined): Promise<void> {
+    if (!this.store) throw new FatalError(`${this.label}: batch results need a store to be cached in`);
+    await this.store.put(key, JSON.stringify({ format: CACHE_FORMAT, operation: key.split('/')[2], model: this.config.model, value, usage }));
+  }
+
   /** True when a call with these params would be answered from the response cache (no HTTP, no cost). */
   async isCached(operation: string, params: unknown): Promise<boolean> {
     return this.store !== undefined && (await this.store.exists(this.cacheKey(operation, params)));

@@ -14,6 +14,7 @@ import { RecordError } from '../errors.ts';
 import { loadPromptTemplate, promptValues, renderPrompt, resolvePromptTemplate, type PromptTemplate } from './prompts.ts';
 import type { Teacher, TeacherMedia, TeacherRequest, TeacherResponse, TeacherRole, TeacherUsage } from './teacher.ts';
 import type { Store } from '../store/store.ts';
+import type { BatchQueue } from './batch.ts';
 import { TeacherCalibration } from './calibration.ts';
 import { priceOf, type TeacherUsageLedger, type TokenPrices } from './usage.ts';
 
@@ -51,6 +52,8 @@ export interface LlmTeacherOptions {
   readonly label?: string;
   /** Where observed answer lengths are kept for `--dry-run` projections (none: not kept). */
   readonly store?: Store;
+  /** Batch mode: uncached requests go to the OpenAI Batch API through this queue (see batch.ts). */
+  readonly batch?: BatchQueue;
 }
 
 /** The raw answer kept in a drop's detail is cut here, so one record cannot bloat the rejects table. */
@@ -99,9 +102,12 @@ export class LlmTeacher implements Teacher {
     return { cached: false, inputTokens: countChatInputTokens(params) };
   }
 
-  /** The prices this teacher's tokens are charged at. */
+  /** The prices this teacher's tokens are charged at (the batch price in batch mode). */
   get prices(): TokenPrices {
-    return this.options.prices;
+    const { prices, batch } = this.options;
+    if (!batch) return prices;
+    const f = batch.config.priceFactor;
+    return { inputPerMTokUSD: prices.inputPerMTokUSD * f, outputPerMTokUSD: prices.outputPerMTokUSD * f };
   }
 
   private prepare<T>(request: TeacherRequest<T>) {
@@ -183,7 +189,13 @@ export class LlmTeacher implements Teacher {
     // custom send only adds the attempt count, which the client does not report on failure.
     const params = { ...body, model: this.client.config.model };
     let attempts = 0;
-    const { ledger, budget } = this.options;
+    const { ledger, budget, batch } = this.options;
+    if (batch && !(await this.client.isCached('chat.completions', params))) {
+      if (budget && ledger.spentUSD() >= budget.maxUSD) {
+        throw new RecordError('budget-exhausted', `budget.maxUSD $${budget.maxUSD} is spent ($${ledger.spentUSD().toFixed(4)} this run): raise budget.maxUSD and run again; answers already paid for come from the cache`);
+      }
+      return batch.defer(role, this.client.cacheKey('chat.completions', params), params);
+    }
     try {
       const result = await this.client.request<ChatCompletion>({
         operation: 'chat.completions',

@@ -55,6 +55,14 @@ export interface TeacherRegistry {
   usage?(): TeacherUsageTable;
   /** On a dry run, per "role/teacher": whether output tokens came from observed answers or stand-ins. */
   projectionBasis?(): Record<string, { readonly basis: 'observed' | 'stand-in'; readonly observedAnswers: number }>;
+  /** Batch mode (OpenAI Batch API): submit deferred requests, poll open batches (see batch.ts). */
+  readonly batches?: {
+    submit(signal: AbortSignal): Promise<number>;
+    poll(signal: AbortSignal): Promise<{ readonly pending: number; readonly openBatches: number }>;
+    hasOpen(): Promise<boolean>;
+    pollIntervalMs(): number;
+    enabled(): boolean;
+  };
   /** Keeps what this run observed of answer lengths (for later dry runs). Called once at the end of a run. */
   persist?(): Promise<void>;
 }

@@ -41,6 +41,32 @@ export interface UploadedFile {
   readonly type: string;
   readonly bytes: number;
   readonly sha256: string;
+  /** The bytes (kept for the files API; batch input files are JSONL). */
+  readonly content: Buffer;
+}
+
+/** How the Batch API behaves (files, batches, output files). */
+export interface BatchBehaviour {
+  /** GETs of a batch before it completes (validating → in_progress → … → final). Default 2. */
+  pollsToComplete?: number;
+  /** Final status of the next batches created, in order; then 'completed'. */
+  outcomes?: ('completed' | 'failed' | 'expired' | 'cancelled')[];
+  /** Lines answered with an error (in the error file) instead of a completion. */
+  errorFor?: (customId: string, body: any) => boolean;
+}
+
+interface ServerBatch {
+  id: string;
+  inputFileId: string;
+  endpoint: string;
+  completionWindow: string;
+  polls: number;
+  outcome: 'completed' | 'failed' | 'expired' | 'cancelled';
+  status: string;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  counts: { total: number; completed: number; failed: number };
+  metadata: Record<string, string> | null;
 }
 
 export interface RecordedRequest {
@@ -122,6 +148,7 @@ export interface OpenAIServerOptions {
   readonly rateLimit?: RateLimit;
   readonly transcription?: TranscriptionBehaviour;
   readonly chat?: ChatBehaviour;
+  readonly batch?: BatchBehaviour;
 }
 
 interface QueuedFault {
@@ -138,7 +165,12 @@ export class OpenAICompatibleServer {
   latencyMs: number;
   transcription: TranscriptionBehaviour;
   chat: ChatBehaviour;
+  batch: BatchBehaviour;
   rateLimit: RateLimit | undefined;
+  /** Files uploaded or produced (batch output), by id. */
+  readonly files = new Map<string, { name: string; purpose: string; content: Buffer }>();
+  /** Batches created, by id. */
+  readonly batches = new Map<string, ServerBatch>();
   /** 'minute': when each request the limit let through arrived (performance.now()), oldest first. */
   private admitted: number[] = [];
   /** 'second': the bucket's level and when it was last refilled; undefined is full. */
@@ -155,6 +187,7 @@ export class OpenAICompatibleServer {
     this.latencyMs = options.latencyMs ?? 0;
     this.transcription = { ...options.transcription };
     this.chat = { ...options.chat };
+    this.batch = { ...options.batch };
     this.rateLimit = options.rateLimit;
     server.on('connection', (socket) => {
       this.sockets.add(socket);
@@ -300,6 +333,12 @@ export class OpenAICompatibleServer {
 
     if (req.method === 'POST' && path === '/v1/audio/transcriptions') return this.transcribe(record, fields, res);
     if (req.method === 'POST' && path === '/v1/chat/completions') return this.complete(record, res);
+    if (req.method === 'POST' && path === '/v1/files') return this.uploadFile(record, fields, res);
+    const fileContent = /^\/v1\/files\/([\w-]+)\/content$/.exec(path);
+    if (req.method === 'GET' && fileContent) return this.fileContent(record, fileContent[1], res);
+    if (req.method === 'POST' && path === '/v1/batches') return this.createBatch(record, res);
+    const batchPath = /^\/v1\/batches\/([\w-]+)$/.exec(path);
+    if (req.method === 'GET' && batchPath) return this.retrieveBatch(record, batchPath[1], res);
     record.outcome = 'not-found';
     sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error' } });
   }
@@ -359,9 +398,15 @@ export class OpenAICompatibleServer {
       record.outcome = 'bad-request';
       return sendJson(res, 400, { error: { message: 'model and messages are required', type: 'invalid_request_error' } });
     }
+    const { completion, usage } = this.answerChat(body, this.chat.reply?.(body, this.chatCount++));
+    if (usage) record.reportedUsage = usage;
+    sendJson(res, 200, completion);
+  }
+
+  /** The chat completion a request gets (a scripted reply, else the behaviour's json / content). */
+  private answerChat(body: any, scripted: ChatReply | undefined): { completion: unknown; usage: { prompt_tokens: number; completion_tokens: number } | undefined } {
     const wantsJson = body.response_format?.type === 'json_schema' || body.response_format?.type === 'json_object';
     const { json, content } = this.chat;
-    const scripted = this.chat.reply?.(body, this.chatCount++);
     const refusal = scripted?.refusal ?? null;
     const text: string | null =
       scripted && (scripted.content !== undefined || refusal !== null)
@@ -375,15 +420,113 @@ export class OpenAICompatibleServer {
       this.chat.usage === null
         ? undefined
         : (this.chat.usage ?? { prompt_tokens: promptTokens(body), completion_tokens: countTokens(text ?? refusal ?? '') });
-    if (usage) record.reportedUsage = usage;
-    sendJson(res, 200, {
+    const completion = {
       id: `chatcmpl-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)}`,
       object: 'chat.completion',
       created: 1_700_000_000,
       model: body.model,
       choices: [{ index: 0, message: { role: 'assistant', content: text, refusal }, finish_reason: scripted?.finishReason ?? 'stop', logprobs: null }],
       ...(usage ? { usage: { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens } } : {}),
-    });
+    };
+    return { completion, usage };
+  }
+
+  private uploadFile(record: RecordedRequest, fields: Record<string, string[]>, res: ServerResponse): void {
+    const purpose = fields.purpose?.[0];
+    if (!record.file || !purpose) {
+      record.outcome = 'bad-request';
+      return sendJson(res, 400, { error: { message: 'file and purpose are required', type: 'invalid_request_error' } });
+    }
+    const id = `file-${createHash('sha256').update(record.file.content).update(String(this.files.size)).digest('hex').slice(0, 16)}`;
+    this.files.set(id, { name: record.file.name, purpose, content: record.file.content });
+    sendJson(res, 200, { id, object: 'file', bytes: record.file.bytes, created_at: 1_700_000_000, filename: record.file.name, purpose, status: 'processed' });
+  }
+
+  private fileContent(record: RecordedRequest, id: string, res: ServerResponse): void {
+    const file = this.files.get(id);
+    if (!file) {
+      record.outcome = 'not-found';
+      return sendJson(res, 404, { error: { message: `No such File object: ${id}`, type: 'invalid_request_error' } });
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.content.length) });
+    res.end(file.content);
+  }
+
+  private createBatch(record: RecordedRequest, res: ServerResponse): void {
+    const body = record.json;
+    const input = this.files.get(String(body?.input_file_id));
+    if (!input || body.endpoint !== '/v1/chat/completions' || body.completion_window !== '24h') {
+      record.outcome = 'bad-request';
+      return sendJson(res, 400, { error: { message: 'input_file_id of an uploaded file, endpoint /v1/chat/completions and completion_window 24h are required', type: 'invalid_request_error' } });
+    }
+    const lines = input.content.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    const id = `batch_${this.batches.size + 1}_${createHash('sha256').update(input.content).digest('hex').slice(0, 8)}`;
+    const outcome = this.batch.outcomes?.shift() ?? 'completed';
+    const batch: ServerBatch = { id, inputFileId: body.input_file_id, endpoint: body.endpoint, completionWindow: body.completion_window, polls: 0, outcome, status: 'validating', outputFileId: null, errorFileId: null, counts: { total: lines.length, completed: 0, failed: 0 }, metadata: body.metadata ?? null };
+    this.batches.set(id, batch);
+    sendJson(res, 200, this.batchObject(batch));
+  }
+
+  private retrieveBatch(record: RecordedRequest, id: string, res: ServerResponse): void {
+    const batch = this.batches.get(id);
+    if (!batch) {
+      record.outcome = 'not-found';
+      return sendJson(res, 404, { error: { message: `No such Batch object: ${id}`, type: 'invalid_request_error' } });
+    }
+    batch.polls++;
+    const polls = this.batch.pollsToComplete ?? 2;
+    if (batch.status === 'validating' || batch.status === 'in_progress') {
+      if (batch.polls >= polls) this.finishBatch(batch);
+      else batch.status = 'in_progress';
+    }
+    sendJson(res, 200, this.batchObject(batch));
+  }
+
+  /** Runs every line through the chat behaviour (an expired batch answers only its first half). */
+  private finishBatch(batch: ServerBatch): void {
+    if (batch.outcome === 'failed' || batch.outcome === 'cancelled') {
+      batch.status = batch.outcome;
+      return;
+    }
+    const lines = this.files.get(batch.inputFileId)!.content.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    const answered = batch.outcome === 'expired' ? lines.slice(0, lines.length >> 1) : lines;
+    const outputs: string[] = [];
+    const errors: string[] = [];
+    for (const line of answered) {
+      const request = JSON.parse(line) as { custom_id: string; body: any };
+      if (this.batch.errorFor?.(request.custom_id, request.body)) {
+        errors.push(JSON.stringify({ id: `req_${outputs.length + errors.length}`, custom_id: request.custom_id, response: { status_code: 500, request_id: 'r', body: { error: { message: 'injected batch line error', type: 'server_error' } } }, error: null }));
+        continue;
+      }
+      const { completion, usage } = this.answerChat(request.body, undefined);
+      const entry = { id: `req_${outputs.length + errors.length}`, custom_id: request.custom_id, response: { status_code: 200, request_id: 'r', body: completion }, error: null };
+      outputs.push(JSON.stringify(entry));
+      this.batchUsage.push({ customId: request.custom_id, usage });
+    }
+    for (const line of lines.slice(answered.length)) {
+      const request = JSON.parse(line) as { custom_id: string };
+      errors.push(JSON.stringify({ id: `req_x`, custom_id: request.custom_id, response: null, error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' } }));
+    }
+    const store = (content: string[]) => {
+      const id = `file-out-${this.files.size}`;
+      this.files.set(id, { name: 'batch_output.jsonl', purpose: 'batch_output', content: Buffer.from(content.map((l) => `${l}\n`).join('')) });
+      return id;
+    };
+    batch.outputFileId = outputs.length ? store(outputs) : null;
+    batch.errorFileId = errors.length ? store(errors) : null;
+    batch.counts = { total: lines.length, completed: outputs.length, failed: errors.length };
+    batch.status = batch.outcome;
+  }
+
+  /** Usage reported in batch outputs, in order (tests sum it against the cost table). */
+  readonly batchUsage: { customId: string; usage: { prompt_tokens: number; completion_tokens: number } | undefined }[] = [];
+
+  private batchObject(batch: ServerBatch): unknown {
+    return {
+      id: batch.id, object: 'batch', endpoint: batch.endpoint, errors: null, input_file_id: batch.inputFileId, completion_window: batch.completionWindow,
+      status: batch.status, output_file_id: batch.outputFileId, error_file_id: batch.errorFileId, created_at: 1_700_000_000,
+      request_counts: batch.counts, metadata: batch.metadata,
+    };
   }
 }
 
@@ -440,7 +583,7 @@ function parseMultipart(body: Buffer, contentType: string): { fields: Record<str
       const filename = /filename="([^"]*)"/i.exec(head)?.[1];
       if (name !== undefined && filename !== undefined) {
         const type = /content-type:\s*([^\r\n]+)/i.exec(head)?.[1] ?? 'application/octet-stream';
-        file = { name: filename, type, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex') };
+        file = { name: filename, type, bytes: content.length, sha256: createHash('sha256').update(content).digest('hex'), content: Buffer.from(content) };
       } else if (name !== undefined) {
         (fields[name] ??= []).push(content.toString('utf8'));
       }
