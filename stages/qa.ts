@@ -57,7 +57,7 @@ export const qaStage: SegmentStage<QAConfig> = {
   async run(segment: Segment, config: QAConfig, ctx: StageContext): Promise<Segment> {
     const { value, provenance } = await generateFor(ctx, 'qa', config.template, segment, QAOutput, { labelSet: config.labelSet, kinds: config.kinds });
     // Items from other QA templates stay; a re-run of this template replaces its own items.
-    const kept = (segment.qa ?? []).filter((item) => item.provenance.template !== config.template);
+    const kept = (segment.qa ?? []).filter((item) => item.provenance.template !== config.template && item.provenance.template !== provenance.template);
     return { ...segment, qa: [...kept, ...value.items.map((item) => ({ ...item, provenance }))] };
   },
 };

@@ -16,5 +16,5 @@ export async function generateFor<T>(
 ): Promise<{ value: T; provenance: Provenance }> {
   const response = await ctx.teachers.forRole(role).generate({ role, template, segment, schema, options, media }, ctx.signal);
   if (!response.cached) ctx.work.add('teacher');
-  return { value: response.value, provenance: { teacher: response.teacher, model: response.model, template } };
+  return { value: response.value, provenance: { teacher: response.teacher, model: response.model, template: response.template ?? template } };
 }

@@ -152,7 +152,7 @@ export class LlmTeacher implements Teacher {
         if (checked.ok) {
           this.options.ledger.add(role, this.name, { answers: 1 });
           if (!allCached) this.calibration.record(role, { estimatedInputTokens, ...usage });
-          return { value: checked.value, usage, cached: allCached, teacher: this.name, model: this.model };
+          return { value: checked.value, usage, cached: allCached, teacher: this.name, model: this.model, template: prompt.ref };
         }
         const cut = choice?.finish_reason === 'length' ? `; the answer was cut at the token limit, raise params.max_tokens (now ${params.max_tokens ?? 'the server default'})` : '';
         if (attempt >= maxInvalidRetries) {

@@ -39,6 +39,8 @@ export interface TeacherResponse<T> {
   /** Teacher name (e.g. "rules") and model it ran. */
   readonly teacher: string;
   readonly model: string;
+  /** The prompt template that really ran (id@version), when it differs from the one requested (an LLM prompt for a rules template). */
+  readonly template?: string;
 }
 
 export interface Teacher {

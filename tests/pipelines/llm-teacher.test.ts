@@ -141,7 +141,7 @@ describe('openai teacher generation', () => {
     const { ctx } = registry();
     let seg = segment('happy', 'This is wonderful!');
     for (const stage of [describeStage, labelsStage, qaStage, rationaleStage] as SegmentStage<unknown>[]) seg = await run(stage, seg, ctx);
-    expect(seg.description).toEqual({ text: expect.stringContaining('249.6 Hz'), provenance: { teacher: 'gpt', model: 'test-model', template: 'describe.rules@1' } });
+    expect(seg.description).toEqual({ text: expect.stringContaining('249.6 Hz'), provenance: { teacher: 'gpt', model: 'test-model', template: 'describe.llm@2' } });
     expect(seg.labels).toMatchObject({ primary: 'happy', openset: ['happy', 'excited'], provenance: { teacher: 'gpt', model: 'test-model' } });
     expect(seg.qa?.[0]).toMatchObject({ kind: 'mcq', answer: 'happy', options: ['sad', 'happy', 'angry', 'neutral'] });
     // Strict mode: optional fields are required but nullable, constraint keywords left to zod.
