@@ -17,9 +17,21 @@ export interface ConversationSample {
   readonly ordinal: number;
 }
 
+/**
+ * How the first human turn presents the media and the subtitle:
+ * - llava: `<video>\n<audio>\n` then the subtitle and question (LLaVA / ShareGPT, Emotion-Qwen, VidEmo);
+ * - affectgpt: AffectGPT's slots `<Audio><AudioHere></Audio> <Video><ImageHere></Video>`, the
+ *   subtitle, then "Now answer my question based on what you have seen, heard, and subtitles.";
+ * - openai: no placeholder in the text; media travel as message content parts (see export jsonl).
+ */
+export const CONVERSATION_TEMPLATES = ['llava', 'affectgpt', 'openai'] as const;
+export type ConversationTemplate = (typeof CONVERSATION_TEMPLATES)[number];
+
 export interface BuildSamplesOptions {
   /** Tasks to package (default DEFAULT_TASKS); a task whose field the segment lacks is skipped either way. */
   readonly tasks?: readonly Task[];
+  /** Default 'llava'. */
+  readonly template?: ConversationTemplate;
 }
 
 /** Everything but qra, which repackages the rationale and is asked for explicitly. */
@@ -48,21 +60,27 @@ export function escapeSubtitle(text: string): string {
 
 /** Media placeholders in target text would be expanded by trainers; teacher text must never carry them. */
 function neutralisePlaceholders(text: string): string {
-  return text.replace(/<\s*(video|audio|image)\s*>/gi, '[$1]');
+  return text.replace(/<\s*\/?\s*(video|audio|image|multi)(here)?\s*>/gi, (_, kind: string, here: string | undefined) => `[${kind}${here ?? ''}]`);
 }
 
-function humanTurn(segment: Segment, question: string): Turn {
-  const subtitle = escapeSubtitle(segment.transcript?.text ?? '');
-  return { from: 'human', value: `<video>\n<audio>\nThe subtitle of this video is: <Subtitle>${subtitle}</Subtitle>. ${neutralisePlaceholders(question)}` };
-}
-
-function pair(segment: Segment, question: string, answer: string): Turn[] {
-  return [humanTurn(segment, question), { from: 'gpt', value: neutralisePlaceholders(answer) }];
+function humanTurn(segment: Segment, question: string, template: ConversationTemplate): Turn {
+  const subtitle = `The subtitle of this video is: <Subtitle>${escapeSubtitle(segment.transcript?.text ?? '')}</Subtitle>.`;
+  const asked = neutralisePlaceholders(question);
+  switch (template) {
+    case 'affectgpt':
+      return { from: 'human', value: `<Audio><AudioHere></Audio> <Video><ImageHere></Video> ${subtitle} Now answer my question based on what you have seen, heard, and subtitles. ${asked}` };
+    case 'openai':
+      return { from: 'human', value: `${subtitle} ${asked}` };
+    default:
+      return { from: 'human', value: `<video>\n<audio>\n${subtitle} ${asked}` };
+  }
 }
 
 /** The training conversations a segment supports, in task order; tasks whose field is missing are skipped. */
 export function buildSamples(segment: Segment, options: BuildSamplesOptions = {}): ConversationSample[] {
   const wanted = new Set<Task>(options.tasks ?? DEFAULT_TASKS);
+  const template = options.template ?? 'llava';
+  const pair = (seg: Segment, question: string, answer: string): Turn[] => [humanTurn(seg, question, template), { from: 'gpt', value: neutralisePlaceholders(answer) }];
   const samples: ConversationSample[] = [];
   if (wanted.has('description') && segment.description) {
     samples.push({ task: 'description', conversations: pair(segment, DESCRIPTION_QUESTION, segment.description.text), provenance: segment.description.provenance, ordinal: 0 });

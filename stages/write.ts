@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readPreviousRun, writeAuditFiles } from '../pipelines/audit/index.ts';
-import { buildSamples, DEFAULT_TASKS } from '../pipelines/conversations.ts';
+import { buildSamples, CONVERSATION_TEMPLATES, DEFAULT_TASKS, type ConversationTemplate } from '../pipelines/conversations.ts';
 import { segmentDrop } from '../pipelines/drops.ts';
 import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
 import { DEFAULT_TARGET_BYTES, writeParquetFile, writeShards, type ColumnSpec, type ShardFile } from '../pipelines/parquet/index.ts';
@@ -35,6 +35,8 @@ const WriteConfig = z
     seed: z.string().default('emoforge'),
     /** Training tasks to package (qra, the Q → R → A form of the rationale, is off by default). */
     tasks: z.array(Task).min(1).default([...DEFAULT_TASKS]),
+    /** How the human turn presents media and subtitle: llava (`<video>\n<audio>\n…`, default), affectgpt (`<Audio><AudioHere></Audio> <Video><ImageHere></Video> …`), openai (no placeholders; export jsonl adds media parts). */
+    conversationTemplate: z.enum(CONVERSATION_TEMPLATES).default('llava'),
     /** zstd level of the shards. */
     zstdLevel: z.number().int().min(1).max(22).default(3),
   })
@@ -97,7 +99,7 @@ export const write: SinkStage<WriteConfig> = {
     const rows: Record<Split, Sample[]> = { train: [], val: [], test: [] };
     stats.in += input.segments.length;
     for (const segment of input.segments) {
-      const made = rowsOf(segment, splitOf.get(segment.id)!, config.tasks);
+      const made = rowsOf(segment, splitOf.get(segment.id)!, config.tasks, config.conversationTemplate);
       if ('error' in made) {
         drops.push(segmentDrop(segment, 'write', { reason: 'invalid-row', detail: made.error }));
         stats.dropped['invalid-row'] = (stats.dropped['invalid-row'] ?? 0) + 1;
@@ -209,11 +211,11 @@ export const write: SinkStage<WriteConfig> = {
 };
 
 /** The training rows of one segment, validated; an invalid row rejects the segment whole. */
-function rowsOf(segment: Segment, split: Split, tasks: readonly Task[]): { rows: Sample[] } | { error: string } {
+function rowsOf(segment: Segment, split: Split, tasks: readonly Task[], template: ConversationTemplate): { rows: Sample[] } | { error: string } {
   const labels = segment.labels!;
   const cues = canonicalJson(segment.cues ?? {});
   const rows: Sample[] = [];
-  for (const sample of buildSamples(segment, { tasks })) {
+  for (const sample of buildSamples(segment, { tasks, template })) {
     const candidate = {
       id: fingerprint('sample', segment.id, sample.task, sample.ordinal),
       clip_id: segment.clipId,

@@ -159,4 +159,14 @@ describe('buildSamples for open, attribute and Q → R → A tasks', () => {
     const b = buildSamples(segment('qa', 'We won the final!', { qa: [qa[1], qa[0], qa[3], qa[2]] }), { tasks: ['open_qa', 'attribute_qa', 'qra'] });
     expect(a).toEqual(b);
   });
+
+  it('presents media and subtitle in the selected template, and neutralises the placeholders of every template in teacher text', () => {
+    const seg = segment('templates', 'We <Video> won!', { qa: [{ kind: 'open', question: 'Why <VideoHere> and </Audio>?', answer: 'The <ImageHere> and <audio> say so.', provenance: rules('qa.open.rules@1') }] });
+    const human = (template: 'llava' | 'affectgpt' | 'openai') => buildSamples(seg, { tasks: ['open_qa'], template })[0].conversations;
+    expect(human('llava')[0].value).toBe('<video>\n<audio>\nThe subtitle of this video is: <Subtitle>We &lt;Video&gt; won!</Subtitle>. Why [VideoHere] and [Audio]?');
+    expect(human('affectgpt')[0].value).toBe('<Audio><AudioHere></Audio> <Video><ImageHere></Video> The subtitle of this video is: <Subtitle>We &lt;Video&gt; won!</Subtitle>. Now answer my question based on what you have seen, heard, and subtitles. Why [VideoHere] and [Audio]?');
+    expect(human('openai')[0].value).toBe('The subtitle of this video is: <Subtitle>We &lt;Video&gt; won!</Subtitle>. Why [VideoHere] and [Audio]?');
+    for (const template of ['llava', 'affectgpt', 'openai'] as const) expect(human(template)[1].value).toBe('The [ImageHere] and [audio] say so.');
+    expect(buildSamples(seg, { tasks: ['open_qa'] })).toEqual(buildSamples(seg, { tasks: ['open_qa'], template: 'llava' }));
+  });
 });
