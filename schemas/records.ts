@@ -213,6 +213,14 @@ export type ClueText = z.infer<typeof ClueText>;
 export const Clues = z.object({ visual: ClueText.optional(), acoustic: ClueText.optional() });
 export type Clues = z.infer<typeof Clues>;
 
+/** The `judge` role's rubric verdict on a segment's generated text (1 = unusable, 10 = excellent). */
+export const Judgement = z.object({
+  score: z.number().int().min(1).max(10),
+  reason: z.string().min(1),
+  provenance: Provenance,
+});
+export type Judgement = z.infer<typeof Judgement>;
+
 export const Segment = z.object({
   /** hash of clip id + span + segmenter params */
   id: z.string().regex(/^[0-9a-f]{64}$/),
@@ -232,8 +240,11 @@ export const Segment = z.object({
   clues: Clues.optional(),
   description: Description.optional(),
   labels: Labels.optional(),
+  /** A second teacher's labels (the `crosscheck` role), for the consistency filter. */
+  crosscheck: Labels.optional(),
   qa: z.array(QAItem).optional(),
   rationale: Rationale.optional(),
+  judge: Judgement.optional(),
 });
 export type Segment = z.infer<typeof Segment>;
 

@@ -5,6 +5,8 @@ import { cuesAgreement } from './cues/agreement.ts';
 import { cuesLexical } from './cues/lexical.ts';
 import { cuesVisual } from './cues/visual.ts';
 import { cluesStage } from './clues.ts';
+import { crosscheckStage } from './crosscheck.ts';
+import { judgeStage } from './judge.ts';
 import { describeStage } from './describe.ts';
 import { dedup } from './dedup.ts';
 import { filter } from './filter.ts';
@@ -17,6 +19,6 @@ import { segment } from './segment.ts';
 import { transcribe } from './transcribe.ts';
 import { write } from './write.ts';
 
-const ALL: AnyStage[] = [ingest, segment, transcribe, cuesVisual, cuesAcoustic, cuesLexical, cuesAgreement, cluesStage, describeStage, labelsStage, qaStage, rationaleStage, filter, filterCorpus, dedup, write];
+const ALL: AnyStage[] = [ingest, segment, transcribe, cuesVisual, cuesAcoustic, cuesLexical, cuesAgreement, cluesStage, describeStage, labelsStage, qaStage, rationaleStage, crosscheckStage, judgeStage, filter, filterCorpus, dedup, write];
 
 export const STAGES: StageRegistry = new Map(ALL.map((stage) => [stage.name, stage]));

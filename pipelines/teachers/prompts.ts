@@ -37,6 +37,7 @@ export const PLACEHOLDERS = {
   emotions: 'the allowed primary emotions, comma separated',
   duration: 'the segment duration in seconds',
   frames: 'the times of the keyframes shown (seconds from the segment start), in order',
+  generated: 'everything generated for the segment (description, labels, QA, rationale) as JSON inside <generated> tags, escaped',
   clues: 'the vision and audio clue texts inside <visual_clues> and <audio_clues> tags, escaped (status="missing" when not written)',
 } as const;
 export type Placeholder = keyof typeof PLACEHOLDERS;
@@ -185,6 +186,15 @@ export function promptValues(segment: Segment, options: Readonly<Record<string, 
     emotions: EMOTIONS.join(', '),
     duration: String(Math.round((segment.end - segment.start) * 100) / 100),
     frames: Array.isArray(options?.frameTimes) ? (options.frameTimes as number[]).map((t, i) => `image ${i + 1} at ${t.toFixed(2)} s`).join(', ') : 'none',
+    generated: dataBlock(
+      'generated',
+      JSON.stringify({
+        description: segment.description?.text ?? null,
+        labels,
+        qa: (segment.qa ?? []).map(({ kind, question, options, answer }) => ({ kind, question, options, answer })),
+        rationale: segment.rationale ? segment.rationale.steps : null,
+      }),
+    ),
     clues: `${dataBlock('visual_clues', segment.clues?.visual?.text)}\n${dataBlock('audio_clues', segment.clues?.acoustic?.text)}`,
   };
 }

@@ -396,6 +396,38 @@ function writeDescription(segment: Segment, estimate: EmotionEstimate): { text: 
   return { text: [describeVideo(segment, estimate), describeAudio(segment), describeText(segment, estimate), describeInference(estimate)].join(' ') };
 }
 
+/**
+ * The `judge` role offline: a rubric over what can be checked without a model. Starts at 10 and
+ * deducts for a rationale whose verdict disagrees with the labels (4), a description that never
+ * names the primary emotion or a word of its open set (2), each measured modality the description
+ * never mentions (1 each: video, audio, words), modalities that conflict without a reference (1),
+ * and a missing or empty transcript (2). The reason lists every deduction.
+ */
+function writeJudgement(segment: Segment): { score: number; reason: string } {
+  const deductions: string[] = [];
+  let score = 10;
+  const take = (points: number, why: string) => {
+    score -= points;
+    deductions.push(`-${points} ${why}`);
+  };
+  const labels = segment.labels;
+  const description = (segment.description?.text ?? '').toLowerCase();
+  if (labels && segment.rationale && segment.rationale.emotion !== labels.primary) take(4, `the rationale concludes ${segment.rationale.emotion} but the labels say ${labels.primary}`);
+  if (labels && description) {
+    const names = [labels.primary, ...labels.openset].map((w) => w.toLowerCase());
+    if (!names.some((w) => description.includes(w)) && labels.primary !== 'neutral') take(2, `the description never names ${labels.primary} or its open-set words`);
+  }
+  if (description) {
+    if (segment.cues?.visual && !/\b(face|facial|expression|smil|frown|keyframe)/.test(description)) take(1, 'the face was measured but the description never mentions it');
+    if (segment.cues?.acoustic && !/\b(voice|pitch|tone|loud|speech rate|speaking|prosod)/.test(description)) take(1, 'the voice was measured but the description never mentions it');
+    if (segment.transcript?.text.trim() && !/\b(word|said|says|subtitle|transcript|wording|text)/.test(description)) take(1, 'there is a transcript but the description never mentions the words');
+  }
+  if (segment.cues?.agreement?.tag === 'ambiguous') take(1, 'the modalities conflict with no reference to settle them');
+  if (!segment.transcript?.text.trim()) take(2, 'no transcript');
+  score = Math.max(1, score);
+  return { score, reason: deductions.length ? `${score}/10: ${deductions.join('; ')}` : '10/10: the labels, description and rationale agree and cite every measured modality' };
+}
+
 /** The `vision` role offline: the face cues of the keyframes in temporal order (identity never described). */
 function writeVisionClues(segment: Segment): { text: string } {
   const visual = segment.cues?.visual;
@@ -674,6 +706,9 @@ export class RulesTeacher implements Teacher {
       case 'audio': raw = writeAudioClues(request.segment); break;
       case 'describe': raw = writeDescription(request.segment, estimate); break;
       case 'labels': raw = writeLabels(estimate); break;
+      // Offline there is one estimator, so the second opinion is the first one (the check passes).
+      case 'crosscheck': raw = writeLabels(estimate); break;
+      case 'judge': raw = writeJudgement(request.segment); break;
       case 'qa': raw = writeQuestions(request.segment, estimate, request.options); break;
       case 'rationale': raw = writeRationale(estimate); break;
       default: throw new RecordError('teacher-unknown-role', `the rules teacher has no writer for role ${JSON.stringify(request.role)}`);

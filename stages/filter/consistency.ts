@@ -2,10 +2,10 @@
 // evidence about the same segment. Each source of evidence is one ConsistencyCheck with its own drop
 // reason; the filter config says which run.
 //
-// Extension point: a second teacher's labels. When a record carries them, add a check here (say
-// `teacher`, reason `label-mismatch-teacher`) comparing them with `labels` through `agrees()`, a
-// key for it in ConsistencyConfig, and it joins CONSISTENCY_CHECKS; nothing else in the filter
-// changes.
+// A second teacher's labels come from the crosscheck stage (the `crosscheck` role); the `teacher`
+// check compares its primary emotion with the labels through `agrees()`. Further sources of
+// evidence are one more ConsistencyCheck, a key in ConsistencyConfig and an entry in
+// CONSISTENCY_CHECKS; nothing else in the filter changes.
 import { z } from 'zod';
 import { drop, type DropResult } from '../../pipelines/stage.ts';
 import { Emotion, type Labels, type ModalityEstimate, type Segment, type Sentiment } from '../../schemas/records.ts';
@@ -15,6 +15,8 @@ export const ConsistencyConfig = z
   .object({
     /** Compare the labels with the manifest label when the clip has one (label-mismatch-manifest). Default false. */
     manifest: z.boolean().default(false),
+    /** Compare with the second teacher's labels written by the crosscheck stage (label-mismatch-teacher). Default false. */
+    teacher: z.boolean().default(false),
     /** Compare the primary emotion with the majority of the modality votes in cues.agreement (label-mismatch-cues). Default 'off'. */
     cues: z.enum(['majority', 'off']).default('off'),
     /** Also compare labels.sentiment with the majority sentiment of the modalities (label-mismatch-cues). Default 'off'. */
@@ -124,8 +126,22 @@ const cuesCheck: ConsistencyCheck = {
   },
 };
 
+const teacherCheck: ConsistencyCheck = {
+  name: 'teacher',
+  enabled: (config) => config.teacher,
+  check(segment, labels, config, vocabulary) {
+    const second = segment.crosscheck;
+    if (!second) {
+      return drop('label-mismatch-teacher', 'consistency.teacher is on but the segment has no second teacher labels: put the crosscheck stage after labels');
+    }
+    // Either teacher naming the other's primary emotion is agreement (open-set reading, as AffectGPT scores).
+    if (agrees(labels, second.primary, config, vocabulary) || agrees(second, labels.primary, config, vocabulary)) return undefined;
+    return drop('label-mismatch-teacher', `${labels.provenance.teacher} (${labels.provenance.model}): ${describeLabels(labels)} vs second teacher ${second.provenance.teacher} (${second.provenance.model}): ${describeLabels(second)} (match: ${config.match})`);
+  },
+};
+
 /** Every check, in the order they run. */
-export const CONSISTENCY_CHECKS: readonly ConsistencyCheck[] = [manifestCheck, cuesCheck];
+export const CONSISTENCY_CHECKS: readonly ConsistencyCheck[] = [manifestCheck, cuesCheck, teacherCheck];
 
 /** The first disagreement between the labels and the enabled sources of evidence. */
 export function checkConsistency(segment: Segment, config: ConsistencyConfig, vocabulary: EmotionVocabulary): DropResult | undefined {
