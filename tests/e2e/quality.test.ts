@@ -1,8 +1,11 @@
 // Quality filters in a real run on the demo clips (real ffmpeg, pocketsphinx, face-api, rules
-// teacher): a planted refusal, a planted label contradiction and a planted ungrounded rationale are
-// each dropped for their own reason, counted in stats.json and written to rejects.parquet; with
-// grounding set to flag, the ungrounded record is kept and counted as flagged instead.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+// teacher): a planted refusal, a planted label contradiction, a planted ungrounded rationale and a
+// planted duplicate (a remuxed re-upload) are each dropped for their own reason, counted in
+// stats.json and written to rejects.parquet; with grounding set to flag, the ungrounded record is
+// kept and counted as flagged instead.
+import { execFile } from 'node:child_process';
+import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +20,7 @@ import { formatSummary } from '../../scripts/cli.ts';
 import { STAGES } from '../../stages/index.ts';
 import { demoConfig, readJson, sampleClips, tempDir } from '../helpers.ts';
 
+const execFileAsync = promisify(execFile);
 const REFUSAL = "I'm sorry, but I can't help with identifying emotions in this video.";
 const INVENTED = 'The mean pitch is 480 Hz, very high for adult speech; this fits fearful.';
 
@@ -48,7 +52,7 @@ function qualityConfig(grounding: 'drop' | 'flag'): Record<string, unknown> {
   const stages = config.stages as Record<string, unknown>[];
   const at = stages.findIndex((s) => 'filter' in s);
   stages.splice(at, 0, { 'test.plant': { refusal: 'sample_0001', ungrounded: 'sample_0002' } });
-  stages.splice(at + 2, 0, { 'filter.corpus': {} });
+  stages.splice(at + 2, 0, { dedup: {} }, { 'filter.corpus': {} });
   return config;
 }
 
@@ -80,10 +84,14 @@ describe('quality filters in a pipeline run', () => {
     const text = await readFile(manifest, 'utf8');
     expect(text).toContain('sample_0003,angry,');
     await writeFile(manifest, text.replace('sample_0003,angry,', 'sample_0003,happy,'));
+    // The planted duplicate: sample_0004 remuxed (new bytes, so a new clip id; the same content).
+    await execFileAsync('ffmpeg', ['-v', 'error', '-i', join(input, 'sample_0004.mp4'), '-c', 'copy', '-metadata', 'title=re-upload', join(input, 'zz_reupload_0004.mp4')]);
+    const row = text.split('\n').find((line) => line.startsWith('sample_0004,'))!;
+    await appendFile(manifest, `${row.replace('sample_0004,', 'zz_reupload_0004,').replace(/,spk\d+,/, ',spk09,')}\n`);
     work = await tempDir('emoforge-quality-');
   }, 300_000);
 
-  it('drops the refusal, the contradiction and the ungrounded rationale for their own reasons, in stats and rejects', async () => {
+  it('drops the refusal, the contradiction, the ungrounded rationale and the duplicate for their own reasons, in stats and rejects', async () => {
     const out = join(work, 'out-drop');
     const summary = await run(qualityConfig('drop'), input, out, join(work, 'store'));
     expect(summary.segments).toBe(1);
@@ -93,13 +101,19 @@ describe('quality filters in a pipeline run', () => {
     expect(byUri.get('sample_0001.mp4')).toMatchObject({ stage: 'filter', reason: 'refusal-text', detail: expect.stringContaining(`description says "I can't"`) });
     expect(byUri.get('sample_0002.mp4')).toMatchObject({ stage: 'filter', reason: 'ungrounded-rationale', detail: expect.stringMatching(/states 480 Hz, but no stored value \(hz\) is within 5%/) });
     expect(byUri.get('sample_0003.mp4')).toMatchObject({ stage: 'filter', reason: 'label-mismatch-manifest', detail: expect.stringMatching(/^manifest label 'happy' \(happy\) vs labels\.primary angry, openset \[angry/) });
-    expect(rejects).toHaveLength(3);
+    // The duplicate pair: the copy sorted first by segment id is kept; the other names it.
+    const duplicate = rejects.find((r) => r.reason === 'near-duplicate' || r.reason === 'exact-duplicate');
+    expect(duplicate).toMatchObject({ stage: 'dedup', reason: 'near-duplicate', detail: expect.stringMatching(/^estimated description\+qa Jaccard (0\.9\d|1\.00) with kept segment [0-9a-f]+ \((sample|zz_reupload)_0004\.mp4\)$/) });
+    expect(['sample_0004.mp4', 'zz_reupload_0004.mp4']).toContain(String(duplicate!.uri));
+    expect(rejects).toHaveLength(4);
 
     const stats = await readJson(join(out, 'stats.json'));
-    expect(stats.stages.filter).toMatchObject({ in: 4, out: 1, dropped: { 'refusal-text': 1, 'ungrounded-rationale': 1, 'label-mismatch-manifest': 1 } });
+    expect(stats.stages.filter).toMatchObject({ in: 5, out: 2, dropped: { 'refusal-text': 1, 'ungrounded-rationale': 1, 'label-mismatch-manifest': 1 } });
     expect(stats.stages.filter.flagged).toBeUndefined();
+    expect(stats.stages.dedup).toMatchObject({ in: 2, out: 1, dropped: { 'near-duplicate': 1 } });
     expect(stats.stages['filter.corpus']).toMatchObject({ in: 1, out: 1, dropped: {} });
-    expect(await rowNames(out)).toEqual(new Set(['sample_0004']));
+    expect((await rowNames(out)).size).toBe(1);
+    expect(['sample_0004', 'zz_reupload_0004']).toContain([...(await rowNames(out))][0]);
   }, 600_000);
 
   it('with grounding: flag, keeps the ungrounded record and counts it as flagged, also from a cached partition', async () => {
@@ -110,8 +124,9 @@ describe('quality filters in a pipeline run', () => {
       if (attempt === 'cached') expect(summary.partitions.cached).toBe(summary.partitions.total);
       else expect(summary.partitions.cached).toBeLessThan(summary.partitions.total);
       const stats = await readJson(join(out, 'stats.json'));
-      expect(stats.stages.filter).toMatchObject({ in: 4, out: 2, dropped: { 'refusal-text': 1, 'label-mismatch-manifest': 1 }, flagged: { 'ungrounded-rationale': 1 } });
-      expect(await rowNames(out)).toEqual(new Set(['sample_0002', 'sample_0004']));
+      expect(stats.stages.filter).toMatchObject({ in: 5, out: 3, dropped: { 'refusal-text': 1, 'label-mismatch-manifest': 1 }, flagged: { 'ungrounded-rationale': 1 } });
+      expect(await rowNames(out)).toContain('sample_0002');
+      expect((await rowNames(out)).size).toBe(2);
       expect(formatSummary('quality', ['filter'], summary, out, 'run.jsonl')).toMatch(/\n {18}flagged \(kept\): ungrounded-rationale 1\n/);
     }
   }, 600_000);
