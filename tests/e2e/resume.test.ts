@@ -55,5 +55,5 @@ describe('crash and resume', () => {
     expect(await shardHashes(out)).toEqual(expected);
     const manifest = await readJson(join(out, 'manifest.json'));
     expect(manifest.shards.map((s: { sha256: string }) => s.sha256).sort()).toEqual(Object.values(expected).sort());
-  });
+  }, 300_000);
 });
