@@ -22,5 +22,6 @@ export function snapshotOf(segment: Segment): DroppedSegment {
     rationale: segment.rationale ? segment.rationale.steps.join('\n') : null,
     frame: segment.frames?.[0]?.key ?? null,
     conflict: segment.cues?.agreement?.tag ?? null,
+    judgeScore: segment.judge?.score ?? null,
   };
 }

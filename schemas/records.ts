@@ -271,6 +271,8 @@ export const DroppedSegment = z.object({
   /** store key of the first keyframe */
   frame: z.string().nullable(),
   conflict: ConflictTag.nullable(),
+  /** the judge's 1-10 score, when the segment was judged (absent from drops recorded before judging existed) */
+  judgeScore: z.number().nullable().optional(),
 });
 export type DroppedSegment = z.infer<typeof DroppedSegment>;
 

@@ -64,6 +64,7 @@ export const REJECT_COLUMNS: readonly ColumnSpec[] = [
   { name: 'rationale', kind: 'string', nullable: true, description: 'one line per rationale step' },
   { name: 'frame', kind: 'string', nullable: true, description: 'store key of the first keyframe' },
   { name: 'conflict', kind: 'string', nullable: true, description: 'CA-MER modality agreement tag' },
+  { name: 'judge_score', kind: 'double', nullable: true, description: "the judge's 1-10 score, when the segment was judged" },
 ];
 
 export interface OutManifest {
@@ -271,6 +272,7 @@ function rejectSnapshot(d: Drop): Record<string, string | number | null> {
     rationale: s?.rationale ?? null,
     frame: s?.frame ?? null,
     conflict: s?.conflict ?? null,
+    judge_score: s?.judgeScore ?? null,
   };
 }
 

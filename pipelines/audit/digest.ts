@@ -50,8 +50,14 @@ export interface Provenance {
 
 export interface ScoreSeries {
   readonly name: string;
-  readonly domain: readonly [number, number] | undefined;
+  readonly domain: readonly [number, number];
+  readonly bins: number;
+  /** decimals of the bin edges */
+  readonly digits: number;
+  /** kept segments */
   readonly values: readonly number[];
+  /** every segment that had the score, dropped ones included, when drops record it */
+  readonly before?: readonly number[];
 }
 
 export const MODALITIES = ['reference', 'visual', 'acoustic', 'lexical'] as const;
@@ -154,7 +160,7 @@ export function buildDigest(input: AuditInput): AuditDigest {
       before: [...kept.map((k) => k.segment.end - k.segment.start), ...dropped.map((d) => d.segment!.end - d.segment!.start)],
       after: kept.map((k) => k.segment.end - k.segment.start),
     },
-    scores: scoreSeries(kept),
+    scores: scoreSeries(kept, dropped),
     agreement: agreementMatrix(kept.map((k) => k.segment.cues?.agreement).filter((a): a is AgreementCues => a !== undefined)),
     conflicts,
     teachers,
@@ -197,17 +203,23 @@ function orderedLabels(labels: readonly string[]): string[] {
   return [...known, ...other];
 }
 
-function scoreSeries(kept: readonly KeptSegment[]): ScoreSeries[] {
-  const values = (pick: (s: Segment) => number | null | undefined) => kept.map((k) => pick(k.segment)).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+function scoreSeries(kept: readonly KeptSegment[], dropped: readonly Drop[]): ScoreSeries[] {
+  const numbers = (values: readonly (number | null | undefined)[]) => values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const values = (pick: (s: Segment) => number | null | undefined) => numbers(kept.map((k) => pick(k.segment)));
+  const unit = { domain: [0, 1], bins: 10, digits: 1 } as const;
+  const signed = { domain: [-1, 1], bins: 10, digits: 1 } as const;
+  const judged = values((s) => s.judge?.score);
   const series: ScoreSeries[] = [
-    { name: 'valence', domain: [-1, 1], values: values((s) => s.labels?.valence) },
-    { name: 'arousal', domain: [-1, 1], values: values((s) => s.labels?.arousal) },
-    { name: 'visual confidence', domain: [0, 1], values: values((s) => s.cues?.agreement?.visual?.confidence) },
-    { name: 'acoustic confidence', domain: [0, 1], values: values((s) => s.cues?.agreement?.acoustic?.confidence) },
-    { name: 'lexical confidence', domain: [0, 1], values: values((s) => s.cues?.agreement?.lexical?.confidence) },
-    { name: 'face ratio', domain: [0, 1], values: values((s) => s.cues?.visual?.faceRatio) },
+    // One bin per score; before = kept plus the judged segments that were dropped (judge-below-threshold and later drops).
+    { name: 'judge score', domain: [1, 11], bins: 10, digits: 0, values: judged, before: [...judged, ...numbers(dropped.map((d) => d.segment!.judgeScore))] },
+    { name: 'valence', ...signed, values: values((s) => s.labels?.valence) },
+    { name: 'arousal', ...signed, values: values((s) => s.labels?.arousal) },
+    { name: 'visual confidence', ...unit, values: values((s) => s.cues?.agreement?.visual?.confidence) },
+    { name: 'acoustic confidence', ...unit, values: values((s) => s.cues?.agreement?.acoustic?.confidence) },
+    { name: 'lexical confidence', ...unit, values: values((s) => s.cues?.agreement?.lexical?.confidence) },
+    { name: 'face ratio', ...unit, values: values((s) => s.cues?.visual?.faceRatio) },
   ];
-  return series.filter((s) => s.values.length > 0);
+  return series.filter((s) => s.values.length > 0 || (s.before?.length ?? 0) > 0);
 }
 
 function agreementMatrix(agreements: readonly AgreementCues[]): AgreementMatrix {
@@ -237,13 +249,17 @@ function provenanceOf(kept: readonly KeptSegment[]): Provenance[] {
     counts.set(key, { field, teacher: p.teacher, model: p.model, template: p.template, segments: (entry?.segments ?? 0) + 1 });
   };
   for (const { segment } of kept) {
+    add('visual clues', segment.clues?.visual?.provenance);
+    add('acoustic clues', segment.clues?.acoustic?.provenance);
     add('description', segment.description?.provenance);
     add('labels', segment.labels?.provenance);
+    add('crosscheck labels', segment.crosscheck?.provenance);
     const qa = new Map((segment.qa ?? []).map((q) => [JSON.stringify(q.provenance), q.provenance]));
     for (const p of qa.values()) add('qa', p);
     add('rationale', segment.rationale?.provenance);
+    add('judge', segment.judge?.provenance);
   }
-  const fields = ['description', 'labels', 'qa', 'rationale'];
+  const fields = ['visual clues', 'acoustic clues', 'description', 'labels', 'crosscheck labels', 'qa', 'rationale', 'judge'];
   return [...counts.values()].sort((a, b) => fields.indexOf(a.field) - fields.indexOf(b.field) || byText(a.teacher, b.teacher) || byText(a.model, b.model) || byText(a.template, b.template));
 }
 

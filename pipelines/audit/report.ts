@@ -176,7 +176,12 @@ function histogramsSection(digest: AuditDigest): string {
     charts.push(`<div><h3>Segment duration (s)</h3>${histogram('segment durations in seconds', binValues([before, after], 12), BEFORE_AFTER, (n) => fixed(n, 2))}</div>`);
   }
   for (const series of digest.scores) {
-    charts.push(`<div><h3>${e(series.name)} <span class="muted">(kept segments, n = ${series.values.length})</span></h3>${histogram(series.name, binValues([series.values], 10, series.domain), ONE, (n) => fixed(n, 1))}</div>`);
+    const edge = (n: number) => fixed(n, series.digits);
+    charts.push(
+      series.before
+        ? `<div><h3>${e(series.name)} <span class="muted">(n = ${series.before.length} before filtering, ${series.values.length} kept)</span></h3>${histogram(series.name, binValues([series.before, series.values], series.bins, series.domain), BEFORE_AFTER, edge)}</div>`
+        : `<div><h3>${e(series.name)} <span class="muted">(kept segments, n = ${series.values.length})</span></h3>${histogram(series.name, binValues([series.values], series.bins, series.domain), ONE, edge)}</div>`,
+    );
   }
   if (charts.length === 0) return '<p class="muted">No segments.</p>';
   return `<div class="charts">${charts.join('')}</div>`;
@@ -296,6 +301,7 @@ ${labels ? `<dt>Labels</dt><dd>${e(`${labels.primary} (${labels.sentiment}; vale
 ${s.description ? `<dt>Description</dt><dd>${e(s.description.text)}</dd>` : ''}
 ${qa ? `<dt>QA</dt><dd><ol>${qa}</ol></dd>` : ''}
 ${s.rationale ? `<dt>Rationale</dt><dd><ol>${s.rationale.steps.map((step) => `<li>${e(step)}</li>`).join('')}</ol></dd>` : ''}
+${s.judge ? `<dt>Judge</dt><dd>${e(`${s.judge.score}/10: ${s.judge.reason}`)}</dd>` : ''}
 </dl></div></article>`;
 }
 
@@ -309,6 +315,7 @@ function rejectedCard(d: Drop, thumbnails: ReadonlyMap<string, string>): string 
         ['Description', s.description],
         ['QA', s.qa],
         ['Rationale', s.rationale],
+        ['Judge score', typeof s.judgeScore === 'number' ? `${s.judgeScore}/10` : null],
       ]
     : [];
   const meta = [s ? `${fixed(s.start, 2)}–${fixed(s.end, 2)} s` : 'whole source', s?.speaker ? `speaker ${s.speaker}` : '', s?.label ? `manifest label ${s.label}` : '', s?.conflict ? `conflict ${s.conflict}` : ''].filter(Boolean);

@@ -27,6 +27,7 @@ interface SegmentSpec {
   speaker?: string;
   licence?: string;
   frame?: string;
+  judge?: number;
   agreement?: Partial<Record<'visual' | 'acoustic' | 'lexical' | 'reference', Emotion | null>> & { tag?: AgreementCues['tag'] };
 }
 
@@ -65,6 +66,7 @@ function segment(spec: SegmentSpec): Segment {
     labels: { primary: spec.primary, openset: [spec.primary], sentiment: 'neutral', valence: 0.2, arousal: -0.1, provenance: provenance('labels') },
     qa: [{ kind: 'mcq', question: 'Which emotion?', options: [spec.primary, 'sad'], answer: spec.primary, provenance: provenance('qa') }],
     rationale: { steps: [`Step 1: the transcript says "${spec.transcript ?? ''}"`, `Step 2: predicted emotion is ${spec.primary}`], emotion: spec.primary, provenance: provenance('rationale') },
+    ...(spec.judge ? { judge: { score: spec.judge, reason: `rubric ${HOSTILE}`, provenance: provenance('judge') } } : {}),
   });
 }
 
@@ -118,12 +120,12 @@ function stats(): AuditInput['stats'] {
 /** Three kept segments (happy, happy, sad), two dropped by the filter after labels (angry, happy), one source rejected by ingest. */
 function run(overrides: Partial<AuditInput> = {}): AuditInput {
   const kept = [
-    segment({ name: 'clip-a', primary: 'happy', speaker: 'spk1', licence: 'CC BY 4.0', frame: 'media/aa/frame-a.jpg', agreement: { reference: 'happy', visual: 'happy', acoustic: 'sad', lexical: 'happy', tag: 'video-aligned' } }),
+    segment({ name: 'clip-a', primary: 'happy', speaker: 'spk1', licence: 'CC BY 4.0', frame: 'media/aa/frame-a.jpg', judge: 8, agreement: { reference: 'happy', visual: 'happy', acoustic: 'sad', lexical: 'happy', tag: 'video-aligned' } }),
     segment({ name: HOSTILE, primary: 'happy', transcript: HOSTILE, speaker: HOSTILE, licence: 'CC BY 4.0', agreement: { reference: 'happy', visual: 'happy', acoustic: null, lexical: 'sad', tag: 'video-aligned' } }),
-    segment({ name: 'clip-c', primary: 'sad', end: 4.5, speaker: 'spk3', licence: 'cc-by-4.0', agreement: { reference: 'sad', visual: 'sad', acoustic: 'sad', lexical: 'sad', tag: 'consistent' } }),
+    segment({ name: 'clip-c', primary: 'sad', end: 4.5, speaker: 'spk3', licence: 'cc-by-4.0', judge: 10, agreement: { reference: 'sad', visual: 'sad', acoustic: 'sad', lexical: 'sad', tag: 'consistent' } }),
   ];
   const droppedAngry = segment({ name: 'clip-d', primary: 'angry', end: 9, transcript: `angry ${HOSTILE}`, frame: 'media/dd/frame-d.jpg', agreement: { tag: 'ambiguous' } });
-  const droppedHappy = segment({ name: 'clip-e', primary: 'happy', end: 2 });
+  const droppedHappy = segment({ name: 'clip-e', primary: 'happy', end: 2, judge: 3 });
   const drops: Drop[] = [
     { id: hex('empty'), clipId: null, uri: 'empty.mp4', stage: 'ingest', reason: 'empty-file', detail: 'the file is empty' },
     segmentDrop(droppedAngry, 'filter', { reason: 'too-long', detail: `9.00s > maxDurationSec 5 ${HOSTILE}` }),
@@ -200,6 +202,10 @@ describe('report.html', () => {
       { stage: 'filter', reason: 'too-long', count: 1 },
     ]);
     expect(digest.conflicts.find((c) => c.tag === 'ambiguous')).toMatchObject({ before: 1, after: 0 });
+    // Judge scores: kept ones, and before filtering the dropped judged segment too.
+    const judge = digest.scores.find((s) => s.name === 'judge score')!;
+    expect([...judge.values].sort()).toEqual([10, 8]);
+    expect([...judge.before!].sort((a, b) => a - b)).toEqual([3, 8, 10]);
     expect(digest.conflicts.find((c) => c.tag === 'video-aligned')).toMatchObject({ before: 2, after: 2 });
   });
 
@@ -218,8 +224,11 @@ describe('report.html', () => {
   it('draws every chart with bars, shows the gallery and rejected examples per reason', () => {
     const html = renderReport(buildDigest(run()), new Map([['media/dd/frame-d.jpg', 'data:image/jpeg;base64,BBBB']]));
     const charts = [...html.matchAll(/<svg class="chart"[\s\S]*?<\/svg>/g)].map((m) => m[0]);
-    // funnel, drops, labels, duration + 5 score histograms, heatmap, conflicts, teacher usage, provenance
-    expect(charts.length).toBeGreaterThanOrEqual(10);
+    // funnel, drops, labels, duration + judge + 5 score histograms, heatmap, conflicts, teacher usage, provenance
+    expect(charts.length).toBeGreaterThanOrEqual(11);
+    expect(html).toContain('judge score <span class="muted">(n = 3 before filtering, 2 kept)</span>');
+    expect(html).toContain('<dt>Judge score</dt><dd>3/10</dd>');
+    expect(html).toContain('<dt>Judge</dt><dd>8/10: rubric &lt;/dd&gt;');
     for (const chart of charts) expect(chart).toMatch(/<rect class="(s\d|heat)"[^>]* width="[1-9][\d.]*"/);
     expect(html.match(/<article class="sample">/g)).toHaveLength(3);
     expect(html.match(/<article class="sample rejected">/g)).toHaveLength(3);
