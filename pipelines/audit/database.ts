@@ -23,7 +23,7 @@ export interface AuditTable {
 export const AUDIT_TABLES: readonly AuditTable[] = [
   { name: 'samples', description: 'every training row of every shard (the shard columns)' },
   { name: 'rejects', description: 'rejects.parquet: every record that left early (stage, reason, detail; dropped segments with their labels and text)' },
-  { name: 'stats', description: 'one row per stage from stats.json: records_in, records_out, dropped, cached, wall_ms, work_* counts' },
+  { name: 'stats', description: 'one row per stage from stats.json: records_in, records_out, dropped, flagged (kept but flagged), cached, wall_ms, work_* counts' },
   { name: 'drops', description: 'stats.json drop counters: stage, reason, count' },
   { name: 'teachers', description: 'stats.json teacher usage: role, teacher, calls, cache_hits, retries, tokens, usd' },
   { name: 'shards', description: 'manifest.json shards: file, split, rows, bytes, sha256' },
@@ -190,12 +190,13 @@ export class AuditDatabase {
       case 'stats': {
         const stages = folder.stats.stages ?? {};
         const kinds = [...new Set([...WORK_KINDS, ...Object.values(stages).flatMap((s) => Object.keys(s.work ?? {}) as WorkKind[])])];
-        await c.run(`CREATE TABLE stats (stage VARCHAR, position INTEGER, records_in BIGINT, records_out BIGINT, dropped BIGINT, cached BIGINT, wall_ms DOUBLE${kinds.map((k) => `, ${ident(`work_${k}`)} BIGINT`).join('')})`);
+        await c.run(`CREATE TABLE stats (stage VARCHAR, position INTEGER, records_in BIGINT, records_out BIGINT, dropped BIGINT, flagged BIGINT, cached BIGINT, wall_ms DOUBLE${kinds.map((k) => `, ${ident(`work_${k}`)} BIGINT`).join('')})`);
         const names = [...folder.stageOrder.filter((n) => stages[n]), ...Object.keys(stages).filter((n) => !folder.stageOrder.includes(n))];
         for (const [i, name] of names.entries()) {
           const s = stages[name];
           const dropped = Object.values(s.dropped ?? {}).reduce((a, b) => a + b, 0);
-          await c.run(`INSERT INTO stats VALUES (${Array(7 + kinds.length).fill('?').join(', ')})`, [name, i + 1, s.in, s.out, dropped, s.cached, s.wallMs, ...kinds.map((k) => s.work?.[k] ?? 0)]);
+          const flagged = Object.values((s as { flagged?: Record<string, number> }).flagged ?? {}).reduce((a, b) => a + b, 0);
+          await c.run(`INSERT INTO stats VALUES (${Array(8 + kinds.length).fill('?').join(', ')})`, [name, i + 1, s.in, s.out, dropped, flagged, s.cached, s.wallMs, ...kinds.map((k) => s.work?.[k] ?? 0)]);
         }
         return;
       }
