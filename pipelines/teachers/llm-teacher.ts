@@ -54,6 +54,8 @@ export interface LlmTeacherOptions {
   readonly store?: Store;
   /** Batch mode: uncached requests go to the OpenAI Batch API through this queue (see batch.ts). */
   readonly batch?: BatchQueue;
+  /** Batch mode's price factor, also on a dry run (which builds no queue). Default: the queue's, else 1. */
+  readonly priceFactor?: number;
 }
 
 /** The raw answer kept in a drop's detail is cut here, so one record cannot bloat the rejects table. */
@@ -105,8 +107,8 @@ export class LlmTeacher implements Teacher {
   /** The prices this teacher's tokens are charged at (the batch price in batch mode). */
   get prices(): TokenPrices {
     const { prices, batch } = this.options;
-    if (!batch) return prices;
-    const f = batch.config.priceFactor;
+    const f = this.options.priceFactor ?? batch?.config.priceFactor ?? 1;
+    if (f === 1) return prices;
     return { inputPerMTokUSD: prices.inputPerMTokUSD * f, outputPerMTokUSD: prices.outputPerMTokUSD * f };
   }
 

@@ -188,6 +188,7 @@ export function createTeacherRegistry(config: TeachersConfigInput = {}, context:
           label: teacherPath(name),
           store: context.store,
           batch,
+          priceFactor: teacherConfig.batch?.priceFactor,
         });
         llmTeachers.push(llm);
         return context.dryRun ? new ProjectingTeacher(llm, new RulesTeacher({ name }), ledger, bases) : llm;
