@@ -50,17 +50,15 @@ export class LocalStore implements Store {
   }
 
   async exists(key: string): Promise<boolean> {
-    try {
-      await stat(this.path(key));
-      return true;
-    } catch {
-      return false;
-    }
+    return (await this.size(key)) !== null;
   }
 
+  /** Size of the object, or null when there is none (a folder is not an object). */
   async size(key: string): Promise<number | null> {
+    const path = this.path(key);
     try {
-      return (await stat(this.path(key))).size;
+      const info = await stat(path);
+      return info.isFile() ? info.size : null;
     } catch {
       return null;
     }
@@ -78,7 +76,9 @@ export class LocalStore implements Store {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return;
         throw error;
       }
-      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      // A folder sorts as "name/": keys then come out in full-key lexicographic order ("a-b" < "a.b" < "a/x"), as S3 lists them.
+      const sortName = (entry: { name: string; isDirectory(): boolean }) => (entry.isDirectory() ? `${entry.name}/` : entry.name);
+      entries.sort((a, b) => (sortName(a) < sortName(b) ? -1 : sortName(a) > sortName(b) ? 1 : 0));
       for (const entry of entries) {
         if (entry.name.includes('.tmp-')) continue;
         const childRel = rel ? `${rel}/${entry.name}` : entry.name;
