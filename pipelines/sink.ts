@@ -49,4 +49,6 @@ export interface SinkResult {
   readonly shards: readonly { file: string; rows: number; bytes: number; sha256: string }[];
   /** true when every shard already existed with the same bytes and nothing was rewritten. */
   readonly unchanged: boolean;
+  /** The out folder's version after this publish (pipelines/refresh/versions.ts); `line` is its one-line summary. */
+  readonly version?: { readonly number: number; readonly unchanged: boolean; readonly line: string; readonly diff: import('./refresh/versions.ts').VersionDiff | null };
 }

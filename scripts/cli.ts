@@ -16,6 +16,10 @@ usage:
   emoforge run CONFIG [--input PATH] [--out PATH] [--store PATH] [--limit N] [--dry-run] [--no-wait]
       run the pipeline CONFIG names (YAML); writes shards/, manifest.json, rejects.parquet,
       stats.json and logs/ under the out folder
+  emoforge schedule CONFIG --cron "0 3 * * *" [--once] [--input PATH] [--out PATH] [--store PATH]
+      refresh the corpus on a cron schedule (or once, now, with --once): each refresh publishes a
+      new version when the output changed (OUT/versions/N, manifest version/parent/diff) and prints
+      its summary; never two refreshes of one out folder at once (OUT/.emoforge.lock)
   emoforge sample-clips DIR [--count N]
       write N (default 12) deterministic demo clips and a manifest.csv into DIR (offline)
   emoforge inspect OUT_OR_SHARD [--rows N]
@@ -43,6 +47,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await runCommand(rest);
+      case 'schedule':
+        return await scheduleCommand(rest);
       case 'sample-clips':
         return await sampleClipsCommand(rest);
       case 'inspect':
@@ -112,6 +118,9 @@ async function runCommand(args: string[]): Promise<number> {
   const store = new LocalStore(values.store ?? plan.config.store);
   const limit = positiveInt('limit', values.limit);
 
+  // One refresh per out folder at a time (a dead holder's lock is taken over); dry runs publish
+  // nothing and take no lock.
+  const lock = values['dry-run'] ? undefined : await (await import('../pipelines/refresh/lock.ts')).acquireLock(outDir, `emoforge run ${configFile}`);
   const logDir = join(outDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const logFile = join(logDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
@@ -148,6 +157,7 @@ async function runCommand(args: string[]): Promise<number> {
     progress.stop();
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
+    await lock?.release();
   }
   log.info({ wallMs: Math.round(summary.wallMs), clips: summary.clips, segments: summary.segments, drops: summary.drops }, 'run finished');
   log.flush();
@@ -210,8 +220,35 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
     return lines.join('\n');
   }
   lines.push(summary.sink.unchanged ? 'shards: unchanged (byte-identical to the published ones)' : `shards: ${summary.sink.shards.length} written`);
+  if (summary.sink.version) lines.push(summary.sink.version.line);
   lines.push(`output: ${join(outDir, 'manifest.json')}\nlog:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
   return lines.join('\n');
+}
+
+async function scheduleCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { cron: { type: 'string' }, once: { type: 'boolean' }, input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('schedule takes one CONFIG file, e.g. emoforge schedule configs/demo.yaml --cron "0 3 * * *"');
+  const { schedule, CronError } = await import('./commands/schedule.ts');
+  const controller = new AbortController();
+  const stop = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort(new FatalError('interrupted: the schedule was stopped; finished partitions are kept'));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  try {
+    return await schedule({ configFile: positionals[0], cron: values.cron, once: values.once, input: values.input, out: values.out, store: values.store, write: (line) => process.stdout.write(line), signal: controller.signal });
+  } catch (error) {
+    if (error instanceof CronError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }
 
 async function sampleClipsCommand(args: string[]): Promise<number> {

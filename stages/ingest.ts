@@ -1,8 +1,8 @@
 // ingest: lists the sources (a folder, a glob, or a CSV/JSONL manifest), hashes every file (clip id =
 // sha256 of its bytes), validates it with ffprobe and assigns it a partition. Every source that does
 // not become a clip leaves with a reason: missing, path-escape, empty-file, not-media, corrupt,
-// no-streams, too-long, too-short, duplicate, bad-manifest-row.
-import { open, realpath, stat } from 'node:fs/promises';
+// no-streams, too-long, too-short, duplicate, bad-manifest-row, takedown (listed in the takedown file).
+import { open, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import PQueue from 'p-queue';
 import { glob, isDynamicPattern } from 'tinyglobby';
@@ -28,6 +28,8 @@ const IngestConfig = z
     minDurationSec: z.number().nonnegative().default(0.2),
     /** Files hashed and probed at once. */
     concurrency: z.number().int().min(1).max(64).default(4),
+    /** Takedown list: a text file, one clip name, uri or sha256 clip id a line (# comments); listed clips, and any file with the same bytes, are dropped as takedown. */
+    takedown: z.string().min(1).optional(),
   })
   .strict();
 export type IngestConfig = z.infer<typeof IngestConfig>;
@@ -62,6 +64,8 @@ export const ingest: SourceStage<IngestConfig> = {
     const listing = await listSources(input, config);
     const entries = options.limit === undefined ? listing.entries : listing.entries.slice(0, options.limit);
     const drops = [...listing.drops];
+    const takedown = config.takedown === undefined ? undefined : await readTakedown(config.takedown);
+    const takenDown = new Set<string>();
     const candidates: { entry: SourceEntry; id: string; bytes: number; probe: Probe }[] = [];
 
     const queue = new PQueue({ concurrency: config.concurrency });
@@ -70,7 +74,11 @@ export const ingest: SourceStage<IngestConfig> = {
       entries.map((entry) =>
         queue.add(async () => {
           const outcome = await admit(entry, config, ctx);
-          if ('drop' in outcome) drops.push(outcome.drop);
+          const id = 'drop' in outcome ? outcome.drop.clipId : outcome.id;
+          if (takedown && (takedown.has(entry.name) || takedown.has(entry.uri) || (id !== null && takedown.has(id)))) {
+            if (id !== null) takenDown.add(id);
+            drops.push(dropOf(entry, id, 'takedown', `${entry.uri} is on the takedown list ${config.takedown}`));
+          } else if ('drop' in outcome) drops.push(outcome.drop);
           else candidates.push({ entry, ...outcome });
           options.onProgress?.(++done, entries.length);
         }),
@@ -83,6 +91,10 @@ export const ingest: SourceStage<IngestConfig> = {
     const kept = new Map<string, (typeof candidates)[number]>();
     const clips: Clip[] = [];
     for (const candidate of candidates) {
+      if (takenDown.has(candidate.id)) {
+        drops.push(dropOf(candidate.entry, candidate.id, 'takedown', `same bytes as a clip on the takedown list ${config.takedown}`));
+        continue;
+      }
       const first = kept.get(candidate.id);
       if (first) {
         drops.push(dropOf(candidate.entry, candidate.id, 'duplicate', `same bytes as ${first.entry.uri}`));
@@ -102,6 +114,17 @@ export const ingest: SourceStage<IngestConfig> = {
     return { clips, drops: drops.sort((a, b) => compare(a.uri, b.uri) || compare(a.reason, b.reason)), seen: entries.length + listing.drops.length, root: listing.root };
   },
 };
+
+/** The takedown file's entries: one a line, trimmed; blank lines and # comments skipped. */
+async function readTakedown(path: string): Promise<Set<string>> {
+  let text: string;
+  try {
+    text = await readFile(resolve(path), 'utf8');
+  } catch (error) {
+    throw new FatalError(`takedown list ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); fix stages[ingest].takedown or create the file`);
+  }
+  return new Set(text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')));
+}
 
 export function partitionOf(clipId: string, partitions: number): number {
   return parseInt(clipId.slice(0, 8), 16) % partitions;

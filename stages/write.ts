@@ -14,9 +14,11 @@ import { buildSamples, CONVERSATION_TEMPLATES, DEFAULT_TASKS, type ConversationT
 import { segmentDrop } from '../pipelines/drops.ts';
 import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
 import { DEFAULT_TARGET_BYTES, writeParquetFile, writeShards, type ColumnSpec, type ShardFile } from '../pipelines/parquet/index.ts';
-import type { SinkResult, SinkStage } from '../pipelines/sink.ts';
+import type { SinkContext, SinkInput, SinkResult, SinkStage } from '../pipelines/sink.ts';
 import { assignSplits } from '../pipelines/split.ts';
 import { statsFor, totalWork } from '../pipelines/stats.ts';
+import { acquireLock } from '../pipelines/refresh/lock.ts';
+import { diffVersions, latestVersion, recordVersion, sameContent, versionLine, type VersionDiff, type VersionParent } from '../pipelines/refresh/versions.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
 import type { Drop, Segment } from '../schemas/records.ts';
 import { COLUMNS, SCHEMA_VERSION, SPLITS, Sample, Task, type Split } from '../schemas/sample.ts';
@@ -80,7 +82,12 @@ export interface OutManifest {
   /** the audit report and the dataset card (README.md with Hugging Face front matter) */
   report: string;
   card: string;
-  createdAt: string;
+  /** 1, 2, …: +1 each time the published shards or rejects change (see pipelines/refresh/versions.ts) */
+  version: number;
+  /** the version this one replaced and the sha256 of its manifest.json; null for version 1 */
+  parent: VersionParent | null;
+  /** what changed since the parent; null for version 1 */
+  diff: VersionDiff | null;
 }
 
 export const write: SinkStage<WriteConfig> = {
@@ -92,124 +99,147 @@ export const write: SinkStage<WriteConfig> = {
   adds: [],
 
   async run(input, config, ctx): Promise<SinkResult> {
-    const stats = statsFor(input.stats, 'write');
-    // Read before anything in the folder changes: the report says what changed since then.
-    const previous = await readPreviousRun(ctx.outDir, input.run.name);
-    const drops: Drop[] = [...input.drops];
-    const splitOf = assignSplits(input.segments, config.splits, config.seed);
-    const rows: Record<Split, Sample[]> = { train: [], val: [], test: [] };
-    stats.in += input.segments.length;
-    for (const segment of input.segments) {
-      const made = rowsOf(segment, splitOf.get(segment.id)!, config.tasks, config.conversationTemplate);
-      if ('error' in made) {
-        drops.push(segmentDrop(segment, 'write', { reason: 'invalid-row', detail: made.error }));
-        stats.dropped['invalid-row'] = (stats.dropped['invalid-row'] ?? 0) + 1;
-        continue;
-      }
-      if (made.rows.length === 0) {
-        drops.push(segmentDrop(segment, 'write', { reason: 'no-samples', detail: 'the segment carries no generated field to train on' }));
-        stats.dropped['no-samples'] = (stats.dropped['no-samples'] ?? 0) + 1;
-        continue;
-      }
-      stats.out++;
-      for (const row of made.rows) rows[row.split].push(row);
+    // One publisher per out folder (re-entrant: `emoforge run` and `schedule` already hold it).
+    const lock = await acquireLock(ctx.outDir, `emoforge write ${input.run.name}`);
+    try {
+      return await publish(input, config, ctx);
+    } finally {
+      await lock.release();
     }
-
-    // Build the new shards beside the published ones.
-    const staging = join(ctx.outDir, '.staging');
-    await rm(staging, { recursive: true, force: true });
-    const shards: (ShardFile & { split: Split })[] = [];
-    const createdBy = `emoforge ${EMOFORGE_VERSION}`;
-    for (const split of SPLITS) {
-      rows[split].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      const written = await writeShards({
-        dir: join(staging, 'shards'),
-        prefix: split,
-        columns: COLUMNS,
-        rows: rows[split],
-        targetBytes: config.targetShardBytes,
-        zstdLevel: config.zstdLevel,
-        createdBy,
-        kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split, configFingerprint: input.run.fingerprint }) }],
-      });
-      shards.push(...written.map((s) => ({ ...s, split })));
-    }
-
-    const unchanged = await samePublishedShards(ctx.outDir, shards);
-    await mkdir(ctx.outDir, { recursive: true });
-    // From here until the new manifest lands, no manifest exists: readers see an unfinished run.
-    await rm(join(ctx.outDir, 'manifest.json'), { force: true });
-    if (unchanged) await rm(join(staging, 'shards'), { recursive: true, force: true });
-    else {
-      await rm(join(ctx.outDir, 'shards'), { recursive: true, force: true });
-      await rename(join(staging, 'shards'), join(ctx.outDir, 'shards'));
-    }
-    await rm(staging, { recursive: true, force: true });
-
-    drops.sort((a, b) => (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const rejects = await writeParquetFile(
-      join(ctx.outDir, 'rejects.parquet'),
-      REJECT_COLUMNS,
-      drops.map((d) => ({ id: d.id, clip_id: d.clipId, uri: d.uri, stage: d.stage, reason: d.reason, detail: d.detail, ...rejectSnapshot(d) })),
-      [],
-      { createdBy },
-    );
-
-    const splits = Object.fromEntries(SPLITS.map((s) => [s, rows[s].length])) as Record<Split, number>;
-    const totalRows = SPLITS.reduce((n, s) => n + rows[s].length, 0);
-    await atomicWrite(
-      join(ctx.outDir, 'stats.json'),
-      JSON.stringify(
-        {
-          corpus: input.run.name,
-          stages: input.stats,
-          teachers: input.teacherUsage,
-          totals: {
-            sources: input.run.sourcesSeen,
-            segments: input.segments.length,
-            rows: totalRows,
-            rejected: drops.length,
-            work: totalWork(input.stats),
-            teacherUSD: Object.values(input.teacherUsage).flatMap((byTeacher) => Object.values(byTeacher)).reduce((sum, u) => sum + u.usd, 0),
-          },
-        },
-        null,
-        2,
-      ),
-    );
-    const audit = await writeAuditFiles(ctx.outDir, ctx.store, {
-      corpus: input.run.name,
-      emoforge: EMOFORGE_VERSION,
-      configFingerprint: input.run.fingerprint,
-      stages: input.run.stages,
-      stats: input.stats,
-      teacherUsage: input.teacherUsage,
-      sourcesSeen: input.run.sourcesSeen,
-      segments: input.segments,
-      rows: SPLITS.flatMap((s) => rows[s]),
-      drops,
-      shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),
-      columns: COLUMNS,
-      previous,
-    });
-    const manifest: OutManifest = {
-      emoforge: EMOFORGE_VERSION,
-      schemaVersion: SCHEMA_VERSION,
-      corpus: input.run.name,
-      configFingerprint: input.run.fingerprint,
-      stages: [...input.run.stages],
-      shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes, sha256: s.sha256 })),
-      splits,
-      rejects: { file: 'rejects.parquet', ...rejects },
-      stats: 'stats.json',
-      ...audit,
-      createdAt: new Date().toISOString(),
-    };
-    await atomicWrite(join(ctx.outDir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-    ctx.log.info({ rows: totalRows, splits, shards: shards.length, rejects: drops.length, unchanged }, 'published');
-    return { splits, shards, unchanged };
   },
 };
+
+async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext): Promise<SinkResult> {
+  const stats = statsFor(input.stats, 'write');
+  // Read before anything in the folder changes: the report says what changed since then.
+  const previous = await readPreviousRun(ctx.outDir, input.run.name);
+  const drops: Drop[] = [...input.drops];
+  const splitOf = assignSplits(input.segments, config.splits, config.seed);
+  const rows: Record<Split, Sample[]> = { train: [], val: [], test: [] };
+  stats.in += input.segments.length;
+  for (const segment of input.segments) {
+    const made = rowsOf(segment, splitOf.get(segment.id)!, config.tasks, config.conversationTemplate);
+    if ('error' in made) {
+      drops.push(segmentDrop(segment, 'write', { reason: 'invalid-row', detail: made.error }));
+      stats.dropped['invalid-row'] = (stats.dropped['invalid-row'] ?? 0) + 1;
+      continue;
+    }
+    if (made.rows.length === 0) {
+      drops.push(segmentDrop(segment, 'write', { reason: 'no-samples', detail: 'the segment carries no generated field to train on' }));
+      stats.dropped['no-samples'] = (stats.dropped['no-samples'] ?? 0) + 1;
+      continue;
+    }
+    stats.out++;
+    for (const row of made.rows) rows[row.split].push(row);
+  }
+
+  // Build the new shards beside the published ones.
+  const staging = join(ctx.outDir, '.staging');
+  await rm(staging, { recursive: true, force: true });
+  const shards: (ShardFile & { split: Split })[] = [];
+  const createdBy = `emoforge ${EMOFORGE_VERSION}`;
+  for (const split of SPLITS) {
+    rows[split].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const written = await writeShards({
+      dir: join(staging, 'shards'),
+      prefix: split,
+      columns: COLUMNS,
+      rows: rows[split],
+      targetBytes: config.targetShardBytes,
+      zstdLevel: config.zstdLevel,
+      createdBy,
+      kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split, configFingerprint: input.run.fingerprint }) }],
+    });
+    shards.push(...written.map((s) => ({ ...s, split })));
+  }
+
+  const unchanged = await samePublishedShards(ctx.outDir, shards);
+  await mkdir(ctx.outDir, { recursive: true });
+  // From here until the new manifest lands, no manifest exists: readers see an unfinished run.
+  await rm(join(ctx.outDir, 'manifest.json'), { force: true });
+  if (unchanged) await rm(join(staging, 'shards'), { recursive: true, force: true });
+  else {
+    await rm(join(ctx.outDir, 'shards'), { recursive: true, force: true });
+    await rename(join(staging, 'shards'), join(ctx.outDir, 'shards'));
+  }
+  await rm(staging, { recursive: true, force: true });
+
+  drops.sort((a, b) => (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const rejects = await writeParquetFile(
+    join(ctx.outDir, 'rejects.parquet'),
+    REJECT_COLUMNS,
+    drops.map((d) => ({ id: d.id, clip_id: d.clipId, uri: d.uri, stage: d.stage, reason: d.reason, detail: d.detail, ...rejectSnapshot(d) })),
+    [],
+    { createdBy },
+  );
+
+  const splits = Object.fromEntries(SPLITS.map((s) => [s, rows[s].length])) as Record<Split, number>;
+  const totalRows = SPLITS.reduce((n, s) => n + rows[s].length, 0);
+  await atomicWrite(
+    join(ctx.outDir, 'stats.json'),
+    JSON.stringify(
+      {
+        corpus: input.run.name,
+        stages: input.stats,
+        teachers: input.teacherUsage,
+        totals: {
+          sources: input.run.sourcesSeen,
+          segments: input.segments.length,
+          rows: totalRows,
+          rejected: drops.length,
+          work: totalWork(input.stats),
+          teacherUSD: Object.values(input.teacherUsage).flatMap((byTeacher) => Object.values(byTeacher)).reduce((sum, u) => sum + u.usd, 0),
+        },
+      },
+      null,
+      2,
+    ),
+  );
+  const audit = await writeAuditFiles(ctx.outDir, ctx.store, {
+    corpus: input.run.name,
+    emoforge: EMOFORGE_VERSION,
+    configFingerprint: input.run.fingerprint,
+    stages: input.run.stages,
+    stats: input.stats,
+    teacherUsage: input.teacherUsage,
+    sourcesSeen: input.run.sourcesSeen,
+    segments: input.segments,
+    rows: SPLITS.flatMap((s) => rows[s]),
+    drops,
+    shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),
+    columns: COLUMNS,
+    previous,
+  });
+  const content = {
+    emoforge: EMOFORGE_VERSION,
+    schemaVersion: SCHEMA_VERSION,
+    corpus: input.run.name,
+    configFingerprint: input.run.fingerprint,
+    stages: [...input.run.stages],
+    shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes, sha256: s.sha256 })),
+    splits,
+    rejects: { file: 'rejects.parquet', ...rejects },
+    stats: 'stats.json',
+    ...audit,
+  };
+  // Versions: the same shards and rejects as the latest version keep its number (and manifest);
+  // anything else is the next version, with the latest as parent and a diff against it.
+  const latest = await latestVersion<OutManifest>(ctx.outDir);
+  const sameAsLatest = latest !== undefined && sameContent(latest.manifest, content);
+  const version = sameAsLatest ? latest.version : (latest?.version ?? 0) + 1;
+  const parent: VersionParent | null = sameAsLatest ? (latest.manifest.parent ?? null) : latest ? { version: latest.version, manifest: latest.manifestSha256 } : null;
+  const diff = sameAsLatest ? (latest.manifest.diff ?? null) : latest ? await diffVersions(latest.dir, latest.manifest, ctx.outDir, content) : null;
+  const manifest: OutManifest = { ...content, version, parent, diff };
+  const manifestText = JSON.stringify(manifest, null, 2);
+  if (!sameAsLatest || (await readFile(join(latest.dir, 'manifest.json'), 'utf8')) !== manifestText) {
+    const files = [...manifest.shards.map((s) => s.file), manifest.rejects.file, manifest.stats, manifest.report, manifest.card];
+    await recordVersion(ctx.outDir, version, files, manifestText, new Date().toISOString());
+  }
+  await atomicWrite(join(ctx.outDir, 'manifest.json'), manifestText);
+  const line = versionLine(version, sameAsLatest, diff, parent);
+  ctx.log.info({ rows: totalRows, splits, shards: shards.length, rejects: drops.length, unchanged, version, versionUnchanged: sameAsLatest, diff: diff?.rows ?? null }, 'published');
+  return { splits, shards, unchanged, version: { number: version, unchanged: sameAsLatest, line, diff } };
+}
 
 /** The training rows of one segment, validated; an invalid row rejects the segment whole. */
 function rowsOf(segment: Segment, split: Split, tasks: readonly Task[], template: ConversationTemplate): { rows: Sample[] } | { error: string } {

@@ -23,6 +23,8 @@ interface PublishedManifest {
   corpus?: string;
   configFingerprint?: string;
   createdAt?: string;
+  /** manifests since versions (pipelines/refresh/versions.ts) carry a version number instead of a clock time */
+  version?: number;
   shards?: { file: string }[];
 }
 
@@ -39,7 +41,7 @@ export async function readPreviousRun(outDir: string, corpus: string): Promise<P
   const files = (manifest.shards ?? []).map((s) => join(outDir, s.file));
   try {
     const rows = files.length ? await readRows(files) : [];
-    return { kind: 'run', configFingerprint: String(manifest.configFingerprint ?? ''), createdAt: String(manifest.createdAt ?? ''), rows };
+    return { kind: 'run', configFingerprint: String(manifest.configFingerprint ?? ''), createdAt: String(manifest.createdAt ?? (manifest.version ? `version ${manifest.version}` : '')), rows };
   } catch (error) {
     return { kind: 'unreadable', detail: (error as Error).message.split('\n')[0] };
   }

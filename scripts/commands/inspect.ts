@@ -15,7 +15,7 @@ export async function inspect(path: string, firstRows: number): Promise<string> 
     throw new Error(`${path} has no manifest.json: pass a finished out folder or one .parquet file (an out folder without a manifest is an unfinished run)`);
   }
   const lines: string[] = [];
-  lines.push(`corpus ${manifest.corpus} · emoforge ${manifest.emoforge} · schema v${manifest.schemaVersion} · config ${manifest.configFingerprint.slice(0, 12)} · ${manifest.createdAt}`);
+  lines.push(`corpus ${manifest.corpus} · emoforge ${manifest.emoforge} · schema v${manifest.schemaVersion} · config ${manifest.configFingerprint.slice(0, 12)} · version ${manifest.version ?? 1}${manifest.parent ? ` (parent ${manifest.parent.version})` : ''}`);
   lines.push(`splits: ${Object.entries(manifest.splits).map(([s, n]) => `${s} ${n}`).join(', ')} rows`);
   lines.push('shards:');
   for (const shard of manifest.shards) lines.push(`  ${shard.file}  ${shard.rows} rows  ${formatBytes(shard.bytes)}  sha256 ${shard.sha256.slice(0, 16)}…`);
