@@ -19,6 +19,7 @@ import { createTeacherRegistry, TEACHER_ROLES } from './teachers/registry.ts';
 import type { TeacherRegistry } from './teachers/teacher.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TeacherUsageTable } from './teachers/usage.ts';
+import { localExecutor, type PartitionExecutor, type PartitionResult, type PartitionWork } from './executors/partition-executor.ts';
 
 export interface RunOptions {
   readonly store: Store;
@@ -40,6 +41,11 @@ export interface RunOptions {
   readonly waitForBatches?: boolean;
   /** Hears about batch passes: submissions and each poll. */
   readonly onBatches?: (event: BatchEvent) => void;
+  /**
+   * Where partitions are processed: here (default), this worker's share of a static split
+   * (`--worker i/N`, which stops before the last global stages and the sink), or a queue.
+   */
+  readonly executor?: PartitionExecutor;
 }
 
 export interface BatchEvent {
@@ -66,7 +72,13 @@ export interface RunSummary {
   readonly teacherUsage: TeacherUsageTable;
   /** Dry runs: per "role/teacher", whether the projection used observed answer lengths or stand-ins. */
   readonly projectionBasis?: Record<string, { readonly basis: 'observed' | 'stand-in'; readonly observedAnswers: number }>;
-  readonly partitions: { total: number; cached: number };
+  /**
+   * Partitions of all record phases: `cached` were found in the store, `remote` were processed by
+   * other workers during this run, `skipped` belong to other static workers and were not needed here.
+   */
+  readonly partitions: { total: number; cached: number; remote?: number; skipped?: number };
+  /** The executor's name ("local", "worker 0/4", "bullmq"). */
+  readonly executor?: string;
   readonly clips: number;
   readonly segments: number;
   readonly drops: number;
@@ -74,16 +86,10 @@ export interface RunSummary {
   readonly sink?: SinkResult;
   readonly dryRun: boolean;
   readonly wallMs: number;
+  /** Records of this pass wait for batch answers (a static worker, which never publishes, says so here). */
+  readonly batchPending?: boolean;
   /** Batch mode: passes run, requests submitted in all, and whether batches are still running (nothing published). */
   readonly batches?: { readonly passes: number; readonly submitted: number; readonly waiting: boolean };
-}
-
-interface PartitionResult {
-  readonly segments: Segment[];
-  readonly drops: Drop[];
-  readonly stats: StatsTable;
-  /** Drops caused by thrown errors: such a partition is not stored as done, so a re-run retries them. */
-  readonly transientDrops?: number;
 }
 
 type CachedOutcome = { kind: 'ok'; value: unknown } | { kind: 'drop'; reason: string; detail: string };
@@ -96,21 +102,29 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
   const teachers = createTeacherRegistry(plan.teachers, { store, log, signal, budget: plan.config.budget, dryRun: options.dryRun === true });
   const batches = teachers.batches?.enabled() ? teachers.batches : undefined;
   let submitted = 0;
-  for (let pass = 1; ; pass++) {
-    const summary = await runPass(plan, options, teachers, started);
-    if (!batches || summary.sink || summary.dryRun) return batches ? { ...summary, batches: { passes: pass, submitted, waiting: false } } : summary;
-    // Records are waiting for batch answers: submit what this pass deferred, wait, run again.
-    const now = await batches.submit(signal);
-    submitted += now;
-    let progress = await batches.poll(signal);
-    options.onBatches?.({ pass, submitted: now, ...progress });
-    if (options.waitForBatches === false) return { ...summary, wallMs: performance.now() - started, batches: { passes: pass, submitted, waiting: progress.openBatches > 0 } };
-    while (progress.openBatches > 0) {
-      await sleep(batches.pollIntervalMs(), undefined, { signal });
-      progress = await batches.poll(signal);
-      options.onBatches?.({ pass, submitted: 0, ...progress });
+  try {
+    return await runPasses();
+  } finally {
+    await options.executor?.close?.();
+  }
+
+  async function runPasses(): Promise<RunSummary> {
+    for (let pass = 1; ; pass++) {
+      const summary = await runPass(plan, options, teachers, started);
+      if (!batches || summary.sink || summary.dryRun || !summary.batchPending) return batches ? { ...summary, batches: { passes: pass, submitted, waiting: false } } : summary;
+      // Records are waiting for batch answers: submit what this pass deferred, wait, run again.
+      const now = await batches.submit(signal);
+      submitted += now;
+      let progress = await batches.poll(signal);
+      options.onBatches?.({ pass, submitted: now, ...progress });
+      if (options.waitForBatches === false) return { ...summary, wallMs: performance.now() - started, batches: { passes: pass, submitted, waiting: progress.openBatches > 0 } };
+      while (progress.openBatches > 0) {
+        await sleep(batches.pollIntervalMs(), undefined, { signal });
+        progress = await batches.poll(signal);
+        options.onBatches?.({ pass, submitted: 0, ...progress });
+      }
+      log.info({ pass }, 'batches ended; running the next pass');
     }
-    log.info({ pass }, 'batches ended; running the next pass');
   }
 }
 
@@ -154,19 +168,35 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
     return view;
   });
   const shared: Shared = { store, log, signal, teachers, root: source.root, uncached };
-  const partitionCount = { total: 0, cached: 0 };
+  const executor = options.executor ?? localExecutor;
+  const partitionCount = { total: 0, cached: 0, remote: 0, skipped: 0 };
   let corpus: (Clip | Segment)[] = source.clips;
-  for (const phase of plan.phases) {
+  const lastRecordPhase = plan.phases.reduce((last, p, i) => (p.kind === 'global' ? last : i), -1);
+  for (const [index, phase] of plan.phases.entries()) {
+    // A static worker stops after its share of the last record phase: `finalize` does the rest.
+    if (!executor.publishes && index > lastRecordPhase) break;
     if (phase.kind === 'global') {
       mergeStats(stats, finished);
       for (const key of Object.keys(finished)) delete finished[key];
       corpus = await runGlobalStage(phase.stage, corpus as Segment[], drops, stats, shared);
       continue;
     }
-    const result = await runRecordPhase(phase.stages, corpus, { shared, options, teacherFingerprint, finished, inFlight, concurrency: plan.config.concurrency });
+    const result = await runRecordPhase(phase.stages, corpus, {
+      shared,
+      options,
+      teacherFingerprint,
+      finished,
+      inFlight,
+      concurrency: plan.config.concurrency,
+      executor,
+      index,
+      needed: executor.publishes || index < lastRecordPhase,
+    });
     if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new FatalError('run aborted');
     partitionCount.total += result.partitions.total;
     partitionCount.cached += result.partitions.cached;
+    partitionCount.remote += result.partitions.remote;
+    partitionCount.skipped += result.partitions.skipped;
     drops.push(...result.drops);
     corpus = result.segments.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
@@ -175,13 +205,17 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
   // What this run learnt of answer lengths, for later dry runs (a dry run learns nothing).
   await teachers.persist?.();
 
-  // 3. The sink (a dry run publishes nothing, nor does a batch pass with records still waiting).
-  if (dryRun || drops.some((d) => d.reason === 'teacher-batch-pending')) {
+  // 3. The sink (a dry run publishes nothing, nor does a batch pass with records still waiting,
+  // nor a static worker).
+  const batchPending = drops.some((d) => d.reason === 'teacher-batch-pending');
+  if (dryRun || !executor.publishes || batchPending) {
     return {
+      batchPending,
       stats,
       teacherUsage: teachers.usage?.() ?? {},
       projectionBasis: teachers.projectionBasis?.() ?? {},
       partitions: partitionCount,
+      executor: executor.name,
       clips: source.clips.length,
       segments: corpus.length,
       drops: drops.length,
@@ -214,6 +248,7 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
     teacherUsage: teachers.usage?.() ?? {},
     dryRun,
     partitions: partitionCount,
+    executor: executor.name,
     clips: source.clips.length,
     segments: corpus.length,
     drops: drops.length,
@@ -231,15 +266,24 @@ interface PhaseContext {
   /** stats of partitions being processed, for the live progress view */
   readonly inFlight: Set<StatsTable>;
   readonly concurrency: number;
+  readonly executor: PartitionExecutor;
+  /** Index of this phase in plan.phases. */
+  readonly index: number;
+  /** Whether every partition's result is needed here (see PartitionWork.needed). */
+  readonly needed: boolean;
 }
 
-/** Runs every partition of `inputs` through `stages`, reusing finished partitions from the store. */
+/**
+ * Runs every partition of `inputs` through `stages`, reusing finished partitions from the store.
+ * The executor decides where each partition is processed; work done in this process is limited to
+ * `concurrency` partitions at once, while waiting for other workers is not.
+ */
 async function runRecordPhase(
   stages: readonly PlannedStage<RecordStage<any>>[],
   inputs: readonly (Clip | Segment)[],
   phase: PhaseContext,
-): Promise<{ segments: Segment[]; drops: Drop[]; partitions: { total: number; cached: number } }> {
-  const { shared, options, finished, inFlight } = phase;
+): Promise<{ segments: Segment[]; drops: Drop[]; partitions: { total: number; cached: number; remote: number; skipped: number } }> {
+  const { shared, options, finished, inFlight, executor } = phase;
   const { store, log, signal } = shared;
   const byPartition = new Map<number, (Clip | Segment)[]>();
   for (const input of inputs) {
@@ -252,46 +296,99 @@ async function runRecordPhase(
   const phaseFingerprint = stages.at(-1)!.fingerprint;
   const segments: Segment[] = [];
   const drops: Drop[] = [];
-  let cached = 0;
+  const counts = { total: partitions.length, cached: 0, remote: 0, skipped: 0 };
   let done = 0;
   options.progress?.phase('partitions', partitions.length);
-  const queue = new PQueue({ concurrency: phase.concurrency });
+  const queue = new PQueue({ concurrency: executor.concurrency ?? phase.concurrency });
   await Promise.all(
-    partitions.map(([partition, items]) =>
-      queue.add(async () => {
-        if (signal.aborted) return;
-        const key = partitionKey(phaseFingerprint, phase.teacherFingerprint, items);
-        const existing = await store.get(key);
-        let result: PartitionResult;
-        if (existing) {
-          result = JSON.parse(existing.toString('utf8')) as PartitionResult;
-          cached++;
-          mergeStats(finished, result.stats, true);
-        } else {
-          const live: StatsTable = {};
-          inFlight.add(live);
-          try {
-            result = await processPartition(stages, items, live, { ...shared, log: log.child({ partition }) });
-          } finally {
-            inFlight.delete(live);
-          }
-          if (signal.aborted) return;
-          // Written once, atomically: done = this object exists.
-          const { transientDrops, ...durable } = result;
-          const standIn = stages.some((p) => shared.uncached?.has(p.stage.name));
-          if (!transientDrops && !standIn) await store.put(key, JSON.stringify(durable));
-          else log.warn({ partition, transientDrops }, 'partition had records fail with errors; it will be retried on the next run');
-          mergeStats(finished, result.stats);
-        }
-        segments.push(...result.segments);
-        drops.push(...result.drops);
-        done++;
-        log.info({ partition, inputs: items.length, segments: result.segments.length, drops: result.drops.length, cached: Boolean(existing) }, 'partition done');
-        options.progress?.partitionDone(done, partitions.length, Boolean(existing), finished);
-      }),
-    ),
+    partitions.map(async ([partition, items]) => {
+      if (signal.aborted) return;
+      const key = partitionKey(phaseFingerprint, phase.teacherFingerprint, items);
+      const work: PartitionWork = {
+        partition,
+        phase: phase.index,
+        key,
+        items,
+        root: shared.root,
+        needed: phase.needed,
+        stored: () => readPartition(store, key),
+        here: () =>
+          queue.add(async () => {
+            const live: StatsTable = {};
+            inFlight.add(live);
+            try {
+              return await processAndStore(stages, items, key, live, { ...shared, log: log.child({ partition }) });
+            } finally {
+              inFlight.delete(live);
+            }
+          }),
+      };
+      const obtained = await executor.obtain(work, signal);
+      if (signal.aborted) return;
+      if (!obtained) {
+        counts.skipped++;
+        return;
+      }
+      const { result, origin } = obtained;
+      if (origin === 'store') counts.cached++;
+      if (origin === 'remote') counts.remote++;
+      mergeStats(finished, result.stats, origin === 'store');
+      segments.push(...result.segments);
+      drops.push(...result.drops);
+      done++;
+      log.info({ partition, inputs: items.length, segments: result.segments.length, drops: result.drops.length, cached: origin === 'store', origin }, 'partition done');
+      options.progress?.partitionDone(done, partitions.length, origin === 'store', finished);
+    }),
   );
-  return { segments, drops, partitions: { total: partitions.length, cached } };
+  return { segments, drops, partitions: counts };
+}
+
+async function readPartition(store: Store, key: string): Promise<PartitionResult | null> {
+  const existing = await store.get(key);
+  return existing ? (JSON.parse(existing.toString('utf8')) as PartitionResult) : null;
+}
+
+/**
+ * Processes one partition and stores its result under `key`: written once, atomically, so done =
+ * the object exists. Not stored when records failed with thrown errors (a re-run retries them) or
+ * when stand-in teacher text (a dry run) flowed through.
+ */
+async function processAndStore(stages: readonly PlannedStage<RecordStage<any>>[], items: readonly (Clip | Segment)[], key: string, stats: StatsTable, shared: Shared): Promise<PartitionResult> {
+  const result = await processPartition(stages, items, stats, shared);
+  if (shared.signal.aborted) throw shared.signal.reason instanceof Error ? shared.signal.reason : new FatalError('run aborted');
+  const { transientDrops, ...durable } = result;
+  const standIn = stages.some((p) => shared.uncached?.has(p.stage.name));
+  if (!transientDrops && !standIn) await shared.store.put(key, JSON.stringify(durable));
+  else if (transientDrops) shared.log.warn({ transientDrops }, 'partition had records fail with errors; it will be retried on the next run');
+  return result;
+}
+
+/** What a queue worker needs to process one partition of a run it did not plan. */
+export interface PartitionJob {
+  /** Index of the record phase in plan.phases. */
+  readonly phase: number;
+  /** The key the coordinator expects the result under; checked against the key computed here. */
+  readonly key: string;
+  readonly items: readonly (Clip | Segment)[];
+  readonly root: string;
+}
+
+/**
+ * Processes one partition of a run for a queue worker, with this process's own teachers (same
+ * response cache and limits as every other worker), and stores the result. Refuses a job whose key
+ * this code would not produce (a worker running another emoforge version or config): its result
+ * would be stored where the coordinator never looks.
+ */
+export async function runPartitionJob(plan: Plan, job: PartitionJob, context: { readonly store: Store; readonly log: Logger; readonly signal: AbortSignal }): Promise<PartitionResult> {
+  const phase = plan.phases[job.phase];
+  if (!phase || phase.kind === 'global') throw new FatalError(`job names phase ${job.phase}, which is not a record phase of this config`);
+  const teachers = createTeacherRegistry(plan.teachers, { store: context.store, log: context.log, signal: context.signal, budget: plan.config.budget });
+  const teacherFingerprint = fingerprint(TEACHER_ROLES.map((role) => teachers.forRole(role).fingerprint));
+  const key = partitionKey(phase.stages.at(-1)!.fingerprint, teacherFingerprint, job.items);
+  if (key !== job.key) throw new FatalError(`partition key mismatch (coordinator ${job.key}, worker ${key}): this worker runs a different emoforge version, config or teacher setup than the run that queued the job`);
+  const result = await processAndStore(phase.stages, job.items, key, {}, { store: context.store, log: context.log, signal: context.signal, teachers, root: job.root });
+  await teachers.persist?.();
+  return result;
 }
 
 async function runGlobalStage(planned: PlannedStage<GlobalStage<any>>, segments: Segment[], drops: Drop[], stats: StatsTable, shared: Shared): Promise<Segment[]> {

@@ -1,0 +1,72 @@
+// Where the partitions of a record phase are processed. The runner owns ingest, global stages and
+// the sink; an executor only decides, per partition, whether its result comes from this process,
+// from the store, from another worker, or is not needed here at all. Every executor keeps the same
+// contract for results: content-keyed (the key says what went in), written once, atomically, so a
+// partition done twice (at-least-once delivery, a worker restarted) yields the same bytes.
+import type { Clip, Drop, Segment } from '../../schemas/records.ts';
+import type { StatsTable } from '../stats.ts';
+
+/** What one partition produced. The stored form leaves out `transientDrops`. */
+export interface PartitionResult {
+  readonly segments: Segment[];
+  readonly drops: Drop[];
+  readonly stats: StatsTable;
+  /** Drops caused by thrown errors: such a partition is not stored as done, so a re-run retries them. */
+  readonly transientDrops?: number;
+}
+
+/** One partition of one record phase, as the runner hands it to an executor. */
+export interface PartitionWork {
+  /** The partition number (clip id hash modulo `partitions`). */
+  readonly partition: number;
+  /** Index of the record phase in `plan.phases`. */
+  readonly phase: number;
+  /** Store key of the result: `partitions/ab/<hash>.json`. */
+  readonly key: string;
+  readonly items: readonly (Clip | Segment)[];
+  /** The source root record stages read clips from. */
+  readonly root: string;
+  /**
+   * Whether this process needs the partition's result: false only for a static worker's foreign
+   * partitions in the last record phase (nothing after it runs on a worker).
+   */
+  readonly needed: boolean;
+  /** The stored result, or null. */
+  stored(): Promise<PartitionResult | null>;
+  /** Processes the partition in this process and stores the result (unless it had transient drops). */
+  here(): Promise<PartitionResult>;
+}
+
+/** Where a result came from: this process, the store (done earlier), or another worker during this run. */
+export type PartitionOrigin = 'here' | 'store' | 'remote';
+
+export interface Obtained {
+  readonly result: PartitionResult;
+  readonly origin: PartitionOrigin;
+}
+
+export interface PartitionExecutor {
+  /** Human name for logs and the run summary, e.g. "local", "worker 2/8", "bullmq". */
+  readonly name: string;
+  /** Partitions handled at once by this process; default the config's `concurrency`. */
+  readonly concurrency?: number;
+  /**
+   * Whether this process runs the global stages after the last record phase and the sink.
+   * False for a static worker: `emoforge finalize` does that once every worker is done.
+   */
+  readonly publishes: boolean;
+  /** The partition's result, or undefined when it belongs to another worker and is not needed here. */
+  obtain(work: PartitionWork, signal: AbortSignal): Promise<Obtained | undefined>;
+  /** Releases connections; called once when the run ends. */
+  close?(): Promise<void>;
+}
+
+/** Every partition in this process, reusing stored results: the single-machine executor. */
+export const localExecutor: PartitionExecutor = {
+  name: 'local',
+  publishes: true,
+  async obtain(work) {
+    const stored = await work.stored();
+    return stored ? { result: stored, origin: 'store' } : { result: await work.here(), origin: 'here' };
+  },
+};
