@@ -21,6 +21,10 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { FatalError } from '../errors.ts';
 import { assertSafeKey, type Store } from './store.ts';
 
+// The pinned SDK supports Node 20; its warning that later releases will need Node 22 would print on every
+// run (package.json pins the version, so no later release arrives unnoticed).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /** Multipart part size: objects larger than this upload in parts of this size (S3's minimum is 5 MiB). */
 export const S3_PART_SIZE = 8 * 1024 * 1024;
 
@@ -154,6 +158,12 @@ export class S3Store implements Store {
       if (isMissing(error)) return null;
       throw this.explain(error, 'stat', Key);
     }
+  }
+
+  /** The object's MD5 (hex) when S3 knows it (ETag of a single-part upload), else null. */
+  async md5(key: string): Promise<string | null> {
+    const etag = (await this.head(this.objectKey(key)))?.etag ?? '';
+    return /^[0-9a-f]{32}$/.test(etag) ? etag : null;
   }
 
   async exists(key: string): Promise<boolean> {
