@@ -20,6 +20,12 @@ usage:
       refresh the corpus on a cron schedule (or once, now, with --once): each refresh publishes a
       new version when the output changed (OUT/versions/N, manifest version/parent/diff) and prints
       its summary; never two refreshes of one out folder at once (OUT/.emoforge.lock)
+  emoforge run CONFIG --worker I/N [--input PATH] [--store PATH]
+      static worker I of N (0-based; Slurm arrays, Kubernetes indexed jobs): processes the
+      partitions p with p % N == I and stores their results; publishes nothing
+  emoforge finalize CONFIG [--input PATH] [--out PATH] [--store PATH]
+      after every worker: the global steps and the sink over the stored partitions (a partition
+      no worker stored is processed here)
   emoforge sample-clips DIR [--count N]
       write N (default 12) deterministic demo clips and a manifest.csv into DIR (offline)
   emoforge inspect OUT_OR_SHARD [--rows N]
@@ -47,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await runCommand(rest);
+      case 'finalize':
+        return await runCommand(rest, 'finalize');
       case 'schedule':
         return await scheduleCommand(rest);
       case 'sample-clips':
@@ -97,13 +105,30 @@ function positiveInt(name: string, value: string | undefined): number | undefine
   return n;
 }
 
-async function runCommand(args: string[]): Promise<number> {
+async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' }, limit: { type: 'string' }, 'dry-run': { type: 'boolean' }, 'no-wait': { type: 'boolean' } },
+    options: {
+      input: { type: 'string' },
+      out: { type: 'string' },
+      store: { type: 'string' },
+      limit: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'no-wait': { type: 'boolean' },
+      ...(command === 'run' ? { worker: { type: 'string' } } : {}),
+    },
   });
-  if (positionals.length !== 1) throw new UsageError('run takes one CONFIG file, e.g. emoforge run configs/demo.yaml');
+  if (positionals.length !== 1) throw new UsageError(`${command} takes one CONFIG file, e.g. emoforge ${command} configs/demo.yaml`);
+  const workerSpec = typeof values.worker === 'string' ? values.worker : undefined;
+  if (workerSpec !== undefined && values['dry-run']) throw new UsageError('--worker and --dry-run do not go together: project costs with one plain --dry-run run');
+  let shard: import('../pipelines/executors/static-shard.ts').WorkerShard | undefined;
+  const staticShard = workerSpec === undefined ? undefined : await import('../pipelines/executors/static-shard.ts');
+  try {
+    shard = staticShard?.parseWorkerShard(workerSpec!);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const [{ default: pino }, { buildPlan, loadConfigFile }, { createProgress }, { runPipeline }, { openStore, isS3Location }, { STAGES }] = await Promise.all([
     import('pino'),
     import('../pipelines/config.ts'),
@@ -120,7 +145,7 @@ async function runCommand(args: string[]): Promise<number> {
   const s3 = isS3Location(outLocation) || isS3Location(values.input ?? '') ? await import('../pipelines/store/publish.ts') : undefined;
   const outStore = isS3Location(outLocation) ? openStore(outLocation) : undefined;
   const outDir = outStore ? s3!.mirrorFolder('out', outStore.location) : resolve(outLocation);
-  if (outStore && !values['dry-run']) await s3!.pullFolder(outStore, outDir);
+  if (outStore && !values['dry-run'] && workerSpec === undefined) await s3!.pullFolder(outStore, outDir);
   if (values.input && isS3Location(values.input)) {
     const inputStore = openStore(values.input);
     values.input = s3!.mirrorFolder('input', inputStore.location);
@@ -132,7 +157,7 @@ async function runCommand(args: string[]): Promise<number> {
 
   // One refresh per out folder at a time (a dead holder's lock is taken over); dry runs publish
   // nothing and take no lock.
-  const lock = values['dry-run'] ? undefined : await (await import('../pipelines/refresh/lock.ts')).acquireLock(outDir, `emoforge run ${configFile}`);
+  const lock = values['dry-run'] || workerSpec !== undefined ? undefined : await (await import('../pipelines/refresh/lock.ts')).acquireLock(outDir, `emoforge ${command} ${configFile}`);
   const logDir = join(outDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const logFile = join(logDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
@@ -161,7 +186,8 @@ async function runCommand(args: string[]): Promise<number> {
         : `batch pass ${e.pass}: ${e.pending} requests waiting in ${e.openBatches} open batch(es)`;
       process.stdout.write(`${line}${e.openBatches && !values['no-wait'] ? ' (polling; ^C is safe, the next run resumes without resubmitting)' : ''}\n`);
     };
-    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches });
+    const executor = shard && staticShard ? new staticShard.StaticShardExecutor(shard, { log }) : undefined;
+    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });
     if (outStore && summary.sink) {
       const published = await s3!.publishFolder(outDir, outStore);
       log.info({ out: outStore.location, ...published }, 'published to the store');
@@ -188,6 +214,9 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
     const rows = Object.values(summary.sink.splits).reduce((a, b) => a + b, 0);
     const splits = Object.entries(summary.sink.splits).map(([s, n]) => `${s} ${n}`).join(', ');
     lines.push(`\nemoforge run ${name}: ${summary.clips} clips → ${summary.segments} segments → ${rows} rows (${splits}); ${summary.drops} records rejected (see rejects.parquet)`);
+  } else if (summary.executor?.startsWith('worker ')) {
+    const p = summary.partitions;
+    lines.push(`\nemoforge run ${name} --${summary.executor}: ${p.total - (p.skipped ?? 0) - p.cached - (p.remote ?? 0)} partitions processed here, ${p.cached} already stored, ${p.remote ?? 0} waited for from other workers, ${p.skipped ?? 0} left to them; nothing was published. When every worker has ended: emoforge finalize CONFIG (same --store)`);
   } else if (summary.batches?.waiting) {
     lines.push(`\nemoforge run ${name}: ${summary.batches.submitted} teacher requests are in batches that have not ended; nothing was published. Run the same command again later to collect the answers and continue (nothing is submitted twice).`);
   } else {
