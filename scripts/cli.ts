@@ -16,16 +16,16 @@ usage:
   emoforge run CONFIG [--input PATH] [--out PATH] [--store PATH] [--limit N] [--dry-run] [--no-wait]
       run the pipeline CONFIG names (YAML); writes shards/, manifest.json, rejects.parquet,
       stats.json and logs/ under the out folder
-  emoforge schedule CONFIG --cron "0 3 * * *" [--once] [--input PATH] [--out PATH] [--store PATH]
-      refresh the corpus on a cron schedule (or once, now, with --once): each refresh publishes a
-      new version when the output changed (OUT/versions/N, manifest version/parent/diff) and prints
-      its summary; never two refreshes of one out folder at once (OUT/.emoforge.lock)
   emoforge run CONFIG --worker I/N [--input PATH] [--store PATH]
       static worker I of N (0-based; Slurm arrays, Kubernetes indexed jobs): processes the
       partitions p with p % N == I and stores their results; publishes nothing
   emoforge finalize CONFIG [--input PATH] [--out PATH] [--store PATH]
       after every worker: the global steps and the sink over the stored partitions (a partition
       no worker stored is processed here)
+  emoforge schedule CONFIG --cron "0 3 * * *" [--once] [--input PATH] [--out PATH] [--store PATH]
+      refresh the corpus on a cron schedule (or once, now, with --once): each refresh publishes a
+      new version when the output changed (OUT/versions/N, manifest version/parent/diff) and prints
+      its summary; never two refreshes of one out folder at once (OUT/.emoforge.lock)
   emoforge sample-clips DIR [--count N]
       write N (default 12) deterministic demo clips and a manifest.csv into DIR (offline)
   emoforge inspect OUT_OR_SHARD [--rows N]
@@ -155,8 +155,8 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   const store = openStore(values.store ?? plan.config.store);
   const limit = positiveInt('limit', values.limit);
 
-  // One refresh per out folder at a time (a dead holder's lock is taken over); dry runs publish
-  // nothing and take no lock.
+  // One refresh per out folder at a time (a dead holder's lock is taken over); dry runs and
+  // static-shard workers publish nothing and take no lock.
   const lock = values['dry-run'] || workerSpec !== undefined ? undefined : await (await import('../pipelines/refresh/lock.ts')).acquireLock(outDir, `emoforge ${command} ${configFile}`);
   const logDir = join(outDir, 'logs');
   await mkdir(logDir, { recursive: true });
