@@ -6,6 +6,10 @@
 // the split's size closest to their targets (share × corpus count), which keeps every split's label
 // proportions near the corpus's as far as the groups allow. Val and test get a component each
 // whenever there are at least as many components as splits with a share.
+// Refreshes pass the previous version's splits as `pinned` (segment id → split): a group holding a
+// pinned segment stays in that split (the split most of its pinned segments had, when a new clip
+// joins groups that were apart), so rows never move between train, val and test across versions;
+// only new groups are placed, by the same rule, around them.
 import { fingerprint } from './fingerprint.ts';
 import type { Segment } from '../schemas/records.ts';
 import { SPLITS, type Split } from '../schemas/sample.ts';
@@ -59,8 +63,22 @@ function labelOf(segment: Segment): string {
 const MAX_SWAP_GROUPS = 2000;
 const MAX_SWAP_ROUNDS = 10;
 
-export function assignSplits(segments: readonly Segment[], shares: SplitShares, seed: string): Map<string, Split> {
+export function assignSplits(segments: readonly Segment[], shares: SplitShares, seed: string, pinned?: ReadonlyMap<string, Split>): Map<string, Split> {
   const groupOf = splitGroups(segments);
+  // Each group's pinned split: the one most of its pinned segments had (ties: SPLITS order).
+  const pinOf = new Map<string, Split>();
+  if (pinned?.size) {
+    const votes = new Map<string, Map<Split, number>>();
+    for (const segment of segments) {
+      const split = pinned.get(segment.id);
+      if (!split) continue;
+      const group = groupOf.get(segment.id)!;
+      const tally = votes.get(group) ?? new Map<Split, number>();
+      tally.set(split, (tally.get(split) ?? 0) + 1);
+      votes.set(group, tally);
+    }
+    for (const [group, tally] of votes) pinOf.set(group, SPLITS.reduce((best, split) => ((tally.get(split) ?? 0) > (tally.get(best) ?? 0) ? split : best), SPLITS[0]));
+  }
   const labelNames = [...new Set(segments.map(labelOf))].sort();
   const labelIndex = new Map(labelNames.map((label, i) => [label, i]));
   const L = labelNames.length;
@@ -109,11 +127,18 @@ export function assignSplits(segments: readonly Segment[], shares: SplitShares, 
     byGroup.set(group, to);
   };
 
+  // 0. Pinned groups stay where the previous version had them.
+  for (const group of order) {
+    const pin = pinOf.get(group);
+    if (pin) move(group, pin);
+  }
+  const free = order.filter((group) => !pinOf.has(group));
+
   // 1. Greedy: each group, largest first, where it brings its split closest to the targets.
-  order.forEach((group, index) => {
+  free.forEach((group, index) => {
     const empty = open.filter((split) => filled.get(split)![L] === 0);
     // The last groups go to empty splits while it still takes all of them to fill those.
-    const candidates = empty.length > 0 && order.length - index <= empty.length ? empty : open;
+    const candidates = empty.length > 0 && free.length - index <= empty.length ? empty : open;
     let best = candidates[0];
     for (const split of candidates.slice(1)) if (delta(split, group) < delta(best, group)) best = split;
     move(group, best);
@@ -122,11 +147,11 @@ export function assignSplits(segments: readonly Segment[], shares: SplitShares, 
   // 2. Exchanges: the greedy pass has only small groups left to even out the small splits at the
   // end; swapping two groups between splits repairs what it could not. Quadratic in groups, so
   // only for corpora with few groups (with many small groups the greedy pass is already close).
-  if (order.length <= MAX_SWAP_GROUPS) {
+  if (free.length <= MAX_SWAP_GROUPS) {
     for (let round = 0; round < MAX_SWAP_ROUNDS; round++) {
       let improved = false;
-      for (const g of order) {
-        for (const h of order) {
+      for (const g of free) {
+        for (const h of free) {
           const [a, b] = [byGroup.get(g)!, byGroup.get(h)!];
           // Each swap once (g in the earlier split), and never one that would empty a split.
           if (SPLITS.indexOf(a) >= SPLITS.indexOf(b)) continue;

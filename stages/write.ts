@@ -77,6 +77,8 @@ export interface OutManifest {
   stages: { name: string; version: number; fingerprint: string }[];
   shards: { file: string; split: Split; rows: number; bytes: number; sha256: string }[];
   splits: Record<Split, number>;
+  /** split shares + seed; while it stays the same, rows keep the split the previous version gave them */
+  splitFingerprint: string;
   rejects: { file: string; rows: number; bytes: number; sha256: string };
   stats: string;
   /** the audit report and the dataset card (README.md with Hugging Face front matter) */
@@ -114,7 +116,12 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   // Read before anything in the folder changes: the report says what changed since then.
   const previous = await readPreviousRun(ctx.outDir, input.run.name);
   const drops: Drop[] = [...input.drops];
-  const splitOf = assignSplits(input.segments, config.splits, config.seed);
+  // Splits are sticky across versions: rows of the latest version keep their split while the split
+  // settings stay the same (new groups are placed around them).
+  const splitFingerprint = fingerprint('splits', config.splits, config.seed);
+  const latest = await latestVersion<OutManifest>(ctx.outDir);
+  const pinned = latest?.manifest.splitFingerprint === splitFingerprint && previous.kind === 'run' ? new Map(previous.rows.map((r) => [r.segmentId, r.split as Split])) : undefined;
+  const splitOf = assignSplits(input.segments, config.splits, config.seed, pinned);
   const rows: Record<Split, Sample[]> = { train: [], val: [], test: [] };
   stats.in += input.segments.length;
   for (const segment of input.segments) {
@@ -218,13 +225,13 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
     stages: [...input.run.stages],
     shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes, sha256: s.sha256 })),
     splits,
+    splitFingerprint,
     rejects: { file: 'rejects.parquet', ...rejects },
     stats: 'stats.json',
     ...audit,
   };
   // Versions: the same shards and rejects as the latest version keep its number (and manifest);
   // anything else is the next version, with the latest as parent and a diff against it.
-  const latest = await latestVersion<OutManifest>(ctx.outDir);
   const sameAsLatest = latest !== undefined && sameContent(latest.manifest, content);
   const version = sameAsLatest ? latest.version : (latest?.version ?? 0) + 1;
   const parent: VersionParent | null = sameAsLatest ? (latest.manifest.parent ?? null) : latest ? { version: latest.version, manifest: latest.manifestSha256 } : null;

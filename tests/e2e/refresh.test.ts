@@ -78,6 +78,9 @@ describe('versions of an out folder', () => {
     const ids1 = new Set(rows1.map((r) => String(r.id)));
     for (const id of m2.diff.changedRows) expect(ids1.has(id)).toBe(true);
     expect(m2.diff.rows.kept + m2.diff.rows.changed).toBe(rows1.length);
+    // Splits are sticky: every row of version 1 keeps its split in version 2.
+    const split2 = new Map(rows2.map((r) => [String(r.id), r.split]));
+    expect(rows1.filter((r) => split2.get(String(r.id)) !== r.split)).toEqual([]);
     expect(v2.summary.sink?.version?.line).toMatch(/^version 2 \(parent 1\): rows \+\d+ -0/);
     // Only the new clips cost media work: the old ones came from the cache.
     expect(v2.summary.stats.ingest.work.ffprobe ?? 0).toBe(2);

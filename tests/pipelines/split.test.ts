@@ -133,6 +133,27 @@ describe('group-disjoint, label-stratified splits', () => {
     expect(groups.get(alone[1].id)).toBe(groups.get(alone[2].id));
   });
 
+  it('keeps pinned segments (the previous version) in their split when new groups arrive, and places only the new ones', () => {
+    // The previous version: the first 200 segments; then 100 more arrive, some of old speakers.
+    const before = segments.slice(0, 200);
+    const previous = assignSplits(before, shares, 'seed-a');
+    const unpinned = assignSplits(segments, shares, 'seed-a');
+    const moved = before.filter((s) => unpinned.get(s.id) !== previous.get(s.id)).length;
+    const pinnedRun = assignSplits(segments, shares, 'seed-a', previous);
+    expect(before.filter((s) => pinnedRun.get(s.id) !== previous.get(s.id))).toEqual([]);
+    // Without pins the greedy placement reshuffles old groups, which is what pins prevent.
+    expect(moved).toBeGreaterThan(0);
+    // Still group-disjoint: a new segment of an old speaker follows that speaker's split.
+    const groups = splitGroups(segments);
+    const splitOfGroup = new Map<string, Set<Split>>();
+    for (const s of segments) splitOfGroup.set(groups.get(s.id)!, (splitOfGroup.get(groups.get(s.id)!) ?? new Set()).add(pinnedRun.get(s.id)!));
+    expect([...splitOfGroup.values()].filter((set) => set.size > 1)).toEqual([]);
+    // And the new groups fill the splits toward their shares.
+    const counts = { train: 0, val: 0, test: 0 };
+    for (const s of segments) counts[pinnedRun.get(s.id)!]++;
+    for (const split of SPLITS) expect(Math.abs(counts[split] / segments.length - shares[split])).toBeLessThanOrEqual(0.05);
+  });
+
   it('gives val and test a group each even with only three speakers', () => {
     const few = [segment({ i: 1, speaker: 'a' }), segment({ i: 2, speaker: 'a' }), segment({ i: 3, speaker: 'b' }), segment({ i: 4, speaker: 'c' })];
     expect(new Set(assignSplits(few, shares, 'x').values())).toEqual(new Set(['train', 'val', 'test']));
