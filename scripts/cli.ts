@@ -142,15 +142,16 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   const outLocation = values.out ?? plan.config.out;
   // s3:// input and out folders live in local mirrors: clips are pulled before the run, and the out folder
   // is published after it (manifest.json last). See pipelines/store/publish.ts.
-  const s3 = isS3Location(outLocation) || isS3Location(values.input ?? '') ? await import('../pipelines/store/publish.ts') : undefined;
+  const inputLocation = values.input ?? (plan.source.config as { input?: string }).input;
+  const s3 = isS3Location(outLocation) || isS3Location(inputLocation ?? '') ? await import('../pipelines/store/publish.ts') : undefined;
   const outStore = isS3Location(outLocation) ? openStore(outLocation) : undefined;
   const outDir = outStore ? s3!.mirrorFolder('out', outStore.location) : resolve(outLocation);
   if (outStore && !values['dry-run'] && workerSpec === undefined) await s3!.pullFolder(outStore, outDir);
-  if (values.input && isS3Location(values.input)) {
-    const inputStore = openStore(values.input);
+  if (inputLocation && isS3Location(inputLocation)) {
+    const inputStore = openStore(inputLocation);
     values.input = s3!.mirrorFolder('input', inputStore.location);
     const pulled = await s3!.pullFolder(inputStore, values.input, { prune: true });
-    process.stdout.write(`input ${inputStore.location}: ${pulled.downloaded} clips downloaded, ${pulled.removed} removed from the local mirror ${values.input}\n`);
+    process.stdout.write(`input ${inputStore.location}: ${pulled.downloaded} files downloaded, ${pulled.removed} removed from the local mirror ${values.input}\n`);
   }
   const store = openStore(values.store ?? plan.config.store);
   const limit = positiveInt('limit', values.limit);

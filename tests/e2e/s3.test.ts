@@ -135,15 +135,16 @@ describe('S3 store end to end', () => {
     const clips = await sampleClips(3);
     const input = s3('clips');
     for (const file of (await readdir(clips)).sort()) await input.putFile(file, join(clips, file));
-    const config = await writeConfig(work, demoConfig({ transcribe: { engine: 'manifest' } }, { partitions: 3, concurrency: 1 }));
-    const args = ['run', config, '--input', `s3://${BUCKET}/clips`, '--store', `s3://${BUCKET}/cache`, '--out', `s3://${BUCKET}/corpus`];
+    // The first run names the input in the config, the second with --input (same location, same fingerprint).
+    const config = await writeConfig(work, demoConfig({ transcribe: { engine: 'manifest' }, ingest: { input: `s3://${BUCKET}/clips` } }, { partitions: 3, concurrency: 1 }));
+    const args = ['run', config, '--store', `s3://${BUCKET}/cache`, '--out', `s3://${BUCKET}/corpus`];
     const saved = { ...process.env };
     Object.assign(process.env, server.env, { EMOFORGE_S3_CACHE: join(work, 'machine-1') });
     try {
       const run = await cli(args);
       expect(run.stderr).toBe('');
       expect(run.code).toBe(0);
-      expect(run.stdout).toMatch(/input s3:\/\/emoforge-e2e\/clips: \d+ clips downloaded/);
+      expect(run.stdout).toContain(`input s3://${BUCKET}/clips: ${(await readdir(clips)).length} files downloaded, 0 removed`);
       expect(run.stdout).toMatch(/published s3:\/\/emoforge-e2e\/corpus\/manifest.json: \d+ files uploaded/);
       const view = await readerView(s3('corpus'));
       expect(view.manifest!.shards.length).toBeGreaterThan(0);
@@ -158,7 +159,8 @@ describe('S3 store end to end', () => {
 
       // A machine with an empty local cache: every partition comes from the bucket, the shards are the same.
       process.env.EMOFORGE_S3_CACHE = join(work, 'machine-2');
-      const again = await cli(args);
+      const again = await cli([...args, '--input', `s3://${BUCKET}/clips`]);
+      expect(again.stdout).toContain(`input s3://${BUCKET}/clips: ${(await readdir(clips)).length} files downloaded, 0 removed`);
       expect(again.code).toBe(0);
       expect(again.stdout).toMatch(/cache: (\d+)\/\1 partitions reused/);
       const second = await readerView(s3('corpus'));
