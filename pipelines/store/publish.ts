@@ -12,9 +12,13 @@ import type { Store } from './store.ts';
 
 const MANIFEST = 'manifest.json';
 
-/** Local-only parts of an out folder: per-run logs (still open while publishing), staging and temp files. */
+/**
+ * Local-only parts of an out folder: per-run logs (still open while publishing), temp files and dot-entries
+ * such as .staging/ and the refresh lock (.emoforge.lock names this machine's process: another machine
+ * that pulled it would think a refresh is running).
+ */
 function isLocalOnly(key: string): boolean {
-  return key.startsWith('logs/') || key.startsWith('.staging/') || key.includes('.tmp-');
+  return key.startsWith('logs/') || key.startsWith('.') || key.includes('.tmp-');
 }
 
 /** A store that can say an object's MD5 (S3's ETag for single-part objects), so unchanged files are not sent again. */

@@ -50,6 +50,7 @@ async function outFolder(dir: string, shards: number, version: string): Promise<
   }
   await writeFile(join(dir, 'stats.json'), JSON.stringify({ version }));
   await writeFile(join(dir, 'logs', 'run.jsonl'), 'local only\n');
+  await writeFile(join(dir, '.emoforge.lock'), '{"pid":1}');
   await writeFile(join(dir, 'manifest.json'), JSON.stringify({ version, shards: Object.entries(hashes).map(([file, sha]) => ({ file, sha256: sha })) }));
   return hashes;
 }
@@ -103,7 +104,7 @@ describe('S3 store end to end', () => {
     let view = await readerView(s3('published'));
     expect(view.manifest?.version).toBe('v1');
     expect(view.brokenShards).toEqual([]);
-    expect(await keys(s3('published'))).not.toContain('logs/run.jsonl');
+    expect(await keys(s3('published'))).toEqual([...Object.keys(v1), 'manifest.json', 'stats.json'].sort());
 
     // v2 replaces every shard with other bytes and drops one; the server dies while its parts upload.
     const v2 = await outFolder(dir, 2, 'v2');
