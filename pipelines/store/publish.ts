@@ -24,6 +24,8 @@ function isLocalOnly(key: string): boolean {
 /** A store that can say an object's MD5 (S3's ETag for single-part objects), so unchanged files are not sent again. */
 interface Md5Store extends Store {
   md5?(key: string): Promise<string | null>;
+  /** Streams an object straight into a local file (else localPath's copy is copied). */
+  download?(key: string, path: string): Promise<void>;
 }
 
 export interface PublishResult {
@@ -119,11 +121,13 @@ export async function pullFolder(source: Md5Store, localDir: string, options: { 
       const remoteMd5 = source.md5 ? await source.md5(key) : null;
       if (remoteMd5 === null || remoteMd5 === (await md5File(path))) continue;
     }
-    const scratch = await source.localPath(key);
-    await mkdir(dirname(path), { recursive: true });
-    const temp = `${path}.tmp-pull`;
-    await copyFile(scratch, temp);
-    await rename(temp, path);
+    if (source.download) await source.download(key, path);
+    else {
+      await mkdir(dirname(path), { recursive: true });
+      const temp = `${path}.tmp-pull`;
+      await copyFile(await source.localPath(key), temp);
+      await rename(temp, path);
+    }
     downloaded++;
   }
   let removed = 0;

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import {
@@ -221,10 +221,17 @@ export class S3Store implements Store {
     } catch {
       // not downloaded yet
     }
-    await mkdir(join(this.scratchDir, name.slice(0, 2)), { recursive: true });
+    await this.download(key, path, head.etag);
+    return path;
+  }
+
+  /** Streams the object into a local file (temp file, then rename); with `etag`, only that version of it. */
+  async download(key: string, path: string, etag?: string): Promise<void> {
+    const Key = this.objectKey(key);
+    await mkdir(dirname(path), { recursive: true });
     const temp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, IfMatch: head.etag ? `"${head.etag}"` : undefined }));
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, IfMatch: etag ? `"${etag}"` : undefined }));
       await pipeline(response.Body as Readable, createWriteStream(temp));
       await rename(temp, path);
     } catch (error) {
@@ -232,7 +239,6 @@ export class S3Store implements Store {
       if (isMissing(error)) throw Object.assign(new Error(`ENOENT: ${this.location}/${key} does not exist`), { code: 'ENOENT' });
       throw this.explain(error, 'download', Key);
     }
-    return path;
   }
 
   /** A message that names the bucket and key and says what to do; configuration faults stop the run. */
