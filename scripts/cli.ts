@@ -19,6 +19,13 @@ usage:
   emoforge run CONFIG --worker I/N [--input PATH] [--store PATH]
       static worker I of N (0-based; Slurm arrays, Kubernetes indexed jobs): processes the
       partitions p with p % N == I and stores their results; publishes nothing
+  emoforge run CONFIG --executor bullmq --redis URL [--input PATH] [--out PATH] [--store PATH]
+      queue the partitions in Redis for \`emoforge worker\`s (any number, any machine, same store)
+      and publish once all are done; queueing is idempotent, so running it again resumes
+  emoforge worker --redis URL [--concurrency N] [--store PATH] [--lock-duration MS]
+                  [--stalled-interval MS] [--max-stalled N]
+      process queued partitions, each in a child process, until stopped (SIGTERM finishes the
+      running ones); teacher rate limits are shared through the same Redis
   emoforge finalize CONFIG [--input PATH] [--out PATH] [--store PATH]
       after every worker: the global steps and the sink over the stored partitions (a partition
       no worker stored is processed here)
@@ -55,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runCommand(rest);
       case 'finalize':
         return await runCommand(rest, 'finalize');
+      case 'worker':
+        return await workerCommand(rest);
       case 'schedule':
         return await scheduleCommand(rest);
       case 'sample-clips':
@@ -116,7 +125,7 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
       limit: { type: 'string' },
       'dry-run': { type: 'boolean' },
       'no-wait': { type: 'boolean' },
-      ...(command === 'run' ? { worker: { type: 'string' } } : {}),
+      ...(command === 'run' ? { worker: { type: 'string' }, executor: { type: 'string' }, redis: { type: 'string' } } : {}),
     },
   });
   if (positionals.length !== 1) throw new UsageError(`${command} takes one CONFIG file, e.g. emoforge ${command} configs/demo.yaml`);
@@ -129,6 +138,11 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const executorName = typeof values.executor === 'string' ? values.executor : 'local';
+  const redisUrl = typeof values.redis === 'string' ? values.redis : undefined;
+  if (executorName !== 'local' && executorName !== 'bullmq') throw new UsageError(`--executor is local (default) or bullmq, got ${JSON.stringify(executorName)}`);
+  if (executorName === 'bullmq' && !redisUrl) throw new UsageError('--executor bullmq needs --redis URL, e.g. --redis redis://localhost:6379');
+  if (executorName === 'bullmq' && workerSpec !== undefined) throw new UsageError('--executor bullmq and --worker do not go together: queue workers take partitions as they come');
   const [{ default: pino }, { buildPlan, loadConfigFile }, { createProgress }, { runPipeline }, { openStore, isS3Location }, { STAGES }] = await Promise.all([
     import('pino'),
     import('../pipelines/config.ts'),
@@ -138,7 +152,8 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
     import('../stages/index.ts'),
   ]);
   const configFile = positionals[0];
-  const plan = buildPlan(configFile, await loadConfigFile(configFile), STAGES);
+  const rawConfig = await loadConfigFile(configFile);
+  const plan = buildPlan(configFile, rawConfig, STAGES);
   const outLocation = values.out ?? plan.config.out;
   // s3:// input and out folders live in local mirrors: clips are pulled before the run, and the out folder
   // is published after it (manifest.json last). See pipelines/store/publish.ts.
@@ -187,7 +202,13 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
         : `batch pass ${e.pass}: ${e.pending} requests waiting in ${e.openBatches} open batch(es)`;
       process.stdout.write(`${line}${e.openBatches && !values['no-wait'] ? ' (polling; ^C is safe, the next run resumes without resubmitting)' : ''}\n`);
     };
-    const executor = shard && staticShard ? new staticShard.StaticShardExecutor(shard, { log }) : undefined;
+    const executor =
+      shard && staticShard
+        ? new staticShard.StaticShardExecutor(shard, { log })
+        : executorName === 'bullmq'
+          ? new (await import('../pipelines/executors/queue-executor.ts')).QueueExecutor({ redis: redisUrl!, store, config: rawConfig, configFile: resolve(configFile), log })
+          : undefined;
+    if (executorName === 'bullmq') process.stdout.write(`queueing partitions in ${redisUrl} for emoforge worker (store ${store.location})\n`);
     summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });
     if (outStore && summary.sink) {
       const published = await s3!.publishFolder(outDir, outStore);
@@ -270,6 +291,44 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
   if (summary.sink.version) lines.push(summary.sink.version.line);
   lines.push(`output: ${join(outDir, 'manifest.json')}\nlog:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
   return lines.join('\n');
+}
+
+async function workerCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { redis: { type: 'string' }, concurrency: { type: 'string' }, store: { type: 'string' }, 'lock-duration': { type: 'string' }, 'stalled-interval': { type: 'string' }, 'max-stalled': { type: 'string' } },
+  });
+  if (positionals.length > 0) throw new UsageError('worker takes no positional arguments: the jobs carry the config');
+  if (!values.redis) throw new UsageError('worker needs --redis URL, e.g. emoforge worker --redis redis://localhost:6379');
+  const [{ default: pino }, { startQueueWorker }] = await Promise.all([import('pino'), import('../pipelines/executors/queue-worker.ts')]);
+  const lease = {
+    ...(values['lock-duration'] ? { lockDurationMs: positiveInt('lock-duration', values['lock-duration']) } : {}),
+    ...(values['stalled-interval'] ? { stalledIntervalMs: positiveInt('stalled-interval', values['stalled-interval']) } : {}),
+    ...(values['max-stalled'] ? { maxStalledCount: positiveInt('max-stalled', values['max-stalled']) } : {}),
+  };
+  const log = pino({ level: process.env.EMOFORGE_LOG_LEVEL ?? 'warn', base: { pid: process.pid } }, pino.destination(2));
+  const worker = await startQueueWorker({
+    redis: values.redis,
+    concurrency: positiveInt('concurrency', values.concurrency),
+    store: values.store ? resolve(values.store) : undefined,
+    lease,
+    log,
+    onJob: (e) => process.stdout.write(`${e.ok ? 'done' : 'failed'} partition ${e.partition} (phase ${e.phase}, job ${e.id.slice(0, 12)}) in ${(e.ms / 1000).toFixed(1)}s: ${e.detail}\n`),
+  });
+  process.stdout.write(`emoforge worker ${process.pid}: waiting for partitions in ${values.redis}\n`);
+  await new Promise<void>((resolvePromise) => {
+    let stopping = false;
+    const stop = () => {
+      if (stopping) process.exit(130);
+      stopping = true;
+      process.stdout.write('emoforge worker: stopping after the running partitions (again to quit now)\n');
+      void worker.close().then(resolvePromise);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
 }
 
 async function scheduleCommand(args: string[]): Promise<number> {

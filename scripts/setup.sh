@@ -22,6 +22,8 @@ wanted=(
   /usr/share/pocketsphinx/test/data/librivox/transcription:pocketsphinx-testdata
   # headless browser for the report.html test (driven by playwright-core, never downloaded by it)
   /usr/bin/chromium:chromium
+  # Redis for the BullMQ executor's tests and benchmark (a real server on a loopback port)
+  /usr/bin/redis-server:redis-server
 )
 missing=()
 for pair in "${wanted[@]}"; do

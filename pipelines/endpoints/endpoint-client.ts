@@ -15,6 +15,7 @@ import type { Store } from '../store/store.ts';
 import { EndpointConfig, type EndpointConfigInput } from './endpoint-config.ts';
 import { classifyFailure, displayEndpoint, EndpointRetryableError, type FailureContext } from './endpoint-errors.ts';
 import { backoffDelayMs, serverRetryDelayMs } from './retry-delay.ts';
+import { fleetRedis, RedisTokenBucket, type RateBucket } from './fleet-rate-limit.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { estimateChatTokens } from './tokens.ts';
 
@@ -100,8 +101,8 @@ export class EndpointClient {
   private readonly label: string;
   private readonly endpoint: string;
   private readonly queue: PQueue;
-  private readonly requests: TokenBucket;
-  private readonly tokens: TokenBucket;
+  private readonly requests: RateBucket;
+  private readonly tokens: RateBucket;
   private readonly inflight = new Map<string, Promise<EndpointResult<unknown>>>();
   private readonly counters: EndpointStats = { calls: 0, cacheHits: 0, retries: 0, throttled: 0, failures: 0, inputTokens: 0, outputTokens: 0 };
   /** Set by a 429 with a hint: nobody starts before then, so the whole client backs off together. */
@@ -130,8 +131,15 @@ export class EndpointClient {
     // Buckets hold one second's share: limits are spread evenly, as providers enforce them.
     // Requests are paced 2% under the limit: the server times them on its own clock, after network
     // jitter, and one that lands a few ms early in a full window is refused and pauses every call.
-    this.requests = new TokenBucket((requestsPerMinute / 60) * REQUEST_PACE, Math.max(1, requestsPerMinute / 60));
-    this.tokens = new TokenBucket(tokensPerMinute / 60, Math.max(1, tokensPerMinute / 60));
+    // With EMOFORGE_REDIS_URL set (a fleet), the buckets live in Redis and every process that
+    // reaches this endpoint with this model and key variable shares them.
+    const redis = fleetRedis(this.env);
+    const bucket = (kind: string, rate: number, capacity: number): RateBucket =>
+      redis
+        ? new RedisTokenBucket(redis, `emoforge:limits:${fingerprint(this.config.baseURL, this.config.model, this.config.apiKeyEnv).slice(0, 24)}:${kind}`, rate, capacity, this.log)
+        : new TokenBucket(rate, capacity);
+    this.requests = bucket('requests', (requestsPerMinute / 60) * REQUEST_PACE, Math.max(1, requestsPerMinute / 60));
+    this.tokens = bucket('tokens', tokensPerMinute / 60, Math.max(1, tokensPerMinute / 60));
   }
 
   /** A snapshot of the counters. */
@@ -271,7 +279,7 @@ export class EndpointClient {
     for (;;) {
       const paused = this.pausedUntil - Date.now();
       if (paused > 0) await sleep(paused, undefined, { signal });
-      const waitMs = Math.max(this.requests.reserve(1), estimated > 0 ? this.tokens.reserve(estimated) : 0);
+      const waitMs = Math.max(await this.requests.reserve(1), estimated > 0 ? await this.tokens.reserve(estimated) : 0);
       if (waitMs > 0) {
         await sleep(waitMs, undefined, { signal }).catch((error: unknown) => {
           // Aborted while waiting: give the reservation back for the calls that remain.

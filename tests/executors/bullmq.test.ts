@@ -1,0 +1,117 @@
+// The BullMQ executor against a real redis-server: a coordinator queues the partitions, three
+// `emoforge worker` processes take them, one is SIGKILLed mid-run (its job's lease expires and
+// another worker runs it again), and the published shards are byte-identical to a single-machine
+// run's, with every row exactly once. The Redis token bucket is checked on its own: two processes'
+// worth of clients sharing one limit get half the rate each.
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisTokenBucket } from '../../pipelines/endpoints/fleet-rate-limit.ts';
+import { readRowsHyparquet } from '../../pipelines/parquet/index.ts';
+import { LocalStore } from '../../pipelines/store/local-store.ts';
+import { cli, demoConfig, readJson, sampleClips, spawnCli, tempDir, writeConfig } from '../helpers.ts';
+import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
+
+async function shardHashes(out: string): Promise<Record<string, string>> {
+  const files = (await readdir(join(out, 'shards'))).sort();
+  const hashes: Record<string, string> = {};
+  for (const f of files) hashes[f] = createHash('sha256').update(await readFile(join(out, 'shards', f))).digest('hex');
+  return hashes;
+}
+
+async function keys(store: string, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const key of new LocalStore(store).list(prefix)) found.push(key);
+  return found.sort();
+}
+
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('bullmq executor', () => {
+  it('three workers, one SIGKILLed mid-run: every partition once, the shards of a single-machine run', async () => {
+    const input = await sampleClips(8);
+    const work = await tempDir();
+    // cues.agreement between two record phases: the coordinator runs it between two rounds of jobs.
+    const config = demoConfig({ transcribe: { engine: 'manifest' }, segment: { frames: 8 } }, { partitions: 8, concurrency: 1 });
+    const file = await writeConfig(work, config);
+
+    const single = await cli(['run', file, '--input', input, '--out', join(work, 'single-out'), '--store', join(work, 'single-store')]);
+    expect(single.code, single.stderr).toBe(0);
+    const expected = await shardHashes(join(work, 'single-out'));
+    const allPartitions = await keys(join(work, 'single-store'), 'partitions');
+
+    const store = join(work, 'store');
+    const out = join(work, 'out');
+    // A short lease, so the killed worker's job is taken over within seconds.
+    const workers = [0, 1, 2].map(() => spawnCli(['worker', '--redis', redis.url, '--concurrency', '1', '--lock-duration', '4000', '--stalled-interval', '2000']));
+    const outputs = workers.map(() => '');
+    const exits = workers.map((w) => new Promise<number | null>((resolve) => w.on('exit', (code, signal) => resolve(signal === 'SIGKILL' ? -9 : code))));
+    workers.forEach((w, i) => w.stdout!.on('data', (chunk: Buffer) => (outputs[i] += chunk.toString())));
+    try {
+      await waitFor(() => outputs.every((o) => o.includes('waiting for partitions')), 60_000, 'workers to start');
+      const coordinator = cli(['run', file, '--executor', 'bullmq', '--redis', redis.url, '--input', input, '--out', out, '--store', store]);
+      // Kill worker 0 right after its first partition: it has already taken the next one.
+      await waitFor(() => /done partition/.test(outputs[0]), 180_000, 'worker 0 to finish a partition');
+      workers[0].kill('SIGKILL');
+      expect(await exits[0]).toBe(-9);
+      const doneByKilled = (outputs[0].match(/done partition/g) ?? []).length;
+
+      const run = await coordinator;
+      expect(run.code, run.stderr + run.stdout).toBe(0);
+      expect(run.stdout).toMatch(new RegExp(`cache: 0/${allPartitions.length} partitions reused`));
+      expect(await shardHashes(out)).toEqual(expected);
+      expect(await keys(store, 'partitions')).toEqual(allPartitions);
+
+      // Every row exactly once, and the rows of the single run.
+      const ids = async (dir: string) => (await Promise.all((await readdir(join(dir, 'shards'))).map((f) => readRowsHyparquet(join(dir, 'shards', f))))).flat().map((r) => String(r.id));
+      const rowIds = await ids(out);
+      expect(new Set(rowIds).size).toBe(rowIds.length);
+      expect(rowIds.sort()).toEqual((await ids(join(work, 'single-out'))).sort());
+      const manifest = await readJson(join(out, 'manifest.json'));
+      expect(manifest.shards.map((s: { sha256: string }) => s.sha256).sort()).toEqual(Object.values(expected).sort());
+
+      // The surviving workers did the rest, including the job the killed one held.
+      const survivors = (outputs[1].match(/done partition/g) ?? []).length + (outputs[2].match(/done partition/g) ?? []).length;
+      expect(doneByKilled + survivors).toBeGreaterThanOrEqual(allPartitions.length);
+      expect(survivors).toBeGreaterThanOrEqual(allPartitions.length - doneByKilled);
+    } finally {
+      for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
+      await Promise.all(exits);
+    }
+  }, 600_000);
+
+  it('a Redis token bucket is one limit for every client that shares its key', async () => {
+    const a = new Redis(redis.url);
+    const b = new Redis(redis.url);
+    try {
+      // 20 tokens/s, burst 1: 40 reservations from two connections need ~2 s in all, whoever asks.
+      const buckets = [new RedisTokenBucket(a, 'test:bucket', 20, 1), new RedisTokenBucket(b, 'test:bucket', 20, 1)];
+      const waits: number[] = [];
+      for (let i = 0; i < 40; i++) waits.push(await buckets[i % 2].reserve(1));
+      const last = Math.max(...waits);
+      expect(last).toBeGreaterThan(1800);
+      expect(last).toBeLessThan(2100);
+      // A separate key is a separate limit.
+      expect(await new RedisTokenBucket(a, 'test:other', 20, 1).reserve(1)).toBe(0);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
