@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FatalError } from '../../pipelines/errors.ts';
 import { LocalStore, openStore, S3Store, S3_PART_SIZE } from '../../pipelines/store/index.ts';
+import { s3ClientConfig } from '../../pipelines/store/s3-store.ts';
 import { tempDir } from '../helpers.ts';
 import { startS3Server, type S3Server } from '../support/s3-server.ts';
 import { storeConformance } from './store-conformance.ts';
@@ -94,5 +95,26 @@ describe('S3Store', () => {
     expect(local.location).toBe(dir);
     expect(() => openStore('s3://Bad_Bucket/p')).toThrow(/not a valid S3 bucket name/);
     expect(() => openStore(`s3://${BUCKET}/../up`)).toThrow(/invalid store key/);
+  });
+
+  it('takes endpoint, region and path style from the AWS environment', async () => {
+    expect(s3ClientConfig({})).toMatchObject({ forcePathStyle: false });
+    expect(s3ClientConfig({}).endpoint).toBeUndefined();
+    expect(s3ClientConfig({ AWS_REGION: 'eu-west-1' })).toMatchObject({ region: 'eu-west-1', forcePathStyle: false });
+    expect(s3ClientConfig({ AWS_ENDPOINT_URL: 'http://minio:9000' })).toMatchObject({ endpoint: 'http://minio:9000', region: 'us-east-1', forcePathStyle: true });
+    expect(s3ClientConfig({ AWS_ENDPOINT_URL: 'http://a', AWS_ENDPOINT_URL_S3: 'http://s3-only' })).toMatchObject({ endpoint: 'http://s3-only' });
+    expect(s3ClientConfig({ AWS_ENDPOINT_URL: 'https://acct.r2.cloudflarestorage.com', EMOFORGE_S3_FORCE_PATH_STYLE: '0', AWS_REGION: 'auto' })).toMatchObject({ forcePathStyle: false, region: 'auto' });
+    expect(s3ClientConfig({ EMOFORGE_S3_FORCE_PATH_STYLE: '1' })).toMatchObject({ forcePathStyle: true });
+
+    // A store built from the environment alone reaches the server.
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, server.env);
+      const store = openStore(`s3://${BUCKET}/from-env`);
+      await store.put('k.txt', 'from env');
+      expect((await store.get('k.txt'))!.toString()).toBe('from env');
+    } finally {
+      process.env = saved;
+    }
   });
 });
