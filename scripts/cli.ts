@@ -311,7 +311,7 @@ async function workerCommand(args: string[]): Promise<number> {
   const worker = await startQueueWorker({
     redis: values.redis,
     concurrency: positiveInt('concurrency', values.concurrency),
-    store: values.store ? resolve(values.store) : undefined,
+    store: values.store ? (values.store.startsWith('s3://') ? values.store : resolve(values.store)) : undefined,
     lease,
     log,
     onJob: (e) => process.stdout.write(`${e.ok ? 'done' : 'failed'} partition ${e.partition} (phase ${e.phase}, job ${e.id.slice(0, 12)}) in ${(e.ms / 1000).toFixed(1)}s: ${e.detail}\n`),
