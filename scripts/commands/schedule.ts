@@ -13,11 +13,11 @@ import { FatalError } from '../../pipelines/errors.ts';
 import { acquireLock, LockHeldError } from '../../pipelines/refresh/lock.ts';
 import { runPipeline } from '../../pipelines/runner.ts';
 import { totalWork } from '../../pipelines/stats.ts';
-import { LocalStore } from '../../pipelines/store/local-store.ts';
+import { isS3Location, openStore } from '../../pipelines/store/index.ts';
 import { EMOFORGE_VERSION } from '../../pipelines/version.ts';
 import { STAGES } from '../../stages/index.ts';
 
-/** A cron expression croner refuses; the message says what is wrong and what is allowed. */
+/** A schedule that cannot start (a cron expression croner refuses, an s3:// out folder); the message says what is wrong and what to do. */
 export class CronError extends Error {
   override name = 'CronError';
 }
@@ -58,7 +58,11 @@ export async function schedule(options: ScheduleOptions): Promise<number> {
   pattern?.stop();
   // Fail on a bad config now, not at 03:00.
   const first = buildPlan(options.configFile, await loadConfigFile(options.configFile), STAGES);
-  const outDir = resolve(options.out ?? first.config.out);
+  const outLocation = options.out ?? first.config.out;
+  if (isS3Location(outLocation) || isS3Location(options.input ?? '')) {
+    throw new CronError(`schedule refreshes a local out folder from a local input; for ${outLocation} run \`emoforge run\` from cron or a Kubernetes CronJob (the store may be s3://)`);
+  }
+  const outDir = resolve(outLocation);
   await mkdir(join(outDir, 'logs'), { recursive: true });
   const log = pino(
     { level: process.env.EMOFORGE_LOG_LEVEL ?? 'info', base: { pid: process.pid }, redact: ['*.apiKey', '*.authorization', '*.headers.authorization'] },
@@ -111,7 +115,7 @@ async function refresh(options: ScheduleOptions, outDir: string, log: Logger): P
   }
   try {
     const plan = buildPlan(options.configFile, await loadConfigFile(options.configFile), STAGES);
-    const store = new LocalStore(options.store ?? plan.config.store);
+    const store = openStore(options.store ?? plan.config.store);
     log.info({ fingerprint: plan.fingerprint }, 'refresh started');
     const summary = await runPipeline(plan, { store, outDir, log, signal: options.signal, input: options.input, waitForBatches: true });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);

@@ -193,5 +193,8 @@ describe('emoforge schedule and the refresh lock', () => {
     const none = await cli(['schedule', config]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('schedule needs --cron');
+    const s3 = await cli(['schedule', config, '--once', '--out', 's3://bucket/corpus']);
+    expect(s3.code).toBe(2);
+    expect(s3.stderr).toContain('schedule refreshes a local out folder from a local input; for s3://bucket/corpus run `emoforge run` from cron');
   });
 });
