@@ -8,7 +8,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisTokenBucket } from '../../pipelines/endpoints/fleet-rate-limit.ts';
+import { EndpointClient } from '../../pipelines/endpoints/index.ts';
+import { closeFleetRedis, FLEET_REDIS_ENV, RedisTokenBucket } from '../../pipelines/endpoints/fleet-rate-limit.ts';
+import { OpenAICompatibleServer } from '../support/openai-server.ts';
 import { readRowsHyparquet } from '../../pipelines/parquet/index.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { cli, demoConfig, readJson, sampleClips, spawnCli, tempDir, writeConfig } from '../helpers.ts';
@@ -106,6 +108,31 @@ describe('bullmq executor', () => {
       b.disconnect();
     }
   });
+
+  it('endpoint clients with EMOFORGE_REDIS_URL share one requests/min limit', async () => {
+    const server = await OpenAICompatibleServer.start();
+    const store = new LocalStore(await tempDir());
+    const client = (env: Record<string, string>) =>
+      new EndpointClient({ config: { baseURL: server.baseURL, apiKeyEnv: 'FLEET_TEST_KEY', model: 'fleet-test', limits: { requestsPerMinute: 600, concurrency: 32 } }, env: { FLEET_TEST_KEY: server.apiKey, ...env }, store });
+    const ask = (c: EndpointClient, tag: string, n: number) => Array.from({ length: n }, (_, i) => c.chat({ messages: [{ role: 'user', content: `${tag} ${i}` }], max_tokens: 4 }));
+    try {
+      // Two "workers" at ~10 requests/s with a burst of 10: 30 requests each take ~2 s on their own buckets...
+      let started = performance.now();
+      await Promise.all([...ask(client({}), 'alone-a', 30), ...ask(client({}), 'alone-b', 30)]);
+      const separate = performance.now() - started;
+      // ...and ~5 s when the limit is one for both.
+      const shared = { [FLEET_REDIS_ENV]: redis.url };
+      started = performance.now();
+      await Promise.all([...ask(client(shared), 'fleet-a', 30), ...ask(client(shared), 'fleet-b', 30)]);
+      const fleet = performance.now() - started;
+      expect(separate).toBeLessThan(3800);
+      expect(fleet).toBeGreaterThan(4600);
+      expect(server.requestsTo('/v1/chat/completions')).toHaveLength(120);
+    } finally {
+      await closeFleetRedis();
+      await server.close();
+    }
+  }, 60_000);
 });
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
