@@ -143,6 +143,7 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   if (executorName !== 'local' && executorName !== 'bullmq') throw new UsageError(`--executor is local (default) or bullmq, got ${JSON.stringify(executorName)}`);
   if (executorName === 'bullmq' && !redisUrl) throw new UsageError('--executor bullmq needs --redis URL, e.g. --redis redis://localhost:6379');
   if (executorName === 'bullmq' && workerSpec !== undefined) throw new UsageError('--executor bullmq and --worker do not go together: queue workers take partitions as they come');
+  if (executorName === 'bullmq' && values['dry-run']) throw new UsageError('--executor bullmq and --dry-run do not go together: a dry run projects costs in one process, run it without the queue');
   const [{ default: pino }, { buildPlan, loadConfigFile }, { createProgress }, { runPipeline }, { openStore, isS3Location }, { STAGES }] = await Promise.all([
     import('pino'),
     import('../pipelines/config.ts'),
@@ -154,6 +155,10 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   const configFile = positionals[0];
   const rawConfig = await loadConfigFile(configFile);
   const plan = buildPlan(configFile, rawConfig, STAGES);
+  if (executorName === 'bullmq' && Object.values((plan.teachers as { teachers?: Record<string, { batch?: unknown } | undefined> } | undefined)?.teachers ?? {}).some((t) => t?.batch)) {
+    // Deferred batch requests live in the process that made them, which on a queue is a worker's child.
+    throw new UsageError('batch-mode teachers (teachers.*.batch) are not supported with --executor bullmq yet: use the local executor or --worker I/N');
+  }
   const outLocation = values.out ?? plan.config.out;
   // s3:// input and out folders live in local mirrors: clips are pulled before the run, and the out folder
   // is published after it (manifest.json last). See pipelines/store/publish.ts.

@@ -28,6 +28,9 @@ export interface QueueExecutorOptions {
   readonly checkEveryMs?: number;
 }
 
+/** BullMQ's lowest priority. */
+const MAX_PRIORITY = 2_097_152;
+
 interface Waiter {
   resolve(value: PartitionJobReturn | undefined): void;
   reject(error: Error): void;
@@ -76,7 +79,7 @@ export class QueueExecutor implements PartitionExecutor {
       root: work.root,
     };
     const finished = new Promise<PartitionJobReturn | undefined>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
-    await this.enqueue(id, data);
+    await this.enqueue(id, data, work.items.length);
     const check = this.checkLoop(id, data, work, signal);
     let reply: PartitionJobReturn | undefined;
     try {
@@ -99,7 +102,7 @@ export class QueueExecutor implements PartitionExecutor {
   }
 
   /** Queues the job unless it is already waiting or running; a failed leftover of an earlier run is removed first. */
-  private async enqueue(id: string, data: PartitionJobData): Promise<void> {
+  private async enqueue(id: string, data: PartitionJobData, size: number): Promise<void> {
     const state = await this.queue.getJobState(id);
     if (state === 'failed' || state === 'completed') await (await Job.fromId(this.queue, id))?.remove();
     await this.queue.add('partition', data, {
@@ -108,6 +111,9 @@ export class QueueExecutor implements PartitionExecutor {
       backoff: { type: 'exponential', delay: 2000 },
       removeOnComplete: true,
       removeOnFail: { age: 24 * 3600 },
+      // Largest partitions first (BullMQ: lower is sooner), so the run does not end waiting on a
+      // big one that started last.
+      priority: Math.max(1, MAX_PRIORITY - size),
     });
     this.options.log?.debug({ partition: data.partition, phase: data.phase, job: id }, 'partition queued');
   }
@@ -139,7 +145,7 @@ export class QueueExecutor implements PartitionExecutor {
         try {
           if (await this.options.store.exists(work.key)) return this.settle(id, undefined);
           const state = await this.queue.getJobState(id);
-          if (state === 'unknown') await this.enqueue(id, data);
+          if (state === 'unknown') await this.enqueue(id, data, work.items.length);
           else if (state === 'failed') await this.onFailed(id, (await Job.fromId(this.queue, id))?.failedReason ?? 'failed');
         } catch (error) {
           this.options.log?.warn({ err: error, job: id }, 'could not check a queued partition');
