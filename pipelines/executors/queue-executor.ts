@@ -47,6 +47,8 @@ export class QueueExecutor implements PartitionExecutor {
   private readonly events: QueueEvents;
   private readonly waiters = new Map<string, Waiter>();
   private readonly ready: Promise<void>;
+  /** Rejects when the run's signal aborts; one listener for every waiting partition. */
+  private aborted: Promise<never> | undefined;
 
   constructor(private readonly options: QueueExecutorOptions) {
     this.connection = queueConnection(options.redis);
@@ -83,7 +85,11 @@ export class QueueExecutor implements PartitionExecutor {
     const check = this.checkLoop(id, data, work, signal);
     let reply: PartitionJobReturn | undefined;
     try {
-      reply = await Promise.race([finished, abortOf(signal)]);
+      if (!this.aborted) {
+        this.aborted = abortOf(signal);
+        this.aborted.catch(() => undefined);
+      }
+      reply = await Promise.race([finished, this.aborted]);
     } finally {
       this.waiters.delete(id);
       check.stop();
@@ -140,7 +146,8 @@ export class QueueExecutor implements PartitionExecutor {
     const every = this.options.checkEveryMs ?? 5000;
     void (async () => {
       while (!stopped && !signal.aborted) {
-        await sleep(every).catch(() => undefined);
+        // Unref'd: a finished run exits without waiting for the next look.
+        await sleep(every, undefined, { ref: false }).catch(() => undefined);
         if (stopped || signal.aborted) return;
         try {
           if (await this.options.store.exists(work.key)) return this.settle(id, undefined);
