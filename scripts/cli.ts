@@ -211,7 +211,7 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
       shard && staticShard
         ? new staticShard.StaticShardExecutor(shard, { log })
         : executorName === 'bullmq'
-          ? new (await import('../pipelines/executors/queue-executor.ts')).QueueExecutor({ redis: redisUrl!, store, config: rawConfig, configFile: resolve(configFile), log })
+          ? new (await import('../pipelines/executors/queue-executor.ts')).QueueExecutor({ redis: redisUrl!, store, config: rawConfig, configFile: resolve(configFile), log, inputLocation: inputLocation && isS3Location(inputLocation) ? inputLocation : undefined })
           : undefined;
     if (executorName === 'bullmq') process.stdout.write(`queueing partitions in ${redisUrl} for emoforge worker (store ${store.location})\n`);
     summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });

@@ -1,6 +1,8 @@
 // The processor of one queued partition, run by BullMQ in a child process of `emoforge worker`
 // (a sandboxed processor): media tools, ASR, DSP and parquet-free JSON work all happen here, so
 // the worker's own event loop stays free to renew job leases however busy the partition is.
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Clip, Segment } from '../../schemas/records.ts';
 import { buildPlan, type Plan } from '../config.ts';
@@ -20,6 +22,32 @@ interface QueuedJob {
   readonly data: PartitionJobData;
 }
 
+/**
+ * An s3:// input: the clips this partition reads, pulled into this machine's mirror of the input
+ * (only those, and only when missing or of another size). Returns the mirror folder.
+ */
+async function pullPartitionInputs(location: string, items: readonly (Clip | Segment)[]): Promise<string> {
+  const { mirrorFolder } = await import('../store/publish.ts');
+  let input = stores.get(location);
+  if (!input) stores.set(location, (input = openStore(location)));
+  const root = mirrorFolder('input', input.location);
+  const uris = new Set(items.map((item) => ('clip' in item ? item.clip.uri : item.uri)));
+  for (const uri of uris) {
+    const path = join(root, ...uri.split('/'));
+    const have = await stat(path).then((s) => s.size, () => null);
+    if (have !== null && have === (await input.size(uri))) continue;
+    await mkdir(dirname(path), { recursive: true });
+    const download = (input as Store & { download?: (key: string, path: string) => Promise<void> }).download;
+    if (download) await download.call(input, uri, path);
+    else {
+      const bytes = await input.get(uri);
+      if (!bytes) throw new Error(`clip ${uri} is not in the input ${location} any more`);
+      await writeFile(path, bytes);
+    }
+  }
+  return root;
+}
+
 export async function processPartitionJob(job: QueuedJob): Promise<PartitionJobReturn> {
   const data = job.data;
   log ??= pino({ level: process.env.EMOFORGE_LOG_LEVEL ?? 'warn', base: { pid: process.pid } }, pino.destination(2));
@@ -32,7 +60,8 @@ export async function processPartitionJob(job: QueuedJob): Promise<PartitionJobR
   const inputs = await store.get(data.inputs);
   if (!inputs) throw new Error(`the inputs of partition ${data.partition} (${data.inputs}) are not in the store ${location}: does this worker reach the coordinator's store?`);
   const items = JSON.parse(inputs.toString('utf8')) as (Clip | Segment)[];
-  const result = await runPartitionJob(plan, { phase: data.phase, key: data.key, items, root: data.root }, { store, log: log.child({ job: job.id, partition: data.partition, phase: data.phase }), signal: new AbortController().signal });
+  const root = data.inputLocation ? await pullPartitionInputs(data.inputLocation, items) : data.root;
+  const result = await runPartitionJob(plan, { phase: data.phase, key: data.key, items, root }, { store, log: log.child({ job: job.id, partition: data.partition, phase: data.phase }), signal: new AbortController().signal });
   const stored = !result.transientDrops;
   return { stored, segments: result.segments.length, drops: result.drops.length, ...(stored ? {} : { result }) };
 }

@@ -21,6 +21,8 @@ export interface QueueExecutorOptions {
   /** The config as loaded and its file, sent with every job. */
   readonly config: unknown;
   readonly configFile: string;
+  /** The input as given when it is s3:// (workers pull their partitions' clips from it). */
+  readonly inputLocation?: string;
   readonly log?: Logger;
   /** Attempts per job when a worker reports a failure (a crash counts as a stall, not an attempt). Default 3. */
   readonly attempts?: number;
@@ -79,6 +81,7 @@ export class QueueExecutor implements PartitionExecutor {
       key: work.key,
       inputs,
       root: work.root,
+      ...(this.options.inputLocation ? { inputLocation: this.options.inputLocation } : {}),
     };
     const finished = new Promise<PartitionJobReturn | undefined>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
     await this.enqueue(id, data, work.items.length);

@@ -24,6 +24,12 @@ export interface PartitionJobData {
   readonly inputs: string;
   /** Source root record stages read clips from. */
   readonly root: string;
+  /**
+   * The run's input when it is s3://bucket/prefix: the coordinator's `root` is its own local mirror,
+   * which other machines do not have, so a worker pulls the clips of its partition from here into a
+   * mirror of its own.
+   */
+  readonly inputLocation?: string;
 }
 
 /** What a job returns: the result itself only when it could not be stored (records failed with errors). */
