@@ -2,7 +2,7 @@
 // to run the pipeline in-process against a temporary store and out folder.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,4 +139,19 @@ export function stageContext(options: {
     sourcePath: options.sourcePath ?? (() => Promise.reject(new Error(`${options.stage} must not read the source clip`))),
   };
   return { ctx, work };
+}
+
+/** sha256 of every shard in OUT/shards, by file name (to compare runs byte for byte). */
+export async function shardHashes(out: string): Promise<Record<string, string>> {
+  const files = (await readdir(join(out, 'shards'))).sort();
+  const hashes: Record<string, string> = {};
+  for (const f of files) hashes[f] = createHash('sha256').update(await readFile(join(out, 'shards', f))).digest('hex');
+  return hashes;
+}
+
+/** Keys under a prefix of a local store folder, sorted. */
+export async function storeKeys(store: string, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  for await (const key of new LocalStore(store).list(prefix)) found.push(key);
+  return found.sort();
 }

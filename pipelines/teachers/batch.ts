@@ -156,12 +156,6 @@ export class BatchQueue {
     return { pending, openBatches };
   }
 
-  /** Any open batch in the store (this run's or an earlier one's)? */
-  async hasOpen(): Promise<boolean> {
-    for await (const _ of this.store.list(`${this.prefix}/open/`)) return true;
-    return false;
-  }
-
   private async settle(record: OpenBatch, status: string, outputFileId: string | null, errorFileId: string | null, signal: AbortSignal): Promise<void> {
     const answered = new Set<string>();
     const errors = new Map<string, string>();

@@ -161,20 +161,19 @@ export function createTeacherRegistry(config: TeachersConfigInput = {}, context:
         let batch: BatchQueue | undefined;
         if (teacherConfig.batch && !context.dryRun) {
           if (!context.store) throw new ConfigError('teachers config', [`${teacherPath(name)}.batch: batch mode keeps batch ids and answers in the store; run it through emoforge run`]);
-          const prices = teacherConfig.prices;
-          const factor = teacherConfig.batch.priceFactor;
           batch = new BatchQueue(
             name,
             teacherConfig.batch,
             clientFor(name, teacherConfig.endpoint),
             context.store,
             log,
-            ({ role, usage }) => ledger.add(role, name, { calls: 1, ...usage, usd: priceOf(usage, { inputPerMTokUSD: prices.inputPerMTokUSD * factor, outputPerMTokUSD: prices.outputPerMTokUSD * factor }) }),
+            // Answers settle after the teacher exists; its prices are the batch prices.
+            ({ role, usage }) => ledger.add(role, name, { calls: 1, ...usage, usd: priceOf(usage, llm.prices) }),
             (role) => ledger.add(role, name, { retries: 1 }),
           );
           batchQueues.push(batch);
         }
-        const llm = new LlmTeacher({
+        const llm: LlmTeacher = new LlmTeacher({
           name,
           client: clientFor(name, teacherConfig.endpoint),
           params: teacherConfig.params,
@@ -218,10 +217,6 @@ export function createTeacherRegistry(config: TeachersConfigInput = {}, context:
           openBatches += progress.openBatches;
         }
         return { pending, openBatches };
-      },
-      async hasOpen() {
-        for (const queue of batchQueues) if (await queue.hasOpen()) return true;
-        return false;
       },
       pollIntervalMs: () => Math.min(...batchQueues.map((q) => q.config.pollIntervalMs)),
       enabled: () => batchQueues.length > 0,

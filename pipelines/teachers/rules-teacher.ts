@@ -7,6 +7,7 @@
 import { EMOTIONS, QAItem, type AcousticCues, type Emotion, type Segment, type Sentiment } from '../../schemas/records.ts';
 import { RecordError } from '../errors.ts';
 import { sha256 } from '../fingerprint.ts';
+import { mulberry32 } from '../random.ts';
 import type { Teacher, TeacherRequest, TeacherResponse } from './teacher.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -480,14 +481,7 @@ function writeLabels(estimate: EmotionEstimate) {
 
 /** mulberry32 seeded from sha256(segment id + purpose): the only randomness this teacher has. */
 function seededRandom(segmentId: string, purpose: string): () => number {
-  let state = parseInt(sha256(`${segmentId}:${purpose}`).slice(0, 8), 16) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(parseInt(sha256(`${segmentId}:${purpose}`).slice(0, 8), 16));
 }
 
 function shuffle<T>(items: readonly T[], random: () => number): T[] {

@@ -61,7 +61,6 @@ export interface TeacherRegistry {
   readonly batches?: {
     submit(signal: AbortSignal): Promise<number>;
     poll(signal: AbortSignal): Promise<{ readonly pending: number; readonly openBatches: number }>;
-    hasOpen(): Promise<boolean>;
     pollIntervalMs(): number;
     enabled(): boolean;
   };

@@ -15,6 +15,7 @@
 //                                  [--permutations 128] [--bands 16] [--shingle 3] [--threshold 0.8]
 import { parseArgs } from 'node:util';
 import { exactJaccard, findDuplicates, validateMinHashOptions, type DedupDocument, type MinHashOptions } from '../../pipelines/quality/minhash.ts';
+import { mulberry32 } from '../../pipelines/random.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,16 +42,6 @@ validateMinHashOptions(options);
 
 // ---------------------------------------------------------------- deterministic descriptions
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = mulberry32(Number(args.seed));
 const pick = <T>(pool: readonly T[]): T => pool[Math.floor(random() * pool.length)];
 const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { COLUMNS, type Sample } from '../../schemas/sample.ts';
+import { mulberry32 } from '../../pipelines/random.ts';
 
 const WRITERS = ['generate', 'ours', 'parquet-wasm', 'duckdb'] as const;
 type WriterName = (typeof WRITERS)[number];
@@ -24,17 +25,6 @@ interface Measurement {
 }
 
 // ---------------------------------------------------------------- deterministic rows
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EMOTIONS = ['joy', 'anger', 'sadness', 'fear', 'surprise', 'disgust', 'neutral', 'contempt'];
 const OPENSET = ['warm', 'tense', 'wistful', 'irritated', 'elated', 'anxious', 'calm', 'resigned', 'playful', 'bitter', 'hopeful', 'weary'];

@@ -1,18 +1,10 @@
 // Killing a run with SIGKILL mid-way and running it again gives the same shards as a run that was
 // never interrupted, and never leaves a manifest pointing at missing or partial shards.
-import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
-import { cli, demoConfig, readJson, sampleClips, spawnCli, tempDir, writeConfig } from '../helpers.ts';
-
-async function shardHashes(out: string): Promise<Record<string, string>> {
-  const files = (await readdir(join(out, 'shards'))).sort();
-  const hashes: Record<string, string> = {};
-  for (const f of files) hashes[f] = createHash('sha256').update(await readFile(join(out, 'shards', f))).digest('hex');
-  return hashes;
-}
+import { cli, demoConfig, readJson, sampleClips, shardHashes, spawnCli, tempDir, writeConfig } from '../helpers.ts';
 
 async function countKeys(store: string, prefix: string): Promise<number> {
   let n = 0;

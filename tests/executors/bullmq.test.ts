@@ -3,8 +3,7 @@
 // another worker runs it again), and the published shards are byte-identical to a single-machine
 // run's, with every row exactly once. The Redis token bucket is checked on its own: two processes'
 // worth of clients sharing one limit get half the rate each.
-import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,21 +12,8 @@ import { closeFleetRedis, FLEET_REDIS_ENV, RedisTokenBucket } from '../../pipeli
 import { OpenAICompatibleServer } from '../support/openai-server.ts';
 import { readRowsHyparquet } from '../../pipelines/parquet/index.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
-import { cli, demoConfig, readJson, sampleClips, spawnCli, tempDir, writeConfig } from '../helpers.ts';
+import { cli, demoConfig, readJson, sampleClips, shardHashes, spawnCli, storeKeys, tempDir, writeConfig } from '../helpers.ts';
 import { startRedisServer, type RedisServer } from '../support/redis-server.ts';
-
-async function shardHashes(out: string): Promise<Record<string, string>> {
-  const files = (await readdir(join(out, 'shards'))).sort();
-  const hashes: Record<string, string> = {};
-  for (const f of files) hashes[f] = createHash('sha256').update(await readFile(join(out, 'shards', f))).digest('hex');
-  return hashes;
-}
-
-async function keys(store: string, prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  for await (const key of new LocalStore(store).list(prefix)) found.push(key);
-  return found.sort();
-}
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -48,7 +34,7 @@ describe('bullmq executor', () => {
     const single = await cli(['run', file, '--input', input, '--out', join(work, 'single-out'), '--store', join(work, 'single-store')]);
     expect(single.code, single.stderr).toBe(0);
     const expected = await shardHashes(join(work, 'single-out'));
-    const allPartitions = await keys(join(work, 'single-store'), 'partitions');
+    const allPartitions = await storeKeys(join(work, 'single-store'), 'partitions');
 
     const store = join(work, 'store');
     const out = join(work, 'out');
@@ -70,7 +56,7 @@ describe('bullmq executor', () => {
       expect(run.code, run.stderr + run.stdout).toBe(0);
       expect(run.stdout).toMatch(new RegExp(`cache: 0/${allPartitions.length} partitions reused`));
       expect(await shardHashes(out)).toEqual(expected);
-      expect(await keys(store, 'partitions')).toEqual(allPartitions);
+      expect(await storeKeys(store, 'partitions')).toEqual(allPartitions);
 
       // Every row exactly once, and the rows of the single run.
       const ids = async (dir: string) => (await Promise.all((await readdir(join(dir, 'shards'))).map((f) => readRowsHyparquet(join(dir, 'shards', f))))).flat().map((r) => String(r.id));

@@ -1,26 +1,11 @@
 // Static sharding: three `--worker i/3` processes share one store, each processes only its own
 // partitions (waiting for the others' before the global stage between phases), publish nothing,
 // and `emoforge finalize` then publishes the shards of a single-machine run, byte for byte.
-import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseWorkerShard, StaticShardExecutor } from '../../pipelines/executors/static-shard.ts';
-import { LocalStore } from '../../pipelines/store/local-store.ts';
-import { cli, demoConfig, sampleClips, tempDir, writeConfig } from '../helpers.ts';
-
-async function shardHashes(out: string): Promise<Record<string, string>> {
-  const files = (await readdir(join(out, 'shards'))).sort();
-  const hashes: Record<string, string> = {};
-  for (const f of files) hashes[f] = createHash('sha256').update(await readFile(join(out, 'shards', f))).digest('hex');
-  return hashes;
-}
-
-async function keys(store: string, prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  for await (const key of new LocalStore(store).list(prefix)) found.push(key);
-  return found.sort();
-}
+import { cli, demoConfig, sampleClips, shardHashes, storeKeys, tempDir, writeConfig } from '../helpers.ts';
 
 describe('--worker i/N', () => {
   it('parses INDEX/COUNT and refuses what is not one', () => {
@@ -43,7 +28,7 @@ describe('--worker i/N', () => {
     const single = await cli(['run', file, '--input', input, '--out', join(work, 'single-out'), '--store', join(work, 'single-store')]);
     expect(single.code, single.stderr).toBe(0);
     const expected = await shardHashes(join(work, 'single-out'));
-    const allPartitions = await keys(join(work, 'single-store'), 'partitions');
+    const allPartitions = await storeKeys(join(work, 'single-store'), 'partitions');
 
     const store = join(work, 'store');
     const out = join(work, 'out');
@@ -61,7 +46,7 @@ describe('--worker i/N', () => {
     }
     // Every partition of both phases was processed exactly once across the workers, and stored.
     expect(processed).toBe(allPartitions.length);
-    expect(await keys(store, 'partitions')).toEqual(allPartitions);
+    expect(await storeKeys(store, 'partitions')).toEqual(allPartitions);
     expect(await stat(join(out, 'manifest.json')).then(() => true, () => false)).toBe(false);
 
     const finalize = await cli(['finalize', file, '--input', input, '--out', out, '--store', store]);

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { estimateJaccard, exactJaccard, exactKey, findDuplicates, shingleHashes, signature, type DedupDocument, type MinHashOptions } from '../../pipelines/quality/minhash.ts';
+import { mulberry32 } from '../../pipelines/random.ts';
 
 const OPTIONS: MinHashOptions = { permutations: 128, shingle: 3, bands: 16, threshold: 0.8 };
 
 /** Words w{from}..w{from+count-1}, one text: with 1-word shingles its shingle set is exactly those words. */
 const words = (from: number, count: number) => Array.from({ length: count }, (_, i) => `w${from + i}`).join(' ');
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FACES = ['smiles broadly', 'frowns', 'stares wide-eyed', 'looks down', 'grimaces', 'raises an eyebrow', 'clenches the jaw', 'bites the lip'];
 const VOICES = ['high and quick', 'low and slow', 'flat and steady', 'shaky and soft', 'loud and sharp', 'breathy and hesitant'];
