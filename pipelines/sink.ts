@@ -51,4 +51,6 @@ export interface SinkResult {
   readonly unchanged: boolean;
   /** The out folder's version after this publish (pipelines/refresh/versions.ts); `line` is its one-line summary. */
   readonly version?: { readonly number: number; readonly unchanged: boolean; readonly line: string; readonly diff: import('./refresh/versions.ts').VersionDiff | null };
+  /** The media files under OUT/media the rows name: how many, their bytes, and how this publish placed them. */
+  readonly media?: { readonly files: number; readonly bytes: number; readonly linked: number; readonly copied: number; readonly kept: number; readonly pruned: number };
 }

@@ -4,11 +4,11 @@
 // videos ties both videos' other speakers to it. Components are placed largest first (ties in an
 // order fixed by a hash of the seed), each into the split where it brings the per-label counts and
 // the split's size closest to their targets (share × corpus count), which keeps every split's label
-// proportions near the corpus's as far as the groups allow. Val and test get a component each
+// proportions near the corpus's as far as the groups allow. Validation and test get a component each
 // whenever there are at least as many components as splits with a share.
 // Refreshes pass the previous version's splits as `pinned` (segment id → split): a group holding a
 // pinned segment stays in that split (the split most of its pinned segments had, when a new clip
-// joins groups that were apart), so rows never move between train, val and test across versions;
+// joins groups that were apart), so rows never move between train, validation and test across versions;
 // only new groups are placed, by the same rule, around them.
 import { fingerprint } from './fingerprint.ts';
 import type { Segment } from '../schemas/records.ts';
@@ -16,7 +16,7 @@ import { SPLITS, type Split } from '../schemas/sample.ts';
 
 export interface SplitShares {
   readonly train: number;
-  readonly val: number;
+  readonly validation: number;
   readonly test: number;
 }
 
@@ -97,7 +97,7 @@ export function assignSplits(segments: readonly Segment[], shares: SplitShares, 
   const hashed = new Map([...counts.keys()].map((group) => [group, fingerprint(seed, group)]));
   const order = [...counts.keys()].sort((a, b) => counts.get(b)![L] - counts.get(a)![L] || (hashed.get(a)! < hashed.get(b)! ? -1 : 1));
 
-  const weight = shares.train + shares.val + shares.test;
+  const weight = shares.train + shares.validation + shares.test;
   const open = SPLITS.filter((split) => shares[split] > 0);
   const targets = new Map(SPLITS.map((split) => [split, corpus.map((n) => (shares[split] / weight) * n)]));
   const filled = new Map(SPLITS.map((split) => [split, new Float64Array(L + 1)]));

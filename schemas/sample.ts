@@ -3,19 +3,26 @@
 import { z } from 'zod';
 import { ConflictTag } from './records.ts';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** rationale: question → steps ending in the emotion; qra: Q → R → A (the reasoning, then the answer in its own turn) */
 export const TASKS = ['description', 'ov_labels', 'mcq', 'open_qa', 'attribute_qa', 'rationale', 'qra'] as const;
 export const Task = z.enum(TASKS);
 export type Task = z.infer<typeof Task>;
 
-export const SPLITS = ['train', 'val', 'test'] as const;
+/** The three splits a corpus is cut into. Their published names (row `split`, shard prefix, card) default to these ids and may be renamed (`write.splitNames`). */
+export const SPLITS = ['train', 'validation', 'test'] as const;
 export const Split = z.enum(SPLITS);
 export type Split = z.infer<typeof Split>;
 
+/** A published split name: what Hugging Face accepts as a split (`\w+(\.\w+)*`). */
+export const SPLIT_NAME = /^\w+(\.\w+)*$/;
+
 export const Turn = z.object({ from: z.enum(['human', 'gpt']), value: z.string().min(1) });
 export type Turn = z.infer<typeof Turn>;
+
+/** A media file of the row: a path relative to the out folder, under `media/` (never a store key, never absolute, no `..`). */
+export const MediaPath = z.string().regex(/^media\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/).refine((p) => !p.split('/').some((part) => part === '.' || part === '..'), 'a media path may not hold . or .. parts');
 
 export const Sample = z.object({
   id: z.string().regex(/^[0-9a-f]{64}$/),
@@ -36,26 +43,32 @@ export const Sample = z.object({
   arousal: z.number().min(-1).max(1),
   task: Task,
   conversations: z.array(Turn).min(2),
-  audio: z.string().nullable(),
-  frames: z.array(z.string()),
-  face_crops: z.array(z.string()),
+  video: MediaPath.nullable(),
+  audio: MediaPath.nullable(),
+  frames: z.array(MediaPath),
+  face_crops: z.array(MediaPath),
   conflict: ConflictTag.nullable(),
   cues: z.string(),
   teacher: z.string().min(1),
   model: z.string().min(1),
   template: z.string().min(1),
-  split: Split,
+  split: z.string().regex(SPLIT_NAME),
 });
 export type Sample = z.infer<typeof Sample>;
 
 /** Column kinds the shard writer knows how to encode. */
 export type ColumnKind = 'string' | 'double' | 'list<string>' | 'list<turn>';
 
+/** How Hugging Face `datasets` decodes a media column (the `huggingface` features of every shard). */
+export type MediaFeature = 'audio' | 'image' | 'video';
+
 export interface Column {
   readonly name: keyof Sample & string;
   readonly kind: ColumnKind;
   readonly nullable: boolean;
   readonly description: string;
+  /** a column of media paths (or, with `write.embedMedia`, `{bytes, path}` structs) that `datasets` decodes */
+  readonly feature?: MediaFeature;
 }
 
 export const COLUMNS: readonly Column[] = [
@@ -77,13 +90,14 @@ export const COLUMNS: readonly Column[] = [
   { name: 'arousal', kind: 'double', nullable: false, description: 'arousal in [-1, 1]' },
   { name: 'task', kind: 'string', nullable: false, description: 'description | ov_labels | mcq | open_qa | attribute_qa | rationale | qra' },
   { name: 'conversations', kind: 'list<turn>', nullable: false, description: 'LLaVA-style turns with <video>/<audio> placeholders' },
-  { name: 'audio', kind: 'string', nullable: true, description: 'store key of the 16 kHz mono WAV' },
-  { name: 'frames', kind: 'list<string>', nullable: false, description: 'store keys of the keyframes (JPEG), in time order' },
-  { name: 'face_crops', kind: 'list<string>', nullable: false, description: 'store keys of the largest-face crops (JPEG), in time order' },
+  { name: 'video', kind: 'string', nullable: true, feature: 'video', description: "the segment's own video, relative to the dataset folder: the source file when the segment is the whole clip, else an exact H.264/AAC cut of its span" },
+  { name: 'audio', kind: 'string', nullable: true, feature: 'audio', description: 'the 16 kHz mono WAV of the span, relative to the dataset folder' },
+  { name: 'frames', kind: 'list<string>', nullable: false, feature: 'image', description: 'the keyframes (JPEG), in time order, relative to the dataset folder' },
+  { name: 'face_crops', kind: 'list<string>', nullable: false, feature: 'image', description: 'the face crops (JPEG, 224x224), in time order, relative to the dataset folder' },
   { name: 'conflict', kind: 'string', nullable: true, description: 'CA-MER modality agreement: consistent / video-aligned / audio-aligned / text-aligned / ambiguous' },
   { name: 'cues', kind: 'string', nullable: false, description: 'JSON of the numeric cues (acoustic, lexical)' },
   { name: 'teacher', kind: 'string', nullable: false, description: 'teacher that wrote the target text' },
   { name: 'model', kind: 'string', nullable: false, description: 'teacher model' },
   { name: 'template', kind: 'string', nullable: false, description: 'prompt/template id@version' },
-  { name: 'split', kind: 'string', nullable: false, description: 'train / val / test (speaker-disjoint)' },
+  { name: 'split', kind: 'string', nullable: false, description: 'train / validation / test by default (speaker- and source-disjoint)' },
 ];

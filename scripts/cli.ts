@@ -2,6 +2,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { formatBytes } from '../pipelines/audit/html.ts';
 import { ConfigError, FatalError } from '../pipelines/errors.ts';
 import type { BatchEvent, RunSummary } from '../pipelines/runner.ts';
 import { totalDropped, totalWork } from '../pipelines/stats.ts';
@@ -40,11 +41,11 @@ usage:
   emoforge trace OUT CLIP_ID_OR_URI
       where did this clip go and why: its segments, the stage that dropped each, the rows it made
   emoforge export OUT --format affectgpt|llava|jsonl [--dest DIR] [--max-tokens N]
-                 [--media none|link|copy] [--input PATH] [--store PATH]
+                 [--media none|link|copy]
       write an out folder as trainers read it: AffectGPT CSVs (description, openset, subtitle),
       LLaVA JSON or OpenAI-style JSONL per split, into DIR (default OUT/export/FORMAT); samples
       over N estimated tokens are skipped (default 1024 for affectgpt); --media link|copy places
-      video/<name>.mp4 (from --input) and audio/<name>.wav (from --store) beside them
+      each segment's video/<name>.mp4 and audio/<name>.wav (from OUT/media) beside them
   emoforge audit OUT [--sql "SELECT …"] [--json] [--max-rows N]
       SQL (DuckDB) over a run: tables samples, rejects, stats, drops, teachers, shards; read-only
       (COPY, ATTACH, INSERT and other writing statements are refused). Without --sql: the tables
@@ -293,6 +294,11 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
     return lines.join('\n');
   }
   lines.push(summary.sink.unchanged ? 'shards: unchanged (byte-identical to the published ones)' : `shards: ${summary.sink.shards.length} written`);
+  if (summary.sink.media) {
+    const m = summary.sink.media;
+    const placed = [m.linked ? `${m.linked} hard-linked` : '', m.copied ? `${m.copied} copied` : '', m.pruned ? `${m.pruned} no longer named removed` : ''].filter(Boolean).join(', ');
+    lines.push(`media:  ${m.files} files, ${formatBytes(m.bytes)} under ${join(outDir, 'media')}${placed ? ` (${placed})` : ''}`);
+  }
   if (summary.sink.version) lines.push(summary.sink.version.line);
   lines.push(`output: ${join(outDir, 'manifest.json')}\nlog:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
   return lines.join('\n');
@@ -419,8 +425,6 @@ async function exportCommand(args: string[]): Promise<number> {
       dest: { type: 'string' },
       'max-tokens': { type: 'string' },
       media: { type: 'string' },
-      input: { type: 'string' },
-      store: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('export takes one out folder, e.g. emoforge export demo/out --format affectgpt');
@@ -429,9 +433,6 @@ async function exportCommand(args: string[]): Promise<number> {
   if (!format) throw new UsageError(`export needs --format ${FORMATS.join('|')}${values.format === undefined ? '' : `, got ${JSON.stringify(values.format)}`}`);
   const media = MEDIA_MODES.find((m) => m === (values.media ?? 'none'));
   if (!media) throw new UsageError(`--media must be one of ${MEDIA_MODES.join(', ')}, got ${JSON.stringify(values.media)}`);
-  if (media !== 'none' && (!values.input || !values.store)) {
-    throw new UsageError(`--media ${media} needs --input (the folder the clips were read from) and --store (the run's store) to find the media`);
-  }
   const { exportCommand: runExport } = await import('./commands/export.ts');
   try {
     const { text } = await runExport({
@@ -440,8 +441,6 @@ async function exportCommand(args: string[]): Promise<number> {
       dest: values.dest === undefined ? undefined : resolve(values.dest),
       maxTokens: positiveInt('max-tokens', values['max-tokens']),
       media,
-      input: values.input,
-      store: values.store,
     });
     process.stdout.write(text);
   } catch (error) {

@@ -73,8 +73,13 @@ const Artefacts = z
     frameHeight: z.number().int().min(32).max(2160).default(360),
     /** JPEG quality, ffmpeg -q:v scale: 2 (best) … 31. Default 3. */
     jpegQuality: z.number().int().min(2).max(31).default(3),
-    /** The segment's own media file: none, 'copy' (stream copy, fast, starts at the keyframe before the span) or 'accurate' (re-encoded H.264/AAC, exact span). Default none. */
-    cut: z.enum(['none', 'copy', 'accurate']).default('none'),
+    /**
+     * The segment's own video file, which rows name and trainers read: 'auto' (the source file itself
+     * when the segment is the whole clip, else an accurate cut), 'accurate' (re-encoded H.264/AAC MP4,
+     * exact span), 'copy' (stream copy, fast, but starts at the keyframe before the span) or 'none'
+     * (rows get no video). Default auto.
+     */
+    cut: z.enum(['auto', 'none', 'copy', 'accurate']).default('auto'),
   })
   .strict();
 
@@ -129,7 +134,7 @@ const GROUP_WINDOW_SEC = 1800;
 export const segment: ClipStage<SegmentConfig> = {
   kind: 'clip',
   name: 'segment',
-  version: 2,
+  version: 3,
   configSchema: SegmentConfig as z.ZodType<SegmentConfig>,
   reads: [],
   adds: ['id', 'clipId', 'clip', 'index', 'start', 'end', 'video', 'audio', 'frames', 'subtitle'],
@@ -236,7 +241,8 @@ interface SegmentPlan {
   readonly targets: number[];
   readonly framesIndexKey?: string;
   readonly videoKey?: string;
-  readonly cut: 'copy' | 'accurate' | 'none';
+  /** 'source': the segment is the whole clip and its video is the source file as it is */
+  readonly cut: 'copy' | 'accurate' | 'source' | 'none';
 }
 
 function planSegment(clip: Clip, span: Span, index: number, config: SegmentConfig, analysis: MediaAnalysis): SegmentPlan {
@@ -255,9 +261,12 @@ function planSegment(clip: Clip, span: Span, index: number, config: SegmentConfi
     }
   }
   const framesHash = fingerprint(clip.id, at, { targets, height: config.frameHeight, q: config.jpegQuality });
-  const cut = clip.probe.hasVideo ? config.cut : 'none';
+  const cut = !clip.probe.hasVideo ? 'none' : config.cut === 'auto' ? (isWholeClip(span, clip) ? 'source' : 'accurate') : config.cut;
   let videoKey: string | undefined;
-  if (cut !== 'none') {
+  if (cut === 'source') {
+    // The clip id is the sha256 of its bytes: the key names the content itself.
+    videoKey = `media/video/${clip.id.slice(0, 2)}/${clip.id}.${sourceExtension(clip)}`;
+  } else if (cut !== 'none') {
     const extension = cut === 'accurate' || /mp4|mov/.test(clip.probe.formatName) ? 'mp4' : 'mkv';
     const hash = fingerprint(clip.id, at, cut === 'copy' ? { cut } : { cut, video: 'libx264/veryfast/crf20/yuv420p', audio: 'aac/128k' });
     videoKey = `media/video/${hash.slice(0, 2)}/${hash}.${extension}`;
@@ -271,6 +280,19 @@ function planSegment(clip: Clip, span: Span, index: number, config: SegmentConfi
     videoKey,
     cut,
   };
+}
+
+/** A span from the clip's start to its end (within a millisecond): the source file is that segment's video. */
+function isWholeClip(span: Span, clip: Clip): boolean {
+  return span.start <= 0.001 && span.end >= clip.probe.duration - 0.001;
+}
+
+/** The source file's extension as a safe lower-case suffix (`mp4`, `mkv`, `avi`, `flv`, …), else one from the container ffprobe named. */
+function sourceExtension(clip: Clip): string {
+  const extension = extname(clip.uri).slice(1).toLowerCase();
+  if (/^[a-z0-9]{1,5}$/.test(extension)) return extension;
+  const format = clip.probe.formatName.split(',')[0].toLowerCase();
+  return /^[a-z0-9]{1,5}$/.test(format) ? (format === 'mov' ? 'mp4' : format) : 'bin';
 }
 
 function audioKeyOf(clip: Clip, span: { start: number; end: number }): string {
@@ -287,15 +309,22 @@ async function materialise(clip: Clip, plans: readonly SegmentPlan[], jpeg: { he
     const video = plan.videoKey !== undefined && !(await ctx.store.exists(plan.videoKey));
     if (audio || frames || video) work.push({ plan, audio, frames, video });
   }
-  if (work.length === 0) return;
-  work.sort((a, b) => a.plan.span.start - b.plan.span.start || a.plan.index - b.plan.index);
-  const groups: (typeof work)[] = [];
+  // A whole clip's video is the source file: stored as it is, no ffmpeg.
+  const source = await ctx.sourcePath(clip);
   for (const item of work) {
+    if (!item.video || item.plan.cut !== 'source') continue;
+    await ctx.store.putFile(item.plan.videoKey!, source);
+    item.video = false;
+  }
+  const pending = work.filter(({ audio, frames, video }) => audio || frames || video);
+  if (pending.length === 0) return;
+  pending.sort((a, b) => a.plan.span.start - b.plan.span.start || a.plan.index - b.plan.index);
+  const groups: (typeof work)[] = [];
+  for (const item of pending) {
     const group = groups[groups.length - 1];
     if (group && group.length < GROUP_SEGMENTS && item.plan.span.end - group[0].plan.span.start <= GROUP_WINDOW_SEC) group.push(item);
     else groups.push([item]);
   }
-  const source = await ctx.sourcePath(clip);
   const { height, quality } = jpeg;
   for (const group of groups) {
     const dir = await ctx.scratch();

@@ -13,6 +13,7 @@ import { readPreviousRun, writeAuditFiles } from '../pipelines/audit/index.ts';
 import { buildSamples, CONVERSATION_TEMPLATES, DEFAULT_TASKS, type ConversationTemplate } from '../pipelines/conversations.ts';
 import { segmentDrop } from '../pipelines/drops.ts';
 import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
+import { markMediaSweep, mediaSweepPending, placeMedia, pruneMedia, readMediaIndex, writeMediaIndex, type MediaIndexRef } from '../pipelines/media/out-media.ts';
 import { DEFAULT_TARGET_BYTES, writeParquetFile, writeShards, type ColumnSpec, type ShardFile } from '../pipelines/parquet/index.ts';
 import type { SinkContext, SinkInput, SinkResult, SinkStage } from '../pipelines/sink.ts';
 import { assignSplits } from '../pipelines/split.ts';
@@ -21,18 +22,30 @@ import { acquireLock } from '../pipelines/refresh/lock.ts';
 import { diffVersions, latestVersion, recordVersion, sameContent, versionLine, type VersionDiff, type VersionParent } from '../pipelines/refresh/versions.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
 import type { Drop, Segment } from '../schemas/records.ts';
-import { COLUMNS, SCHEMA_VERSION, SPLITS, Sample, Task, type Split } from '../schemas/sample.ts';
+import { COLUMNS, SCHEMA_VERSION, SPLIT_NAME, SPLITS, Sample, Task, type Split } from '../schemas/sample.ts';
+
+const SplitShare = z.number().min(0);
+const SplitName = z.string().regex(SPLIT_NAME, 'a split name is letters, digits and _ (dot-separated parts allowed), as Hugging Face expects');
 
 const WriteConfig = z
   .object({
     /** Roll to a new shard past this many bytes (default 256 MB). */
     targetShardBytes: z.number().int().positive().default(DEFAULT_TARGET_BYTES),
-    /** Split shares by segment count; no speaker or source video straddles splits, and each split's primary labels follow the corpus's as far as groups allow. */
+    /** Split shares by segment count; no speaker or source video straddles splits, and each split's primary labels follow the corpus's as far as groups allow. `val` is read as `validation` (configs written before the rename). */
     splits: z
-      .object({ train: z.number().min(0).default(0.8), val: z.number().min(0).default(0.1), test: z.number().min(0).default(0.1) })
+      .preprocess(
+        (value) => (value && typeof value === 'object' && 'val' in value && !('validation' in value) ? renameKey(value as Record<string, unknown>, 'val', 'validation') : value),
+        z.object({ train: SplitShare.default(0.8), validation: SplitShare.default(0.1), test: SplitShare.default(0.1) }).strict(),
+      )
+      .default({ train: 0.8, validation: 0.1, test: 0.1 })
+      .refine((s) => s.train + s.validation + s.test > 0, 'at least one split needs a share above 0'),
+    /** Published names of the splits (row `split`, shard file prefix, dataset card). Default train, validation, test: the names `datasets` and the Hub expect. */
+    splitNames: z
+      .object({ train: SplitName.optional(), validation: SplitName.optional(), test: SplitName.optional() })
       .strict()
-      .default({ train: 0.8, val: 0.1, test: 0.1 })
-      .refine((s) => s.train + s.val + s.test > 0, 'at least one split needs a share above 0'),
+      .default({})
+      .transform((names) => ({ train: names.train ?? 'train', validation: names.validation ?? 'validation', test: names.test ?? 'test' }))
+      .refine((names) => new Set(Object.values(names)).size === SPLITS.length, 'the three split names must differ'),
     /** Seed of the split assignment. */
     seed: z.string().default('emoforge'),
     /** Training tasks to package (qra, the Q → R → A form of the rationale, is off by default). */
@@ -41,9 +54,16 @@ const WriteConfig = z
     conversationTemplate: z.enum(CONVERSATION_TEMPLATES).default('llava'),
     /** zstd level of the shards. */
     zstdLevel: z.number().int().min(1).max(22).default(3),
+    /** Embed each row's media bytes in the shards as `{bytes, path}` structs (for a Hub push: the Parquet then carries the media). Default false: rows name files under OUT/media. */
+    embedMedia: z.boolean().default(false),
   })
   .strict();
 export type WriteConfig = z.infer<typeof WriteConfig>;
+
+function renameKey(value: Record<string, unknown>, from: string, to: string): Record<string, unknown> {
+  const { [from]: moved, ...rest } = value;
+  return { ...rest, [to]: moved };
+}
 
 export const REJECT_COLUMNS: readonly ColumnSpec[] = [
   { name: 'id', kind: 'string', nullable: false, description: 'record id (segment id, clip id, or a hash of the uri when the file could not be read)' },
@@ -75,11 +95,17 @@ export interface OutManifest {
   corpus: string;
   configFingerprint: string;
   stages: { name: string; version: number; fingerprint: string }[];
-  shards: { file: string; split: Split; rows: number; bytes: number; sha256: string }[];
-  splits: Record<Split, number>;
+  /** `split` is the published split name */
+  shards: { file: string; split: string; rows: number; bytes: number; sha256: string }[];
+  /** rows per published split name */
+  splits: Record<string, number>;
+  /** the published name of each split */
+  splitNames: Record<Split, string>;
   /** split shares + seed; while it stays the same, rows keep the split the previous version gave them */
   splitFingerprint: string;
   rejects: { file: string; rows: number; bytes: number; sha256: string };
+  /** every media file rows name, under OUT/media: the index (one line per file with bytes and sha256) and its totals */
+  media: MediaIndexRef;
   stats: string;
   /** the audit report and the dataset card (README.md with Hugging Face front matter) */
   report: string;
@@ -95,7 +121,7 @@ export interface OutManifest {
 export const write: SinkStage<WriteConfig> = {
   kind: 'sink',
   name: 'write',
-  version: 2,
+  version: 3,
   configSchema: WriteConfig,
   reads: ['transcript', 'labels'],
   adds: [],
@@ -111,21 +137,38 @@ export const write: SinkStage<WriteConfig> = {
   },
 };
 
+/** The split a published name stands for, by a manifest's names (manifests before names were published called validation `val`). */
+function splitIdsOf(manifest: Partial<OutManifest> | undefined): Map<string, Split> {
+  const names = manifest?.splitNames ?? { train: 'train', validation: 'val', test: 'test' };
+  return new Map(SPLITS.map((id) => [names[id] ?? id, id]));
+}
+
 async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext): Promise<SinkResult> {
   const stats = statsFor(input.stats, 'write');
   // Read before anything in the folder changes: the report says what changed since then.
   const previous = await readPreviousRun(ctx.outDir, input.run.name);
   const drops: Drop[] = [...input.drops];
   // Splits are sticky across versions: rows of the latest version keep their split while the split
-  // settings stay the same (new groups are placed around them).
-  const splitFingerprint = fingerprint('splits', config.splits, config.seed);
+  // shares and seed stay the same (new groups are placed around them), whatever the splits are called.
+  // The fingerprint keeps the form it had when validation was called val, so existing folders stay sticky.
+  const splitFingerprint = fingerprint('splits', { train: config.splits.train, val: config.splits.validation, test: config.splits.test }, config.seed);
   const latest = await latestVersion<OutManifest>(ctx.outDir);
-  const pinned = latest?.manifest.splitFingerprint === splitFingerprint && previous.kind === 'run' ? new Map(previous.rows.map((r) => [r.segmentId, r.split as Split])) : undefined;
+  let pinned: Map<string, Split> | undefined;
+  if (latest?.manifest.splitFingerprint === splitFingerprint && previous.kind === 'run') {
+    const idOf = splitIdsOf(latest.manifest);
+    pinned = new Map();
+    for (const row of previous.rows) {
+      const id = idOf.get(row.split);
+      if (id) pinned.set(row.segmentId, id);
+    }
+  }
   const splitOf = assignSplits(input.segments, config.splits, config.seed, pinned);
-  const rows: Record<Split, Sample[]> = { train: [], val: [], test: [] };
+  const rows: Record<Split, Sample[]> = { train: [], validation: [], test: [] };
+  const mediaKeys = new Set<string>();
   stats.in += input.segments.length;
   for (const segment of input.segments) {
-    const made = rowsOf(segment, splitOf.get(segment.id)!, config.tasks, config.conversationTemplate);
+    const split = splitOf.get(segment.id)!;
+    const made = rowsOf(segment, config.splitNames[split], config.tasks, config.conversationTemplate);
     if ('error' in made) {
       drops.push(segmentDrop(segment, 'write', { reason: 'invalid-row', detail: made.error }));
       stats.dropped['invalid-row'] = (stats.dropped['invalid-row'] ?? 0) + 1;
@@ -137,27 +180,37 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
       continue;
     }
     stats.out++;
-    for (const row of made.rows) rows[row.split].push(row);
+    for (const key of mediaOf(made.rows[0])) mediaKeys.add(key);
+    for (const row of made.rows) rows[split].push(row);
   }
+
+  // Every file a row names goes into OUT/media before any published file changes: adding files
+  // under content-addressed names cannot break the published version.
+  const previousMedia = await readMediaIndex(ctx.outDir);
+  const sweepAll = (await mediaSweepPending(ctx.outDir)) || (previousMedia.size === 0 && previous.kind !== 'none');
+  await markMediaSweep(ctx.outDir);
+  const media = await placeMedia(ctx.outDir, ctx.store, mediaKeys, previousMedia);
 
   // Build the new shards beside the published ones.
   const staging = join(ctx.outDir, '.staging');
   await rm(staging, { recursive: true, force: true });
-  const shards: (ShardFile & { split: Split })[] = [];
+  const shards: (ShardFile & { split: string })[] = [];
   const createdBy = `emoforge ${EMOFORGE_VERSION}`;
+  const columns = config.embedMedia ? embeddedColumns(COLUMNS) : COLUMNS;
   for (const split of SPLITS) {
+    const name = config.splitNames[split];
     rows[split].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const written = await writeShards({
       dir: join(staging, 'shards'),
-      prefix: split,
-      columns: COLUMNS,
-      rows: rows[split],
+      prefix: name,
+      columns,
+      rows: config.embedMedia ? embedMediaBytes(ctx.outDir, rows[split], columns) : rows[split],
       targetBytes: config.targetShardBytes,
       zstdLevel: config.zstdLevel,
       createdBy,
-      kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split, configFingerprint: input.run.fingerprint }) }],
+      kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split: name, configFingerprint: input.run.fingerprint }) }],
     });
-    shards.push(...written.map((s) => ({ ...s, split })));
+    shards.push(...written.map((s) => ({ ...s, split: name })));
   }
 
   const unchanged = await samePublishedShards(ctx.outDir, shards);
@@ -179,8 +232,9 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
     [],
     { createdBy },
   );
+  const mediaIndex = await writeMediaIndex(ctx.outDir, media.entries);
 
-  const splits = Object.fromEntries(SPLITS.map((s) => [s, rows[s].length])) as Record<Split, number>;
+  const splits = Object.fromEntries(SPLITS.map((s) => [config.splitNames[s], rows[s].length]));
   const totalRows = SPLITS.reduce((n, s) => n + rows[s].length, 0);
   await atomicWrite(
     join(ctx.outDir, 'stats.json'),
@@ -194,6 +248,8 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
           segments: input.segments.length,
           rows: totalRows,
           rejected: drops.length,
+          mediaFiles: mediaIndex.files,
+          mediaBytes: mediaIndex.bytes,
           work: totalWork(input.stats),
           teacherUSD: Object.values(input.teacherUsage).flatMap((byTeacher) => Object.values(byTeacher)).reduce((sum, u) => sum + u.usd, 0),
         },
@@ -214,7 +270,9 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
     rows: SPLITS.flatMap((s) => rows[s]),
     drops,
     shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),
-    columns: COLUMNS,
+    splitNames: SPLITS.map((s) => config.splitNames[s]),
+    columns,
+    media: { files: mediaIndex.files, bytes: mediaIndex.bytes, embedded: config.embedMedia },
     previous,
   });
   const content = {
@@ -225,12 +283,14 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
     stages: [...input.run.stages],
     shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes, sha256: s.sha256 })),
     splits,
+    splitNames: { ...config.splitNames },
     splitFingerprint,
     rejects: { file: 'rejects.parquet', ...rejects },
+    media: mediaIndex,
     stats: 'stats.json',
     ...audit,
   };
-  // Versions: the same shards and rejects as the latest version keep its number (and manifest);
+  // Versions: the same shards, rejects and media as the latest version keep its number (and manifest);
   // anything else is the next version, with the latest as parent and a diff against it.
   const sameAsLatest = latest !== undefined && sameContent(latest.manifest, content);
   const version = sameAsLatest ? latest.version : (latest?.version ?? 0) + 1;
@@ -239,17 +299,27 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   const manifest: OutManifest = { ...content, version, parent, diff };
   const manifestText = JSON.stringify(manifest, null, 2);
   if (!sameAsLatest || (await readFile(join(latest.dir, 'manifest.json'), 'utf8')) !== manifestText) {
-    const files = [...manifest.shards.map((s) => s.file), manifest.rejects.file, manifest.stats, manifest.report, manifest.card];
+    const files = [...manifest.shards.map((s) => s.file), manifest.rejects.file, manifest.media.index, ...media.entries.map((e) => e.file), manifest.stats, manifest.report, manifest.card];
     await recordVersion(ctx.outDir, version, files, manifestText, new Date().toISOString());
   }
   await atomicWrite(join(ctx.outDir, 'manifest.json'), manifestText);
+  // Media the new version no longer names leave OUT/media (older version folders keep their links).
+  const pruned = await pruneMedia(ctx.outDir, media.entries, previousMedia, sweepAll);
   const line = versionLine(version, sameAsLatest, diff, parent);
-  ctx.log.info({ rows: totalRows, splits, shards: shards.length, rejects: drops.length, unchanged, version, versionUnchanged: sameAsLatest, diff: diff?.rows ?? null }, 'published');
-  return { splits, shards, unchanged, version: { number: version, unchanged: sameAsLatest, line, diff } };
+  ctx.log.info(
+    { rows: totalRows, splits, shards: shards.length, rejects: drops.length, unchanged, version, versionUnchanged: sameAsLatest, diff: diff?.rows ?? null, media: { files: mediaIndex.files, bytes: mediaIndex.bytes, linked: media.linked, copied: media.copied, kept: media.kept, pruned } },
+    'published',
+  );
+  return { splits, shards, unchanged, version: { number: version, unchanged: sameAsLatest, line, diff }, media: { files: mediaIndex.files, bytes: mediaIndex.bytes, linked: media.linked, copied: media.copied, kept: media.kept, pruned } };
+}
+
+/** The media files a segment's rows name (every row of a segment names the same ones). */
+function mediaOf(row: Sample): string[] {
+  return [...(row.video ? [row.video] : []), ...(row.audio ? [row.audio] : []), ...row.frames, ...row.face_crops];
 }
 
 /** The training rows of one segment, validated; an invalid row rejects the segment whole. */
-function rowsOf(segment: Segment, split: Split, tasks: readonly Task[], template: ConversationTemplate): { rows: Sample[] } | { error: string } {
+function rowsOf(segment: Segment, split: string, tasks: readonly Task[], template: ConversationTemplate): { rows: Sample[] } | { error: string } {
   const labels = segment.labels!;
   const cues = canonicalJson(segment.cues ?? {});
   const rows: Sample[] = [];
@@ -273,6 +343,8 @@ function rowsOf(segment: Segment, split: Split, tasks: readonly Task[], template
       arousal: labels.arousal,
       task: sample.task,
       conversations: sample.conversations,
+      // Media by path relative to OUT: the artefact keys are the layout of OUT/media.
+      video: segment.video?.key ?? null,
       audio: segment.audio?.key ?? null,
       frames: (segment.frames ?? []).map((f) => f.key),
       face_crops: (segment.cues?.visual?.crops ?? []).map((c) => c.key),
@@ -291,6 +363,26 @@ function rowsOf(segment: Segment, split: Split, tasks: readonly Task[], template
     rows.push(checked.data);
   }
   return { rows };
+}
+
+/** The shard columns with media embedded: each media column becomes `{bytes, path}` (a list of them for frames and crops). */
+function embeddedColumns(columns: readonly ColumnSpec[]): ColumnSpec[] {
+  return columns.map((c) => (c.feature ? { ...c, kind: c.kind === 'list<string>' ? 'list<media>' : 'media' } : c));
+}
+
+/** Rows with each media path replaced by `{bytes, path}`, the bytes read from OUT one row at a time. */
+async function* embedMediaBytes(outDir: string, rows: readonly Sample[], columns: readonly ColumnSpec[]): AsyncGenerator<Record<string, unknown>> {
+  const media = columns.filter((c) => c.feature);
+  const embed = async (path: string) => ({ bytes: await readFile(join(outDir, path)), path });
+  for (const row of rows) {
+    const out: Record<string, unknown> = { ...row };
+    for (const column of media) {
+      const value = (row as Record<string, unknown>)[column.name];
+      if (Array.isArray(value)) out[column.name] = await Promise.all(value.map((p: string) => embed(p)));
+      else out[column.name] = typeof value === 'string' ? await embed(value) : null;
+    }
+    yield out;
+  }
 }
 
 function rejectSnapshot(d: Drop): Record<string, string | number | null> {
@@ -314,7 +406,7 @@ function rejectSnapshot(d: Drop): Record<string, string | number | null> {
 }
 
 /** True when out/shards already holds exactly these files with these hashes (per the published manifest). */
-async function samePublishedShards(outDir: string, shards: readonly (ShardFile & { split: Split })[]): Promise<boolean> {
+async function samePublishedShards(outDir: string, shards: readonly (ShardFile & { split: string })[]): Promise<boolean> {
   let published: OutManifest;
   try {
     published = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as OutManifest;

@@ -3,9 +3,9 @@
 // data came from (teachers, models, prompt templates, config fingerprint), what each stage kept and
 // how to load it. Clip-derived strings are escaped: the Hub renders HTML inside Markdown.
 import { stringify } from 'yaml';
-import type { ColumnSpec } from '../parquet/index.ts';
+import { AUDIO_SAMPLING_RATE, type ColumnSpec } from '../parquet/index.ts';
 import type { AuditDigest } from './digest.ts';
-import { count, escapeMarkdown as m, fixed } from './html.ts';
+import { count, escapeMarkdown as m, fixed, formatBytes } from './html.ts';
 
 /** Inline code in Markdown: nothing inside is rendered, but a backtick would end it and a pipe a table cell. */
 function code(text: string): string {
@@ -64,18 +64,29 @@ function sizeCategory(rows: number): string {
   return bounds.find(([bound]) => rows < bound)?.[1] ?? 'n>1T';
 }
 
-/** Hub card feature spelling of a column. */
+/** Hub card feature spelling of a column (as `datasets` writes it: Features._to_yaml_list). */
 function feature(column: ColumnSpec): Record<string, unknown> {
+  if (column.feature) {
+    const dtype = column.feature === 'audio' ? { audio: { sampling_rate: AUDIO_SAMPLING_RATE } } : column.feature;
+    return column.kind === 'list<string>' || column.kind === 'list<media>' ? { name: column.name, list: dtype } : { name: column.name, dtype };
+  }
   if (column.kind === 'string') return { name: column.name, dtype: 'string' };
   if (column.kind === 'double') return { name: column.name, dtype: 'float64' };
   if (column.kind === 'list<string>') return { name: column.name, sequence: 'string' };
   return { name: column.name, list: [{ name: 'from', dtype: 'string' }, { name: 'value', dtype: 'string' }] };
 }
 
+/** Split names in the order the corpus publishes them (train, validation, test unless renamed). */
+function splitOrder(input: AuditDigest['input']): string[] {
+  const published = [...new Set(input.shards.map((s) => s.split))];
+  const named = input.splitNames ?? [];
+  return [...named.filter((n) => published.includes(n)), ...published.filter((n) => !named.includes(n))];
+}
+
 /** The card's front matter as an object (what the Hub parses). */
 export function cardMetadata(digest: AuditDigest): Record<string, unknown> {
   const { input } = digest;
-  const splits = [...new Set(input.shards.map((s) => s.split))];
+  const splits = splitOrder(input);
   const perSplit = splits.map((split) => {
     const shards = input.shards.filter((s) => s.split === split);
     return { name: split, num_bytes: shards.reduce((n, s) => n + s.bytes, 0), num_examples: shards.reduce((n, s) => n + s.rows, 0) };
@@ -103,7 +114,8 @@ export function renderCard(digest: AuditDigest): string {
   const { input } = digest;
   const front = stringify(cardMetadata(digest), { lineWidth: 0 });
   const splits = (cardMetadata(digest).dataset_info as { splits: { name: string; num_examples: number }[] }).splits;
-  const dataFiles = splits.map((s) => `"${s.name}": "shards/${s.name}-*.parquet"`).join(', ');
+  const media = input.media;
+  const embedded = media?.embedded ?? false;
   const lines: string[] = [
     '---',
     front.trimEnd(),
@@ -119,18 +131,31 @@ export function renderCard(digest: AuditDigest): string {
     '',
     '```python',
     'from datasets import load_dataset',
-    `ds = load_dataset("parquet", data_files={${dataFiles}})`,
+    embedded ? 'ds = load_dataset("PATH/TO/THIS/FOLDER")   # or load_dataset("OWNER/NAME") once pushed' : 'import os; os.chdir("PATH/TO/THIS/FOLDER")   # media paths are relative to this folder',
+    ...(embedded ? [] : ['ds = load_dataset(".")']),
+    `row = ds["${splits[0]?.name ?? 'train'}"][0]`,
+    'row["audio"], row["frames"][0], row["video"]   # decoded on access: audio array, PIL image, video decoder',
     '```',
     '',
-    'Pushed to the Hub as it is, `load_dataset("OWNER/NAME")` finds the same splits through the `configs` above. With DuckDB:',
-    '`SELECT task, count(*) FROM read_parquet(\'shards/*.parquet\') GROUP BY task`; with emoforge: `emoforge audit . --sql "SELECT * FROM drops"`.',
-    'Media columns (`audio`, `frames`, `face_crops`) are keys in the emoforge store of the run; `emoforge export --media copy` places the files next to an export.',
+    `\`load_dataset\` finds the splits (${splits.map((s) => code(s.name)).join(', ') || 'none'}) through the \`configs\` above and reads the media columns as typed features ` +
+      `(\`video\`: Video, \`audio\`: Audio at ${AUDIO_SAMPLING_RATE} Hz, \`frames\` and \`face_crops\`: lists of Image), declared in every shard's \`huggingface\` metadata.`,
+    embedded
+      ? 'The shards embed every media file (`{bytes, path}`), so the Parquet alone is the dataset: push it as it is.'
+      : `Every media file a row names is inside this folder, under \`media/\` (${count(media?.files ?? 0)} files, ${formatBytes(media?.bytes ?? 0)}, listed with sizes and sha256 in \`media.jsonl\`), by a path relative to the folder. ` +
+        '`datasets` opens such a path from the working directory, hence the `chdir`; copy or move the whole folder and it still works.',
+    '',
+    embedded
+      ? 'Push to the Hub: `huggingface-cli upload OWNER/NAME PATH/TO/THIS/FOLDER . --repo-type dataset` (or `ds.push_to_hub("OWNER/NAME")`).'
+      : 'Push to the Hub: from this folder, `ds.push_to_hub("OWNER/NAME")` embeds the media bytes as it uploads (`datasets` reads each file); or build the corpus with `write: { embedMedia: true }` and upload the folder with `huggingface-cli upload OWNER/NAME . . --repo-type dataset`.',
+    'With DuckDB: `SELECT task, count(*) FROM read_parquet(\'shards/*.parquet\') GROUP BY task`; with emoforge: `emoforge audit . --sql "SELECT * FROM drops"`, and `emoforge export` for trainers that read other layouts.',
     '',
     '## Files',
     '',
     '| path | what |',
     '|---|---|',
     ...input.shards.map((s) => `| ${code(s.file)} | ${m(s.split)}: ${count(s.rows)} rows, ${count(s.bytes)} bytes |`),
+    `| \`media/\` | ${count(media?.files ?? 0)} media files (${formatBytes(media?.bytes ?? 0)}): segment videos, 16 kHz mono WAVs, keyframes, face crops |`,
+    '| `media.jsonl` | every media file with its size and sha256 |',
     '| `rejects.parquet` | every record that left early, with stage, reason and detail |',
     '| `stats.json` | per stage: in, out, dropped by reason, cache hits, work, wall time; teacher usage |',
     '| `report.html` | the audit report of the run (open it in a browser; it works offline) |',

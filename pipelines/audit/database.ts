@@ -178,7 +178,16 @@ export class AuditDatabase {
       case 'samples': {
         const files = folder.manifest.shards.map((s) => join(folder.dir, s.file));
         await requireFiles(files);
-        await c.run(files.length ? `CREATE TABLE samples AS SELECT * FROM read_parquet([${files.map(sqlString).join(', ')}])` : `CREATE TABLE samples (${columnsDdl(COLUMNS)})`);
+        if (files.length === 0) {
+          await c.run(`CREATE TABLE samples (${columnsDdl(COLUMNS)})`);
+          return;
+        }
+        const source = `read_parquet([${files.map(sqlString).join(', ')}])`;
+        // Shards written with embedMedia hold {bytes, path} structs: the table keeps the paths (the files are under OUT/media).
+        const types = new Map((await c.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRows().map(([name, type]) => [String(name), String(type)]));
+        const embedded = COLUMNS.filter((col) => col.feature && types.get(col.name)?.includes('STRUCT'));
+        const replace = embedded.map((col) => (col.kind === 'list<string>' ? `list_transform(${ident(col.name)}, m -> m.path) AS ${ident(col.name)}` : `${ident(col.name)}.path AS ${ident(col.name)}`));
+        await c.run(`CREATE TABLE samples AS SELECT *${replace.length ? ` REPLACE (${replace.join(', ')})` : ''} FROM ${source}`);
         return;
       }
       case 'rejects': {
@@ -240,6 +249,8 @@ const DUCKDB_TYPES: Record<ColumnSpec['kind'], string> = {
   double: 'DOUBLE',
   'list<string>': 'VARCHAR[]',
   'list<turn>': 'STRUCT("from" VARCHAR, "value" VARCHAR)[]',
+  media: 'STRUCT("bytes" BLOB, "path" VARCHAR)',
+  'list<media>': 'STRUCT("bytes" BLOB, "path" VARCHAR)[]',
 };
 
 function columnsDdl(columns: readonly ColumnSpec[]): string {

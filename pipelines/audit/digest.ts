@@ -3,7 +3,7 @@
 // carry a snapshot), the stats, the teachers' usage and the previous run of the corpus.
 // Pure and order-independent: the same run gives the same digest, so the same report bytes.
 import { EMOTIONS, type AgreementCues, type Drop, type Segment } from '../../schemas/records.ts';
-import type { Sample, Split } from '../../schemas/sample.ts';
+import type { Sample } from '../../schemas/sample.ts';
 import type { ColumnSpec } from '../parquet/index.ts';
 import type { StageStats, StatsTable } from '../stats.ts';
 import type { TeacherUsageCounters, TeacherUsageTable } from '../teachers/usage.ts';
@@ -24,14 +24,19 @@ export interface AuditInput {
   readonly rows: readonly Sample[];
   /** every record that left early (write's own drops included) */
   readonly drops: readonly Drop[];
-  readonly shards: readonly { readonly file: string; readonly split: Split; readonly rows: number; readonly bytes: number }[];
+  /** `split`: the published split name */
+  readonly shards: readonly { readonly file: string; readonly split: string; readonly rows: number; readonly bytes: number }[];
+  /** published split names, in train, validation, test order (default: the names the shards use, in their order) */
+  readonly splitNames?: readonly string[];
   readonly columns: readonly ColumnSpec[];
+  /** the media files under OUT/media that rows name, and whether the shards embed their bytes */
+  readonly media?: { readonly files: number; readonly bytes: number; readonly embedded: boolean };
   readonly previous: PreviousRunState;
 }
 
 export interface KeptSegment {
   readonly segment: Segment;
-  readonly split: Split;
+  readonly split: string;
   readonly rows: number;
 }
 
@@ -100,7 +105,7 @@ export const REJECTED_EXAMPLES = 3;
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export function buildDigest(input: AuditInput): AuditDigest {
-  const rowsBySegment = new Map<string, { split: Split; rows: number }>();
+  const rowsBySegment = new Map<string, { split: string; rows: number }>();
   const tasks = new Map<string, number>();
   for (const row of input.rows) {
     const entry = rowsBySegment.get(row.segment_id) ?? { split: row.split, rows: 0 };

@@ -23,6 +23,8 @@ export interface CorpusRow {
   readonly openset: string[];
   readonly task: Task;
   readonly conversations: Turn[];
+  /** media paths relative to the out folder */
+  readonly video: string | null;
   readonly audio: string | null;
   readonly teacher: string;
   readonly model: string;
@@ -35,8 +37,6 @@ export interface Corpus {
   readonly rows: CorpusRow[];
   /** segment id → export name: the sanitised clip name, `<name>_<index>` when the clip has several segments */
   readonly names: Map<string, string>;
-  /** segment ids whose clip has exactly one segment in the corpus (the source file is that segment's media) */
-  readonly wholeClip: Set<string>;
 }
 
 export async function readCorpus(outDir: string): Promise<Corpus> {
@@ -52,8 +52,7 @@ export async function readCorpus(outDir: string): Promise<Corpus> {
   }
   const splitOrder = (s: Split) => SPLITS.indexOf(s);
   rows.sort((a, b) => splitOrder(a.split) - splitOrder(b.split) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const { names, wholeClip } = exportNames(rows);
-  return { manifest, rows, names, wholeClip };
+  return { manifest, rows, names: exportNames(rows) };
 }
 
 function corpusRow(row: ReadRow): CorpusRow {
@@ -71,12 +70,20 @@ function corpusRow(row: ReadRow): CorpusRow {
     openset: ((row.openset as unknown[] | null) ?? []).map(String),
     task: row.task as Task,
     conversations: ((row.conversations as { from: string; value: string }[] | null) ?? []).map((t) => ({ from: t.from as Turn['from'], value: String(t.value) })),
-    audio: typeof row.audio === 'string' ? row.audio : null,
+    video: mediaPath(row.video),
+    audio: mediaPath(row.audio),
     teacher: String(row.teacher),
     model: String(row.model),
     template: String(row.template),
     split: row.split as Split,
   };
+}
+
+/** A media column's path: a plain string, or the path of an embedded `{bytes, path}` value. */
+function mediaPath(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object' && typeof (value as { path?: unknown }).path === 'string') return (value as { path: string }).path;
+  return null;
 }
 
 const MAX_NAME_BYTES = 160;
@@ -96,7 +103,7 @@ export function sanitiseName(name: string): string {
  * Export names, one per segment. A clip with several segments names them `<name>_<index>` in start
  * order; two clips whose names collide after sanitising both get `_<first 8 of clip id>` appended.
  */
-function exportNames(rows: readonly CorpusRow[]): { names: Map<string, string>; wholeClip: Set<string> } {
+function exportNames(rows: readonly CorpusRow[]): Map<string, string> {
   const clips = new Map<string, { name: string; segments: Map<string, number> }>();
   for (const row of rows) {
     const clip = clips.get(row.clipId) ?? { name: sanitiseName(row.name), segments: new Map() };
@@ -106,14 +113,11 @@ function exportNames(rows: readonly CorpusRow[]): { names: Map<string, string>; 
   const clipsPerName = new Map<string, number>();
   for (const clip of clips.values()) clipsPerName.set(clip.name, (clipsPerName.get(clip.name) ?? 0) + 1);
   const names = new Map<string, string>();
-  const wholeClip = new Set<string>();
   for (const [clipId, clip] of clips) {
     const base = clipsPerName.get(clip.name)! > 1 ? `${clip.name}_${clipId.slice(0, 8)}` : clip.name;
     const segments = [...clip.segments].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1));
-    if (segments.length === 1) {
-      names.set(segments[0][0], base);
-      wholeClip.add(segments[0][0]);
-    } else segments.forEach(([segmentId], index) => names.set(segmentId, `${base}_${index}`));
+    if (segments.length === 1) names.set(segments[0][0], base);
+    else segments.forEach(([segmentId], index) => names.set(segmentId, `${base}_${index}`));
   }
-  return { names, wholeClip };
+  return names;
 }

@@ -13,7 +13,6 @@ export interface ExportSample {
   readonly row: CorpusRow;
   /** export name of the row's segment (safe as a file name) */
   readonly name: string;
-  readonly wholeClip: boolean;
   readonly tokens: number;
 }
 
@@ -24,10 +23,10 @@ export const FORMAT_TASKS: Record<ExportFormat, ReadonlySet<string> | null> = {
   jsonl: null,
 };
 
-/** Where a sample's media is: placed files (relative to dest) when --media placed them, else the source uri and the store key. */
-async function mediaOf(sample: ExportSample, media: MediaPlacer): Promise<{ video: string; audio: string | null }> {
-  const placed = await media.place({ name: sample.name, uri: sample.row.uri, audio: sample.row.audio, wholeClip: sample.wholeClip });
-  return { video: placed.video ?? sample.row.uri, audio: placed.audio ?? sample.row.audio };
+/** Where a sample's media is: placed files (relative to dest) when --media placed them, else the out folder's files (relative to it). */
+async function mediaOf(sample: ExportSample, media: MediaPlacer): Promise<{ video: string | null; audio: string | null }> {
+  const placed = await media.place({ name: sample.name, video: sample.row.video, audio: sample.row.audio });
+  return { video: placed.video ?? sample.row.video, audio: placed.audio ?? sample.row.audio };
 }
 
 /**
@@ -48,7 +47,7 @@ export async function writeAffectGpt(dest: string, samples: readonly ExportSampl
     SPLITS.indexOf(split(a[0])) - SPLITS.indexOf(split(b[0])) || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
   const order = bySplitThenName((name) => segments.get(name)!.row.split);
   const named = [...segments.values()];
-  for (const sample of named) await media.place({ name: sample.name, uri: sample.row.uri, audio: sample.row.audio, wholeClip: sample.wholeClip });
+  for (const sample of named) await media.place({ name: sample.name, video: sample.row.video, audio: sample.row.audio });
   const subtitles = named.map((s) => [s.name, s.row.transcript]).sort(order);
   const splits = named.map((s) => [s.name, s.row.split as string]).sort(order);
   const files: [string, string][] = [

@@ -27,12 +27,8 @@ export interface ExportOptions {
   readonly dest?: string;
   /** skip samples estimated over this many tokens; default DEFAULT_MAX_TOKENS[format] */
   readonly maxTokens?: number | null;
-  /** default 'none': media stays where it is and files name the source uri and store key */
+  /** default 'none': media stays in the out folder and files name it by its path there */
   readonly media?: MediaMode;
-  /** input root the clip uris are relative to (video for --media link|copy) */
-  readonly input?: string;
-  /** the run's store folder (audio artefacts for --media link|copy) */
-  readonly store?: string;
 }
 
 /** Bad export options (an unknown format, a dest inside shards/): the command's usage error. */
@@ -96,11 +92,11 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
     largest = Math.max(largest, tokens);
     splits[row.split].written++;
     tasks[row.task] = (tasks[row.task] ?? 0) + 1;
-    samples.push({ row, name: corpus.names.get(row.segmentId)!, wholeClip: corpus.wholeClip.has(row.segmentId), tokens });
+    samples.push({ row, name: corpus.names.get(row.segmentId)!, tokens });
   }
 
   await mkdir(dest, { recursive: true });
-  const media = new MediaPlacer(dest, mediaMode, options.input && resolve(options.input), options.store && resolve(options.store));
+  const media = new MediaPlacer(dest, mediaMode, outDir);
   const write = { affectgpt: writeAffectGpt, llava: writeLlava, jsonl: writeJsonl }[options.format];
   const files = await write(dest, samples, media);
   const report: ExportReport = {

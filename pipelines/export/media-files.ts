@@ -1,11 +1,10 @@
 // Places a segment's media where trainers look for it by name: `<dest>/video/<name>.mp4` and
-// `<dest>/audio/<name>.wav`, as symlinks or copies. Sources are the clip file under --input (only
-// for a clip with a single segment: the source is then that segment's video) and the 16 kHz WAV
-// artefact in --store. Every path is checked: a name is one sanitised file-name part, the media
-// folders must be real folders (not symlinks planted to redirect writes), a source uri must stay
-// inside the input root and a store key must be a plain relative key.
+// `<dest>/audio/<name>.wav`, as symlinks or copies. Sources are the segment's own files in the out
+// folder (its video and its 16 kHz WAV under OUT/media). Every path is checked: a name is one
+// sanitised file-name part, the media folders must be real folders (not symlinks planted to redirect
+// writes), and a media path must be a plain relative path under media/.
 import { lstat, mkdir, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { FatalError } from '../errors.ts';
 import { assertSafeKey } from '../store/store.ts';
 import { copyFileAtomic, symlinkAtomic } from './text-files.ts';
@@ -27,9 +26,9 @@ export interface MediaReport {
 
 export interface MediaSegment {
   readonly name: string;
-  readonly uri: string;
+  /** paths relative to the out folder */
+  readonly video: string | null;
   readonly audio: string | null;
-  readonly wholeClip: boolean;
 }
 
 export class MediaPlacer {
@@ -41,8 +40,7 @@ export class MediaPlacer {
   constructor(
     private readonly dest: string,
     private readonly mode: MediaMode,
-    private readonly input: string | undefined,
-    private readonly store: string | undefined,
+    private readonly outDir: string,
   ) {}
 
   /** Relative paths (from dest) of the media placed for this segment; null where none was placed. */
@@ -50,8 +48,8 @@ export class MediaPlacer {
     if (this.mode === 'none') return { video: null, audio: null };
     const known = this.placed.get(segment.name);
     if (known) return known;
-    const video = await this.placeOne('video', `${segment.name}.mp4`, this.videoSource(segment), this.video);
-    const audio = await this.placeOne('audio', `${segment.name}.wav`, this.audioSource(segment), this.audio);
+    const video = await this.placeOne('video', `${segment.name}.mp4`, this.source(segment.video, 'no-video'), this.video);
+    const audio = await this.placeOne('audio', `${segment.name}.wav`, this.source(segment.audio, 'no-audio'), this.audio);
     this.placed.set(segment.name, { video, audio });
     return { video, audio };
   }
@@ -60,25 +58,14 @@ export class MediaPlacer {
     return { mode: this.mode, video: this.video, audio: this.audio };
   }
 
-  private videoSource(segment: MediaSegment): { path: string } | { missing: string } {
-    if (!this.input) return { missing: 'no-input-root' };
-    if (!segment.wholeClip) return { missing: 'segment-of-longer-clip' };
-    if (isAbsolute(segment.uri) || /^[a-z][a-z0-9+.-]*:\/\//i.test(segment.uri)) return { missing: 'source-not-under-input' };
-    const path = resolve(this.input, segment.uri);
-    const rel = relative(resolve(this.input), path);
-    if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return { missing: 'source-not-under-input' };
-    return { path };
-  }
-
-  private audioSource(segment: MediaSegment): { path: string } | { missing: string } {
-    if (!this.store) return { missing: 'no-store' };
-    if (!segment.audio) return { missing: 'no-audio-artefact' };
+  private source(path: string | null, none: string): { path: string } | { missing: string } {
+    if (!path) return { missing: none };
     try {
-      assertSafeKey(segment.audio);
+      assertSafeKey(path);
     } catch {
-      return { missing: 'unsafe-store-key' };
+      return { missing: 'unsafe-media-path' };
     }
-    return { path: join(resolve(this.store), segment.audio) };
+    return { path: join(this.outDir, path) };
   }
 
   private async placeOne(folder: 'video' | 'audio', file: string, source: { path: string } | { missing: string }, counts: MediaCounts): Promise<string | null> {

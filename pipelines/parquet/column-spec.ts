@@ -3,9 +3,23 @@
 // The writer's own hyparquet copy types the schema it accepts.
 import type { SchemaElement } from 'hyparquet-writer';
 
-/** Column kinds the shard writer knows how to encode. `list<turn>` = list<struct{from, value}>. */
-export const COLUMN_KINDS = ['string', 'double', 'list<string>', 'list<turn>'] as const;
+/**
+ * Column kinds the shard writer knows how to encode. `list<turn>` = list<struct{from, value}>;
+ * `media` = struct{bytes: binary, path: string} (a media file embedded the way Hugging Face stores
+ * Audio/Image/Video values), `list<media>` a list of those.
+ */
+export const COLUMN_KINDS = ['string', 'double', 'list<string>', 'list<turn>', 'media', 'list<media>'] as const;
 export type ColumnKind = (typeof COLUMN_KINDS)[number];
+
+/** How Hugging Face `datasets` decodes a media column: a path (string kinds) or `{bytes, path}` (media kinds). */
+export const MEDIA_FEATURES = ['audio', 'image', 'video'] as const;
+export type MediaFeature = (typeof MEDIA_FEATURES)[number];
+
+/** A media file embedded in a row: its bytes and its path relative to the dataset folder. */
+export interface EmbeddedMedia {
+  readonly bytes: Uint8Array | null;
+  readonly path: string | null;
+}
 
 /** One output column; `schemas/sample.ts` COLUMNS is a `readonly ColumnSpec[]`. */
 export interface ColumnSpec {
@@ -14,6 +28,8 @@ export interface ColumnSpec {
   /** Nullable columns accept `null`/`undefined`; list elements and turn fields are never null. */
   readonly nullable: boolean;
   readonly description: string;
+  /** A media column: the Hugging Face feature its values decode as (string and list<string> hold paths). */
+  readonly feature?: MediaFeature;
 }
 
 /** The fields of a `list<turn>` element, in schema order. */
@@ -37,10 +53,26 @@ export function validateColumns(columns: readonly ColumnSpec[]): void {
     if (typeof column.nullable !== 'boolean') {
       throw new TypeError(`columns: column "${column.name}" needs nullable: true | false`);
     }
+    if (column.feature !== undefined && !MEDIA_FEATURES.includes(column.feature)) {
+      throw new TypeError(`columns: column "${column.name}" has feature ${JSON.stringify(column.feature)}, expected one of ${MEDIA_FEATURES.join(', ')}`);
+    }
+    const holdsMedia = column.kind === 'media' || column.kind === 'list<media>';
+    if (holdsMedia && column.feature === undefined) throw new TypeError(`columns: column "${column.name}" of kind ${column.kind} needs a feature (${MEDIA_FEATURES.join(', ')})`);
+    if (column.feature !== undefined && !holdsMedia && column.kind !== 'string' && column.kind !== 'list<string>') {
+      throw new TypeError(`columns: column "${column.name}" of kind ${column.kind} cannot hold media`);
+    }
   }
 }
 
 const STRING_LEAF = { type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } } as const;
+
+/** The two fields of an embedded media value, as Hugging Face's Audio/Image/Video arrow storage names them. */
+function mediaFields(): SchemaElement[] {
+  return [
+    { name: 'bytes', repetition_type: 'OPTIONAL', type: 'BYTE_ARRAY' },
+    { name: 'path', repetition_type: 'OPTIONAL', ...STRING_LEAF },
+  ];
+}
 
 /**
  * The flat (depth-first) Parquet schema. Lists use the standard 3-level LIST layout
@@ -55,6 +87,8 @@ export function parquetSchemaFor(columns: readonly ColumnSpec[]): SchemaElement[
       schema.push({ name, repetition_type, ...STRING_LEAF });
     } else if (kind === 'double') {
       schema.push({ name, repetition_type, type: 'DOUBLE' });
+    } else if (kind === 'media') {
+      schema.push({ name, repetition_type, num_children: 2 }, ...mediaFields());
     } else {
       schema.push(
         { name, repetition_type, num_children: 1, converted_type: 'LIST', logical_type: { type: 'LIST' } },
@@ -62,6 +96,8 @@ export function parquetSchemaFor(columns: readonly ColumnSpec[]): SchemaElement[
       );
       if (kind === 'list<string>') {
         schema.push({ name: 'element', repetition_type: 'REQUIRED', ...STRING_LEAF });
+      } else if (kind === 'list<media>') {
+        schema.push({ name: 'element', repetition_type: 'REQUIRED', num_children: 2 }, ...mediaFields());
       } else {
         schema.push({ name: 'element', repetition_type: 'REQUIRED', num_children: TURN_FIELDS.length });
         for (const field of TURN_FIELDS) schema.push({ name: field, repetition_type: 'REQUIRED', ...STRING_LEAF });
@@ -80,13 +116,26 @@ const STRING_FEATURE = { dtype: 'string', _type: 'Value' } as const;
  */
 export function huggingFaceFeatures(columns: readonly ColumnSpec[]): Record<string, unknown> {
   const features: Record<string, unknown> = {};
-  for (const { name, kind } of columns) {
-    if (kind === 'string') features[name] = STRING_FEATURE;
+  for (const { name, kind, feature } of columns) {
+    // A media column decodes as its feature whether it holds paths or embedded bytes: `datasets`
+    // casts a string to {bytes: null, path} (Audio/Image/Video.cast_storage) when it reads the shard.
+    const media = feature && mediaFeature(feature);
+    if (media && (kind === 'string' || kind === 'media')) features[name] = media;
+    else if (media) features[name] = [media];
+    else if (kind === 'string') features[name] = STRING_FEATURE;
     else if (kind === 'double') features[name] = { dtype: 'float64', _type: 'Value' };
     else if (kind === 'list<string>') features[name] = [STRING_FEATURE];
     else features[name] = [Object.fromEntries(TURN_FIELDS.map((field) => [field, STRING_FEATURE]))];
   }
   return features;
+}
+
+/** Our WAVs are 16 kHz mono, so `datasets` decodes them without resampling. */
+export const AUDIO_SAMPLING_RATE = 16000;
+
+function mediaFeature(feature: MediaFeature): Record<string, unknown> {
+  if (feature === 'audio') return { _type: 'Audio', sampling_rate: AUDIO_SAMPLING_RATE };
+  return { _type: feature === 'image' ? 'Image' : 'Video' };
 }
 
 /** The `huggingface` key-value metadata entry that `datasets.load_dataset("parquet")` reads. */

@@ -93,10 +93,11 @@ export class ParquetFileWriter {
   /** Encodes `rows` (already checked against the spec) as one row group and appends it. */
   async writeRowGroup(rows: readonly Record<string, unknown>[]): Promise<void> {
     if (rows.length === 0) return;
-    const columnData = this.columns.map(({ name }) => {
+    const columnData = this.columns.map(({ name, kind }) => {
       const data = new Array<unknown>(rows.length);
       for (let i = 0; i < rows.length; i++) data[i] = rows[i][name];
-      return { name, data };
+      // Min/max of embedded media bytes say nothing and readers would have to decode them as text.
+      return kind === 'media' || kind === 'list<media>' ? { name, data, statistics: false } : { name, data };
     });
     await this.parquet.write({ columnData, rowGroupSize: rows.length });
     this.rowCount += rows.length;

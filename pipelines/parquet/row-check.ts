@@ -28,6 +28,8 @@ export function checkRow(row: Record<string, unknown>, columns: readonly ColumnS
       : kind === 'string' ? stringProblem(value)
       : kind === 'double' ? (typeof value === 'number' ? undefined : `is ${describe(value)}, expected a number`)
       : kind === 'list<string>' ? listProblem(value, (element) => stringProblem(element))
+      : kind === 'media' ? mediaProblem(value)
+      : kind === 'list<media>' ? listProblem(value, mediaProblem)
       : listProblem(value, turnProblem);
     if (problem) throw new ParquetRowError(`row ${rowNumber}, column "${name}" (${kind}) ${problem}`);
     size += sizeOf(value);
@@ -38,16 +40,31 @@ export function checkRow(row: Record<string, unknown>, columns: readonly ColumnS
 function sizeOf(value: unknown): number {
   if (typeof value === 'string') return value.length;
   if (typeof value === 'number') return 8;
+  if (value instanceof Uint8Array) return value.length;
   if (Array.isArray(value)) {
     let size = 4;
     for (const element of value) size += sizeOf(element);
     return size;
   }
   if (value && typeof value === 'object') {
-    const turn = value as { from: string; value: string };
-    return turn.from.length + turn.value.length;
+    let size = 0;
+    for (const field of Object.values(value)) size += sizeOf(field);
+    return size;
   }
   return 0;
+}
+
+/** An embedded media value: `{bytes, path}`, bytes a Uint8Array (or null), path a string (or null), not both null. */
+function mediaProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `is ${describe(value)}, expected {bytes, path}`;
+  const media = value as Record<string, unknown>;
+  if (media.bytes !== null && media.bytes !== undefined && !(media.bytes instanceof Uint8Array)) return `field "bytes" is ${describe(media.bytes)}, expected bytes`;
+  if (media.path !== null && media.path !== undefined) {
+    const problem = stringProblem(media.path);
+    if (problem) return `field "path" ${problem}`;
+  }
+  if ((media.bytes ?? null) === null && (media.path ?? null) === null) return 'has neither bytes nor path';
+  return undefined;
 }
 
 function stringProblem(value: unknown): string | undefined {

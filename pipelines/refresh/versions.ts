@@ -1,8 +1,9 @@
-// Versions of an out folder. Every publish whose content (shards + rejects) differs from the latest
-// version gets the next number and a folder OUT/versions/<n>/ laid out like OUT itself: manifest.json,
-// shards/*, rejects.parquet, stats.json, README.md, report.html. Files there are hard links to the
-// ones published in OUT (a copy only when the file system refuses links), so no shard is stored twice
-// and a later publish, which replaces OUT's files by rename, leaves the old version's bytes intact.
+// Versions of an out folder. Every publish whose content (shards + rejects + media) differs from the
+// latest version gets the next number and a folder OUT/versions/<n>/ laid out like OUT itself:
+// manifest.json, shards/*, rejects.parquet, media.jsonl, media/*, stats.json, README.md, report.html.
+// Files there are hard links to the ones published in OUT (a copy only when the file system refuses
+// links), so no shard or media file is stored twice, and a later publish, which replaces OUT's files by
+// rename (and removes media the new version no longer names), leaves the old version's bytes intact.
 // A version folder is built beside and renamed into place, so versions/<n>/ is complete or absent;
 // the latest complete one is the parent of the next publish even if OUT/manifest.json is missing.
 // The manifest carries version, parent (version + sha256 of its manifest.json) and the diff; it holds
@@ -46,6 +47,8 @@ export interface VersionedManifest {
   readonly diff?: VersionDiff | null;
   readonly shards: readonly { file: string; sha256: string }[];
   readonly rejects: { file: string; sha256: string };
+  /** the media index (OUT/media.jsonl) of manifests since media lives in the out folder */
+  readonly media?: { index: string; sha256: string };
 }
 
 export interface LatestVersion<M extends VersionedManifest = VersionedManifest> {
@@ -69,9 +72,9 @@ export async function latestVersion<M extends VersionedManifest>(outDir: string)
   return undefined;
 }
 
-/** Same published content: the same shard files with the same bytes, and the same rejects. */
+/** Same published content: the same shard files with the same bytes, the same rejects and the same media. */
 export function sameContent(a: VersionedManifest, b: VersionedManifest): boolean {
-  if (a.shards.length !== b.shards.length || a.rejects.sha256 !== b.rejects.sha256) return false;
+  if (a.shards.length !== b.shards.length || a.rejects.sha256 !== b.rejects.sha256 || a.media?.sha256 !== b.media?.sha256) return false;
   const want = new Map(a.shards.map((s) => [s.file, s.sha256]));
   return b.shards.every((s) => want.get(s.file) === s.sha256);
 }

@@ -100,9 +100,10 @@ export function* benchRows(count: number, seed = 42): Generator<Sample> {
         from: t % 2 === 0 ? ('human' as const) : ('gpt' as const),
         value: t === 0 ? TEMPLATES[templateIndex] : t % 2 === 0 ? `Follow-up: ${sentence(40, 160)}` : sentence(200, 600),
       })),
-      audio: random() < 0.05 ? null : `segments/${segment.slice(0, 2)}/${segment}.wav`,
-      frames: Array.from({ length: 4 + Math.floor(random() * 5) }, (_, f) => `frames/${segment.slice(0, 2)}/${segment}/${f}.jpg`),
-      face_crops: Array.from({ length: Math.floor(random() * 5) }, (_, f) => `faces/${segment.slice(0, 2)}/${segment}/${f}.jpg`),
+      video: `media/video/${segment.slice(0, 2)}/${segment}.mp4`,
+      audio: random() < 0.05 ? null : `media/audio/${segment.slice(0, 2)}/${segment}.wav`,
+      frames: Array.from({ length: 4 + Math.floor(random() * 5) }, (_, f) => `media/frames/${segment.slice(0, 2)}/${segment}/${f}.jpg`),
+      face_crops: Array.from({ length: Math.floor(random() * 5) }, (_, f) => `media/faces/${segment.slice(0, 2)}/${segment}/${f}.jpg`),
       conflict: pick(['consistent', 'video-aligned', 'audio-aligned', 'text-aligned', 'ambiguous'] as const),
       cues: JSON.stringify({
         acoustic: { f0_mean: Math.round(random() * 300 * 10) / 10, f0_std: Math.round(random() * 60 * 10) / 10, energy: Math.round(random() * 1000) / 1000, rate: Math.round(random() * 60) / 10, pauses: Math.floor(random() * 6) },

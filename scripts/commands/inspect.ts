@@ -1,6 +1,7 @@
 // `emoforge inspect OUT_OR_SHARD`: schema, row counts and the first rows.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { formatBytes } from '../../pipelines/audit/html.ts';
 import { parquetInfo, readRowsHyparquet, type ParquetInfo } from '../../pipelines/parquet/index.ts';
 import type { OutManifest } from '../../stages/write.ts';
 
@@ -23,6 +24,7 @@ export async function inspect(path: string, firstRows: number): Promise<string> 
   const byReason = new Map<string, number>();
   for (const r of rejects) byReason.set(`${r.stage}/${r.reason}`, (byReason.get(`${r.stage}/${r.reason}`) ?? 0) + 1);
   lines.push(`rejects: ${rejects.length}${byReason.size ? ` (${[...byReason].map(([k, n]) => `${k} ${n}`).join(', ')})` : ''}`);
+  if (manifest.media) lines.push(`media: ${manifest.media.files} files, ${formatBytes(manifest.media.bytes)} under ${join(path, 'media')} (listed in ${manifest.media.index})`);
   if (manifest.shards[0]) lines.push('', await inspectShard(join(path, manifest.shards[0].file), firstRows));
   return lines.join('\n') + '\n';
 }
@@ -42,14 +44,9 @@ async function inspectShard(path: string, firstRows: number): Promise<string> {
 }
 
 function preview(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
+  // Embedded media bytes show as their size, not as thousands of numbers.
+  const text = typeof value === 'string' ? value : JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v instanceof Uint8Array ? `<${formatBytes(v.length)}>` : v));
   const flat = (text ?? 'null').replace(/\s+/g, ' ');
   return flat.length > 160 ? `${flat.slice(0, 157)}…` : flat;
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-}

@@ -1,8 +1,10 @@
 // The demo pipeline end to end through the CLI, as a user runs it: real ffmpeg, real pocketsphinx,
 // real Parquet read back by DuckDB and hyparquet.
-import { copyFile, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { copyFile, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRowsDuckDb, readRowsHyparquet, parquetKvMetadata } from '../../pipelines/parquet/index.ts';
@@ -61,7 +63,7 @@ describe('emoforge run on the demo clips', () => {
     const manifest = await readJson(join(out, 'manifest.json'));
     expect(manifest.shards.length).toBeGreaterThanOrEqual(2);
     for (const shard of manifest.shards) {
-      expect(shard.file).toMatch(/^shards\/(train|val|test)-\d{5}-of-\d{5}\.parquet$/);
+      expect(shard.file).toMatch(/^shards\/(train|validation|test)-\d{5}-of-\d{5}\.parquet$/);
       expect(await sha(join(out, shard.file))).toBe(shard.sha256);
       expect((await stat(join(out, shard.file))).size).toBe(shard.bytes);
     }
@@ -134,7 +136,7 @@ describe('emoforge run on the demo clips', () => {
   it('explains where a clip went with trace, and shows rows with inspect', async () => {
     const kept = await cli(['trace', out, 'sample_0002.mp4']);
     expect(kept.code).toBe(0);
-    expect(kept.stdout).toMatch(/kept → (train|val|test): \d+ rows \(attribute_qa, .*description, .*mcq, .*open_qa, .*ov_labels, .*rationale\)/);
+    expect(kept.stdout).toMatch(/kept → (train|validation|test): \d+ rows \(attribute_qa, .*description, .*mcq, .*open_qa, .*ov_labels, .*rationale\)/);
     const dropped = await cli(['trace', out, 'damaged.mp4']);
     expect(dropped.stdout).toContain('dropped at ingest: corrupt');
     const unknown = await cli(['trace', out, 'no-such-clip.mp4']);
@@ -184,5 +186,27 @@ describe('emoforge run on the demo clips', () => {
     expect(stats.totals.work.ffmpeg ?? 0).toBe(0);
     expect(stats.totals.work.asr ?? 0).toBe(0);
     expect(stats.totals.work.teacher).toBe(12);
+  });
+
+  // Last: it deletes the store the tests above reuse.
+  it('is a dataset on its own: a copy of OUT with the store deleted resolves every media path of every row', async () => {
+    const copy = join(await tempDir(), 'copied-out');
+    await promisify(execFile)('cp', ['-a', out, copy]);
+    await rm(store, { recursive: true, force: true });
+    const manifest = await readJson(join(copy, 'manifest.json'));
+    const listed = new Map((await readFile(join(copy, manifest.media.index), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).map((e: { file: string; sha256: string }) => [e.file, e.sha256]));
+    let paths = 0;
+    for (const shard of manifest.shards) {
+      for (const row of await readRowsHyparquet(join(copy, shard.file))) {
+        const named = [row.video, row.audio, ...(row.frames as string[]), ...(row.face_crops as string[])].filter((p): p is string => typeof p === 'string');
+        expect(named.length).toBeGreaterThanOrEqual(4);
+        for (const path of named) {
+          expect(path).toMatch(/^media\//);
+          expect(await sha(join(copy, path))).toBe(listed.get(path));
+          paths++;
+        }
+      }
+    }
+    expect(paths).toBeGreaterThan(0);
   });
 });

@@ -72,14 +72,15 @@ describe('emoforge export', () => {
     expect(run.code).toBe(0);
     const manifest = await readJson(join(out, 'manifest.json'));
     let total = 0;
-    for (const split of ['train', 'val', 'test']) {
+    for (const split of ['train', 'validation', 'test']) {
       const entries = await readJson<{ id: string; video: string; audio: string | null; conversations: { from: string; value: string }[] }[]>(join(dest, `${split}.json`));
       expect(entries.length).toBe(manifest.splits[split]);
       total += entries.length;
       for (const entry of entries) {
         expect(Object.keys(entry)).toEqual(['id', 'video', 'audio', 'conversations']);
-        expect(entry.video).toMatch(/^sample_000[123]\.mp4$/);
-        expect(entry.audio).toMatch(/^media\/.+\.wav$/);
+        // Without --media, media stays in the out folder: paths relative to it.
+        expect(entry.video).toMatch(/^media\/video\/.+\.mp4$/);
+        expect(entry.audio).toMatch(/^media\/audio\/.+\.wav$/);
         expect(entry.conversations[0].from).toBe('human');
         expect(entry.conversations[0].value.startsWith('<video>\n')).toBe(true);
         expect(entry.conversations[1].from).toBe('gpt');
@@ -92,7 +93,7 @@ describe('emoforge export', () => {
     const dest = join(work, 'jsonl');
     expect((await cli(['export', out, '--format', 'jsonl', '--dest', dest])).code).toBe(0);
     let lines = 0;
-    for (const split of ['train', 'val', 'test']) {
+    for (const split of ['train', 'validation', 'test']) {
       for (const line of (await readFile(join(dest, `${split}.jsonl`), 'utf8')).split('\n').filter(Boolean)) {
         const record = JSON.parse(line);
         lines++;
@@ -113,7 +114,7 @@ describe('emoforge export', () => {
     expect(tight.stdout).toContain('0 samples written, 6 skipped over the 20-token budget');
     const report = await readJson(join(small, 'export-report.json'));
     expect(report.skippedOverBudget).toBe(6);
-    expect(report.splits.train.skippedOverBudget + report.splits.val.skippedOverBudget + report.splits.test.skippedOverBudget).toBe(6);
+    expect(report.splits.train.skippedOverBudget + report.splits.validation.skippedOverBudget + report.splits.test.skippedOverBudget).toBe(6);
     expect(await csvRecords(join(small, 'description.csv'))).toEqual([]);
     // Replacing an earlier export: the file is rewritten in place, no temp files left behind.
     expect((await cli(['export', out, '--format', 'jsonl', '--dest', dest, '--max-tokens', '20'])).code).toBe(0);
@@ -126,7 +127,7 @@ describe('emoforge export', () => {
       ['export', out],
       ['export', out, '--format', 'csv'],
       ['export', out, '--format', 'llava', '--media', 'hardlink'],
-      ['export', out, '--format', 'llava', '--media', 'link'],
+      ['export', out, '--format', 'llava', '--media', 'link', '--input', out],
       ['export', out, '--format', 'llava', '--max-tokens', '0'],
       ['export', out, '--format', 'llava', '--dest', join(out, 'shards', 'export')],
     ]) {
@@ -149,7 +150,7 @@ describe('emoforge export', () => {
 
     const parent = await tempDir();
     const dest = join(parent, 'dest');
-    const exported = await cli(['export', hostileOut, '--format', 'affectgpt', '--dest', dest, '--media', 'link', '--input', hostileInput, '--store', store]);
+    const exported = await cli(['export', hostileOut, '--format', 'affectgpt', '--dest', dest, '--media', 'link']);
     expect(exported.stderr).toBe('');
     expect(exported.code).toBe(0);
     expect(exported.stdout).toContain('video: 3 linked');
@@ -162,11 +163,13 @@ describe('emoforge export', () => {
     const hostileFile = videos.find((v) => !v.startsWith('sample_'))!;
     expect(hostileFile).toMatch(/^[^/\\\n".']/);
     expect(hostileFile).not.toMatch(/[\\/\n",']/);
-    // Links point at the source clip and the store's WAV; CSV names match the media names.
-    expect(await realpath(await readlink(join(dest, 'video', hostileFile)))).toBe(await realpath(join(hostileInput, `${HOSTILE}.mp4`)));
+    // Links point at the segment's files in the out folder (the whole clip's video is the source's bytes); CSV names match the media names.
+    const linked = await realpath(await readlink(join(dest, 'video', hostileFile)));
+    expect(relative(await realpath(join(hostileOut, 'media', 'video')), linked).startsWith('..')).toBe(false);
+    expect((await readFile(linked)).equals(await readFile(join(hostileInput, `${HOSTILE}.mp4`)))).toBe(true);
     const wav = hostileFile.replace(/\.mp4$/, '.wav');
     expect((await lstat(join(dest, 'audio', wav))).isSymbolicLink()).toBe(true);
-    expect(relative(await realpath(store), await realpath(join(dest, 'audio', wav))).startsWith('..')).toBe(false);
+    expect(relative(await realpath(join(hostileOut, 'media', 'audio')), await realpath(join(dest, 'audio', wav))).startsWith('..')).toBe(false);
     const descriptions = await csvRecords(join(dest, 'description.csv'));
     expect(descriptions.map((r) => `${r.name}.mp4`).sort()).toEqual(videos);
 
@@ -176,7 +179,7 @@ describe('emoforge export', () => {
     await mkdir(planted);
     await mkdir(elsewhere);
     await symlink(elsewhere, join(planted, 'video'));
-    const refused = await cli(['export', hostileOut, '--format', 'llava', '--dest', planted, '--media', 'copy', '--input', hostileInput, '--store', store]);
+    const refused = await cli(['export', hostileOut, '--format', 'llava', '--dest', planted, '--media', 'copy']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('not a plain folder');
     expect(await readdir(elsewhere)).toEqual([]);

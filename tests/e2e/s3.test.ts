@@ -151,7 +151,11 @@ describe('S3 store end to end', () => {
       expect(view.manifest!.shards.length).toBeGreaterThan(0);
       expect(view.brokenShards).toEqual([]);
       const published = await keys(s3('corpus'));
-      expect(published).toEqual(expect.arrayContaining(['manifest.json', 'rejects.parquet', 'stats.json']));
+      expect(published).toEqual(expect.arrayContaining(['manifest.json', 'rejects.parquet', 'stats.json', 'media.jsonl']));
+      // The published corpus carries its media: every file the index lists is in the bucket with its bytes.
+      const index = (await s3('corpus').get('media.jsonl'))!.toString().trim().split('\n').map((line) => JSON.parse(line) as { file: string; sha256: string });
+      expect(index.length).toBeGreaterThan(0);
+      for (const entry of index) expect(sha256((await s3('corpus').get(entry.file))!)).toBe(entry.sha256);
       const stats = JSON.parse((await s3('corpus').get('stats.json'))!.toString()) as { totals: { rows: number } };
       expect(stats.totals.rows).toBeGreaterThan(0);
       const partitions = (await keys(s3('cache'), 'partitions')).length;

@@ -94,6 +94,7 @@ function rowsOf(s: Segment, split: Split, tasks: readonly Task[] = ['description
         { from: 'human', value: 'q' },
         { from: 'gpt', value: 'a' },
       ],
+      video: null,
       audio: null,
       frames: [],
       face_crops: [],
@@ -131,7 +132,7 @@ function run(overrides: Partial<AuditInput> = {}): AuditInput {
     segmentDrop(droppedAngry, 'filter', { reason: 'too-long', detail: `9.00s > maxDurationSec 5 ${HOSTILE}` }),
     segmentDrop(droppedHappy, 'filter', { reason: 'description-too-short', detail: '3 chars < 20' }),
   ];
-  const rows = [...rowsOf(kept[0], 'train'), ...rowsOf(kept[1], 'val'), ...rowsOf(kept[2], 'test', ['description', 'mcq', 'rationale'])];
+  const rows = [...rowsOf(kept[0], 'train'), ...rowsOf(kept[1], 'validation'), ...rowsOf(kept[2], 'test', ['description', 'mcq', 'rationale'])];
   return {
     corpus: 'corpus <one>',
     emoforge: '0.1.0',
@@ -145,7 +146,7 @@ function run(overrides: Partial<AuditInput> = {}): AuditInput {
     drops,
     shards: [
       { file: 'shards/train-00000-of-00001.parquet', split: 'train', rows: 2, bytes: 1000 },
-      { file: 'shards/val-00000-of-00001.parquet', split: 'val', rows: 2, bytes: 900 },
+      { file: 'shards/validation-00000-of-00001.parquet', split: 'validation', rows: 2, bytes: 900 },
       { file: 'shards/test-00000-of-00001.parquet', split: 'test', rows: 3, bytes: 1100 },
     ],
     columns: COLUMNS,
@@ -300,19 +301,25 @@ describe('dataset card', () => {
         config_name: 'default',
         data_files: [
           { split: 'train', path: 'shards/train-*.parquet' },
-          { split: 'val', path: 'shards/val-*.parquet' },
+          { split: 'validation', path: 'shards/validation-*.parquet' },
           { split: 'test', path: 'shards/test-*.parquet' },
         ],
       },
     ]);
     expect(meta.dataset_info.splits).toEqual([
       { name: 'train', num_bytes: 1000, num_examples: 2 },
-      { name: 'val', num_bytes: 900, num_examples: 2 },
+      { name: 'validation', num_bytes: 900, num_examples: 2 },
       { name: 'test', num_bytes: 1100, num_examples: 3 },
     ]);
     expect(meta.dataset_info.features.map((f: { name: string }) => f.name)).toEqual(COLUMNS.map((c) => c.name));
     expect(meta.dataset_info.features.find((f: { name: string }) => f.name === 'conversations')).toEqual({ name: 'conversations', list: [{ name: 'from', dtype: 'string' }, { name: 'value', dtype: 'string' }] });
     expect(meta.dataset_info.features.find((f: { name: string }) => f.name === 'openset')).toEqual({ name: 'openset', sequence: 'string' });
+    // Media columns are typed the way `datasets` writes Video, Audio and lists of Image in a card.
+    const featureOf = (name: string) => meta.dataset_info.features.find((f: { name: string }) => f.name === name);
+    expect(featureOf('video')).toEqual({ name: 'video', dtype: 'video' });
+    expect(featureOf('audio')).toEqual({ name: 'audio', dtype: { audio: { sampling_rate: 16000 } } });
+    expect(featureOf('frames')).toEqual({ name: 'frames', list: 'image' });
+    expect(featureOf('face_crops')).toEqual({ name: 'face_crops', list: 'image' });
     expect(meta.size_categories).toEqual(['n<1K']);
   });
 
@@ -323,7 +330,8 @@ describe('dataset card', () => {
     expect(body).toContain('`describe.rules@1`');
     expect(body).toContain('| labels | gpt | 7 | 2 | 1,200 | 300 | $0.0123 |');
     expect(body).toContain('| filter | 5 | 3 | 2 | description-too-short 1, too-long 1 |');
-    expect(body).toContain('load_dataset("parquet"');
+    expect(body).toContain('load_dataset(".")');
+    expect(body).toContain('`media.jsonl`');
     expect(body).not.toMatch(/<(script|img|article)/i);
     expect(body).toContain('# corpus &lt;one&gt;');
   });

@@ -80,7 +80,7 @@ function worstLabelGap(segments: readonly Segment[], splits: Map<string, Split>,
 
 describe('group-disjoint, label-stratified splits', () => {
   const { specs, segments } = corpus();
-  const shares = { train: 0.8, val: 0.1, test: 0.1 };
+  const shares = { train: 0.8, validation: 0.1, test: 0.1 };
 
   it('never lets a speaker, a source video or a clip straddle splits', () => {
     expect(segments).toHaveLength(300);
@@ -102,7 +102,7 @@ describe('group-disjoint, label-stratified splits', () => {
 
   it('fills every split near its share and keeps label proportions near the corpus, better than ignoring labels', () => {
     const splits = assignSplits(segments, shares, 'seed-a');
-    const counts = { train: 0, val: 0, test: 0 };
+    const counts = { train: 0, validation: 0, test: 0 };
     for (const s of segments) counts[splits.get(s.id)!]++;
     for (const split of SPLITS) expect(Math.abs(counts[split] / segments.length - shares[split])).toBeLessThanOrEqual(0.02);
 
@@ -149,13 +149,13 @@ describe('group-disjoint, label-stratified splits', () => {
     for (const s of segments) splitOfGroup.set(groups.get(s.id)!, (splitOfGroup.get(groups.get(s.id)!) ?? new Set()).add(pinnedRun.get(s.id)!));
     expect([...splitOfGroup.values()].filter((set) => set.size > 1)).toEqual([]);
     // And the new groups fill the splits toward their shares.
-    const counts = { train: 0, val: 0, test: 0 };
+    const counts = { train: 0, validation: 0, test: 0 };
     for (const s of segments) counts[pinnedRun.get(s.id)!]++;
     for (const split of SPLITS) expect(Math.abs(counts[split] / segments.length - shares[split])).toBeLessThanOrEqual(0.05);
   });
 
-  it('gives val and test a group each even with only three speakers', () => {
+  it('gives validation and test a group each even with only three speakers', () => {
     const few = [segment({ i: 1, speaker: 'a' }), segment({ i: 2, speaker: 'a' }), segment({ i: 3, speaker: 'b' }), segment({ i: 4, speaker: 'c' })];
-    expect(new Set(assignSplits(few, shares, 'x').values())).toEqual(new Set(['train', 'val', 'test']));
+    expect(new Set(assignSplits(few, shares, 'x').values())).toEqual(new Set(['train', 'validation', 'test']));
   });
 });

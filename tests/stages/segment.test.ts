@@ -282,7 +282,7 @@ describe('segment: cutting and media kinds', () => {
   });
 
   it('validates the config: unknown strategies and fields, minSec above maxSec', () => {
-    expect(segment.configSchema.parse(undefined)).toMatchObject({ strategy: 'whole', frames: 4, keyframes: 'uniform', cut: 'none', sceneThreshold: 0.3 });
+    expect(segment.configSchema.parse(undefined)).toMatchObject({ strategy: 'whole', frames: 4, keyframes: 'uniform', cut: 'auto', sceneThreshold: 0.3 });
     expect(segment.configSchema.parse({ strategy: 'speech' })).toMatchObject({ noiseDb: -35, minPauseSec: 0.3, minSec: 1, maxSec: 10, paddingSec: 0.2 });
     expect(() => segment.configSchema.parse({ strategy: 'shots' })).toThrow();
     expect(() => segment.configSchema.parse({ strategy: 'speech', minSec: 5, maxSec: 2 })).toThrow();
