@@ -199,7 +199,9 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   const columns = config.embedMedia ? embeddedColumns(COLUMNS) : COLUMNS;
   for (const split of SPLITS) {
     const name = config.splitNames[split];
-    rows[split].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // Embedded media: a segment's rows side by side, so the row group's dictionary holds its media once.
+    const bySegment = (a: Sample, b: Sample) => (config.embedMedia && a.segment_id !== b.segment_id ? (a.segment_id < b.segment_id ? -1 : 1) : 0);
+    rows[split].sort((a, b) => bySegment(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     const written = await writeShards({
       dir: join(staging, 'shards'),
       prefix: name,

@@ -180,6 +180,14 @@ describe('media in the out folder across runs', () => {
       instance.closeSync();
     }
     expect(await readFile(join(embedded, 'README.md'), 'utf8')).toContain('The shards embed every media file');
+    // audit's samples table keeps the paths; inspect shows sizes, not bytes.
+    const audited = await cli(['audit', embedded, '--sql', 'SELECT audio, frames[1] AS frame FROM samples LIMIT 1', '--json']);
+    expect(audited.code, audited.stderr).toBe(0);
+    expect(audited.stdout).toMatch(/"audio": ?"media\/audio\/[^"]+\.wav"/);
+    expect(audited.stdout).toMatch(/"frame": ?"media\/frames\/[^"]+\.jpg"/);
+    const inspected = await cli(['inspect', embedded, '--rows', '1']);
+    expect(inspected.code).toBe(0);
+    expect(inspected.stdout).toMatch(/audio: \{"bytes":"<[0-9.]+ KiB>","path":"media\/audio\//);
     // The embedded corpus is the same corpus: the row ids and texts match the path-only one.
     const plain = new Map((await rowsOf(out)).map((r) => [String(r.id), r]));
     const withBytes = await rowsOf(embedded);
