@@ -221,6 +221,18 @@ export const Judgement = z.object({
 });
 export type Judgement = z.infer<typeof Judgement>;
 
+/** What the footage of a span looks and sounds like (pipelines/quality/footage.ts): keyframe dHashes and audio sub-fingerprints. */
+export const FootageFingerprint = z.object({
+  version: z.number().int().positive(),
+  duration: z.number().nonnegative(),
+  frames: z.array(z.string().regex(/^[0-9a-f]{16}$/)),
+  mirrored: z.array(z.string().regex(/^[0-9a-f]{16}$/)),
+  audio: z.string().nullable(),
+  quiet: z.string().nullable(),
+  hopSec: z.number().positive(),
+});
+export type FootageFingerprint = z.infer<typeof FootageFingerprint>;
+
 export const Segment = z.object({
   /** hash of clip id + span + segmenter params */
   id: z.string().regex(/^[0-9a-f]{64}$/),
@@ -235,6 +247,8 @@ export const Segment = z.object({
   frames: z.array(ArtefactRef).optional(),
   /** subtitle cue text of the span, when the segmenter cut on subtitles */
   subtitle: z.string().optional(),
+  /** the span's footage fingerprint, for duplicates by footage and benchmark decontamination */
+  fingerprint: FootageFingerprint.optional(),
   transcript: Transcript.optional(),
   cues: Cues.optional(),
   clues: Clues.optional(),

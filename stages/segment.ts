@@ -11,7 +11,9 @@ import { z } from 'zod';
 import { fingerprint } from '../pipelines/fingerprint.ts';
 import { analyseMedia, extractClipMedia, round, type MediaAnalysis, type SegmentOutputs } from '../pipelines/media/ffmpeg.ts';
 import { drop, type ClipStage, type StageContext } from '../pipelines/stage.ts';
-import type { ArtefactRef, Clip, Segment } from '../schemas/records.ts';
+import { FOOTAGE_VERSION } from '../pipelines/quality/footage.ts';
+import { footageFingerprint } from '../pipelines/quality/footage-media.ts';
+import type { ArtefactRef, Clip, FootageFingerprint, Segment } from '../schemas/records.ts';
 import { ms, sceneSpans, speechSpans, subtitleSpans, type Span } from './segment/spans.ts';
 import { hasCueTimings, parseSubtitles, readSidecar, type Cue } from './segment/subtitles.ts';
 
@@ -134,10 +136,10 @@ const GROUP_WINDOW_SEC = 1800;
 export const segment: ClipStage<SegmentConfig> = {
   kind: 'clip',
   name: 'segment',
-  version: 3,
+  version: 4,
   configSchema: SegmentConfig as z.ZodType<SegmentConfig>,
   reads: [],
-  adds: ['id', 'clipId', 'clip', 'index', 'start', 'end', 'video', 'audio', 'frames', 'subtitle'],
+  adds: ['id', 'clipId', 'clip', 'index', 'start', 'end', 'video', 'audio', 'frames', 'subtitle', 'fingerprint'],
   cache: true,
 
   async run(clip, config, ctx) {
@@ -183,6 +185,7 @@ export const segment: ClipStage<SegmentConfig> = {
     const segments: Segment[] = [];
     for (const plan of plans) {
       const { span } = plan;
+      const frames = plan.framesIndexKey ? await frameRefs(ctx, plan.framesIndexKey) : [];
       segments.push({
         id: fingerprint('segment', clip.id, span.start, span.end, params),
         clipId: clip.id,
@@ -192,8 +195,9 @@ export const segment: ClipStage<SegmentConfig> = {
         end: span.end,
         ...(plan.videoKey ? { video: await ref(ctx, plan.videoKey) } : {}),
         ...(plan.audioKey ? { audio: await ref(ctx, plan.audioKey) } : {}),
-        frames: plan.framesIndexKey ? await frameRefs(ctx, plan.framesIndexKey) : [],
+        frames,
         ...(span.subtitle !== undefined ? { subtitle: span.subtitle } : {}),
+        fingerprint: await spanFingerprint(plan, frames, ctx),
       });
     }
     return segments;
@@ -362,6 +366,24 @@ async function materialise(clip: Clip, plans: readonly SegmentPlan[], jpeg: { he
       await rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+/** The span's footage fingerprint, from its keyframes and WAV; cached in the store under what it was made from. */
+async function spanFingerprint(plan: SegmentPlan, frames: readonly ArtefactRef[], ctx: StageContext): Promise<FootageFingerprint> {
+  const hash = fingerprint('footage', FOOTAGE_VERSION, plan.audioKey ?? null, plan.framesIndexKey ?? null, ms(plan.span.end - plan.span.start));
+  const key = `cache/footage/${hash.slice(0, 2)}/${hash}.json`;
+  const cached = await ctx.store.get(key);
+  if (cached) return JSON.parse(cached.toString('utf8')) as FootageFingerprint;
+  const jpegs: Buffer[] = [];
+  for (const frame of frames) {
+    const bytes = await ctx.store.get(frame.key);
+    if (!bytes) throw new Error(`artefact ${frame.key} vanished from the store ${ctx.store.location}`);
+    jpegs.push(bytes);
+  }
+  ctx.work.add('dsp');
+  const made = await footageFingerprint({ duration: ms(plan.span.end - plan.span.start), frames: jpegs, wavPath: plan.audioKey ? await ctx.store.localPath(plan.audioKey) : null }, ctx.signal);
+  await ctx.store.put(key, JSON.stringify(made));
+  return made;
 }
 
 async function ref(ctx: StageContext, key: string, time?: number): Promise<ArtefactRef> {

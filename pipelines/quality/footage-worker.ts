@@ -1,0 +1,48 @@
+// Audio fingerprints off the event loop: an hour of audio is ~110,000 FFTs of 4,096 points, seconds
+// of CPU that must not hold up lease renewals or progress. A lazily started worker thread (this same
+// file) reads the WAV and returns the encoded sub-fingerprints.
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { RecordError } from '../errors.ts';
+import { decodeWav, WavFormatError } from '../media/wav.ts';
+import { WorkerPool, isWorkerFor, serveJobs } from '../worker-thread.ts';
+import { audioSubFingerprints, encodeAudio } from './footage.ts';
+
+interface FingerprintRequest {
+  readonly wavPath: string;
+}
+
+/** The encoded audio part of a footage fingerprint; null when the WAV is shorter than one frame. */
+export type AudioFingerprint = { readonly audio: string; readonly quiet: string } | null;
+
+const WORKER_ROLE = 'emoforge-footage-worker';
+
+if (isWorkerFor(WORKER_ROLE)) {
+  serveJobs<FingerprintRequest, AudioFingerprint>(async ({ wavPath }) => {
+    try {
+      const wav = decodeWav(await readFile(wavPath));
+      const { codes, quiet } = audioSubFingerprints(wav.samples, wav.sampleRate);
+      return codes.length > 0 ? encodeAudio(codes, quiet) : null;
+    } catch (error) {
+      if (error instanceof WavFormatError || error instanceof RangeError) throw new RecordError('bad-audio', `cannot fingerprint ${wavPath}: ${error.message}`);
+      throw error;
+    }
+  });
+}
+
+const pool = new WorkerPool<FingerprintRequest, AudioFingerprint>({
+  module: import.meta.url,
+  role: WORKER_ROLE,
+  label: 'footage fingerprints',
+  size: Math.max(1, Math.min(2, availableParallelism() - 1)),
+});
+
+/** Audio sub-fingerprints of a 16 kHz WAV file, computed in a worker thread. */
+export function audioFingerprint(wavPath: string, signal: AbortSignal): Promise<AudioFingerprint> {
+  return pool.run({ wavPath }, signal);
+}
+
+/** Stops the pool's workers (the next fingerprint starts a new pool). */
+export function closeFootageWorkers(): Promise<void> {
+  return pool.close();
+}
