@@ -1,7 +1,8 @@
 // ingest: lists the sources (a folder, a glob, or a CSV/JSONL manifest), hashes every file (clip id =
 // sha256 of its bytes), validates it with ffprobe and assigns it a partition. Every source that does
 // not become a clip leaves with a reason: missing, path-escape, empty-file, not-media, corrupt,
-// no-streams, too-long, too-short, duplicate, bad-manifest-row, takedown (listed in the takedown file).
+// no-streams, too-long, too-short, duplicate, bad-manifest-row, takedown (listed in the takedown file),
+// benchmark-overlap (the clip is, or contains, a clip of a benchmark in ingest.exclude).
 import { open, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import PQueue from 'p-queue';
@@ -12,6 +13,7 @@ import { sha256, sha256File } from '../pipelines/fingerprint.ts';
 import { assertFfmpegInstalled, probe } from '../pipelines/media/ffmpeg.ts';
 import type { SourceResult, SourceStage, StageContext } from '../pipelines/stage.ts';
 import { Probe, type Clip, type Drop, type ManifestFields } from '../schemas/records.ts';
+import { Exclusions } from './ingest/exclude.ts';
 import { readManifest } from './ingest/manifest.ts';
 
 export const DEFAULT_MEDIA_EXTENSIONS = ['mp4', 'mkv', 'webm', 'mov', 'avi', 'm4v', 'mpg', 'mpeg', 'wav', 'mp3', 'm4a', 'flac', 'ogg', 'opus'];
@@ -30,6 +32,8 @@ const IngestConfig = z
     concurrency: z.number().int().min(1).max(64).default(4),
     /** Takedown list: a text file, one clip name, uri or sha256 clip id a line (# comments); listed clips, and any file with the same bytes, are dropped as takedown. */
     takedown: z.string().min(1).optional(),
+    /** Benchmarks to keep out: fingerprint lists (emoforge fingerprint DIR -o FILE) or folders of clips; a clip with the same bytes or containing the same footage is dropped as benchmark-overlap. */
+    exclude: z.array(z.string().min(1)).default([]),
   })
   .strict();
 export type IngestConfig = z.infer<typeof IngestConfig>;
@@ -111,9 +115,28 @@ export const ingest: SourceStage<IngestConfig> = {
         partition: partitionOf(candidate.id, options.partitions),
       });
     }
-    return { clips, drops: drops.sort((a, b) => compare(a.uri, b.uri) || compare(a.reason, b.reason)), seen: entries.length + listing.drops.length, root: listing.root };
+    const admitted = config.exclude.length > 0 ? await withoutBenchmarks(clips, kept, config, ctx, drops) : clips;
+    return { clips: admitted, drops: drops.sort((a, b) => compare(a.uri, b.uri) || compare(a.reason, b.reason)), seen: entries.length + listing.drops.length, root: listing.root };
   },
 };
+
+/** Clips that are, or contain, a benchmark clip of ingest.exclude leave as benchmark-overlap. */
+async function withoutBenchmarks(clips: readonly Clip[], sources: ReadonlyMap<string, { entry: SourceEntry }>, config: IngestConfig, ctx: StageContext, drops: Drop[]): Promise<Clip[]> {
+  const exclusions = await Exclusions.load(config.exclude, { extensions: config.extensions }, ctx);
+  const queue = new PQueue({ concurrency: config.concurrency });
+  const keep = new Set<string>();
+  await Promise.all(
+    clips.map((clip) =>
+      queue.add(async () => {
+        const overlap = await exclusions.overlap(clip, sources.get(clip.id)!.entry.path, ctx);
+        if (overlap) drops.push(dropOf(clip, clip.id, 'benchmark-overlap', overlap.detail));
+        else keep.add(clip.id);
+      }),
+    ),
+  );
+  ctx.log.info({ benchmarkClips: exclusions.size, clips: clips.length, excluded: clips.length - keep.size }, 'benchmark decontamination');
+  return clips.filter((clip) => keep.has(clip.id));
+}
 
 /** The takedown file's entries: one a line, trimmed; blank lines and # comments skipped. */
 async function readTakedown(path: string): Promise<Set<string>> {

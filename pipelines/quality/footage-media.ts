@@ -33,20 +33,22 @@ export async function footageFingerprint(media: { readonly duration: number; rea
   };
 }
 
-/** Keyframes a whole-file fingerprint takes (evenly spread), as the segment stage's default. */
-export const FILE_FRAMES = 4;
+/** Keyframes a whole-file fingerprint takes: about one a second, at least 4 (the segment stage's default), at most 64. */
+function fileFrames(duration: number): number {
+  return Math.min(64, Math.max(4, Math.round(duration)));
+}
 const FRAME_HEIGHT = 360;
 
 /**
  * The fingerprint of a whole media file (for benchmark lists and `emoforge fingerprint`): one ffmpeg
- * pass for a 16 kHz mono WAV and FILE_FRAMES evenly spread keyframes, then footageFingerprint.
+ * pass for a 16 kHz mono WAV and evenly spread keyframes, then footageFingerprint.
  */
 export async function fingerprintFile(path: string, signal: AbortSignal): Promise<{ probe: Probe; fingerprint: FootageFingerprint }> {
   const info = await probe(path);
   const dir = await mkdtemp(join(tmpdir(), 'emoforge-fingerprint-'));
   try {
     const duration = info.duration;
-    const count = info.hasVideo ? FILE_FRAMES : 0;
+    const count = info.hasVideo ? fileFrames(duration) : 0;
     const targets = Array.from({ length: count }, (_, i) => round(((i + 0.5) * duration) / count, 3));
     await extractClipMedia({
       input: path,
