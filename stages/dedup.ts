@@ -8,7 +8,7 @@
 // A global stage: duplicates cross partitions. It runs after filter, so a duplicate is never kept in
 // place of a twin the filter would have passed.
 import { z } from 'zod';
-import { findFootageDuplicates, decodeFootage, DEFAULT_THRESHOLDS, FOOTAGE_VERSION, type FootageComparison, type FootageSearch } from '../pipelines/quality/footage.ts';
+import { DEFAULT_FOOTAGE_SEARCH, decodeFootage, findFootageDuplicates, FOOTAGE_VERSION, type FootageComparison } from '../pipelines/quality/footage.ts';
 import { findDuplicates } from '../pipelines/quality/minhash.ts';
 import { splitGroups } from '../pipelines/split.ts';
 import { drop, type DropResult, type GlobalStage } from '../pipelines/stage.ts';
@@ -18,8 +18,6 @@ import type { Segment } from '../schemas/records.ts';
 export const DEDUP_FIELDS = ['description', 'qa', 'rationale', 'transcript'] as const;
 export type DedupField = (typeof DEDUP_FIELDS)[number];
 
-/** The footage comparison's defaults: what the footage bench measured recall and precision with. */
-export const DEFAULT_FOOTAGE_SEARCH: FootageSearch = { ...DEFAULT_THRESHOLDS, maxDurationDiffSec: 1 };
 
 const FootageConfig = z
   .object({

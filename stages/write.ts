@@ -13,6 +13,7 @@ import { readPreviousRun, writeAuditFiles } from '../pipelines/audit/index.ts';
 import { buildSamples, CONVERSATION_TEMPLATES, DEFAULT_TASKS, type ConversationTemplate } from '../pipelines/conversations.ts';
 import { segmentDrop } from '../pipelines/drops.ts';
 import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
+import { decodeFootage, DEFAULT_FOOTAGE_SEARCH, findFootageDuplicates, FOOTAGE_VERSION } from '../pipelines/quality/footage.ts';
 import { markMediaSweep, mediaSweepPending, placeMedia, pruneMedia, readMediaIndex, writeMediaIndex, type MediaIndexRef } from '../pipelines/media/out-media.ts';
 import { DEFAULT_TARGET_BYTES, writeParquetFile, writeShards, type ColumnSpec, type ShardFile } from '../pipelines/parquet/index.ts';
 import type { SinkContext, SinkInput, SinkResult, SinkStage } from '../pipelines/sink.ts';
@@ -54,6 +55,8 @@ const WriteConfig = z
     conversationTemplate: z.enum(CONVERSATION_TEMPLATES).default('llava'),
     /** zstd level of the shards. */
     zstdLevel: z.number().int().min(1).max(22).default(3),
+    /** Segments of the same footage (footage fingerprints agree, as dedup judges them) land in one split, like a shared speaker. Default true. */
+    footageTies: z.boolean().default(true),
     /** Embed each row's media bytes in the shards as `{bytes, path}` structs (for a Hub push: the Parquet then carries the media). Default false: rows name files under OUT/media. */
     embedMedia: z.boolean().default(false),
   })
@@ -162,7 +165,9 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
       if (id) pinned.set(row.segmentId, id);
     }
   }
-  const splitOf = assignSplits(input.segments, config.splits, config.seed, pinned);
+  const ties = config.footageTies ? footageTies(input.segments) : undefined;
+  if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
+  const splitOf = assignSplits(input.segments, config.splits, config.seed, pinned, ties);
   const rows: Record<Split, Sample[]> = { train: [], validation: [], test: [] };
   const mediaKeys = new Set<string>();
   stats.in += input.segments.length;
@@ -313,6 +318,20 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
     'published',
   );
   return { splits, shards, unchanged, version: { number: version, unchanged: sameAsLatest, line, diff }, media: { files: mediaIndex.files, bytes: mediaIndex.bytes, linked: media.linked, copied: media.copied, kept: media.kept, pruned } };
+}
+
+/** Segment id → `footage:<kept id>` for segments whose footage matches another's (dedup's default thresholds). */
+function footageTies(segments: readonly Segment[]): Map<string, string> {
+  const comparable = segments.filter((s) => s.fingerprint?.version === FOOTAGE_VERSION);
+  const report = findFootageDuplicates(comparable.map((s) => ({ id: s.id, fingerprint: decodeFootage(s.fingerprint!) })), DEFAULT_FOOTAGE_SEARCH);
+  const ties = new Map<string, string>();
+  report.verdicts.forEach((verdict, i) => {
+    if (verdict.kind !== 'duplicate') return;
+    const key = `footage:${comparable[verdict.kept].id}`;
+    ties.set(comparable[i].id, key);
+    ties.set(comparable[verdict.kept].id, key);
+  });
+  return ties;
 }
 
 /** The media files a segment's rows name (every row of a segment names the same ones). */

@@ -242,10 +242,13 @@ export interface FootageReport {
   readonly clusters: number;
 }
 
-/** Candidates: durations within this many seconds (or this share of the longer), so a trim still pairs up. */
+/** Candidates: durations within this many seconds, so a trim still pairs up. */
 export interface FootageSearch extends FootageThresholds {
   readonly maxDurationDiffSec: number;
 }
+
+/** What the footage bench measured recall and precision with (dedup's and the splits' defaults). */
+export const DEFAULT_FOOTAGE_SEARCH: FootageSearch = { ...DEFAULT_THRESHOLDS, maxDurationDiffSec: 1 };
 
 /**
  * Clusters of the same footage among items (pairs whose durations are within the window are

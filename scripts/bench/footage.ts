@@ -17,10 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { mulberry32 } from '../../pipelines/random.ts';
-import { compareFootage, decodeFootage, DEFAULT_THRESHOLDS, findFootageDuplicates, type DecodedFootage } from '../../pipelines/quality/footage.ts';
+import { compareFootage, decodeFootage, DEFAULT_FOOTAGE_SEARCH, DEFAULT_THRESHOLDS, findFootageDuplicates, type DecodedFootage } from '../../pipelines/quality/footage.ts';
 import { fingerprintFile } from '../../pipelines/quality/footage-media.ts';
 import { closeFootageWorkers } from '../../pipelines/quality/footage-worker.ts';
-import { DEFAULT_FOOTAGE_SEARCH } from '../../stages/dedup.ts';
 import { sampleClips } from '../../tests/helpers.ts';
 
 const exec = promisify(execFile);
