@@ -102,6 +102,8 @@ export const LexicalCues = z.object({
   negativeWords: z.array(z.string()),
   /** emotion words found in the transcript with the emotion each points to */
   emotionWords: z.array(z.object({ word: z.string(), emotion: Emotion })),
+  /** what was scored: the transcript, or its English translation when the transcript is in another language */
+  source: z.enum(['transcript', 'translation']).optional(),
 });
 export type LexicalCues = z.infer<typeof LexicalCues>;
 
@@ -213,6 +215,20 @@ export type ClueText = z.infer<typeof ClueText>;
 export const Clues = z.object({ visual: ClueText.optional(), acoustic: ClueText.optional() });
 export type Clues = z.infer<typeof Clues>;
 
+/** The transcript in English (the `translate` role), or why there is none. */
+export const Translation = z.object({
+  /** original: the transcript is English already; translated: a teacher wrote `text`; untranslated: no English (see reason) */
+  status: z.enum(['original', 'translated', 'untranslated']),
+  /** the English text; null when untranslated */
+  text: z.string().min(1).nullable(),
+  /** the transcript's own language (ISO 639-1, 'und' when undetermined) */
+  from: z.string(),
+  reason: z.string().optional(),
+  /** who translated (absent for an English original) */
+  provenance: Provenance.optional(),
+});
+export type Translation = z.infer<typeof Translation>;
+
 /** The `judge` role's rubric verdict on a segment's generated text (1 = unusable, 10 = excellent). */
 export const Judgement = z.object({
   score: z.number().int().min(1).max(10),
@@ -250,6 +266,8 @@ export const Segment = z.object({
   /** the span's footage fingerprint, for duplicates by footage and benchmark decontamination */
   fingerprint: FootageFingerprint.optional(),
   transcript: Transcript.optional(),
+  /** the English transcript beside the original (stage `translate`) */
+  translation: Translation.optional(),
   cues: Cues.optional(),
   clues: Clues.optional(),
   description: Description.optional(),

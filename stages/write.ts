@@ -375,6 +375,7 @@ function rowsOf(segment: Segment, split: string, tasks: readonly Task[], templat
       model: sample.provenance.model,
       template: sample.provenance.template,
       split,
+      transcript_en: segment.translation?.text ?? (segment.transcript && /^en(-|$)/i.test(segment.transcript.language) ? segment.transcript.text : null),
     };
     const checked = Sample.safeParse(candidate);
     if (!checked.success) {

@@ -158,9 +158,11 @@ export function compareFootage(a: DecodedFootage, b: DecodedFootage, thresholds:
   const visual = frameDistance(a, b);
   // Keyframes that differ settle it: no need to align audio.
   if (visual !== null && visual.bits > thresholds.maxFrameBits) return { frameBits: visual.bits, mirrored: visual.mirrored, audioBer: null, offsetSec: null, duplicate: false };
-  const audio = a.codes && b.codes ? audioDistance(a, b, thresholds, options.contained ?? false) : null;
-  // Keyframes, when both have them, passed above; the audio, when both have it, must agree too.
-  const audioOk = audio === null || audio.ber <= thresholds.maxAudioBer;
+  const bothHaveAudio = a.codes !== null && b.codes !== null;
+  const audio = bothHaveAudio ? audioDistance(a, b, thresholds, options.contained ?? false) : null;
+  // Keyframes, when both have them, passed above. When both have audio it must agree too: audio
+  // that cannot be aligned (too little sound in common) is no evidence of the same footage.
+  const audioOk = bothHaveAudio ? audio !== null && audio.ber <= thresholds.maxAudioBer : true;
   return {
     frameBits: visual?.bits ?? null,
     mirrored: visual?.mirrored ?? false,

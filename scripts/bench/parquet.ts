@@ -110,6 +110,7 @@ export function* benchRows(count: number, seed = 42): Generator<Sample> {
         lexical: { sentiment: Math.round((random() * 2 - 1) * 1000) / 1000 },
         visual: Object.fromEntries(EMOTIONS.slice(0, 7).map((e) => [e, Math.round(random() * 1000) / 1000])),
       }),
+      transcript_en: null,
       teacher: 'rules',
       model: 'rules-v1',
       template: `${(['description', 'ov_labels', 'mcq', 'rationale'] as const)[templateIndex]}@1`,

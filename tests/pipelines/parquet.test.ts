@@ -68,6 +68,7 @@ function sampleRow(i: number): Sample {
     model: 'rules-v1',
     template: 'description@1',
     split: 'train',
+    transcript_en: i % 2 ? null : `English #${i}`,
   };
 }
 
