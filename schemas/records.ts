@@ -10,13 +10,37 @@ export type Emotion = z.infer<typeof Emotion>;
 export const Sentiment = z.enum(['positive', 'neutral', 'negative']);
 export type Sentiment = z.infer<typeof Sentiment>;
 
-/** Fields a manifest row may give a clip. All optional: the MER-Caption pool was unlabelled. */
+/** A corpus's own label for a sample, kept beside the mapped one (stages/ingest/adapters/*). */
+export const LabelSource = z.object({
+  /** ravdess, cremad, meld, iemocap, mer */
+  corpus: z.string(),
+  /** the label as the corpus writes it (`neu`, `joy`, `calm`, …) */
+  label: z.string(),
+  /** the code it was read from, when the corpus codes labels (a file-name field) */
+  code: z.string().optional(),
+  /** other annotations the corpus gives (intensity, dominance, crowd ratings, …) */
+  extra: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+});
+export type LabelSource = z.infer<typeof LabelSource>;
+
+/** Fields a manifest row (or a corpus adapter) may give a clip. All optional: the MER-Caption pool was unlabelled. */
 export const ManifestFields = z.object({
   label: z.string().optional(),
   speaker: z.string().optional(),
   group: z.string().optional(),
   text: z.string().optional(),
   licence: z.string().optional(),
+  /** the language of `text` (ISO 639-1), when the corpus says (MER: zh) */
+  textLanguage: z.string().optional(),
+  /** an English transcript the corpus itself ships (MER's `english` column) */
+  textEn: z.string().optional(),
+  sentiment: z.enum(['positive', 'neutral', 'negative']).optional(),
+  /** valence and arousal in [-1, 1], rescaled from the corpus's own scale */
+  valence: z.number().min(-1).max(1).optional(),
+  arousal: z.number().min(-1).max(1).optional(),
+  labelSource: LabelSource.optional(),
+  /** the corpus's own split, for `write.splits: official` */
+  officialSplit: z.enum(['train', 'validation', 'test']).optional(),
 });
 export type ManifestFields = z.infer<typeof ManifestFields>;
 
@@ -46,6 +70,8 @@ export const Clip = z.object({
   probe: Probe,
   manifest: ManifestFields,
   partition: z.number().int().nonnegative(),
+  /** an utterance inside a longer file (IEMOCAP dialogues): segmentation sees only this span, seconds */
+  span: z.object({ start: z.number().nonnegative(), end: z.number().positive() }).optional(),
 });
 export type Clip = z.infer<typeof Clip>;
 
@@ -60,7 +86,7 @@ export const Transcript = z.object({
   /** ISO 639-1 where known (as configured, or detected), 'und' when undetermined */
   language: z.string(),
   /** how the language was decided: the config said so, or an offline detector */
-  languageSource: z.enum(['config', 'detected']).optional(),
+  languageSource: z.enum(['config', 'detected', 'manifest']).optional(),
   engine: z.string(),
   /** word timings in seconds from the segment start, when the engine gives them */
   words: z.array(WordTiming).optional(),

@@ -158,11 +158,13 @@ export const segment: ClipStage<SegmentConfig> = {
       silence: config.strategy === 'speech',
     });
 
+    // A clip that is an utterance inside a longer file (corpus adapters) is segmented within its span.
+    const window = clip.span ?? { start: 0, end: duration };
     let spans: Span[];
     switch (config.strategy) {
       case 'whole':
       case 'fixed':
-        spans = spansOf(duration, config);
+        spans = spansOf(round(window.end - window.start, 3), config).map((s) => ({ start: round(s.start + window.start, 3), end: round(s.end + window.start, 3) }));
         break;
       case 'scene':
         spans = sceneSpans(duration, analysis.scenes.map((s) => s.time), config);
@@ -177,6 +179,7 @@ export const segment: ClipStage<SegmentConfig> = {
         spans = subtitleSpans(duration, cues!, config);
         break;
     }
+    if (clip.span && config.strategy !== 'whole' && config.strategy !== 'fixed') spans = withinWindow(spans, window);
     if (spans.length === 0) return drop('no-segments', `a ${duration}s clip gives no ${config.strategy} segment of at least the minimum length`);
 
     const params = strategyParams(config);
@@ -286,9 +289,16 @@ function planSegment(clip: Clip, span: Span, index: number, config: SegmentConfi
   };
 }
 
-/** A span from the clip's start to its end (within a millisecond): the source file is that segment's video. */
+/** A span from the file's start to its end (within a millisecond): the source file is that segment's video. */
 function isWholeClip(span: Span, clip: Clip): boolean {
   return span.start <= 0.001 && span.end >= clip.probe.duration - 0.001;
+}
+
+/** Spans found over the whole file, cut to the clip's window (an utterance span); slivers under 0.1 s go. */
+function withinWindow(spans: readonly Span[], window: { start: number; end: number }): Span[] {
+  return spans
+    .map((s) => ({ ...s, start: round(Math.max(s.start, window.start), 3), end: round(Math.min(s.end, window.end), 3) }))
+    .filter((s) => s.end - s.start >= 0.1);
 }
 
 /** The source file's extension as a safe lower-case suffix (`mp4`, `mkv`, `avi`, `flv`, …), else one from the container ffprobe named. */

@@ -42,6 +42,9 @@ export const translateStage: SegmentStage<TranslateConfig> = {
       return { ...segment, translation: { status: 'untranslated', text: null, from: transcript?.language ?? 'und', reason: 'no transcript' } };
     }
     if (isEnglish(transcript.language)) return { ...segment, translation: { status: 'original', text: transcript.text, from: transcript.language } };
+    // The corpus's own English (MER's `english` column) for its own transcript: no teacher needed.
+    const shipped = segment.clip.manifest.textEn;
+    if (shipped && transcript.engine === 'manifest') return { ...segment, translation: { status: 'translated', text: shipped, from: transcript.language, provenance: { teacher: 'corpus', model: segment.clip.manifest.labelSource?.corpus ?? 'manifest', template: 'manifest.english@1' } } };
     const { value, provenance } = await generateFor(ctx, 'translate', config.template, segment, TranslateOutput, { polish: config.polish });
     if (value.status === 'untranslated') {
       ctx.flag?.('untranslated', `${segment.clip.uri} [${segment.start}-${segment.end}s] (${transcript.language}): ${value.reason}`);

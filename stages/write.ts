@@ -35,10 +35,23 @@ const WriteConfig = z
     /** Split shares by segment count; no speaker or source video straddles splits, and each split's primary labels follow the corpus's as far as groups allow. `val` is read as `validation` (configs written before the rename). */
     splits: z
       .preprocess(
-        (value) => (value && typeof value === 'object' && 'val' in value && !('validation' in value) ? renameKey(value as Record<string, unknown>, 'val', 'validation') : value),
-        z.object({ train: SplitShare.default(0.8), validation: SplitShare.default(0.1), test: SplitShare.default(0.1) }).strict(),
+        (value) =>
+          value === 'official'
+            ? { official: true }
+            : value && typeof value === 'object' && 'val' in value && !('validation' in value)
+              ? renameKey(value as Record<string, unknown>, 'val', 'validation')
+              : value,
+        z
+          .object({
+            train: SplitShare.default(0.8),
+            validation: SplitShare.default(0.1),
+            test: SplitShare.default(0.1),
+            /** The corpus's own split (corpus adapters: MELD's CSVs, MER's label files) decides where its segments go; the rest follow the shares. `splits: official` is short for `{ official: true }`. */
+            official: z.boolean().default(false),
+          })
+          .strict(),
       )
-      .default({ train: 0.8, validation: 0.1, test: 0.1 })
+      .default({ train: 0.8, validation: 0.1, test: 0.1, official: false })
       .refine((s) => s.train + s.validation + s.test > 0, 'at least one split needs a share above 0'),
     /** Published names of the splits (row `split`, shard file prefix, dataset card). Default train, validation, test: the names `datasets` and the Hub expect. */
     splitNames: z
@@ -154,7 +167,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   // Splits are sticky across versions: rows of the latest version keep their split while the split
   // shares and seed stay the same (new groups are placed around them), whatever the splits are called.
   // The fingerprint keeps the form it had when validation was called val, so existing folders stay sticky.
-  const splitFingerprint = fingerprint('splits', { train: config.splits.train, val: config.splits.validation, test: config.splits.test }, config.seed);
+  const splitFingerprint = fingerprint('splits', { train: config.splits.train, val: config.splits.validation, test: config.splits.test, ...(config.splits.official ? { official: true } : {}) }, config.seed);
   const latest = await latestVersion<OutManifest>(ctx.outDir);
   let pinned: Map<string, Split> | undefined;
   if (latest?.manifest.splitFingerprint === splitFingerprint && previous.kind === 'run') {
@@ -165,9 +178,14 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
       if (id) pinned.set(row.segmentId, id);
     }
   }
-  const ties = config.footageTies ? footageTies(input.segments) : undefined;
+  // The corpus's own split outranks everything: an official test segment is never placed elsewhere,
+  // even when its speaker has segments in other official splits (as the corpus's authors published them).
+  const official = new Map<string, Split>();
+  if (config.splits.official) for (const segment of input.segments) if (segment.clip.manifest.officialSplit) official.set(segment.id, segment.clip.manifest.officialSplit);
+  const placed = official.size ? input.segments.filter((s) => !official.has(s.id)) : input.segments;
+  const ties = config.footageTies ? footageTies(placed) : undefined;
   if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
-  const splitOf = assignSplits(input.segments, config.splits, config.seed, pinned, ties);
+  const splitOf = new Map([...assignSplits(placed, config.splits, config.seed, pinned, ties), ...official]);
   const rows: Record<Split, Sample[]> = { train: [], validation: [], test: [] };
   const mediaKeys = new Set<string>();
   stats.in += input.segments.length;
@@ -375,7 +393,9 @@ function rowsOf(segment: Segment, split: string, tasks: readonly Task[], templat
       model: sample.provenance.model,
       template: sample.provenance.template,
       split,
-      transcript_en: segment.translation?.text ?? (segment.transcript && /^en(-|$)/i.test(segment.transcript.language) ? segment.transcript.text : null),
+      transcript_en: segment.translation?.text ?? (segment.transcript && /^en(-|$)/i.test(segment.transcript.language) ? segment.transcript.text : (segment.clip.manifest.textEn ?? null)),
+      label_source: segment.clip.manifest.labelSource ? canonicalJson(segment.clip.manifest.labelSource) : null,
+      official_split: segment.clip.manifest.officialSplit ?? null,
     };
     const checked = Sample.safeParse(candidate);
     if (!checked.success) {

@@ -20,7 +20,7 @@ export const FOOTAGE_VERSION = 1;
 export interface FootageThresholds {
   /** Mean nearest dHash distance (bits of 64) at or below which keyframes show the same footage. Default 10. */
   readonly maxFrameBits: number;
-  /** Audio bit error rate at or below which two tracks are the same recording. Default 0.3. */
+  /** Audio bit error rate at or below which two tracks are the same recording. Default 0.22. */
   readonly maxAudioBer: number;
   /** Offsets searched on either side of aligned starts (trims, shifted cuts), seconds. Default 1. */
   readonly maxOffsetSec: number;
@@ -28,7 +28,7 @@ export interface FootageThresholds {
   readonly minOverlapSec: number;
 }
 
-export const DEFAULT_THRESHOLDS: FootageThresholds = { maxFrameBits: 10, maxAudioBer: 0.3, maxOffsetSec: 1, minOverlapSec: 1 };
+export const DEFAULT_THRESHOLDS: FootageThresholds = { maxFrameBits: 10, maxAudioBer: 0.22, maxOffsetSec: 1, minOverlapSec: 1 };
 
 const SAMPLE_RATE = 16000;
 const FRAME = 4096;

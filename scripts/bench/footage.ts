@@ -23,7 +23,7 @@ import { closeFootageWorkers } from '../../pipelines/quality/footage-worker.ts';
 import { sampleClips } from '../../tests/helpers.ts';
 
 const exec = promisify(execFile);
-const { values: args } = parseArgs({ options: { clips: { type: 'string', default: '12' }, distinct: { type: 'string', default: '0' } } });
+const { values: args } = parseArgs({ options: { clips: { type: 'string', default: '12' }, distinct: { type: 'string', default: '0' }, explain: { type: 'boolean', default: false } } });
 const clipCount = Number(args.clips);
 const distinct = Number(args.distinct);
 const signal = new AbortController().signal;
@@ -83,6 +83,7 @@ try {
   let fp = 0;
   let fn = 0;
   const bers: Record<'same' | 'different', number[]> = { same: [], different: [] };
+  const frameBits: Record<'same' | 'different', number[]> = { same: [], different: [] };
   for (let i = 0; i < items.length; i++) {
     for (let j = i + 1; j < items.length; j++) {
       const [a, b] = [items[i], items[j]];
@@ -98,6 +99,7 @@ try {
             : 'different: other clips';
       const verdict = compareFootage(a.fingerprint, b.fingerprint, DEFAULT_FOOTAGE_SEARCH);
       if (verdict.audioBer !== null) bers[same ? 'same' : 'different'].push(verdict.audioBer);
+      if (verdict.frameBits !== null) frameBits[same ? 'same' : 'different'].push(verdict.frameBits);
       const entry = tally.get(kind) ?? { pairs: 0, flagged: 0 };
       entry.pairs++;
       if (verdict.duplicate) entry.flagged++;
@@ -111,6 +113,7 @@ try {
   for (const [kind, { pairs, flagged }] of ordered) process.stdout.write(`${kind.padEnd(48)} ${String(flagged).padStart(5)} of ${String(pairs).padStart(5)} pairs called duplicates\n`);
   const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))] ?? NaN;
   process.stdout.write(`audio bit error rate: same footage max ${quantile(bers.same, 1).toFixed(3)} (median ${quantile(bers.same, 0.5).toFixed(3)}); different footage min ${quantile(bers.different, 0).toFixed(3)} (median ${quantile(bers.different, 0.5).toFixed(3)}); threshold ${DEFAULT_THRESHOLDS.maxAudioBer}\n`);
+  process.stdout.write(`keyframe distance (bits of 64): same footage max ${quantile(frameBits.same, 1).toFixed(1)} (median ${quantile(frameBits.same, 0.5).toFixed(1)}); threshold ${DEFAULT_THRESHOLDS.maxFrameBits}\n`);
   process.stdout.write(`fingerprints: ${items.length} files in ${fingerprintSec.toFixed(1)} s (ffmpeg included)\n`);
   process.stdout.write(`footage duplicates: recall ${(tp / (tp + fn)).toFixed(3)} (${tp} of ${tp + fn} same-footage pairs), precision ${(tp / Math.max(1, tp + fp)).toFixed(3)} (${fp} different-footage pairs called duplicates)\n`);
 
@@ -120,6 +123,7 @@ try {
     const random = mulberry32(distinct);
     const words = ['river', 'window', 'orange', 'quiet', 'market', 'silver', 'garden', 'winter', 'paper', 'candle', 'engine', 'harbor', 'pencil', 'forest', 'basket', 'ladder', 'mirror', 'thunder', 'pocket', 'meadow', 'bridge', 'copper', 'island', 'lantern'];
     const distinctItems: { id: string; fingerprint: DecodedFootage }[] = [];
+    const described: string[] = [];
     const made = performance.now();
     for (let n = 0; n < distinct; n++) {
       const sentence = Array.from({ length: 4 + Math.floor(random() * 4) }, () => words[Math.floor(random() * words.length)]).join(' ');
@@ -128,6 +132,7 @@ try {
       const file = join(dir, `d${n}.mp4`);
       await ffmpeg(['-f', 'lavfi', '-i', `gradients=s=320x240:seed=${n + 1}:speed=0.02:rate=25`, '-i', wav, '-shortest', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', file]);
       distinctItems.push({ id: String(n).padStart(6, '0'), fingerprint: decodeFootage((await fingerprintFile(file, signal)).fingerprint) });
+      described.push(`seed ${n + 1}, voice ${VOICES[n % VOICES.length]}: "${sentence}"`);
       await rm(wav);
       await rm(file);
     }
@@ -135,6 +140,11 @@ try {
     const dedupStarted = performance.now();
     const report = findFootageDuplicates(distinctItems, DEFAULT_FOOTAGE_SEARCH);
     const kept = report.verdicts.filter((v) => v.kind === 'kept').length;
+    if (args.explain) {
+      report.verdicts.forEach((v, i) => {
+        if (v.kind === 'duplicate') process.stdout.write(`  dropped ${described[i]}\n    as ${described[v.kept]}${v.via !== undefined ? ` (via ${described[v.via]})` : ''}: keyframes ${v.comparison.frameBits} bits, audio BER ${v.comparison.audioBer}\n`);
+      });
+    }
     process.stdout.write(`distinct footage: ${kept} of ${distinct} clips kept (${((100 * kept) / distinct).toFixed(1)}%), ${report.comparedPairs} pairs compared in ${((performance.now() - dedupStarted) / 1000).toFixed(2)} s (clips made and fingerprinted in ${madeSec.toFixed(0)} s)\n`);
   }
 } finally {

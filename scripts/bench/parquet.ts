@@ -111,6 +111,8 @@ export function* benchRows(count: number, seed = 42): Generator<Sample> {
         visual: Object.fromEntries(EMOTIONS.slice(0, 7).map((e) => [e, Math.round(random() * 1000) / 1000])),
       }),
       transcript_en: null,
+      label_source: null,
+      official_split: null,
       teacher: 'rules',
       model: 'rules-v1',
       template: `${(['description', 'ov_labels', 'mcq', 'rationale'] as const)[templateIndex]}@1`,

@@ -105,6 +105,8 @@ function rowsOf(s: Segment, split: Split, tasks: readonly Task[] = ['description
       template: 'describe.rules@1',
       split,
       transcript_en: s.transcript!.text,
+      label_source: null,
+      official_split: null,
     }),
   );
 }

@@ -81,7 +81,7 @@ describe('dedup', () => {
   it('is a global stage with documented defaults that rejects bad options by name', () => {
     expect(dedup).toMatchObject({ kind: 'global', name: 'dedup', reads: ['fingerprint'], adds: [], cache: false });
     expect(defaults).toEqual({
-      footage: { enabled: true, maxFrameBits: 10, maxAudioBer: 0.3, maxOffsetSec: 1, minOverlapSec: 1, maxDurationDiffSec: 1 },
+      footage: { enabled: true, maxFrameBits: 10, maxAudioBer: 0.22, maxOffsetSec: 1, minOverlapSec: 1, maxDurationDiffSec: 1 },
       text: { enabled: false, fields: ['description', 'qa'], shingle: 3, permutations: 128, bands: 16, threshold: 0.8 },
     });
     expect(dedup.readsFor!(defaults)).toEqual(['fingerprint']);
