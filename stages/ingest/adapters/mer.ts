@@ -53,7 +53,9 @@ export const mer: CorpusAdapter<MerConfig> = {
     }
     if (clips.size === 0) rejects.push({ uri: folder, reason: 'not-in-layout', detail: `no .mp4/.avi clips in ${folder === '.' ? root : join(root, folder)}` });
 
-    const labelFiles = config.labels ?? top.filter((f) => /label.*\.csv$/i.test(f)).sort().map((file) => ({ file, split: splitFromName(file) }));
+    // Test files first: a clip two files label stays in the held-out split, never in training.
+    const priority = (split: string | undefined) => ['test', 'validation', 'train', undefined].indexOf(split as never);
+    const labelFiles = [...(config.labels ?? top.filter((f) => /label.*\.csv$/i.test(f)).sort().map((file) => ({ file, split: splitFromName(file) })))].sort((a, b) => priority(a.split) - priority(b.split) || (a.file < b.file ? -1 : 1));
     const labelled = new Map<string, { fields: ManifestFields; where: string }>();
     for (const { file, split } of labelFiles) {
       for (const { line, values } of await csvRows(root, file, rejects)) {
