@@ -378,9 +378,12 @@ async function materialise(clip: Clip, plans: readonly SegmentPlan[], jpeg: { he
   }
 }
 
+/** A segment's audio fingerprint covers its first 30 s: enough to tell recordings apart, cheap for 10-minute windows. */
+const SEGMENT_AUDIO_FINGERPRINT_SEC = 30;
+
 /** The span's footage fingerprint, from its keyframes and WAV; cached in the store under what it was made from. */
 async function spanFingerprint(plan: SegmentPlan, frames: readonly ArtefactRef[], ctx: StageContext): Promise<FootageFingerprint> {
-  const hash = fingerprint('footage', FOOTAGE_VERSION, plan.audioKey ?? null, plan.framesIndexKey ?? null, ms(plan.span.end - plan.span.start));
+  const hash = fingerprint('footage', FOOTAGE_VERSION, plan.audioKey ?? null, plan.framesIndexKey ?? null, ms(plan.span.end - plan.span.start), SEGMENT_AUDIO_FINGERPRINT_SEC);
   const key = `cache/footage/${hash.slice(0, 2)}/${hash}.json`;
   const cached = await ctx.store.get(key);
   if (cached) return JSON.parse(cached.toString('utf8')) as FootageFingerprint;
@@ -391,7 +394,7 @@ async function spanFingerprint(plan: SegmentPlan, frames: readonly ArtefactRef[]
     jpegs.push(bytes);
   }
   ctx.work.add('dsp');
-  const made = await footageFingerprint({ duration: ms(plan.span.end - plan.span.start), frames: jpegs, wavPath: plan.audioKey ? await ctx.store.localPath(plan.audioKey) : null }, ctx.signal);
+  const made = await footageFingerprint({ duration: ms(plan.span.end - plan.span.start), frames: jpegs, wavPath: plan.audioKey ? await ctx.store.localPath(plan.audioKey) : null, maxAudioSec: SEGMENT_AUDIO_FINGERPRINT_SEC }, ctx.signal);
   await ctx.store.put(key, JSON.stringify(made));
   return made;
 }

@@ -19,9 +19,9 @@ export async function frameHashes(jpeg: Uint8Array): Promise<{ plain: string; mi
 }
 
 /** The fingerprint of a span's media: its keyframes (in time order) and its WAV file, either may be absent. */
-export async function footageFingerprint(media: { readonly duration: number; readonly frames: readonly Uint8Array[]; readonly wavPath: string | null }, signal: AbortSignal): Promise<FootageFingerprint> {
+export async function footageFingerprint(media: { readonly duration: number; readonly frames: readonly Uint8Array[]; readonly wavPath: string | null; readonly maxAudioSec?: number }, signal: AbortSignal): Promise<FootageFingerprint> {
   const hashes = await Promise.all(media.frames.map((jpeg) => frameHashes(jpeg)));
-  const audio = media.wavPath ? await audioFingerprint(media.wavPath, signal) : null;
+  const audio = media.wavPath ? await audioFingerprint(media.wavPath, signal, media.maxAudioSec) : null;
   return {
     version: FOOTAGE_VERSION,
     duration: media.duration,
