@@ -28,8 +28,11 @@ export function groupKeys(segment: Segment): string[] {
   return keys;
 }
 
-/** Segment id → its group (a component of shared speakers and sources), named by its smallest key. */
-export function splitGroups(segments: readonly Segment[]): Map<string, string> {
+/**
+ * Segment id → its group (a component of shared speakers and sources, and of `ties`: extra keys such
+ * as a footage cluster, so the same footage never straddles splits), named by its smallest key.
+ */
+export function splitGroups(segments: readonly Segment[], ties?: ReadonlyMap<string, string>): Map<string, string> {
   const parent = new Map<string, string>();
   const find = (key: string): string => {
     let root = key;
@@ -48,7 +51,8 @@ export function splitGroups(segments: readonly Segment[]): Map<string, string> {
     if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
   };
   for (const segment of segments) {
-    const keys = groupKeys(segment);
+    const tie = ties?.get(segment.id);
+    const keys = tie === undefined ? groupKeys(segment) : [...groupKeys(segment), tie];
     for (const key of keys) if (!parent.has(key)) parent.set(key, key);
     for (const key of keys.slice(1)) union(keys[0], key);
   }
@@ -63,8 +67,8 @@ function labelOf(segment: Segment): string {
 const MAX_SWAP_GROUPS = 2000;
 const MAX_SWAP_ROUNDS = 10;
 
-export function assignSplits(segments: readonly Segment[], shares: SplitShares, seed: string, pinned?: ReadonlyMap<string, Split>): Map<string, Split> {
-  const groupOf = splitGroups(segments);
+export function assignSplits(segments: readonly Segment[], shares: SplitShares, seed: string, pinned?: ReadonlyMap<string, Split>, ties?: ReadonlyMap<string, string>): Map<string, Split> {
+  const groupOf = splitGroups(segments, ties);
   // Each group's pinned split: the one most of its pinned segments had (ties: SPLITS order).
   const pinOf = new Map<string, Split>();
   if (pinned?.size) {

@@ -10,13 +10,37 @@ export type Emotion = z.infer<typeof Emotion>;
 export const Sentiment = z.enum(['positive', 'neutral', 'negative']);
 export type Sentiment = z.infer<typeof Sentiment>;
 
-/** Fields a manifest row may give a clip. All optional: the MER-Caption pool was unlabelled. */
+/** A corpus's own label for a sample, kept beside the mapped one (stages/ingest/adapters/*). */
+export const LabelSource = z.object({
+  /** ravdess, cremad, meld, iemocap, mer */
+  corpus: z.string(),
+  /** the label as the corpus writes it (`neu`, `joy`, `calm`, …) */
+  label: z.string(),
+  /** the code it was read from, when the corpus codes labels (a file-name field) */
+  code: z.string().optional(),
+  /** other annotations the corpus gives (intensity, dominance, crowd ratings, …) */
+  extra: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+});
+export type LabelSource = z.infer<typeof LabelSource>;
+
+/** Fields a manifest row (or a corpus adapter) may give a clip. All optional: the MER-Caption pool was unlabelled. */
 export const ManifestFields = z.object({
   label: z.string().optional(),
   speaker: z.string().optional(),
   group: z.string().optional(),
   text: z.string().optional(),
   licence: z.string().optional(),
+  /** the language of `text` (ISO 639-1), when the corpus says (MER: zh) */
+  textLanguage: z.string().optional(),
+  /** an English transcript the corpus itself ships (MER's `english` column) */
+  textEn: z.string().optional(),
+  sentiment: z.enum(['positive', 'neutral', 'negative']).optional(),
+  /** valence and arousal in [-1, 1], rescaled from the corpus's own scale */
+  valence: z.number().min(-1).max(1).optional(),
+  arousal: z.number().min(-1).max(1).optional(),
+  labelSource: LabelSource.optional(),
+  /** the corpus's own split, for `write.splits: official` */
+  officialSplit: z.enum(['train', 'validation', 'test']).optional(),
 });
 export type ManifestFields = z.infer<typeof ManifestFields>;
 
@@ -46,6 +70,8 @@ export const Clip = z.object({
   probe: Probe,
   manifest: ManifestFields,
   partition: z.number().int().nonnegative(),
+  /** an utterance inside a longer file (IEMOCAP dialogues): segmentation sees only this span, seconds */
+  span: z.object({ start: z.number().nonnegative(), end: z.number().positive() }).optional(),
 });
 export type Clip = z.infer<typeof Clip>;
 
@@ -60,7 +86,7 @@ export const Transcript = z.object({
   /** ISO 639-1 where known (as configured, or detected), 'und' when undetermined */
   language: z.string(),
   /** how the language was decided: the config said so, or an offline detector */
-  languageSource: z.enum(['config', 'detected']).optional(),
+  languageSource: z.enum(['config', 'detected', 'manifest']).optional(),
   engine: z.string(),
   /** word timings in seconds from the segment start, when the engine gives them */
   words: z.array(WordTiming).optional(),
@@ -102,6 +128,8 @@ export const LexicalCues = z.object({
   negativeWords: z.array(z.string()),
   /** emotion words found in the transcript with the emotion each points to */
   emotionWords: z.array(z.object({ word: z.string(), emotion: Emotion })),
+  /** what was scored: the transcript, or its English translation when the transcript is in another language */
+  source: z.enum(['transcript', 'translation']).optional(),
 });
 export type LexicalCues = z.infer<typeof LexicalCues>;
 
@@ -213,6 +241,20 @@ export type ClueText = z.infer<typeof ClueText>;
 export const Clues = z.object({ visual: ClueText.optional(), acoustic: ClueText.optional() });
 export type Clues = z.infer<typeof Clues>;
 
+/** The transcript in English (the `translate` role), or why there is none. */
+export const Translation = z.object({
+  /** original: the transcript is English already; translated: a teacher wrote `text`; untranslated: no English (see reason) */
+  status: z.enum(['original', 'translated', 'untranslated']),
+  /** the English text; null when untranslated */
+  text: z.string().min(1).nullable(),
+  /** the transcript's own language (ISO 639-1, 'und' when undetermined) */
+  from: z.string(),
+  reason: z.string().optional(),
+  /** who translated (absent for an English original) */
+  provenance: Provenance.optional(),
+});
+export type Translation = z.infer<typeof Translation>;
+
 /** The `judge` role's rubric verdict on a segment's generated text (1 = unusable, 10 = excellent). */
 export const Judgement = z.object({
   score: z.number().int().min(1).max(10),
@@ -220,6 +262,18 @@ export const Judgement = z.object({
   provenance: Provenance,
 });
 export type Judgement = z.infer<typeof Judgement>;
+
+/** What the footage of a span looks and sounds like (pipelines/quality/footage.ts): keyframe dHashes and audio sub-fingerprints. */
+export const FootageFingerprint = z.object({
+  version: z.number().int().positive(),
+  duration: z.number().nonnegative(),
+  frames: z.array(z.string().regex(/^[0-9a-f]{16}$/)),
+  mirrored: z.array(z.string().regex(/^[0-9a-f]{16}$/)),
+  audio: z.string().nullable(),
+  quiet: z.string().nullable(),
+  hopSec: z.number().positive(),
+});
+export type FootageFingerprint = z.infer<typeof FootageFingerprint>;
 
 export const Segment = z.object({
   /** hash of clip id + span + segmenter params */
@@ -235,7 +289,11 @@ export const Segment = z.object({
   frames: z.array(ArtefactRef).optional(),
   /** subtitle cue text of the span, when the segmenter cut on subtitles */
   subtitle: z.string().optional(),
+  /** the span's footage fingerprint, for duplicates by footage and benchmark decontamination */
+  fingerprint: FootageFingerprint.optional(),
   transcript: Transcript.optional(),
+  /** the English transcript beside the original (stage `translate`) */
+  translation: Translation.optional(),
   cues: Cues.optional(),
   clues: Clues.optional(),
   description: Description.optional(),

@@ -53,6 +53,9 @@ export const Sample = z.object({
   model: z.string().min(1),
   template: z.string().min(1),
   split: z.string().regex(SPLIT_NAME),
+  transcript_en: z.string().nullable(),
+  label_source: z.string().nullable(),
+  official_split: z.string().nullable(),
 });
 export type Sample = z.infer<typeof Sample>;
 
@@ -100,4 +103,7 @@ export const COLUMNS: readonly Column[] = [
   { name: 'model', kind: 'string', nullable: false, description: 'teacher model' },
   { name: 'template', kind: 'string', nullable: false, description: 'prompt/template id@version' },
   { name: 'split', kind: 'string', nullable: false, description: 'train / validation / test by default (speaker- and source-disjoint)' },
+  { name: 'transcript_en', kind: 'string', nullable: true, description: 'the transcript in English: itself when English, its translation (stage translate, or the corpus\'s own English) otherwise; null when untranslated' },
+  { name: 'label_source', kind: 'string', nullable: true, description: "JSON of the corpus's own label: corpus, label, code and its other annotations (corpus adapters)" },
+  { name: 'official_split', kind: 'string', nullable: true, description: "the corpus's own split (train / validation / test), when it publishes one" },
 ];

@@ -46,6 +46,9 @@ usage:
       LLaVA JSON or OpenAI-style JSONL per split, into DIR (default OUT/export/FORMAT); samples
       over N estimated tokens are skipped (default 1024 for affectgpt); --media link|copy places
       each segment's video/<name>.mp4 and audio/<name>.wav (from OUT/media) beside them
+  emoforge fingerprint DIR -o FILE [--name BENCHMARK] [--store PATH]
+      footage fingerprints of every media file under DIR (a benchmark's test clips), for
+      ingest.exclude: a corpus clip that is or contains one of them is dropped (benchmark-overlap)
   emoforge audit OUT [--sql "SELECT …"] [--json] [--max-rows N]
       SQL (DuckDB) over a run: tables samples, rejects, stats, drops, teachers, shards; read-only
       (COPY, ATTACH, INSERT and other writing statements are refused). Without --sql: the tables
@@ -77,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
         return await exportCommand(rest);
       case 'audit':
         return await auditCommand(rest);
+      case 'fingerprint':
+        return await fingerprintCliCommand(rest);
       case '--version':
       case '-v':
         process.stdout.write(`${EMOFORGE_VERSION}\n`);
@@ -413,6 +418,17 @@ async function auditCommand(args: string[]): Promise<number> {
     process.stderr.write(`emoforge audit: ${error.message}\n`);
     return 2;
   }
+  return 0;
+}
+
+async function fingerprintCliCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { output: { type: 'string', short: 'o' }, name: { type: 'string' }, store: { type: 'string' } } });
+  if (positionals.length !== 1 || !values.output) throw new UsageError('fingerprint takes one folder and -o FILE, e.g. emoforge fingerprint benchmarks/mer-unibench -o mer-unibench.fingerprints.jsonl');
+  const { fingerprintCommand } = await import('./commands/fingerprint.ts');
+  const progress = process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rfingerprinted ${done}/${total}`) : undefined;
+  const { text } = await fingerprintCommand({ dir: positionals[0], output: values.output, name: values.name, store: values.store, onFile: progress });
+  if (progress) process.stderr.write('\n');
+  process.stdout.write(text);
   return 0;
 }
 

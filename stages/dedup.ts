@@ -1,10 +1,16 @@
-// dedup: drops exact and near-duplicate segments over the whole corpus, keeping the lowest segment
-// id of each cluster. Exact = the same text after lower-casing and collapsing whitespace (sha256);
-// near = MinHash over word shingles, LSH candidates verified by estimated Jaccard, clustered with
-// union-find (pipelines/quality/minhash.ts). A global stage: duplicates cross partitions. It runs
-// after filter, so a duplicate is never kept in place of a twin the filter would have passed.
+// dedup: drops segments that repeat footage already in the corpus, keeping the lowest segment id of
+// each cluster. A duplicate is the same footage (a re-upload, a re-encode, a trimmed or mirrored
+// copy, the same utterance cut twice): keyframe dHashes and audio sub-fingerprints agree
+// (pipelines/quality/footage.ts), whoever speaks and whatever is said about it. Two actors saying one
+// scripted sentence are two samples. Text near-duplicates (MinHash over word shingles,
+// pipelines/quality/minhash.ts) are optional and off by default; when on, only segments of the same
+// speaker or source are compared (generated descriptions of different footage read alike).
+// A global stage: duplicates cross partitions. It runs after filter, so a duplicate is never kept in
+// place of a twin the filter would have passed.
 import { z } from 'zod';
+import { DEFAULT_FOOTAGE_SEARCH, decodeFootage, findFootageDuplicates, FOOTAGE_VERSION, type FootageComparison } from '../pipelines/quality/footage.ts';
 import { findDuplicates } from '../pipelines/quality/minhash.ts';
+import { splitGroups } from '../pipelines/split.ts';
 import { drop, type DropResult, type GlobalStage } from '../pipelines/stage.ts';
 import type { Segment } from '../schemas/records.ts';
 
@@ -12,12 +18,32 @@ import type { Segment } from '../schemas/records.ts';
 export const DEDUP_FIELDS = ['description', 'qa', 'rationale', 'transcript'] as const;
 export type DedupField = (typeof DEDUP_FIELDS)[number];
 
-export const DedupConfig = z
+
+const FootageConfig = z
   .object({
+    /** Drop segments whose footage repeats a kept one's (reason duplicate-footage). Default true. */
+    enabled: z.boolean().default(true),
+    /** Keyframes match when each one's nearest dHash on the other side is at most this many bits of 64 away, on average (mirrored copies included). Default 10. */
+    maxFrameBits: z.number().min(0).max(64).default(DEFAULT_FOOTAGE_SEARCH.maxFrameBits),
+    /** Audio matches when its sub-fingerprints differ in at most this share of bits at the best offset. Default 0.22 (copies measured up to 0.18; another voice saying the same words 0.41 and up). */
+    maxAudioBer: z.number().min(0).max(1).default(DEFAULT_FOOTAGE_SEARCH.maxAudioBer),
+    /** Offsets searched either side of aligned starts, seconds (trims, shifted cuts). Default 1. */
+    maxOffsetSec: z.number().min(0).max(30).default(DEFAULT_FOOTAGE_SEARCH.maxOffsetSec),
+    /** Loud audio both must share at the offset for an audio verdict, seconds. Default 1. */
+    minOverlapSec: z.number().min(0.1).max(60).default(DEFAULT_FOOTAGE_SEARCH.minOverlapSec),
+    /** Only segments whose durations differ by at most this many seconds are compared. Default 1. */
+    maxDurationDiffSec: z.number().min(0).default(DEFAULT_FOOTAGE_SEARCH.maxDurationDiffSec),
+  })
+  .strict();
+
+const TextConfig = z
+  .object({
+    /** Also drop text duplicates (exact-duplicate, near-duplicate). Default false: different footage often reads alike. */
+    enabled: z.boolean().default(false),
     /**
      * Which text to compare: any of description, qa (questions, options and answers), rationale
-     * (its steps), transcript. Default [description, qa]: the generated text a model trains on.
-     * Put in canonical order, so the order written in the config changes nothing.
+     * (its steps), transcript. Default [description, qa]. Put in canonical order, so the order
+     * written in the config changes nothing.
      */
     fields: z
       .array(z.enum(DEDUP_FIELDS))
@@ -32,12 +58,7 @@ export const DedupConfig = z
     shingle: z.number().int().min(1).max(16).default(3),
     /** MinHash signature length; default 128 (Jaccard estimate sd ≈ 0.035 at 0.8). */
     permutations: z.number().int().min(8).max(1024).default(128),
-    /**
-     * LSH bands; must divide permutations (rows per band = permutations / bands). Default 16
-     * (8 rows): a pair at Jaccard 0.8 becomes a candidate with probability 0.95, at 0.85 0.99,
-     * at 0.5 only 0.06, so template-alike but distinct text costs few comparisons. 32 bands (4 rows)
-     * finds every pair ≥ 0.8 but makes most pairs at 0.5 candidates.
-     */
+    /** LSH bands; must divide permutations (rows per band = permutations / bands). Default 16 (8 rows). */
     bands: z.number().int().min(1).default(16),
     /** Estimated Jaccard at or above which two segments are near-duplicates, in (0, 1]; default 0.8. */
     threshold: z.number().gt(0, 'threshold must be above 0').max(1, 'threshold must be at most 1').default(0.8),
@@ -48,6 +69,26 @@ export const DedupConfig = z
       ctx.addIssue({ code: 'custom', path: ['bands'], message: `bands (${config.bands}) must divide permutations (${config.permutations}); rows per band = permutations / bands` });
     }
   });
+
+const TEXT_KEYS = ['fields', 'shingle', 'permutations', 'bands', 'threshold'];
+
+export const DedupConfig = z.preprocess(
+  // Configs from before footage dedup set the text options at the top: they asked for text dedup.
+  (value) => {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+    const entries = Object.entries(value as Record<string, unknown>);
+    const legacy = entries.filter(([k]) => TEXT_KEYS.includes(k));
+    if (legacy.length === 0) return value;
+    const rest = Object.fromEntries(entries.filter(([k]) => !TEXT_KEYS.includes(k)));
+    return { ...rest, text: { enabled: true, ...Object.fromEntries(legacy), ...((rest.text as object | undefined) ?? {}) } };
+  },
+  z
+    .object({
+      footage: FootageConfig.default(FootageConfig.parse({})),
+      text: TextConfig.default(TextConfig.parse({})),
+    })
+    .strict(),
+);
 export type DedupConfig = z.output<typeof DedupConfig>;
 
 /** The texts of one segment for the configured fields, one entry per separately shingled text. */
@@ -65,36 +106,64 @@ export function dedupTexts(segment: Segment, fields: readonly DedupField[]): str
 export const dedup: GlobalStage<DedupConfig> = {
   kind: 'global',
   name: 'dedup',
-  version: 1,
+  version: 2,
   configSchema: DedupConfig as unknown as z.ZodType<DedupConfig>,
-  reads: ['description', 'qa'],
-  readsFor: (config) => config.fields,
+  reads: ['fingerprint'],
+  readsFor: (config) => [...(config.footage.enabled ? ['fingerprint'] : []), ...(config.text.enabled ? config.text.fields : [])],
   adds: [],
   cache: false,
 
   async run(segments, config, ctx): Promise<(Segment | DropResult)[]> {
-    const report = findDuplicates(
-      segments.map((segment) => ({ id: segment.id, texts: dedupTexts(segment, config.fields) })),
-      config,
-    );
-    const over = config.fields.join('+');
+    const results: (Segment | DropResult)[] = [...segments];
     const name = (index: number) => `segment ${segments[index].id} (${segments[index].clip.uri})`;
-    const results = segments.map((segment, i): Segment | DropResult => {
-      const verdict = report.verdicts[i];
-      switch (verdict.kind) {
-        case 'kept':
-        case 'empty':
-          return segment;
-        case 'exact-duplicate':
-          return drop('exact-duplicate', `same ${over} text (lower-cased, whitespace collapsed) as kept ${name(verdict.kept)}`);
-        case 'near-duplicate': {
-          const linked = verdict.via ? `, linked through ${name(verdict.via.index)} at ${verdict.via.jaccard.toFixed(2)}` : '';
-          return drop('near-duplicate', `estimated ${over} Jaccard ${verdict.jaccard.toFixed(2)} with kept ${name(verdict.kept)}${linked}`);
-        }
+    if (config.footage.enabled) {
+      // Fingerprints of another version (an older store) are not comparable: those segments are kept.
+      const comparable = segments.map((s, i) => ({ s, i })).filter(({ s }) => s.fingerprint?.version === FOOTAGE_VERSION);
+      const report = findFootageDuplicates(comparable.map(({ s }) => ({ id: s.id, fingerprint: decodeFootage(s.fingerprint!) })), config.footage);
+      report.verdicts.forEach((verdict, k) => {
+        if (verdict.kind !== 'duplicate') return;
+        const via = verdict.via === undefined ? '' : `, linked through ${name(comparable[verdict.via].i)}`;
+        results[comparable[k].i] = drop('duplicate-footage', `same footage as kept ${name(comparable[verdict.kept].i)}: ${describeMatch(verdict.comparison)}${via}`);
+      });
+      const { verdicts: _, ...counts } = report;
+      ctx.log.info({ ...counts, segments: comparable.length, unfingerprinted: segments.length - comparable.length }, 'footage duplicates');
+    }
+    if (config.text.enabled) {
+      // Only segments of the same speaker or source are compared: groups of shared speakers and sources.
+      const live = segments.map((s, i) => ({ s, i })).filter(({ i }) => !('drop' in (results[i] as object)));
+      const groupOf = splitGroups(live.map(({ s }) => s));
+      const groups = new Map<string, { s: Segment; i: number }[]>();
+      for (const entry of live) {
+        const group = groupOf.get(entry.s.id)!;
+        groups.set(group, [...(groups.get(group) ?? []), entry]);
       }
-    });
-    const { verdicts: _, ...counts } = report;
-    ctx.log.info({ ...counts, fields: config.fields, threshold: config.threshold }, 'duplicates');
+      const over = config.text.fields.join('+');
+      let dropped = 0;
+      for (const members of groups.values()) {
+        if (members.length < 2) continue;
+        const report = findDuplicates(members.map(({ s }) => ({ id: s.id, texts: dedupTexts(s, config.text.fields) })), config.text);
+        report.verdicts.forEach((verdict, k) => {
+          const target = members[k].i;
+          if (verdict.kind === 'exact-duplicate') {
+            results[target] = drop('exact-duplicate', `same ${over} text (lower-cased, whitespace collapsed) as kept ${name(members[verdict.kept].i)} of the same speaker or source`);
+            dropped++;
+          } else if (verdict.kind === 'near-duplicate') {
+            const linked = verdict.via ? `, linked through ${name(members[verdict.via.index].i)} at ${verdict.via.jaccard.toFixed(2)}` : '';
+            results[target] = drop('near-duplicate', `estimated ${over} Jaccard ${verdict.jaccard.toFixed(2)} with kept ${name(members[verdict.kept].i)} of the same speaker or source${linked}`);
+            dropped++;
+          }
+        });
+      }
+      ctx.log.info({ groups: groups.size, dropped, fields: config.text.fields, threshold: config.text.threshold }, 'text duplicates');
+    }
     return results;
   },
 };
+
+/** What matched, for the drop's detail. */
+function describeMatch(c: FootageComparison): string {
+  const parts: string[] = [];
+  if (c.frameBits !== null) parts.push(`keyframes ${c.frameBits.toFixed(1)} of 64 bits apart${c.mirrored ? ' (mirrored)' : ''}`);
+  if (c.audioBer !== null) parts.push(`audio bit error rate ${c.audioBer.toFixed(3)} at offset ${c.offsetSec!.toFixed(2)} s`);
+  return parts.join(', ');
+}

@@ -17,8 +17,9 @@ import { qaStage } from './qa.ts';
 import { rationaleStage } from './rationale.ts';
 import { segment } from './segment.ts';
 import { transcribe } from './transcribe.ts';
+import { translateStage } from './translate.ts';
 import { write } from './write.ts';
 
-const ALL: AnyStage[] = [ingest, segment, transcribe, cuesVisual, cuesAcoustic, cuesLexical, cuesAgreement, cluesStage, describeStage, labelsStage, qaStage, rationaleStage, crosscheckStage, judgeStage, filter, filterCorpus, dedup, write];
+const ALL: AnyStage[] = [ingest, segment, transcribe, translateStage, cuesVisual, cuesAcoustic, cuesLexical, cuesAgreement, cluesStage, describeStage, labelsStage, qaStage, rationaleStage, crosscheckStage, judgeStage, filter, filterCorpus, dedup, write];
 
 export const STAGES: StageRegistry = new Map(ALL.map((stage) => [stage.name, stage]));

@@ -1,17 +1,20 @@
 // ingest: lists the sources (a folder, a glob, or a CSV/JSONL manifest), hashes every file (clip id =
 // sha256 of its bytes), validates it with ffprobe and assigns it a partition. Every source that does
 // not become a clip leaves with a reason: missing, path-escape, empty-file, not-media, corrupt,
-// no-streams, too-long, too-short, duplicate, bad-manifest-row, takedown (listed in the takedown file).
+// no-streams, too-long, too-short, duplicate, bad-manifest-row, takedown (listed in the takedown file),
+// benchmark-overlap (the clip is, or contains, a clip of a benchmark in ingest.exclude).
 import { open, readFile, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import PQueue from 'p-queue';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { z } from 'zod';
 import { FatalError, RecordError } from '../pipelines/errors.ts';
-import { sha256, sha256File } from '../pipelines/fingerprint.ts';
+import { fingerprint, sha256, sha256File } from '../pipelines/fingerprint.ts';
 import { assertFfmpegInstalled, probe } from '../pipelines/media/ffmpeg.ts';
 import type { SourceResult, SourceStage, StageContext } from '../pipelines/stage.ts';
 import { Probe, type Clip, type Drop, type ManifestFields } from '../schemas/records.ts';
+import { ADAPTERS, PRESETS } from './ingest/adapters/index.ts';
+import { Exclusions } from './ingest/exclude.ts';
 import { readManifest } from './ingest/manifest.ts';
 
 export const DEFAULT_MEDIA_EXTENSIONS = ['mp4', 'mkv', 'webm', 'mov', 'avi', 'm4v', 'mpg', 'mpeg', 'wav', 'mp3', 'm4a', 'flac', 'ogg', 'opus'];
@@ -30,8 +33,26 @@ const IngestConfig = z
     concurrency: z.number().int().min(1).max(64).default(4),
     /** Takedown list: a text file, one clip name, uri or sha256 clip id a line (# comments); listed clips, and any file with the same bytes, are dropped as takedown. */
     takedown: z.string().min(1).optional(),
+    /** Benchmarks to keep out: fingerprint lists (emoforge fingerprint DIR -o FILE) or folders of clips; a clip with the same bytes or containing the same footage is dropped as benchmark-overlap. */
+    exclude: z.array(z.string().min(1)).default([]),
+    /** A public corpus in its published layout (stages/ingest/adapters): ravdess, cremad, meld, iemocap or mer; `input` is the corpus root. */
+    preset: z.enum(PRESETS).optional(),
+    /** Options of the preset's adapter, under its name (e.g. `ravdess: { channels: [speech, song] }`). */
+    ravdess: z.unknown().optional(),
+    cremad: z.unknown().optional(),
+    meld: z.unknown().optional(),
+    iemocap: z.unknown().optional(),
+    mer: z.unknown().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const name of PRESETS) {
+      if (config[name] === undefined) continue;
+      if (config.preset !== name) ctx.addIssue({ code: 'custom', path: [name], message: `options for the ${name} adapter need preset: ${name}` });
+      const parsed = ADAPTERS.get(name)!.configSchema.safeParse(config[name]);
+      if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: [name, ...issue.path.map(String)], message: issue.message });
+    }
+  });
 export type IngestConfig = z.infer<typeof IngestConfig>;
 
 interface SourceEntry {
@@ -41,6 +62,8 @@ interface SourceEntry {
   readonly uri: string;
   readonly name: string;
   readonly manifest: ManifestFields;
+  /** an utterance inside the file (corpus adapters) */
+  readonly span?: { readonly start: number; readonly end: number };
 }
 
 interface Listing {
@@ -61,12 +84,12 @@ export const ingest: SourceStage<IngestConfig> = {
       throw new FatalError('no input given: pass --input PATH (a folder, a glob or a manifest .csv/.jsonl) or set stages[ingest].input in the config');
     }
     await assertFfmpegInstalled();
-    const listing = await listSources(input, config);
+    const listing = config.preset ? await listPreset(input, config) : await listSources(input, config);
     const entries = options.limit === undefined ? listing.entries : listing.entries.slice(0, options.limit);
     const drops = [...listing.drops];
     const takedown = config.takedown === undefined ? undefined : await readTakedown(config.takedown);
     const takenDown = new Set<string>();
-    const candidates: { entry: SourceEntry; id: string; bytes: number; probe: Probe }[] = [];
+    const candidates: { entry: SourceEntry; id: string; fileSha: string; bytes: number; probe: Probe }[] = [];
 
     const queue = new PQueue({ concurrency: config.concurrency });
     let done = 0;
@@ -75,7 +98,8 @@ export const ingest: SourceStage<IngestConfig> = {
         queue.add(async () => {
           const outcome = await admit(entry, config, ctx);
           const id = 'drop' in outcome ? outcome.drop.clipId : outcome.id;
-          if (takedown && (takedown.has(entry.name) || takedown.has(entry.uri) || (id !== null && takedown.has(id)))) {
+          const fileSha = 'drop' in outcome ? null : outcome.fileSha;
+          if (takedown && (takedown.has(entry.name) || takedown.has(entry.uri) || (id !== null && takedown.has(id)) || (fileSha !== null && takedown.has(fileSha)))) {
             if (id !== null) takenDown.add(id);
             drops.push(dropOf(entry, id, 'takedown', `${entry.uri} is on the takedown list ${config.takedown}`));
           } else if ('drop' in outcome) drops.push(outcome.drop);
@@ -109,11 +133,32 @@ export const ingest: SourceStage<IngestConfig> = {
         probe: candidate.probe,
         manifest: candidate.entry.manifest,
         partition: partitionOf(candidate.id, options.partitions),
+        ...(candidate.entry.span ? { span: candidate.entry.span } : {}),
       });
     }
-    return { clips, drops: drops.sort((a, b) => compare(a.uri, b.uri) || compare(a.reason, b.reason)), seen: entries.length + listing.drops.length, root: listing.root };
+    const admitted = config.exclude.length > 0 ? await withoutBenchmarks(clips, kept, config, ctx, drops) : clips;
+    return { clips: admitted, drops: drops.sort((a, b) => compare(a.uri, b.uri) || compare(a.reason, b.reason)), seen: entries.length + listing.drops.length, root: listing.root };
   },
 };
+
+/** Clips that are, or contain, a benchmark clip of ingest.exclude leave as benchmark-overlap. */
+async function withoutBenchmarks(clips: readonly Clip[], sources: ReadonlyMap<string, { entry: SourceEntry; fileSha: string }>, config: IngestConfig, ctx: StageContext, drops: Drop[]): Promise<Clip[]> {
+  const exclusions = await Exclusions.load(config.exclude, { extensions: config.extensions }, ctx);
+  const queue = new PQueue({ concurrency: config.concurrency });
+  const keep = new Set<string>();
+  await Promise.all(
+    clips.map((clip) =>
+      queue.add(async () => {
+        const source = sources.get(clip.id)!;
+        const overlap = await exclusions.overlap({ id: source.fileSha, uri: clip.uri }, source.entry.path, ctx);
+        if (overlap) drops.push(dropOf(clip, clip.id, 'benchmark-overlap', overlap.detail));
+        else keep.add(clip.id);
+      }),
+    ),
+  );
+  ctx.log.info({ benchmarkClips: exclusions.size, clips: clips.length, excluded: clips.length - keep.size }, 'benchmark decontamination');
+  return clips.filter((clip) => keep.has(clip.id));
+}
 
 /** The takedown file's entries: one a line, trimmed; blank lines and # comments skipped. */
 async function readTakedown(path: string): Promise<Set<string>> {
@@ -138,7 +183,8 @@ function dropOf(entry: { uri: string }, clipId: string | null, reason: string, d
   return { id: clipId ?? sha256(`uri:${entry.uri}`), clipId, uri: entry.uri, stage: 'ingest', reason, detail };
 }
 
-type Admission = { drop: Drop } | { id: string; bytes: number; probe: Probe };
+/** `id` is the clip id: the file's sha256 (`fileSha`), joined with the span for an utterance inside a file. */
+type Admission = { drop: Drop } | { id: string; fileSha: string; bytes: number; probe: Probe };
 
 /** Hashes and probes one file (probe results are cached by content hash, so a re-run runs no ffprobe). */
 async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext): Promise<Admission> {
@@ -151,7 +197,7 @@ async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext
     return { drop: dropOf(entry, null, 'missing', `${entry.uri} does not exist`) };
   }
   if (size === 0) return { drop: dropOf(entry, null, 'empty-file', `${entry.uri} has 0 bytes`) };
-  const id = await sha256File(entry.path);
+  let id = await sha256File(entry.path);
   const cacheKey = `cache/probe/${id.slice(0, 2)}/${id}.json`;
   const cached = await ctx.store.get(cacheKey);
   let result: { probe: Probe } | { error: { reason: string; detail: string } };
@@ -172,13 +218,20 @@ async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext
   if ('error' in result) return { drop: dropOf(entry, id, result.error.reason, result.error.detail) };
   const { probe: p } = result;
   if (!p.hasAudio && !p.hasVideo) return { drop: dropOf(entry, id, 'no-streams', `${entry.uri} has neither an audio nor a video stream`) };
-  if (p.duration > config.maxDurationSec) {
-    return { drop: dropOf(entry, id, 'too-long', `${p.duration}s is over maxDurationSec ${config.maxDurationSec}`) };
+  // An utterance inside a longer file is a clip of its own, judged by its own length, inside the file.
+  const fileSha = id;
+  if (entry.span) id = fingerprint('span', fileSha, entry.span.start, entry.span.end);
+  if (entry.span && entry.span.end > p.duration + 0.05) {
+    return { drop: dropOf(entry, id, 'bad-span', `span ${entry.span.start}–${entry.span.end}s of ${entry.name} ends after the file (${p.duration}s)`) };
   }
-  if (p.duration < config.minDurationSec) {
-    return { drop: dropOf(entry, id, 'too-short', `${p.duration}s is under minDurationSec ${config.minDurationSec}`) };
+  const length = entry.span ? Math.round((entry.span.end - entry.span.start) * 1000) / 1000 : p.duration;
+  if (length > config.maxDurationSec) {
+    return { drop: dropOf(entry, id, 'too-long', `${length}s is over maxDurationSec ${config.maxDurationSec}`) };
   }
-  return { id, bytes: size, probe: p };
+  if (length < config.minDurationSec) {
+    return { drop: dropOf(entry, id, 'too-short', `${length}s is under minDurationSec ${config.minDurationSec}`) };
+  }
+  return { id, fileSha, bytes: size, probe: p };
 }
 
 /** Magic numbers of the containers ffmpeg users feed us. */
@@ -200,6 +253,16 @@ async function looksLikeMedia(path: string): Promise<boolean> {
   } finally {
     await handle.close();
   }
+}
+
+/** A corpus root read by its adapter: every sample an entry, everything it cannot use a drop naming the file and line. */
+async function listPreset(input: string, config: IngestConfig): Promise<Listing> {
+  const root = resolve(input);
+  if (!(await stat(root).then((s) => s.isDirectory(), () => false))) throw new FatalError(`ingest.preset ${config.preset}: ${input} is not a folder; give the corpus root (${ADAPTERS.get(config.preset!)!.layout})`);
+  const adapter = ADAPTERS.get(config.preset!)!;
+  const listing = await adapter.list(root, adapter.configSchema.parse(config[config.preset!] ?? {}));
+  const drops = listing.rejects.map((r) => ({ id: sha256(`${config.preset}:${r.uri}:${r.detail}`), clipId: null, uri: r.uri, stage: 'ingest', reason: r.reason, detail: r.detail }));
+  return { root, entries: listing.entries.map((e) => ({ path: e.path, uri: e.uri, name: e.name, manifest: e.manifest, ...(e.span ? { span: e.span } : {}) })), drops };
 }
 
 const MANIFEST_NAMES = ['manifest.csv', 'manifest.jsonl'];

@@ -11,7 +11,9 @@ import { z } from 'zod';
 import { fingerprint } from '../pipelines/fingerprint.ts';
 import { analyseMedia, extractClipMedia, round, type MediaAnalysis, type SegmentOutputs } from '../pipelines/media/ffmpeg.ts';
 import { drop, type ClipStage, type StageContext } from '../pipelines/stage.ts';
-import type { ArtefactRef, Clip, Segment } from '../schemas/records.ts';
+import { FOOTAGE_VERSION } from '../pipelines/quality/footage.ts';
+import { footageFingerprint } from '../pipelines/quality/footage-media.ts';
+import type { ArtefactRef, Clip, FootageFingerprint, Segment } from '../schemas/records.ts';
 import { ms, sceneSpans, speechSpans, subtitleSpans, type Span } from './segment/spans.ts';
 import { hasCueTimings, parseSubtitles, readSidecar, type Cue } from './segment/subtitles.ts';
 
@@ -134,10 +136,10 @@ const GROUP_WINDOW_SEC = 1800;
 export const segment: ClipStage<SegmentConfig> = {
   kind: 'clip',
   name: 'segment',
-  version: 3,
+  version: 4,
   configSchema: SegmentConfig as z.ZodType<SegmentConfig>,
   reads: [],
-  adds: ['id', 'clipId', 'clip', 'index', 'start', 'end', 'video', 'audio', 'frames', 'subtitle'],
+  adds: ['id', 'clipId', 'clip', 'index', 'start', 'end', 'video', 'audio', 'frames', 'subtitle', 'fingerprint'],
   cache: true,
 
   async run(clip, config, ctx) {
@@ -156,11 +158,13 @@ export const segment: ClipStage<SegmentConfig> = {
       silence: config.strategy === 'speech',
     });
 
+    // A clip that is an utterance inside a longer file (corpus adapters) is segmented within its span.
+    const window = clip.span ?? { start: 0, end: duration };
     let spans: Span[];
     switch (config.strategy) {
       case 'whole':
       case 'fixed':
-        spans = spansOf(duration, config);
+        spans = spansOf(round(window.end - window.start, 3), config).map((s) => ({ start: round(s.start + window.start, 3), end: round(s.end + window.start, 3) }));
         break;
       case 'scene':
         spans = sceneSpans(duration, analysis.scenes.map((s) => s.time), config);
@@ -175,6 +179,7 @@ export const segment: ClipStage<SegmentConfig> = {
         spans = subtitleSpans(duration, cues!, config);
         break;
     }
+    if (clip.span && config.strategy !== 'whole' && config.strategy !== 'fixed') spans = withinWindow(spans, window);
     if (spans.length === 0) return drop('no-segments', `a ${duration}s clip gives no ${config.strategy} segment of at least the minimum length`);
 
     const params = strategyParams(config);
@@ -183,6 +188,7 @@ export const segment: ClipStage<SegmentConfig> = {
     const segments: Segment[] = [];
     for (const plan of plans) {
       const { span } = plan;
+      const frames = plan.framesIndexKey ? await frameRefs(ctx, plan.framesIndexKey) : [];
       segments.push({
         id: fingerprint('segment', clip.id, span.start, span.end, params),
         clipId: clip.id,
@@ -192,8 +198,9 @@ export const segment: ClipStage<SegmentConfig> = {
         end: span.end,
         ...(plan.videoKey ? { video: await ref(ctx, plan.videoKey) } : {}),
         ...(plan.audioKey ? { audio: await ref(ctx, plan.audioKey) } : {}),
-        frames: plan.framesIndexKey ? await frameRefs(ctx, plan.framesIndexKey) : [],
+        frames,
         ...(span.subtitle !== undefined ? { subtitle: span.subtitle } : {}),
+        fingerprint: await spanFingerprint(plan, frames, ctx),
       });
     }
     return segments;
@@ -282,9 +289,16 @@ function planSegment(clip: Clip, span: Span, index: number, config: SegmentConfi
   };
 }
 
-/** A span from the clip's start to its end (within a millisecond): the source file is that segment's video. */
+/** A span from the file's start to its end (within a millisecond): the source file is that segment's video. */
 function isWholeClip(span: Span, clip: Clip): boolean {
   return span.start <= 0.001 && span.end >= clip.probe.duration - 0.001;
+}
+
+/** Spans found over the whole file, cut to the clip's window (an utterance span); slivers under 0.1 s go. */
+function withinWindow(spans: readonly Span[], window: { start: number; end: number }): Span[] {
+  return spans
+    .map((s) => ({ ...s, start: round(Math.max(s.start, window.start), 3), end: round(Math.min(s.end, window.end), 3) }))
+    .filter((s) => s.end - s.start >= 0.1);
 }
 
 /** The source file's extension as a safe lower-case suffix (`mp4`, `mkv`, `avi`, `flv`, …), else one from the container ffprobe named. */
@@ -362,6 +376,27 @@ async function materialise(clip: Clip, plans: readonly SegmentPlan[], jpeg: { he
       await rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+/** A segment's audio fingerprint covers its first 30 s: enough to tell recordings apart, cheap for 10-minute windows. */
+const SEGMENT_AUDIO_FINGERPRINT_SEC = 30;
+
+/** The span's footage fingerprint, from its keyframes and WAV; cached in the store under what it was made from. */
+async function spanFingerprint(plan: SegmentPlan, frames: readonly ArtefactRef[], ctx: StageContext): Promise<FootageFingerprint> {
+  const hash = fingerprint('footage', FOOTAGE_VERSION, plan.audioKey ?? null, plan.framesIndexKey ?? null, ms(plan.span.end - plan.span.start), SEGMENT_AUDIO_FINGERPRINT_SEC);
+  const key = `cache/footage/${hash.slice(0, 2)}/${hash}.json`;
+  const cached = await ctx.store.get(key);
+  if (cached) return JSON.parse(cached.toString('utf8')) as FootageFingerprint;
+  const jpegs: Buffer[] = [];
+  for (const frame of frames) {
+    const bytes = await ctx.store.get(frame.key);
+    if (!bytes) throw new Error(`artefact ${frame.key} vanished from the store ${ctx.store.location}`);
+    jpegs.push(bytes);
+  }
+  ctx.work.add('dsp');
+  const made = await footageFingerprint({ duration: ms(plan.span.end - plan.span.start), frames: jpegs, wavPath: plan.audioKey ? await ctx.store.localPath(plan.audioKey) : null, maxAudioSec: SEGMENT_AUDIO_FINGERPRINT_SEC }, ctx.signal);
+  await ctx.store.put(key, JSON.stringify(made));
+  return made;
 }
 
 async function ref(ctx: StageContext, key: string, time?: number): Promise<ArtefactRef> {

@@ -79,7 +79,8 @@ export const transcribe: SegmentStage<TranscribeConfig> = {
         break;
       case 'manifest':
         if (!manifestText) return drop('no-manifest-text', `clip ${segment.clip.uri} has no manifest text and transcribe.engine is 'manifest'`);
-        transcript = { text: manifestText, ...decideLanguage(config, manifestText), engine: 'manifest' };
+        // A corpus that says its text's language (MER: Chinese) is believed over the config and the detector.
+        transcript = { text: manifestText, ...(segment.clip.manifest.textLanguage ? { language: segment.clip.manifest.textLanguage, languageSource: 'manifest' as const } : decideLanguage(config, manifestText)), engine: 'manifest' };
         break;
       case 'openai':
         if (!segment.audio) return drop('no-audio', `segment ${segment.index} of ${segment.clip.uri} has no audio to transcribe`);
@@ -153,7 +154,7 @@ export function detectLanguage(text: string): string {
 
 /** Share of the clip's duration this segment spans; 1 when the clip's duration is unknown. */
 function clipCoverage(segment: Segment): number {
-  const duration = segment.clip.probe.duration;
+  const duration = segment.clip.span ? segment.clip.span.end - segment.clip.span.start : segment.clip.probe.duration;
   return duration > 0 ? Math.min(1, (segment.end - segment.start) / duration) : 1;
 }
 

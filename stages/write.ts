@@ -13,6 +13,7 @@ import { readPreviousRun, writeAuditFiles } from '../pipelines/audit/index.ts';
 import { buildSamples, CONVERSATION_TEMPLATES, DEFAULT_TASKS, type ConversationTemplate } from '../pipelines/conversations.ts';
 import { segmentDrop } from '../pipelines/drops.ts';
 import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
+import { decodeFootage, DEFAULT_FOOTAGE_SEARCH, findFootageDuplicates, FOOTAGE_VERSION } from '../pipelines/quality/footage.ts';
 import { markMediaSweep, mediaSweepPending, placeMedia, pruneMedia, readMediaIndex, writeMediaIndex, type MediaIndexRef } from '../pipelines/media/out-media.ts';
 import { DEFAULT_TARGET_BYTES, writeParquetFile, writeShards, type ColumnSpec, type ShardFile } from '../pipelines/parquet/index.ts';
 import type { SinkContext, SinkInput, SinkResult, SinkStage } from '../pipelines/sink.ts';
@@ -34,10 +35,23 @@ const WriteConfig = z
     /** Split shares by segment count; no speaker or source video straddles splits, and each split's primary labels follow the corpus's as far as groups allow. `val` is read as `validation` (configs written before the rename). */
     splits: z
       .preprocess(
-        (value) => (value && typeof value === 'object' && 'val' in value && !('validation' in value) ? renameKey(value as Record<string, unknown>, 'val', 'validation') : value),
-        z.object({ train: SplitShare.default(0.8), validation: SplitShare.default(0.1), test: SplitShare.default(0.1) }).strict(),
+        (value) =>
+          value === 'official'
+            ? { official: true }
+            : value && typeof value === 'object' && 'val' in value && !('validation' in value)
+              ? renameKey(value as Record<string, unknown>, 'val', 'validation')
+              : value,
+        z
+          .object({
+            train: SplitShare.default(0.8),
+            validation: SplitShare.default(0.1),
+            test: SplitShare.default(0.1),
+            /** The corpus's own split (corpus adapters: MELD's CSVs, MER's label files) decides where its segments go; the rest follow the shares. `splits: official` is short for `{ official: true }`. */
+            official: z.boolean().default(false),
+          })
+          .strict(),
       )
-      .default({ train: 0.8, validation: 0.1, test: 0.1 })
+      .default({ train: 0.8, validation: 0.1, test: 0.1, official: false })
       .refine((s) => s.train + s.validation + s.test > 0, 'at least one split needs a share above 0'),
     /** Published names of the splits (row `split`, shard file prefix, dataset card). Default train, validation, test: the names `datasets` and the Hub expect. */
     splitNames: z
@@ -54,6 +68,8 @@ const WriteConfig = z
     conversationTemplate: z.enum(CONVERSATION_TEMPLATES).default('llava'),
     /** zstd level of the shards. */
     zstdLevel: z.number().int().min(1).max(22).default(3),
+    /** Segments of the same footage (footage fingerprints agree, as dedup judges them) land in one split, like a shared speaker. Default true. */
+    footageTies: z.boolean().default(true),
     /** Embed each row's media bytes in the shards as `{bytes, path}` structs (for a Hub push: the Parquet then carries the media). Default false: rows name files under OUT/media. */
     embedMedia: z.boolean().default(false),
   })
@@ -151,7 +167,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   // Splits are sticky across versions: rows of the latest version keep their split while the split
   // shares and seed stay the same (new groups are placed around them), whatever the splits are called.
   // The fingerprint keeps the form it had when validation was called val, so existing folders stay sticky.
-  const splitFingerprint = fingerprint('splits', { train: config.splits.train, val: config.splits.validation, test: config.splits.test }, config.seed);
+  const splitFingerprint = fingerprint('splits', { train: config.splits.train, val: config.splits.validation, test: config.splits.test, ...(config.splits.official ? { official: true } : {}) }, config.seed);
   const latest = await latestVersion<OutManifest>(ctx.outDir);
   let pinned: Map<string, Split> | undefined;
   if (latest?.manifest.splitFingerprint === splitFingerprint && previous.kind === 'run') {
@@ -162,7 +178,14 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
       if (id) pinned.set(row.segmentId, id);
     }
   }
-  const splitOf = assignSplits(input.segments, config.splits, config.seed, pinned);
+  // The corpus's own split outranks everything: an official test segment is never placed elsewhere,
+  // even when its speaker has segments in other official splits (as the corpus's authors published them).
+  const official = new Map<string, Split>();
+  if (config.splits.official) for (const segment of input.segments) if (segment.clip.manifest.officialSplit) official.set(segment.id, segment.clip.manifest.officialSplit);
+  const placed = official.size ? input.segments.filter((s) => !official.has(s.id)) : input.segments;
+  const ties = config.footageTies ? footageTies(placed) : undefined;
+  if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
+  const splitOf = new Map([...assignSplits(placed, config.splits, config.seed, pinned, ties), ...official]);
   const rows: Record<Split, Sample[]> = { train: [], validation: [], test: [] };
   const mediaKeys = new Set<string>();
   stats.in += input.segments.length;
@@ -315,6 +338,20 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   return { splits, shards, unchanged, version: { number: version, unchanged: sameAsLatest, line, diff }, media: { files: mediaIndex.files, bytes: mediaIndex.bytes, linked: media.linked, copied: media.copied, kept: media.kept, pruned } };
 }
 
+/** Segment id → `footage:<kept id>` for segments whose footage matches another's (dedup's default thresholds). */
+function footageTies(segments: readonly Segment[]): Map<string, string> {
+  const comparable = segments.filter((s) => s.fingerprint?.version === FOOTAGE_VERSION);
+  const report = findFootageDuplicates(comparable.map((s) => ({ id: s.id, fingerprint: decodeFootage(s.fingerprint!) })), DEFAULT_FOOTAGE_SEARCH);
+  const ties = new Map<string, string>();
+  report.verdicts.forEach((verdict, i) => {
+    if (verdict.kind !== 'duplicate') return;
+    const key = `footage:${comparable[verdict.kept].id}`;
+    ties.set(comparable[i].id, key);
+    ties.set(comparable[verdict.kept].id, key);
+  });
+  return ties;
+}
+
 /** The media files a segment's rows name (every row of a segment names the same ones). */
 function mediaOf(row: Sample): string[] {
   return [...(row.video ? [row.video] : []), ...(row.audio ? [row.audio] : []), ...row.frames, ...row.face_crops];
@@ -356,6 +393,9 @@ function rowsOf(segment: Segment, split: string, tasks: readonly Task[], templat
       model: sample.provenance.model,
       template: sample.provenance.template,
       split,
+      transcript_en: segment.translation?.text ?? (segment.transcript && /^en(-|$)/i.test(segment.transcript.language) ? segment.transcript.text : (segment.clip.manifest.textEn ?? null)),
+      label_source: segment.clip.manifest.labelSource ? canonicalJson(segment.clip.manifest.labelSource) : null,
+      official_split: segment.clip.manifest.officialSplit ?? null,
     };
     const checked = Sample.safeParse(candidate);
     if (!checked.success) {

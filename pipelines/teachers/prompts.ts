@@ -39,6 +39,7 @@ export const PLACEHOLDERS = {
   frames: 'the times of the keyframes shown (seconds from the segment start), in order',
   generated: 'everything generated for the segment (description, labels, QA, rationale) as JSON inside <generated> tags, escaped',
   clues: 'the vision and audio clue texts inside <visual_clues> and <audio_clues> tags, escaped (status="missing" when not written)',
+  polish: "the translate stage's polish instruction (MERTools-style: repair recognition errors and punctuation), or nothing",
 } as const;
 export type Placeholder = keyof typeof PLACEHOLDERS;
 
@@ -118,6 +119,23 @@ export function dataBlock(tag: string, text: string | undefined): string {
   return `<${tag}>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</${tag}>`;
 }
 
+/**
+ * The transcript as data. An English transcript is the plain block (so prompts and their cached
+ * answers for English corpora are what they were); any other language is named on the block, and an
+ * English translation, when the segment has one, follows as a second block.
+ */
+export function transcriptBlock(segment: Segment): string {
+  const transcript = segment.transcript;
+  if (!transcript || /^en(-|$)/i.test(transcript.language)) return dataBlock('transcript', transcript?.text);
+  const original = dataBlock('transcript', transcript.text).replace('<transcript>', `<transcript lang="${attribute(transcript.language)}">`);
+  const english = segment.translation?.status === 'translated' && segment.translation.text ? `\n${dataBlock('transcript', segment.translation.text).replace('<transcript>', '<transcript lang="en" source="translation">')}` : '';
+  return original + english;
+}
+
+function attribute(value: string): string {
+  return value.replace(/[^A-Za-z0-9-]/g, '');
+}
+
 /** Numbers rounded for the prompt: 2 decimals carry every cue's meaning and save tokens. */
 function rounded(value: unknown): unknown {
   if (typeof value === 'number') return Number.isFinite(value) ? Math.round(value * 100) / 100 : null;
@@ -178,7 +196,7 @@ export function promptValues(segment: Segment, options: Readonly<Record<string, 
     : null;
   return {
     cues: compactJson(cuesForPrompt(segment)),
-    transcript: dataBlock('transcript', segment.transcript?.text),
+    transcript: transcriptBlock(segment),
     description: dataBlock('description', segment.description?.text),
     labels: compactJson(labels),
     labelSet: compactJson(labelSet),
@@ -196,8 +214,12 @@ export function promptValues(segment: Segment, options: Readonly<Record<string, 
       }),
     ),
     clues: `${dataBlock('visual_clues', segment.clues?.visual?.text)}\n${dataBlock('audio_clues', segment.clues?.acoustic?.text)}`,
+    polish: options?.polish === true ? POLISH_INSTRUCTION : '',
   };
 }
+
+/** MERTools-style polish: the transcript came from ASR or a subtitle file, so repair what those get wrong. */
+const POLISH_INSTRUCTION = '- The transcript may come from speech recognition: where a word is plainly misrecognised, translate the word the speaker most likely said, and punctuate the English as spoken (questions, exclamations, pauses as commas).';
 
 /** Fills the placeholders in one pass (a filled value is never scanned again). */
 export function renderPrompt(template: PromptTemplate, values: Readonly<Record<Placeholder, string>>): { system: string; user: string } {

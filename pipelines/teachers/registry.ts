@@ -15,7 +15,7 @@ import { RULES_MODEL, RulesTeacher } from './rules-teacher.ts';
 import type { Teacher, TeacherRegistry, TeacherRole } from './teacher.ts';
 import { priceOf, TeacherUsageLedger } from './usage.ts';
 
-export const TEACHER_ROLES = ['vision', 'audio', 'describe', 'labels', 'qa', 'rationale', 'crosscheck', 'judge'] as const satisfies readonly TeacherRole[];
+export const TEACHER_ROLES = ['vision', 'audio', 'describe', 'labels', 'qa', 'rationale', 'crosscheck', 'judge', 'translate'] as const satisfies readonly TeacherRole[];
 
 /** The teacher every role uses unless the config says otherwise. */
 export const DEFAULT_TEACHER = 'rules';

@@ -705,6 +705,8 @@ export class RulesTeacher implements Teacher {
       case 'judge': raw = writeJudgement(request.segment); break;
       case 'qa': raw = writeQuestions(request.segment, estimate, request.options); break;
       case 'rationale': raw = writeRationale(estimate); break;
+      // Offline there is no translator: say so rather than invent one.
+      case 'translate': raw = { status: 'untranslated', reason: 'the offline rules teacher does not translate: map the translate role to an LLM teacher' }; break;
       default: throw new RecordError('teacher-unknown-role', `the rules teacher has no writer for role ${JSON.stringify(request.role)}`);
     }
     const parsed = request.schema.safeParse(raw);

@@ -1,6 +1,7 @@
 // cues.lexical: what the words say — AFINN sentiment (npm `sentiment`) and emotion words from a
-// small lexicon written here. English only: other languages leave with reason unsupported-language
-// rather than a misleading "neutral".
+// small lexicon written here. Both are English: a transcript in another language is scored through
+// its English translation (stage `translate`) when there is one, and otherwise the segment goes on
+// without lexical cues, flagged `unsupported-language`, rather than with a misleading "neutral".
 import Sentiment from 'sentiment';
 import { z } from 'zod';
 import { drop, type DropResult, type SegmentStage } from '../../pipelines/stage.ts';
@@ -26,19 +27,20 @@ const analyser = new Sentiment();
 export const cuesLexical: SegmentStage<LexicalConfig> = {
   kind: 'segment',
   name: 'cues.lexical',
-  version: 1,
+  version: 2,
   configSchema: LexicalConfig,
   reads: ['transcript'],
   adds: ['cues.lexical'],
   cache: false,
 
-  async run(segment, config): Promise<Segment | DropResult> {
+  async run(segment, config, ctx): Promise<Segment | DropResult> {
     const transcript = segment.transcript;
     if (!transcript) return drop('no-transcript', `segment ${segment.index} of ${segment.clip.uri} has no transcript`);
-    if (!/^en(-|$)/i.test(transcript.language)) {
-      return drop('unsupported-language', `cues.lexical scores English only; transcript language is '${transcript.language}'`);
-    }
-    return { ...segment, cues: { ...segment.cues, lexical: lexicalCues(transcript.text, config) } };
+    if (/^en(-|$)/i.test(transcript.language)) return { ...segment, cues: { ...segment.cues, lexical: lexicalCues(transcript.text, config) } };
+    const english = segment.translation?.status === 'translated' ? segment.translation.text : null;
+    if (english) return { ...segment, cues: { ...segment.cues, lexical: { ...lexicalCues(english, config), source: 'translation' } } };
+    ctx.flag?.('unsupported-language', `${segment.clip.uri}: cues.lexical reads English; the transcript is '${transcript.language}' and has no English translation (add the translate stage with an LLM teacher)`);
+    return segment;
   },
 };
 

@@ -20,7 +20,8 @@ export interface ManifestParseResult {
 }
 
 const LOCATOR_COLUMNS = ['path', 'uri', 'file', 'video', 'name'];
-const FIELD_COLUMNS: Record<keyof ManifestFields, string[]> = {
+type TextField = 'label' | 'speaker' | 'group' | 'text' | 'licence';
+const FIELD_COLUMNS: Record<TextField, string[]> = {
   label: ['label', 'emotion', 'discrete'],
   speaker: ['speaker', 'spk', 'speaker_id'],
   group: ['group', 'source', 'video_id'],
@@ -44,7 +45,7 @@ function fromRecords(parsed: { records: { line: number; values: Record<string, u
     }
     const locatorColumn = LOCATOR_COLUMNS.find((column) => lower[column]);
     const fields: ManifestFields = {};
-    for (const [field, columns] of Object.entries(FIELD_COLUMNS) as [keyof ManifestFields, string[]][]) {
+    for (const [field, columns] of Object.entries(FIELD_COLUMNS) as [TextField, string[]][]) {
       const column = columns.find((c) => lower[c] !== undefined && lower[c] !== '');
       if (column) fields[field] = lower[column];
     }

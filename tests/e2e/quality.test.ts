@@ -102,15 +102,15 @@ describe('quality filters in a pipeline run', () => {
     expect(byUri.get('sample_0002.mp4')).toMatchObject({ stage: 'filter', reason: 'ungrounded-rationale', detail: expect.stringMatching(/states 480 Hz, but no stored value \(hz\) is within 5%/) });
     expect(byUri.get('sample_0003.mp4')).toMatchObject({ stage: 'filter', reason: 'label-mismatch-manifest', detail: expect.stringMatching(/^manifest label 'happy' \(happy\) vs labels\.primary angry, openset \[angry/) });
     // The duplicate pair: the copy sorted first by segment id is kept; the other names it.
-    const duplicate = rejects.find((r) => r.reason === 'near-duplicate' || r.reason === 'exact-duplicate');
-    expect(duplicate).toMatchObject({ stage: 'dedup', reason: 'near-duplicate', detail: expect.stringMatching(/^estimated description\+qa Jaccard (0\.9\d|1\.00) with kept segment [0-9a-f]+ \((sample|zz_reupload)_0004\.mp4\)$/) });
+    const duplicate = rejects.find((r) => r.reason === 'duplicate-footage');
+    expect(duplicate).toMatchObject({ stage: 'dedup', reason: 'duplicate-footage', detail: expect.stringMatching(/^same footage as kept segment [0-9a-f]+ \((sample|zz_reupload)_0004\.mp4\): keyframes 0\.0 of 64 bits apart, audio bit error rate 0\.000 at offset 0\.00 s$/) });
     expect(['sample_0004.mp4', 'zz_reupload_0004.mp4']).toContain(String(duplicate!.uri));
     expect(rejects).toHaveLength(4);
 
     const stats = await readJson(join(out, 'stats.json'));
     expect(stats.stages.filter).toMatchObject({ in: 5, out: 2, dropped: { 'refusal-text': 1, 'ungrounded-rationale': 1, 'label-mismatch-manifest': 1 } });
     expect(stats.stages.filter.flagged).toBeUndefined();
-    expect(stats.stages.dedup).toMatchObject({ in: 2, out: 1, dropped: { 'near-duplicate': 1 } });
+    expect(stats.stages.dedup).toMatchObject({ in: 2, out: 1, dropped: { 'duplicate-footage': 1 } });
     expect(stats.stages['filter.corpus']).toMatchObject({ in: 1, out: 1, dropped: {} });
     expect((await rowNames(out)).size).toBe(1);
     expect(['sample_0004', 'zz_reupload_0004']).toContain([...(await rowNames(out))][0]);

@@ -104,6 +104,9 @@ function rowsOf(s: Segment, split: Split, tasks: readonly Task[] = ['description
       model: 'rules-v3',
       template: 'describe.rules@1',
       split,
+      transcript_en: s.transcript!.text,
+      label_source: null,
+      official_split: null,
     }),
   );
 }

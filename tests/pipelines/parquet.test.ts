@@ -68,6 +68,9 @@ function sampleRow(i: number): Sample {
     model: 'rules-v1',
     template: 'description@1',
     split: 'train',
+    transcript_en: i % 2 ? null : `English #${i}`,
+    label_source: i % 3 ? null : JSON.stringify({ corpus: 'meld', label: 'joy' }),
+    official_split: i % 3 ? null : 'test',
   };
 }
 

@@ -158,4 +158,15 @@ describe('group-disjoint, label-stratified splits', () => {
     const few = [segment({ i: 1, speaker: 'a' }), segment({ i: 2, speaker: 'a' }), segment({ i: 3, speaker: 'b' }), segment({ i: 4, speaker: 'c' })];
     expect(new Set(assignSplits(few, shares, 'x').values())).toEqual(new Set(['train', 'validation', 'test']));
   });
+
+  it('keeps segments tied by footage in one split, like a shared speaker', () => {
+    const segments = Array.from({ length: 30 }, (_, i) => segment({ i, speaker: `s${i}` }));
+    const untied = assignSplits(segments, shares, 'tie-seed');
+    // Tie a train segment to a test one and a validation one: apart without the tie, together with it.
+    const pick = (split: string) => segments.find((s) => untied.get(s.id) === split)!;
+    const trio = [pick('train'), pick('test'), pick('validation')];
+    const ties = new Map(trio.map((s) => [s.id, 'footage:a'] as [string, string]));
+    const tied = assignSplits(segments, shares, 'tie-seed', undefined, ties);
+    expect(new Set(trio.map((s) => tied.get(s.id))).size).toBe(1);
+  });
 });

@@ -137,9 +137,17 @@ describe('cues.lexical', () => {
     expect(result.cues!.lexical!.sentiment).toBe('positive');
 
     expect(await cuesLexical.run(makeSegment(undefined), config, ctx)).toMatchObject({ drop: true, reason: 'no-transcript' });
-    expect(await cuesLexical.run(makeSegment({ text: '我很高兴', language: 'zh', engine: 'manifest' }), config, ctx)).toMatchObject({
-      drop: true,
-      reason: 'unsupported-language',
-    });
+  });
+
+  it('reads another language through its English translation, and says so when there is none instead of scoring it', async () => {
+    const flags: string[] = [];
+    const flagging = { ...ctx, flag: (reason: string, detail: string) => void flags.push(`${reason}: ${detail}`) };
+    const chinese = makeSegment({ text: '我很高兴', language: 'zh', engine: 'manifest' });
+    const untranslated = (await cuesLexical.run(chinese, config, flagging)) as Segment;
+    expect(untranslated.cues?.lexical).toBeUndefined();
+    expect(flags).toEqual([expect.stringMatching(/^unsupported-language: .*the transcript is 'zh' and has no English translation/)]);
+    const translated = (await cuesLexical.run({ ...chinese, translation: { status: 'translated', text: 'I am so happy', from: 'zh' } }, config, flagging)) as Segment;
+    expect(translated.cues!.lexical).toMatchObject({ sentiment: 'positive', source: 'translation', positiveWords: ['happy'] });
+    expect(flags).toHaveLength(1);
   });
 });

@@ -24,12 +24,12 @@ interface Texts {
   transcript?: string;
 }
 
-/** A segment whose id is hex(`segment:${seed}`), with a description, one QA item and a transcript. */
-function segment(seed: string, texts: Texts): Segment {
+/** A segment whose id is hex(`segment:${seed}`), with a description, one QA item and a transcript; one speaker unless said. */
+function segment(seed: string, texts: Texts, speaker = 'spk01'): Segment {
   const clipId = hex(`clip:${seed}`);
   return Segment.parse({
     id: hex(`segment:${seed}`), clipId,
-    clip: { id: clipId, uri: `clips/${seed}.mp4`, name: seed, bytes: 1000, probe: { duration: 3, formatName: 'mov,mp4', hasVideo: true, hasAudio: true }, manifest: {}, partition: 0 },
+    clip: { id: clipId, uri: `clips/${seed}.mp4`, name: seed, bytes: 1000, probe: { duration: 3, formatName: 'mov,mp4', hasVideo: true, hasAudio: true }, manifest: { speaker }, partition: 0 },
     index: 0, start: 0, end: 3,
     transcript: { text: texts.transcript ?? `transcript of ${seed}`, language: 'en', engine: 'manifest' },
     description: { text: texts.description, provenance: PROVENANCE },
@@ -47,6 +47,8 @@ function description(i: number): string {
 }
 
 const defaults = dedup.configSchema.parse({});
+/** Text dedup on (it is off by default), footage off (these segments have no media). */
+const textOnly = (text: Record<string, unknown> = {}) => dedup.configSchema.parse({ footage: { enabled: false }, text: { enabled: true, ...text } });
 
 async function run(segments: readonly Segment[], config: DedupConfig = defaults): Promise<(Segment | DropResult)[]> {
   const { ctx } = stageContext({ store: new LocalStore(join(root, 'store')), stage: 'dedup' });
@@ -77,20 +79,29 @@ describe('dedup', () => {
   const distinct = Array.from({ length: 24 }, (_, i) => segment(`distinct-${i}`, { description: description(i) }));
 
   it('is a global stage with documented defaults that rejects bad options by name', () => {
-    expect(dedup).toMatchObject({ kind: 'global', name: 'dedup', reads: ['description', 'qa'], adds: [], cache: false });
-    expect(defaults).toEqual({ fields: ['description', 'qa'], shingle: 3, permutations: 128, bands: 16, threshold: 0.8 });
-    const parse = (config: unknown) => dedup.configSchema.parse(config);
+    expect(dedup).toMatchObject({ kind: 'global', name: 'dedup', reads: ['fingerprint'], adds: [], cache: false });
+    expect(defaults).toEqual({
+      footage: { enabled: true, maxFrameBits: 10, maxAudioBer: 0.22, maxOffsetSec: 1, minOverlapSec: 1, maxDurationDiffSec: 1 },
+      text: { enabled: false, fields: ['description', 'qa'], shingle: 3, permutations: 128, bands: 16, threshold: 0.8 },
+    });
+    expect(dedup.readsFor!(defaults)).toEqual(['fingerprint']);
+    expect(dedup.readsFor!(textOnly({ fields: ['rationale'] }))).toEqual(['rationale']);
+    // A config written before footage dedup (text options at the top) asked for text dedup.
+    expect(dedup.configSchema.parse({ fields: ['description'], threshold: 0.9 })).toEqual({ ...defaults, text: { ...defaults.text, enabled: true, fields: ['description'], threshold: 0.9 } });
+    const parse = (config: unknown) => dedup.configSchema.parse({ text: config });
     expect(() => parse({ bands: 12 })).toThrow('bands (12) must divide permutations (128)');
     expect(() => parse({ permutations: 100 })).toThrow('bands (16) must divide permutations (100)');
-    expect(parse({ permutations: 100, bands: 20 })).toMatchObject({ permutations: 100, bands: 20 });
+    expect(parse({ permutations: 100, bands: 20 }).text).toMatchObject({ permutations: 100, bands: 20 });
     expect(() => parse({ fields: [] })).toThrow('fields needs at least one of description, qa, rationale, transcript');
     expect(() => parse({ fields: ['labels'] })).toThrow();
     expect(() => parse({ threshold: 0 })).toThrow('threshold must be above 0');
     expect(() => parse({ threshold: 1.2 })).toThrow('threshold must be at most 1');
     expect(() => parse({ shingle: 0 })).toThrow();
     expect(() => parse({ treshold: 0.8 })).toThrow();
+    expect(() => dedup.configSchema.parse({ footage: { maxAudioBer: 2 } })).toThrow();
+    expect(() => dedup.configSchema.parse({ fotage: {} })).toThrow();
     // The order fields are written in changes nothing.
-    expect(parse({ fields: ['transcript', 'description'] }).fields).toEqual(['description', 'transcript']);
+    expect(parse({ fields: ['transcript', 'description'] }).text.fields).toEqual(['description', 'transcript']);
   });
 
   it('keeps distinct segments and drops a planted near and exact duplicate, naming the kept segment', async () => {
@@ -98,37 +109,47 @@ describe('dedup', () => {
     const near = segment('near-of-5', { description: nearText, answer: 'Because of what happened in distinct-5.' });
     const exact = segment('exact-of-9', { description: `  ${description(9).toUpperCase()}`, answer: 'because   of what happened in DISTINCT-9.' });
     const all = [...distinct, near, exact];
-    const result = await outcomes(all);
+    const result = await outcomes(all, textOnly());
     const keptNear = [near.id, distinct[5].id].sort()[0];
     const droppedNear = keptNear === near.id ? distinct[5] : near;
     const keptExact = [exact.id, distinct[9].id].sort()[0];
     const droppedExact = keptExact === exact.id ? distinct[9] : exact;
-    expect(result.get(droppedNear.id)).toMatch(new RegExp(`^near-duplicate: estimated description\\+qa Jaccard 0\\.(8|9)\\d with kept segment ${keptNear} \\(clips/[a-z0-9-]+\\.mp4\\)$`));
-    expect(result.get(droppedExact.id)).toBe(`exact-duplicate: same description+qa text (lower-cased, whitespace collapsed) as kept segment ${keptExact} (${all.find((s) => s.id === keptExact)!.clip.uri})`);
+    expect(result.get(droppedNear.id)).toMatch(new RegExp(`^near-duplicate: estimated description\\+qa Jaccard 0\\.(8|9)\\d with kept segment ${keptNear} \\(clips/[a-z0-9-]+\\.mp4\\) of the same speaker or source$`));
+    expect(result.get(droppedExact.id)).toBe(`exact-duplicate: same description+qa text (lower-cased, whitespace collapsed) as kept segment ${keptExact} (${all.find((s) => s.id === keptExact)!.clip.uri}) of the same speaker or source`);
     expect([...result.values()].filter((v) => v === 'kept')).toHaveLength(24);
   });
 
   it('keeps the same segment whatever order the corpus arrives in', async () => {
     const copies = [3, 7, 11].map((i) => segment(`copy-of-${i}`, { description: description(i), answer: `Because of what happened in distinct-${i}.` }));
     const all = [...distinct, ...copies];
-    const forward = await outcomes(all);
+    const forward = await outcomes(all, textOnly());
     expect([...forward.values()].filter((v) => v !== 'kept')).toHaveLength(3);
-    expect(await outcomes([...all].reverse())).toEqual(forward);
-    expect(await outcomes([...all.slice(13), ...all.slice(0, 13)])).toEqual(forward);
+    expect(await outcomes([...all].reverse(), textOnly())).toEqual(forward);
+    expect(await outcomes([...all.slice(13), ...all.slice(0, 13)], textOnly())).toEqual(forward);
+  });
+
+  it('compares text only within a speaker or a source: the same words from two speakers of two clips are two samples', async () => {
+    const a = segment('actor-a', { description: description(2), answer: 'Because of the prize.' }, 'actor-01');
+    const b = segment('actor-b', { description: description(2), answer: 'Because of the prize.' }, 'actor-02');
+    expect([...(await outcomes([a, b], textOnly())).values()]).toEqual(['kept', 'kept']);
+    const sameSpeaker = segment('actor-c', { description: description(2), answer: 'Because of the prize.' }, 'actor-01');
+    expect([...(await outcomes([a, sameSpeaker], textOnly())).values()].filter((v) => v.startsWith('exact-duplicate'))).toHaveLength(1);
   });
 
   it('compares only the configured fields', async () => {
     const a = segment('same-description-a', { description: description(1), transcript: 'i will send you the report this afternoon' });
     const b = segment('same-description-b', { description: description(1), transcript: 'nobody came to the party and i feel so sad' });
     const both = [a, b];
-    const onTranscript = await outcomes(both, dedup.configSchema.parse({ fields: ['transcript'] }));
+    const onTranscript = await outcomes(both, textOnly({ fields: ['transcript'] }));
     expect([...onTranscript.values()]).toEqual(['kept', 'kept']);
-    const onDescription = await outcomes(both, dedup.configSchema.parse({ fields: ['description'] }));
+    const onDescription = await outcomes(both, textOnly({ fields: ['description'] }));
     const [kept, dropped] = [a.id, b.id].sort();
     expect(onDescription.get(kept)).toBe('kept');
     expect(onDescription.get(dropped)).toMatch(new RegExp(`^exact-duplicate: same description text .* as kept segment ${kept} `));
     // The default fields include the QA answers, which differ here: still near-identical.
-    expect((await outcomes(both)).get(dropped)).toMatch(/^near-duplicate: estimated description\+qa Jaccard 0\.\d\d/);
+    expect((await outcomes(both, textOnly())).get(dropped)).toMatch(/^near-duplicate: estimated description\+qa Jaccard 0\.\d\d/);
+    // Without fingerprints (no media) footage dedup has nothing to compare: both kept.
+    expect([...(await outcomes(both)).values()]).toEqual(['kept', 'kept']);
   });
 
   it('checks at config time that the fields it compares are made before it', () => {
@@ -138,13 +159,16 @@ describe('dedup', () => {
     const plan = buildPlan('c.yaml', withDedup(filterAt + 1, {}), STAGES);
     expect(plan.phases.map((p) => (p.kind === 'global' ? p.stage.stage.name : 'records'))).toEqual(['records', 'cues.agreement', 'records', 'dedup']);
     const describeAt = stages.findIndex((s) => 'describe' in s);
-    expect(() => buildPlan('c.yaml', withDedup(describeAt + 1, { fields: ['description', 'rationale'] }), STAGES)).toThrow(ConfigError);
+    const rationaleText = { text: { enabled: true, fields: ['description', 'rationale'] } };
+    expect(() => buildPlan('c.yaml', withDedup(describeAt + 1, rationaleText), STAGES)).toThrow(ConfigError);
     try {
-      buildPlan('c.yaml', withDedup(describeAt + 1, { fields: ['description', 'rationale'] }), STAGES);
+      buildPlan('c.yaml', withDedup(describeAt + 1, rationaleText), STAGES);
     } catch (error) {
       expect((error as ConfigError).issues).toEqual([expect.stringContaining('"dedup" reads "rationale", which no earlier stage adds; put the stage that adds it (rationale)')]);
     }
-    expect(() => buildPlan('c.yaml', withDedup(describeAt + 1, { fields: ['description', 'transcript'] }), STAGES)).not.toThrow();
+    expect(() => buildPlan('c.yaml', withDedup(describeAt + 1, { text: { enabled: true, fields: ['description', 'transcript'] } }), STAGES)).not.toThrow();
+    // Footage dedup reads the fingerprint segment makes: fine anywhere after it.
+    expect(() => buildPlan('c.yaml', withDedup(2, {}), STAGES)).not.toThrow();
   });
 });
 
@@ -175,12 +199,12 @@ describe('dedup in a run', () => {
     return { ...demoConfig(), stages };
   }
 
-  it('drops the copies with their reason in stats.json and rejects.parquet, and writes rows for the rest', async () => {
+  it('drops the copies as duplicate footage with their reason in stats.json and rejects.parquet, and writes rows for the rest', async () => {
     const paths = { input, store: join(work, 'store'), out: join(work, 'out') };
     const first = await runInProcess(config({}), paths);
-    expect(first.summary.stats.dedup).toMatchObject({ in: 6, out: 4, dropped: { 'near-duplicate': 2 } });
+    expect(first.summary.stats.dedup).toMatchObject({ in: 6, out: 4, dropped: { 'duplicate-footage': 2 } });
     const stats = await readJson(join(paths.out, 'stats.json'));
-    expect(stats.stages.dedup.dropped).toEqual({ 'near-duplicate': 2 });
+    expect(stats.stages.dedup.dropped).toEqual({ 'duplicate-footage': 2 });
     const rejects = await readRowsHyparquet(join(paths.out, 'rejects.parquet'));
     const rows: Record<string, unknown>[] = [];
     const manifest = await readJson(join(paths.out, 'manifest.json'));
@@ -192,17 +216,19 @@ describe('dedup in a run', () => {
       // One of each pair is rejected, the other is in the shards and named as kept.
       const rejected = rejects.filter((r) => pair.includes(r.uri as string));
       expect(rejected).toHaveLength(1);
-      expect(rejected[0]).toMatchObject({ stage: 'dedup', reason: 'near-duplicate' });
+      expect(rejected[0]).toMatchObject({ stage: 'dedup', reason: 'duplicate-footage' });
+      expect(rejected[0].detail).toMatch(/keyframes \d+\.\d of 64 bits apart, audio bit error rate 0\.\d{3} at offset -?\d+\.\d\d s$/);
       const keptUri = pair.find((uri) => uri !== rejected[0].uri)!;
-      const [, keptId] = (rejected[0].detail as string).match(/with kept segment ([0-9a-f]{64}) \((.+)\)$/)!;
+      const [, keptId] = (rejected[0].detail as string).match(/as kept segment ([0-9a-f]{64}) \(([^)]+)\)/)!;
       expect(rejected[0].detail).toContain(`(${keptUri})`);
       expect(keptIds.has(keptId)).toBe(true);
       expect(rows.some((r) => r.segment_id === rejected[0].id)).toBe(false);
     }
 
-    // Comparing descriptions alone, the copies are exact: only dedup and write run again.
-    const second = await runInProcess(config({ fields: ['description'] }), { ...paths, out: join(work, 'out-description') });
+    // Text dedup alone compares only segments of one speaker or source: the copies have speakers and
+    // sources of their own, so their identical descriptions are not compared. Only dedup and write run again.
+    const second = await runInProcess(config({ footage: { enabled: false }, text: { enabled: true, fields: ['description'] } }), { ...paths, out: join(work, 'out-description') });
     expect(second.summary.partitions.cached).toBe(second.summary.partitions.total);
-    expect(second.summary.stats.dedup).toMatchObject({ in: 6, out: 4, dropped: { 'exact-duplicate': 2 } });
+    expect(second.summary.stats.dedup).toMatchObject({ in: 6, out: 6, dropped: {} });
   }, 300_000);
 });

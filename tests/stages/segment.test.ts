@@ -60,8 +60,8 @@ describe('segment: scene strategy', () => {
     expect(Math.abs(segments[1].start - 2)).toBeLessThanOrEqual(0.04);
     expect(Math.abs(segments[1].end - 5)).toBeLessThanOrEqual(0.04);
     expect(Math.abs(segments[2].end - clip.probe.duration)).toBeLessThanOrEqual(0.05);
-    // One analysis pass and one extraction pass for the whole clip.
-    expect(work).toEqual({ ffmpeg: 2 });
+    // One analysis pass and one extraction pass for the whole clip; a footage fingerprint per segment.
+    expect(work).toEqual({ ffmpeg: 2, dsp: segments.length });
     for (const s of segments) {
       expect(s.frames!.length).toBe(2);
       expect(s.audio!.bytes).toBeGreaterThan(44);
@@ -104,7 +104,7 @@ describe('segment: speech strategy', () => {
     const clip = await clipOf(path);
 
     const { segments, work } = await segmentsOf(clip, path, { strategy: 'speech', paddingSec: 0, minSec: 0.5 });
-    expect(work).toEqual({ ffmpeg: 2 });
+    expect(work).toEqual({ ffmpeg: 2, dsp: segments.length });
     expect(segments.length).toBe(3);
     let worst = 0;
     for (const [i, s] of segments.entries()) {
@@ -116,7 +116,7 @@ describe('segment: speech strategy', () => {
     expect(worst).toBeLessThanOrEqual(0.2);
 
     const padded = await segmentsOf(clip, path, { strategy: 'speech', paddingSec: 1, minSec: 0.5 });
-    expect(padded.work).toEqual({ ffmpeg: 1 }); // the analysis is cached
+    expect(padded.work).toEqual({ ffmpeg: 1, dsp: padded.segments.length }); // the analysis is cached; new spans, new fingerprints
     for (const [i, s] of padded.segments.entries()) {
       expect(s.start).toBeLessThanOrEqual(segments[i].start);
       if (i > 0) expect(s.start).toBeGreaterThanOrEqual(padded.segments[i - 1].end);
@@ -231,7 +231,7 @@ describe('segment: cutting and media kinds', () => {
   it('accurate cuts last the span (±0.05 s); copy cuts are valid files; both are content-addressed', async () => {
     const clip = await clipOf(path);
     const accurate = await segmentsOf(clip, path, { strategy: 'fixed', windowSec: 3.3, cut: 'accurate', frames: 0 });
-    expect(accurate.work).toEqual({ ffmpeg: 1 });
+    expect(accurate.work).toEqual({ ffmpeg: 1, dsp: accurate.segments.length });
     for (const s of accurate.segments) {
       const file = await store.localPath(s.video!.key);
       expect(s.video!.key).toMatch(/^media\/video\/[0-9a-f]{2}\/[0-9a-f]{64}\.mp4$/);

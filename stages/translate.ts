@@ -1,0 +1,55 @@
+// translate (optional, after transcribe): the English transcript beside the original, for corpora
+// whose speech is not English (the MER pools are Chinese; AffectGPT reads `chinese` and `english`
+// subtitles; Emotion-Qwen's VER is bilingual). An English transcript is its own translation (no
+// call). Any other is sent to the `translate` role as data; with `polish`, the prompt also repairs
+// recognition errors and punctuation as MERTools' polished transcripts do. Only an LLM translates:
+// the offline rules teacher answers "untranslated", and the segment goes on with no English rather
+// than an invented one (counted under `flagged` in stats.json as untranslated).
+import { z } from 'zod';
+import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
+import { generateFor } from '../pipelines/teachers/generate.ts';
+import { Provenance, type Segment } from '../schemas/records.ts';
+
+export const TranslateConfig = z
+  .object({
+    /** Ask the teacher to repair recognition errors and punctuation while translating (MERTools-style polish). Default false. */
+    polish: z.boolean().default(false),
+    /** Template id@version; default 'translate.rules@1' (maps to configs/prompts/translate.yaml on LLM teachers). */
+    template: Provenance.shape.template.default('translate.rules@1'),
+  })
+  .strict();
+export type TranslateConfig = z.output<typeof TranslateConfig>;
+
+const TranslateOutput = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('translated'), text: z.string().trim().min(1) }).strict(),
+  z.object({ status: z.literal('untranslated'), reason: z.string().trim().min(1) }).strict(),
+]);
+
+const isEnglish = (language: string) => /^en(-|$)/i.test(language);
+
+export const translateStage: SegmentStage<TranslateConfig> = {
+  kind: 'segment',
+  name: 'translate',
+  version: 1,
+  configSchema: TranslateConfig as unknown as z.ZodType<TranslateConfig>,
+  reads: ['transcript'],
+  adds: ['translation'],
+  cache: true,
+  teacherRoles: ['translate'],
+  async run(segment: Segment, config: TranslateConfig, ctx: StageContext): Promise<Segment> {
+    const transcript = segment.transcript;
+    if (!transcript || transcript.text.trim() === '') {
+      return { ...segment, translation: { status: 'untranslated', text: null, from: transcript?.language ?? 'und', reason: 'no transcript' } };
+    }
+    if (isEnglish(transcript.language)) return { ...segment, translation: { status: 'original', text: transcript.text, from: transcript.language } };
+    // The corpus's own English (MER's `english` column) for its own transcript: no teacher needed.
+    const shipped = segment.clip.manifest.textEn;
+    if (shipped && transcript.engine === 'manifest') return { ...segment, translation: { status: 'translated', text: shipped, from: transcript.language, provenance: { teacher: 'corpus', model: segment.clip.manifest.labelSource?.corpus ?? 'manifest', template: 'manifest.english@1' } } };
+    const { value, provenance } = await generateFor(ctx, 'translate', config.template, segment, TranslateOutput, { polish: config.polish });
+    if (value.status === 'untranslated') {
+      ctx.flag?.('untranslated', `${segment.clip.uri} [${segment.start}-${segment.end}s] (${transcript.language}): ${value.reason}`);
+      return { ...segment, translation: { status: 'untranslated', text: null, from: transcript.language, reason: value.reason, provenance } };
+    }
+    return { ...segment, translation: { status: 'translated', text: value.text, from: transcript.language, provenance } };
+  },
+};
