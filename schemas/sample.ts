@@ -1,9 +1,9 @@
 // One training row. The zod schema validates every row before it reaches Parquet; COLUMNS is the
 // single description from which the Parquet schema and the Hugging Face features are derived.
 import { z } from 'zod';
-import { ConflictTag } from './records.ts';
+import { ConflictTag, ReviewStatus } from './records.ts';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** rationale: question → steps ending in the emotion; qra: Q → R → A (the reasoning, then the answer in its own turn) */
 export const TASKS = ['description', 'ov_labels', 'mcq', 'open_qa', 'attribute_qa', 'rationale', 'qra'] as const;
@@ -53,6 +53,8 @@ export const Sample = z.object({
   model: z.string().min(1),
   template: z.string().min(1),
   split: z.string().regex(SPLIT_NAME),
+  review: ReviewStatus,
+  review_hash: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
 });
 export type Sample = z.infer<typeof Sample>;
 
@@ -100,4 +102,6 @@ export const COLUMNS: readonly Column[] = [
   { name: 'model', kind: 'string', nullable: false, description: 'teacher model' },
   { name: 'template', kind: 'string', nullable: false, description: 'prompt/template id@version' },
   { name: 'split', kind: 'string', nullable: false, description: 'train / validation / test by default (speaker- and source-disjoint)' },
+  { name: 'review', kind: 'string', nullable: false, description: "human review: none / accepted / edited (a reviewer's text replaced the teacher's) / rejected (kept only with review.reject: keep)" },
+  { name: 'review_hash', kind: 'string', nullable: true, description: 'hash of the generated content review decisions are keyed by (null when the run had no review stage)' },
 ];

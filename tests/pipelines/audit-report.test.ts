@@ -104,6 +104,8 @@ function rowsOf(s: Segment, split: Split, tasks: readonly Task[] = ['description
       model: 'rules-v3',
       template: 'describe.rules@1',
       split,
+      review: 'none',
+      review_hash: null,
     }),
   );
 }

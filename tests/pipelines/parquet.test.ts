@@ -68,6 +68,8 @@ function sampleRow(i: number): Sample {
     model: 'rules-v1',
     template: 'description@1',
     split: 'train',
+    review: i % 3 === 0 ? 'accepted' : 'none',
+    review_hash: i % 3 === 0 ? hex(i + 1) : null,
   };
 }
 
