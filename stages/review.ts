@@ -9,7 +9,7 @@
 // A global stage because the log changes without the config changing: it runs on every run (cheap:
 // one listing of the log), and the stages after it see the decisions as part of their input.
 import { z } from 'zod';
-import { reviewHash, withoutReview } from '../pipelines/review/content-hash.ts';
+import { REVIEW_KEYS, reviewHash, withoutReview } from '../pipelines/review/content-hash.ts';
 import { applyEdits, checkEdits, editedTasks, taskTeachers } from '../pipelines/review/edits.ts';
 import { resolveDecisions, RESOLVE_POLICIES } from '../pipelines/review/resolve.ts';
 import { DEFAULT_LOG, LOG_NAME, ReviewLog, type ReviewDecision } from '../pipelines/review/review-log.ts';
@@ -25,6 +25,12 @@ export const ReviewConfig = z
     reject: z.enum(['drop', 'keep']).default('drop'),
     /** Which vote applies when reviewers differ: strictest (default: reject > edit > accept) or latest. */
     resolve: z.enum(RESOLVE_POLICIES).default('strictest'),
+    /**
+     * What a decision must match to apply: content (default: the clip, its media, transcript, cues and
+     * every generated text) or text (the transcript and the generated text; cues may shift). Changing
+     * it makes every earlier decision stale.
+     */
+    keyOn: z.enum(REVIEW_KEYS).default('content'),
   })
   .strict();
 export type ReviewConfig = z.infer<typeof ReviewConfig>;
@@ -47,7 +53,7 @@ export const reviewStage: GlobalStage<ReviewConfig> = {
 
     const judged = segments.map((s) => {
       const segment = withoutReview(s);
-      return { segment, hash: reviewHash(segment) };
+      return { segment, hash: reviewHash(segment, config.keyOn) };
     });
     // Stand-in text of a dry run is never shown to anyone: no snapshot of it.
     if (!ctx.standIn) {

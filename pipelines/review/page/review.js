@@ -230,7 +230,7 @@ function textBox(props, text) {
   return el('textarea', { ...props, rows: Math.min(8, Math.max(2, lines)), value: text });
 }
 
-function field(label, control, extra) {
+function field(label, control, ...extra) {
   return el('div', { class: 'field' }, el('label', { text: label }), control, extra);
 }
 
@@ -325,10 +325,16 @@ function emotionSelect(id, value) {
   return el('select', { id, 'data-edit': 'true' }, page.state.emotions.map((e) => el('option', { value: e, text: e, selected: e === value })));
 }
 
+/** The teacher's text beside an edited field, folded. */
+function teacherText(shown, original) {
+  return shown !== original ? el('details', { class: 'original' }, el('summary', { text: "teacher's text" }), el('div', { class: 'pre', text: original })) : null;
+}
+
 function renderGenerated(d, draft) {
   const parts = [el('h3', { text: 'Generated text (edit any of it)' })];
   if (d.description) {
-    parts.push(field('Description', textBox({ id: 'edit-description', 'data-edit': 'true' }, draft?.description?.text ?? d.description.text), provenance(d.description.provenance)));
+    const text = draft?.description?.text ?? d.description.text;
+    parts.push(field('Description', textBox({ id: 'edit-description', 'data-edit': 'true' }, text), teacherText(text, d.description.text), provenance(d.description.provenance)));
   }
   if (d.labels) {
     const L = draft?.labels ?? d.labels;
@@ -347,6 +353,7 @@ function renderGenerated(d, draft) {
         el('input', { type: 'number', id: 'edit-valence', 'data-edit': 'true', min: -1, max: 1, step: 0.01, value: L.valence }),
         ' arousal ',
         el('input', { type: 'number', id: 'edit-arousal', 'data-edit': 'true', min: -1, max: 1, step: 0.01, value: L.arousal }),
+        teacherText(`${L.primary} · ${L.openset.join(', ')} · ${L.sentiment} · ${L.valence} · ${L.arousal}`, `${d.labels.primary} · ${d.labels.openset.join(', ')} · ${d.labels.sentiment} · ${d.labels.valence} · ${d.labels.arousal}`),
         provenance(d.labels.provenance),
       ),
     );
@@ -360,14 +367,14 @@ function renderGenerated(d, draft) {
         el('div', { class: 'prov', text: `${item.kind} question ${n + 1}` }),
         field('Question', textBox({ id: `edit-qa-${n}-question`, 'data-edit': 'true' }, q.question)),
         item.kind === 'mcq' ? field('Options (comma-separated)', el('input', { type: 'text', class: 'wide', id: `edit-qa-${n}-options`, 'data-edit': 'true', value: (q.options || []).join(', ') })) : null,
-        field('Answer', textBox({ id: `edit-qa-${n}-answer`, 'data-edit': 'true' }, q.answer)),
+        field('Answer', textBox({ id: `edit-qa-${n}-answer`, 'data-edit': 'true' }, q.answer), teacherText(`${q.question}\n${q.answer}`, `${item.question}\n${item.answer}`)),
         provenance(item.provenance),
       ),
     );
   });
   if (d.rationale) {
     const R = draft?.rationale ?? d.rationale;
-    parts.push(field('Rationale (one step a line)', textBox({ id: 'edit-steps', 'data-edit': 'true' }, R.steps.join('\n')), el('div', {}, 'emotion ', emotionSelect('edit-rationale-emotion', R.emotion), provenance(d.rationale.provenance))));
+    parts.push(field('Rationale (one step a line)', textBox({ id: 'edit-steps', 'data-edit': 'true' }, R.steps.join('\n')), teacherText(R.steps.join('\n'), d.rationale.steps.join('\n')), el('div', {}, 'emotion ', emotionSelect('edit-rationale-emotion', R.emotion), provenance(d.rationale.provenance))));
   }
   return el('section', { id: 'generated' }, parts);
 }
@@ -385,12 +392,16 @@ function renderJudgements(d) {
 
 function renderDecisions(d) {
   const mine = d.votes.find((v) => v.reviewer === page.reviewer);
-  const lines = d.votes.map((v) => el('li', {}, el('span', { class: `badge ${v.verdict}`, text: v.verdict }), ` ${v.reviewer} · ${v.at}${v.reason ? ` · ${v.reason}` : ''}${v.note ? `: ${v.note}` : ''}${v.queue ? ` · from ${v.queue}` : ''}`));
+  const lines = d.votes.map((v) =>
+    el('li', {}, el('span', { class: `badge ${v.verdict}`, text: v.verdict }), ` ${v.reviewer} · ${v.at}${v.reason ? ` · ${v.reason}` : ''}${v.note ? `: ${v.note}` : ''}${v.edits ? ` · rewrote ${Object.keys(v.edits).join(', ')}` : ''}${v.queue ? ` · from ${v.queue}` : ''}`),
+  );
   return el(
     'section',
     { id: 'decisions' },
     el('h3', { text: 'Decisions on this content' }),
-    mine ? el('p', { id: 'my-decision' }, 'Your decision: ', el('span', { class: `badge ${mine.verdict}`, text: mine.verdict })) : el('p', { id: 'my-decision', class: 'muted', text: 'You have not decided on this sample.' }),
+    mine
+      ? el('p', { id: 'my-decision' }, 'Your decision: ', el('span', { class: `badge ${mine.verdict}`, text: mine.verdict }), mine.verdict === 'edit' ? ' (the fields show your text; "teacher\'s text" opens what it replaces)' : '')
+      : el('p', { id: 'my-decision', class: 'muted', text: 'You have not decided on this sample.' }),
     lines.length ? el('ul', {}, lines) : null,
     d.applied ? el('p', { text: `Applies at the next run: ${d.applied.verdict} (by ${d.applied.reviewer}, ${page.state.policy} of the votes).` }) : null,
     d.stale && !d.votes.length ? el('p', { class: 'badge stale', text: `${d.stale} earlier decision${d.stale === 1 ? '' : 's'} judged content that has since changed: review it again.` }) : null,
@@ -420,7 +431,9 @@ function rejectOnEnter(event) {
 
 function renderSample() {
   const d = page.detail;
-  const draft = readDraft(d.hash);
+  const saved = d.votes.find((v) => v.reviewer === page.reviewer && v.verdict === 'edit');
+  // An unsaved draft first; else this reviewer's saved edit, so they see what they wrote.
+  const draft = readDraft(d.hash) ?? saved?.edits ?? null;
   const meta = [
     `${fixed(d.start, 2)}–${fixed(d.end, 2)} s`,
     d.split ? `split ${d.split}` : 'dropped from the corpus',
@@ -444,7 +457,7 @@ function renderSample() {
     ),
   );
   for (const control of document.querySelectorAll('[data-edit]')) control.addEventListener('input', onEditInput);
-  if (draft) notice('An unsaved edit of this sample was restored.', 'info');
+  if (readDraft(d.hash)) notice('An unsaved edit of this sample was restored.', 'info');
   markChanged();
 }
 
