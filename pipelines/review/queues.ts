@@ -53,9 +53,22 @@ export function resolutions(input: QueueInput): Resolution[] {
   return input.samples.map((s) => resolveDecisions(bySegment.get(s.segmentId) ?? [], s.hash, input.policy));
 }
 
+/** The random order's rank of each sample: a hash of the log name and the segment id (computed once per sample set and log). */
+const ranks = new WeakMap<readonly ReviewSample[], Map<string, Map<number, string>>>();
+function rankOf(samples: readonly ReviewSample[], log: string): Map<number, string> {
+  const byLog = ranks.get(samples) ?? new Map<string, Map<number, string>>();
+  ranks.set(samples, byLog);
+  let rank = byLog.get(log);
+  if (!rank) {
+    rank = new Map(samples.map((s) => [s.index, fingerprint('review-queue', log, s.segmentId)]));
+    byLog.set(log, rank);
+  }
+  return rank;
+}
+
 /** Sample indexes of a queue, in order. */
 export function queueOrder(queue: QueueName, input: QueueInput, reviewer: string, resolved: readonly Resolution[] = resolutions(input)): number[] {
-  const rank = new Map(input.samples.map((s) => [s.index, fingerprint('review-queue', input.log, s.segmentId)]));
+  const rank = rankOf(input.samples, input.log);
   const random = (a: ReviewSample, b: ReviewSample) => (rank.get(a.index)! < rank.get(b.index)! ? -1 : rank.get(a.index)! > rank.get(b.index)! ? 1 : 0);
   const votes = (s: ReviewSample) => resolved[s.index].votes;
   const corpus = input.samples.filter((s) => s.inCorpus);
