@@ -10,19 +10,20 @@
 // - no path from a request reaches the file system: media are asked for by number, and a number
 //   names an entry of OUT/media.jsonl (or a store key a review snapshot names).
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, sep } from 'node:path';
-import { EMOTIONS, type Segment } from '../../schemas/records.ts';
+import { join } from 'node:path';
+import { EMOTIONS } from '../../schemas/records.ts';
 import type { Store } from '../store/store.ts';
 import { checkEdits } from './edits.ts';
 import { parseQueue, QUEUE_TITLES, QUEUES, queueOrder, resolutions, type QueueInput, type QueueName } from './queues.ts';
 import { RESOLVE_POLICIES, type Resolution, type ResolvePolicy } from './resolve.ts';
 import { DEFAULT_LOG, REJECT_REASONS, ReviewDecision, ReviewerName, ReviewLog } from './review-log.ts';
-import { loadReviewSet, type MediaSource, type ReviewSample, type ReviewSet } from './review-set.ts';
-import { cohensKappa, wilson } from './statistics.ts';
+import { serveMedia } from './media-route.ts';
+import { loadReviewSet, type ReviewSet } from './review-set.ts';
+import { wilson } from './statistics.ts';
+import { agreementOf, detailOf, summaryOf } from './views.ts';
 
 export interface ReviewServerOptions {
   /** the finished out folder (has manifest.json) */
@@ -79,10 +80,6 @@ const PAGE_FILES: Record<string, { readonly file: string; readonly type: string 
   '/review.css': { file: 'review.css', type: 'text/css; charset=utf-8' },
 };
 
-const MEDIA_TYPES: Record<string, string> = {
-  '.mp4': 'video/mp4', '.m4v': 'video/mp4', '.mov': 'video/quicktime', '.webm': 'video/webm', '.mkv': 'video/x-matroska',
-  '.wav': 'audio/wav', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png',
-};
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
@@ -156,7 +153,7 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
     }
     if (path === '/api/decisions' && method === 'POST') return decide(req, res);
     const mediaMatch = /^\/media\/(\d{1,9})$/.exec(path);
-    if (mediaMatch && (method === 'GET' || method === 'HEAD')) return serveMedia(req, res, set.media[Number(mediaMatch[1])]);
+    if (mediaMatch && (method === 'GET' || method === 'HEAD')) return serveMedia(req, res, set.media[Number(mediaMatch[1])], { outDir: options.outDir, mediaRoot, store: options.store });
     if (file || sampleMatch || mediaMatch || path.startsWith('/api/')) return sendText(res, 405, `${method} is not allowed here`);
     return sendText(res, 404, 'not found');
   }
@@ -221,7 +218,8 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
     } catch (error) {
       return sendJson(res, 400, { error: `the request is not JSON: ${(error as Error).message}` });
     }
-    const sample = typeof body.sample === 'number' ? set.samples[body.sample] : undefined;
+    // By segment id, not by the page's sample number: numbers change when the out folder does.
+    const sample = set.samples.find((s) => s.segmentId === body.segmentId);
     if (!sample) return sendJson(res, 404, { error: 'no such sample' });
     if (body.hash !== sample.hash) return sendJson(res, 409, { error: "this sample's content is not the one the page showed: reload the page" });
     const note = typeof body.note === 'string' && body.note.trim() ? body.note.trim() : undefined;
@@ -245,52 +243,6 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
     const stored = await log.append(parsed.data);
     const resolved = await currentResolutions(false);
     return sendJson(res, 200, { decision: stored, sample: summaryOf(sample, resolved[sample.index], stored.reviewer) });
-  }
-
-  async function serveMedia(req: IncomingMessage, res: ServerResponse, source: MediaSource | undefined): Promise<void> {
-    if (!source) return sendText(res, 404, 'no such media file');
-    let path: string;
-    if (source.kind === 'out') {
-      if (!mediaRoot) return sendText(res, 404, 'the out folder has no media');
-      const candidate = join(options.outDir, ...source.file.split('/'));
-      const info = await lstat(candidate).catch(() => null);
-      // A listed file must still be a plain file inside OUT/media (no symlink leads out of it).
-      const real = info?.isFile() ? await realpath(candidate).catch(() => null) : null;
-      if (!real || !real.startsWith(mediaRoot + sep)) return sendText(res, 404, 'media file missing from the out folder');
-      path = real;
-    } else {
-      path = await options.store.localPath(source.key).catch(() => '');
-      if (!path) return sendText(res, 404, 'media file missing from the store');
-    }
-    const size = (await lstat(path)).size;
-    const type = MEDIA_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
-    const range = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ''));
-    let start = 0;
-    let end = size - 1;
-    if (range && (range[1] || range[2])) {
-      if (range[1]) {
-        start = Number(range[1]);
-        end = range[2] ? Math.min(Number(range[2]), size - 1) : size - 1;
-      } else start = Math.max(0, size - Number(range[2]));
-      if (start > end || start >= size) {
-        res.writeHead(416, { 'Content-Range': `bytes */${size}` });
-        res.end();
-        return;
-      }
-    }
-    const partial = range !== null && (range[1] !== '' || range[2] !== '');
-    res.writeHead(partial ? 206 : 200, {
-      'Content-Type': type,
-      'Content-Length': String(end - start + 1),
-      'Accept-Ranges': 'bytes',
-      'Cache-Control': 'private, max-age=3600',
-      ...(partial ? { 'Content-Range': `bytes ${start}-${end}/${size}` } : {}),
-    });
-    if (req.method === 'HEAD' || size === 0) {
-      res.end();
-      return;
-    }
-    createReadStream(path, { start, end }).on('error', () => res.destroy()).pipe(res);
   }
 
   await new Promise<void>((resolveListen, rejectListen) => {
@@ -358,80 +310,4 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
 function sendText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end(`${text}\n`);
-}
-
-function summaryOf(sample: ReviewSample, resolution: Resolution, reviewer: string) {
-  const s = sample.snapshot;
-  const mine = resolution.votes.find((v) => v.reviewer === reviewer);
-  return {
-    i: sample.index,
-    name: sample.name,
-    primary: s.labels?.primary ?? null,
-    judge: s.judge?.score ?? null,
-    conflict: s.cues?.agreement?.tag ?? null,
-    inCorpus: sample.inCorpus,
-    published: sample.published,
-    mine: mine?.verdict ?? null,
-    votes: resolution.votes.map((v) => ({ reviewer: v.reviewer, verdict: v.verdict })),
-    applied: resolution.applied ? { verdict: resolution.applied.verdict, reviewer: resolution.applied.reviewer } : null,
-    stale: resolution.stale,
-  };
-}
-
-function detailOf(sample: ReviewSample, resolved: readonly Resolution[]) {
-  const s: Segment = sample.snapshot;
-  const resolution = resolved[sample.index];
-  const url = (n: number | null) => (n === null ? null : `/media/${n}`);
-  return {
-    i: sample.index,
-    segmentId: sample.segmentId,
-    hash: sample.hash,
-    name: sample.name,
-    uri: s.clip.uri,
-    start: s.start,
-    end: s.end,
-    split: sample.split,
-    speaker: s.clip.manifest.speaker ?? null,
-    manifestLabel: s.clip.manifest.label ?? null,
-    published: sample.published,
-    inCorpus: sample.inCorpus,
-    transcript: s.transcript ? { text: s.transcript.text, language: s.transcript.language, engine: s.transcript.engine } : null,
-    cues: s.cues ?? null,
-    clues: s.clues ?? null,
-    description: s.description ?? null,
-    labels: s.labels ?? null,
-    crosscheck: s.crosscheck ?? null,
-    qa: s.qa ?? [],
-    rationale: s.rationale ?? null,
-    judge: s.judge ?? null,
-    flags: sample.flags,
-    disagreement: sample.disagreement,
-    media: {
-      video: url(sample.media.video),
-      audio: url(sample.media.audio),
-      frames: sample.media.frames.map((f) => ({ url: url(f.media), time: f.time })),
-      faces: sample.media.faces.map((f) => ({ url: url(f.media), time: f.time })),
-    },
-    votes: resolution.votes,
-    applied: resolution.applied ? { verdict: resolution.applied.verdict, reviewer: resolution.applied.reviewer } : null,
-    stale: resolution.stale,
-  };
-}
-
-/** Kappa (keep vs reject) per pair of reviewers over the samples both decided, for the page's header. */
-function agreementOf(resolved: readonly Resolution[]) {
-  const names = [...new Set(resolved.flatMap((r) => r.votes.map((v) => v.reviewer)))].sort();
-  const pairs = [];
-  for (let i = 0; i < names.length; i++) {
-    for (let j = i + 1; j < names.length; j++) {
-      const ratings: [string, string][] = [];
-      for (const r of resolved) {
-        const a = r.votes.find((v) => v.reviewer === names[i]);
-        const b = r.votes.find((v) => v.reviewer === names[j]);
-        if (a && b) ratings.push([a.verdict === 'reject' ? 'reject' : 'keep', b.verdict === 'reject' ? 'reject' : 'keep']);
-      }
-      if (ratings.length) pairs.push({ a: names[i], b: names[j], ...cohensKappa(ratings) });
-    }
-  }
-  return pairs;
 }

@@ -308,6 +308,11 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
     expect((await post({ 'content-type': 'application/json' })).status).toBe(403);
     expect((await post({ 'content-type': 'application/json', 'x-emoforge-review': '1', origin: 'http://attacker.example' })).status).toBe(403);
     expect((await post({ 'content-type': 'application/json', 'x-emoforge-review': '1', 'sec-fetch-site': 'cross-site' })).status).toBe(403);
+    const decide = (body: unknown) => fetch(`${server!.url}api/decisions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-emoforge-review': '1' }, body: JSON.stringify(body) });
+    expect((await decide({ id: 'unknown0001', segmentId: 'f'.repeat(64), hash: 'f'.repeat(64), reviewer: 'eve', verdict: 'accept' })).status).toBe(404);
+    const changed = await decide({ id: 'changed0001', segmentId: segmentOf.get(FOURTH), hash: 'f'.repeat(64), reviewer: 'eve', verdict: 'accept' });
+    expect(changed.status).toBe(409);
+    expect((await changed.json()).error).toMatch(/not the one the page showed: reload the page/);
     for (const path of ['/media/../../../etc/passwd', '/media/%2e%2e%2fmanifest.json', '/media/999999', '/media/-1', '/manifest.json', '/../README.md', '/media/0/../../stats.json']) {
       expect(await raw(path, {}), path).toBe(404);
     }

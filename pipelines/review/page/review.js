@@ -541,7 +541,7 @@ function needReviewer() {
 async function record(verdict, extra) {
   if (needReviewer() || !page.detail) return;
   const d = page.detail;
-  const decision = { id: randomId(), sample: d.i, hash: d.hash, reviewer: page.reviewer, verdict, queue: page.state.queue.name, ...extra };
+  const decision = { id: randomId(), segmentId: d.segmentId, hash: d.hash, reviewer: page.reviewer, verdict, queue: page.state.queue.name, ...extra };
   saveOutbox([...outbox(), decision]);
   notice('');
   const refused = await flushOutbox();
