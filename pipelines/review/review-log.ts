@@ -118,9 +118,9 @@ export class ReviewLog {
     return [...this.known.values()].filter((d): d is ReviewDecision => d !== null).sort(byRecording);
   }
 
-  /** Objects under the prefix that are not valid decisions (skipped). */
+  /** Objects under the prefix that are not valid decisions (skipped), by key. */
   problems(): readonly LogProblem[] {
-    return this.problemList;
+    return [...this.problemList].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   private async load(key: string): Promise<ReviewDecision | null> {

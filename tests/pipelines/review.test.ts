@@ -8,7 +8,9 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditDigest } from '../../pipelines/audit/digest.ts';
 import { reviewDigest } from '../../pipelines/audit/review-digest.ts';
+import { reviewCardLines, reviewSection } from '../../pipelines/audit/review-sections.ts';
 import { reviewHash } from '../../pipelines/review/content-hash.ts';
 import { applyEdits, checkEdits, editedTasks, HUMAN_TEMPLATE } from '../../pipelines/review/edits.ts';
 import { queueOrder, parseQueue, type QueueInput } from '../../pipelines/review/queues.ts';
@@ -297,5 +299,14 @@ describe('queues and the report figures', () => {
     expect(digest.random).toMatchObject({ successes: 1, total: 2 });
     expect(digest.pairs).toEqual([{ a: 'alice', b: 'bob', kappa: { items: 2, observed: 0.5, expected: 0.5, kappa: 0 }, labels: wilson(1, 1) }]);
     expect(reviewDigest([segment('no-review')], [], {}, [])).toBeUndefined();
+
+    // Reviewer names are hostile input in the report and the card too.
+    const hostile = { ...digest, reviewers: [{ name: '<img src=x onerror=alert(1)>', decisions: 1 }], pairs: [{ ...digest.pairs[0], a: '<b>a</b>' }] };
+    const html = reviewSection({ review: hostile } as unknown as AuditDigest);
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).not.toContain('<img');
+    expect(html).toContain('<td>&lt;b&gt;a&lt;/b&gt; · bob</td><td>2</td><td>0.00</td><td>50.0%</td>');
+    expect(reviewCardLines({ review: hostile } as unknown as AuditDigest).join('\n')).toContain('| &lt;b&gt;a&lt;/b&gt; · bob | 2 | 0.00 |');
+    expect(reviewSection({ review: undefined } as unknown as AuditDigest)).toContain('No review stage ran');
   });
 });
