@@ -43,8 +43,9 @@ async function serve(args: string[]): Promise<Served> {
     const timer = setTimeout(() => reject(new Error(`review did not start: ${stdout}${stderr}`)), 60_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
+      // The last line of the start-up message: everything before it has been printed.
       const found = /review page: (http:\/\/\S+)/.exec(stdout);
-      if (found) {
+      if (found && stdout.includes('^C stops the server.')) {
         clearTimeout(timer);
         resolve(found[1]);
       }

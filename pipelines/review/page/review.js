@@ -16,6 +16,7 @@ const page = {
   current: null,
   detail: null,
   sending: false,
+  opening: 0,
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -213,7 +214,11 @@ async function openSample(i) {
   }
   page.current = i;
   highlight();
-  page.detail = await api(`/api/samples/${i}`);
+  // Only the latest request renders: a slower answer for a sample left meanwhile is dropped.
+  const ticket = ++page.opening;
+  const detail = await api(`/api/samples/${i}`);
+  if (ticket !== page.opening) return;
+  page.detail = detail;
   renderSample();
   const params = new URLSearchParams(location.search);
   params.set('sample', String(i));
@@ -541,6 +546,7 @@ function needReviewer() {
 async function record(verdict, extra) {
   if (needReviewer() || !page.detail) return;
   const d = page.detail;
+  const opened = page.opening;
   const decision = { id: randomId(), segmentId: d.segmentId, hash: d.hash, reviewer: page.reviewer, verdict, queue: page.state.queue.name, ...extra };
   saveOutbox([...outbox(), decision]);
   notice('');
@@ -552,6 +558,8 @@ async function record(verdict, extra) {
   reportRefused(refused);
   localStorage.removeItem(DRAFT + d.hash);
   await loadState(true);
+  // Move on, unless the reviewer has already opened another sample meanwhile.
+  if (page.opening !== opened) return;
   const next = nextUndecided(d.i);
   if (next !== null) await openSample(next);
   else await openSample(d.i);
