@@ -23,5 +23,6 @@ export function snapshotOf(segment: Segment): DroppedSegment {
     frame: segment.frames?.[0]?.key ?? null,
     conflict: segment.cues?.agreement?.tag ?? null,
     judgeScore: segment.judge?.score ?? null,
+    ...(segment.review ? { review: segment.review } : {}),
   };
 }

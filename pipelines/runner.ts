@@ -405,7 +405,7 @@ async function runGlobalStage(planned: PlannedStage<GlobalStage<any>>, segments:
       const input = segments[i];
       if (isDrop(result)) {
         stageStats.dropped[result.reason] = (stageStats.dropped[result.reason] ?? 0) + 1;
-        drops.push(segmentDrop(input, stage.name, result));
+        drops.push(segmentDrop(result.segment ?? input, stage.name, result));
         return;
       }
       const check = Segment.safeParse(result);
@@ -443,6 +443,7 @@ function contextFor(stage: string, stageStats: ReturnType<typeof emptyStageStats
     log: shared.log.child({ stage }),
     signal: shared.signal,
     teachers: shared.teachers,
+    standIn: shared.uncached?.has(stage) === true,
     work: { add: (kind: WorkKind, amount = 1) => void (stageStats.work[kind] = (stageStats.work[kind] ?? 0) + amount) },
     flag(reason: string, detail: string) {
       const flagged = (stageStats.flagged ??= {});

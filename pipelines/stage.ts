@@ -11,6 +11,8 @@ export interface DropResult {
   readonly drop: true;
   readonly reason: string;
   readonly detail: string;
+  /** A global stage's drop may say what the segment had become, for its rejects snapshot (default: the stage's input). */
+  readonly segment?: Segment;
 }
 
 export function drop(reason: string, detail: string): DropResult {
@@ -38,6 +40,8 @@ export interface StageContext {
    * `flagged` in stats.json; the detail goes to the run log). The runner always provides it.
    */
   readonly flag?: (reason: string, detail: string) => void;
+  /** True on a dry run when the stage sees stand-in teacher text: it must leave nothing in the store that outlives the run. */
+  readonly standIn?: boolean;
   /** A scratch folder for this stage call, removed afterwards. */
   scratch(): Promise<string>;
   /** A local path holding the clip's source bytes (the runner knows where the input lives). */

@@ -275,6 +275,45 @@ export const FootageFingerprint = z.object({
 });
 export type FootageFingerprint = z.infer<typeof FootageFingerprint>;
 
+/** What people decided about a segment's generated content (stages/review.ts, pipelines/review/). */
+export const REVIEW_STATUSES = ['none', 'accepted', 'edited', 'rejected'] as const;
+export const ReviewStatus = z.enum(REVIEW_STATUSES);
+export type ReviewStatus = z.infer<typeof ReviewStatus>;
+
+/** One reviewer's latest decision on the content a segment has now. */
+export const ReviewVote = z.object({
+  reviewer: z.string().min(1),
+  verdict: z.enum(['accept', 'edit', 'reject']),
+  /** ISO time the decision was recorded */
+  at: z.string(),
+  /** reject reason, from the review page's short list */
+  reason: z.string().optional(),
+  /** training tasks whose text the edit changed (description, ov_labels, mcq, open_qa, attribute_qa, rationale) */
+  edited: z.array(z.string()).optional(),
+  /** the primary emotion this reviewer settled on: the teacher's, unless the edit changed it */
+  primary: Emotion.optional(),
+  /** the review queue the decision was made from (`random` decisions estimate quality without bias) */
+  queue: z.string().optional(),
+});
+export type ReviewVote = z.infer<typeof ReviewVote>;
+
+export const ReviewState = z.object({
+  /** hash of the generated content the decisions judged: a decision on other content does not apply */
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  status: ReviewStatus,
+  /** the reviewer whose decision applies */
+  by: z.string().optional(),
+  /** tasks the applied edit changed */
+  edited: z.array(z.string()),
+  /** every reviewer's latest decision on this content */
+  votes: z.array(ReviewVote),
+  /** decisions on earlier content of this segment, which no longer apply */
+  stale: z.number().int().nonnegative(),
+  /** per task: the teacher (and model) that wrote its text before any edit, for acceptance per teacher */
+  teachers: z.record(z.string(), z.string()),
+});
+export type ReviewState = z.infer<typeof ReviewState>;
+
 export const Segment = z.object({
   /** hash of clip id + span + segmenter params */
   id: z.string().regex(/^[0-9a-f]{64}$/),
@@ -303,6 +342,8 @@ export const Segment = z.object({
   qa: z.array(QAItem).optional(),
   rationale: Rationale.optional(),
   judge: Judgement.optional(),
+  /** Human review (the `review` stage): the decisions that apply to this content, and what they did. */
+  review: ReviewState.optional(),
 });
 export type Segment = z.infer<typeof Segment>;
 
@@ -331,6 +372,8 @@ export const DroppedSegment = z.object({
   conflict: ConflictTag.nullable(),
   /** the judge's 1-10 score, when the segment was judged (absent from drops recorded before judging existed) */
   judgeScore: z.number().nullable().optional(),
+  /** the human review state, when the segment had passed the review stage */
+  review: ReviewState.optional(),
 });
 export type DroppedSegment = z.infer<typeof DroppedSegment>;
 

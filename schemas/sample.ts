@@ -1,9 +1,9 @@
 // One training row. The zod schema validates every row before it reaches Parquet; COLUMNS is the
 // single description from which the Parquet schema and the Hugging Face features are derived.
 import { z } from 'zod';
-import { ConflictTag } from './records.ts';
+import { ConflictTag, ReviewStatus } from './records.ts';
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** rationale: question → steps ending in the emotion; qra: Q → R → A (the reasoning, then the answer in its own turn) */
 export const TASKS = ['description', 'ov_labels', 'mcq', 'open_qa', 'attribute_qa', 'rationale', 'qra'] as const;
@@ -56,6 +56,8 @@ export const Sample = z.object({
   transcript_en: z.string().nullable(),
   label_source: z.string().nullable(),
   official_split: z.string().nullable(),
+  review: ReviewStatus,
+  review_hash: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
 });
 export type Sample = z.infer<typeof Sample>;
 
@@ -106,4 +108,6 @@ export const COLUMNS: readonly Column[] = [
   { name: 'transcript_en', kind: 'string', nullable: true, description: 'the transcript in English: itself when English, its translation (stage translate, or the corpus\'s own English) otherwise; null when untranslated' },
   { name: 'label_source', kind: 'string', nullable: true, description: "JSON of the corpus's own label: corpus, label, code and its other annotations (corpus adapters)" },
   { name: 'official_split', kind: 'string', nullable: true, description: "the corpus's own split (train / validation / test), when it publishes one" },
+  { name: 'review', kind: 'string', nullable: false, description: "human review: none / accepted / edited (a reviewer's text replaced the teacher's) / rejected (kept only with review.reject: keep)" },
+  { name: 'review_hash', kind: 'string', nullable: true, description: 'hash of the generated content review decisions are keyed by (null when the run had no review stage)' },
 ];

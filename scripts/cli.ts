@@ -1,4 +1,4 @@
-// The emoforge command line: run, sample-clips, inspect, trace, export, audit.
+// The emoforge command line: run, sample-clips, inspect, trace, export, audit, review.
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,11 +41,12 @@ usage:
   emoforge trace OUT CLIP_ID_OR_URI
       where did this clip go and why: its segments, the stage that dropped each, the rows it made
   emoforge export OUT --format affectgpt|llava|jsonl [--dest DIR] [--max-tokens N]
-                 [--media none|link|copy]
+                 [--media none|link|copy] [--reviewed]
       write an out folder as trainers read it: AffectGPT CSVs (description, openset, subtitle),
       LLaVA JSON or OpenAI-style JSONL per split, into DIR (default OUT/export/FORMAT); samples
       over N estimated tokens are skipped (default 1024 for affectgpt); --media link|copy places
-      each segment's video/<name>.mp4 and audio/<name>.wav (from OUT/media) beside them
+      each segment's video/<name>.mp4 and audio/<name>.wav (from OUT/media) beside them;
+      --reviewed exports only rows a reviewer accepted or edited
   emoforge fingerprint DIR -o FILE [--name BENCHMARK] [--store PATH]
       footage fingerprints of every media file under DIR (a benchmark's test clips), for
       ingest.exclude: a corpus clip that is or contains one of them is dropped (benchmark-overlap)
@@ -53,6 +54,13 @@ usage:
       SQL (DuckDB) over a run: tables samples, rejects, stats, drops, teachers, shards; read-only
       (COPY, ATTACH, INSERT and other writing statements are refused). Without --sql: the tables
       and their columns. The run itself writes OUT/report.html and the dataset card OUT/README.md
+  emoforge review OUT [--port P] [--host 127.0.0.1] [--reviewer NAME] [--queue Q] [--store PATH]
+                 [--log NAME]
+      serve the review page over a finished out folder (default http://127.0.0.1:8765/): check,
+      edit and reject generated samples; decisions go to the review log in the store (default
+      .emoforge, log "default") and the next run applies them. Queues: random, judge, conflict,
+      disagreement, flagged, unreviewed, second, rejected, label:EMOTION. Any --host but loopback
+      requires the access token the server prints
   emoforge --version | --help
 `;
 
@@ -82,6 +90,8 @@ export async function main(argv: string[]): Promise<number> {
         return await auditCommand(rest);
       case 'fingerprint':
         return await fingerprintCliCommand(rest);
+      case 'review':
+        return await reviewCommand(rest);
       case '--version':
       case '-v':
         process.stdout.write(`${EMOFORGE_VERSION}\n`);
@@ -432,6 +442,37 @@ async function fingerprintCliCommand(args: string[]): Promise<number> {
   return 0;
 }
 
+async function reviewCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { port: { type: 'string' }, host: { type: 'string' }, reviewer: { type: 'string' }, queue: { type: 'string' }, store: { type: 'string' }, log: { type: 'string' }, resolve: { type: 'string' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('review takes one out folder, e.g. emoforge review demo/out');
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError(`--port must be a whole number from 0 to 65535, got ${JSON.stringify(values.port)}`);
+  const [{ reviewCommand: serve }, { ReviewOptionError }, { RESOLVE_POLICIES }] = await Promise.all([import('./commands/review.ts'), import('../pipelines/review/server.ts'), import('../pipelines/review/resolve.ts')]);
+  const policy = RESOLVE_POLICIES.find((p) => p === (values.resolve ?? 'strictest'));
+  if (!policy) throw new UsageError(`--resolve must be one of ${RESOLVE_POLICIES.join(', ')}, got ${JSON.stringify(values.resolve)}`);
+  let server: Awaited<ReturnType<typeof serve>>;
+  try {
+    server = await serve({ out: positionals[0], store: values.store, log: values.log, host: values.host, port, reviewer: values.reviewer, queue: values.queue, resolve: policy, write: (line) => process.stdout.write(line) });
+  } catch (error) {
+    if (error instanceof ReviewOptionError || error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  await new Promise<void>((resolveStop) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void server.close().then(resolveStop);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  return 0;
+}
+
 async function exportCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -441,6 +482,7 @@ async function exportCommand(args: string[]): Promise<number> {
       dest: { type: 'string' },
       'max-tokens': { type: 'string' },
       media: { type: 'string' },
+      reviewed: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('export takes one out folder, e.g. emoforge export demo/out --format affectgpt');
@@ -457,6 +499,7 @@ async function exportCommand(args: string[]): Promise<number> {
       dest: values.dest === undefined ? undefined : resolve(values.dest),
       maxTokens: positiveInt('max-tokens', values['max-tokens']),
       media,
+      reviewed: values.reviewed === true,
     });
     process.stdout.write(text);
   } catch (error) {

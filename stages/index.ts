@@ -15,11 +15,12 @@ import { ingest } from './ingest.ts';
 import { labelsStage } from './labels.ts';
 import { qaStage } from './qa.ts';
 import { rationaleStage } from './rationale.ts';
+import { reviewStage } from './review.ts';
 import { segment } from './segment.ts';
 import { transcribe } from './transcribe.ts';
 import { translateStage } from './translate.ts';
 import { write } from './write.ts';
 
-const ALL: AnyStage[] = [ingest, segment, transcribe, translateStage, cuesVisual, cuesAcoustic, cuesLexical, cuesAgreement, cluesStage, describeStage, labelsStage, qaStage, rationaleStage, crosscheckStage, judgeStage, filter, filterCorpus, dedup, write];
+const ALL: AnyStage[] = [ingest, segment, transcribe, translateStage, cuesVisual, cuesAcoustic, cuesLexical, cuesAgreement, cluesStage, describeStage, labelsStage, qaStage, rationaleStage, crosscheckStage, judgeStage, reviewStage, filter, filterCorpus, dedup, write];
 
 export const STAGES: StageRegistry = new Map(ALL.map((stage) => [stage.name, stage]));

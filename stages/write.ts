@@ -21,6 +21,7 @@ import { assignSplits } from '../pipelines/split.ts';
 import { statsFor, totalWork } from '../pipelines/stats.ts';
 import { acquireLock } from '../pipelines/refresh/lock.ts';
 import { diffVersions, latestVersion, recordVersion, sameContent, versionLine, type VersionDiff, type VersionParent } from '../pipelines/refresh/versions.ts';
+import { isReviewedSample, REVIEWED_DIR } from '../pipelines/review/reviewed-subset.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
 import type { Drop, Segment } from '../schemas/records.ts';
 import { COLUMNS, SCHEMA_VERSION, SPLIT_NAME, SPLITS, Sample, Task, type Split } from '../schemas/sample.ts';
@@ -120,6 +121,8 @@ export interface OutManifest {
   /** split shares + seed; while it stays the same, rows keep the split the previous version gave them */
   splitFingerprint: string;
   rejects: { file: string; rows: number; bytes: number; sha256: string };
+  /** the human-reviewed subset (rows accepted or edited by a reviewer) as shards of its own under reviewed/; absent when no row was reviewed */
+  reviewed?: { shards: { file: string; split: string; rows: number; bytes: number; sha256: string }[] };
   /** every media file rows name, under OUT/media: the index (one line per file with bytes and sha256) and its totals */
   media: MediaIndexRef;
   stats: string;
@@ -218,6 +221,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   const staging = join(ctx.outDir, '.staging');
   await rm(staging, { recursive: true, force: true });
   const shards: (ShardFile & { split: string })[] = [];
+  const reviewedShards: (ShardFile & { split: string })[] = [];
   const createdBy = `emoforge ${EMOFORGE_VERSION}`;
   const columns = config.embedMedia ? embeddedColumns(COLUMNS) : COLUMNS;
   for (const split of SPLITS) {
@@ -236,6 +240,11 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
       kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split: name, configFingerprint: input.run.fingerprint }) }],
     });
     shards.push(...written.map((s) => ({ ...s, split: name })));
+    const reviewed = rows[split].filter(isReviewedSample);
+    if (reviewed.length) {
+      const subset = await writeShards({ dir: join(staging, REVIEWED_DIR), prefix: name, columns, rows: config.embedMedia ? embedMediaBytes(ctx.outDir, reviewed, columns) : reviewed, targetBytes: config.targetShardBytes, zstdLevel: config.zstdLevel, createdBy, kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split: name, subset: 'reviewed', configFingerprint: input.run.fingerprint }) }] });
+      reviewedShards.push(...subset.map((s) => ({ ...s, split: name })));
+    }
   }
 
   const unchanged = await samePublishedShards(ctx.outDir, shards);
@@ -246,6 +255,9 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   else {
     await rm(join(ctx.outDir, 'shards'), { recursive: true, force: true });
     await rename(join(staging, 'shards'), join(ctx.outDir, 'shards'));
+    // The reviewed subset is made of the same rows: it changes exactly when the shards do.
+    await rm(join(ctx.outDir, REVIEWED_DIR), { recursive: true, force: true });
+    if (reviewedShards.length) await rename(join(staging, REVIEWED_DIR), join(ctx.outDir, REVIEWED_DIR));
   }
   await rm(staging, { recursive: true, force: true });
 
@@ -295,6 +307,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
     rows: SPLITS.flatMap((s) => rows[s]),
     drops,
     shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),
+    reviewedShards: reviewedShards.map((s) => ({ file: `${REVIEWED_DIR}/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),
     splitNames: SPLITS.map((s) => config.splitNames[s]),
     columns,
     media: { files: mediaIndex.files, bytes: mediaIndex.bytes, embedded: config.embedMedia },
@@ -311,6 +324,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
     splitNames: { ...config.splitNames },
     splitFingerprint,
     rejects: { file: 'rejects.parquet', ...rejects },
+    ...(reviewedShards.length ? { reviewed: { shards: reviewedShards.map((s) => ({ file: `${REVIEWED_DIR}/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes, sha256: s.sha256 })) } } : {}),
     media: mediaIndex,
     stats: 'stats.json',
     ...audit,
@@ -324,7 +338,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   const manifest: OutManifest = { ...content, version, parent, diff };
   const manifestText = JSON.stringify(manifest, null, 2);
   if (!sameAsLatest || (await readFile(join(latest.dir, 'manifest.json'), 'utf8')) !== manifestText) {
-    const files = [...manifest.shards.map((s) => s.file), manifest.rejects.file, manifest.media.index, ...media.entries.map((e) => e.file), manifest.stats, manifest.report, manifest.card];
+    const files = [...manifest.shards.map((s) => s.file), ...(manifest.reviewed?.shards ?? []).map((s) => s.file), manifest.rejects.file, manifest.media.index, ...media.entries.map((e) => e.file), manifest.stats, manifest.report, manifest.card];
     await recordVersion(ctx.outDir, version, files, manifestText, new Date().toISOString());
   }
   await atomicWrite(join(ctx.outDir, 'manifest.json'), manifestText);
@@ -396,6 +410,8 @@ function rowsOf(segment: Segment, split: string, tasks: readonly Task[], templat
       transcript_en: segment.translation?.text ?? (segment.transcript && /^en(-|$)/i.test(segment.transcript.language) ? segment.transcript.text : (segment.clip.manifest.textEn ?? null)),
       label_source: segment.clip.manifest.labelSource ? canonicalJson(segment.clip.manifest.labelSource) : null,
       official_split: segment.clip.manifest.officialSplit ?? null,
+      review: segment.review?.status ?? 'none',
+      review_hash: segment.review?.hash ?? null,
     };
     const checked = Sample.safeParse(candidate);
     if (!checked.success) {

@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { AUDIO_SAMPLING_RATE, type ColumnSpec } from '../parquet/index.ts';
 import type { AuditDigest } from './digest.ts';
 import { count, escapeMarkdown as m, fixed, formatBytes } from './html.ts';
+import { reviewCardLines } from './review-sections.ts';
 
 /** Inline code in Markdown: nothing inside is rendered, but a backtick would end it and a pipe a table cell. */
 function code(text: string): string {
@@ -83,6 +84,14 @@ function splitOrder(input: AuditDigest['input']): string[] {
   return [...named.filter((n) => published.includes(n)), ...published.filter((n) => !named.includes(n))];
 }
 
+/** The human-reviewed subset as a config of its own, when rows were reviewed. */
+function reviewedConfig(input: AuditDigest['input']): Record<string, unknown>[] {
+  const shards = input.reviewedShards ?? [];
+  if (shards.length === 0) return [];
+  const splits = splitOrder(input).filter((split) => shards.some((s) => s.split === split));
+  return [{ config_name: 'reviewed', data_files: splits.map((split) => ({ split, path: `reviewed/${split}-*.parquet` })) }];
+}
+
 /** The card's front matter as an object (what the Hub parses). */
 export function cardMetadata(digest: AuditDigest): Record<string, unknown> {
   const { input } = digest;
@@ -101,7 +110,7 @@ export function cardMetadata(digest: AuditDigest): Record<string, unknown> {
     task_categories: [...TASK_CATEGORIES],
     tags: ['emotion', 'affective-computing', 'multimodal', 'instruction-tuning', 'emoforge'],
     size_categories: [sizeCategory(digest.totals.rows)],
-    configs: [{ config_name: 'default', data_files: splits.map((split) => ({ split, path: `shards/${split}-*.parquet` })) }],
+    configs: [{ config_name: 'default', data_files: splits.map((split) => ({ split, path: `shards/${split}-*.parquet` })) }, ...reviewedConfig(input)],
     dataset_info: {
       features: input.columns.map(feature),
       splits: perSplit,
@@ -154,6 +163,7 @@ export function renderCard(digest: AuditDigest): string {
     '| path | what |',
     '|---|---|',
     ...input.shards.map((s) => `| ${code(s.file)} | ${m(s.split)}: ${count(s.rows)} rows, ${count(s.bytes)} bytes |`),
+    ...(input.reviewedShards ?? []).map((s) => `| ${code(s.file)} | human-reviewed subset, ${m(s.split)}: ${count(s.rows)} rows, ${count(s.bytes)} bytes |`),
     `| \`media/\` | ${count(media?.files ?? 0)} media files (${formatBytes(media?.bytes ?? 0)}): segment videos, 16 kHz mono WAVs, keyframes, face crops |`,
     '| `media.jsonl` | every media file with its size and sha256 |',
     '| `rejects.parquet` | every record that left early, with stage, reason and detail |',
@@ -198,7 +208,8 @@ export function renderCard(digest: AuditDigest): string {
       .join(', ');
     lines.push(`| ${m(stage)} | ${count(stats.in)} | ${count(stats.out)} | ${count(dropped)} | ${reasons || '–'} |`);
   }
-  lines.push('', '## Labels', '', '| primary emotion | segments before filtering | kept |', '|---|---:|---:|');
+  lines.push('', ...reviewCardLines(digest));
+  lines.push('## Labels', '', '| primary emotion | segments before filtering | kept |', '|---|---:|---:|');
   for (const l of digest.labels) lines.push(`| ${m(l.label)} | ${count(l.before)} | ${count(l.after)} |`);
   lines.push('', '## Licence', '');
   if (digest.licences.length) {

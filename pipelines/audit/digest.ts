@@ -8,6 +8,7 @@ import type { ColumnSpec } from '../parquet/index.ts';
 import type { StageStats, StatsTable } from '../stats.ts';
 import type { TeacherUsageCounters, TeacherUsageTable } from '../teachers/usage.ts';
 import { diffRuns, type PreviousRunState, type RunChanges } from './previous-run.ts';
+import { reviewDigest, type ReviewDigest } from './review-digest.ts';
 
 export interface AuditInput {
   readonly corpus: string;
@@ -26,6 +27,8 @@ export interface AuditInput {
   readonly drops: readonly Drop[];
   /** `split`: the published split name */
   readonly shards: readonly { readonly file: string; readonly split: string; readonly rows: number; readonly bytes: number }[];
+  /** the human-reviewed subset's shards (OUT/reviewed/), when rows were reviewed */
+  readonly reviewedShards?: readonly { readonly file: string; readonly split: string; readonly rows: number; readonly bytes: number }[];
   /** published split names, in train, validation, test order (default: the names the shards use, in their order) */
   readonly splitNames?: readonly string[];
   readonly columns: readonly ColumnSpec[];
@@ -94,6 +97,8 @@ export interface AuditDigest {
   readonly gallery: readonly KeptSegment[];
   readonly rejected: readonly { readonly stage: string; readonly reason: string; readonly total: number; readonly examples: readonly Drop[] }[];
   readonly changes: RunChanges | undefined;
+  /** human review, when the run had a review stage */
+  readonly review: ReviewDigest | undefined;
   readonly totals: { readonly rows: number; readonly segments: number; readonly rejected: number; readonly bytes: number; readonly usd: number };
 }
 
@@ -176,6 +181,12 @@ export function buildDigest(input: AuditInput): AuditDigest {
     gallery: gallery(kept),
     rejected: rejectedExamples(input.drops, stageOrder),
     changes: input.previous.kind === 'run' ? diffRuns(input.previous, current) : undefined,
+    review: reviewDigest(
+      kept.map((k) => k.segment),
+      input.drops,
+      input.stats,
+      input.reviewedShards ?? [],
+    ),
     totals: {
       rows: input.rows.length,
       segments: kept.length,

@@ -5,6 +5,7 @@ import type { Drop } from '../../schemas/records.ts';
 import type { AuditDigest, KeptSegment } from './digest.ts';
 import { MODALITIES } from './digest.ts';
 import { count, escapeHtml as e, fixed, percent } from './html.ts';
+import { reviewSection } from './review-sections.ts';
 import { binValues, heatmap, histogram, horizontalBars, type HeatCell, type Series } from './svg.ts';
 
 const ONE: Series[] = [{ name: 'count', className: 's0' }];
@@ -67,6 +68,7 @@ export function renderReport(digest: AuditDigest, thumbnails: ReadonlyMap<string
     ['agreement', 'Modality agreement', agreementSection(digest)],
     ['teachers', 'Teachers: usage and cost', teachersSection(digest)],
     ['changes', 'Changes since the previous run', changesSection(digest)],
+    ['review', 'Human review', reviewSection(digest)],
     ['gallery', 'Gallery', gallerySection(digest, thumbnails)],
     ['rejected', 'Rejected examples', rejectedSection(digest, thumbnails)],
   ] as const;

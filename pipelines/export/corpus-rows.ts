@@ -30,6 +30,8 @@ export interface CorpusRow {
   readonly model: string;
   readonly template: string;
   readonly split: Split;
+  /** human review: none, accepted, edited or rejected (none for corpora written before review existed) */
+  readonly review: string;
 }
 
 export interface Corpus {
@@ -76,6 +78,7 @@ function corpusRow(row: ReadRow): CorpusRow {
     model: String(row.model),
     template: String(row.template),
     split: row.split as Split,
+    review: typeof row.review === 'string' ? row.review : 'none',
   };
 }
 

@@ -7,6 +7,7 @@ import { SPLITS, type Split } from '../../schemas/sample.ts';
 import { readCorpus } from './corpus-rows.ts';
 import { FORMAT_TASKS, FORMATS, writeAffectGpt, writeJsonl, writeLlava, type ExportFormat, type ExportSample } from './formats.ts';
 import { MEDIA_MODES, MediaPlacer, type MediaMode, type MediaReport } from './media-files.ts';
+import { isReviewedRow } from './reviewed-rows.ts';
 import { estimateTokens, writeFileAtomic } from './text-files.ts';
 
 export { FORMATS, type ExportFormat } from './formats.ts';
@@ -29,6 +30,8 @@ export interface ExportOptions {
   readonly maxTokens?: number | null;
   /** default 'none': media stays in the out folder and files name it by its path there */
   readonly media?: MediaMode;
+  /** only rows a reviewer accepted or edited (the human-reviewed subset); default false */
+  readonly reviewed?: boolean;
 }
 
 /** Bad export options (an unknown format, a dest inside shards/): the command's usage error. */
@@ -51,6 +54,8 @@ export interface ExportReport {
   readonly tokenEstimate: string;
   readonly written: number;
   readonly skippedOverBudget: number;
+  /** rows left out by `reviewed` (not accepted or edited by a reviewer) */
+  readonly skippedNotReviewed: number;
   readonly splits: Record<Split, SplitCounts>;
   /** samples written per task */
   readonly tasks: Record<string, number>;
@@ -79,7 +84,12 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
   const notExported: Record<string, number> = {};
   const samples: ExportSample[] = [];
   let largest = 0;
+  let skippedNotReviewed = 0;
   for (const row of corpus.rows) {
+    if (options.reviewed && !isReviewedRow(row)) {
+      skippedNotReviewed++;
+      continue;
+    }
     if (carried && !carried.has(row.task)) {
       notExported[row.task] = (notExported[row.task] ?? 0) + 1;
       continue;
@@ -109,6 +119,7 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
     tokenEstimate: TOKEN_ESTIMATE,
     written: SPLITS.reduce((n, s) => n + splits[s].written, 0),
     skippedOverBudget: SPLITS.reduce((n, s) => n + splits[s].skippedOverBudget, 0),
+    skippedNotReviewed,
     splits,
     tasks,
     notExported,
@@ -124,7 +135,7 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
 export function formatExportSummary(report: ExportReport): string {
   const lines: string[] = [];
   const budget = report.maxTokens === null ? 'no token budget' : `${report.skippedOverBudget} skipped over the ${report.maxTokens}-token budget`;
-  lines.push(`emoforge export ${report.format}: ${report.written} samples written, ${budget}`);
+  lines.push(`emoforge export ${report.format}: ${report.written} samples written, ${budget}${report.skippedNotReviewed ? `, ${report.skippedNotReviewed} not human-reviewed left out` : ''}`);
   for (const split of SPLITS) {
     const s = report.splits[split];
     lines.push(`  ${split.padEnd(6)}${String(s.written).padStart(7)} written${String(s.skippedOverBudget).padStart(7)} over budget`);

@@ -341,8 +341,11 @@ function checkAnswer<T>(raw: string, request: TeacherRequest<T>, optionalPaths: 
   return { ok: true, value: parsed.data };
 }
 
-/** What the templates promise that the stage schemas cannot say: MCQ options and step format. */
-function roleProblems(role: TeacherRole, value: unknown, options: TeacherRequest<unknown>['options']): string[] {
+/**
+ * What the templates promise that the stage schemas cannot say: MCQ options and step format. Also
+ * checks a reviewer's edit (pipelines/review/edits.ts), so people and teachers meet the same bar.
+ */
+export function roleProblems(role: TeacherRole, value: unknown, options: TeacherRequest<unknown>['options']): string[] {
   const problems: string[] = [];
   if (role === 'qa') {
     const labelSet = Array.isArray(options?.labelSet) ? (options.labelSet as string[]) : [...EMOTIONS];

@@ -117,6 +117,8 @@ export function* benchRows(count: number, seed = 42): Generator<Sample> {
       model: 'rules-v1',
       template: `${(['description', 'ov_labels', 'mcq', 'rationale'] as const)[templateIndex]}@1`,
       split: 'train',
+      review: 'none',
+      review_hash: null,
     };
     start += duration;
   }

@@ -107,6 +107,8 @@ function rowsOf(s: Segment, split: Split, tasks: readonly Task[] = ['description
       transcript_en: s.transcript!.text,
       label_source: null,
       official_split: null,
+      review: 'none',
+      review_hash: null,
     }),
   );
 }

@@ -71,6 +71,8 @@ function sampleRow(i: number): Sample {
     transcript_en: i % 2 ? null : `English #${i}`,
     label_source: i % 3 ? null : JSON.stringify({ corpus: 'meld', label: 'joy' }),
     official_split: i % 3 ? null : 'test',
+    review: i % 3 === 0 ? 'accepted' : 'none',
+    review_hash: i % 3 === 0 ? hex(i + 1) : null,
   };
 }
 
