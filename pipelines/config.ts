@@ -32,6 +32,12 @@ export const RunConfig = z
     teachers: TeachersConfig.optional(),
     /** Spending cap for teacher calls in one run; records that would exceed it are dropped `budget-exhausted` and retried by the next run. */
     budget: z.object({ maxUSD: z.number().positive() }).strict().optional(),
+    /**
+     * What a run whose records failed transiently publishes. Default (allowPartial false): those
+     * records keep their rows from the published version, and with no published version nothing is
+     * published (exit 3). allowPartial true publishes what the run has.
+     */
+    publish: z.object({ allowPartial: z.boolean().default(false) }).strict().prefault({}),
   })
   .strict();
 export type RunConfig = z.infer<typeof RunConfig>;

@@ -233,6 +233,12 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   log.info({ wallMs: Math.round(summary.wallMs), clips: summary.clips, segments: summary.segments, drops: summary.drops }, 'run finished');
   log.flush();
   process.stdout.write(formatSummary(plan.config.name, stageOrder, summary, outDir, logFile));
+  // Records failed transiently and nothing was published: not a success, and not a crash either.
+  if (!summary.sink && summary.incomplete && !summary.dryRun) {
+    const { incompleteMessage } = await import('../pipelines/refresh/publish-guard.ts');
+    process.stderr.write(`emoforge: ${incompleteMessage(summary.incomplete)}\n`);
+    return 3;
+  }
   return 0;
 }
 
@@ -245,6 +251,8 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
   } else if (summary.executor?.startsWith('worker ')) {
     const p = summary.partitions;
     lines.push(`\nemoforge run ${name} --${summary.executor}: ${p.total - (p.skipped ?? 0) - p.cached - (p.remote ?? 0)} partitions processed here, ${p.cached} already stored, ${p.remote ?? 0} waited for from other workers, ${p.skipped ?? 0} left to them; nothing was published. When every worker has ended: emoforge finalize CONFIG (same --store)`);
+  } else if (summary.incomplete && !summary.dryRun) {
+    lines.push(`\nemoforge run ${name}: incomplete: ${summary.incomplete.records} records failed transiently; run again. ${summary.clips} clips → ${summary.segments} segments; nothing was published (no earlier version to keep their rows from)`);
   } else if (summary.batches?.waiting) {
     lines.push(`\nemoforge run ${name}: ${summary.batches.submitted} teacher requests are in batches that have not ended; nothing was published. Run the same command again later to collect the answers and continue (nothing is submitted twice).`);
   } else {
@@ -263,13 +271,19 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
   }
   const work = totalWork(summary.stats);
   const media = (work.ffmpeg ?? 0) + (work.ffprobe ?? 0);
-  const generation = work.teacher ?? 0;
+  // Teacher calls are HTTP requests, failed ones included: an outage is not "everything came from the cache".
+  const usage = Object.values(summary.teacherUsage).flatMap((byTeacher) => Object.values(byTeacher));
+  const generation = summary.dryRun ? (work.teacher ?? 0) : Math.max(work.teacher ?? 0, usage.reduce((n, u) => n + u.calls, 0));
+  const failedCalls = summary.dryRun ? 0 : usage.reduce((n, u) => n + u.failures, 0);
   lines.push(
     `cache: ${summary.partitions.cached}/${summary.partitions.total} partitions reused; ` +
       (media + (work.asr ?? 0) + generation + (work.dsp ?? 0) === 0
         ? 'no media work, no ASR, no generation (everything came from the cache)'
-        : `media work ${media} (ffmpeg ${work.ffmpeg ?? 0}, ffprobe ${work.ffprobe ?? 0}), ASR ${work.asr ?? 0}, DSP ${work.dsp ?? 0}, teacher calls ${generation}`),
+        : `media work ${media} (ffmpeg ${work.ffmpeg ?? 0}, ffprobe ${work.ffprobe ?? 0}), ASR ${work.asr ?? 0}, DSP ${work.dsp ?? 0}, teacher calls ${generation}${failedCalls ? ` (${failedCalls} generations failed)` : ''}`),
   );
+  if (summary.incomplete && !summary.dryRun) {
+    for (const f of summary.incomplete.failed) lines.push(`failed: ${f.service} in ${f.stage}: ${f.reason} for ${f.records} record${f.records === 1 ? '' : 's'} (transient: the next run retries them)`);
+  }
   let projectedUSD = 0;
   for (const [role, byTeacher] of Object.entries(summary.teacherUsage)) {
     for (const [teacher, u] of Object.entries(byTeacher)) {
@@ -298,6 +312,10 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
     const m = summary.sink.media;
     const placed = [m.linked ? `${m.linked} hard-linked` : '', m.copied ? `${m.copied} copied` : '', m.pruned ? `${m.pruned} no longer named removed` : ''].filter(Boolean).join(', ');
     lines.push(`media:  ${m.files} files, ${formatBytes(m.bytes)} under ${join(outDir, 'media')}${placed ? ` (${placed})` : ''}`);
+  }
+  if (summary.sink.carried?.rows) {
+    const c = summary.sink.carried;
+    lines.push(`carried: ${c.rows} rows of ${c.records} records that failed transiently kept from version ${c.fromVersion ?? '?'} (run again to refresh them)`);
   }
   if (summary.sink.version) lines.push(summary.sink.version.line);
   lines.push(`output: ${join(outDir, 'manifest.json')}\nlog:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
