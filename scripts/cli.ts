@@ -167,6 +167,8 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   const s3 = isS3Location(outLocation) || isS3Location(inputLocation ?? '') ? await import('../pipelines/store/publish.ts') : undefined;
   const outStore = isS3Location(outLocation) ? openStore(outLocation) : undefined;
   const outDir = outStore ? s3!.mirrorFolder('out', outStore.location) : resolve(outLocation);
+  // An out folder in a store has its own lock object (conditional PUT), taken before its mirror is pulled.
+  const remoteLock = outStore && !values['dry-run'] && workerSpec === undefined ? await (await import('../pipelines/refresh/remote-lock.ts')).acquireRemoteLock(outStore as import('../pipelines/store/index.ts').S3Store, `emoforge ${command} ${configFile}`) : undefined;
   if (outStore && !values['dry-run'] && workerSpec === undefined) await s3!.pullFolder(outStore, outDir);
   if (inputLocation && isS3Location(inputLocation)) {
     const inputStore = openStore(inputLocation);
@@ -229,6 +231,7 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     await lock?.release();
+    await remoteLock?.release();
   }
   log.info({ wallMs: Math.round(summary.wallMs), clips: summary.clips, segments: summary.segments, drops: summary.drops }, 'run finished');
   log.flush();
