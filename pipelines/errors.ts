@@ -48,6 +48,11 @@ export class FatalError extends Error {
   override name = 'FatalError';
 }
 
+/** An input that cannot be read as given (a manifest without a header row): fix it and run again (exit 2). */
+export class InputError extends FatalError {
+  override name = 'InputError';
+}
+
 /** A config that does not validate; `issues` name the YAML path and what is allowed. */
 export class ConfigError extends FatalError {
   override name = 'ConfigError';

@@ -28,6 +28,8 @@ export interface RunOptions {
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly input?: string;
+  /** Input sources refused before the run (see SourceOptions.refused). */
+  readonly refusedInputs?: readonly { readonly uri: string; readonly detail: string }[];
   readonly limit?: number;
   readonly progress?: ProgressListener;
   /**
@@ -153,7 +155,7 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
   const ingestStarted = performance.now();
   const source = await plan.source.stage.run(
     plan.source.config,
-    { input: options.input, limit: options.limit, partitions: plan.config.partitions, onProgress: (d, t) => options.progress?.ingestProgress(d, t) },
+    { input: options.input, limit: options.limit, partitions: plan.config.partitions, refused: options.refusedInputs, onProgress: (d, t) => options.progress?.ingestProgress(d, t) },
     contextFor(plan.source.stage.name, ingestStats, { store, log, signal, teachers, root: '' }),
   );
   ingestStats.wallMs += performance.now() - ingestStarted;

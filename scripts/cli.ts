@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes } from '../pipelines/audit/html.ts';
-import { ConfigError, FatalError } from '../pipelines/errors.ts';
+import { ConfigError, FatalError, InputError } from '../pipelines/errors.ts';
 import type { BatchEvent, RunSummary } from '../pipelines/runner.ts';
 import { totalDropped, totalWork } from '../pipelines/stats.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
@@ -95,7 +95,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`emoforge: ${(error as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof InputError) {
       process.stderr.write(`emoforge: ${error.message}\n`);
       return 2;
     }
@@ -170,10 +170,12 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   // An out folder in a store has its own lock object (conditional PUT), taken before its mirror is pulled.
   const remoteLock = outStore && !values['dry-run'] && workerSpec === undefined ? await (await import('../pipelines/refresh/remote-lock.ts')).acquireRemoteLock(outStore as import('../pipelines/store/index.ts').S3Store, `emoforge ${command} ${configFile}`) : undefined;
   if (outStore && !values['dry-run'] && workerSpec === undefined) await s3!.pullFolder(outStore, outDir);
+  const refusedInputs: { uri: string; detail: string }[] = [];
   if (inputLocation && isS3Location(inputLocation)) {
     const inputStore = openStore(inputLocation);
     values.input = s3!.mirrorFolder('input', inputStore.location);
     const pulled = await s3!.pullFolder(inputStore, values.input, { prune: true });
+    refusedInputs.push(...pulled.escaped.map((key) => ({ uri: key, detail: `the key ${JSON.stringify(key)} of ${inputStore.location} would land outside the local mirror ${values.input}; it was not downloaded` })));
     process.stdout.write(`input ${inputStore.location}: ${pulled.downloaded} files downloaded, ${pulled.removed} removed from the local mirror ${values.input}\n`);
   }
   const store = openStore(values.store ?? plan.config.store);
@@ -217,7 +219,7 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
           ? new (await import('../pipelines/executors/queue-executor.ts')).QueueExecutor({ redis: redisUrl!, store, config: rawConfig, configFile: resolve(configFile), log, inputLocation: inputLocation && isS3Location(inputLocation) ? inputLocation : undefined })
           : undefined;
     if (executorName === 'bullmq') process.stdout.write(`queueing partitions in ${redisUrl} for emoforge worker (store ${store.location})\n`);
-    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });
+    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, refusedInputs, limit, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });
     if (outStore && summary.sink) {
       const published = await s3!.publishFolder(outDir, outStore);
       log.info({ out: outStore.location, ...published }, 'published to the store');
