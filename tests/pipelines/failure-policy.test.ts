@@ -41,7 +41,7 @@ const REGISTRY = new Map([...STAGES, ['flaky', flaky]]);
 
 function plan(partitions: number, withGlobal = false) {
   const stages = withGlobal
-    ? ['ingest', { segment: { strategy: 'whole', frames: 0 } }, 'flaky', { dedup: { fields: ['description'] } }, { filter: {} }, { write: { seed: 't' } }]
+    ? ['ingest', { segment: { strategy: 'whole', frames: 0 } }, 'flaky', { dedup: { fields: ['description'] } }, { filter: { grounding: 'off' } }, { write: { seed: 't' } }]
     : ['ingest', { segment: { strategy: 'whole', frames: 0 } }, 'flaky', { write: { seed: 't' } }];
   return buildPlan('policy.yaml', { name: 'policy', partitions, concurrency: 2, stages }, REGISTRY);
 }
