@@ -51,11 +51,16 @@ usage:
       (COPY, ATTACH, INSERT and other writing statements are refused). Without --sql: the tables
       and their columns. The run itself writes OUT/report.html and the dataset card OUT/README.md
   emoforge --version | --help
+
+  --debug (with any command) prints stack traces with errors
 `;
 
 class UsageError extends Error {}
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(args: string[]): Promise<number> {
+  // --debug (anywhere) prints stack traces; EMOFORGE_DEBUG=1 does the same.
+  const debug = args.includes('--debug') || process.env.EMOFORGE_DEBUG === '1';
+  const argv = args.filter((a) => a !== '--debug');
   const [command, ...rest] = argv;
   try {
     switch (command) {
@@ -99,13 +104,24 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`emoforge: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof FatalError) {
-      process.stderr.write(`emoforge: ${error.message}\n`);
+    const { isFsError, fsFailure } = await import('../pipelines/fs-errors.ts');
+    const fatal = error instanceof FatalError ? error : isFsError(error) ? fsFailure(error) : undefined;
+    if (fatal) {
+      process.stderr.write(`emoforge: ${fatal.message}\n${debug ? `${stackOf(error)}\n` : ''}`);
       return 1;
     }
-    process.stderr.write(`emoforge: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`emoforge: unexpected error: ${debug ? stackOf(error) : `${(error as Error).message ?? String(error)} (run again with --debug for the stack trace, and report it)`}\n`);
     return 1;
   }
+}
+
+/** The stack of an error and of each cause behind it. */
+function stackOf(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    parts.push(depth === 0 ? String((e as Error).stack ?? e) : `caused by: ${String((e as Error).stack ?? e)}`);
+  }
+  return parts.join('\n');
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -180,6 +196,10 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   }
   const store = openStore(values.store ?? plan.config.store);
   const limit = positiveInt('limit', values.limit);
+  // Before any work: a folder that is a file or cannot be written is said now, not as a stack trace later.
+  const { assertWritableFolder } = await import('../pipelines/fs-errors.ts');
+  if (!values['dry-run'] && workerSpec === undefined) await assertWritableFolder(outDir, '--out');
+  if (!isS3Location(store.location)) await assertWritableFolder(store.location, '--store');
 
   // One refresh per out folder at a time (a dead holder's lock is taken over); dry runs and
   // static-shard workers publish nothing and take no lock.

@@ -21,6 +21,7 @@ import { statsFor, totalWork } from '../pipelines/stats.ts';
 import { acquireLock } from '../pipelines/refresh/lock.ts';
 import { carriedRows } from '../pipelines/refresh/publish-guard.ts';
 import { FatalError } from '../pipelines/errors.ts';
+import { fsFailure, isDiskFull, isFsError } from '../pipelines/fs-errors.ts';
 import { diffVersions, latestVersion, recordVersion, sameContent, versionLine, type VersionDiff, type VersionParent } from '../pipelines/refresh/versions.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
 import type { Drop, Segment } from '../schemas/records.ts';
@@ -131,8 +132,13 @@ export const write: SinkStage<WriteConfig> = {
   async run(input, config, ctx): Promise<SinkResult> {
     // One publisher per out folder (re-entrant: `emoforge run` and `schedule` already hold it).
     const lock = await acquireLock(ctx.outDir, `emoforge write ${input.run.name}`);
+    const progress = { swapping: false };
     try {
-      return await publish(input, config, ctx);
+      return await publish(input, config, ctx, progress);
+    } catch (error) {
+      // A full disk is said with what it left: before the swap the published version is intact.
+      if (isDiskFull(error) && isFsError(error)) throw fsFailure(error, progress.swapping ? 'the publish stopped half-way: OUT has no manifest.json until a run completes it' : 'OUT is unchanged');
+      throw error;
     } finally {
       await lock.release();
     }
@@ -145,7 +151,7 @@ function splitIdsOf(manifest: Partial<OutManifest> | undefined): Map<string, Spl
   return new Map(SPLITS.map((id) => [names[id] ?? id, id]));
 }
 
-async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext): Promise<SinkResult> {
+async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, progress: { swapping: boolean }): Promise<SinkResult> {
   const stats = statsFor(input.stats, 'write');
   // Read before anything in the folder changes: the report says what changed since then.
   const previous = await readPreviousRun(ctx.outDir, input.run.name);
@@ -234,6 +240,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   const unchanged = await samePublishedShards(ctx.outDir, shards);
   await mkdir(ctx.outDir, { recursive: true });
   // From here until the new manifest lands, no manifest exists: readers see an unfinished run.
+  progress.swapping = true;
   await rm(join(ctx.outDir, 'manifest.json'), { force: true });
   if (unchanged) await rm(join(staging, 'shards'), { recursive: true, force: true });
   else {
