@@ -126,7 +126,8 @@ async function walkFolder(root: string, config: ListingConfig): Promise<{ entrie
       const uri = `${prefix}${child.name}`;
       const media = isMedia(child.name);
       if (child.name.startsWith('.') && config.hidden === 'reject' && (media || child.isDirectory() || child.isSymbolicLink())) {
-        reject(child.isDirectory() ? `${uri}/` : uri, 'hidden-file', `${uri} is hidden (its name starts with a dot); set ingest.hidden: ingest to take hidden files`);
+        const shown = child.isDirectory() ? `${uri}/` : uri;
+        reject(shown, 'hidden-file', `${uri} is hidden (its name starts with a dot); set ingest.hidden: ingest to take hidden files`);
         continue;
       }
       if (child.isDirectory()) {
