@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { closestKey, validKeys } from './config-keys.ts';
 import { fingerprint } from './fingerprint.ts';
 import type { GlobalStage, RecordStage, SourceStage } from './stage.ts';
 import { SEGMENT_BASE_FIELDS } from './stage.ts';
@@ -32,6 +33,12 @@ export const RunConfig = z
     teachers: TeachersConfig.optional(),
     /** Spending cap for teacher calls in one run; records that would exceed it are dropped `budget-exhausted` and retried by the next run. */
     budget: z.object({ maxUSD: z.number().positive() }).strict().optional(),
+    /**
+     * What a run whose records failed transiently publishes. Default (allowPartial false): those
+     * records keep their rows from the published version, and with no published version nothing is
+     * published (exit 3). allowPartial true publishes what the run has.
+     */
+    publish: z.object({ allowPartial: z.boolean().default(false) }).strict().prefault({}),
   })
   .strict();
 export type RunConfig = z.infer<typeof RunConfig>;
@@ -66,8 +73,18 @@ function formatPath(prefix: (string | number)[], path: readonly PropertyKey[]): 
   return [...prefix, ...path].reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
 }
 
-function zodIssues(error: z.ZodError, prefix: (string | number)[]): string[] {
-  return error.issues.map((issue) => `${formatPath(prefix, issue.path) || '(top level)'}: ${issue.message}`);
+/** Every issue with its YAML path; an unknown key also names the closest valid key ("did you mean") or the valid ones. */
+function zodIssues(error: z.ZodError, prefix: (string | number)[], schema?: z.ZodType): string[] {
+  return error.issues.map((issue) => {
+    const where = formatPath(prefix, issue.path) || '(top level)';
+    if (issue.code !== 'unrecognized_keys' || !schema) return `${where}: ${issue.message}`;
+    const valid = validKeys(schema, issue.path);
+    const hints = issue.keys.map((key) => {
+      const meant = closestKey(key, valid);
+      return meant ? `"${key}": did you mean "${meant}"?` : `"${key}" is not a setting here`;
+    });
+    return `${where}: unknown key ${hints.join('; ')}${valid.length ? ` (valid keys: ${valid.join(', ')})` : ''}`;
+  });
 }
 
 export async function loadConfigFile(file: string): Promise<unknown> {
@@ -88,7 +105,7 @@ export async function loadConfigFile(file: string): Promise<unknown> {
 /** Validates the config and the stage wiring; throws ConfigError listing every problem found. */
 export function buildPlan(file: string, raw: unknown, registry: StageRegistry): Plan {
   const parsed = RunConfig.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(file, zodIssues(parsed.error, []));
+  if (!parsed.success) throw new ConfigError(file, zodIssues(parsed.error, [], RunConfig));
   const config = parsed.data;
   const problems: string[] = [];
   const planned: PlannedStage[] = [];
@@ -112,7 +129,7 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
     }
     const result = stage.configSchema.safeParse(settings);
     if (!result.success) {
-      problems.push(...zodIssues(result.error, ['stages', index, name]));
+      problems.push(...zodIssues(result.error, ['stages', index, name], stage.configSchema));
       return;
     }
     const shaping = 'cacheConfig' in stage && stage.cacheConfig ? stage.cacheConfig(result.data) : result.data;

@@ -3,8 +3,9 @@
 import type { Drop, DroppedSegment, Segment } from '../schemas/records.ts';
 
 /** The drop of a segment, with a snapshot of its fields at the moment it left. */
-export function segmentDrop(segment: Segment, stage: string, verdict: { readonly reason: string; readonly detail: string }): Drop {
-  return { id: segment.id, clipId: segment.clipId, uri: segment.clip.uri, stage, reason: verdict.reason, detail: verdict.detail, segment: snapshotOf(segment) };
+export function segmentDrop(segment: Segment, stage: string, verdict: { readonly reason: string; readonly detail: string; readonly transient?: string }): Drop {
+  const drop: Drop = { id: segment.id, clipId: segment.clipId, uri: segment.clip.uri, stage, reason: verdict.reason, detail: verdict.detail, segment: snapshotOf(segment) };
+  return verdict.transient === undefined ? drop : { ...drop, transient: verdict.transient };
 }
 
 export function snapshotOf(segment: Segment): DroppedSegment {

@@ -1,5 +1,6 @@
 // Progress: on a TTY, a live per-stage table redrawn in place on stderr; elsewhere (CI, pipes,
 // files) plain log lines only, one per finished partition.
+import { printableLines } from './printable.ts';
 import type { ProgressListener } from './runner.ts';
 import { totalDropped, type StatsTable } from './stats.ts';
 
@@ -60,7 +61,7 @@ class TtyProgress implements ProgressListener {
       out.push(`  ${name.padEnd(16)}${String(s.in).padStart(8)}${String(s.out).padStart(8)}${String(totalDropped(s)).padStart(9)}${String(s.cached).padStart(8)}`);
     }
     const clear = this.lines ? `\x1b[${this.lines}A\x1b[0J` : '';
-    this.stream.write(clear + out.join('\n') + '\n');
+    this.stream.write(clear + printableLines(out.join('\n')) + '\n');
     this.lines = out.length;
   }
 }

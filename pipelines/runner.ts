@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import { Segment, type Clip, type Drop } from '../schemas/records.ts';
 import type { Plan, PlannedStage } from './config.ts';
 import { segmentDrop } from './drops.ts';
-import { FatalError, RecordError } from './errors.ts';
+import { FatalError, RecordError, RetryableError } from './errors.ts';
+import { publishedManifest, transientFailures, type TransientFailures } from './refresh/publish-guard.ts';
 import { fingerprint } from './fingerprint.ts';
 import type { SinkResult } from './sink.ts';
 import { isDrop, type DropResult, type GlobalStage, type RecordStage, type StageContext, type WorkKind } from './stage.ts';
@@ -27,6 +28,8 @@ export interface RunOptions {
   readonly log: Logger;
   readonly signal: AbortSignal;
   readonly input?: string;
+  /** Input sources refused before the run (see SourceOptions.refused). */
+  readonly refusedInputs?: readonly { readonly uri: string; readonly detail: string }[];
   readonly limit?: number;
   readonly progress?: ProgressListener;
   /**
@@ -88,13 +91,21 @@ export interface RunSummary {
   readonly wallMs: number;
   /** Records of this pass wait for batch answers (a static worker, which never publishes, says so here). */
   readonly batchPending?: boolean;
+  /**
+   * Records failed transiently and there was no published version to keep their rows from: nothing
+   * was published (the CLI exits 3). Also set, beside `sink`, when a publish carried rows forward.
+   */
+  readonly incomplete?: TransientFailures;
   /** Batch mode: passes run, requests submitted in all, and whether batches are still running (nothing published). */
   readonly batches?: { readonly passes: number; readonly submitted: number; readonly waiting: boolean };
 }
 
 type CachedOutcome = { kind: 'ok'; value: unknown } | { kind: 'drop'; reason: string; detail: string };
-/** A drop from a thrown error is not cached: a flaky tool may succeed on the next run. */
-type Outcome = CachedOutcome & { readonly thrown?: boolean };
+/**
+ * A transient failure's drop (`transient` names what failed) is not cached: the next run retries
+ * it. A permanent one (a returned drop, a RecordError) is cached like any result.
+ */
+type Outcome = CachedOutcome & { readonly transient?: string };
 
 export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
@@ -144,7 +155,7 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
   const ingestStarted = performance.now();
   const source = await plan.source.stage.run(
     plan.source.config,
-    { input: options.input, limit: options.limit, partitions: plan.config.partitions, onProgress: (d, t) => options.progress?.ingestProgress(d, t) },
+    { input: options.input, limit: options.limit, partitions: plan.config.partitions, refused: options.refusedInputs, onProgress: (d, t) => options.progress?.ingestProgress(d, t) },
     contextFor(plan.source.stage.name, ingestStats, { store, log, signal, teachers, root: '' }),
   );
   ingestStats.wallMs += performance.now() - ingestStarted;
@@ -223,6 +234,25 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
       wallMs: performance.now() - started,
     };
   }
+  // The publish guard: records that failed transiently keep their published rows; with nothing
+  // published yet, nothing is published now.
+  const failures = transientFailures(drops);
+  const guarded = failures.records > 0 && !plan.config.publish.allowPartial;
+  if (guarded) log.warn({ records: failures.records, failed: failures.failed }, 'records failed transiently; their published rows are kept');
+  if (guarded && !(await publishedManifest(options.outDir, plan.config.name))) {
+    return {
+      incomplete: failures,
+      stats,
+      teacherUsage: teachers.usage?.() ?? {},
+      partitions: partitionCount,
+      executor: executor.name,
+      clips: source.clips.length,
+      segments: corpus.length,
+      drops: drops.length,
+      dryRun,
+      wallMs: performance.now() - started,
+    };
+  }
   options.progress?.phase('write');
   const sinkStats = statsFor(stats, plan.sink.stage.name);
   const sinkStarted = performance.now();
@@ -238,6 +268,7 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
         stages: [plan.source, ...plan.phases.flatMap((p): PlannedStage[] => (p.kind === 'global' ? [p.stage] : [...p.stages])), plan.sink].map((p) => ({ name: p.stage.name, version: p.stage.version, fingerprint: p.fingerprint })),
         sourcesSeen: source.seen,
       },
+      carry: guarded ? drops.filter((d) => d.transient !== undefined) : [],
     },
     plan.sink.config,
     { outDir: options.outDir, store, log: log.child({ stage: plan.sink.stage.name }), signal },
@@ -253,6 +284,7 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
     segments: corpus.length,
     drops: drops.length,
     sink,
+    ...(failures.records > 0 ? { incomplete: failures } : {}),
     wallMs: performance.now() - started,
   };
 }
@@ -480,8 +512,9 @@ async function processPartition(stages: readonly PlannedStage<RecordStage<any>>[
       const clip = item as Clip;
       const result = await runStage(clipStage, clip, stats, shared);
       if (isDrop(result)) {
-        if (result.transient) transientDrops++;
-        drops.push({ id: clip.id, clipId: clip.id, uri: clip.uri, stage: clipStage.stage.name, reason: result.reason, detail: result.detail });
+        if (result.transient !== undefined) transientDrops++;
+        const dropped: Drop = { id: clip.id, clipId: clip.id, uri: clip.uri, stage: clipStage.stage.name, reason: result.reason, detail: result.detail };
+        drops.push(result.transient === undefined ? dropped : { ...dropped, transient: result.transient });
         continue;
       }
       made = result as Segment[];
@@ -491,7 +524,7 @@ async function processPartition(stages: readonly PlannedStage<RecordStage<any>>[
       for (const planned of segmentStages) {
         const result = await runStage(planned, current, stats, shared);
         if (isDrop(result)) {
-          if (result.transient) transientDrops++;
+          if (result.transient !== undefined) transientDrops++;
           drops.push(segmentDrop(current, planned.stage.name, result));
           kept = false;
           break;
@@ -505,7 +538,7 @@ async function processPartition(stages: readonly PlannedStage<RecordStage<any>>[
 }
 
 /** One stage on one record, through the stage cache. Returns the stage's output or a drop. */
-async function runStage(planned: PlannedStage<RecordStage<any>>, input: Clip | Segment, stats: StatsTable, shared: Shared): Promise<Segment | Segment[] | (DropResult & { transient: boolean })> {
+async function runStage(planned: PlannedStage<RecordStage<any>>, input: Clip | Segment, stats: StatsTable, shared: Shared): Promise<Segment | Segment[] | (DropResult & { transient?: string })> {
   const { stage, config } = planned;
   const stageStats = statsFor(stats, stage.name);
   stageStats.in++;
@@ -525,11 +558,11 @@ async function runStage(planned: PlannedStage<RecordStage<any>>, input: Clip | S
     }
     if (!outcome) {
       outcome = await execute(stage, config, input, ctx);
-      if (stage.cache && !outcome.thrown && !shared.uncached?.has(stage.name)) await shared.store.put(cacheKey, JSON.stringify(outcome));
+      if (stage.cache && outcome.transient === undefined && !shared.uncached?.has(stage.name)) await shared.store.put(cacheKey, JSON.stringify(outcome));
     }
     if (outcome.kind === 'drop') {
       stageStats.dropped[outcome.reason] = (stageStats.dropped[outcome.reason] ?? 0) + 1;
-      return { drop: true, reason: outcome.reason, detail: outcome.detail, transient: outcome.thrown === true };
+      return { drop: true, reason: outcome.reason, detail: outcome.detail, ...(outcome.transient === undefined ? {} : { transient: outcome.transient }) };
     }
     const value = outcome.value as Segment | Segment[];
     stageStats.out += Array.isArray(value) ? value.length : 1;
@@ -546,9 +579,18 @@ async function execute(stage: RecordStage<any>, config: unknown, input: Clip | S
     result = stage.kind === 'clip' ? await stage.run(input as Clip, config, ctx) : await stage.run(input as Segment, config, ctx);
   } catch (error) {
     if (error instanceof FatalError || ctx.signal.aborted) throw error;
-    if (error instanceof RecordError) return { kind: 'drop', reason: error.reason, detail: error.message, thrown: true };
+    if (error instanceof RecordError) {
+      if (!error.transient) return { kind: 'drop', reason: error.reason, detail: error.message };
+      return { kind: 'drop', reason: error.reason, detail: error.message, transient: error.service ?? stage.name };
+    }
+    if (error instanceof RetryableError) {
+      ctx.log.warn({ err: error }, `stage ${stage.name}: a service failed on a record; the next run retries it`);
+      return { kind: 'drop', reason: 'service-unavailable', detail: error.message, transient: error.service ?? stage.name };
+    }
+    // An error no stage classified: treated as transient, so a bug or a flaky dependency never
+    // removes published rows (publish.allowPartial publishes anyway).
     ctx.log.error({ err: error }, `stage ${stage.name} failed on a record`);
-    return { kind: 'drop', reason: 'stage-error', detail: `${stage.name} threw: ${(error as Error).message ?? String(error)}`, thrown: true };
+    return { kind: 'drop', reason: 'stage-error', detail: `${stage.name} threw: ${(error as Error).message ?? String(error)}`, transient: `${stage.name} (unexpected error)` };
   }
   if (isDrop(result)) return { kind: 'drop', reason: result.reason, detail: result.detail };
   // A stage's output must still be a valid segment: a bug upstream never reaches Parquet.

@@ -24,6 +24,11 @@ export interface SinkInput {
     /** Sources listed by ingest (before rejections). */
     readonly sourcesSeen: number;
   };
+  /**
+   * Drops of records that failed transiently whose rows the published version keeps (the publish
+   * guard, pipelines/refresh/publish-guard.ts); empty when publish.allowPartial is set.
+   */
+  readonly carry?: readonly Drop[];
 }
 
 export interface SinkContext {
@@ -53,4 +58,6 @@ export interface SinkResult {
   readonly version?: { readonly number: number; readonly unchanged: boolean; readonly line: string; readonly diff: import('./refresh/versions.ts').VersionDiff | null };
   /** The media files under OUT/media the rows name: how many, their bytes, and how this publish placed them. */
   readonly media?: { readonly files: number; readonly bytes: number; readonly linked: number; readonly copied: number; readonly kept: number; readonly pruned: number };
+  /** Rows kept from the published version for records that failed transiently, and how many records they are. */
+  readonly carried?: { readonly rows: number; readonly records: number; readonly fromVersion: number | undefined };
 }

@@ -115,6 +115,8 @@ export interface SourceOptions {
   readonly limit?: number;
   readonly partitions: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Sources refused before listing (keys of an s3:// input that would land outside its mirror): rejected `path-escape`. */
+  readonly refused?: readonly { readonly uri: string; readonly detail: string }[];
 }
 
 /** Lists the sources and turns them into clips (the first stage of every pipeline). */

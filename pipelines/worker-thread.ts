@@ -31,11 +31,12 @@ interface CancelMessage {
   readonly type: 'cancel';
   readonly id: number;
 }
-/** Errors cross the thread boundary as plain data; RecordError keeps its reason. */
+/** Errors cross the thread boundary as plain data; RecordError keeps its reason and whether it is transient. */
 interface SerialisedError {
   readonly name: string;
   readonly message: string;
   readonly reason?: string;
+  readonly transient?: boolean;
 }
 type JobReply<Result> = { readonly id: number; readonly ok: true; readonly result: Result } | { readonly id: number; readonly ok: false; readonly error: SerialisedError };
 
@@ -85,7 +86,7 @@ export function serveJobs<Request, Result>(handle: (request: Request) => Promise
 }
 
 function serialise(error: unknown): SerialisedError {
-  if (error instanceof RecordError) return { name: error.name, message: error.message, reason: error.reason };
+  if (error instanceof RecordError) return { name: error.name, message: error.message, reason: error.reason, transient: error.transient };
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'Error', message: String(error) };
 }
@@ -173,7 +174,7 @@ export class WorkerPool<Request, Result> {
       slot.pending.delete(reply.id);
       settleIdle(slot);
       if (reply.ok) job.resolve(reply.result);
-      else if (reply.error.reason !== undefined) job.reject(new RecordError(reply.error.reason, reply.error.message));
+      else if (reply.error.reason !== undefined) job.reject(new RecordError(reply.error.reason, reply.error.message, { transient: reply.error.transient === true }));
       else job.reject(new Error(`${label} failed: ${reply.error.message}`));
     });
     const fail = (error: Error) => {

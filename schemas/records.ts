@@ -387,5 +387,10 @@ export const Drop = z.object({
   detail: z.string(),
   /** set when the record was a segment (not for clips turned away by ingest or segment) */
   segment: DroppedSegment.optional(),
+  /**
+   * Set when the failure was transient (the next run retries the record): what failed, e.g.
+   * "teachers.llm.endpoint (model 'm' at http://…)" or "ffmpeg". Such a drop is never cached.
+   */
+  transient: z.string().optional(),
 });
 export type Drop = z.infer<typeof Drop>;

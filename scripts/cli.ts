@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes } from '../pipelines/audit/html.ts';
-import { ConfigError, FatalError } from '../pipelines/errors.ts';
+import { ConfigError, FatalError, InputError } from '../pipelines/errors.ts';
 import type { BatchEvent, RunSummary } from '../pipelines/runner.ts';
 import { totalDropped, totalWork } from '../pipelines/stats.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
@@ -62,11 +62,16 @@ usage:
       disagreement, flagged, unreviewed, second, rejected, label:EMOTION. Any --host but loopback
       requires the access token the server prints
   emoforge --version | --help
+
+  --debug (with any command) prints stack traces with errors
 `;
 
 class UsageError extends Error {}
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(args: string[]): Promise<number> {
+  // --debug (anywhere) prints stack traces; EMOFORGE_DEBUG=1 does the same.
+  const debug = args.includes('--debug') || process.env.EMOFORGE_DEBUG === '1';
+  const argv = args.filter((a) => a !== '--debug');
   const [command, ...rest] = argv;
   try {
     switch (command) {
@@ -110,17 +115,28 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`emoforge: ${(error as Error).message}\n\n${USAGE}`);
       return 2;
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof InputError) {
       process.stderr.write(`emoforge: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof FatalError) {
-      process.stderr.write(`emoforge: ${error.message}\n`);
+    const { isFsError, fsFailure } = await import('../pipelines/fs-errors.ts');
+    const fatal = error instanceof FatalError ? error : isFsError(error) ? fsFailure(error) : undefined;
+    if (fatal) {
+      process.stderr.write(`emoforge: ${fatal.message}\n${debug ? `${stackOf(error)}\n` : ''}`);
       return 1;
     }
-    process.stderr.write(`emoforge: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`emoforge: unexpected error: ${debug ? stackOf(error) : `${(error as Error).message ?? String(error)} (run again with --debug for the stack trace, and report it)`}\n`);
     return 1;
   }
+}
+
+/** The stack of an error and of each cause behind it. */
+function stackOf(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    parts.push(depth === 0 ? String((e as Error).stack ?? e) : `caused by: ${String((e as Error).stack ?? e)}`);
+  }
+  return parts.join('\n');
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -182,15 +198,23 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   const s3 = isS3Location(outLocation) || isS3Location(inputLocation ?? '') ? await import('../pipelines/store/publish.ts') : undefined;
   const outStore = isS3Location(outLocation) ? openStore(outLocation) : undefined;
   const outDir = outStore ? s3!.mirrorFolder('out', outStore.location) : resolve(outLocation);
+  // An out folder in a store has its own lock object (conditional PUT), taken before its mirror is pulled.
+  const remoteLock = outStore && !values['dry-run'] && workerSpec === undefined ? await (await import('../pipelines/refresh/remote-lock.ts')).acquireRemoteLock(outStore as import('../pipelines/store/index.ts').S3Store, `emoforge ${command} ${configFile}`) : undefined;
   if (outStore && !values['dry-run'] && workerSpec === undefined) await s3!.pullFolder(outStore, outDir);
+  const refusedInputs: { uri: string; detail: string }[] = [];
   if (inputLocation && isS3Location(inputLocation)) {
     const inputStore = openStore(inputLocation);
     values.input = s3!.mirrorFolder('input', inputStore.location);
     const pulled = await s3!.pullFolder(inputStore, values.input, { prune: true });
+    refusedInputs.push(...pulled.escaped.map((key) => ({ uri: key, detail: `the key ${JSON.stringify(key)} of ${inputStore.location} would land outside the local mirror ${values.input}; it was not downloaded` })));
     process.stdout.write(`input ${inputStore.location}: ${pulled.downloaded} files downloaded, ${pulled.removed} removed from the local mirror ${values.input}\n`);
   }
   const store = openStore(values.store ?? plan.config.store);
   const limit = positiveInt('limit', values.limit);
+  // Before any work: a folder that is a file or cannot be written is said now, not as a stack trace later.
+  const { assertWritableFolder } = await import('../pipelines/fs-errors.ts');
+  if (!values['dry-run'] && workerSpec === undefined) await assertWritableFolder(outDir, '--out');
+  if (!isS3Location(store.location)) await assertWritableFolder(store.location, '--store');
 
   // One refresh per out folder at a time (a dead holder's lock is taken over); dry runs and
   // static-shard workers publish nothing and take no lock.
@@ -230,7 +254,7 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
           ? new (await import('../pipelines/executors/queue-executor.ts')).QueueExecutor({ redis: redisUrl!, store, config: rawConfig, configFile: resolve(configFile), log, inputLocation: inputLocation && isS3Location(inputLocation) ? inputLocation : undefined })
           : undefined;
     if (executorName === 'bullmq') process.stdout.write(`queueing partitions in ${redisUrl} for emoforge worker (store ${store.location})\n`);
-    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, limit, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });
+    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, refusedInputs, limit, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });
     if (outStore && summary.sink) {
       const published = await s3!.publishFolder(outDir, outStore);
       log.info({ out: outStore.location, ...published }, 'published to the store');
@@ -244,10 +268,17 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     await lock?.release();
+    await remoteLock?.release();
   }
   log.info({ wallMs: Math.round(summary.wallMs), clips: summary.clips, segments: summary.segments, drops: summary.drops }, 'run finished');
   log.flush();
   process.stdout.write(formatSummary(plan.config.name, stageOrder, summary, outDir, logFile));
+  // Records failed transiently and nothing was published: not a success, and not a crash either.
+  if (!summary.sink && summary.incomplete && !summary.dryRun) {
+    const { incompleteMessage } = await import('../pipelines/refresh/publish-guard.ts');
+    process.stderr.write(`emoforge: ${incompleteMessage(summary.incomplete)}\n`);
+    return 3;
+  }
   return 0;
 }
 
@@ -260,6 +291,8 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
   } else if (summary.executor?.startsWith('worker ')) {
     const p = summary.partitions;
     lines.push(`\nemoforge run ${name} --${summary.executor}: ${p.total - (p.skipped ?? 0) - p.cached - (p.remote ?? 0)} partitions processed here, ${p.cached} already stored, ${p.remote ?? 0} waited for from other workers, ${p.skipped ?? 0} left to them; nothing was published. When every worker has ended: emoforge finalize CONFIG (same --store)`);
+  } else if (summary.incomplete && !summary.dryRun) {
+    lines.push(`\nemoforge run ${name}: incomplete: ${summary.incomplete.records} records failed transiently; run again. ${summary.clips} clips → ${summary.segments} segments; nothing was published (no earlier version to keep their rows from)`);
   } else if (summary.batches?.waiting) {
     lines.push(`\nemoforge run ${name}: ${summary.batches.submitted} teacher requests are in batches that have not ended; nothing was published. Run the same command again later to collect the answers and continue (nothing is submitted twice).`);
   } else {
@@ -278,13 +311,19 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
   }
   const work = totalWork(summary.stats);
   const media = (work.ffmpeg ?? 0) + (work.ffprobe ?? 0);
-  const generation = work.teacher ?? 0;
+  // Teacher calls are HTTP requests, failed ones included: an outage is not "everything came from the cache".
+  const usage = Object.values(summary.teacherUsage).flatMap((byTeacher) => Object.values(byTeacher));
+  const generation = summary.dryRun ? (work.teacher ?? 0) : Math.max(work.teacher ?? 0, usage.reduce((n, u) => n + u.calls, 0));
+  const failedCalls = summary.dryRun ? 0 : usage.reduce((n, u) => n + u.failures, 0);
   lines.push(
     `cache: ${summary.partitions.cached}/${summary.partitions.total} partitions reused; ` +
       (media + (work.asr ?? 0) + generation + (work.dsp ?? 0) === 0
         ? 'no media work, no ASR, no generation (everything came from the cache)'
-        : `media work ${media} (ffmpeg ${work.ffmpeg ?? 0}, ffprobe ${work.ffprobe ?? 0}), ASR ${work.asr ?? 0}, DSP ${work.dsp ?? 0}, teacher calls ${generation}`),
+        : `media work ${media} (ffmpeg ${work.ffmpeg ?? 0}, ffprobe ${work.ffprobe ?? 0}), ASR ${work.asr ?? 0}, DSP ${work.dsp ?? 0}, teacher calls ${generation}${failedCalls ? ` (${failedCalls} generations failed)` : ''}`),
   );
+  if (summary.incomplete && !summary.dryRun) {
+    for (const f of summary.incomplete.failed) lines.push(`failed: ${f.service} in ${f.stage}: ${f.reason} for ${f.records} record${f.records === 1 ? '' : 's'} (transient: the next run retries them)`);
+  }
   let projectedUSD = 0;
   for (const [role, byTeacher] of Object.entries(summary.teacherUsage)) {
     for (const [teacher, u] of Object.entries(byTeacher)) {
@@ -313,6 +352,10 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
     const m = summary.sink.media;
     const placed = [m.linked ? `${m.linked} hard-linked` : '', m.copied ? `${m.copied} copied` : '', m.pruned ? `${m.pruned} no longer named removed` : ''].filter(Boolean).join(', ');
     lines.push(`media:  ${m.files} files, ${formatBytes(m.bytes)} under ${join(outDir, 'media')}${placed ? ` (${placed})` : ''}`);
+  }
+  if (summary.sink.carried?.rows) {
+    const c = summary.sink.carried;
+    lines.push(`carried: ${c.rows} rows of ${c.records} records that failed transiently kept from version ${c.fromVersion ?? '?'} (run again to refresh them)`);
   }
   if (summary.sink.version) lines.push(summary.sink.version.line);
   lines.push(`output: ${join(outDir, 'manifest.json')}\nlog:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);

@@ -9,7 +9,8 @@ import { generateFor } from '../pipelines/teachers/generate.ts';
 export const DescribeConfig = z.object({
   /** Template id@version that shapes the description; default 'describe.rules@1'. */
   template: Provenance.shape.template.default('describe.rules@1'),
-});
+})
+  .strict();
 export type DescribeConfig = z.output<typeof DescribeConfig>;
 
 /** What the teacher returns; the stage adds provenance. */

@@ -149,6 +149,21 @@ const RULES: Rule[] = [
   (s, c, compiled) => checkConsistency(s, c.consistency, compiled.vocabulary),
 ];
 
+/**
+ * What the enabled rules read, so planning refuses a filter whose rules could never apply (placed
+ * before `labels`, or `consistency.teacher` without `crosscheck`) instead of letting them pass every
+ * segment. Length and phrase rules judge what a segment has and demand nothing (requiredFields does).
+ */
+function filterReads(config: FilterConfig): string[] {
+  const reads = new Set(['transcript']);
+  const { consistency: c } = config;
+  if (c.manifest || c.teacher || c.cues !== 'off' || c.sentiment !== 'off') reads.add('labels');
+  if (c.teacher) reads.add('crosscheck');
+  if (c.cues !== 'off' || c.sentiment !== 'off') reads.add('cues.agreement');
+  if (config.grounding.mode !== 'off') reads.add('rationale');
+  return [...reads];
+}
+
 /** How many grounding problems a detail lists before "and N more". */
 const DETAIL_ISSUES = 3;
 
@@ -159,6 +174,7 @@ export const filter: SegmentStage<FilterConfig> = {
   version: 2,
   configSchema: FilterConfig as unknown as z.ZodType<FilterConfig>,
   reads: ['transcript'],
+  readsFor: filterReads,
   adds: [],
   cache: false,
 

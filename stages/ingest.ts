@@ -1,21 +1,24 @@
-// ingest: lists the sources (a folder, a glob, or a CSV/JSONL manifest), hashes every file (clip id =
-// sha256 of its bytes), validates it with ffprobe and assigns it a partition. Every source that does
-// not become a clip leaves with a reason: missing, path-escape, empty-file, not-media, corrupt,
-// no-streams, too-long, too-short, duplicate, bad-manifest-row, takedown (listed in the takedown file),
-// benchmark-overlap (the clip is, or contains, a clip of a benchmark in ingest.exclude).
-import { open, readFile, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+// ingest: lists the sources (a folder, a glob, or a CSV/JSONL manifest; see ingest/listing.ts; or a
+// public corpus in its published layout, see ingest/adapters/), hashes every file (clip id = sha256 of
+// its bytes, joined with the span for an utterance inside a longer file), validates it with ffprobe
+// and assigns it a partition. Every source seen becomes a clip or leaves with a reason: missing,
+// path-escape, symlink-loop, not-a-file, hidden-file, unsupported-uri, bad-manifest-row, duplicate-row,
+// empty-file, not-media, corrupt, probe-failed (transient), no-streams, too-long, too-short, bad-span,
+// duplicate, takedown, benchmark-overlap (the clip is, or contains, a clip of a benchmark in
+// ingest.exclude), and the presets' own (not-in-layout, bad-file-name, preset-excluded,
+// not-in-annotations, label-not-mapped).
+import { open, readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import PQueue from 'p-queue';
-import { glob, isDynamicPattern } from 'tinyglobby';
 import { z } from 'zod';
 import { FatalError, RecordError } from '../pipelines/errors.ts';
 import { fingerprint, sha256, sha256File } from '../pipelines/fingerprint.ts';
 import { assertFfmpegInstalled, probe } from '../pipelines/media/ffmpeg.ts';
 import type { SourceResult, SourceStage, StageContext } from '../pipelines/stage.ts';
-import { Probe, type Clip, type Drop, type ManifestFields } from '../schemas/records.ts';
+import { Probe, type Clip, type Drop } from '../schemas/records.ts';
 import { ADAPTERS, PRESETS } from './ingest/adapters/index.ts';
 import { Exclusions } from './ingest/exclude.ts';
-import { readManifest } from './ingest/manifest.ts';
+import { compare, dropOf, listSources, type Listing, type SourceEntry } from './ingest/listing.ts';
 
 export const DEFAULT_MEDIA_EXTENSIONS = ['mp4', 'mkv', 'webm', 'mov', 'avi', 'm4v', 'mpg', 'mpeg', 'wav', 'mp3', 'm4a', 'flac', 'ogg', 'opus'];
 
@@ -31,6 +34,8 @@ const IngestConfig = z
     minDurationSec: z.number().nonnegative().default(0.2),
     /** Files hashed and probed at once. */
     concurrency: z.number().int().min(1).max(64).default(4),
+    /** Hidden entries (a name starting with a dot, e.g. macOS `._clip.mp4`): 'reject' (default) as hidden-file, or 'ingest'. */
+    hidden: z.enum(['reject', 'ingest']).default('reject'),
     /** Takedown list: a text file, one clip name, uri or sha256 clip id a line (# comments); listed clips, and any file with the same bytes, are dropped as takedown. */
     takedown: z.string().min(1).optional(),
     /** Benchmarks to keep out: fingerprint lists (emoforge fingerprint DIR -o FILE) or folders of clips; a clip with the same bytes or containing the same footage is dropped as benchmark-overlap. */
@@ -54,23 +59,6 @@ const IngestConfig = z
     }
   });
 export type IngestConfig = z.infer<typeof IngestConfig>;
-
-interface SourceEntry {
-  /** absolute path on disk */
-  readonly path: string;
-  /** path relative to the input root, with forward slashes */
-  readonly uri: string;
-  readonly name: string;
-  readonly manifest: ManifestFields;
-  /** an utterance inside the file (corpus adapters) */
-  readonly span?: { readonly start: number; readonly end: number };
-}
-
-interface Listing {
-  readonly root: string;
-  readonly entries: SourceEntry[];
-  readonly drops: Drop[];
-}
 
 export const ingest: SourceStage<IngestConfig> = {
   kind: 'source',
@@ -137,7 +125,12 @@ export const ingest: SourceStage<IngestConfig> = {
       });
     }
     const admitted = config.exclude.length > 0 ? await withoutBenchmarks(clips, kept, config, ctx, drops) : clips;
-    return { clips: admitted, drops: drops.sort((a, b) => compare(a.uri, b.uri) || compare(a.reason, b.reason)), seen: entries.length + listing.drops.length, root: listing.root };
+    const refused: Drop[] = (options.refused ?? []).map((r) => dropOf({ uri: r.uri }, null, 'path-escape', r.detail));
+    drops.push(...refused);
+    const seen = entries.length + listing.drops.length + refused.length;
+    // Every source seen is a clip or a reject: a listing bug must not lose inputs silently.
+    if (admitted.length + drops.length !== seen) throw new FatalError(`ingest lost track of sources: ${seen} seen, ${admitted.length} clips + ${drops.length} rejects; please report this with the input listing`);
+    return { clips: admitted, drops: drops.sort((a, b) => compare(a.uri, b.uri) || compare(a.reason, b.reason)), seen, root: listing.root };
   },
 };
 
@@ -175,14 +168,6 @@ export function partitionOf(clipId: string, partitions: number): number {
   return parseInt(clipId.slice(0, 8), 16) % partitions;
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function dropOf(entry: { uri: string }, clipId: string | null, reason: string, detail: string): Drop {
-  return { id: clipId ?? sha256(`uri:${entry.uri}`), clipId, uri: entry.uri, stage: 'ingest', reason, detail };
-}
-
 /** `id` is the clip id: the file's sha256 (`fileSha`), joined with the span for an utterance inside a file. */
 type Admission = { drop: Drop } | { id: string; fileSha: string; bytes: number; probe: Probe };
 
@@ -208,6 +193,8 @@ async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext
       result = { probe: Probe.parse(await probe(entry.path)) };
     } catch (error) {
       if (!(error instanceof RecordError)) throw error;
+      // ffprobe was killed: nothing is known of the file yet, so nothing is cached; the next run probes again.
+      if (error.transient) return { drop: { ...dropOf(entry, id, 'probe-failed', error.message), transient: error.service ?? 'ffprobe' } };
       // A file that starts like a media container but cannot be read is corrupt; anything else is
       // not media at all (a text file renamed .mp4, say).
       const reason = (await looksLikeMedia(entry.path)) ? 'corrupt' : 'not-media';
@@ -234,12 +221,14 @@ async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext
   return { id, fileSha, bytes: size, probe: p };
 }
 
+const TS_PACKET = 188;
+
 /** Magic numbers of the containers ffmpeg users feed us. */
 async function looksLikeMedia(path: string): Promise<boolean> {
   const handle = await open(path, 'r');
   try {
-    const head = Buffer.alloc(16);
-    const { bytesRead } = await handle.read(head, 0, 16, 0);
+    const head = Buffer.alloc(TS_PACKET * 2 + 1);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
     const b = head.subarray(0, bytesRead);
     const ascii = b.toString('latin1');
     return (
@@ -247,7 +236,8 @@ async function looksLikeMedia(path: string): Promise<boolean> {
       ascii.startsWith('RIFF') || ascii.startsWith('OggS') || ascii.startsWith('fLaC') || ascii.startsWith('ID3') ||
       (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) || // Matroska / WebM
       (b[0] === 0x00 && b[1] === 0x00 && b[2] === 0x01 && (b[3] === 0xba || b[3] === 0xb3)) || // MPEG-PS
-      (b[0] === 0x47 && bytesRead >= 1) || // MPEG-TS sync byte
+      // MPEG-TS: the sync byte starts every 188-byte packet (one "G" alone is any text file).
+      (bytesRead > TS_PACKET && b[0] === 0x47 && b[TS_PACKET] === 0x47 && (bytesRead <= 2 * TS_PACKET || b[2 * TS_PACKET] === 0x47)) ||
       (b[0] === 0xff && (b[1] & 0xe0) === 0xe0) // MPEG audio frame sync
     );
   } finally {
@@ -263,123 +253,4 @@ async function listPreset(input: string, config: IngestConfig): Promise<Listing>
   const listing = await adapter.list(root, adapter.configSchema.parse(config[config.preset!] ?? {}));
   const drops = listing.rejects.map((r) => ({ id: sha256(`${config.preset}:${r.uri}:${r.detail}`), clipId: null, uri: r.uri, stage: 'ingest', reason: r.reason, detail: r.detail }));
   return { root, entries: listing.entries.map((e) => ({ path: e.path, uri: e.uri, name: e.name, manifest: e.manifest, ...(e.span ? { span: e.span } : {}) })), drops };
-}
-
-const MANIFEST_NAMES = ['manifest.csv', 'manifest.jsonl'];
-
-async function listSources(input: string, config: IngestConfig): Promise<Listing> {
-  const absolute = resolve(input);
-  const info = await stat(absolute).catch(() => undefined);
-  if (info?.isFile()) {
-    if (!/\.(csv|jsonl)$/i.test(absolute)) {
-      throw new FatalError(`--input ${input} is a file but not a manifest (.csv or .jsonl); pass its folder or a glob instead`);
-    }
-    return fromManifest(absolute, config, false);
-  }
-  if (info?.isDirectory()) {
-    for (const name of MANIFEST_NAMES) {
-      const manifestPath = join(absolute, name);
-      if (await stat(manifestPath).then((s) => s.isFile(), () => false)) return fromManifest(manifestPath, config, true);
-    }
-    return { root: absolute, entries: await listFolder(absolute, absolute, config), drops: [] };
-  }
-  if (isDynamicPattern(input)) {
-    const root = resolve(staticPrefix(input));
-    const files = await glob(input, { absolute: true, onlyFiles: true, dot: false });
-    const wanted = new Set(config.extensions);
-    const entries = files
-      .filter((file) => wanted.has(extname(file).slice(1).toLowerCase()))
-      .map((file) => entryFor(file, root, {}));
-    return { root, entries: entries.sort((a, b) => compare(a.uri, b.uri)), drops: [] };
-  }
-  throw new FatalError(`--input ${input} does not exist (expected a folder, a glob such as "clips/**/*.mp4", or a manifest .csv/.jsonl)`);
-}
-
-function staticPrefix(pattern: string): string {
-  const parts = pattern.split('/');
-  const fixed: string[] = [];
-  for (const part of parts) {
-    if (isDynamicPattern(part)) break;
-    fixed.push(part);
-  }
-  return fixed.join('/') || '.';
-}
-
-function entryFor(path: string, root: string, manifest: ManifestFields, name?: string): SourceEntry {
-  const uri = relative(root, path).split(sep).join('/');
-  return { path, uri, name: name ?? basename(path, extname(path)), manifest };
-}
-
-async function listFolder(dir: string, root: string, config: IngestConfig): Promise<SourceEntry[]> {
-  const pattern = `**/*.{${config.extensions.join(',')}}`;
-  const files = await glob(pattern, { cwd: dir, absolute: true, onlyFiles: true, dot: false, caseSensitiveMatch: false });
-  return files.map((file) => entryFor(file, root, {})).sort((a, b) => compare(a.uri, b.uri));
-}
-
-/** True when `path` lies inside `root` (after resolving symlinks of both). */
-async function inside(root: string, path: string): Promise<boolean> {
-  const realRoot = await realpath(root);
-  const realPath = await realpath(path).catch(() => resolve(path));
-  const rel = relative(realRoot, realPath);
-  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
-}
-
-async function fromManifest(manifestPath: string, config: IngestConfig, withFolder: boolean): Promise<Listing> {
-  const root = dirname(manifestPath);
-  const manifestName = basename(manifestPath);
-  const parsed = await readManifest(manifestPath);
-  const drops: Drop[] = parsed.errors.map(({ line, detail }) => ({
-    id: sha256(`manifest:${manifestName}:${line}`),
-    clipId: null,
-    uri: `${manifestName}#L${line}`,
-    stage: 'ingest',
-    reason: 'bad-manifest-row',
-    detail,
-  }));
-  const entries = new Map<string, SourceEntry>();
-  for (const row of parsed.rows) {
-    const rowUri = `${manifestName}#L${row.line}`;
-    if (!row.locator) {
-      drops.push({ id: sha256(`manifest:${manifestName}:${row.line}`), clipId: null, uri: rowUri, stage: 'ingest', reason: 'bad-manifest-row', detail: `line ${row.line} has no name/path/uri column value` });
-      continue;
-    }
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(row.locator)) {
-      drops.push({ id: sha256(`uri:${row.locator}`), clipId: null, uri: row.locator, stage: 'ingest', reason: 'unsupported-uri', detail: `line ${row.line}: only local paths are supported by this store (got ${row.locator})` });
-      continue;
-    }
-    const candidate = resolve(root, row.locator);
-    const uri = relative(root, candidate).split(sep).join('/');
-    if (uri === '' || uri === '..' || uri.startsWith('../') || isAbsolute(uri)) {
-      drops.push({ id: sha256(`uri:${row.locator}`), clipId: null, uri: row.locator, stage: 'ingest', reason: 'path-escape', detail: `line ${row.line}: ${JSON.stringify(row.locator)} points outside the manifest's folder ${root}` });
-      continue;
-    }
-    const found = await locate(candidate, row.byName, config);
-    if (!found) {
-      drops.push({ id: sha256(`uri:${uri}`), clipId: null, uri, stage: 'ingest', reason: 'missing', detail: `line ${row.line}: ${row.locator} is listed in ${manifestName} but no such file exists` });
-      continue;
-    }
-    if (!(await inside(root, found))) {
-      drops.push({ id: sha256(`uri:${uri}`), clipId: null, uri, stage: 'ingest', reason: 'path-escape', detail: `line ${row.line}: ${row.locator} resolves (through a link) outside ${root}` });
-      continue;
-    }
-    const name = row.byName ? basename(row.locator, extname(found) === extname(row.locator) ? extname(row.locator) : '') : undefined;
-    const entry = entryFor(found, root, row.fields, name);
-    if (!entries.has(entry.uri)) entries.set(entry.uri, entry);
-  }
-  if (withFolder) {
-    // Media in the folder that the manifest does not list are ingested unlabelled.
-    for (const entry of await listFolder(root, root, config)) if (!entries.has(entry.uri)) entries.set(entry.uri, entry);
-  }
-  return { root, entries: [...entries.values()].sort((a, b) => compare(a.uri, b.uri)), drops };
-}
-
-/** A manifest `name` may omit the extension (MER label files do): try each media extension. */
-async function locate(candidate: string, byName: boolean, config: IngestConfig): Promise<string | undefined> {
-  if (await stat(candidate).then((s) => s.isFile(), () => false)) return candidate;
-  if (!byName) return undefined;
-  for (const extension of config.extensions) {
-    const withExtension = `${candidate}.${extension}`;
-    if (await stat(withExtension).then((s) => s.isFile(), () => false)) return withExtension;
-  }
-  return undefined;
 }

@@ -8,7 +8,8 @@ import { generateFor } from '../pipelines/teachers/generate.ts';
 export const LabelsConfig = z.object({
   /** Template id@version that shapes the labels; default 'labels.rules@1'. */
   template: Provenance.shape.template.default('labels.rules@1'),
-});
+})
+  .strict();
 export type LabelsConfig = z.output<typeof LabelsConfig>;
 
 /** What the teacher returns; the stage adds provenance. */

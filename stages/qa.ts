@@ -36,7 +36,8 @@ export const QAConfig = z.object({
     .min(1, 'kinds needs at least one of mcq, open, attribute')
     .transform((kinds) => QA_KINDS.filter((kind) => kinds.includes(kind)))
     .default([...QA_KINDS]),
-});
+})
+  .strict();
 export type QAConfig = z.output<typeof QAConfig>;
 
 /**

@@ -10,7 +10,8 @@ import { generateFor } from '../pipelines/teachers/generate.ts';
 export const RationaleConfig = z.object({
   /** Template id@version that shapes the rationale; default 'rationale.rules@1'. */
   template: Provenance.shape.template.default('rationale.rules@1'),
-});
+})
+  .strict();
 export type RationaleConfig = z.output<typeof RationaleConfig>;
 
 /** What the teacher returns; the stage adds provenance. */

@@ -20,6 +20,9 @@ import type { SinkContext, SinkInput, SinkResult, SinkStage } from '../pipelines
 import { assignSplits } from '../pipelines/split.ts';
 import { statsFor, totalWork } from '../pipelines/stats.ts';
 import { acquireLock } from '../pipelines/refresh/lock.ts';
+import { carriedRows } from '../pipelines/refresh/publish-guard.ts';
+import { FatalError } from '../pipelines/errors.ts';
+import { fsFailure, isDiskFull, isFsError } from '../pipelines/fs-errors.ts';
 import { diffVersions, latestVersion, recordVersion, sameContent, versionLine, type VersionDiff, type VersionParent } from '../pipelines/refresh/versions.ts';
 import { isReviewedSample, REVIEWED_DIR } from '../pipelines/review/reviewed-subset.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
@@ -148,8 +151,13 @@ export const write: SinkStage<WriteConfig> = {
   async run(input, config, ctx): Promise<SinkResult> {
     // One publisher per out folder (re-entrant: `emoforge run` and `schedule` already hold it).
     const lock = await acquireLock(ctx.outDir, `emoforge write ${input.run.name}`);
+    const progress = { swapping: false };
     try {
-      return await publish(input, config, ctx);
+      return await publish(input, config, ctx, progress);
+    } catch (error) {
+      // A full disk is said with what it left: before the swap the published version is intact.
+      if (isDiskFull(error) && isFsError(error)) throw fsFailure(error, progress.swapping ? 'the publish stopped half-way: OUT has no manifest.json until a run completes it' : 'OUT is unchanged');
+      throw error;
     } finally {
       await lock.release();
     }
@@ -162,7 +170,7 @@ function splitIdsOf(manifest: Partial<OutManifest> | undefined): Map<string, Spl
   return new Map(SPLITS.map((id) => [names[id] ?? id, id]));
 }
 
-async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext): Promise<SinkResult> {
+async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, progress: { swapping: boolean }): Promise<SinkResult> {
   const stats = statsFor(input.stats, 'write');
   // Read before anything in the folder changes: the report says what changed since then.
   const previous = await readPreviousRun(ctx.outDir, input.run.name);
@@ -210,12 +218,26 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
     for (const row of made.rows) rows[split].push(row);
   }
 
+  // The publish guard: records that failed transiently this run keep the rows the published version
+  // has for them (with the split that version gave them, named as this config names it).
+  const carried = await carriedRows(ctx.outDir, input.run.name, input.carry ?? [], new Set(input.segments.map((s) => s.id)));
+  if (carried.rows.length) {
+    const idOf = splitIdsOf({ splitNames: carried.splitNames as Record<Split, string> | undefined });
+    for (const row of carried.rows) {
+      const split = idOf.get(row.split);
+      if (!split) throw new FatalError(`a published row (${row.id}) has split ${JSON.stringify(row.split)}, which the published manifest does not name: publish.allowPartial publishes without it`);
+      rows[split].push({ ...row, split: config.splitNames[split] });
+      for (const key of mediaOf(row)) mediaKeys.add(key);
+    }
+    ctx.log.warn({ rows: carried.rows.length, records: carried.records, fromVersion: carried.fromVersion }, 'rows carried forward for records that failed transiently');
+  }
+
   // Every file a row names goes into OUT/media before any published file changes: adding files
   // under content-addressed names cannot break the published version.
   const previousMedia = await readMediaIndex(ctx.outDir);
   const sweepAll = (await mediaSweepPending(ctx.outDir)) || (previousMedia.size === 0 && previous.kind !== 'none');
   await markMediaSweep(ctx.outDir);
-  const media = await placeMedia(ctx.outDir, ctx.store, mediaKeys, previousMedia);
+  const media = await placeMedia(ctx.outDir, ctx.store, mediaKeys, previousMedia, { fallbackDir: latest?.dir });
 
   // Build the new shards beside the published ones.
   const staging = join(ctx.outDir, '.staging');
@@ -250,6 +272,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   const unchanged = await samePublishedShards(ctx.outDir, shards);
   await mkdir(ctx.outDir, { recursive: true });
   // From here until the new manifest lands, no manifest exists: readers see an unfinished run.
+  progress.swapping = true;
   await rm(join(ctx.outDir, 'manifest.json'), { force: true });
   if (unchanged) await rm(join(staging, 'shards'), { recursive: true, force: true });
   else {
@@ -285,6 +308,8 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
           segments: input.segments.length,
           rows: totalRows,
           rejected: drops.length,
+          carried: carried.rows.length,
+          carriedRecords: carried.records,
           mediaFiles: mediaIndex.files,
           mediaBytes: mediaIndex.bytes,
           work: totalWork(input.stats),
@@ -334,7 +359,8 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
   const sameAsLatest = latest !== undefined && sameContent(latest.manifest, content);
   const version = sameAsLatest ? latest.version : (latest?.version ?? 0) + 1;
   const parent: VersionParent | null = sameAsLatest ? (latest.manifest.parent ?? null) : latest ? { version: latest.version, manifest: latest.manifestSha256 } : null;
-  const diff = sameAsLatest ? (latest.manifest.diff ?? null) : latest ? await diffVersions(latest.dir, latest.manifest, ctx.outDir, content) : null;
+  const diffed = sameAsLatest ? (latest.manifest.diff ?? null) : latest ? await diffVersions(latest.dir, latest.manifest, ctx.outDir, content) : null;
+  const diff = diffed && !sameAsLatest ? { ...diffed, carried: carried.rows.length } : diffed;
   const manifest: OutManifest = { ...content, version, parent, diff };
   const manifestText = JSON.stringify(manifest, null, 2);
   if (!sameAsLatest || (await readFile(join(latest.dir, 'manifest.json'), 'utf8')) !== manifestText) {
@@ -349,7 +375,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext):
     { rows: totalRows, splits, shards: shards.length, rejects: drops.length, unchanged, version, versionUnchanged: sameAsLatest, diff: diff?.rows ?? null, media: { files: mediaIndex.files, bytes: mediaIndex.bytes, linked: media.linked, copied: media.copied, kept: media.kept, pruned } },
     'published',
   );
-  return { splits, shards, unchanged, version: { number: version, unchanged: sameAsLatest, line, diff }, media: { files: mediaIndex.files, bytes: mediaIndex.bytes, linked: media.linked, copied: media.copied, kept: media.kept, pruned } };
+  return { splits, shards, unchanged, carried: { rows: carried.rows.length, records: carried.records, fromVersion: carried.fromVersion }, version: { number: version, unchanged: sameAsLatest, line, diff }, media: { files: mediaIndex.files, bytes: mediaIndex.bytes, linked: media.linked, copied: media.copied, kept: media.kept, pruned } };
 }
 
 /** Segment id → `footage:<kept id>` for segments whose footage matches another's (dedup's default thresholds). */

@@ -1,11 +1,13 @@
 // Text from clips (transcripts, names, manifest fields) and from teachers is hostile input: every
 // string that reaches report.html or the dataset card goes through one of these.
+import { printableLines } from '../printable.ts';
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
 /** Safe in element text and in quoted attribute values. */
 export function escapeHtml(text: unknown): string {
-  return String(text ?? '').replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+  // Control characters become visible escapes (\x1b), never raw bytes in the page.
+  return printableLines(String(text ?? '')).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 }
 
 /**

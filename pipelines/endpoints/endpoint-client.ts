@@ -256,7 +256,7 @@ export class EndpointClient {
           `${failure.message}; gave up after ${attempt + 1} attempt(s) (${this.label}.maxRetries is ${this.config.maxRetries}): the endpoint is down or overloaded, retry later or lower ${this.label}.limits`,
           failure.status,
           undefined,
-          { cause: failure },
+          { cause: failure, service: failure.service },
         );
       }
       const hinted = failure.retryAfterMs;
@@ -311,6 +311,7 @@ export class EndpointClient {
       model: this.config.model,
       endpoint: this.endpoint,
       apiKeyEnv: this.config.apiKeyEnv,
+      label: this.label,
       scrub: (text) => this.scrub(text),
       retryAfterMs: error instanceof APIError ? serverRetryDelayMs(error.headers) : undefined,
     };

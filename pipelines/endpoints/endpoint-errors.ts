@@ -1,15 +1,17 @@
 // What a failed endpoint call means for the run. Retryable (429, 5xx, timeouts, dropped
 // connections, garbled replies) goes back through backoff; a refused key, a missing model or an
 // exhausted quota stops the run (every later call would fail the same way); a request the endpoint
-// rejects (400, 413, 422) drops that one record. Every message says what to do next and never
-// carries the key, even when a server echoes it back.
+// rejects (400, 413, 422) drops that one record, permanently: the server would refuse the same request
+// again, so the drop is cached. Retryable failures that outlast the retries drop their record
+// transiently: the next run asks again. Every message says what to do next and never carries the
+// key, even when a server echoes it back.
 import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
-import { FatalError, RecordError, RetryableError } from '../errors.ts';
+import { FatalError, RecordError, RetryableError, type FailureOptions } from '../errors.ts';
 
 /** A failure worth retrying; `retryAfterMs` is the server's hint, when it gave one. */
 export class EndpointRetryableError extends RetryableError {
   override name = 'EndpointRetryableError';
-  constructor(message: string, readonly status: number | undefined, readonly retryAfterMs: number | undefined, options?: ErrorOptions) {
+  constructor(message: string, readonly status: number | undefined, readonly retryAfterMs: number | undefined, options?: FailureOptions) {
     super(message, options);
   }
 }
@@ -37,6 +39,8 @@ export interface FailureContext {
   /** baseURL without credentials */
   readonly endpoint: string;
   readonly apiKeyEnv: string;
+  /** Names the endpoint for "which teachers or tools failed", e.g. "teachers.llm.endpoint". */
+  readonly label?: string;
   /** Removes the key from text a server sent back. */
   readonly scrub: (text: string) => string;
   /** Retry delay the response asked for, if any. */
@@ -48,7 +52,7 @@ export function classifyFailure(error: unknown, context: FailureContext): Endpoi
   const where = `${context.operation} with model '${context.model}' at ${context.endpoint}`;
   const detail = context.scrub(serverMessage(error)).slice(0, 500);
   // The original error stays out of `cause` when its text or body could hold the key.
-  const cause = { cause: error instanceof Error && isClean(error, context.scrub) ? error : undefined };
+  const cause = { cause: error instanceof Error && isClean(error, context.scrub) ? error : undefined, service: `${context.label ?? 'endpoint'} (model '${context.model}' at ${context.endpoint})` };
 
   if (error instanceof APIUserAbortError) return new EndpointRetryableError(`${where} was aborted`, undefined, undefined, cause);
   if (error instanceof APIConnectionError) {

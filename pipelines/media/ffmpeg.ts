@@ -5,7 +5,7 @@ import ffmpeg from 'fluent-ffmpeg';
 import { execFile } from 'node:child_process';
 import { link, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { FatalError, RecordError } from '../errors.ts';
+import { FatalError, RecordError, TransientRecordError } from '../errors.ts';
 import type { Probe } from '../../schemas/records.ts';
 
 function inputUrl(path: string): string {
@@ -32,7 +32,10 @@ export function assertFfmpegInstalled(): Promise<void> {
   return checked;
 }
 
-/** Runs ffprobe; throws RecordError('unreadable', …) with ffprobe's own words when it cannot read the file. */
+/**
+ * Runs ffprobe; throws RecordError('unreadable', …) with ffprobe's own words when it cannot read the
+ * file (permanent: the same bytes fail the same way), a TransientRecordError when ffprobe was killed.
+ */
 export function probe(path: string): Promise<Probe> {
   return new Promise((resolve, reject) => {
     ffmpeg.ffprobe(inputUrl(path), (error, data) => {
@@ -43,7 +46,9 @@ export function probe(path: string): Promise<Probe> {
           .filter((line) => line && !line.startsWith('ffprobe version') && !line.startsWith('built with') && !line.startsWith('configuration:') && !/^lib\w+\s/.test(line))
           .slice(-2)
           .join(' ');
-        reject(new RecordError('unreadable', message || 'ffprobe could not read the file', { cause: error }));
+        const killed = killedBy(error as Error);
+        if (killed) reject(new TransientRecordError('unreadable', `ffprobe was killed by ${killed} on ${path}; the next run tries again`, { cause: error, service: 'ffprobe' }));
+        else reject(new RecordError('unreadable', message || 'ffprobe could not read the file', { cause: error }));
         return;
       }
       const video = data.streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
@@ -78,7 +83,16 @@ export function round(value: number, digits: number): number {
   return Math.round(value * scale) / scale;
 }
 
-/** Runs a prepared fluent-ffmpeg command; kills it on abort; failures become RecordError(reason). */
+/** The signal that killed an ffmpeg/ffprobe child, from fluent-ffmpeg's message ("… was killed with signal SIGKILL"). */
+function killedBy(error: Error): string | undefined {
+  return /killed with signal (\w+)/.exec(String(error?.message ?? ''))?.[1];
+}
+
+/**
+ * Runs a prepared fluent-ffmpeg command; kills it on abort. ffmpeg refusing the input is permanent
+ * (RecordError(reason): the same bytes fail the same way); a child killed from outside (the OOM
+ * killer, an operator) is transient; a full disk stops the run.
+ */
 function runCommand(command: ffmpeg.FfmpegCommand, signal: AbortSignal, reason: string, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
@@ -89,7 +103,11 @@ function runCommand(command: ffmpeg.FfmpegCommand, signal: AbortSignal, reason: 
         signal.removeEventListener('abort', onAbort);
         if (signal.aborted) return reject(signal.reason);
         const tail = String(stderr ?? '').trim().split('\n').slice(-3).join(' ');
-        reject(new RecordError(reason, `ffmpeg failed on ${what}: ${tail || error.message}`, { cause: error }));
+        const killed = killedBy(error);
+        if (/No space left on device/i.test(`${stderr ?? ''} ${error.message}`)) {
+          reject(new FatalError(`ffmpeg ran out of disk space writing ${what} (ENOSPC): OUT is unchanged; free space and run again`, { cause: error }));
+        } else if (killed) reject(new TransientRecordError(reason, `ffmpeg was killed by ${killed} on ${what}; the next run tries again`, { cause: error, service: 'ffmpeg' }));
+        else reject(new RecordError(reason, `ffmpeg failed on ${what}: ${tail || error.message}`, { cause: error }));
       })
       .on('end', () => {
         signal.removeEventListener('abort', onAbort);

@@ -73,7 +73,7 @@ export async function readMediaIndex(outDir: string): Promise<Map<string, MediaE
  * entries, sorted by path. `previous` (the published index) saves hashing files that are already in
  * place. Nothing is removed here: stale files go after the new manifest is published (pruneMedia).
  */
-export async function placeMedia(outDir: string, store: Store, keys: Iterable<string>, previous: ReadonlyMap<string, MediaEntry>): Promise<PlacedMedia> {
+export async function placeMedia(outDir: string, store: Store, keys: Iterable<string>, previous: ReadonlyMap<string, MediaEntry>, options: { readonly fallbackDir?: string } = {}): Promise<PlacedMedia> {
   const wanted = [...new Set(keys)].sort();
   for (const key of wanted) assertMediaKey(key);
   const entries = new Array<MediaEntry>(wanted.length);
@@ -94,7 +94,11 @@ export async function placeMedia(outDir: string, store: Store, keys: Iterable<st
         continue;
       }
       if (present && !present.isFile()) throw new FatalError(`${target} is not a plain file (a folder or a symlink?): remove it and run again`);
-      const source = await store.localPath(key).catch((error: Error) => {
+      const source = await store.localPath(key).catch(async (error: Error) => {
+        // Rows carried forward from the published version may name media the store no longer has
+        // (another store, a cleaned cache): the version folder still links them.
+        const kept = options.fallbackDir ? join(options.fallbackDir, key) : undefined;
+        if (kept && (await lstat(kept).then((s) => s.isFile(), () => false))) return kept;
         throw new FatalError(`media file ${key} is missing from the store ${store.location} (${error.message}): run the pipeline again so the stage that makes it can redo it`, { cause: error });
       });
       if (present?.isFile()) {

@@ -39,6 +39,8 @@ export interface VersionDiff {
   readonly removedRows: readonly string[];
   /** same row id, different content (any column, split included) */
   readonly changedRows: readonly string[];
+  /** rows kept from the parent for records that failed transiently in this run (pipelines/refresh/publish-guard.ts) */
+  readonly carried?: number;
 }
 
 export interface VersionedManifest {
@@ -194,7 +196,8 @@ export function versionLine(version: number, unchanged: boolean, diff: VersionDi
   const why = reasons.size ? ` (${[...reasons].map(([r, n]) => `${r} ${n}`).join(', ')})` : '';
   return (
     `version ${version} (parent ${parent?.version ?? '-'}): rows +${diff.rows.added} -${diff.rows.removed} ~${diff.rows.changed}; ` +
-    `clips +${diff.clips.added.length} -${diff.clips.removed.length}${why} ~${diff.clips.changed.length}; ${diff.labelShifts.length} label shift(s)`
+    `clips +${diff.clips.added.length} -${diff.clips.removed.length}${why} ~${diff.clips.changed.length}; ${diff.labelShifts.length} label shift(s)` +
+    (diff.carried ? `; carried ${diff.carried}` : '')
   );
 }
 

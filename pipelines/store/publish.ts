@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import type { Store } from './store.ts';
 
 const MANIFEST = 'manifest.json';
@@ -109,13 +109,21 @@ export async function publishFolder(localDir: string, target: Md5Store, options:
  * `prune`, local files the store no longer holds are removed (clips that left the source). Returns how
  * many files were downloaded.
  */
-export async function pullFolder(source: Md5Store, localDir: string, options: { readonly prune?: boolean } = {}): Promise<{ downloaded: number; removed: number }> {
+export async function pullFolder(source: Md5Store, localDir: string, options: { readonly prune?: boolean } = {}): Promise<{ downloaded: number; removed: number; escaped: string[] }> {
   let downloaded = 0;
   const seen = new Set<string>();
+  // Keys are names chosen by whoever writes the bucket: one that would land outside the mirror
+  // ("../../x", "/etc/x") is never written, and ingest rejects it path-escape.
+  const escaped: string[] = [];
   for await (const key of source.list('')) {
+    const path = join(localDir, key);
+    const rel = relative(localDir, path);
+    if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel) || isAbsolute(key)) {
+      escaped.push(key);
+      continue;
+    }
     if (isLocalOnly(key)) continue;
     seen.add(key);
-    const path = join(localDir, key);
     const size = await stat(path).then((s) => s.size, () => null);
     if (size !== null && size === (await source.size(key))) {
       const remoteMd5 = source.md5 ? await source.md5(key) : null;
@@ -138,7 +146,7 @@ export async function pullFolder(source: Md5Store, localDir: string, options: { 
       removed++;
     }
   }
-  return { downloaded, removed };
+  return { downloaded, removed, escaped };
 }
 
 /** The local folder that mirrors a store location (input clips or an out folder) on this machine. */

@@ -14,6 +14,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -126,6 +127,24 @@ export class S3Store implements Store {
 
   async put(key: string, bytes: Uint8Array | string): Promise<void> {
     await this.upload(this.objectKey(key), typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
+  }
+
+  /**
+   * Creates `key` only if no object is there: a PUT with `If-None-Match: *`, which S3 (since 2024),
+   * MinIO, R2 and Ceph refuse with 412 when the key exists. False when refused. A server that ignores
+   * the header (s3rver, older gateways) overwrites instead; callers read the object back to see whose
+   * it is (pipelines/refresh/remote-lock.ts).
+   */
+  async putIfAbsent(key: string, bytes: string): Promise<boolean> {
+    const Key = this.objectKey(key);
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: Buffer.from(bytes), IfNoneMatch: '*' }));
+      return true;
+    } catch (error) {
+      const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412 || e.name === 'ConditionalRequestConflict' || e.$metadata?.httpStatusCode === 409) return false;
+      throw this.explain(error, 'write', Key);
+    }
   }
 
   async putFile(key: string, sourcePath: string, options: { readonly move?: boolean } = {}): Promise<void> {

@@ -22,7 +22,7 @@ import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { EndpointClient, EndpointUsage } from '../endpoints/index.ts';
-import { RecordError } from '../errors.ts';
+import { TransientRecordError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 
 export const BatchConfig = z
@@ -98,14 +98,14 @@ export class BatchQueue {
     const id = customIdOf(key);
     const pointer = await this.pointer(id);
     if (pointer?.batchId) {
-      throw new RecordError('teacher-batch-pending', `teacher '${this.teacher}': the ${role} request is in batch ${pointer.batchId}; emoforge picks the answer up when the batch ends`);
+      throw new TransientRecordError('teacher-batch-pending', `teacher '${this.teacher}': the ${role} request is in batch ${pointer.batchId}; emoforge picks the answer up when the batch ends`);
     }
     const tried = this.submittedHere.get(id) ?? 0;
     if (tried >= this.config.maxAttempts) {
-      throw new RecordError('teacher-batch-failed', `teacher '${this.teacher}': the ${role} request failed in ${tried} batch(es) (last: ${pointer?.lastError ?? 'unknown'}); run again to retry it, or use the teacher without batch`);
+      throw new TransientRecordError('teacher-batch-failed', `teacher '${this.teacher}': the ${role} request failed in ${tried} batch(es) (last: ${pointer?.lastError ?? 'unknown'}); run again to retry it, or use the teacher without batch`);
     }
     this.queued.set(id, { key, role, body });
-    throw new RecordError('teacher-batch-pending', `teacher '${this.teacher}': the ${role} request joins the next batch`);
+    throw new TransientRecordError('teacher-batch-pending', `teacher '${this.teacher}': the ${role} request joins the next batch`);
   }
 
   /** Submits every queued request in batches of at most maxRequestsPerBatch. Returns how many were submitted. */

@@ -10,7 +10,7 @@ import type { ChatCompletion, ChatCompletionContentPart, ChatCompletionCreatePar
 import { z } from 'zod';
 import { EMOTIONS } from '../../schemas/records.ts';
 import { countChatInputTokens, estimateChatTokens, type EndpointClient, type EndpointResult } from '../endpoints/index.ts';
-import { RecordError } from '../errors.ts';
+import { RecordError, TransientRecordError } from '../errors.ts';
 import { loadPromptTemplate, promptValues, renderPrompt, resolvePromptTemplate, type PromptTemplate } from './prompts.ts';
 import type { Teacher, TeacherMedia, TeacherRequest, TeacherResponse, TeacherRole, TeacherUsage } from './teacher.ts';
 import type { Store } from '../store/store.ts';
@@ -194,7 +194,7 @@ export class LlmTeacher implements Teacher {
     const { ledger, budget, batch } = this.options;
     if (batch && !(await this.client.isCached('chat.completions', params))) {
       if (budget && ledger.spentUSD() >= budget.maxUSD) {
-        throw new RecordError('budget-exhausted', `budget.maxUSD $${budget.maxUSD} is spent ($${ledger.spentUSD().toFixed(4)} this run): raise budget.maxUSD and run again; answers already paid for come from the cache`);
+        throw new TransientRecordError('budget-exhausted', `budget.maxUSD $${budget.maxUSD} is spent ($${ledger.spentUSD().toFixed(4)} this run): raise budget.maxUSD and run again; answers already paid for come from the cache`);
       }
       return batch.defer(role, this.client.cacheKey('chat.completions', params), params);
     }
@@ -207,7 +207,7 @@ export class LlmTeacher implements Teacher {
         async send(openai, requestOptions) {
           // Only requests that would go over HTTP reach send(): a cache hit is never refused.
           if (budget && ledger.spentUSD() >= budget.maxUSD) {
-            throw new RecordError('budget-exhausted', `budget.maxUSD $${budget.maxUSD} is spent ($${ledger.spentUSD().toFixed(4)} this run): raise budget.maxUSD and run again; answers already paid for come from the cache`);
+            throw new TransientRecordError('budget-exhausted', `budget.maxUSD $${budget.maxUSD} is spent ($${ledger.spentUSD().toFixed(4)} this run): raise budget.maxUSD and run again; answers already paid for come from the cache`);
           }
           attempts++;
           const completion = await openai.chat.completions.create({ ...params, stream: false }, requestOptions);

@@ -1,6 +1,7 @@
 // `emoforge audit OUT [--sql SQL] [--json] [--max-rows N]`: SQL over a run, printed as a table or JSON;
 // without --sql, the tables there are to ask.
 import { auditQuery, auditTables, type AuditResult } from '../../pipelines/audit/index.ts';
+import { printable, printableJson } from '../../pipelines/printable.ts';
 
 export interface AuditOptions {
   readonly outDir: string;
@@ -15,7 +16,7 @@ const CELL_WIDTH = 60;
 export async function audit(options: AuditOptions): Promise<string> {
   if (options.sql === undefined) return describeTables(options.outDir);
   const result = await auditQuery(options.outDir, options.sql);
-  if (options.json) return `${JSON.stringify(result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i]]))), null, 2)}\n`;
+  if (options.json) return `${printableJson(JSON.stringify(result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i]]))), null, 2))}\n`;
   return formatTable(result, options.maxRows);
 }
 
@@ -48,6 +49,6 @@ export function formatTable(result: AuditResult, maxRows: number): string {
 
 function cellText(value: unknown): string {
   const text = value === null || value === undefined ? 'NULL' : typeof value === 'string' ? value : JSON.stringify(value);
-  const flat = text.replace(/\s+/g, ' ');
+  const flat = printable(text.replace(/\s+/g, ' '));
   return flat.length > CELL_WIDTH ? `${flat.slice(0, CELL_WIDTH - 1)}…` : flat;
 }

@@ -1,5 +1,6 @@
 // `emoforge inspect OUT_OR_SHARD`: schema, row counts and the first rows.
 import { readFile, stat } from 'node:fs/promises';
+import { printable } from '../../pipelines/printable.ts';
 import { join } from 'node:path';
 import { formatBytes } from '../../pipelines/audit/html.ts';
 import { parquetInfo, readRowsHyparquet, type ParquetInfo } from '../../pipelines/parquet/index.ts';
@@ -46,7 +47,7 @@ async function inspectShard(path: string, firstRows: number): Promise<string> {
 function preview(value: unknown): string {
   // Embedded media bytes show as their size, not as thousands of numbers.
   const text = typeof value === 'string' ? value : JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? Number(v) : v instanceof Uint8Array ? `<${formatBytes(v.length)}>` : v));
-  const flat = (text ?? 'null').replace(/\s+/g, ' ');
+  const flat = printable((text ?? 'null').replace(/\s+/g, ' '));
   return flat.length > 160 ? `${flat.slice(0, 157)}…` : flat;
 }
 

@@ -11,6 +11,7 @@ import pino, { type Logger } from 'pino';
 import { buildPlan, loadConfigFile } from '../../pipelines/config.ts';
 import { FatalError } from '../../pipelines/errors.ts';
 import { acquireLock, LockHeldError } from '../../pipelines/refresh/lock.ts';
+import { describeFailures } from '../../pipelines/refresh/publish-guard.ts';
 import { runPipeline } from '../../pipelines/runner.ts';
 import { totalWork } from '../../pipelines/stats.ts';
 import { isS3Location, openStore } from '../../pipelines/store/index.ts';
@@ -47,7 +48,7 @@ export interface ScheduleOptions {
 }
 
 export interface RefreshOutcome {
-  readonly status: 'published' | 'skipped-locked' | 'failed' | 'interrupted';
+  readonly status: 'published' | 'incomplete' | 'skipped-locked' | 'failed' | 'interrupted';
   readonly line: string;
 }
 
@@ -72,7 +73,7 @@ export async function schedule(options: ScheduleOptions): Promise<number> {
 
   if (options.once) {
     const outcome = await refresh(options, outDir, log);
-    return outcome.status === 'published' ? 0 : 1;
+    return outcome.status === 'published' ? 0 : outcome.status === 'incomplete' ? 3 : 1;
   }
 
   let running: Promise<RefreshOutcome> | undefined;
@@ -121,13 +122,17 @@ async function refresh(options: ScheduleOptions, outDir: string, log: Logger): P
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const work = totalWork(summary.stats);
     const rows = summary.sink ? Object.values(summary.sink.splits).reduce((a, b) => a + b, 0) : 0;
-    const version = summary.sink?.version?.line ?? 'nothing published';
+    const version = summary.sink?.version?.line ?? (summary.incomplete ? 'incomplete, nothing published' : 'nothing published');
+    const calls = Math.max(work.teacher ?? 0, Object.values(summary.teacherUsage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.calls, 0));
+    // An outage is logged and retried at the next trigger; the published version keeps its rows.
+    const failed = summary.incomplete ? `; ${describeFailures(summary.incomplete)}${summary.sink ? `, their rows carried from the published version` : ''}: retrying at the next trigger` : '';
     const line =
       `${stamp()} refresh ${plan.config.name}: ${version}; ${summary.clips} clips → ${rows} rows; ` +
-      `cache ${summary.partitions.cached}/${summary.partitions.total} partitions; teacher calls ${work.teacher ?? 0}, media work ${(work.ffmpeg ?? 0) + (work.ffprobe ?? 0)}, ASR ${work.asr ?? 0}; ${seconds}s`;
+      `cache ${summary.partitions.cached}/${summary.partitions.total} partitions; teacher calls ${calls}, media work ${(work.ffmpeg ?? 0) + (work.ffprobe ?? 0)}, ASR ${work.asr ?? 0}${failed}; ${seconds}s`;
+    if (summary.incomplete) log.warn({ records: summary.incomplete.records, failed: summary.incomplete.failed, published: Boolean(summary.sink) }, 'refresh incomplete: records failed transiently');
     log.info({ version: summary.sink?.version?.number ?? null, unchanged: summary.sink?.version?.unchanged ?? null, diff: summary.sink?.version?.diff?.rows ?? null, wallMs: Math.round(performance.now() - started) }, 'refresh finished');
     options.write(`${line}\n`);
-    return { status: summary.sink ? 'published' : 'failed', line };
+    return { status: summary.sink ? 'published' : summary.incomplete ? 'incomplete' : 'failed', line };
   } catch (error) {
     const interrupted = options.signal.aborted;
     const line = `${stamp()} refresh ${interrupted ? 'interrupted' : 'failed'}: ${(error as Error).message}`;

@@ -1,6 +1,7 @@
 // `emoforge trace OUT CLIP_ID_OR_URI`: where did this clip go and why — which segments it made,
 // which stage dropped what with which reason, and which rows reached which split.
 import { readFile } from 'node:fs/promises';
+import { printable, printableLines } from '../../pipelines/printable.ts';
 import { join } from 'node:path';
 import { readRowsHyparquet, type ReadRow } from '../../pipelines/parquet/index.ts';
 import type { OutManifest } from '../../stages/write.ts';
@@ -24,13 +25,13 @@ export async function trace(outDir: string, query: string): Promise<{ found: boo
     for (const row of await readRowsHyparquet(join(outDir, shard.file))) if (matches(row.clip_id, row.uri, row.segment_id)) rows.push(row);
   }
   if (rejects.length === 0 && rows.length === 0) {
-    return { found: false, text: `no clip matches ${JSON.stringify(query)} in ${outDir}: give a clip id (or its first 6+ characters), a segment id, or the uri as listed by inspect\n` };
+    return { found: false, text: `no clip matches ${printable(JSON.stringify(query))} in ${outDir}: give a clip id (or its first 6+ characters), a segment id, or the uri as listed by inspect\n` };
   }
   const lines: string[] = [];
   const clips = new Map<string, string>();
   for (const r of [...rows, ...rejects]) clips.set(String(r.clip_id ?? r.id), String(r.uri));
   for (const [clipId, uri] of clips) {
-    lines.push(`clip ${clipId}  ${uri}`);
+    lines.push(`clip ${clipId}  ${printable(uri)}`);
     const clipRejects = rejects.filter((r) => (r.clip_id ?? r.id) === clipId);
     const wholeClip = clipRejects.filter((r) => r.id === clipId || r.clip_id === null);
     for (const r of wholeClip) lines.push(`  dropped at ${r.stage}: ${r.reason} — ${r.detail}`);
@@ -51,5 +52,6 @@ export async function trace(outDir: string, query: string): Promise<{ found: boo
     }
     if (segments.size === 0 && wholeClip.length === 0 && clipRejects.length === 0) lines.push('  no rows and no rejects');
   }
-  return { found: true, text: lines.join('\n') + '\n' };
+  // Names and details are outside text: a clip named with escape sequences must not drive the terminal.
+  return { found: true, text: printableLines(lines.join('\n')) + '\n' };
 }

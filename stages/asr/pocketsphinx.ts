@@ -3,7 +3,7 @@
 // hypothesis followed by one "word start end confidence" line per word (-time yes).
 import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
-import { FatalError, RecordError } from '../../pipelines/errors.ts';
+import { FatalError, RecordError, TransientRecordError } from '../../pipelines/errors.ts';
 
 export const POCKETSPHINX_BINARY = 'pocketsphinx_continuous';
 export const POCKETSPHINX_MODEL_DIR = '/usr/share/pocketsphinx/model/en-us';
@@ -80,7 +80,10 @@ function runDecoder(wavPath: string, options: PocketsphinxOptions): Promise<stri
       if (signal.aborted) return reject(signal.reason);
       if (code === 0) return resolve(Buffer.concat(stdout).toString('utf8'));
       void logTail(options.logPath, Buffer.concat(stderr).toString('utf8')).then((tail) =>
-        reject(new RecordError('asr-failed', `${binary} ${code === null ? `was killed by ${killedBy}` : `exited with code ${code}`} on ${wavPath}${tail ? `: ${tail}` : ''}`)),
+        // Killed from outside (OOM killer, an operator): transient. An exit code: the same WAV fails the same way.
+        reject(code === null
+          ? new TransientRecordError('asr-failed', `${binary} was killed by ${killedBy} on ${wavPath}; the next run tries again`, { service: binary })
+          : new RecordError('asr-failed', `${binary} exited with code ${code} on ${wavPath}${tail ? `: ${tail}` : ''}`)),
       );
     });
   });

@@ -2,6 +2,8 @@
 // Manifests are hostile input: values are kept as data, and a row that is not usable becomes a
 // rejected row with a reason instead of stopping the run.
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { InputError } from '../../pipelines/errors.ts';
 import type { ManifestFields } from '../../schemas/records.ts';
 
 export interface ManifestRow {
@@ -32,7 +34,17 @@ const FIELD_COLUMNS: Record<TextField, string[]> = {
 export async function readManifest(path: string): Promise<ManifestParseResult> {
   const text = await readFile(path, 'utf8');
   if (/\.jsonl$/i.test(path)) return fromRecords(parseJsonl(text));
-  return fromRecords(parseCsv(text));
+  const parsed = parseCsv(text);
+  // A CSV whose first row names no column we know has no header: taking its first data row as one
+  // would turn the whole file into rows without a locator (0 clips, and the first row lost).
+  const known = new Set([...LOCATOR_COLUMNS, ...Object.values(FIELD_COLUMNS).flat()]);
+  if (parsed.header.length && !parsed.header.some((name) => known.has(name.toLowerCase()))) {
+    throw new InputError(
+      `${basename(path)} has no header row: its first row holds ${parsed.header.map((n) => JSON.stringify(n)).join(', ')}, none of them a column emoforge knows. ` +
+        `Add a first line naming the columns, e.g. "name,label,speaker" (file columns: ${LOCATOR_COLUMNS.join(', ')}; fields: ${Object.values(FIELD_COLUMNS).flat().join(', ')})`,
+    );
+  }
+  return fromRecords(parsed);
 }
 
 function fromRecords(parsed: { records: { line: number; values: Record<string, unknown> }[]; errors: { line: number; detail: string }[] }): ManifestParseResult {
@@ -114,7 +126,7 @@ export function parseCsv(text: string) {
   const records: { line: number; values: Record<string, unknown> }[] = [];
   const errors: { line: number; detail: string }[] = [];
   const header = table.shift();
-  if (!header) return { records, errors };
+  if (!header) return { records, errors, header: [] as string[] };
   const names = header.cells.map((c) => c.trim());
   for (const row of table) {
     if (row.cells.length !== names.length) {
@@ -125,5 +137,5 @@ export function parseCsv(text: string) {
     names.forEach((name, i) => (values[name] = row.cells[i]));
     records.push({ line: row.line, values });
   }
-  return { records, errors };
+  return { records, errors, header: names };
 }
