@@ -121,7 +121,9 @@ describe('a pipeline run on LLM teachers', () => {
   it('writes every clip through a faulty endpoint, and a second run makes no HTTP request', async () => {
     const input = await sampleClips(3);
     const store = join(work, 'run-store');
-    const config = demoConfig({ transcribe: { engine: 'manifest' } }, { teachers: teachers() });
+    // A whole pipeline runs beside the server in this process: under load an answer can take longer
+    // than the 400 ms the unit cases use, which would add retries the test does not plant.
+    const config = demoConfig({ transcribe: { engine: 'manifest' } }, { teachers: teachers({ timeoutMs: 3000 }) });
     // Transient faults spread over the run's requests: each is retried and recovered.
     server
       .failNext(faults.rateLimited(1), 1, CHAT)
