@@ -39,7 +39,7 @@ export async function tempDir(prefix = 'emoforge-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
-/** The demo config with overrides per stage (by name). */
+/** The demo config with overrides per stage (by name); `false` leaves that stage out. */
 export function demoConfig(overrides: Record<string, unknown> = {}, top: Record<string, unknown> = {}): Record<string, unknown> {
   const stages: [string, Record<string, unknown>][] = [
     ['ingest', {}],
@@ -61,7 +61,7 @@ export function demoConfig(overrides: Record<string, unknown> = {}, top: Record<
     partitions: 4,
     concurrency: 2,
     ...top,
-    stages: stages.map(([name, config]) => ({ [name]: { ...config, ...((overrides[name] as object) ?? {}) } })),
+    stages: stages.filter(([name]) => overrides[name] !== false).map(([name, config]) => ({ [name]: { ...config, ...((overrides[name] as object) ?? {}) } })),
   };
 }
 

@@ -22,7 +22,7 @@ describe('--worker i/N', () => {
     const input = await sampleClips(6);
     const work = await tempDir();
     // cues.agreement (a global stage) sits between two record phases: workers must meet there.
-    const config = demoConfig({ transcribe: { engine: 'manifest' } }, { partitions: 6, concurrency: 1 });
+    const config = demoConfig({ transcribe: { engine: 'manifest' }, 'cues.visual': false }, { partitions: 6, concurrency: 1 });
     const file = await writeConfig(work, config);
 
     const single = await cli(['run', file, '--input', input, '--out', join(work, 'single-out'), '--store', join(work, 'single-store')]);
