@@ -25,8 +25,7 @@ function mountTmpfs(dir: string, options: string): boolean {
 }
 
 function config(frames: number) {
-  const cfg = demoConfig({ transcribe: { engine: 'manifest' }, segment: { strategy: 'whole', frames } }, { partitions: 2 });
-  return { ...cfg, stages: (cfg.stages as Record<string, unknown>[]).filter((s) => !('cues.visual' in s)) };
+  return demoConfig({ transcribe: { engine: 'manifest' }, segment: { strategy: 'whole', frames }, 'cues.visual': false }, { partitions: 2 });
 }
 
 beforeAll(async () => {

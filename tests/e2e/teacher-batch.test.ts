@@ -38,7 +38,7 @@ beforeEach(() => {
 
 function config(batch: Record<string, unknown> = {}): Record<string, unknown> {
   return demoConfig(
-    { transcribe: { engine: 'manifest' } },
+    { transcribe: { engine: 'manifest' }, 'cues.visual': false },
     {
       teachers: {
         teachers: { llm: { kind: 'openai', endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'batch-model', maxRetries: 2, initialBackoffMs: 10 }, prices: PRICES, batch: { pollIntervalMs: 20, ...batch } } },
