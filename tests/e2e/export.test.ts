@@ -5,7 +5,7 @@
 // its own video cut; real ffmpeg, ffprobe and sharp.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, readlink, rename, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -340,6 +340,21 @@ describe('emoforge export', () => {
     const symlinked = await cli(['export', out, '--format', 'llava', '--media', 'symlink', '--dest', linked]);
     expect(symlinked.stdout).toMatch(/video: \d+ symlinked/);
     expect((await lstat(join(linked, 'media/video', `${name}.mp4`))).isSymbolicLink()).toBe(true);
+    // A hard link cannot cross file systems: the file is copied instead, and the report counts it.
+    const shm = await stat('/dev/shm').catch(() => null);
+    if (shm?.isDirectory()) {
+      const across = join(await mkdtemp(join('/dev/shm', 'emoforge-export-')), 'llava');
+      try {
+        expect((await cli(['export', out, '--format', 'llava', '--dest', across])).code).toBe(0);
+        const report = await readJson(join(across, 'export-report.json'));
+        const otherDevice = shm.dev !== (await stat(out)).dev;
+        expect(report.media.video.copied).toBe(otherDevice ? report.media.video.placed : 0);
+        expect(report.media.video.placed).toBe(segments.size);
+        expect(await readFile(join(across, 'media/video', `${name}.mp4`))).toEqual(await readFile(source(name)));
+      } finally {
+        await rm(join(across, '..'), { recursive: true, force: true });
+      }
+    }
     // --media none: every path is relative to OUT (one root for video and audio).
     const none = join(work, 'none');
     expect((await cli(['export', out, '--format', 'llava', '--media', 'none', '--dest', none])).code).toBe(0);
