@@ -40,11 +40,12 @@ usage:
       schema, row counts and the first rows of an out folder or one .parquet file
   emoforge trace OUT CLIP_ID_OR_URI
       where did this clip go and why: its segments, the stage that dropped each, the rows it made
-  emoforge export OUT --format affectgpt|llamafactory|llava|jsonl [--dest DIR] [--max-tokens N]
+  emoforge export OUT --format affectgpt|emer|llamafactory|llava|jsonl [--dest DIR] [--max-tokens N]
                  [--media hardlink|copy|symlink|none] [--corpus mercaptionplus|ovmerd]
                  [--style video-audio|llava-next|qwen-vl] [--reviewed]
       write an out folder as a trainer reads it, into DIR (default OUT/export/FORMAT; new, empty
-      or an earlier export): AffectGPT dataset roots per split (--corpus names the CSVs),
+      or an earlier export): AffectGPT dataset roots per split (--corpus names the CSVs), the
+      older EMER layout (gt-eng.csv + AVI with audio, 512 tokens),
       LLaMA-Factory's dataset folder (dataset_info.json), LLaVA-style JSON (--style picks the
       placeholders) or OpenAI-style JSONL; each segment's own video and WAV placed by name
       (--media, default hardlink); samples over N tokens are skipped (default 1024 for

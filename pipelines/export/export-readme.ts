@@ -45,6 +45,15 @@ PATH_TO_TRANSCRIPTIONS = {'${facts.affectgptCorpus === 'ovmerd' ? 'OVMERD' : 'ME
 \`\`\`
 
 (\`PATH_TO_RAW_VIDEO\`, \`PATH_TO_RAW_AUDIO\` and \`PATH_TO_RAW_FACE\` follow from \`DATA_DIR\` as \`video\`, \`audio\` and \`openface_face\`.) Then train with a \`${facts.affectgptCorpus === 'ovmerd' ? 'ovmerd' : 'mercaptionplus'}_*\` config from \`train_configs/\`.`;
+    case 'emer':
+      return `The older EMER loader (AffectGPT repo, 2023–24, \`Emotion_Reasoning_Dataset\`). Each split is a root of its own: \`train/\`, \`validation/\`, \`test/\`, each with \`gt-eng.csv\` (\`names,subtitles,reasons\`: the description rows) and \`video-process/<name>.avi\` (the segment's own span, MPEG-4 video with its 16 kHz mono PCM audio inside: the loader reads both from the one file). In \`train_configs/multimodal_llama_stage3_finetune.yaml\`:
+
+\`\`\`yaml
+emotion_reason_instruct:
+  build_info:
+    ann_path: /path/to/this/folder/train/gt-eng.csv
+    vis_root: /path/to/this/folder/train/video-process
+\`\`\``;
     case 'llamafactory':
       return `LLaMA-Factory. \`dataset_info.json\` declares \`emoforge_train\`, \`emoforge_validation\` and \`emoforge_test\` (ShareGPT formatting, OpenAI-style role tags, top-level \`videos\` and \`audios\` lists); each row's first user message has one \`<video>\` and one \`<audio>\` per listed file, \`<video>\` first (what Qwen2.5-Omni's \`use_audio_in_video\` expects). Media paths are relative to this folder, LLaMA-Factory's default \`media_dir\`.
 

@@ -1,3 +1,3 @@
 // The export formats and the tasks each carries.
-export const FORMATS = ['affectgpt', 'llamafactory', 'llava', 'jsonl'] as const;
+export const FORMATS = ['affectgpt', 'emer', 'llamafactory', 'llava', 'jsonl'] as const;
 export type ExportFormat = (typeof FORMATS)[number];

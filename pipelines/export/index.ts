@@ -1,5 +1,5 @@
 // `emoforge export`: converts a finished out folder into the layout a trainer reads as it is
-// (AffectGPT's dataset roots, LLaMA-Factory's dataset folder, LLaVA-style JSON, OpenAI-style JSONL),
+// (AffectGPT's dataset roots, the older EMER layout, LLaMA-Factory's dataset folder, LLaVA-style JSON, OpenAI-style JSONL),
 // with a token budget, media placed by name, a README and export-report.json. The export is built in a
 // temporary folder beside the destination and swapped in whole: a re-run replaces an earlier export
 // byte for byte, and a folder that is not an emoforge export is never written into.
@@ -10,12 +10,13 @@ import { SPLITS } from '../../schemas/sample.ts';
 import { AFFECTGPT_CORPORA, AFFECTGPT_TASKS, writeAffectGpt, type AffectGptCorpus } from './affectgpt-layout.ts';
 import { LLAVA_STYLES, writeJsonl, writeLlamaFactory, writeLlava, type ChatInput, type LlavaStyle } from './chat-layouts.ts';
 import { readCorpus, type CorpusRow } from './corpus-rows.ts';
+import { writeEmer } from './emer-layout.ts';
 import { exportReadme } from './export-readme.ts';
 import { ExportTally, OVER_BUDGET, type SplitCounts } from './export-tally.ts';
 import { FORMATS, type ExportFormat } from './formats.ts';
 import { MEDIA_MODES, MediaPlacer, type MediaMode, type MediaReport } from './media-files.ts';
 import { isReviewedRow } from './reviewed-rows.ts';
-import { TOKEN_ESTIMATE } from './token-count.ts';
+import { EMER_TOKEN_ESTIMATE, TOKEN_ESTIMATE } from './token-count.ts';
 
 export { FORMATS, type ExportFormat } from './formats.ts';
 export { MEDIA_MODES, type MediaMode, type MediaReport } from './media-files.ts';
@@ -24,8 +25,8 @@ export { LLAVA_STYLES, type LlavaStyle } from './chat-layouts.ts';
 export { csvField, pythonList } from './text-files.ts';
 export { sanitiseName } from './corpus-rows.ts';
 
-/** AffectGPT skips samples over 1,024 tokens (prompt + target); the other formats have no default budget. */
-export const DEFAULT_MAX_TOKENS: Record<ExportFormat, number | null> = { affectgpt: 1024, llamafactory: null, llava: null, jsonl: null };
+/** AffectGPT skips samples over 1,024 tokens (prompt + target), the older EMER loader over 512; the other formats have no default budget. */
+export const DEFAULT_MAX_TOKENS: Record<ExportFormat, number | null> = { affectgpt: 1024, emer: 512, llamafactory: null, llava: null, jsonl: null };
 
 export interface ExportOptions {
   /** the finished out folder (has manifest.json) */
@@ -85,6 +86,9 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
   if (options.format === 'affectgpt' && mediaMode === 'none') {
     throw new ExportOptionError('affectgpt reads video/<name>.mp4, audio/<name>.wav and openface_face/ inside its dataset root: use --media hardlink (the default), copy or symlink');
   }
+  if (options.format === 'emer' && mediaMode !== 'hardlink') {
+    throw new ExportOptionError('emer writes AVI files made from each segment (video and audio in one file): --media does not apply, leave it out');
+  }
   const affectgptCorpus = options.affectgptCorpus ?? 'mercaptionplus';
   if (!AFFECTGPT_CORPORA.includes(affectgptCorpus)) throw new ExportOptionError(`unknown AffectGPT corpus ${JSON.stringify(affectgptCorpus)}: use one of ${AFFECTGPT_CORPORA.join(', ')}`);
   const llavaStyle = options.llavaStyle ?? 'video-audio';
@@ -107,7 +111,7 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
       skippedNotReviewed++;
       continue;
     }
-    if (options.format === 'affectgpt' && !AFFECTGPT_TASKS.has(row.task)) {
+    if ((options.format === 'affectgpt' && !AFFECTGPT_TASKS.has(row.task)) || (options.format === 'emer' && row.task !== 'description')) {
       notExported[row.task] = (notExported[row.task] ?? 0) + 1;
       continue;
     }
@@ -130,6 +134,9 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
       case 'affectgpt':
         files = await writeAffectGpt({ rows, names: corpus.names, media, maxTokens, tally, corpus: affectgptCorpus, writeText });
         break;
+      case 'emer':
+        files = await writeEmer({ rows, names: corpus.names, media, maxTokens, tally, writeText });
+        break;
       case 'llamafactory':
         files = await writeLlamaFactory(chat);
         break;
@@ -139,7 +146,8 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
       default:
         files = await writeJsonl(chat);
     }
-    await writeText('README.md', exportReadme({ format: options.format, corpus: corpus.manifest.corpus, media: mediaMode, maxTokens, tokenEstimate: TOKEN_ESTIMATE, affectgptCorpus, llavaStyle }));
+    const tokenEstimate = options.format === 'emer' ? EMER_TOKEN_ESTIMATE : TOKEN_ESTIMATE;
+    await writeText('README.md', exportReadme({ format: options.format, corpus: corpus.manifest.corpus, media: mediaMode, maxTokens, tokenEstimate, affectgptCorpus, llavaStyle }));
     const skipped = tally.totalSkipped();
     const report: ExportReport = {
       format: options.format,
@@ -149,7 +157,7 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
       configFingerprint: corpus.manifest.configFingerprint,
       dest,
       maxTokens,
-      tokenEstimate: TOKEN_ESTIMATE,
+      tokenEstimate,
       written: tally.totalWritten(),
       skipped,
       skippedOverBudget: skipped[OVER_BUDGET] ?? 0,
@@ -210,7 +218,7 @@ export function formatExportSummary(report: ExportReport): string {
       const c = report.media[kind];
       if (c.placed === 0 && Object.keys(c.missing).length === 0) continue;
       const missing = Object.entries(c.missing).map(([r, n]) => `${r} ${n}`).join(', ');
-      const how = kind === 'faces' ? 'written' : verb + (c.copied ? ` (${c.copied} copied across file systems)` : '');
+      const how = kind === 'faces' ? 'written' : report.format === 'emer' ? 'AVI written' : verb + (c.copied ? ` (${c.copied} copied across file systems)` : '');
       lines.push(`${kind}: ${c.placed} ${how}${missing ? `; not placed: ${missing}` : ''}`);
     }
   }

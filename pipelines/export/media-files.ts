@@ -97,6 +97,15 @@ export class MediaPlacer {
     return join(this.outDir, source);
   }
 
+  /** Makes a file at `target` (relative to the root) with `produce`, which writes the absolute path it is given (an AVI muxed by ffmpeg). */
+  async make(kind: 'video', target: string, produce: (path: string) => Promise<void>): Promise<string> {
+    if (this.placed.has(target)) return target;
+    await produce(await this.targetPath(target));
+    this.counts[kind].placed++;
+    this.placed.set(target, true);
+    return target;
+  }
+
   /** Writes a made file (a face stack) at `target`, relative to the root. */
   async write(kind: 'faces', target: string, bytes: Uint8Array): Promise<string> {
     if (this.placed.has(target)) return target;

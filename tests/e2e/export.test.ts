@@ -216,6 +216,33 @@ describe('emoforge export', () => {
     expect(names * 2).toBe(report.written);
   });
 
+  it('emer: the older EMER layout, one names,subtitles,reasons CSV per split and an AVI carrying the segment\'s own video and its audio', async () => {
+    const dest = join(work, 'emer');
+    const exported = await cli(['export', out, '--format', 'emer', '--dest', dest]);
+    expect(exported.stderr).toBe('');
+    expect(exported.code).toBe(0);
+    const descriptions = corpus.rows.filter((r) => r.task === 'description');
+    let names = 0;
+    for (const split of ['train', 'validation', 'test']) {
+      const table = await csv(join(dest, split, 'gt-eng.csv'));
+      expect(table.header).toEqual(['names', 'subtitles', 'reasons']);
+      expect(table.records.map((r) => r.names).sort()).toEqual(descriptions.filter((r) => r.split === split).map((r) => corpus.names.get(r.segmentId)!).sort());
+      for (const record of table.records) {
+        names++;
+        const avi = join(dest, split, 'video-process', `${record.names}.avi`);
+        const span = segments.get(record.names)!;
+        const media = await probe(avi);
+        expect(media.streams.map((s) => s.codec_type)).toEqual(['video', 'audio']);
+        expect(media.streams[1]).toMatchObject({ sample_rate: '16000', channels: 1 });
+        expect(Math.abs(media.duration - (span.end - span.start)), avi).toBeLessThanOrEqual(0.05);
+        expect(record.reasons).toMatch(/most likely feels/);
+      }
+    }
+    expect(names).toBe(descriptions.length);
+    expect(await readJson(join(dest, 'export-report.json'))).toMatchObject({ maxTokens: 512, written: names, tasks: { description: names } });
+    expect((await cli(['export', out, '--format', 'emer', '--media', 'copy', '--dest', join(work, 'emer-copy')])).code).toBe(2);
+  });
+
   it('llamafactory: dataset_info.json names every split; rows have top-level videos/audios matching their placeholders, <video> before <audio>, media resolving from dataset_dir', async () => {
     const dest = join(work, 'llamafactory');
     const exported = await cli(['export', out, '--format', 'llamafactory', '--dest', dest]);
