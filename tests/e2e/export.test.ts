@@ -240,6 +240,10 @@ describe('emoforge export', () => {
     }
     expect(names).toBe(descriptions.length);
     expect(await readJson(join(dest, 'export-report.json'))).toMatchObject({ maxTokens: 512, written: names, tasks: { description: names } });
+    // The AVIs are made, not linked: a re-run must still write the same bytes.
+    const first = await tree(dest);
+    expect((await cli(['export', out, '--format', 'emer', '--dest', dest])).code).toBe(0);
+    expect(await tree(dest)).toEqual(first);
     expect((await cli(['export', out, '--format', 'emer', '--media', 'copy', '--dest', join(work, 'emer-copy')])).code).toBe(2);
   });
 
