@@ -183,7 +183,13 @@ async function publish(building: string, dest: string): Promise<void> {
   const old = `${building}.old`;
   const hadOld = await lstat(dest).then(() => true, () => false);
   if (hadOld) await rename(dest, old);
-  await rename(building, dest);
+  try {
+    await rename(building, dest);
+  } catch (error) {
+    // Put the earlier export back: a failed export never leaves the user with neither.
+    if (hadOld) await rename(old, dest).catch(() => undefined);
+    throw error;
+  }
   if (hadOld) await rm(old, { recursive: true, force: true });
 }
 
