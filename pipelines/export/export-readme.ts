@@ -65,7 +65,7 @@ eval_dataset: emoforge_validation${facts.media === 'none' ? '\nmedia_dir: /path/
     case 'llava':
       return llavaBody(facts);
     case 'jsonl':
-      return `OpenAI-style chat JSONL: \`train.jsonl\`, \`validation.jsonl\`, \`test.jsonl\`, one \`{"messages": [{"role", "content"}], "videos": [...], "audios": [...], "metadata": {...}}\` a line. The first user message has one \`<video>\` / \`<audio>\` per listed file, \`<video>\` first; media paths are relative to this folder${facts.media === 'none' ? ' (here: to the out folder)' : ''}. ms-swift reads the rows as they are (\`--dataset /path/to/this/folder/train.jsonl\`); LLaMA-Factory reads them with \`columns: {messages: messages, videos: videos, audios: audios}\` and OpenAI tags.`;
+      return `OpenAI-style chat JSONL: \`train.jsonl\`, \`validation.jsonl\`, \`test.jsonl\`, one \`{"messages": [{"role", "content"}], "videos": [...], "audios": [...], "metadata": {...}}\` a line. The first user message has one \`<video>\` / \`<audio>\` per listed file, \`<video>\` first; media paths are relative to this folder${facts.media === 'none' ? ' (here: to the out folder)' : ''}. The keys are those of ms-swift's standard format (\`messages\`, \`videos\`, \`audios\`; \`--dataset /path/to/this/folder/train.jsonl\`, run from this folder so the relative paths resolve) and of a LLaMA-Factory entry with \`columns: {messages: messages, videos: videos, audios: audios}\` and OpenAI tags; neither trainer was run on it here.`;
   }
 }
 
