@@ -10,6 +10,7 @@ import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCorpus, type Corpus } from '../../pipelines/export/corpus-rows.ts';
+import { exportCorpus, ExportOptionError, type AffectGptCorpus, type ExportOptions, type LlavaStyle } from '../../pipelines/export/index.ts';
 import { npyHeader } from '../../pipelines/export/face-stack.ts';
 import { parseCsv } from '../../stages/ingest/manifest.ts';
 import { cli, demoConfig, readJson, sampleClips, tempDir, writeConfig } from '../helpers.ts';
@@ -396,22 +397,30 @@ describe('emoforge export', () => {
   });
 
   it('refuses bad usage with exit 2', async () => {
+    // What the command line checks itself.
     for (const args of [
       ['export', out],
       ['export', out, '--format', 'csv'],
       ['export', out, '--format', 'llava', '--media', 'link'],
-      ['export', out, '--format', 'affectgpt', '--media', 'none'],
-      ['export', out, '--format', 'affectgpt', '--corpus', 'emer'],
-      ['export', out, '--format', 'llava', '--style', 'llava-ov'],
       ['export', out, '--format', 'jsonl', '--style', 'qwen-vl'],
       ['export', out, '--format', 'llava', '--input', out],
-      ['export', out, '--format', 'llava', '--max-tokens', '0'],
       ['export', out, '--format', 'llava', '--dest', join(out, 'shards', 'export')],
-      ['export', out, '--format', 'llava', '--dest', join(out, 'media', 'export')],
     ]) {
       const result = await cli(args);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toMatch(/^emoforge: /);
+    }
+    // What the exporter refuses (the command turns ExportOptionError into exit 2, as above), in process.
+    const refusals: [Partial<ExportOptions>, RegExp][] = [
+      [{ format: 'affectgpt', media: 'none' }, /use --media hardlink/],
+      [{ format: 'affectgpt', affectgptCorpus: 'emer' as AffectGptCorpus }, /unknown AffectGPT corpus "emer"/],
+      [{ format: 'llava', llavaStyle: 'llava-ov' as LlavaStyle }, /unknown llava style "llava-ov"/],
+      [{ format: 'llava', maxTokens: 0 }, /at least 1/],
+      [{ format: 'llava', dest: join(out, 'media', 'export') }, /inside .*media/],
+    ];
+    for (const [options, message] of refusals) {
+      await expect(exportCorpus({ outDir: out, format: 'llava', ...options })).rejects.toThrow(message);
+      await expect(exportCorpus({ outDir: out, format: 'llava', ...options })).rejects.toBeInstanceOf(ExportOptionError);
     }
   });
 
