@@ -40,13 +40,17 @@ usage:
       schema, row counts and the first rows of an out folder or one .parquet file
   emoforge trace OUT CLIP_ID_OR_URI
       where did this clip go and why: its segments, the stage that dropped each, the rows it made
-  emoforge export OUT --format affectgpt|llava|jsonl [--dest DIR] [--max-tokens N]
-                 [--media none|link|copy] [--reviewed]
-      write an out folder as trainers read it: AffectGPT CSVs (description, openset, subtitle),
-      LLaVA JSON or OpenAI-style JSONL per split, into DIR (default OUT/export/FORMAT); samples
-      over N estimated tokens are skipped (default 1024 for affectgpt); --media link|copy places
-      each segment's video/<name>.mp4 and audio/<name>.wav (from OUT/media) beside them;
-      --reviewed exports only rows a reviewer accepted or edited
+  emoforge export OUT --format affectgpt|emer|llamafactory|llava|jsonl [--dest DIR] [--max-tokens N]
+                 [--media hardlink|copy|symlink|none] [--corpus mercaptionplus|ovmerd]
+                 [--style video-audio|llava-next|qwen-vl] [--reviewed]
+      write an out folder as a trainer reads it, into DIR (default OUT/export/FORMAT; new, empty
+      or an earlier export): AffectGPT dataset roots per split (--corpus names the CSVs), the
+      older EMER layout (gt-eng.csv + AVI with audio, 512 tokens),
+      LLaMA-Factory's dataset folder (dataset_info.json), LLaVA-style JSON (--style picks the
+      placeholders) or OpenAI-style JSONL; each segment's own video and WAV placed by name
+      (--media, default hardlink); samples over N tokens are skipped (default 1024 for
+      affectgpt, per name); README.md and export-report.json inside; --reviewed exports only
+      rows a reviewer accepted or edited
   emoforge fingerprint DIR -o FILE [--name BENCHMARK] [--store PATH]
       footage fingerprints of every media file under DIR (a benchmark's test clips), for
       ingest.exclude: a corpus clip that is or contains one of them is dropped (benchmark-overlap)
@@ -526,14 +530,22 @@ async function exportCommand(args: string[]): Promise<number> {
       'max-tokens': { type: 'string' },
       media: { type: 'string' },
       reviewed: { type: 'boolean' },
+      corpus: { type: 'string' },
+      style: { type: 'string' },
     },
   });
   if (positionals.length !== 1) throw new UsageError('export takes one out folder, e.g. emoforge export demo/out --format affectgpt');
-  const { FORMATS, MEDIA_MODES, ExportOptionError } = await import('../pipelines/export/index.ts');
+  const { FORMATS, MEDIA_MODES, AFFECTGPT_CORPORA, LLAVA_STYLES, ExportOptionError } = await import('../pipelines/export/index.ts');
   const format = FORMATS.find((f) => f === values.format);
   if (!format) throw new UsageError(`export needs --format ${FORMATS.join('|')}${values.format === undefined ? '' : `, got ${JSON.stringify(values.format)}`}`);
-  const media = MEDIA_MODES.find((m) => m === (values.media ?? 'none'));
+  const media = MEDIA_MODES.find((m) => m === (values.media ?? 'hardlink'));
   if (!media) throw new UsageError(`--media must be one of ${MEDIA_MODES.join(', ')}, got ${JSON.stringify(values.media)}`);
+  if (values.corpus !== undefined && format !== 'affectgpt') throw new UsageError('--corpus is for --format affectgpt (mercaptionplus or ovmerd)');
+  const affectgptCorpus = AFFECTGPT_CORPORA.find((c) => c === (values.corpus ?? 'mercaptionplus'));
+  if (!affectgptCorpus) throw new UsageError(`--corpus must be one of ${AFFECTGPT_CORPORA.join(', ')}, got ${JSON.stringify(values.corpus)}`);
+  if (values.style !== undefined && format !== 'llava') throw new UsageError(`--style is for --format llava (${LLAVA_STYLES.join(', ')})`);
+  const llavaStyle = LLAVA_STYLES.find((s) => s === (values.style ?? 'video-audio'));
+  if (!llavaStyle) throw new UsageError(`--style must be one of ${LLAVA_STYLES.join(', ')}, got ${JSON.stringify(values.style)}`);
   const { exportCommand: runExport } = await import('./commands/export.ts');
   try {
     const { text } = await runExport({
@@ -543,6 +555,8 @@ async function exportCommand(args: string[]): Promise<number> {
       maxTokens: positiveInt('max-tokens', values['max-tokens']),
       media,
       reviewed: values.reviewed === true,
+      affectgptCorpus,
+      llavaStyle,
     });
     process.stdout.write(text);
   } catch (error) {

@@ -19,6 +19,8 @@ export interface CorpusRow {
   readonly end: number;
   readonly transcript: string;
   readonly language: string;
+  /** the transcript in English (itself when English); null when untranslated or written before the column existed */
+  readonly transcriptEn: string | null;
   readonly primaryEmotion: string;
   readonly openset: string[];
   readonly task: Task;
@@ -26,6 +28,8 @@ export interface CorpusRow {
   /** media paths relative to the out folder */
   readonly video: string | null;
   readonly audio: string | null;
+  /** the segment's face crops (JPEG), in time order, relative to the out folder */
+  readonly faceCrops: string[];
   readonly teacher: string;
   readonly model: string;
   readonly template: string;
@@ -48,9 +52,16 @@ export async function readCorpus(outDir: string): Promise<Corpus> {
   } catch {
     throw new FatalError(`${outDir} has no manifest.json: export needs a finished out folder (one without a manifest is an unfinished run)`);
   }
+  // Rows carry the published split name (write.splitNames may rename one); exports work with the split ids.
+  const published = manifest.splitNames ?? { train: 'train', validation: 'val', test: 'test' };
+  const splitOf = new Map<string, Split>(SPLITS.map((s) => [published[s], s]));
   const rows: CorpusRow[] = [];
   for (const shard of manifest.shards) {
-    for (const row of await readRowsHyparquet(join(outDir, shard.file))) rows.push(corpusRow(row));
+    for (const row of await readRowsHyparquet(join(outDir, shard.file))) {
+      const split = splitOf.get(String(row.split));
+      if (!split) throw new FatalError(`${join(outDir, shard.file)} has a row in split ${JSON.stringify(row.split)}, which manifest.json does not name: the out folder is damaged; run the pipeline again to rewrite it`);
+      rows.push({ ...corpusRow(row), split });
+    }
   }
   const splitOrder = (s: Split) => SPLITS.indexOf(s);
   rows.sort((a, b) => splitOrder(a.split) - splitOrder(b.split) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -68,12 +79,14 @@ function corpusRow(row: ReadRow): CorpusRow {
     end: Number(row.end),
     transcript: String(row.transcript ?? ''),
     language: String(row.language ?? 'und'),
+    transcriptEn: typeof row.transcript_en === 'string' ? row.transcript_en : null,
     primaryEmotion: String(row.primary_emotion),
     openset: ((row.openset as unknown[] | null) ?? []).map(String),
     task: row.task as Task,
     conversations: ((row.conversations as { from: string; value: string }[] | null) ?? []).map((t) => ({ from: t.from as Turn['from'], value: String(t.value) })),
     video: mediaPath(row.video),
     audio: mediaPath(row.audio),
+    faceCrops: ((row.face_crops as unknown[] | null) ?? []).map(mediaPath).filter((p): p is string => p !== null),
     teacher: String(row.teacher),
     model: String(row.model),
     template: String(row.template),
@@ -91,15 +104,23 @@ function mediaPath(value: unknown): string | null {
 
 const MAX_NAME_BYTES = 160;
 
+/** Cells pandas' read_csv turns into NaN, and the booleans it parses: a name must never be one of them. */
+const PANDAS_SPECIAL = new Set(['', '#n/a', '#n/a n/a', '#na', '-1.#ind', '-1.#qnan', '-nan', '1.#ind', '1.#qnan', '<na>', 'n/a', 'na', 'null', 'nan', 'none', 'true', 'false']);
+/** A cell pandas' read_csv may read as a number (underscores included, to be safe). */
+const NUMERIC = /^[+-]?(inf|infinity|nan|[\d_]*\.?[\d_]*(e[+-]?[\d_]+)?)$/i;
+
 /**
  * A clip name as a single safe file-name part: anything but letters, digits, `.`, `_` and `-`
  * becomes `_` (so no `/`, `\\` or NUL survives), leading dots go (no `..`, no hidden files), and the
- * result is cut to 160 UTF-8 bytes so `<name>_<index>.mp4` fits any file system's name limit.
+ * result is cut to 160 UTF-8 bytes so `<name>_<index>.mp4` fits any file system's name limit. A name
+ * pandas would read as a number, a boolean or NaN (`0001`, `1e5`, `NA`, `True`) gets `clip_` in
+ * front: AffectGPT reads its CSVs with pandas and joins the name into file paths, so it must stay text.
  */
 export function sanitiseName(name: string): string {
   let safe = name.normalize('NFC').replace(/[^\p{L}\p{N}._-]/gu, '_').replace(/^\.+/, '');
   while (Buffer.byteLength(safe) > MAX_NAME_BYTES) safe = [...safe].slice(0, -1).join('');
-  return safe || 'clip';
+  if (PANDAS_SPECIAL.has(safe.toLowerCase()) || NUMERIC.test(safe)) safe = `clip_${safe}`;
+  return safe;
 }
 
 /**

@@ -1,5 +1,5 @@
 // Small writers shared by the exporters: atomic file replacement (temp + rename in the same folder),
-// CSV fields as pandas and Python's csv module read them, Python-literal lists, and the token estimate.
+// CSV fields as pandas and Python's csv module read them, and Python-literal lists.
 import { randomBytes } from 'node:crypto';
 import { copyFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 
@@ -53,20 +53,20 @@ export function csvTable(header: readonly string[], records: readonly (readonly 
 }
 
 /**
- * A list of strings as a Python literal with single quotes, the form AffectGPT reads with
- * `ast.literal_eval`: `['excited', 'joyful', 'happy']`, `[]` for none. Backslashes, single quotes
- * and line breaks inside a word are escaped.
+ * An open-set word as AffectGPT's `string_to_list` can read it back: that parser strips the brackets
+ * and splits on every quote and comma (it does not unescape), so a word keeps none of `'`, `"`, `,`,
+ * brackets, backslashes or control characters (each becomes a space), and its spaces are collapsed.
  */
-export function pythonList(words: readonly string[]): string {
-  const quoted = words.map((w) => `'${w.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`);
-  return `[${quoted.join(', ')}]`;
+export function opensetWord(word: string): string {
+  return word.replace(/[\\'",[\]\x00-\x1f\x7f]/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
 /**
- * Estimated tokens of a sample: characters / 4, rounded up, over the text of every turn (media
- * placeholders count as their text). The common rule of thumb for English BPE vocabularies; it
- * over-counts short words slightly, which errs on the side of the trainer's limit.
+ * A list of open-set words as a Python literal with single quotes, `['excited', 'joyful', 'happy']`,
+ * `[]` for none: the same list whether read with `ast.literal_eval` or with AffectGPT's
+ * `string_to_list` (words cleaned by `opensetWord`, empty and repeated words dropped).
  */
-export function estimateTokens(turns: readonly { readonly value: string }[]): number {
-  return Math.ceil(turns.reduce((n, t) => n + t.value.length, 0) / 4);
+export function pythonList(words: readonly string[]): string {
+  const kept = [...new Set(words.map(opensetWord).filter((w) => w !== ''))];
+  return `[${kept.map((w) => `'${w}'`).join(', ')}]`;
 }
