@@ -175,6 +175,8 @@ describe('emoforge eval (command line)', () => {
     expect(report).toMatch(/<h3>confusion /);
     const summary = await readJson(join(out, 'eval', 'right-cli', 'test', 'summary.json'));
     expect(Object.keys(summary.tasks)).toEqual(['mcq', 'ov_labels']);
+    const usage = await readJson(join(out, 'eval', 'right-cli', 'test', 'usage.json'));
+    expect(usage['eval-model']['right-cli']).toMatchObject({ calls: 0, cacheHits: 12, answers: 12, usd: 0 });
 
     const bad = await cli(['eval', out, '--model', config, '--tasks', 'mcq,attribute_qa']);
     expect(bad.code).toBe(2);

@@ -115,3 +115,13 @@ describe('bootstrap intervals', () => {
     expect(bootstrap([], mean, 's')).toEqual({ value: null, low: null, high: null, n: 0 });
   });
 });
+
+describe('the example model config', () => {
+  it('configs/eval/vllm.yaml loads, with the rules judge by default', async () => {
+    const { loadEvalModelConfig, modelName } = await import('../../pipelines/eval/model-config.ts');
+    const config = await loadEvalModelConfig(new URL('../../configs/eval/vllm.yaml', import.meta.url).pathname);
+    expect(modelName(config)).toBe('emo-ft');
+    expect(config.media).toEqual({ frames: 8, imageDetail: 'low', audio: true });
+    expect(config.teachers).toBeUndefined();
+  });
+});
