@@ -7,14 +7,14 @@
 // same bytes: nothing here reads a clock, and rows are processed in id order.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type { ChatCompletionContentPart, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import PQueue from 'p-queue';
 import pino, { type Logger } from 'pino';
 import type { Emotion } from '../../schemas/records.ts';
 import { EMOTIONS } from '../../schemas/records.ts';
 import type { OutManifest } from '../../stages/write.ts';
 import { evenlyChosen } from '../../stages/clues.ts';
-import { EndpointClient } from '../endpoints/index.ts';
+import { EndpointClient, estimateChatTokens } from '../endpoints/index.ts';
 import { FatalError, InputError } from '../errors.ts';
 import { readRowsHyparquet, writeParquetFile, type ColumnSpec, type ReadRow } from '../parquet/index.ts';
 import type { Store } from '../store/store.ts';
@@ -154,12 +154,37 @@ async function mediaFile(outDir: string, path: string, row: ReadRow): Promise<Ui
 
 async function messagesFor(outDir: string, row: ReadRow, model: EvalModelConfig): Promise<ChatCompletionMessageParam[]> {
   const frames = Array.isArray(row.frames) ? (row.frames as string[]) : [];
-  const chosen = model.media.frames > 0 ? evenlyChosen(frames, model.media.frames) : [];
+  const sendVideo = model.media.video && typeof row.video === 'string';
+  const chosen = model.media.frames > 0 && !sendVideo ? evenlyChosen(frames, model.media.frames) : [];
   const images = await Promise.all(chosen.map(async (path, i) => ({ jpeg: await mediaFile(outDir, path, row), time: i })));
   const wav = model.media.audio && typeof row.audio === 'string' ? await mediaFile(outDir, row.audio, row) : undefined;
   const question = questionOf(row);
-  const content = images.length || wav ? userContentWithMedia(question, { images, imageDetail: model.media.imageDetail, wav }) : question;
+  const parts: ChatCompletionContentPart[] = userContentWithMedia(question, { images, imageDetail: model.media.imageDetail, wav });
+  if (sendVideo) {
+    const mp4 = await mediaFile(outDir, row.video as string, row);
+    // vLLM's video part; not in the openai package's types.
+    parts.splice(1, 0, { type: 'video_url', video_url: { url: `data:video/mp4;base64,${Buffer.from(mp4).toString('base64')}` } } as unknown as ChatCompletionContentPart);
+  }
+  const content = parts.length > 1 ? parts : question;
   return [...(model.system ? [{ role: 'system' as const, content: model.system }] : []), { role: 'user', content }];
+}
+
+/**
+ * Video input tokens per second for the limiter's estimate (Qwen2.5-VL-class models at 2 fps come to
+ * roughly this at 224-pixel frames); the usage the server reports settles the real count.
+ */
+const VIDEO_TOKENS_PER_SECOND = 150;
+
+/** The limiter's estimate: the client's count, with a video part as tokens per second rather than its base64 text. */
+function estimatedTokens(messages: ChatCompletionMessageParam[], model: EvalModelConfig, durationSec: number): number {
+  let video = 0;
+  const counted = messages.map((m) => {
+    if (!Array.isArray(m.content)) return m;
+    const parts = (m.content as { type: string }[]).filter((p) => p.type !== 'video_url');
+    if (parts.length !== m.content.length) video += Math.ceil(Math.max(0, durationSec) * VIDEO_TOKENS_PER_SECOND);
+    return { ...m, content: parts };
+  });
+  return estimateChatTokens({ messages: counted, ...model.params }) + video;
 }
 
 const asEmotion = (value: unknown): Emotion => ((EMOTIONS as readonly unknown[]).includes(value) ? (value as Emotion) : 'neutral');
@@ -213,7 +238,8 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
         const target = targetOf(row);
         let reply;
         try {
-          reply = await client.chat({ messages: await messagesFor(outDir, row, model), ...model.params }, { signal });
+          const messages = await messagesFor(outDir, row, model);
+          reply = await client.chat({ messages, ...model.params }, { signal, estimatedTokens: estimatedTokens(messages, model, Number(row.end) - Number(row.start)) });
         } catch (error) {
           ledger.add('eval-model', name, { failures: 1 });
           if (error instanceof InputError) throw error;

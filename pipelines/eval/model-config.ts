@@ -16,6 +16,11 @@ export const EvalMediaConfig = z
     imageDetail: z.enum(['low', 'high', 'auto']).default('low'),
     /** Send the row's 16 kHz WAV as input_audio. Default true; set false for vision-only models. */
     audio: z.boolean().default(true),
+    /**
+     * Send the segment's own video as a `video_url` part (a data: URL of the MP4) instead of keyframes,
+     * for endpoints that take video (vLLM with a video model). Default false.
+     */
+    video: z.boolean().default(false),
   })
   .strict();
 

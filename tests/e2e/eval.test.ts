@@ -60,7 +60,18 @@ describe('emoforge eval on planted models', () => {
     expect(byTask('open_qa')).toHaveLength(12);
     for (const r of Object.values(results)) expect(r.summary.rows).toBe(36);
     // Two keyframes per segment (demo test config) sent as images, and the WAV as input_audio.
-    for (const media of planted.media.values()) expect(media).toEqual({ images: 2, audio: 1 });
+    for (const media of planted.media.values()) expect(media).toEqual({ images: 2, audio: 1, video: 0 });
+  });
+
+  it('sends the segment video instead of keyframes with media.video, and takes --limit rows in id order', async () => {
+    planted.media.clear();
+    const model = EvalModelConfig.parse(modelConfig('always-right', { name: 'video-model', media: { video: true, audio: false } }));
+    const r = await evaluate({ outDir: out, model, store: new LocalStore(store), tasks: ['mcq'], limit: 4 });
+    expect(r.rows.map((row) => row.id)).toEqual(rows.filter((row) => row.task === 'mcq').map((row) => String(row.id)).slice(0, 4));
+    expect([...planted.media.values()]).toEqual(Array(4).fill({ images: 0, audio: 0, video: 1 }));
+    const sent = server.requestsTo(CHAT).filter((q) => q.json.model === 'always-right').at(-1)!;
+    expect(sent.json.messages[0].content[1].video_url.url).toMatch(/^data:video\/mp4;base64,AAAA/);
+    expect(value(r, 'mcq', 'accuracy').n).toBe(4);
   });
 
   it('always-right scores 1 on every metric (faithfulness 10), with zero-width intervals', () => {

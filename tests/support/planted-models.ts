@@ -36,7 +36,7 @@ function questionText(body: any): string {
 export class PlantedModels {
   private readonly key = new Map<string, Key>();
   /** How many images and audio parts each answered request carried, by question. */
-  readonly media = new Map<string, { images: number; audio: number }>();
+  readonly media = new Map<string, { images: number; audio: number; video: number }>();
 
   constructor(rows: readonly ReadRow[]) {
     for (const row of rows) {
@@ -52,7 +52,7 @@ export class PlantedModels {
     const key = this.key.get(question);
     if (!key) return 'I do not know.';
     const parts = Array.isArray(body.messages.at(-1).content) ? (body.messages.at(-1).content as any[]) : [];
-    this.media.set(question, { images: parts.filter((p) => p.type === 'image_url').length, audio: parts.filter((p) => p.type === 'input_audio').length });
+    this.media.set(question, { images: parts.filter((p) => p.type === 'image_url').length, audio: parts.filter((p) => p.type === 'input_audio').length, video: parts.filter((p) => p.type === 'video_url').length });
     const model = body.model as PlantedModel;
     if (model === 'always-right') return key.target;
     if (model === 'confusion') return key.label === 'happy' ? confused(key) : key.target;
