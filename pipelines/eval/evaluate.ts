@@ -213,7 +213,9 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   const split = options.split ?? 'test';
   const tasks = options.tasks ?? EVAL_TASKS;
   const log = options.log ?? pino({ level: 'silent' });
-  const signal = options.signal ?? new AbortController().signal;
+  // The first row that fails stops the others: no request is sent (or paid for) after it.
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const model = options.model;
   const name = modelName(model);
   const { manifest, rows } = await heldOutRows(outDir, split, tasks, options.limit);
@@ -230,59 +232,64 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
 
   // The client caps concurrency and rate; this queue only bounds how many rows hold media in memory.
   const queue = new PQueue({ concurrency: Math.max(1, model.endpoint.limits.concurrency * 2) });
-  const results = await Promise.all(
-    rows.map((row) =>
-      queue.add(async (): Promise<ResultRow> => {
-        const task = row.task as EvalTask;
-        const question = questionOf(row);
-        const target = targetOf(row);
-        let reply;
-        try {
-          const messages = await messagesFor(outDir, row, model);
-          reply = await client.chat({ messages, ...model.params }, { signal, estimatedTokens: estimatedTokens(messages, model, Number(row.end) - Number(row.start)) });
-        } catch (error) {
-          ledger.add('eval-model', name, { failures: 1 });
-          if (error instanceof InputError) throw error;
-          throw new FatalError(`model ${model.endpoint.model} gave no answer for row ${String(row.id)} (${task}): ${(error as Error).message}. Answers already received are cached: run the same command again to continue`, { cause: error });
-        }
-        if (reply.cached) {
-          cachedAnswers++;
-          ledger.add('eval-model', name, { cacheHits: 1, answers: 1 });
-        } else {
-          ledger.add('eval-model', name, { calls: reply.attempts, retries: Math.max(0, reply.attempts - 1), answers: 1, ...reply.usage, usd: priceOf(reply.usage, model.prices) });
-        }
-        const answer = reply.value.choices?.[0]?.message?.content ?? '';
-        const label = asEmotion(row.primary_emotion);
-        let scores: RowScores;
-        let verdict: EvalJudgement | undefined;
-        let judgeName: string | null = null;
-        if (task === 'mcq') scores = scoreMcq(question, target, answer).scores;
-        else if (task === 'ov_labels') scores = scoreOvLabels(Array.isArray(row.openset) ? row.openset.map(String) : [], String(row.sentiment), answer).scores;
-        else {
-          const steps = task === 'rationale' ? answerSteps(answer) : [];
-          const judged = await judgeAnswer(judge!, segmentOfRow(row), { task, question, answer, reference: target, steps, label }, signal);
-          verdict = judged.value;
-          judgeInfo ??= { teacher: judged.teacher, model: judged.model, template: judged.template };
-          judgeName = `${judged.teacher}/${judged.model} ${judged.template}`;
-          scores = task === 'rationale' ? { ...scoreRationaleSteps(verdict.steps), steps: verdict.steps.length } : { faithfulness: verdict.faithfulness, label_hit: verdict.labelHit ? 1 : 0 };
-        }
-        options.onRow?.(++done, rows.length);
-        return {
-          id: String(row.id),
-          segment_id: String(row.segment_id),
-          task,
-          label,
-          question,
-          target,
-          answer,
-          score: headlineRowScore(task, scores),
-          scores: JSON.stringify(scores),
-          judge_reason: verdict?.reason ?? null,
-          judge: judgeName,
-        };
-      }),
-    ),
-  );
+  const answerRow = async (row: ReadRow): Promise<ResultRow> => {
+    const task = row.task as EvalTask;
+    const question = questionOf(row);
+    const target = targetOf(row);
+    let reply;
+    try {
+      const messages = await messagesFor(outDir, row, model);
+      reply = await client.chat({ messages, ...model.params }, { signal, estimatedTokens: estimatedTokens(messages, model, Number(row.end) - Number(row.start)) });
+    } catch (error) {
+      ledger.add('eval-model', name, { failures: 1 });
+      if (error instanceof InputError) throw error;
+      throw new FatalError(`model ${model.endpoint.model} gave no answer for row ${String(row.id)} (${task}): ${(error as Error).message}. Answers already received are cached: run the same command again to continue`, { cause: error });
+    }
+    if (reply.cached) {
+      cachedAnswers++;
+      ledger.add('eval-model', name, { cacheHits: 1, answers: 1 });
+    } else {
+      ledger.add('eval-model', name, { calls: reply.attempts, retries: Math.max(0, reply.attempts - 1), answers: 1, ...reply.usage, usd: priceOf(reply.usage, model.prices) });
+    }
+    const answer = reply.value.choices?.[0]?.message?.content ?? '';
+    const label = asEmotion(row.primary_emotion);
+    let scores: RowScores;
+    let verdict: EvalJudgement | undefined;
+    let judgeName: string | null = null;
+    if (task === 'mcq') scores = scoreMcq(question, target, answer).scores;
+    else if (task === 'ov_labels') scores = scoreOvLabels(Array.isArray(row.openset) ? row.openset.map(String) : [], String(row.sentiment), answer).scores;
+    else {
+      const steps = task === 'rationale' ? answerSteps(answer) : [];
+      const judged = await judgeAnswer(judge!, segmentOfRow(row), { task, question, answer, reference: target, steps, label }, signal);
+      verdict = judged.value;
+      judgeInfo ??= { teacher: judged.teacher, model: judged.model, template: judged.template };
+      judgeName = `${judged.teacher}/${judged.model} ${judged.template}`;
+      scores = task === 'rationale' ? { ...scoreRationaleSteps(verdict.steps), steps: verdict.steps.length } : { faithfulness: verdict.faithfulness, label_hit: verdict.labelHit ? 1 : 0 };
+    }
+    options.onRow?.(++done, rows.length);
+    return {
+      id: String(row.id),
+      segment_id: String(row.segment_id),
+      task,
+      label,
+      question,
+      target,
+      answer,
+      score: headlineRowScore(task, scores),
+      scores: JSON.stringify(scores),
+      judge_reason: verdict?.reason ?? null,
+      judge: judgeName,
+    };
+  };
+  let results: ResultRow[];
+  try {
+    results = await Promise.all(rows.map((row) => queue.add(() => answerRow(row))));
+  } catch (error) {
+    stop.abort(error);
+    queue.clear();
+    await queue.onIdle();
+    throw error;
+  }
 
   const dir = join(outDir, 'eval', name, split);
   const summary: EvalSummary = {

@@ -11,7 +11,7 @@ import { compareEvaluations, EvalModelConfig, evaluate, formatComparison, heldOu
 import { readRowsHyparquet, type ReadRow } from '../../pipelines/parquet/index.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { cli, demoConfig, readJson, runInProcess, sampleClips, tempDir } from '../helpers.ts';
-import { OpenAICompatibleServer } from '../support/openai-server.ts';
+import { faults, OpenAICompatibleServer } from '../support/openai-server.ts';
 import { PlantedModels } from '../support/planted-models.ts';
 
 const KEY_ENV = 'EMOFORGE_TEST_EVAL_KEY';
@@ -136,6 +136,23 @@ describe('emoforge eval on planted models', () => {
     expect(again.usage['eval-model'].confusion).toMatchObject({ calls: 0, cacheHits: 36 });
     expect(await readFile(join(dir, 'summary.json'))).toEqual(before.summary);
     expect(await readFile(join(dir, 'results.parquet'))).toEqual(before.results);
+  });
+
+  it('an endpoint that fails stops the evaluation with what to do; the next run pays only for the rest', async () => {
+    // Other sampling params: new requests, not the cache of the runs above; one request at a time.
+    const model = EvalModelConfig.parse(modelConfig('always-right', { name: 'flaky', params: { temperature: 0.2 }, endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'always-right', maxRetries: 0, limits: { concurrency: 1 } } }));
+    const ok = () => server.requestsTo(CHAT).filter((q) => q.outcome === 'ok').length;
+    await evaluate({ outDir: out, model, store: new LocalStore(store), tasks: ['mcq'] });
+    server.failNext(faults.status(500), 1, CHAT);
+    const before = ok();
+    const failed = evaluate({ outDir: out, model, store: new LocalStore(store), tasks: ['mcq', 'ov_labels'] });
+    await expect(failed).rejects.toThrow(/model always-right gave no answer for row [0-9a-f]{64} \(ov_labels\): .*500.*Answers already received are cached: run the same command again to continue/);
+    // The failure stopped the run: nothing was sent after it.
+    expect(ok()).toBe(before);
+    const again = await evaluate({ outDir: out, model, store: new LocalStore(store), tasks: ['mcq', 'ov_labels'] });
+    expect(again.cachedAnswers).toBe(6);
+    expect(ok() - before).toBe(6);
+    expect(value(again, 'mcq', 'accuracy').value).toBe(1);
   });
 
   it('an LLM judge (role eval-judge) sees the answer as escaped data and its verdict is what scores', async () => {
