@@ -121,7 +121,22 @@ describe('the example model config', () => {
     const { loadEvalModelConfig, modelName } = await import('../../pipelines/eval/model-config.ts');
     const config = await loadEvalModelConfig(new URL('../../configs/eval/vllm.yaml', import.meta.url).pathname);
     expect(modelName(config)).toBe('emo-ft');
-    expect(config.media).toEqual({ frames: 8, imageDetail: 'low', audio: true });
+    expect(config.media).toEqual({ frames: 8, imageDetail: 'low', audio: true, video: false });
     expect(config.teachers).toBeUndefined();
+  });
+});
+
+describe('the eval-judge role', () => {
+  it('stays out of a run config fingerprint: choosing a judge never invalidates or republishes a corpus', async () => {
+    const { buildPlan } = await import('../../pipelines/config.ts');
+    const { STAGES } = await import('../../stages/index.ts');
+    const { demoConfig } = await import('../helpers.ts');
+    const judge = { kind: 'openai', endpoint: { baseURL: 'http://127.0.0.1:9/v1', model: 'grader' } };
+    const plain = buildPlan('a.yaml', demoConfig({}, { teachers: { teachers: { grader: judge } } }), STAGES);
+    const judged = buildPlan('a.yaml', demoConfig({}, { teachers: { teachers: { grader: judge }, roles: { 'eval-judge': 'grader' } } }), STAGES);
+    expect(judged.fingerprint).toBe(plain.fingerprint);
+    // A pipeline role does change it.
+    const described = buildPlan('a.yaml', demoConfig({}, { teachers: { teachers: { grader: judge }, roles: { describe: 'grader' } } }), STAGES);
+    expect(described.fingerprint).not.toBe(plain.fingerprint);
   });
 });
