@@ -1,6 +1,8 @@
 // `emoforge eval OUT --model CONFIG [--split test] [--tasks …] [--limit N] [--store PATH]` and
 // `emoforge eval --compare A.json B.json [--json]`.
-import { join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import pino from 'pino';
 import { compareEvaluations, evaluate, EVAL_TASKS, formatComparison, loadEvalModelConfig, type EvalResult, type EvalTask } from '../../pipelines/eval/index.ts';
 import { openStore } from '../../pipelines/store/index.ts';
 import { printableLines } from '../../pipelines/printable.ts';
@@ -44,20 +46,39 @@ export function formatEvaluation(result: EvalResult): string {
 
 export async function evalCommand(options: EvalCommandOptions): Promise<number> {
   const model = await loadEvalModelConfig(options.modelConfig);
+  const tasks = parseTasks(options.tasks);
   const store = openStore(options.store ?? model.store ?? '.emoforge');
+  const outDir = resolve(options.out);
   const isTty = Boolean(process.stderr.isTTY);
-  const result = await evaluate({
-    outDir: resolve(options.out),
-    model,
-    store,
-    split: options.split,
-    tasks: parseTasks(options.tasks),
-    limit: options.limit,
-    onRow: isTty ? (done, total) => process.stderr.write(`\reval: ${done}/${total} rows\x1b[K${done === total ? '\n' : ''}`) : undefined,
-  });
+  // Pino JSON logs beside the run's (retries, throttling, failures); keys and auth headers redacted.
+  const logFile = join(outDir, 'logs', `eval-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
+  await mkdir(dirname(logFile), { recursive: true });
+  const log = pino(
+    { level: process.env.EMOFORGE_LOG_LEVEL ?? 'info', base: { pid: process.pid }, redact: ['*.apiKey', '*.authorization', '*.headers.authorization'] },
+    pino.destination({ dest: logFile, sync: true, mkdir: true }),
+  );
+  log.info({ out: outDir, model: model.endpoint.model, split: options.split ?? 'test', tasks, limit: options.limit, store: store.location }, 'eval started');
+  let result: EvalResult;
+  try {
+    result = await evaluate({
+      outDir,
+      model,
+      store,
+      split: options.split,
+      tasks,
+      limit: options.limit,
+      log,
+      onRow: isTty ? (done, total) => process.stderr.write(`\reval: ${done}/${total} rows\x1b[K${done === total ? '\n' : ''}`) : undefined,
+    });
+  } catch (error) {
+    log.error({ err: error }, 'eval failed');
+    throw error;
+  }
+  log.info({ rows: result.summary.rows, cachedAnswers: result.cachedAnswers, dir: result.dir }, 'eval finished');
+  log.flush();
   const { writeEvalReport } = await import('../../pipelines/eval/report.ts');
   const report = await writeEvalReport(resolve(options.out));
-  options.write(formatEvaluation(result) + (report ? `report: ${report}\n` : ''));
+  options.write(formatEvaluation(result) + (report ? `report: ${report}\n` : '') + `log:    ${logFile}\n`);
   return 0;
 }
 

@@ -13,6 +13,7 @@ import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { cli, demoConfig, readJson, runInProcess, sampleClips, tempDir } from '../helpers.ts';
 import { faults, OpenAICompatibleServer } from '../support/openai-server.ts';
 import { PlantedModels } from '../support/planted-models.ts';
+import { compareCommand } from '../../scripts/commands/eval.ts';
 
 const KEY_ENV = 'EMOFORGE_TEST_EVAL_KEY';
 const CHAT = '/v1/chat/completions';
@@ -197,6 +198,10 @@ describe('emoforge eval (command line)', () => {
     // Same requests as the in-process always-right run: answered from the cache.
     expect(run.stdout).toMatch(/answers: 0 from the model, 12 from the cache/);
     expect(run.stdout + run.stderr).not.toContain(server.apiKey);
+    const logFile = /log: +(\S+)/.exec(run.stdout)![1];
+    const log = await readFile(logFile, 'utf8');
+    expect(log).toMatch(/"msg":"eval finished"/);
+    expect(log).not.toContain(server.apiKey);
     const report = await readFile(join(out, 'report.html'), 'utf8');
     expect(report).toContain('<section id="eval"><h2>Evaluations</h2>');
     expect(report).toMatch(/<h3>right-cli /);
@@ -226,6 +231,9 @@ describe('emoforge eval (command line)', () => {
     const accuracy = comparison.metrics.find((m) => m.task === 'mcq' && m.metric === 'accuracy')!;
     expect(accuracy.difference.low!).toBeGreaterThan(0);
     expect(accuracy.verdict).toBe('B is better');
+    let json = '';
+    await compareCommand(summary('confusion'), summary('always-right'), true, (text) => (json += text));
+    expect(JSON.parse(json).metrics.find((m: any) => m.task === 'mcq').verdict).toBe('B is better');
     // The other way round, A is the better one.
     const reversed = await compareEvaluations(summary('always-right'), summary('always-wrong'));
     expect(reversed.metrics.every((m) => m.verdict === 'A is better')).toBe(true);
