@@ -260,7 +260,12 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     else if (task === 'ov_labels') scores = scoreOvLabels(Array.isArray(row.openset) ? row.openset.map(String) : [], String(row.sentiment), answer).scores;
     else {
       const steps = task === 'rationale' ? answerSteps(answer) : [];
-      const judged = await judgeAnswer(judge!, segmentOfRow(row), { task, question, answer, reference: target, steps, label }, signal);
+      let judged;
+      try {
+        judged = await judgeAnswer(judge!, segmentOfRow(row), { task, question, answer, reference: target, steps, label }, signal);
+      } catch (error) {
+        throw new FatalError(`the judge (role eval-judge) gave no verdict for row ${String(row.id)} (${task}): ${(error as Error).message}. The model's answers are cached: fix the judge (the model file's teachers block) and run the same command again`, { cause: error });
+      }
       verdict = judged.value;
       judgeInfo ??= { teacher: judged.teacher, model: judged.model, template: judged.template };
       judgeName = `${judged.teacher}/${judged.model} ${judged.template}`;

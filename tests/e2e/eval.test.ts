@@ -180,6 +180,21 @@ describe('emoforge eval on planted models', () => {
       expect(r.summary.judge).toEqual({ teacher: 'grader', model: 'judge-model', template: 'eval-judge.llm@1' });
       expect(value(r, 'description', 'faithfulness').value).toBe(3);
       expect(value(r, 'description', 'label_hit').value).toBe(0);
+
+      // A judge whose verdict breaks the rubric (scores steps of a description) is asked again, then
+      // stops the evaluation with what to do.
+      server.chat = { ...server.chat, json: () => ({ steps: [1], faithfulness: 9, labelHit: true, reason: 'fine' }) };
+      const strict = EvalModelConfig.parse(
+        modelConfig('hostile', { teachers: { teachers: { grader: { kind: 'openai', endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'judge-model-2', maxRetries: 0, limits: { concurrency: 1 } } } }, roles: { 'eval-judge': 'grader' } } }),
+      );
+      await expect(evaluate({ outDir: out, model: strict, store: new LocalStore(store), tasks: ['description'] })).rejects.toThrow(
+        /the judge \(role eval-judge\) gave no verdict for row [0-9a-f]{64} \(description\): .*steps: give exactly 0 scores.*fix the judge/,
+      );
+      // The first row to fail (after its retry) stops the others' retries: without the stop every
+      // row would be asked twice (6 x 2 = 12).
+      const asked = server.requestsTo(CHAT).filter((q) => q.json.model === 'judge-model-2').length;
+      expect(asked).toBeGreaterThanOrEqual(2);
+      expect(asked).toBeLessThan(12);
     } finally {
       server.chat = previous;
     }
