@@ -14,6 +14,7 @@ import { cli, demoConfig, readJson, runInProcess, sampleClips, tempDir } from '.
 import { faults, OpenAICompatibleServer } from '../support/openai-server.ts';
 import { PlantedModels } from '../support/planted-models.ts';
 import { compareCommand } from '../../scripts/commands/eval.ts';
+import { writeEvalReport } from '../../pipelines/eval/report.ts';
 
 const KEY_ENV = 'EMOFORGE_TEST_EVAL_KEY';
 const CHAT = '/v1/chat/completions';
@@ -221,10 +222,18 @@ describe('emoforge eval (command line)', () => {
     expect(report).toContain('<section id="eval"><h2>Evaluations</h2>');
     expect(report).toMatch(/<h3>right-cli /);
     expect(report).toMatch(/<h3>confusion /);
+    // Writing the section again replaces it (one section, whatever the number of evaluations).
+    await writeEvalReport(out);
+    expect((await readFile(join(out, 'report.html'), 'utf8')).split('<section id="eval">')).toHaveLength(2);
     const summary = await readJson(join(out, 'eval', 'right-cli', 'test', 'summary.json'));
     expect(Object.keys(summary.tasks)).toEqual(['mcq', 'ov_labels']);
     const usage = await readJson(join(out, 'eval', 'right-cli', 'test', 'usage.json'));
     expect(usage['eval-model']['right-cli']).toMatchObject({ calls: 0, cacheHits: 12, answers: 12, usd: 0 });
+
+    const empty = await cli(['eval', out, '--model', config, '--store', store, '--split', 'validation']);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/has no mcq\/ov_labels\/rationale\/description\/open_qa rows in split "validation": nothing to evaluate/);
+    expect(empty.stderr).not.toMatch(/\n\s+at /);
 
     const bad = await cli(['eval', out, '--model', config, '--tasks', 'mcq,attribute_qa']);
     expect(bad.code).toBe(2);
