@@ -572,7 +572,7 @@ async function evalCliCommand(args: string[]): Promise<number> {
     if (positionals.length !== 2) throw new UsageError('eval --compare takes two summary.json files, e.g. emoforge eval --compare out-a/eval/m/test/summary.json out-b/eval/m/test/summary.json');
     return compareCommand(positionals[0], positionals[1], values.json === true, write);
   }
-  if (positionals.length !== 1 || !values.model) throw new UsageError('eval takes one out folder and --model CONFIG, e.g. emoforge eval demo/out --model configs/eval-vllm.yaml');
+  if (positionals.length !== 1 || !values.model) throw new UsageError('eval takes one out folder and --model CONFIG, e.g. emoforge eval demo/out --model configs/eval/vllm.yaml');
   try {
     return await evalCommand({ out: positionals[0], modelConfig: values.model, split: values.split, tasks: values.tasks, limit: positiveInt('limit', values.limit), store: values.store, write });
   } catch (error) {
