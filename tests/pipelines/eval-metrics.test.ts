@@ -140,3 +140,13 @@ describe('the eval-judge role', () => {
     expect(described.fingerprint).not.toBe(plain.fingerprint);
   });
 });
+
+describe('--tasks', () => {
+  it('takes a comma list of the scored tasks, in their order, and names what it cannot score', async () => {
+    const { parseTasks, EvalOptionError } = await import('../../scripts/commands/eval.ts');
+    expect(parseTasks('ov_labels, mcq')).toEqual(['mcq', 'ov_labels']);
+    expect(parseTasks(undefined)).toBeUndefined();
+    expect(() => parseTasks('mcq,attribute_qa')).toThrow(EvalOptionError);
+    expect(() => parseTasks('mcq,attribute_qa')).toThrow('--tasks takes a comma list of mcq, ov_labels, rationale, description, open_qa; ["attribute_qa"] is not scored by eval');
+  });
+});
