@@ -25,7 +25,7 @@ import { bootstrap, CONFIDENCE, DEFAULT_RESAMPLES, type Interval } from './boots
 import { WHEEL_SOURCE } from './emotion-wheel.ts';
 import { judgeAnswer, segmentOfRow, type EvalJudgement } from './judge.ts';
 import { modelName, type EvalModelConfig } from './model-config.ts';
-import { answerSteps, EVAL_TASKS, headlineRowScore, JUDGED_TASKS, scoreMcq, scoreOvLabels, scoreRationaleSteps, TASK_METRICS, type EvalTask, type RowScores } from './task-scores.ts';
+import { answerSteps, EVAL_TASKS, headlineRowScore, JUDGED_TASKS, rowsDefining, scoreMcq, scoreOvLabels, scoreRationaleSteps, TASK_METRICS, type EvalTask, type RowScores } from './task-scores.ts';
 
 export const SUMMARY_SCHEMA = 1;
 
@@ -198,7 +198,10 @@ export function summarise(rows: readonly ResultRow[], seedPrefix: string, resamp
     const metricsOf = (subset: readonly ResultRow[], scope: string): MetricSummary => {
       const scores = subset.map((r) => JSON.parse(r.scores) as RowScores);
       const metrics: Record<string, Interval> = {};
-      for (const [name, statistic] of Object.entries(TASK_METRICS[task])) metrics[name] = bootstrap(scores, statistic, `${seedPrefix}/${task}/${scope}/${name}`, resamples);
+      for (const [name, statistic] of Object.entries(TASK_METRICS[task])) {
+        // Resampled over all the scope's rows; n is the rows that define the metric.
+        metrics[name] = { ...bootstrap(scores, statistic, `${seedPrefix}/${task}/${scope}/${name}`, resamples), n: rowsDefining(name, scores) };
+      }
       return { n: subset.length, metrics };
     };
     const labels: Record<string, MetricSummary> = {};

@@ -144,6 +144,15 @@ export const TASK_METRICS: Readonly<Record<EvalTask, Readonly<Record<string, Sta
   open_qa: { faithfulness: meanOf('faithfulness'), label_hit: meanOf('label_hit') },
 };
 
+/** The per-row score a metric needs: its `n` counts the rows that have it (neutral ov_labels targets have no precision). */
+export const METRIC_BASIS: Readonly<Record<string, string>> = { f_score: 'precision', sentiment_accuracy: 'sentiment' };
+
+/** How many rows define `metric`. */
+export function rowsDefining(metric: string, rows: readonly RowScores[]): number {
+  const key = METRIC_BASIS[metric] ?? (metric === 'accuracy' ? 'correct' : metric);
+  return rows.filter((r) => typeof r[key] === 'number').length;
+}
+
 /** The one number per row results.parquet shows in `score` (the row's share of the headline metric). */
 export function headlineRowScore(task: EvalTask, scores: RowScores): number | null {
   switch (task) {

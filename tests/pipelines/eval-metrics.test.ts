@@ -150,3 +150,26 @@ describe('--tasks', () => {
     expect(() => parseTasks('mcq,attribute_qa')).toThrow('--tasks takes a comma list of mcq, ov_labels, rationale, description, open_qa; ["attribute_qa"] is not scored by eval');
   });
 });
+
+describe('summaries', () => {
+  it('per task and label: values, intervals and n of the rows that define each metric', async () => {
+    const { summarise } = await import('../../pipelines/eval/evaluate.ts');
+    const row = (id: string, label: string, scores: object) => ({ id, segment_id: id, task: 'ov_labels' as const, label, question: '', target: '', answer: '', score: null, scores: JSON.stringify(scores), judge_reason: null, judge: null });
+    const tasks = summarise(
+      [
+        row('1', 'happy', { precision: 1, recall: 0.5, sentiment: 1 }),
+        row('2', 'happy', { precision: 0.5, recall: 1, sentiment: 0 }),
+        row('3', 'neutral', { precision: null, recall: null, sentiment: 1 }),
+      ],
+      'unit',
+    );
+    const ov = tasks.ov_labels!;
+    expect(ov.n).toBe(3);
+    // P = R = 0.75 over the two rows that have them; F = 0.75; sentiment 2/3 over all three.
+    expect(ov.metrics.f_score).toMatchObject({ value: 0.75, n: 2 });
+    expect(ov.metrics.precision).toMatchObject({ value: 0.75, n: 2 });
+    expect(ov.metrics.sentiment_accuracy).toMatchObject({ value: 0.666667, n: 3 });
+    expect(ov.labels.neutral.metrics.precision).toEqual({ value: null, low: null, high: null, n: 0 });
+    expect(ov.labels.happy.metrics.sentiment_accuracy).toMatchObject({ value: 0.5, n: 2 });
+  });
+});
