@@ -189,11 +189,17 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
     phases,
     sink: last as PlannedStage<SinkStage<any>>,
     teachers,
-    fingerprint: fingerprint(last!.fingerprint, config.partitions, teachers),
+    fingerprint: fingerprint(last!.fingerprint, config.partitions, pipelineTeachers(teachers)),
   };
 }
 
 function knownAdders(registry: StageRegistry, field: string): string {
   const names = [...registry.values()].filter((s) => 'adds' in s && (s.adds as readonly string[]).includes(field)).map((s) => s.name);
   return names.length ? names.join(' or ') : 'none is registered';
+}
+
+/** The teachers config without the eval-judge role: `emoforge eval` uses it, it never shapes a corpus, so it stays out of the run's fingerprint. */
+function pipelineTeachers(teachers: TeachersConfig): unknown {
+  const { 'eval-judge': _evalJudge, ...roles } = teachers.roles;
+  return { ...teachers, roles };
 }

@@ -16,7 +16,7 @@ import type { SinkResult } from './sink.ts';
 import { isDrop, type DropResult, type GlobalStage, type RecordStage, type StageContext, type WorkKind } from './stage.ts';
 import { emptyStageStats, mergeStats, statsFor, type StatsTable } from './stats.ts';
 import type { Store } from './store/store.ts';
-import { createTeacherRegistry, TEACHER_ROLES } from './teachers/registry.ts';
+import { createTeacherRegistry, PIPELINE_ROLES } from './teachers/registry.ts';
 import type { TeacherRegistry } from './teachers/teacher.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TeacherUsageTable } from './teachers/usage.ts';
@@ -167,7 +167,7 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
   // 2. Phases: partitions of records through per-record stages, and stages over the whole corpus.
   const drops: Drop[] = [...source.drops];
   // What the teachers are (model, params, prompts), not how fast they are reached.
-  const teacherFingerprint = fingerprint(TEACHER_ROLES.map((role) => teachers.forRole(role).fingerprint));
+  const teacherFingerprint = fingerprint(PIPELINE_ROLES.map((role) => teachers.forRole(role).fingerprint));
   const finished: StatsTable = {};
   const inFlight = new Set<StatsTable>();
   let merged = false;
@@ -415,7 +415,7 @@ export async function runPartitionJob(plan: Plan, job: PartitionJob, context: { 
   const phase = plan.phases[job.phase];
   if (!phase || phase.kind === 'global') throw new FatalError(`job names phase ${job.phase}, which is not a record phase of this config`);
   const teachers = createTeacherRegistry(plan.teachers, { store: context.store, log: context.log, signal: context.signal, budget: plan.config.budget });
-  const teacherFingerprint = fingerprint(TEACHER_ROLES.map((role) => teachers.forRole(role).fingerprint));
+  const teacherFingerprint = fingerprint(PIPELINE_ROLES.map((role) => teachers.forRole(role).fingerprint));
   const key = partitionKey(phase.stages.at(-1)!.fingerprint, teacherFingerprint, job.items);
   if (key !== job.key) throw new FatalError(`partition key mismatch (coordinator ${job.key}, worker ${key}): this worker runs a different emoforge version, config or teacher setup than the run that queued the job`);
   const result = await processAndStore(phase.stages, job.items, key, {}, { store: context.store, log: context.log, signal: context.signal, teachers, root: job.root });

@@ -65,6 +65,12 @@ usage:
       .emoforge, log "default") and the next run applies them. Queues: random, judge, conflict,
       disagreement, flagged, unreviewed, second, rejected, label:EMOTION. Any --host but loopback
       requires the access token the server prints
+  emoforge eval OUT --model CONFIG [--split test] [--tasks mcq,ov_labels,…] [--limit N] [--store PATH]
+      put each held-out row's question with its keyframes and audio to the model CONFIG names
+      (an OpenAI-compatible endpoint, e.g. a vLLM-served fine-tune) and score the answers per task;
+      writes OUT/eval/MODEL/SPLIT/{results.parquet,summary.json,usage.json} and a report.html section
+  emoforge eval --compare A.json B.json [--json]
+      per-task differences B − A on the rows both scored, with paired bootstrap 95% intervals
   emoforge --version | --help
 
   --debug (with any command) prints stack traces with errors
@@ -101,6 +107,8 @@ export async function main(args: string[]): Promise<number> {
         return await fingerprintCliCommand(rest);
       case 'review':
         return await reviewCommand(rest);
+      case 'eval':
+        return await evalCliCommand(rest);
       case '--version':
       case '-v':
         process.stdout.write(`${EMOFORGE_VERSION}\n`);
@@ -564,4 +572,25 @@ async function exportCommand(args: string[]): Promise<number> {
     throw error;
   }
   return 0;
+}
+
+async function evalCliCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { model: { type: 'string' }, split: { type: 'string' }, tasks: { type: 'string' }, limit: { type: 'string' }, store: { type: 'string' }, compare: { type: 'boolean' }, json: { type: 'boolean' } },
+  });
+  const { evalCommand, compareCommand, EvalOptionError } = await import('./commands/eval.ts');
+  const write = (text: string) => process.stdout.write(text);
+  if (values.compare) {
+    if (positionals.length !== 2) throw new UsageError('eval --compare takes two summary.json files, e.g. emoforge eval --compare out-a/eval/m/test/summary.json out-b/eval/m/test/summary.json');
+    return compareCommand(positionals[0], positionals[1], values.json === true, write);
+  }
+  if (positionals.length !== 1 || !values.model) throw new UsageError('eval takes one out folder and --model CONFIG, e.g. emoforge eval demo/out --model configs/eval/vllm.yaml');
+  try {
+    return await evalCommand({ out: positionals[0], modelConfig: values.model, split: values.split, tasks: values.tasks, limit: positiveInt('limit', values.limit), store: values.store, write });
+  } catch (error) {
+    if (error instanceof EvalOptionError) throw new UsageError(error.message);
+    throw error;
+  }
 }

@@ -16,6 +16,7 @@ import type { Teacher, TeacherMedia, TeacherRequest, TeacherResponse, TeacherRol
 import type { Store } from '../store/store.ts';
 import type { BatchQueue } from './batch.ts';
 import { TeacherCalibration } from './calibration.ts';
+import { evalJudgeProblems } from '../eval/judge.ts';
 import { priceOf, type TeacherUsageLedger, type TokenPrices } from './usage.ts';
 
 /** Sampling parameters sent with every request; part of the fingerprint. */
@@ -225,7 +226,7 @@ export class LlmTeacher implements Teacher {
 }
 
 /** The prompt text followed by the keyframes (temporal order) as data-URL images and the WAV as input_audio. */
-function userContentWithMedia(text: string, media: TeacherMedia): ChatCompletionContentPart[] {
+export function userContentWithMedia(text: string, media: TeacherMedia): ChatCompletionContentPart[] {
   const parts: ChatCompletionContentPart[] = [{ type: 'text', text }];
   for (const image of media.images ?? []) {
     parts.push({ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${Buffer.from(image.jpeg).toString('base64')}`, detail: media.imageDetail ?? 'low' } });
@@ -368,6 +369,7 @@ export function roleProblems(role: TeacherRole, value: unknown, options: Teacher
       if (!item.answer || !choices.includes(item.answer)) problems.push(`items.${i}.answer: '${item.answer}' must be one of the options`);
     });
   }
+  if (role === 'eval-judge') problems.push(...evalJudgeProblems(value, options));
   if (role === 'rationale') {
     const { steps = [], emotion } = value as { steps?: string[]; emotion?: string };
     steps.forEach((step, i) => {

@@ -40,6 +40,11 @@ export const PLACEHOLDERS = {
   generated: 'everything generated for the segment (description, labels, QA, rationale) as JSON inside <generated> tags, escaped',
   clues: 'the vision and audio clue texts inside <visual_clues> and <audio_clues> tags, escaped (status="missing" when not written)',
   polish: "the translate stage's polish instruction (MERTools-style: repair recognition errors and punctuation), or nothing",
+  task: 'the eval task being judged (rationale, description, open_qa)',
+  question: 'the question put to the evaluated model inside <question> tags, escaped',
+  answer: "the evaluated model's answer inside <answer> tags, escaped",
+  reference: "the corpus's target answer inside <reference> tags, escaped",
+  stepCount: 'how many steps the answer has (the judge scores each)',
 } as const;
 export type Placeholder = keyof typeof PLACEHOLDERS;
 
@@ -215,6 +220,12 @@ export function promptValues(segment: Segment, options: Readonly<Record<string, 
     ),
     clues: `${dataBlock('visual_clues', segment.clues?.visual?.text)}\n${dataBlock('audio_clues', segment.clues?.acoustic?.text)}`,
     polish: options?.polish === true ? POLISH_INSTRUCTION : '',
+    // The eval-judge role: what a model under evaluation said is data, like a transcript.
+    task: typeof options?.task === 'string' ? options.task.replace(/[^a-z_]/g, '') : '',
+    question: dataBlock('question', typeof options?.question === 'string' ? options.question : undefined),
+    answer: dataBlock('answer', typeof options?.answer === 'string' ? options.answer : undefined),
+    reference: dataBlock('reference', typeof options?.reference === 'string' ? options.reference : undefined),
+    stepCount: Array.isArray(options?.steps) ? String(options.steps.length) : '0',
   };
 }
 

@@ -15,7 +15,11 @@ import { RULES_MODEL, RulesTeacher } from './rules-teacher.ts';
 import type { Teacher, TeacherRegistry, TeacherRole } from './teacher.ts';
 import { priceOf, TeacherUsageLedger } from './usage.ts';
 
-export const TEACHER_ROLES = ['vision', 'audio', 'describe', 'labels', 'qa', 'rationale', 'crosscheck', 'judge', 'translate'] as const satisfies readonly TeacherRole[];
+/** The roles pipeline stages ask for; they make the pipeline's teacher fingerprint. */
+export const PIPELINE_ROLES = ['vision', 'audio', 'describe', 'labels', 'qa', 'rationale', 'crosscheck', 'judge', 'translate'] as const satisfies readonly TeacherRole[];
+
+/** Every role: the pipeline's and `eval-judge` (emoforge eval), which never shapes a corpus, so it stays out of the pipeline fingerprint. */
+export const TEACHER_ROLES = [...PIPELINE_ROLES, 'eval-judge'] as const satisfies readonly TeacherRole[];
 
 /** The teacher every role uses unless the config says otherwise. */
 export const DEFAULT_TEACHER = 'rules';

@@ -9,6 +9,7 @@ import { RecordError } from '../errors.ts';
 import { sha256 } from '../fingerprint.ts';
 import { mulberry32 } from '../random.ts';
 import type { Teacher, TeacherRequest, TeacherResponse } from './teacher.ts';
+import { rulesEvalJudgement, type EvalJudgeOptions } from '../eval/judge.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Reference values. Speaker and corpus baselines are not known at this point of the pipeline, so
@@ -693,18 +694,20 @@ export class RulesTeacher implements Teacher {
 
   async generate<T>(request: TeacherRequest<T>, signal: AbortSignal): Promise<TeacherResponse<T>> {
     signal.throwIfAborted();
-    const estimate = estimateEmotion(request.segment);
+    // The eval judge scores another model's answer; it needs no estimate of its own.
+    const estimate = request.role === 'eval-judge' ? undefined : estimateEmotion(request.segment);
     let raw: unknown;
     switch (request.role) {
+      case 'eval-judge': raw = rulesEvalJudgement(request.segment, request.options as unknown as EvalJudgeOptions); break;
       case 'vision': raw = writeVisionClues(request.segment); break;
       case 'audio': raw = writeAudioClues(request.segment); break;
-      case 'describe': raw = writeDescription(request.segment, estimate); break;
-      case 'labels': raw = writeLabels(estimate); break;
+      case 'describe': raw = writeDescription(request.segment, estimate!); break;
+      case 'labels': raw = writeLabels(estimate!); break;
       // Offline there is one estimator, so the second opinion is the first one (the check passes).
-      case 'crosscheck': raw = writeLabels(estimate); break;
+      case 'crosscheck': raw = writeLabels(estimate!); break;
       case 'judge': raw = writeJudgement(request.segment); break;
-      case 'qa': raw = writeQuestions(request.segment, estimate, request.options); break;
-      case 'rationale': raw = writeRationale(estimate); break;
+      case 'qa': raw = writeQuestions(request.segment, estimate!, request.options); break;
+      case 'rationale': raw = writeRationale(estimate!); break;
       // Offline there is no translator: say so rather than invent one.
       case 'translate': raw = { status: 'untranslated', reason: 'the offline rules teacher does not translate: map the translate role to an LLM teacher' }; break;
       default: throw new RecordError('teacher-unknown-role', `the rules teacher has no writer for role ${JSON.stringify(request.role)}`);

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { Segment } from '../../schemas/records.ts';
 import type { TeacherUsageTable } from './usage.ts';
 
-export type TeacherRole = 'vision' | 'audio' | 'describe' | 'labels' | 'qa' | 'rationale' | 'crosscheck' | 'judge' | 'translate';
+export type TeacherRole = 'vision' | 'audio' | 'describe' | 'labels' | 'qa' | 'rationale' | 'crosscheck' | 'judge' | 'translate' | 'eval-judge';
 
 /** Media a request shows the model (vision: keyframes in temporal order; audio: the segment's WAV). */
 export interface TeacherMedia {
