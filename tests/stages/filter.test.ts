@@ -206,6 +206,32 @@ describe('low-level rules', () => {
   });
 });
 
+describe('speaker visible', () => {
+  const withSpeaker = (speaker: { track: string | null; confidence: number; method: 'av-correlation' | 'single-face' | 'no-speech' | 'no-face' }) =>
+    edit(base, (s) => {
+      const scores = [
+        { track: 'face-1', correlation: 0.81, coverage: 1, mouthMotion: 0.07 },
+        { track: 'face-2', correlation: 0.12, coverage: 0.9, mouthMotion: 0.01 },
+      ];
+      s.cues!.visual = { ...s.cues!.visual!, speaker: { ...speaker, scores } };
+    });
+
+  it('speaker-not-visible: off by default; on, it keeps a found speaker and drops a segment without one, with the scores', async () => {
+    const found = withSpeaker({ track: 'face-1', confidence: 0.69, method: 'av-correlation' });
+    const missing = withSpeaker({ track: null, confidence: 0.05, method: 'av-correlation' });
+    expect(await run(missing)).toEqual(missing);
+    expect(await run(found, { speakerVisible: true })).toEqual(found);
+    const verdict = await dropped(missing, { speakerVisible: true });
+    expect(verdict.reason).toBe('speaker-not-visible');
+    expect(verdict.detail).toContain('no speaking face among 0 face tracks (av-correlation, confidence 0.05; face-1 r=0.81');
+    // Its own threshold, above the stage's.
+    expect((await dropped(found, { speakerVisible: { minConfidence: 0.8 } })).detail).toBe('speaker face-1 found with confidence 0.69 < speakerVisible.minConfidence 0.8');
+    // A record from before speaker analysis (cues.visual 1) cannot show its speaker.
+    expect((await dropped(base, { speakerVisible: true })).detail).toMatch(/no speaker analysis/);
+    expect(() => parse({ speakerVisible: { minConfidence: 3 } })).toThrow(/minConfidence/);
+  });
+});
+
 describe('label consistency', () => {
   it('label-mismatch-manifest: the manifest label, through the synonym map, must be among the labels', async () => {
     // 'joyful' is happy: the base record agrees.
