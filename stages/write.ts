@@ -394,13 +394,14 @@ function footageTies(segments: readonly Segment[]): Map<string, string> {
 
 /** The media files a segment's rows name (every row of a segment names the same ones). */
 function mediaOf(row: Sample): string[] {
-  return [...(row.video ? [row.video] : []), ...(row.audio ? [row.audio] : []), ...row.frames, ...row.face_crops];
+  return [...(row.video ? [row.video] : []), ...(row.audio ? [row.audio] : []), ...row.frames, ...row.face_crops, ...(row.peak_frame ? [row.peak_frame] : [])];
 }
 
 /** The training rows of one segment, validated; an invalid row rejects the segment whole. */
 function rowsOf(segment: Segment, split: string, tasks: readonly Task[], template: ConversationTemplate): { rows: Sample[] } | { error: string } {
   const labels = segment.labels!;
   const cues = canonicalJson(segment.cues ?? {});
+  const visual = segment.cues?.visual;
   const rows: Sample[] = [];
   for (const sample of buildSamples(segment, { tasks, template })) {
     const candidate = {
@@ -438,6 +439,12 @@ function rowsOf(segment: Segment, split: string, tasks: readonly Task[], templat
       official_split: segment.clip.manifest.officialSplit ?? null,
       review: segment.review?.status ?? 'none',
       review_hash: segment.review?.hash ?? null,
+      speaker_track: visual?.speaker ? visual.speaker.track : null,
+      speaker_confidence: visual?.speaker ? visual.speaker.confidence : null,
+      speaker_method: visual?.speaker ? visual.speaker.method : null,
+      faces: visual?.tracks ? visual.tracks.length : null,
+      peak_frame: visual?.peak ? visual.peak.frame.key : null,
+      peak_time: visual?.peak ? visual.peak.time : null,
     };
     const checked = Sample.safeParse(candidate);
     if (!checked.success) {
