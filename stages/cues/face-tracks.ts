@@ -119,6 +119,12 @@ export class FaceLinker {
     return assigned;
   }
 
+  /** Records that track `index` was followed (not detected) to `box` in frame `frame`. */
+  carry(frame: number, index: number, box: Box): void {
+    this.#tracks[index].lastBox = box;
+    this.#tracks[index].lastFrame = frame;
+  }
+
   #absorb(track: LinkedTrack, descriptor: Float32Array): void {
     track.descriptors++;
     for (let i = 0; i < descriptor.length; i++) track.descriptor[i] += (descriptor[i] - track.descriptor[i]) / track.descriptors;

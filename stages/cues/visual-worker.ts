@@ -28,6 +28,8 @@ export interface FaceOptions {
   readonly landmarks: LandmarkNet;
   /** Faces narrower than this many pixels of the analysed frame are ignored (their landmarks are noise). */
   readonly minFacePx: number;
+  /** The detector runs on every Nth analysed frame (and after a cut); faces are followed by their landmarks in between. */
+  readonly detectEvery: number;
 }
 
 export interface TrackJob {
@@ -155,6 +157,8 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
   /** pixels and per-track boxes of the frames crops may be cut from */
   const kept = new Map<number, Uint8Array>();
   let previousThumb: Float32Array | null = null;
+  /** the faces of the last analysed frame, followed into the next when the detector does not run */
+  let previous: Carried[] = [];
   let detections = 0;
   let index = 0;
 
@@ -176,8 +180,15 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
     const disposables: Tensor[] = [image];
     try {
       lap('other');
-      const found = (await faceapi.detectAllFaces(input, detectorOptions)).filter((d) => d.box.width >= job.faces.minFacePx);
-      lap('detect');
+      // The detector runs every `detectEvery` frames and after a cut; in between, each face of the
+      // previous frame is followed by running the landmark net on its box moved with its landmarks.
+      const detectNow = index % job.faces.detectEvery === 0 || cut;
+      const carried = detectNow ? [] : previous.filter((p) => insideFrame(p.box, job.width, job.height));
+      const found = detectNow
+        ? (await faceapi.detectAllFaces(input, detectorOptions)).filter((d) => d.box.width >= job.faces.minFacePx)
+        : carried.map((p) => new faceapi.FaceDetection(p.score, new faceapi.Rect(p.box.x / job.width, p.box.y / job.height, p.box.width / job.width, p.box.height / job.height), { width: job.width, height: job.height }));
+      if (detectNow) lap('detect');
+      const nextPrevious: Carried[] = [];
       facesPerFrame.push(found.length);
       detections += found.length;
       if (found.length > 0) {
@@ -198,15 +209,22 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
         }
         lap('expressions');
         const boxes = found.map((d) => ({ x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height }));
-        const assigned = await linker.link(index, boxes, cut, async (i) => {
-          lap('other');
-          const descriptor = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(aligned[i])) as Float32Array;
-          lap('descriptors');
-          return descriptor;
-        });
+        const assigned = detectNow
+          ? await linker.link(index, boxes, cut, async (i) => {
+              lap('other');
+              const descriptor = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(aligned[i])) as Float32Array;
+              lap('descriptors');
+              return descriptor;
+            })
+          : carried.map((p, i) => (linker.carry(index, p.track, boxes[i]), p.track));
         for (const [i, trackIndex] of assigned.entries()) {
           const track = (tracks[trackIndex] ??= { frames: [], peak: null, peakPixels: null });
           const points = withMarks[i].landmarks.positions.flatMap((p: { x: number; y: number }) => [p.x, p.y]);
+          const centre = centroid(points);
+          const before = previous.find((p) => p.track === trackIndex);
+          // Next frame's box: this one moved as far as the landmarks moved since the last frame.
+          const shift = before ? { x: centre.x - before.centre.x, y: centre.y - before.centre.y } : { x: 0, y: 0 };
+          nextPrevious.push({ track: trackIndex, box: { ...boxes[i], x: boxes[i].x + shift.x, y: boxes[i].y + shift.y }, centre, score: found[i].score });
           track.frames.push({ index, box: { ...boxes[i], score: found[i].score }, expressions: expressions[i], geometry: faceGeometry(points), mouth: lipBounds(points) });
           const emotion = NON_NEUTRAL.reduce((best, e) => (expressions[i][e] > expressions[i][best] ? e : best));
           if (!track.peak || expressions[i][emotion] > track.peak.probability) {
@@ -216,6 +234,7 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
         }
         if (cropIndices.has(index)) kept.set(index, Uint8Array.from(pixels));
       }
+      previous = nextPrevious;
     } finally {
       for (const tensor of disposables) tensor.dispose();
     }
@@ -311,6 +330,30 @@ async function* decodeFrames(job: TrackJob, frameBytes: number): AsyncGenerator<
   }
   const code = await exited;
   if (code !== 0) throw new RecordError('bad-video', `ffmpeg could not decode ${job.label} (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
+}
+
+interface Carried {
+  readonly track: number;
+  readonly box: Box;
+  readonly centre: { readonly x: number; readonly y: number };
+  readonly score: number;
+}
+
+function centroid(points: readonly number[]): { x: number; y: number } {
+  let x = 0;
+  let y = 0;
+  for (let i = 0; i < points.length; i += 2) {
+    x += points[i];
+    y += points[i + 1];
+  }
+  return { x: (2 * x) / points.length, y: (2 * y) / points.length };
+}
+
+/** At least half of the box is inside the frame. */
+function insideFrame(box: Box, width: number, height: number): boolean {
+  const w = Math.max(0, Math.min(box.x + box.width, width) - Math.max(box.x, 0));
+  const h = Math.max(0, Math.min(box.y + box.height, height) - Math.max(box.y, 0));
+  return w * h >= 0.5 * box.width * box.height;
 }
 
 function lipBounds(points: readonly number[]): Box {

@@ -60,6 +60,8 @@ const VisualConfig = z
     analysisHeight: z.number().int().min(64).max(2160).default(360),
     /** Faces narrower than this many pixels of the analysed frame are ignored. Default 20. */
     minFacePx: z.number().int().min(8).default(20),
+    /** Run the detector on every Nth analysed frame (and after a cut); in between, faces are followed by their landmarks. Default 2. */
+    detectEvery: z.number().int().min(1).max(30).default(2),
     tracking: TrackingConfig.prefault({}),
     speaker: SpeakerConfig.prefault({}),
     crop: CropConfig.prefault({}),
@@ -97,7 +99,7 @@ export const cuesVisual: SegmentStage<VisualConfig> = {
         fps: config.analysisFps,
         width,
         height,
-        faces: { detector: config.detector, minConfidence: config.minConfidence, tinyInputSize: config.tinyInputSize, landmarks: config.landmarks, minFacePx: config.minFacePx },
+        faces: { detector: config.detector, minConfidence: config.minConfidence, tinyInputSize: config.tinyInputSize, landmarks: config.landmarks, minFacePx: config.minFacePx, detectEvery: config.detectEvery },
         tracking: { ...config.tracking, maxGapFrames: Math.round(config.tracking.maxGapSec * config.analysisFps) },
         speaker: config.speaker,
         speech: await speechOf(segment, ctx),
