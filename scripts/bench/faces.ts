@@ -8,6 +8,7 @@
 // from /usr/bin/time on the same ffmpeg command.
 //
 //   npx tsx scripts/bench/faces.ts [--runs 2] [--clips 12] [--speaker-clips 22] [--detector tiny] [--fps 8]
+//     [--detect-every N] [--input-size 320] [--landmarks full|tiny] [--tracking-only]
 //
 // The last four lines are always:
 //   tracking one-face: N.Nx realtime per core
@@ -34,6 +35,10 @@ const { values: args } = parseArgs({
     'speaker-clips': { type: 'string', default: '22' },
     detector: { type: 'string', default: 'tiny' },
     fps: { type: 'string', default: '8' },
+    'detect-every': { type: 'string' },
+    'input-size': { type: 'string' },
+    landmarks: { type: 'string' },
+    'tracking-only': { type: 'boolean', default: false },
   },
 });
 const runs = positive('runs');
@@ -46,6 +51,17 @@ function positive(name: keyof typeof args): number {
   const value = Number(args[name]);
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`--${name} must be a positive integer, got ${args[name]}`);
   return value;
+}
+
+/** The stage config the bench measures: its defaults, with the options given. */
+function settings(): Record<string, unknown> {
+  return {
+    detector: args.detector,
+    analysisFps: fps,
+    ...(args['detect-every'] ? { detectEvery: Number(args['detect-every']) } : {}),
+    ...(args['input-size'] ? { tinyInputSize: Number(args['input-size']) } : {}),
+    ...(args.landmarks ? { landmarks: args.landmarks } : {}),
+  };
 }
 
 const work = await mkdtemp(join(tmpdir(), 'emoforge-bench-faces-'));
@@ -95,7 +111,7 @@ interface Tracking {
 }
 
 async function measureTracking(label: string, path: string): Promise<Tracking> {
-  const defaults = cuesVisual.configSchema.parse({ detector: args.detector, analysisFps: fps });
+  const defaults = cuesVisual.configSchema.parse(settings());
   const job: TrackJob = {
     label,
     input: path,
@@ -152,7 +168,7 @@ async function pipelineRate(count: number): Promise<{ cpu: number; perCoreHour: 
 /** The real-photo speaker clips of tests/stages/cues-visual.test.ts (same seed): share where the speaking face is named. */
 async function speakerFound(count: number): Promise<{ found: number; clips: number }> {
   const plans = await planClips(13, { speaking: count, cuts: 0, croppedOut: 0 });
-  const defaults = cuesVisual.configSchema.parse({});
+  const defaults = cuesVisual.configSchema.parse(settings());
   let found = 0;
   for (const plan of plans.speaking) {
     const clip = await talkingClip(plan);
@@ -194,11 +210,15 @@ async function speakerFound(count: number): Promise<{ found: number; clips: numb
 try {
   const oneFace = await measureTracking('one-face', await panningClip('one-face', await findFaceImage(), 760, 0.05));
   const threeFace = await measureTracking('three-face', await panningClip('three-face', join(REPO, 'node_modules/@vladmandic/face-api/demo/sample1.jpg'), 1100, 0.3));
+  if (args['tracking-only']) {
+    for (const t of [oneFace, threeFace]) console.log(`${t.label}: ${t.realtime.toFixed(2)}x realtime per core, ms/frame ${JSON.stringify(Object.fromEntries(Object.entries(t.msPerFrame).map(([k, v]) => [k, Math.round(v * 10) / 10])))}, detections ${t.detections}, tracks ${t.tracks}`);
+    process.exit(0);
+  }
   const speaker = await speakerFound(speakerClips);
   await closeFaceWorkers();
   const pipeline = await pipelineRate(pipelineClips);
 
-  console.log(`detector ${args.detector}, ${fps} analysed frames/s, 640x360, one worker thread, WASM backend (1 thread), ${runs} runs after a warm-up\n`);
+  console.log(`settings ${JSON.stringify(settings())}, 640x360, one worker thread, WASM backend (1 thread), ${runs} runs after a warm-up\n`);
   const steps = ['decode', 'detect', 'landmarks', 'expressions', 'descriptors', 'other'];
   console.log(['', 'one-face', 'three-face'].map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(12))).join(''));
   const row = (label: string, cell: (t: Tracking) => string) => console.log([label.padEnd(34), ...[oneFace, threeFace].map((t) => cell(t).padStart(12))].join(''));
