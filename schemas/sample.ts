@@ -106,7 +106,7 @@ export const COLUMNS: readonly Column[] = [
   { name: 'frames', kind: 'list<string>', nullable: false, feature: 'image', description: 'the keyframes (JPEG), in time order, relative to the dataset folder' },
   { name: 'face_crops', kind: 'list<string>', nullable: false, feature: 'image', description: 'the face crops (JPEG, 224x224), in time order, relative to the dataset folder' },
   { name: 'conflict', kind: 'string', nullable: true, description: 'CA-MER modality agreement: consistent / video-aligned / audio-aligned / text-aligned / ambiguous' },
-  { name: 'cues', kind: 'string', nullable: false, description: 'JSON of the numeric cues (acoustic, lexical)' },
+  { name: 'cues', kind: 'string', nullable: false, description: 'JSON of the measured cues (acoustic, lexical, visual with each face track summarised, agreement)' },
   { name: 'teacher', kind: 'string', nullable: false, description: 'teacher that wrote the target text' },
   { name: 'model', kind: 'string', nullable: false, description: 'teacher model' },
   { name: 'template', kind: 'string', nullable: false, description: 'prompt/template id@version' },

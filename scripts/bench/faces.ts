@@ -223,7 +223,7 @@ try {
   console.log(['', 'one-face', 'three-face'].map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(12))).join(''));
   const row = (label: string, cell: (t: Tracking) => string) => console.log([label.padEnd(34), ...[oneFace, threeFace].map((t) => cell(t).padStart(12))].join(''));
   row('analysed frames', (t) => String(t.frames));
-  row('detections / descriptors computed', (t) => `${t.detections}/${t.descriptors}`);
+  row('faces analysed / descriptors computed', (t) => `${t.detections}/${t.descriptors}`);
   row('tracks', (t) => String(t.tracks));
   for (const step of steps) row(`ms / frame: ${step} (worker wall)`, (t) => t.msPerFrame[step].toFixed(1));
   row('CPU s / s of video (+ ffmpeg)', (t) => t.cpuPerVideoSecond.toFixed(3));
