@@ -139,6 +139,64 @@ export type ExpressionProbabilities = z.infer<typeof ExpressionProbabilities>;
 
 export const FaceBox = z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number(), score: z.number().min(0).max(1) });
 
+/** Unit-free ratios from the 68 landmarks (stages/cues/face-geometry.ts): geometric measures, not FACS action units. */
+export const FaceGeometry = z.object({
+  mouthOpening: z.number(),
+  lipCornerRaise: z.number(),
+  browHeight: z.number(),
+  eyeOpenness: z.number(),
+  headYaw: z.number(),
+  headPitch: z.number(),
+});
+export const GeometrySummary = z.object({
+  /** mean of each measure over the track's frames */
+  mean: FaceGeometry,
+  /** max − min of each measure over the track's frames */
+  range: FaceGeometry,
+  /** highest brow height above the track's median */
+  browRaise: z.number(),
+  /** the track's median brow height above its lowest */
+  browLowering: z.number(),
+});
+export type GeometrySummary = z.infer<typeof GeometrySummary>;
+
+/** One face followed through a segment's analysed frames. */
+export const FaceTrackCues = z.object({
+  /** face-1, face-2, … in order of first appearance; a face re-identified after a cut keeps its id */
+  id: z.string(),
+  /** seconds from the segment start of each analysed frame the face is seen in */
+  times: z.array(z.number().nonnegative()),
+  /** its box per frame, in pixels of the analysed frame */
+  boxes: z.array(FaceBox),
+  /** expression probabilities per frame */
+  expressions: z.array(ExpressionProbabilities),
+  meanExpressions: ExpressionProbabilities,
+  /** mouth opening per frame (the speaker test's signal) */
+  mouthOpening: z.array(z.number()),
+  geometry: GeometrySummary,
+});
+export type FaceTrackCues = z.infer<typeof FaceTrackCues>;
+
+export const SpeakerCues = z.object({
+  track: z.string().nullable(),
+  confidence: z.number().min(0).max(1),
+  /** av-correlation (several faces), single-face, no-speech (no audio or silence), no-face */
+  method: z.enum(['av-correlation', 'single-face', 'no-speech', 'no-face']),
+  /** per track: correlation of its mouth opening with the speech envelope, its coverage of the speech frames, and how much its mouth moves (sd of mouth opening) */
+  scores: z.array(z.object({ track: z.string(), correlation: z.number(), coverage: z.number(), mouthMotion: z.number() })),
+});
+export type SpeakerCues = z.infer<typeof SpeakerCues>;
+
+export const PeakFrame = z.object({
+  /** seconds from the segment start */
+  time: z.number().nonnegative(),
+  emotion: Emotion,
+  probability: z.number().min(0).max(1),
+  /** the whole analysed frame, JPEG */
+  frame: ArtefactRef,
+});
+export type PeakFrame = z.infer<typeof PeakFrame>;
+
 export const VisualCues = z.object({
   detector: z.enum(['ssd', 'tiny']),
   /** one entry per keyframe, in time order */
@@ -147,7 +205,7 @@ export const VisualCues = z.object({
       /** seconds from the segment start */
       time: z.number().nonnegative(),
       faces: z.number().int().nonnegative(),
-      /** the largest face, in pixels of the keyframe */
+      /** the described face at the nearest analysed frame, in pixels of the analysed frame */
       box: FaceBox.nullable(),
       expressions: ExpressionProbabilities.nullable(),
     }),
@@ -157,10 +215,24 @@ export const VisualCues = z.object({
   dominant: Emotion.nullable(),
   /** share of face frames whose top expression is the dominant one, 0..1 */
   stability: z.number().min(0).max(1),
-  /** share of keyframes with a face, 0..1 */
+  /** share of analysed frames the described face is seen in (before cues.visual 2: of keyframes with a face), 0..1 */
   faceRatio: z.number().min(0).max(1),
-  /** JPEG crops of the largest face per keyframe that has one */
+  /** JPEG crops of the described face (the speaker's, else the longest track's) at the keyframes where it is seen */
   crops: z.array(ArtefactRef),
+  /** how the video was sampled for tracking (cues.visual 2+) */
+  analysis: z.object({ fps: z.number().positive(), width: z.number().int().positive(), height: z.number().int().positive(), frames: z.number().int().nonnegative(), cuts: z.number().int().nonnegative() }).optional(),
+  /** every face track of the segment, in order of first appearance */
+  tracks: z.array(FaceTrackCues).optional(),
+  /** the active speaker among the tracks; `track` null when none was found with enough confidence */
+  speaker: SpeakerCues.optional(),
+  /** the track the cues above describe: the speaker's, else the longest (null without faces) */
+  described: z.string().nullable().optional(),
+  /** face tracks other than the described one */
+  otherFaces: z.number().int().nonnegative().optional(),
+  /** facial geometry of the described track */
+  geometry: GeometrySummary.nullable().optional(),
+  /** the frame where the described face's non-neutral expression peaks, kept as a JPEG keyframe */
+  peak: PeakFrame.nullable().optional(),
 });
 export type VisualCues = z.infer<typeof VisualCues>;
 

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { ConflictTag, ReviewStatus } from './records.ts';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** rationale: question → steps ending in the emotion; qra: Q → R → A (the reasoning, then the answer in its own turn) */
 export const TASKS = ['description', 'ov_labels', 'mcq', 'open_qa', 'attribute_qa', 'rationale', 'qra'] as const;
@@ -58,6 +58,12 @@ export const Sample = z.object({
   official_split: z.string().nullable(),
   review: ReviewStatus,
   review_hash: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  speaker_track: z.string().nullable(),
+  speaker_confidence: z.number().min(0).max(1).nullable(),
+  speaker_method: z.string().nullable(),
+  faces: z.number().int().nonnegative().nullable(),
+  peak_frame: MediaPath.nullable(),
+  peak_time: z.number().nonnegative().nullable(),
 });
 export type Sample = z.infer<typeof Sample>;
 
@@ -100,7 +106,7 @@ export const COLUMNS: readonly Column[] = [
   { name: 'frames', kind: 'list<string>', nullable: false, feature: 'image', description: 'the keyframes (JPEG), in time order, relative to the dataset folder' },
   { name: 'face_crops', kind: 'list<string>', nullable: false, feature: 'image', description: 'the face crops (JPEG, 224x224), in time order, relative to the dataset folder' },
   { name: 'conflict', kind: 'string', nullable: true, description: 'CA-MER modality agreement: consistent / video-aligned / audio-aligned / text-aligned / ambiguous' },
-  { name: 'cues', kind: 'string', nullable: false, description: 'JSON of the numeric cues (acoustic, lexical)' },
+  { name: 'cues', kind: 'string', nullable: false, description: 'JSON of the measured cues (acoustic, lexical, visual with each face track summarised, agreement)' },
   { name: 'teacher', kind: 'string', nullable: false, description: 'teacher that wrote the target text' },
   { name: 'model', kind: 'string', nullable: false, description: 'teacher model' },
   { name: 'template', kind: 'string', nullable: false, description: 'prompt/template id@version' },
@@ -110,4 +116,10 @@ export const COLUMNS: readonly Column[] = [
   { name: 'official_split', kind: 'string', nullable: true, description: "the corpus's own split (train / validation / test), when it publishes one" },
   { name: 'review', kind: 'string', nullable: false, description: "human review: none / accepted / edited (a reviewer's text replaced the teacher's) / rejected (kept only with review.reject: keep)" },
   { name: 'review_hash', kind: 'string', nullable: true, description: 'hash of the generated content review decisions are keyed by (null when the run had no review stage)' },
+  { name: 'speaker_track', kind: 'string', nullable: true, description: "the face track (face-1, face-2, …) cues.visual found speaking, the one the visual cues describe; null when none was found (or no cues.visual)" },
+  { name: 'speaker_confidence', kind: 'double', nullable: true, description: "0..1: how well that track's mouth opening follows the speech envelope, less the runner-up's; null without cues.visual" },
+  { name: 'speaker_method', kind: 'string', nullable: true, description: 'av-correlation (several faces) / single-face / no-speech / no-face; null without cues.visual' },
+  { name: 'faces', kind: 'double', nullable: true, description: 'face tracks in the segment (the speaker and the others); null without cues.visual' },
+  { name: 'peak_frame', kind: 'string', nullable: true, feature: 'image', description: "the frame where the described face's non-neutral expression peaks (JPEG), relative to the dataset folder" },
+  { name: 'peak_time', kind: 'double', nullable: true, description: 'time of the peak frame, seconds from the segment start' },
 ];

@@ -1,7 +1,8 @@
 // clues (optional, before describe): AffectGPT's MER-Caption pipeline first had a video LLM write
 // the visual clues and an audio LLM the acoustic clues, then merged them with the subtitle. This
 // stage asks the `vision` role to describe facial expression, gaze, posture and scene from 3-8 of
-// the segment's keyframes in temporal order (identity never described), and the `audio` role to
+// the segment's keyframes in temporal order (the described face's peak-expression frame first when
+// cues.visual kept one; identity never described), and the `audio` role to
 // describe tone, pitch, intensity and rhythm from the segment's WAV. The describe prompt then
 // receives both texts as data. The offline `rules` teacher writes both from the measured cues.
 import { z } from 'zod';
@@ -43,7 +44,8 @@ export function evenlyChosen<T>(items: readonly T[], count: number): T[] {
 export const cluesStage: SegmentStage<CluesConfig> = {
   kind: 'segment',
   name: 'clues',
-  version: 1,
+  // 2: the peak-expression frame first, and the vision prompt names the person the cues describe.
+  version: 2,
   configSchema: CluesConfig as unknown as z.ZodType<CluesConfig>,
   reads: ['frames', 'audio'],
   adds: ['clues'],
@@ -54,7 +56,9 @@ export const cluesStage: SegmentStage<CluesConfig> = {
     if (config.modalities.includes('video')) {
       const frames = [...(segment.frames ?? [])].sort((a, b) => (a.time ?? 0) - (b.time ?? 0));
       if (frames.length >= config.minFrames) {
-        const chosen = evenlyChosen(frames, config.maxFrames);
+        // The peak-expression frame of the described face (cues.visual), when there is one, goes first.
+        const peak = segment.cues?.visual?.peak?.frame;
+        const chosen = peak ? [peak, ...evenlyChosen(frames, Math.max(1, config.maxFrames - 1))] : evenlyChosen(frames, config.maxFrames);
         const images = await Promise.all(
           chosen.map(async (ref) => {
             const jpeg = await ctx.store.get(ref.key);
@@ -63,7 +67,7 @@ export const cluesStage: SegmentStage<CluesConfig> = {
           }),
         );
         const frameTimes = images.map((i) => i.time);
-        const { value, provenance } = await generateFor(ctx, 'vision', config.visionTemplate, segment, ClueOutput, { frameTimes }, { images, imageDetail: config.imageDetail });
+        const { value, provenance } = await generateFor(ctx, 'vision', config.visionTemplate, segment, ClueOutput, { frameTimes, peakFirst: !!peak }, { images, imageDetail: config.imageDetail });
         clues.visual = { text: value.text, frames: frameTimes, provenance };
       } else {
         ctx.log.debug({ segment: segment.id, frames: frames.length, minFrames: config.minFrames }, 'too few keyframes for a visual clue');

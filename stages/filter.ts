@@ -1,7 +1,7 @@
 // filter: rule filters over a segment. Each rule that fails drops the segment with its own reason,
 // which becomes a counter in stats.json and a row in rejects.parquet; the first failing rule wins.
 // Rules, in order: required fields, duration, language, transcript / description / answer length,
-// refusals, boilerplate, repetition, label consistency, rationale grounding. Rules over a field the
+// refusals, boilerplate, repetition, label consistency, speaker visible, rationale grounding. Rules over a field the
 // record lacks do not apply (requiredFields is how to demand one). Corpus-wide rules (length tails,
 // label caps) are the global stage filter.corpus.
 import { z } from 'zod';
@@ -68,6 +68,14 @@ const FilterConfig = z
     repetition: RepetitionConfig.prefault({}),
     /** Label consistency checks (label-mismatch-manifest, label-mismatch-cues); all off by default. */
     consistency: ConsistencyConfig.prefault({}),
+    /**
+     * MER-Caption's low-level rule (speaker-not-visible): keep a segment only when cues.visual found
+     * the speaking face, with at least `minConfidence`. `true` = on with the stage's own threshold
+     * (a speaker it names already passed cues.visual.speaker.minConfidence). Default off.
+     */
+    speakerVisible: z
+      .preprocess((value) => (typeof value === 'boolean' ? { enabled: value } : value), z.object({ enabled: z.boolean().default(true), minConfidence: z.number().min(0).max(1).default(0) }).strict())
+      .prefault({ enabled: false }),
     /** Rationale grounding (ungrounded-rationale): drop | flag | off, or an object with mode and tolerances. */
     grounding: z.preprocess((value) => (typeof value === 'string' ? { mode: value } : value), GroundingConfig).prefault({}),
   })
@@ -147,6 +155,16 @@ const RULES: Rule[] = [
     return undefined;
   },
   (s, c, compiled) => checkConsistency(s, c.consistency, compiled.vocabulary),
+  (s, { speakerVisible: rule }) => {
+    if (!rule.enabled) return undefined;
+    const speaker = s.cues?.visual?.speaker;
+    if (!speaker) return drop('speaker-not-visible', 'cues.visual recorded no speaker analysis (a record from cues.visual 1, or a clip without video)');
+    const scores = speaker.scores.map((t) => `${t.track} r=${t.correlation} coverage=${t.coverage} motion=${t.mouthMotion}`).join('; ');
+    const tracks = s.cues!.visual!.tracks?.length ?? 0;
+    if (speaker.track === null) return drop('speaker-not-visible', `no speaking face among ${tracks} face track${tracks === 1 ? '' : 's'} (${speaker.method}, confidence ${speaker.confidence}${scores ? `; ${scores}` : ''})`);
+    if (speaker.confidence < rule.minConfidence) return drop('speaker-not-visible', `speaker ${speaker.track} found with confidence ${speaker.confidence} < speakerVisible.minConfidence ${rule.minConfidence}`);
+    return undefined;
+  },
 ];
 
 /**
@@ -161,6 +179,7 @@ function filterReads(config: FilterConfig): string[] {
   if (c.teacher) reads.add('crosscheck');
   if (c.cues !== 'off' || c.sentiment !== 'off') reads.add('cues.agreement');
   if (config.grounding.mode !== 'off') reads.add('rationale');
+  if (config.speakerVisible.enabled) reads.add('cues.visual');
   return [...reads];
 }
 
@@ -171,7 +190,8 @@ export const filter: SegmentStage<FilterConfig> = {
   kind: 'segment',
   name: 'filter',
   // 2: answer length, language, required fields, refusal / boilerplate / repetition, label consistency and rationale grounding.
-  version: 2,
+  // 3: speakerVisible.
+  version: 3,
   configSchema: FilterConfig as unknown as z.ZodType<FilterConfig>,
   reads: ['transcript'],
   readsFor: filterReads,

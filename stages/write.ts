@@ -394,13 +394,26 @@ function footageTies(segments: readonly Segment[]): Map<string, string> {
 
 /** The media files a segment's rows name (every row of a segment names the same ones). */
 function mediaOf(row: Sample): string[] {
-  return [...(row.video ? [row.video] : []), ...(row.audio ? [row.audio] : []), ...row.frames, ...row.face_crops];
+  return [...(row.video ? [row.video] : []), ...(row.audio ? [row.audio] : []), ...row.frames, ...row.face_crops, ...(row.peak_frame ? [row.peak_frame] : [])];
+}
+
+/**
+ * The cues a row carries: everything measured, except that each face track is summarised (its
+ * per-frame times, boxes, expressions and mouth opening stay in the segment record: a 10 s
+ * three-face segment would otherwise put ~40 KB into every one of its rows).
+ */
+function rowCues(cues: NonNullable<Segment['cues']>): NonNullable<Segment['cues']> | Record<string, unknown> {
+  const visual = cues.visual;
+  if (!visual?.tracks) return cues;
+  const tracks = visual.tracks.map((t) => ({ id: t.id, frames: t.times.length, first: t.times[0], last: t.times[t.times.length - 1], meanExpressions: t.meanExpressions, geometry: t.geometry }));
+  return { ...cues, visual: { ...visual, tracks } };
 }
 
 /** The training rows of one segment, validated; an invalid row rejects the segment whole. */
 function rowsOf(segment: Segment, split: string, tasks: readonly Task[], template: ConversationTemplate): { rows: Sample[] } | { error: string } {
   const labels = segment.labels!;
-  const cues = canonicalJson(segment.cues ?? {});
+  const cues = canonicalJson(rowCues(segment.cues ?? {}));
+  const visual = segment.cues?.visual;
   const rows: Sample[] = [];
   for (const sample of buildSamples(segment, { tasks, template })) {
     const candidate = {
@@ -438,6 +451,12 @@ function rowsOf(segment: Segment, split: string, tasks: readonly Task[], templat
       official_split: segment.clip.manifest.officialSplit ?? null,
       review: segment.review?.status ?? 'none',
       review_hash: segment.review?.hash ?? null,
+      speaker_track: visual?.speaker ? visual.speaker.track : null,
+      speaker_confidence: visual?.speaker ? visual.speaker.confidence : null,
+      speaker_method: visual?.speaker ? visual.speaker.method : null,
+      faces: visual?.tracks ? visual.tracks.length : null,
+      peak_frame: visual?.peak ? visual.peak.frame.key : null,
+      peak_time: visual?.peak ? visual.peak.time : null,
     };
     const checked = Sample.safeParse(candidate);
     if (!checked.success) {

@@ -36,7 +36,8 @@ export const PLACEHOLDERS = {
   kinds: 'the question kinds the qa stage asks for, as a JSON list (mcq, open, attribute)',
   emotions: 'the allowed primary emotions, comma separated',
   duration: 'the segment duration in seconds',
-  frames: 'the times of the keyframes shown (seconds from the segment start), in order',
+  frames: 'the times of the keyframes shown (seconds from the segment start), in order; the peak frame first when there is one',
+  person: 'which person the visual cues are about: the speaking face track when found, else the face seen longest, and how many other faces there were',
   generated: 'everything generated for the segment (description, labels, QA, rationale) as JSON inside <generated> tags, escaped',
   clues: 'the vision and audio clue texts inside <visual_clues> and <audio_clues> tags, escaped (status="missing" when not written)',
   polish: "the translate stage's polish instruction (MERTools-style: repair recognition errors and punctuation), or nothing",
@@ -161,11 +162,20 @@ export function cuesForPrompt(segment: Segment): Record<string, unknown> {
     durationSec: segment.end - segment.start,
     video: visual
       ? {
+          person: personOf(segment),
+          faceTracks: visual.tracks?.length,
+          otherFaces: visual.otherFaces,
+          speaker: visual.speaker ? { track: visual.speaker.track, confidence: visual.speaker.confidence, method: visual.speaker.method } : undefined,
           keyframes: visual.frames.length,
           faceRatio: visual.faceRatio,
           dominantExpression: visual.dominant,
           stability: visual.stability,
           meanExpressions: visual.meanExpressions,
+          // Geometric ratios of the 68 landmarks over the inter-ocular distance, not FACS action units.
+          geometry: visual.geometry
+            ? { mean: visual.geometry.mean, mouthOpeningRange: visual.geometry.range.mouthOpening, browRaise: visual.geometry.browRaise, browLowering: visual.geometry.browLowering }
+            : undefined,
+          peak: visual.peak ? { timeSec: visual.peak.time, emotion: visual.peak.emotion, probability: visual.peak.probability } : undefined,
         }
       : null,
     audio: acoustic
@@ -193,6 +203,23 @@ export function cuesForPrompt(segment: Segment): Record<string, unknown> {
   };
 }
 
+/** Which person the visual cues are about, in words (the `person` placeholder and the cues' video.person). */
+export function personOf(segment: Segment): string {
+  const visual = segment.cues?.visual;
+  if (!visual) return 'no face analysis was run';
+  const tracks = visual.tracks;
+  if (!tracks) return 'the largest face in each keyframe (no face tracking)';
+  if (tracks.length === 0) return 'no face was found in the video';
+  const others = visual.otherFaces ?? tracks.length - 1;
+  const rest = others === 0 ? 'no other face is in the video' : `${others} other face${others === 1 ? ' is' : 's are'} in the video and not described`;
+  const speaker = visual.speaker;
+  if (speaker?.track && speaker.track === visual.described) {
+    return `the speaking person: face track ${speaker.track}, whose mouth moves with the speech (confidence ${speaker.confidence.toFixed(2)}); ${rest}`;
+  }
+  const why = speaker?.method === 'no-speech' ? 'there is no speech to match' : 'no face moves its mouth with the speech';
+  return `face track ${visual.described}, the face seen longest; the speaker was not identified (${why}), so this may not be the person speaking; ${rest}`;
+}
+
 /** Every placeholder's text for one request. */
 export function promptValues(segment: Segment, options: Readonly<Record<string, unknown>> | undefined): Record<Placeholder, string> {
   const labelSet = Array.isArray(options?.labelSet) ? (options.labelSet as unknown[]).map(String) : [...EMOTIONS];
@@ -208,7 +235,10 @@ export function promptValues(segment: Segment, options: Readonly<Record<string, 
     kinds: compactJson(Array.isArray(options?.kinds) ? (options.kinds as unknown[]).map(String) : ['mcq', 'open', 'attribute']),
     emotions: EMOTIONS.join(', '),
     duration: String(Math.round((segment.end - segment.start) * 100) / 100),
-    frames: Array.isArray(options?.frameTimes) ? (options.frameTimes as number[]).map((t, i) => `image ${i + 1} at ${t.toFixed(2)} s`).join(', ') : 'none',
+    frames: Array.isArray(options?.frameTimes)
+      ? (options.frameTimes as number[]).map((t, i) => `image ${i + 1}${i === 0 && options?.peakFirst === true ? ' (the peak expression)' : ''} at ${t.toFixed(2)} s`).join(', ')
+      : 'none',
+    person: personOf(segment),
     generated: dataBlock(
       'generated',
       JSON.stringify({

@@ -341,10 +341,11 @@ function describeVideo(segment: Segment, estimate: EmotionEstimate): string {
   const frames = segment.frames?.length ?? 0;
   const visual = segment.cues?.visual;
   if (visual) {
-    if (visual.faceRatio === 0) return `No face was found in ${visual.frames.length} keyframe${visual.frames.length === 1 ? '' : 's'}.`;
+    if (visual.tracks?.length === 0 || visual.faceRatio === 0) return `No face was found in ${visual.frames.length} keyframe${visual.frames.length === 1 ? '' : 's'}.`;
+    const person = whichPerson(visual);
     const cited = estimate.evidence.find((e) => e.cue === 'face-expression');
-    if (cited) return `${cited.finding}.`;
-    return `A face is visible in ${Math.round(visual.faceRatio * 100)}% of the keyframes, but its expression is unclear.`;
+    if (cited) return `${person}${cited.finding}.`;
+    return `${person}A face is visible in ${Math.round(visual.faceRatio * 100)}% of the keyframes, but its expression is unclear.`;
   }
   return frames > 0 ? `${frames} keyframe${frames === 1 ? ' was' : 's were'} extracted, but facial cues were not analysed.`
     : 'Facial cues were not analysed.';
@@ -430,6 +431,17 @@ function writeJudgement(segment: Segment): { score: number; reason: string } {
   return { score, reason: deductions.length ? `${score}/10: ${deductions.join('; ')}` : '10/10: the labels, description and rationale agree and cite every measured modality' };
 }
 
+/** Which person the face cues are about, as a sentence (empty for records without face tracks). */
+function whichPerson(visual: NonNullable<NonNullable<Segment['cues']>['visual']>): string {
+  if (!visual.tracks || !visual.described) return '';
+  const others = visual.otherFaces ?? 0;
+  const rest = others === 0 ? '' : `; ${others} other face${others === 1 ? ' is' : 's are'} not described`;
+  if (visual.speaker?.track === visual.described) {
+    return `The face cues are about the person speaking (face track ${visual.described}, whose mouth moves with the speech at confidence ${visual.speaker.confidence.toFixed(2)})${rest}. `;
+  }
+  return `The speaker could not be identified, so the face cues are about the face seen longest (face track ${visual.described})${rest}. `;
+}
+
 /** The `vision` role offline: the face cues of the keyframes in temporal order (identity never described). */
 function writeVisionClues(segment: Segment): { text: string } {
   const visual = segment.cues?.visual;
@@ -438,12 +450,18 @@ function writeVisionClues(segment: Segment): { text: string } {
     const at = `keyframe ${i + 1} (${frame.time.toFixed(1)} s)`;
     if (frame.faces === 0 || !frame.expressions) return `${at}: no face is visible`;
     const top = EMOTIONS.reduce((best, e) => ((frame.expressions![e] ?? 0) > (frame.expressions![best] ?? 0) ? e : best), EMOTIONS[0]);
-    return `${at}: ${frame.faces > 1 ? `${frame.faces} faces; the largest looks` : 'the face looks'} ${top} (${(frame.expressions[top] ?? 0).toFixed(2)})`;
+    const who = visual.tracks ? 'the described face looks' : 'the largest looks';
+    return `${at}: ${frame.faces > 1 ? `${frame.faces} faces; ${who}` : 'the face looks'} ${top} (${(frame.expressions[top] ?? 0).toFixed(2)})`;
   });
   const trend = visual.dominant
     ? ` Across the clip the expression is mostly ${visual.dominant}, stable in ${Math.round(visual.stability * 100)}% of the frames with a face.`
     : ' No expression could be read.';
-  return { text: `${upperFirst(parts.join('; '))}.${trend} Gaze, posture and scene are not measured offline.` };
+  const peak = visual.peak ? ` Its expression peaks at ${visual.peak.time.toFixed(2)} s (${visual.peak.emotion}, ${visual.peak.probability.toFixed(2)}).` : '';
+  const g = visual.geometry;
+  const geometry = g
+    ? ` Landmark geometry (ratios to the eye spacing, not action units): mouth opening ${g.mean.mouthOpening.toFixed(2)} on average, lip-corner raise ${g.mean.lipCornerRaise.toFixed(2)}, eye openness ${g.mean.eyeOpenness.toFixed(2)}.`
+    : '';
+  return { text: `${whichPerson(visual)}${upperFirst(parts.join('; '))}.${trend}${peak}${geometry} Gaze, posture and scene are not measured offline.` };
 }
 
 /** The `audio` role offline: tone, pitch, intensity and rhythm from the prosody cues. */

@@ -119,6 +119,12 @@ export function* benchRows(count: number, seed = 42): Generator<Sample> {
       split: 'train',
       review: 'none',
       review_hash: null,
+      speaker_track: i % 2 === 0 ? 'face-1' : null,
+      speaker_confidence: i % 2 === 0 ? 0.7 : null,
+      speaker_method: 'av-correlation',
+      faces: 2,
+      peak_frame: null,
+      peak_time: i % 2 === 0 ? 1.25 : null,
     };
     start += duration;
   }

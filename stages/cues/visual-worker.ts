@@ -1,13 +1,22 @@
-// Face detection and expression recognition off the event loop. The main thread calls
-// analyseFaces(); a lazily started worker thread (this same file, loaded through tsx) decodes the
-// JPEG with sharp and runs face-api on the tfjs WASM backend, whose models load once per worker.
+// Face tracking off the event loop. The main thread calls trackFaces() with a segment's span of a
+// video file and its speech samples; a lazily started worker thread (this same file, loaded through
+// tsx) decodes the span with ffmpeg at the analysis rate and runs face-api on the tfjs WASM backend
+// (detector, 68-landmark net, expression net; the recognition net only for faces that no box
+// overlap links), links detections into tracks (face-tracks.ts), finds the active speaker
+// (active-speaker.ts), measures facial geometry (face-geometry.ts) and encodes the face crops and
+// the peak frame. Everything that touches pixels stays in the worker.
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { RecordError } from '../../pipelines/errors.ts';
 import { WorkerPool, isWorkerFor, serveJobs } from '../../pipelines/worker-thread.ts';
 import type { Emotion } from '../../schemas/records.ts';
+import { findSpeaker, speechEnvelope, type SpeakerScore, type SpeakerVerdict } from './active-speaker.ts';
+import { faceGeometry, type FaceGeometry } from './face-geometry.ts';
+import { FaceLinker, type Box } from './face-tracks.ts';
 
 export type FaceDetector = 'ssd' | 'tiny';
+export type LandmarkNet = 'full' | 'tiny';
 
 export interface FaceOptions {
   readonly detector: FaceDetector;
@@ -15,40 +24,84 @@ export interface FaceOptions {
   readonly minConfidence: number;
   /** Tiny detector input size in pixels, a multiple of 32. */
   readonly tinyInputSize: number;
+  /** face-api's 68-point landmark net: 'full' (more exact) or 'tiny'. */
+  readonly landmarks: LandmarkNet;
+  /** Faces narrower than this many pixels of the analysed frame are ignored (their landmarks are noise). */
+  readonly minFacePx: number;
+  /** The detector runs on every Nth analysed frame (and after a cut); faces are followed by their landmarks in between. */
+  readonly detectEvery: number;
 }
 
-export interface FaceBoxPixels {
-  readonly x: number;
-  readonly y: number;
+export interface TrackJob {
+  /** What is analysed, for messages (the clip's uri and span). */
+  readonly label: string;
+  /** A local video file. */
+  readonly input: string;
+  /** The span of it, seconds. */
+  readonly start: number;
+  readonly end: number;
+  /** Analysed frames per second. */
+  readonly fps: number;
+  /** Analysed frame size in pixels (the video is scaled to it). */
   readonly width: number;
   readonly height: number;
-  readonly score: number;
+  readonly faces: FaceOptions;
+  readonly tracking: { readonly minIou: number; readonly maxDescriptorDistance: number; readonly maxGapFrames: number; readonly cutThreshold: number };
+  readonly speaker: { readonly minConfidence: number; readonly minCoverage: number };
+  /** 16 kHz (or any rate) mono speech of the span, or null without audio. */
+  readonly speech: { readonly samples: Float32Array; readonly sampleRate: number } | null;
+  /** Times (seconds from the span start) at which a crop of the described face is wanted. */
+  readonly cropTimes: readonly number[];
+  readonly crop: { readonly enabled: boolean; readonly size: number; readonly margin: number; readonly quality: number };
 }
 
-export interface FaceFrameAnalysis {
-  /** Keyframe size in pixels. */
+export interface TrackFrame {
+  /** analysed-frame index; time = index / fps */
+  readonly index: number;
+  readonly box: Box & { readonly score: number };
+  readonly expressions: Record<Emotion, number>;
+  readonly geometry: FaceGeometry;
+  /** bounds of the lip landmarks (48–67), in pixels of the analysed frame */
+  readonly mouth: Box;
+}
+
+export interface FaceTrack {
+  /** 'face-1', 'face-2', … in order of first appearance */
+  readonly id: string;
+  readonly frames: readonly TrackFrame[];
+  /** the frame where the non-neutral expression peaks (highest probability of one of the six), and which */
+  readonly peak: { readonly index: number; readonly emotion: Emotion; readonly probability: number } | null;
+}
+
+export interface FaceTrackAnalysis {
   readonly width: number;
   readonly height: number;
-  readonly faces: number;
-  /** The largest face, or null when none was found. */
-  readonly box: FaceBoxPixels | null;
-  /** Expression probabilities of the largest face (face-api's seven, our Emotion names). */
-  readonly expressions: Record<Emotion, number> | null;
-  /** Milliseconds in the worker (decoding, inference; the first job also loads the models), for throughput reports. */
-  readonly modelMs: number;
-}
-
-interface FaceJob {
-  /** The keyframe's store key, for messages. */
-  readonly key: string;
-  readonly jpeg: Uint8Array;
-  readonly options: FaceOptions;
+  readonly fps: number;
+  /** analysed frames decoded */
+  readonly frameCount: number;
+  /** faces per analysed frame */
+  readonly facesPerFrame: readonly number[];
+  /** analysed frames that start a new shot */
+  readonly cuts: readonly number[];
+  readonly tracks: readonly FaceTrack[];
+  readonly speaker: SpeakerVerdict;
+  /** the track the cues describe: the speaker's, else the longest; null without faces */
+  readonly described: string | null;
+  /** crops of the described track at the crop times where it is seen */
+  readonly crops: readonly { readonly time: number; readonly jpeg: Uint8Array }[];
+  /** the whole analysed frame at the described track's peak, as JPEG */
+  readonly peakFrame: { readonly time: number; readonly jpeg: Uint8Array } | null;
+  /** worker milliseconds by step, and work counts, for the bench */
+  readonly timings: { decode: number; detect: number; landmarks: number; expressions: number; descriptors: number; other: number };
+  readonly descriptorsComputed: number;
+  readonly detections: number;
 }
 
 const WORKER_ROLE = 'emoforge-visual-worker';
 
 /** face-api's labels; the same names as EMOTIONS. */
 const EXPRESSIONS = ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted', 'surprised'] as const satisfies readonly Emotion[];
+const NON_NEUTRAL = EXPRESSIONS.filter((e) => e !== 'neutral');
 
 // ---------------------------------------------------------------------------------------------
 // Worker side.
@@ -56,66 +109,296 @@ const EXPRESSIONS = ['neutral', 'happy', 'sad', 'angry', 'fearful', 'disgusted',
 type FaceApi = typeof import('@vladmandic/face-api/dist/face-api.node-wasm.js');
 type TfCore = typeof import('@tensorflow/tfjs-core');
 type FaceApiTensor3D = Parameters<FaceApi['extractFaceTensors']>[0];
+type Tensor = { dispose(): void };
 
 interface Models {
   readonly faceapi: FaceApi;
   readonly tf: TfCore;
-  /** Detector nets load on first use: most runs only ever use one. */
-  readonly detectors: Map<FaceDetector, Promise<void>>;
+  /** Nets load on first use: most runs only ever use one detector and one landmark net. */
+  readonly loaded: Map<string, Promise<void>>;
 }
 
 let models: Promise<Models> | undefined;
 
-if (isWorkerFor(WORKER_ROLE)) serveJobs<FaceJob, FaceFrameAnalysis>(analyseFrame);
+if (isWorkerFor(WORKER_ROLE)) serveJobs<TrackJob, FaceTrackAnalysis>(analyseSpan);
 
-async function analyseFrame(job: FaceJob): Promise<FaceFrameAnalysis> {
-  const started = performance.now();
-  const { faceapi, tf, detectors } = await (models ??= loadModels());
-  let detectorReady = detectors.get(job.options.detector);
-  if (!detectorReady) {
-    const net = job.options.detector === 'ssd' ? faceapi.nets.ssdMobilenetv1 : faceapi.nets.tinyFaceDetector;
-    detectorReady = net.loadFromDisk(modelDir());
-    detectors.set(job.options.detector, detectorReady);
+async function ready(models: Models, name: 'ssdMobilenetv1' | 'tinyFaceDetector' | 'faceLandmark68Net' | 'faceLandmark68TinyNet' | 'faceRecognitionNet'): Promise<void> {
+  let loading = models.loaded.get(name);
+  if (!loading) {
+    loading = models.faceapi.nets[name].loadFromDisk(modelDir());
+    models.loaded.set(name, loading);
   }
-  await detectorReady;
-
-  const { pixels, width, height } = await decodeJpeg(job);
-  const image = tf.tensor3d(pixels, [height, width, 3], 'int32');
-  try {
-    const input = image as unknown as FaceApiTensor3D;
-    const options =
-      job.options.detector === 'ssd'
-        ? new faceapi.SsdMobilenetv1Options({ minConfidence: job.options.minConfidence })
-        : new faceapi.TinyFaceDetectorOptions({ inputSize: job.options.tinyInputSize, scoreThreshold: job.options.minConfidence });
-    const detections = await faceapi.detectAllFaces(input, options);
-    if (detections.length === 0) return { width, height, faces: 0, box: null, expressions: null, modelMs: performance.now() - started };
-    // Largest by area; the earlier (higher-scoring) detection wins a tie.
-    const largest = detections.reduce((best, d) => (d.box.area > best.box.area ? d : best));
-    const [face] = await faceapi.extractFaceTensors(input, [largest]);
-    try {
-      const predicted = await faceapi.nets.faceExpressionNet.predictExpressions(face);
-      const scores = Array.isArray(predicted) ? predicted[0] : predicted;
-      const expressions = Object.fromEntries(EXPRESSIONS.map((name) => [name, scores[name]])) as Record<Emotion, number>;
-      const { x, y, width: w, height: h } = largest.box;
-      return { width, height, faces: detections.length, box: { x, y, width: w, height: h, score: largest.score }, expressions, modelMs: performance.now() - started };
-    } finally {
-      face.dispose();
-    }
-  } finally {
-    image.dispose();
-  }
+  await loading;
 }
 
-async function decodeJpeg(job: FaceJob): Promise<{ pixels: Uint8Array; width: number; height: number }> {
-  const sharp = (await import('sharp')).default;
-  try {
-    // toColourspace('srgb') gives grey JPEGs three channels too.
-    const { data, info } = await sharp(job.jpeg).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
-    return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
-  } catch (error) {
-    throw new RecordError('bad-frame', `cannot decode keyframe ${job.key}: ${(error as Error).message}`, { cause: error });
+interface Accumulating {
+  frames: TrackFrame[];
+  peak: { index: number; emotion: Emotion; probability: number } | null;
+  peakPixels: Uint8Array | null;
+}
+
+async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
+  const loaded = await (models ??= loadModels());
+  const { faceapi, tf } = loaded;
+  await ready(loaded, job.faces.detector === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector');
+  await ready(loaded, job.faces.landmarks === 'full' ? 'faceLandmark68Net' : 'faceLandmark68TinyNet');
+  await ready(loaded, 'faceRecognitionNet');
+  const landmarkNet = job.faces.landmarks === 'full' ? faceapi.nets.faceLandmark68Net : faceapi.nets.faceLandmark68TinyNet;
+  const detectorOptions =
+    job.faces.detector === 'ssd'
+      ? new faceapi.SsdMobilenetv1Options({ minConfidence: job.faces.minConfidence })
+      : new faceapi.TinyFaceDetectorOptions({ inputSize: job.faces.tinyInputSize, scoreThreshold: job.faces.minConfidence });
+  const timings = { decode: 0, detect: 0, landmarks: 0, expressions: 0, descriptors: 0, other: 0 };
+  const linker = new FaceLinker(job.tracking);
+  const tracks: Accumulating[] = [];
+  const facesPerFrame: number[] = [];
+  const cuts: number[] = [];
+  const cropIndices = new Set(job.cropTimes.map((t) => Math.round(t * job.fps)));
+  /** pixels and per-track boxes of the frames crops may be cut from */
+  const kept = new Map<number, Uint8Array>();
+  let previousThumb: Float32Array | null = null;
+  /** the faces of the last analysed frame, followed into the next when the detector does not run */
+  let previous: Carried[] = [];
+  let detections = 0;
+  let index = 0;
+
+  const frameBytes = job.width * job.height * 3;
+  let clock = performance.now();
+  const lap = (step: keyof typeof timings) => {
+    const now = performance.now();
+    timings[step] += now - clock;
+    clock = now;
+  };
+  for await (const pixels of decodeFrames(job, frameBytes)) {
+    lap('decode');
+    const thumb = thumbnail(pixels, job.width, job.height);
+    const cut = previousThumb !== null && meanAbsDiff(thumb, previousThumb) > job.tracking.cutThreshold;
+    if (cut) cuts.push(index);
+    previousThumb = thumb;
+    const image = tf.tensor3d(pixels, [job.height, job.width, 3], 'int32');
+    const input = image as unknown as FaceApiTensor3D;
+    const disposables: Tensor[] = [image];
+    try {
+      lap('other');
+      // The detector runs every `detectEvery` frames and after a cut; in between, each face of the
+      // previous frame is followed by running the landmark net on its box moved with its landmarks.
+      const detectNow = index % job.faces.detectEvery === 0 || cut;
+      const carried = detectNow ? [] : previous.filter((p) => insideFrame(p.box, job.width, job.height));
+      const found = detectNow
+        ? (await faceapi.detectAllFaces(input, detectorOptions)).filter((d) => d.box.width >= job.faces.minFacePx)
+        : carried.map((p) => new faceapi.FaceDetection(p.score, new faceapi.Rect(p.box.x / job.width, p.box.y / job.height, p.box.width / job.width, p.box.height / job.height), { width: job.width, height: job.height }));
+      if (detectNow) lap('detect');
+      const nextPrevious: Carried[] = [];
+      facesPerFrame.push(found.length);
+      detections += found.length;
+      if (found.length > 0) {
+        const boxCrops = await faceapi.extractFaceTensors(input, found);
+        disposables.push(...(boxCrops as unknown as Tensor[]));
+        type Landmarks = InstanceType<FaceApi['FaceLandmarks68']>;
+        const marks: Landmarks[] = [];
+        for (const crop of boxCrops) marks.push((await landmarkNet.detectLandmarks(crop)) as Landmarks);
+        const withMarks = found.map((detection, i) => faceapi.extendWithFaceLandmarks(faceapi.extendWithFaceDetection({}, detection), marks[i]));
+        lap('landmarks');
+        const aligned = await faceapi.extractFaceTensors(input, withMarks.map((w) => w.alignedRect));
+        disposables.push(...(aligned as unknown as Tensor[]));
+        const expressions: Record<Emotion, number>[] = [];
+        for (const face of aligned) {
+          const predicted = await faceapi.nets.faceExpressionNet.predictExpressions(face);
+          const scores = Array.isArray(predicted) ? predicted[0] : predicted;
+          expressions.push(Object.fromEntries(EXPRESSIONS.map((name) => [name, scores[name]])) as Record<Emotion, number>);
+        }
+        lap('expressions');
+        const boxes = found.map((d) => ({ x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height }));
+        const assigned = detectNow
+          ? await linker.link(index, boxes, cut, async (i) => {
+              lap('other');
+              const descriptor = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(aligned[i])) as Float32Array;
+              lap('descriptors');
+              return descriptor;
+            })
+          : carried.map((p, i) => (linker.carry(index, p.track, boxes[i]), p.track));
+        for (const [i, trackIndex] of assigned.entries()) {
+          const track = (tracks[trackIndex] ??= { frames: [], peak: null, peakPixels: null });
+          const points = withMarks[i].landmarks.positions.flatMap((p: { x: number; y: number }) => [p.x, p.y]);
+          const centre = centroid(points);
+          const before = previous.find((p) => p.track === trackIndex);
+          // Next frame's box: this one moved as far as the landmarks moved since the last frame.
+          const shift = before ? { x: centre.x - before.centre.x, y: centre.y - before.centre.y } : { x: 0, y: 0 };
+          nextPrevious.push({ track: trackIndex, box: { ...boxes[i], x: boxes[i].x + shift.x, y: boxes[i].y + shift.y }, centre, score: found[i].score });
+          track.frames.push({ index, box: { ...boxes[i], score: found[i].score }, expressions: expressions[i], geometry: faceGeometry(points), mouth: lipBounds(points) });
+          const emotion = NON_NEUTRAL.reduce((best, e) => (expressions[i][e] > expressions[i][best] ? e : best));
+          if (!track.peak || expressions[i][emotion] > track.peak.probability) {
+            track.peak = { index, emotion, probability: expressions[i][emotion] };
+            track.peakPixels = Uint8Array.from(pixels);
+          }
+        }
+        if (cropIndices.has(index)) kept.set(index, Uint8Array.from(pixels));
+      }
+      previous = nextPrevious;
+    } finally {
+      for (const tensor of disposables) tensor.dispose();
+    }
+    lap('other');
+    index++;
   }
+
+  const faceTracks: FaceTrack[] = tracks.map((track, i) => ({ id: `face-${i + 1}`, frames: track.frames, peak: track.peak }));
+  const frameTimes = Array.from({ length: index }, (_, i) => i / job.fps);
+  const envelope = job.speech ? speechEnvelope(job.speech.samples, job.speech.sampleRate, frameTimes, 1 / job.fps) : null;
+  const mouths = faceTracks.map((t) => ({ id: t.id, frames: t.frames.map((f) => f.index), mouthOpening: t.frames.map((f) => f.geometry.mouthOpening) }));
+  const speaker = findSpeaker(mouths, envelope, job.speaker);
+  const described = speaker.track ?? longestTrack(faceTracks);
+  const chosen = described === null ? null : tracks[faceTracks.findIndex((t) => t.id === described)];
+  const chosenTrack = described === null ? null : faceTracks.find((t) => t.id === described)!;
+
+  const sharp = (await import('sharp')).default;
+  const raw = { raw: { width: job.width, height: job.height, channels: 3 as const } };
+  const crops: { time: number; jpeg: Uint8Array }[] = [];
+  if (job.crop.enabled && chosenTrack) {
+    for (const time of job.cropTimes) {
+      const at = Math.round(time * job.fps);
+      const frame = chosenTrack.frames.find((f) => f.index === at);
+      const pixels = kept.get(at);
+      if (!frame || !pixels) continue;
+      const region = squareAround(frame.box, job.crop.margin, job.width, job.height);
+      const jpeg = await sharp(pixels, raw).extract(region).resize(job.crop.size, job.crop.size, { fit: 'fill' }).jpeg({ quality: job.crop.quality }).toBuffer();
+      crops.push({ time: round(time, 3), jpeg: new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength) });
+    }
+  }
+  let peakFrame: FaceTrackAnalysis['peakFrame'] = null;
+  if (chosen?.peak && chosen.peakPixels) {
+    const jpeg = await sharp(chosen.peakPixels, raw).jpeg({ quality: job.crop.quality }).toBuffer();
+    peakFrame = { time: round(chosen.peak.index / job.fps, 3), jpeg: new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength) };
+  }
+  lap('other');
+  return {
+    width: job.width,
+    height: job.height,
+    fps: job.fps,
+    frameCount: index,
+    facesPerFrame,
+    cuts,
+    tracks: faceTracks,
+    speaker,
+    described,
+    crops,
+    peakFrame,
+    timings,
+    descriptorsComputed: linker.descriptorsComputed,
+    detections,
+  };
+}
+
+/** The track seen in most frames; a tie goes to the larger mean box, then the earlier track. */
+function longestTrack(tracks: readonly FaceTrack[]): string | null {
+  let best: FaceTrack | null = null;
+  let bestArea = 0;
+  for (const track of tracks) {
+    const area = track.frames.reduce((s, f) => s + f.box.width * f.box.height, 0) / track.frames.length;
+    if (!best || track.frames.length > best.frames.length || (track.frames.length === best.frames.length && area > bestArea)) {
+      best = track;
+      bestArea = area;
+    }
+  }
+  return best?.id ?? null;
+}
+
+/** Raw RGB frames of the span at the analysis rate and size, from one ffmpeg process. */
+async function* decodeFrames(job: TrackJob, frameBytes: number): AsyncGenerator<Uint8Array> {
+  const args = [
+    '-nostdin', '-v', 'error', '-ss', String(job.start), '-t', String(Math.max(0.001, job.end - job.start)), '-i', job.input,
+    '-an', '-sn', '-vf', `fps=${job.fps},scale=${job.width}:${job.height}:flags=bilinear`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
+  ];
+  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => void (stderr = (stderr + chunk).slice(-2000)));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code));
+  });
+  let pending: Buffer = Buffer.alloc(0);
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      while (pending.length >= frameBytes) {
+        yield new Uint8Array(pending.subarray(0, frameBytes));
+        pending = pending.subarray(frameBytes);
+      }
+    }
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  const code = await exited;
+  if (code !== 0) throw new RecordError('bad-video', `ffmpeg could not decode ${job.label} (exit ${code}): ${stderr.trim().split('\n').pop() ?? ''}`);
+}
+
+interface Carried {
+  readonly track: number;
+  readonly box: Box;
+  readonly centre: { readonly x: number; readonly y: number };
+  readonly score: number;
+}
+
+function centroid(points: readonly number[]): { x: number; y: number } {
+  let x = 0;
+  let y = 0;
+  for (let i = 0; i < points.length; i += 2) {
+    x += points[i];
+    y += points[i + 1];
+  }
+  return { x: (2 * x) / points.length, y: (2 * y) / points.length };
+}
+
+/** At least half of the box is inside the frame. */
+function insideFrame(box: Box, width: number, height: number): boolean {
+  const w = Math.max(0, Math.min(box.x + box.width, width) - Math.max(box.x, 0));
+  const h = Math.max(0, Math.min(box.y + box.height, height) - Math.max(box.y, 0));
+  return w * h >= 0.5 * box.width * box.height;
+}
+
+function lipBounds(points: readonly number[]): Box {
+  const xs = [];
+  const ys = [];
+  for (let i = 48; i < 68; i++) {
+    xs.push(points[2 * i]);
+    ys.push(points[2 * i + 1]);
+  }
+  const x = Math.min(...xs);
+  const y = Math.min(...ys);
+  return { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
+}
+
+/** A 32x18 grey thumbnail, to tell a cut from motion. */
+function thumbnail(pixels: Uint8Array, width: number, height: number): Float32Array {
+  const cols = 32;
+  const rows = 18;
+  const out = new Float32Array(cols * rows);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const y = Math.floor(((r + 0.5) * height) / rows);
+      const x = Math.floor(((c + 0.5) * width) / cols);
+      const o = (y * width + x) * 3;
+      out[r * cols + c] = 0.299 * pixels[o] + 0.587 * pixels[o + 1] + 0.114 * pixels[o + 2];
+    }
+  }
+  return out;
+}
+
+function meanAbsDiff(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i] - b[i]);
+  return sum / a.length;
+}
+
+function squareAround(box: Box, margin: number, frameWidth: number, frameHeight: number): { left: number; top: number; width: number; height: number } {
+  const side = Math.max(1, Math.min(Math.round(Math.max(box.width, box.height) * (1 + 2 * margin)), frameWidth, frameHeight));
+  const clamp = (start: number, limit: number) => Math.min(Math.max(0, Math.round(start)), limit - side);
+  return { left: clamp(box.x + box.width / 2 - side / 2, frameWidth), top: clamp(box.y + box.height / 2 - side / 2, frameHeight), width: side, height: side };
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
 }
 
 function modelDir(): string {
@@ -157,7 +440,7 @@ async function loadModels(): Promise<Models> {
   if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs WASM backend did not initialise');
   await tf.ready();
   await faceapi.nets.faceExpressionNet.loadFromDisk(modelDir());
-  return { faceapi, tf, detectors: new Map() };
+  return { faceapi, tf, loaded: new Map() };
 }
 
 /** Tensor methods that call the op of the same name with the tensor first (tfjs-core/src/public/chained_ops). */
@@ -218,16 +501,15 @@ function registerChainedOps(tf: TfCore): void {
 
 /** One worker by default: models load once and the stage's segments queue on it. */
 const POOL_SIZE = Number(process.env.EMOFORGE_FACE_WORKERS ?? 1);
-let pool: WorkerPool<FaceJob, FaceFrameAnalysis> | undefined;
+let pool: WorkerPool<TrackJob, FaceTrackAnalysis> | undefined;
 
 /**
- * Finds faces in one JPEG keyframe and the expressions of the largest, in a worker thread.
- * Throws RecordError('bad-frame') when the JPEG does not decode, the signal's reason on abort.
+ * Tracks the faces of a span of a video in a worker thread and finds the one that speaks.
+ * Throws RecordError('bad-video') when ffmpeg cannot decode the span, the signal's reason on abort.
  */
-export function analyseFaces(key: string, jpeg: Uint8Array, options: FaceOptions, signal: AbortSignal): Promise<FaceFrameAnalysis> {
-  pool ??= new WorkerPool({ module: import.meta.url, role: WORKER_ROLE, label: 'face analysis', size: POOL_SIZE });
-  const { detector, minConfidence, tinyInputSize } = options;
-  return pool.run({ key, jpeg, options: { detector, minConfidence, tinyInputSize } }, signal);
+export function trackFaces(job: TrackJob, signal: AbortSignal): Promise<FaceTrackAnalysis> {
+  pool ??= new WorkerPool({ module: import.meta.url, role: WORKER_ROLE, label: 'face tracking', size: POOL_SIZE });
+  return pool.run(job, signal);
 }
 
 /** Stops the face workers (pending analyses are rejected); the next analysis starts a new one. */
@@ -236,3 +518,5 @@ export async function closeFaceWorkers(): Promise<void> {
   pool = undefined;
   await closing?.close();
 }
+
+export type { SpeakerScore, SpeakerVerdict };

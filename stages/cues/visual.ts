@@ -1,16 +1,19 @@
-// cues.visual: facial expressions per keyframe (face-api: a face detector, then the expression net
-// on the largest face) summarised per segment, plus a JPEG crop of that face per keyframe, the input
-// AffectGPT-style trainers take. The models run in a worker thread (visual-worker.ts).
-import sharp from 'sharp';
+// cues.visual: face tracks per segment and the one that speaks. The segment's span of the source video
+// is decoded at an analysis rate in a worker thread (visual-worker.ts), faces are detected and linked
+// into tracks (box overlap, then face-api's descriptor across cuts), the active speaker is the track
+// whose mouth opening follows the WAV's speech envelope, and the cues describe that track (else the
+// longest one): expressions per keyframe and overall, facial geometry, face crops, the peak frame.
 import { z } from 'zod';
-import { fingerprint } from '../../pipelines/fingerprint.ts';
+import { sha256 } from '../../pipelines/fingerprint.ts';
+import { decodeWav, WavFormatError } from '../../pipelines/media/wav.ts';
 import type { SegmentStage, StageContext } from '../../pipelines/stage.ts';
-import { EMOTIONS, VisualCues, type ArtefactRef, type Emotion, type Segment } from '../../schemas/records.ts';
-import { analyseFaces, type FaceBoxPixels, type FaceFrameAnalysis } from './visual-worker.ts';
+import { EMOTIONS, VisualCues, type ArtefactRef, type Emotion, type FaceTrackCues, type GeometrySummary, type Segment } from '../../schemas/records.ts';
+import { summariseGeometry, type FaceGeometry } from './face-geometry.ts';
+import { trackFaces, type FaceTrack, type FaceTrackAnalysis, type TrackJob } from './visual-worker.ts';
 
 const CropConfig = z
   .object({
-    /** Store a crop of the largest face per keyframe. Default true. */
+    /** Store a crop of the described face per keyframe. Default true. */
     enabled: z.boolean().default(true),
     /** Side of the square crop in pixels. Default 224 (what AffectGPT's vision encoder takes). */
     size: z.number().int().min(32).max(1024).default(224),
@@ -19,53 +22,162 @@ const CropConfig = z
   })
   .strict();
 
+const TrackingConfig = z
+  .object({
+    /** Least box overlap (IoU) that continues a track to the next analysed frame. Default 0.3. */
+    minIou: z.number().gt(0).lt(1).default(0.3),
+    /** Largest descriptor distance that re-identifies a face after a cut or gap (face-api's matcher: 0.6). Default 0.55. */
+    maxDescriptorDistance: z.number().gt(0).max(2).default(0.55),
+    /** Seconds a face may go unseen and still continue its track by overlap. Default 0.5. */
+    maxGapSec: z.number().nonnegative().default(0.5),
+    /** Mean absolute difference (0–255) of 32x18 grey thumbnails above which two analysed frames are a cut. Default 30. */
+    cutThreshold: z.number().positive().max(255).default(30),
+  })
+  .strict();
+
+const SpeakerConfig = z
+  .object({
+    /** Below this confidence (0–1) no track is named the speaker. Default 0.2. */
+    minConfidence: z.number().min(0).max(1).default(0.2),
+    /** A track seen in less than this share of the speech frames cannot be the speaker. Default 0.25. */
+    minCoverage: z.number().min(0).max(1).default(0.25),
+  })
+  .strict();
+
 const VisualConfig = z
   .object({
-    /** 'ssd' (SSD MobileNet v1: ~330 ms a frame, finds more faces) or 'tiny' (~80 ms, misses small and turned faces). Default 'ssd'. */
-    detector: z.enum(['ssd', 'tiny']).default('ssd'),
+    /** 'ssd' (SSD MobileNet v1: finds more, smaller and turned faces; slower) or 'tiny' (Tiny Face Detector). Default 'tiny' (scripts/bench/faces.ts). */
+    detector: z.enum(['ssd', 'tiny']).default('tiny'),
     /** Detections scoring below this are not faces. Default 0.5. */
     minConfidence: z.number().gt(0).lt(1).default(0.5),
-    /** Input size of the tiny detector, a multiple of 32: larger finds smaller faces, slower. Default 416. */
-    tinyInputSize: z.number().int().min(128).max(1024).multipleOf(32).default(416),
-    crop: CropConfig.default({ enabled: true, size: 224, margin: 0.25 }),
+    /** Input size of the tiny detector, a multiple of 32: larger finds smaller faces, slower. Default 320. */
+    tinyInputSize: z.number().int().min(128).max(1024).multipleOf(32).default(320),
+    /** 68-point landmark net: 'full' or 'tiny' (faster, coarser mouth). Default 'full'. */
+    landmarks: z.enum(['full', 'tiny']).default('full'),
+    /** Analysed frames per second: mouth motion needs ~8 to follow syllables. Default 8. */
+    analysisFps: z.number().positive().max(30).default(8),
+    /** Analysed frame height in pixels (never above the video's own). Default 360. */
+    analysisHeight: z.number().int().min(64).max(2160).default(360),
+    /** Faces narrower than this many pixels of the analysed frame are ignored. Default 20. */
+    minFacePx: z.number().int().min(8).default(20),
+    /** Run the detector on every Nth analysed frame (and after a cut); in between, faces are followed by their landmarks. Default 2. */
+    detectEvery: z.number().int().min(1).max(30).default(2),
+    tracking: TrackingConfig.prefault({}),
+    speaker: SpeakerConfig.prefault({}),
+    crop: CropConfig.prefault({}),
   })
   .strict();
 export type VisualConfig = z.infer<typeof VisualConfig>;
 
-/** JPEG quality of face crops. Part of the crop key, so a change makes new crops. */
-const CROP_QUALITY = 90;
+/** JPEG quality of face crops and peak frames. Part of their bytes, so of their keys. */
+const JPEG_QUALITY = 90;
 
 export const cuesVisual: SegmentStage<VisualConfig> = {
   kind: 'segment',
   name: 'cues.visual',
-  version: 1,
-  configSchema: VisualConfig,
-  reads: ['frames'],
+  // 2: face tracks over the analysed video (not the largest face per keyframe), the active speaker, geometry, the peak frame.
+  version: 2,
+  configSchema: VisualConfig as unknown as z.ZodType<VisualConfig>,
+  reads: ['frames', 'audio'],
   adds: ['cues.visual'],
   cache: true,
 
   async run(segment, config, ctx): Promise<Segment> {
-    const refs = segment.frames ?? [];
-    const times = frameTimes(refs, segment);
-    const frames: VisualCues['frames'] = [];
-    const crops: ArtefactRef[] = [];
-    if (refs.length > 0) ctx.work.add('dsp');
-    for (const [index, ref] of refs.entries()) {
-      const jpeg = await ctx.store.get(ref.key);
-      if (jpeg === null) throw new Error(`keyframe ${ref.key} is missing from the store ${ctx.store.location}`);
-      const analysis = await analyseFaces(ref.key, jpeg, config, ctx.signal);
-      frames.push({
-        time: times[index],
-        faces: analysis.faces,
-        box: analysis.box && roundBox(analysis.box),
-        expressions: analysis.expressions && roundExpressions(analysis.expressions),
-      });
-      if (config.crop.enabled && analysis.box) crops.push(await storeCrop(ref.key, index, jpeg, analysis, config.crop, times[index], ctx));
+    const keyframeTimes = frameTimes(segment.frames ?? [], segment);
+    const { probe } = segment.clip;
+    let analysis: FaceTrackAnalysis | null = null;
+    if (probe.hasVideo && segment.end > segment.start) {
+      const sourceHeight = probe.height ?? config.analysisHeight;
+      const height = even(Math.min(config.analysisHeight, sourceHeight));
+      const width = even(((probe.width ?? (height * 16) / 9) * height) / sourceHeight);
+      ctx.work.add('dsp');
+      const job: TrackJob = {
+        label: `${segment.clip.uri} ${segment.start}-${segment.end}s`,
+        input: await ctx.sourcePath(segment.clip),
+        start: segment.start,
+        end: segment.end,
+        fps: config.analysisFps,
+        width,
+        height,
+        faces: { detector: config.detector, minConfidence: config.minConfidence, tinyInputSize: config.tinyInputSize, landmarks: config.landmarks, minFacePx: config.minFacePx, detectEvery: config.detectEvery },
+        tracking: { ...config.tracking, maxGapFrames: Math.round(config.tracking.maxGapSec * config.analysisFps) },
+        speaker: config.speaker,
+        speech: await speechOf(segment, ctx),
+        cropTimes: keyframeTimes,
+        crop: { ...config.crop, quality: JPEG_QUALITY },
+      };
+      analysis = await trackFaces(job, ctx.signal);
     }
-    const visual = VisualCues.parse({ detector: config.detector, ...summarise(frames), frames, crops });
+    const visual = VisualCues.parse(await visualCues(analysis, keyframeTimes, config, ctx));
     return { ...segment, cues: { ...segment.cues, visual } };
   },
 };
+
+/** The segment's WAV as mono samples, or null when it has none. */
+async function speechOf(segment: Segment, ctx: StageContext): Promise<TrackJob['speech']> {
+  if (!segment.audio) return null;
+  const bytes = await ctx.store.get(segment.audio.key);
+  if (bytes === null) throw new Error(`audio ${segment.audio.key} is missing from the store ${ctx.store.location}`);
+  try {
+    const wav = decodeWav(bytes);
+    return { samples: wav.samples, sampleRate: wav.sampleRate };
+  } catch (error) {
+    if (error instanceof WavFormatError) return null;
+    throw error;
+  }
+}
+
+async function visualCues(analysis: FaceTrackAnalysis | null, keyframeTimes: readonly number[], config: VisualConfig, ctx: StageContext): Promise<VisualCues> {
+  const tracks = (analysis?.tracks ?? []).map((track) => trackCues(track, analysis!.fps));
+  const described = analysis?.described ?? null;
+  const track = analysis?.tracks.find((t) => t.id === described) ?? null;
+  const fps = analysis?.fps ?? config.analysisFps;
+  // Per keyframe: the described face at the nearest analysed frame.
+  const frames: VisualCues['frames'] = keyframeTimes.map((time) => {
+    const index = Math.round(time * fps);
+    const frame = track?.frames.find((f) => f.index === index);
+    return {
+      time,
+      faces: analysis?.facesPerFrame[Math.min(index, analysis.facesPerFrame.length - 1)] ?? 0,
+      box: frame ? roundBox(frame.box) : null,
+      expressions: frame ? roundExpressions(frame.expressions) : null,
+    };
+  });
+  const crops: ArtefactRef[] = [];
+  for (const [i, crop] of (analysis?.crops ?? []).entries()) crops.push(await storeJpeg('faces', i, crop.jpeg, crop.time, ctx));
+  const peakTrack = track?.peak ?? null;
+  const peak =
+    peakTrack && analysis?.peakFrame
+      ? { time: analysis.peakFrame.time, emotion: peakTrack.emotion, probability: round(peakTrack.probability, 4), frame: await storeJpeg('frames', 0, analysis.peakFrame.jpeg, analysis.peakFrame.time, ctx, 'peak') }
+      : null;
+  const speaker = analysis?.speaker ?? { track: null, confidence: 0, method: 'no-face' as const, scores: [] };
+  return {
+    detector: config.detector,
+    ...summarise(track, analysis?.frameCount ?? 0),
+    frames,
+    crops,
+    analysis: { fps, width: analysis?.width ?? 1, height: analysis?.height ?? 1, frames: analysis?.frameCount ?? 0, cuts: analysis?.cuts.length ?? 0 },
+    tracks,
+    speaker: { track: speaker.track, confidence: round(Math.min(1, speaker.confidence), 4), method: speaker.method, scores: speaker.scores.map((s) => ({ ...s })) },
+    described,
+    otherFaces: Math.max(0, tracks.length - (described ? 1 : 0)),
+    geometry: track ? roundGeometrySummary(summariseGeometry(track.frames.map((f) => f.geometry))!) : null,
+    peak,
+  };
+}
+
+function trackCues(track: FaceTrack, fps: number): FaceTrackCues {
+  const expressions = track.frames.map((f) => roundExpressions(f.expressions));
+  return {
+    id: track.id,
+    times: track.frames.map((f) => round(f.index / fps, 3)),
+    boxes: track.frames.map((f) => roundBox(f.box)),
+    expressions,
+    meanExpressions: meanOf(track.frames.map((f) => f.expressions)),
+    mouthOpening: track.frames.map((f) => round(f.geometry.mouthOpening, 4)),
+    geometry: roundGeometrySummary(summariseGeometry(track.frames.map((f) => f.geometry))!),
+  };
+}
 
 /** Seconds from the segment start: the ref's own time, else the centres of N equal slices of the span (how segment samples). */
 function frameTimes(refs: readonly ArtefactRef[], segment: Segment): number[] {
@@ -73,17 +185,17 @@ function frameTimes(refs: readonly ArtefactRef[], segment: Segment): number[] {
   return refs.map((ref, i) => ref.time ?? round(((i + 0.5) * duration) / refs.length, 3));
 }
 
-/** Mean over face frames, its top expression, how often frames agree with it, and the face ratio. */
-function summarise(frames: VisualCues['frames']): Pick<VisualCues, 'meanExpressions' | 'dominant' | 'stability' | 'faceRatio'> {
-  const withFace = frames.filter((frame) => frame.expressions !== null);
-  const faceRatio = frames.length === 0 ? 0 : round(withFace.length / frames.length, 4);
-  if (withFace.length === 0) return { meanExpressions: null, dominant: null, stability: 0, faceRatio };
-  const meanExpressions = Object.fromEntries(
-    EMOTIONS.map((emotion) => [emotion, round(withFace.reduce((sum, frame) => sum + frame.expressions![emotion], 0) / withFace.length, 4)]),
-  ) as Record<Emotion, number>;
+/** Over the described track's analysed frames: mean expressions, the top one, how often frames agree, and its share of the span. */
+function summarise(track: FaceTrack | null, frameCount: number): Pick<VisualCues, 'meanExpressions' | 'dominant' | 'stability' | 'faceRatio'> {
+  if (!track || track.frames.length === 0) return { meanExpressions: null, dominant: null, stability: 0, faceRatio: 0 };
+  const meanExpressions = meanOf(track.frames.map((f) => f.expressions));
   const dominant = topExpression(meanExpressions);
-  const agreeing = withFace.filter((frame) => topExpression(frame.expressions as Record<Emotion, number>) === dominant).length;
-  return { meanExpressions, dominant, stability: round(agreeing / withFace.length, 4), faceRatio };
+  const agreeing = track.frames.filter((frame) => topExpression(frame.expressions) === dominant).length;
+  return { meanExpressions, dominant, stability: round(agreeing / track.frames.length, 4), faceRatio: round(Math.min(1, track.frames.length / Math.max(1, frameCount)), 4) };
+}
+
+function meanOf(expressions: readonly Record<Emotion, number>[]): Record<Emotion, number> {
+  return Object.fromEntries(EMOTIONS.map((emotion) => [emotion, round(expressions.reduce((sum, e) => sum + e[emotion], 0) / Math.max(1, expressions.length), 4)])) as Record<Emotion, number>;
 }
 
 /** The most probable expression; ties go to the earlier name in EMOTIONS, so the answer is stable. */
@@ -91,50 +203,32 @@ function topExpression(probabilities: Record<Emotion, number>): Emotion {
   return EMOTIONS.reduce((best, emotion) => (probabilities[emotion] > probabilities[best] ? emotion : best));
 }
 
-/**
- * Crops a square around the face (the box's longer side plus `margin` of it on each side, shrunk to
- * fit and shifted inside the frame), resizes it to `size` and stores it under a key made of the
- * keyframe, the box and the crop settings, so an existing crop is never made again.
- */
-async function storeCrop(
-  frameKey: string,
-  index: number,
-  jpeg: Buffer,
-  analysis: FaceFrameAnalysis,
-  crop: VisualConfig['crop'],
-  time: number,
-  ctx: StageContext,
-): Promise<ArtefactRef> {
-  const box = roundBox(analysis.box!);
-  const hash = fingerprint(frameKey, box, { size: crop.size, margin: crop.margin, quality: CROP_QUALITY });
-  const key = `media/faces/${hash.slice(0, 2)}/${hash}/${String(index).padStart(2, '0')}.jpg`;
-  let bytes = await ctx.store.size(key);
-  if (bytes === null) {
-    const region = squareAround(box, crop.margin, analysis.width, analysis.height);
-    const cropped = await sharp(jpeg).extract(region).resize(crop.size, crop.size, { fit: 'fill' }).jpeg({ quality: CROP_QUALITY }).toBuffer();
-    await ctx.store.put(key, cropped);
-    bytes = cropped.byteLength;
-  }
-  return { key, bytes, time };
+/** Stores a JPEG under a key of its own hash, so the same pixels never make a second file. */
+async function storeJpeg(kind: 'faces' | 'frames', index: number, jpeg: Uint8Array, time: number, ctx: StageContext, name = String(index).padStart(2, '0')): Promise<ArtefactRef> {
+  const hash = sha256(Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength));
+  const key = `media/${kind}/${hash.slice(0, 2)}/${hash}/${name}.jpg`;
+  if ((await ctx.store.size(key)) === null) await ctx.store.put(key, Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength));
+  return { key, bytes: jpeg.byteLength, time };
 }
 
-function squareAround(box: FaceBoxPixels, margin: number, frameWidth: number, frameHeight: number): { left: number; top: number; width: number; height: number } {
-  const side = Math.max(1, Math.min(Math.round(Math.max(box.width, box.height) * (1 + 2 * margin)), frameWidth, frameHeight));
-  const clamp = (start: number, limit: number) => Math.min(Math.max(0, Math.round(start)), limit - side);
-  return {
-    left: clamp(box.x + box.width / 2 - side / 2, frameWidth),
-    top: clamp(box.y + box.height / 2 - side / 2, frameHeight),
-    width: side,
-    height: side,
-  };
+function even(value: number): number {
+  return Math.max(2, 2 * Math.round(value / 2));
 }
 
-function roundBox(box: FaceBoxPixels): FaceBoxPixels {
-  return { x: round(box.x, 4), y: round(box.y, 4), width: round(box.width, 4), height: round(box.height, 4), score: round(box.score, 4) };
+function roundBox(box: { x: number; y: number; width: number; height: number; score: number }): { x: number; y: number; width: number; height: number; score: number } {
+  return { x: round(box.x, 2), y: round(box.y, 2), width: round(box.width, 2), height: round(box.height, 2), score: round(box.score, 4) };
 }
 
 function roundExpressions(expressions: Record<Emotion, number>): Record<Emotion, number> {
   return Object.fromEntries(EMOTIONS.map((emotion) => [emotion, round(expressions[emotion], 4)])) as Record<Emotion, number>;
+}
+
+function roundGeometry(geometry: FaceGeometry): FaceGeometry {
+  return Object.fromEntries(Object.entries(geometry).map(([k, v]) => [k, round(v, 4)])) as unknown as FaceGeometry;
+}
+
+function roundGeometrySummary(summary: GeometrySummary): GeometrySummary {
+  return { mean: roundGeometry(summary.mean), range: roundGeometry(summary.range), browRaise: round(summary.browRaise, 4), browLowering: round(summary.browLowering, 4) };
 }
 
 function round(value: number, digits: number): number {

@@ -135,6 +135,17 @@ function storedValues(segment: Segment): Record<Unit, number[]> {
     add('seconds', ...visual.frames.map((f) => f.time));
     ratios.push(visual.stability, visual.faceRatio, ...Object.values(visual.meanExpressions ?? {}));
     if (visual.frames.length > 0) ratios.push(withFace / visual.frames.length);
+    // Face tracks (cues.visual 2): the speaker's confidence and scores, the geometry ratios, the peak.
+    add('none', visual.tracks?.length, visual.otherFaces, ...(visual.tracks ?? []).map((t) => Number(/\d+$/.exec(t.id)?.[0])));
+    if (visual.speaker) ratios.push(visual.speaker.confidence, ...visual.speaker.scores.flatMap((t) => [t.correlation, t.coverage, t.mouthMotion]));
+    if (visual.geometry) {
+      const { mean, range, browRaise, browLowering } = visual.geometry;
+      add('none', ...Object.values(mean), ...Object.values(range), browRaise, browLowering);
+    }
+    if (visual.peak) {
+      ratios.push(visual.peak.probability);
+      add('seconds', visual.peak.time);
+    }
   }
   if (lexical) {
     add('none', lexical.score, lexical.positiveWords.length, lexical.negativeWords.length, lexical.emotionWords.length);

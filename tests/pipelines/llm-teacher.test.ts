@@ -141,7 +141,7 @@ describe('openai teacher generation', () => {
     const { ctx } = registry();
     let seg = segment('happy', 'This is wonderful!');
     for (const stage of [describeStage, labelsStage, qaStage, rationaleStage] as SegmentStage<unknown>[]) seg = await run(stage, seg, ctx);
-    expect(seg.description).toEqual({ text: expect.stringContaining('249.6 Hz'), provenance: { teacher: 'gpt', model: 'test-model', template: 'describe.llm@2' } });
+    expect(seg.description).toEqual({ text: expect.stringContaining('249.6 Hz'), provenance: { teacher: 'gpt', model: 'test-model', template: 'describe.llm@3' } });
     expect(seg.labels).toMatchObject({ primary: 'happy', openset: ['happy', 'excited'], provenance: { teacher: 'gpt', model: 'test-model' } });
     expect(seg.qa?.[0]).toMatchObject({ kind: 'mcq', answer: 'happy', options: ['sad', 'happy', 'angry', 'neutral'] });
     // Strict mode: optional fields are required but nullable, constraint keywords left to zod.
@@ -251,10 +251,10 @@ describe('openai teacher generation', () => {
 
   it('maps a rules template to the role prompt, accepts the prompt itself, and refuses any other', async () => {
     const { ctx } = registry();
-    const seg = await run(describeStage, segment('llm-template', 'Hi.'), ctx, { template: 'describe.llm@2' });
-    expect(seg.description?.provenance.template).toBe('describe.llm@2');
+    const seg = await run(describeStage, segment('llm-template', 'Hi.'), ctx, { template: 'describe.llm@3' });
+    expect(seg.description?.provenance.template).toBe('describe.llm@3');
     await expect(run(describeStage, segment('other-template', 'Hi.'), ctx, { template: 'describe.poetic@3' })).rejects.toThrow(FatalError);
-    await expect(run(describeStage, segment('other-template', 'Hi.'), ctx, { template: 'describe.poetic@3' })).rejects.toThrow(/set the describe stage's template to 'describe\.llm@2'/);
+    await expect(run(describeStage, segment('other-template', 'Hi.'), ctx, { template: 'describe.poetic@3' })).rejects.toThrow(/set the describe stage's template to 'describe\.llm@3'/);
   });
 
   it('answers a repeated request from the store with no HTTP and no cost; usd = reported tokens x prices', async () => {

@@ -73,6 +73,12 @@ function sampleRow(i: number): Sample {
     official_split: i % 3 ? null : 'test',
     review: i % 3 === 0 ? 'accepted' : 'none',
     review_hash: i % 3 === 0 ? hex(i + 1) : null,
+    speaker_track: i % 2 === 0 ? `face-${1 + (i % 3)}` : null,
+    speaker_confidence: i % 2 === 0 ? (i % 100) / 100 : null,
+    speaker_method: i % 2 === 0 ? 'av-correlation' : 'no-speech',
+    faces: i % 4,
+    peak_frame: i % 2 === 0 ? `media/frames/${hex(i).slice(0, 2)}/${hex(i)}/peak.jpg` : null,
+    peak_time: i % 2 === 0 ? (i % 40) / 10 : null,
   };
 }
 

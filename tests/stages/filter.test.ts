@@ -8,6 +8,7 @@ import { RulesTeacher } from '../../pipelines/teachers/rules-teacher.ts';
 import type { TeacherRole } from '../../pipelines/teachers/teacher.ts';
 import { Description, Labels, Rationale, Segment } from '../../schemas/records.ts';
 import { filter, type FilterConfig } from '../../stages/filter.ts';
+import { cuesForPrompt, personOf } from '../../pipelines/teachers/prompts.ts';
 import { QAOutput } from '../../stages/qa.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { stageContext, tempDir } from '../helpers.ts';
@@ -203,6 +204,72 @@ describe('low-level rules', () => {
     expect(await run(looping, { repetition: { maxRatio: 1 } })).toEqual(looping);
     // The rules teacher's own formulaic text stays far below the threshold.
     expect(await run(base, { repetition: { maxRatio: 0.2 } })).toEqual(base);
+  });
+});
+
+describe('speaker visible', () => {
+  const withSpeaker = (speaker: { track: string | null; confidence: number; method: 'av-correlation' | 'single-face' | 'no-speech' | 'no-face' }) =>
+    edit(base, (s) => {
+      const scores = [
+        { track: 'face-1', correlation: 0.81, coverage: 1, mouthMotion: 0.07 },
+        { track: 'face-2', correlation: 0.12, coverage: 0.9, mouthMotion: 0.01 },
+      ];
+      s.cues!.visual = { ...s.cues!.visual!, speaker: { ...speaker, scores } };
+    });
+
+  it('speaker-not-visible: off by default; on, it keeps a found speaker and drops a segment without one, with the scores', async () => {
+    const found = withSpeaker({ track: 'face-1', confidence: 0.69, method: 'av-correlation' });
+    const missing = withSpeaker({ track: null, confidence: 0.05, method: 'av-correlation' });
+    expect(await run(missing)).toEqual(missing);
+    expect(await run(found, { speakerVisible: true })).toEqual(found);
+    const verdict = await dropped(missing, { speakerVisible: true });
+    expect(verdict.reason).toBe('speaker-not-visible');
+    expect(verdict.detail).toContain('no speaking face among 0 face tracks (av-correlation, confidence 0.05; face-1 r=0.81');
+    // Its own threshold, above the stage's.
+    expect((await dropped(found, { speakerVisible: { minConfidence: 0.8 } })).detail).toBe('speaker face-1 found with confidence 0.69 < speakerVisible.minConfidence 0.8');
+    // A record from before speaker analysis (cues.visual 1) cannot show its speaker.
+    expect((await dropped(base, { speakerVisible: true })).detail).toMatch(/no speaker analysis/);
+    expect(() => parse({ speakerVisible: { minConfidence: 3 } })).toThrow(/minConfidence/);
+  });
+});
+
+describe('the person the cues are about', () => {
+  const expressions = face(0.8, 0.1);
+  const geometry = { mouthOpening: 0.18, lipCornerRaise: 0.07, browHeight: 0.62, eyeOpenness: 0.27, headYaw: 0.04, headPitch: 0.45 };
+  const tracked = (speaker: string | null) =>
+    edit(measured('tracked'), (s) => {
+      const track = (id: string) => ({
+        id, times: [0.5, 1], boxes: [0, 1].map(() => ({ x: 200, y: 60, width: 120, height: 140, score: 0.98 })), expressions: [expressions, expressions],
+        meanExpressions: expressions, mouthOpening: [0.1, 0.26], geometry: { mean: geometry, range: { ...geometry, mouthOpening: 0.16 }, browRaise: 0.03, browLowering: 0.02 },
+      });
+      s.cues!.visual = {
+        ...s.cues!.visual!,
+        tracks: [track('face-1'), track('face-2'), track('face-3')],
+        speaker: { track: speaker, confidence: speaker ? 0.69 : 0.04, method: 'av-correlation', scores: [{ track: 'face-2', correlation: 0.81, coverage: 1, mouthMotion: 0.07 }] },
+        described: speaker ?? 'face-1',
+        otherFaces: 2,
+        geometry: { mean: geometry, range: { ...geometry, mouthOpening: 0.16 }, browRaise: 0.03, browLowering: 0.02 },
+        peak: { time: 1, emotion: 'happy', probability: 0.8, frame: { key: 'media/frames/ab/peak.jpg', bytes: 100, time: 1 } },
+      };
+    });
+
+  it('the prompts and the rules teacher name the speaking track, the other faces, or that the speaker was not found; the rationale stays grounded', async () => {
+    const found = tracked('face-2');
+    expect(personOf(found)).toBe('the speaking person: face track face-2, whose mouth moves with the speech (confidence 0.69); 2 other faces are in the video and not described');
+    expect(cuesForPrompt(found).video).toMatchObject({ person: personOf(found), faceTracks: 3, otherFaces: 2, speaker: { track: 'face-2', confidence: 0.69 }, peak: { timeSec: 1, emotion: 'happy' } });
+    expect(personOf(tracked(null))).toMatch(/^face track face-1, the face seen longest; the speaker was not identified \(no face moves its mouth with the speech\)/);
+
+    const written = await generated(found);
+    expect(written.description!.text).toContain('The face cues are about the person speaking (face track face-2, whose mouth moves with the speech at confidence 0.69); 2 other faces are not described.');
+    expect((await generated(tracked(null))).description!.text).toContain('The speaker could not be identified, so the face cues are about the face seen longest (face track face-1)');
+    const vision = await ask('vision', found, z.object({ text: z.string() }));
+    expect(vision.text).toContain('Its expression peaks at 1.00 s (happy, 0.80). Landmark geometry (ratios to the eye spacing, not action units): mouth opening 0.18');
+    // Every number the teacher cites (confidence, track number, geometry) is in the record: strict grounding keeps it.
+    expect(await run(written, STRICT)).toEqual(written);
+    const cited = edit(written, (s) => void (s.rationale!.steps[0] = `${s.rationale!.steps[0]} The speaker (confidence 0.69) shows a happy peak at 1.0 s, mouth opening 0.18.`));
+    expect(await run(cited, STRICT)).toEqual(cited);
+    const invented = edit(written, (s) => void (s.rationale!.steps[0] = `${s.rationale!.steps[0]} The expression peaks at 2.9 s.`));
+    expect((await dropped(invented, STRICT)).reason).toBe('ungrounded-rationale');
   });
 });
 
