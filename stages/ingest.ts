@@ -35,8 +35,8 @@ const IngestConfig = z
     maxDurationSec: z.number().positive().default(600),
     /** Clips shorter than this are rejected as too-short. */
     minDurationSec: z.number().nonnegative().default(0.2),
-    /** Files hashed and probed at once (default: the cores this process may use, at least 2). */
-    concurrency: z.number().int().min(1).max(64).default(() => Math.max(2, availableParallelism())),
+    /** Files hashed and probed at once (default: the cores this process may use, at least 4: an ffprobe spends much of its time starting). */
+    concurrency: z.number().int().min(1).max(64).default(() => Math.max(4, availableParallelism())),
     /** Hidden entries (a name starting with a dot, e.g. macOS `._clip.mp4`): 'reject' (default) as hidden-file, or 'ingest'. */
     hidden: z.enum(['reject', 'ingest']).default('reject'),
     /** Takedown list: a text file, one clip name, uri or sha256 clip id a line (# comments); listed clips, and any file with the same bytes, are dropped as takedown. */
@@ -197,8 +197,9 @@ async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext
   });
   // Files with the same bytes (a link and its target, a copy) are probed once, even when they are admitted at the same time.
   let probing = probes.get(id);
-  if (!probing) probes.set(id, (probing = probeCached(id, entry.path, ctx)));
+  if (!probing) probes.set(id, (probing = Promise.resolve((index.probeOf(id) as ProbeOutcome | undefined) ?? probeCached(id, entry.path, ctx))));
   const result = await probing;
+  if (!('transient' in result)) index.noteProbe(id, result);
   if ('transient' in result) return { drop: { ...dropOf(entry, id, 'probe-failed', result.transient.message), transient: result.transient.service ?? 'ffprobe' } };
   if ('error' in result) return { drop: dropOf(entry, id, result.error.reason, result.error.detail) };
   const { probe: p } = result;

@@ -9,7 +9,9 @@ import type { Store } from '../../pipelines/store/store.ts';
 
 const FileEntry = z.object({ size: z.string(), mtimeNs: z.string(), ctimeNs: z.string(), ino: z.string(), dev: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
 type FileEntry = z.infer<typeof FileEntry>;
-const IndexFile = z.object({ version: z.literal(1), root: z.string(), files: z.record(z.string(), FileEntry) }).strict();
+// probes: ffprobe's permanent verdict per sha256 of the files listed (the store's probe cache holds
+// the same, one object per file; here a re-run reads them all in one object).
+const IndexFile = z.object({ version: z.literal(1), root: z.string(), files: z.record(z.string(), FileEntry), probes: z.record(z.string(), z.unknown()) }).strict();
 
 /**
  * The identity of a file on disk as the index keeps it. The ctime matters: a tool that rewrites a file
@@ -21,6 +23,7 @@ export function identityOf(stats: BigIntStats): Omit<FileEntry, 'sha256'> {
 
 export class IngestFileIndex {
   private readonly seen = new Map<string, FileEntry>();
+  private readonly probes = new Map<string, unknown>();
   private changed = false;
   /** Files recognised by their identity (not read) and files hashed, this run. */
   reused = 0;
@@ -30,19 +33,24 @@ export class IngestFileIndex {
     private readonly key: string,
     private readonly root: string,
     private readonly previous: ReadonlyMap<string, FileEntry>,
+    private readonly previousProbes: ReadonlyMap<string, unknown>,
   ) {}
 
   /** The index of `root` from the store; empty when there is none, it does not parse, or `rehash` is asked. */
   static async load(store: Store, root: string, options: { readonly rehash?: boolean } = {}): Promise<IngestFileIndex> {
     const key = `cache/ingest/files/${sha256(root)}.json`;
     let previous = new Map<string, FileEntry>();
+    let probes = new Map<string, unknown>();
     if (!options.rehash) {
       const bytes = await store.get(key);
       // A damaged index costs a re-hash, never a wrong id: it is only a shortcut.
       const parsed = bytes ? IndexFile.safeParse(safeJson(bytes.toString('utf8'))) : undefined;
-      if (parsed?.success && parsed.data.root === root) previous = new Map(Object.entries(parsed.data.files));
+      if (parsed?.success && parsed.data.root === root) {
+        previous = new Map(Object.entries(parsed.data.files));
+        probes = new Map(Object.entries(parsed.data.probes));
+      }
     }
-    return new IngestFileIndex(key, root, previous);
+    return new IngestFileIndex(key, root, previous, probes);
   }
 
   /** The sha256 of `path`: from the index when its identity is unchanged, else from `hash()`. */
@@ -61,12 +69,26 @@ export class IngestFileIndex {
     return digest;
   }
 
+  /** The probe verdict the last run kept for these bytes, if any. */
+  probeOf(sha: string): unknown {
+    return this.previousProbes.get(sha);
+  }
+
+  /** Keeps a permanent probe verdict for these bytes (a transient failure is never kept). */
+  noteProbe(sha: string, verdict: unknown): void {
+    if (this.probes.has(sha)) return;
+    this.probes.set(sha, verdict);
+    if (!this.previousProbes.has(sha)) this.changed = true;
+  }
+
   /** Writes the files seen this run (vanished ones drop out) when anything changed. */
   async save(store: Store): Promise<void> {
-    if (!this.changed && this.seen.size === this.previous.size) return;
+    if (!this.changed && this.seen.size === this.previous.size && this.probes.size === this.previousProbes.size) return;
     const files: Record<string, FileEntry> = {};
     for (const path of [...this.seen.keys()].sort()) files[path] = this.seen.get(path)!;
-    await store.put(this.key, JSON.stringify({ version: 1, root: this.root, files }));
+    const probes: Record<string, unknown> = {};
+    for (const sha of [...this.probes.keys()].sort()) probes[sha] = this.probes.get(sha);
+    await store.put(this.key, JSON.stringify({ version: 1, root: this.root, files, probes }));
   }
 }
 
