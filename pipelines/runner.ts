@@ -31,6 +31,8 @@ export interface RunOptions {
   /** Input sources refused before the run (see SourceOptions.refused). */
   readonly refusedInputs?: readonly { readonly uri: string; readonly detail: string }[];
   readonly limit?: number;
+  /** Hash every input file again (SourceOptions.rehash). */
+  readonly rehash?: boolean;
   readonly progress?: ProgressListener;
   /**
    * Project teacher costs without calling any teacher endpoint and publish nothing. Media, ASR and
@@ -155,7 +157,7 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
   const ingestStarted = performance.now();
   const source = await plan.source.stage.run(
     plan.source.config,
-    { input: options.input, limit: options.limit, partitions: plan.config.partitions, refused: options.refusedInputs, onProgress: (d, t) => options.progress?.ingestProgress(d, t) },
+    { input: options.input, limit: options.limit, rehash: options.rehash, partitions: plan.config.partitions, refused: options.refusedInputs, onProgress: (d, t) => options.progress?.ingestProgress(d, t) },
     contextFor(plan.source.stage.name, ingestStats, { store, log, signal, teachers, root: '' }),
   );
   ingestStats.wallMs += performance.now() - ingestStarted;

@@ -27,7 +27,8 @@ export function isDrop(value: unknown): value is DropResult {
 export interface WorkCounter {
   add(kind: WorkKind, amount?: number): void;
 }
-export type WorkKind = 'ffmpeg' | 'ffprobe' | 'asr' | 'teacher' | 'dsp';
+/** Work that cost something: `hash` counts input files read to hash (not recognised unchanged). */
+export type WorkKind = 'ffmpeg' | 'ffprobe' | 'asr' | 'teacher' | 'dsp' | 'hash';
 
 export interface StageContext {
   readonly store: Store;
@@ -115,6 +116,8 @@ export interface SourceOptions {
   readonly limit?: number;
   readonly partitions: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Hash every file again instead of recognising unchanged ones by size, times, inode and device (CLI --rehash). */
+  readonly rehash?: boolean;
   /** Sources refused before listing (keys of an s3:// input that would land outside its mirror): rejected `path-escape`. */
   readonly refused?: readonly { readonly uri: string; readonly detail: string }[];
 }

@@ -14,9 +14,10 @@ import { MIN_OBSERVED } from '../pipelines/teachers/calibration.ts';
 const USAGE = `emoforge ${EMOFORGE_VERSION} — build instruction-tuning corpora for emotion-aware multimodal LLMs
 
 usage:
-  emoforge run CONFIG [--input PATH] [--out PATH] [--store PATH] [--limit N] [--dry-run] [--no-wait]
+  emoforge run CONFIG [--input PATH] [--out PATH] [--store PATH] [--limit N] [--dry-run] [--no-wait] [--rehash]
       run the pipeline CONFIG names (YAML); writes shards/, manifest.json, rejects.parquet,
-      stats.json and logs/ under the out folder
+      stats.json and logs/ under the out folder; --rehash reads every input file again instead
+      of recognising unchanged ones by size, times and inode
   emoforge run CONFIG --worker I/N [--input PATH] [--store PATH]
       static worker I of N (0-based; Slurm arrays, Kubernetes indexed jobs): processes the
       partitions p with p % N == I and stores their results; publishes nothing
@@ -169,6 +170,7 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
       limit: { type: 'string' },
       'dry-run': { type: 'boolean' },
       'no-wait': { type: 'boolean' },
+      rehash: { type: 'boolean' },
       ...(command === 'run' ? { worker: { type: 'string' }, executor: { type: 'string' }, redis: { type: 'string' } } : {}),
     },
   });
@@ -266,7 +268,7 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
           ? new (await import('../pipelines/executors/queue-executor.ts')).QueueExecutor({ redis: redisUrl!, store, config: rawConfig, configFile: resolve(configFile), log, inputLocation: inputLocation && isS3Location(inputLocation) ? inputLocation : undefined })
           : undefined;
     if (executorName === 'bullmq') process.stdout.write(`queueing partitions in ${redisUrl} for emoforge worker (store ${store.location})\n`);
-    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, refusedInputs, limit, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });
+    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, refusedInputs, limit, rehash: values.rehash, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });
     if (outStore && summary.sink) {
       const published = await s3!.publishFolder(outDir, outStore);
       log.info({ out: outStore.location, ...published }, 'published to the store');

@@ -7,7 +7,9 @@
 // duplicate, takedown, benchmark-overlap (the clip is, or contains, a clip of a benchmark in
 // ingest.exclude), and the presets' own (not-in-layout, bad-file-name, preset-excluded,
 // not-in-annotations, label-not-mapped).
+import type { BigIntStats } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import { z } from 'zod';
@@ -18,6 +20,7 @@ import type { SourceResult, SourceStage, StageContext } from '../pipelines/stage
 import { Probe, type Clip, type Drop } from '../schemas/records.ts';
 import { ADAPTERS, PRESETS } from './ingest/adapters/index.ts';
 import { Exclusions } from './ingest/exclude.ts';
+import { IngestFileIndex } from './ingest/file-index.ts';
 import { compare, dropOf, listSources, type Listing, type SourceEntry } from './ingest/listing.ts';
 
 export const DEFAULT_MEDIA_EXTENSIONS = ['mp4', 'mkv', 'webm', 'mov', 'avi', 'm4v', 'mpg', 'mpeg', 'wav', 'mp3', 'm4a', 'flac', 'ogg', 'opus'];
@@ -32,8 +35,8 @@ const IngestConfig = z
     maxDurationSec: z.number().positive().default(600),
     /** Clips shorter than this are rejected as too-short. */
     minDurationSec: z.number().nonnegative().default(0.2),
-    /** Files hashed and probed at once. */
-    concurrency: z.number().int().min(1).max(64).default(4),
+    /** Files hashed and probed at once (default: the cores this process may use, at least 4: an ffprobe spends much of its time starting). */
+    concurrency: z.number().int().min(1).max(64).default(() => Math.max(4, availableParallelism())),
     /** Hidden entries (a name starting with a dot, e.g. macOS `._clip.mp4`): 'reject' (default) as hidden-file, or 'ingest'. */
     hidden: z.enum(['reject', 'ingest']).default('reject'),
     /** Takedown list: a text file, one clip name, uri or sha256 clip id a line (# comments); listed clips, and any file with the same bytes, are dropped as takedown. */
@@ -65,6 +68,8 @@ export const ingest: SourceStage<IngestConfig> = {
   name: 'ingest',
   version: 1,
   configSchema: IngestConfig,
+  // Throughput never shapes the clips: a machine with more cores keys its cache like any other.
+  cacheConfig: ({ concurrency: _, ...shaping }) => shaping,
 
   async run(config, options, ctx): Promise<SourceResult> {
     const input = options.input ?? config.input;
@@ -79,12 +84,14 @@ export const ingest: SourceStage<IngestConfig> = {
     const takenDown = new Set<string>();
     const candidates: { entry: SourceEntry; id: string; fileSha: string; bytes: number; probe: Probe }[] = [];
 
+    const index = await IngestFileIndex.load(ctx.store, listing.root, { rehash: options.rehash });
+    const probes = new Map<string, Promise<ProbeOutcome>>();
     const queue = new PQueue({ concurrency: config.concurrency });
     let done = 0;
     await Promise.all(
       entries.map((entry) =>
         queue.add(async () => {
-          const outcome = await admit(entry, config, ctx);
+          const outcome = await admit(entry, config, ctx, index, probes);
           const id = 'drop' in outcome ? outcome.drop.clipId : outcome.id;
           const fileSha = 'drop' in outcome ? null : outcome.fileSha;
           if (takedown && (takedown.has(entry.name) || takedown.has(entry.uri) || (id !== null && takedown.has(id)) || (fileSha !== null && takedown.has(fileSha)))) {
@@ -96,6 +103,8 @@ export const ingest: SourceStage<IngestConfig> = {
         }),
       ),
     );
+    await index.save(ctx.store);
+    ctx.log.info({ files: index.hashed + index.reused, hashed: index.hashed, unchanged: index.reused, rehash: options.rehash === true }, 'ingest file index');
 
     // Exact duplicates collapse onto one copy: a copy the manifest describes wins, then uri order.
     const described = (c: (typeof candidates)[number]) => (Object.keys(c.entry.manifest).length > 0 ? 0 : 1);
@@ -172,36 +181,26 @@ export function partitionOf(clipId: string, partitions: number): number {
 type Admission = { drop: Drop } | { id: string; fileSha: string; bytes: number; probe: Probe };
 
 /** Hashes and probes one file (probe results are cached by content hash, so a re-run runs no ffprobe). */
-async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext): Promise<Admission> {
-  let size: number;
+async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext, index: IngestFileIndex, probes: Map<string, Promise<ProbeOutcome>>): Promise<Admission> {
+  let info: BigIntStats;
   try {
-    const info = await stat(entry.path);
+    info = await stat(entry.path, { bigint: true });
     if (!info.isFile()) return { drop: dropOf(entry, null, 'not-a-file', `${entry.uri} is not a regular file`) };
-    size = info.size;
   } catch {
     return { drop: dropOf(entry, null, 'missing', `${entry.uri} does not exist`) };
   }
+  const size = Number(info.size);
   if (size === 0) return { drop: dropOf(entry, null, 'empty-file', `${entry.uri} has 0 bytes`) };
-  let id = await sha256File(entry.path);
-  const cacheKey = `cache/probe/${id.slice(0, 2)}/${id}.json`;
-  const cached = await ctx.store.get(cacheKey);
-  let result: { probe: Probe } | { error: { reason: string; detail: string } };
-  if (cached) result = JSON.parse(cached.toString('utf8'));
-  else {
-    ctx.work.add('ffprobe');
-    try {
-      result = { probe: Probe.parse(await probe(entry.path)) };
-    } catch (error) {
-      if (!(error instanceof RecordError)) throw error;
-      // ffprobe was killed: nothing is known of the file yet, so nothing is cached; the next run probes again.
-      if (error.transient) return { drop: { ...dropOf(entry, id, 'probe-failed', error.message), transient: error.service ?? 'ffprobe' } };
-      // A file that starts like a media container but cannot be read is corrupt; anything else is
-      // not media at all (a text file renamed .mp4, say).
-      const reason = (await looksLikeMedia(entry.path)) ? 'corrupt' : 'not-media';
-      result = { error: { reason, detail: error.message } };
-    }
-    await ctx.store.put(cacheKey, JSON.stringify(result));
-  }
+  let id = await index.sha256Of(entry.path, info, () => {
+    ctx.work.add('hash');
+    return sha256File(entry.path);
+  });
+  // Files with the same bytes (a link and its target, a copy) are probed once, even when they are admitted at the same time.
+  let probing = probes.get(id);
+  if (!probing) probes.set(id, (probing = Promise.resolve((index.probeOf(id) as ProbeOutcome | undefined) ?? probeCached(id, entry.path, ctx))));
+  const result = await probing;
+  if (!('transient' in result)) index.noteProbe(id, result);
+  if ('transient' in result) return { drop: { ...dropOf(entry, id, 'probe-failed', result.transient.message), transient: result.transient.service ?? 'ffprobe' } };
   if ('error' in result) return { drop: dropOf(entry, id, result.error.reason, result.error.detail) };
   const { probe: p } = result;
   if (!p.hasAudio && !p.hasVideo) return { drop: dropOf(entry, id, 'no-streams', `${entry.uri} has neither an audio nor a video stream`) };
@@ -219,6 +218,30 @@ async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext
     return { drop: dropOf(entry, id, 'too-short', `${length}s is under minDurationSec ${config.minDurationSec}`) };
   }
   return { id, fileSha, bytes: size, probe: p };
+}
+
+type ProbeOutcome = { probe: Probe } | { error: { reason: string; detail: string } } | { transient: RecordError };
+
+/** ffprobe's verdict on the file with sha256 `id`, cached in the store by content (a killed ffprobe is not cached). */
+async function probeCached(id: string, path: string, ctx: StageContext): Promise<ProbeOutcome> {
+  const cacheKey = `cache/probe/${id.slice(0, 2)}/${id}.json`;
+  const cached = await ctx.store.get(cacheKey);
+  if (cached) return JSON.parse(cached.toString('utf8'));
+  ctx.work.add('ffprobe');
+  let result: ProbeOutcome;
+  try {
+    result = { probe: Probe.parse(await probe(path)) };
+  } catch (error) {
+    if (!(error instanceof RecordError)) throw error;
+    // ffprobe was killed: nothing is known of the file yet, so nothing is cached; the next run probes again.
+    if (error.transient) return { transient: error };
+    // A file that starts like a media container but cannot be read is corrupt; anything else is
+    // not media at all (a text file renamed .mp4, say).
+    const reason = (await looksLikeMedia(path)) ? 'corrupt' : 'not-media';
+    result = { error: { reason, detail: error.message } };
+  }
+  await ctx.store.put(cacheKey, JSON.stringify(result));
+  return result;
 }
 
 const TS_PACKET = 188;
