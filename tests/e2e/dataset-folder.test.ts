@@ -23,7 +23,7 @@ async function rowsOf(out: string): Promise<ReadRow[]> {
 
 function mediaPaths(row: ReadRow): string[] {
   const path = (v: unknown) => (v && typeof v === 'object' ? (v as { path: string }).path : (v as string));
-  return [row.video, row.audio, ...((row.frames as unknown[]) ?? []), ...((row.face_crops as unknown[]) ?? [])].filter((v) => v !== null && v !== undefined).map(path);
+  return [row.video, row.audio, ...((row.frames as unknown[]) ?? []), ...((row.face_crops as unknown[]) ?? []), row.peak_frame].filter((v) => v !== null && v !== undefined).map(path);
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -108,6 +108,7 @@ describe('the out folder is the dataset', () => {
       expect(features.audio).toEqual({ _type: 'Audio', sampling_rate: 16000 });
       expect(features.frames).toEqual([{ _type: 'Image' }]);
       expect(features.face_crops).toEqual([{ _type: 'Image' }]);
+      expect(features.peak_frame).toEqual({ _type: 'Image' });
       expect(features.transcript).toEqual({ dtype: 'string', _type: 'Value' });
     }
     const card = await readFile(join(out, 'README.md'), 'utf8');
