@@ -70,9 +70,11 @@ describe('clues stage', () => {
         const jpeg = Buffer.from(image.image_url.url.replace(/^data:image\/jpeg;base64,/, ''), 'base64');
         expect(jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
       }
-      // Temporal order, as the prompt lists them.
-      const times = [...String(parts[0].text).matchAll(/image \d+ at ([\d.]+) s/g)].map((m) => Number(m[1]));
-      expect(times).toHaveLength(4);
+      // The described face's peak-expression frame first, named so, then keyframes in temporal order, as the prompt lists them.
+      const listed = [...String(parts[0].text).matchAll(/image \d+( \(the peak expression\))? at ([\d.]+) s/g)];
+      expect(listed).toHaveLength(4);
+      expect(listed.map((m) => m[1] !== undefined)).toEqual([true, false, false, false]);
+      const times = listed.slice(1).map((m) => Number(m[2]));
       expect([...times].sort((a, b) => a - b)).toEqual(times);
       expect(body.messages[0].content).toMatch(/Never describe or guess who the person is/);
     }
