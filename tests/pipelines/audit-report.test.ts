@@ -109,6 +109,12 @@ function rowsOf(s: Segment, split: Split, tasks: readonly Task[] = ['description
       official_split: null,
       review: 'none',
       review_hash: null,
+      speaker_track: null,
+      speaker_confidence: null,
+      speaker_method: null,
+      faces: null,
+      peak_frame: null,
+      peak_time: null,
     }),
   );
 }
