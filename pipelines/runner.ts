@@ -12,7 +12,8 @@ import { segmentDrop } from './drops.ts';
 import { FatalError, RecordError, RetryableError } from './errors.ts';
 import { publishedManifest, transientFailures, type TransientFailures } from './refresh/publish-guard.ts';
 import { fingerprint } from './fingerprint.ts';
-import type { SinkResult } from './sink.ts';
+import type { SinkResult, SinkStage } from './sink.ts';
+import { StoredCorpus, type CorpusPart } from './corpus.ts';
 import { isDrop, type DropResult, type GlobalStage, type RecordStage, type StageContext, type WorkKind } from './stage.ts';
 import { emptyStageStats, mergeStats, statsFor, type StatsTable } from './stats.ts';
 import type { Store } from './store/store.ts';
@@ -183,7 +184,9 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
   const shared: Shared = { store, log, signal, teachers, root: source.root, uncached };
   const executor = options.executor ?? localExecutor;
   const partitionCount = { total: 0, cached: 0, remote: 0, skipped: 0 };
-  let corpus: (Clip | Segment)[] = source.clips;
+  // Between phases the corpus stays in the store, a partition at a time (pipelines/corpus.ts).
+  let input: PhaseInput = clipInput(source.clips);
+  let corpus: StoredCorpus | undefined;
   const lastRecordPhase = plan.phases.reduce((last, p, i) => (p.kind === 'global' ? last : i), -1);
   for (const [index, phase] of plan.phases.entries()) {
     // A static worker stops after its share of the last record phase: `finalize` does the rest.
@@ -191,10 +194,12 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
     if (phase.kind === 'global') {
       mergeStats(stats, finished);
       for (const key of Object.keys(finished)) delete finished[key];
-      corpus = await runGlobalStage(phase.stage, corpus as Segment[], drops, stats, shared);
+      if (!corpus) throw new FatalError(`global stage ${phase.stage.stage.name} has no record phase before it`);
+      corpus = await runGlobalStage(phase.stage, corpus, drops, stats, shared);
+      input = corpusInput(corpus);
       continue;
     }
-    const result = await runRecordPhase(phase.stages, corpus, {
+    const result = await runRecordPhase(phase.stages, input, {
       shared,
       options,
       teacherFingerprint,
@@ -211,7 +216,8 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
     partitionCount.remote += result.partitions.remote;
     partitionCount.skipped += result.partitions.skipped;
     drops.push(...result.drops);
-    corpus = result.segments.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    corpus = new StoredCorpus(store, result.parts);
+    input = corpusInput(corpus);
   }
   mergeStats(stats, finished);
   merged = true;
@@ -219,9 +225,12 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
   await teachers.persist?.();
 
   // 3. The sink (a dry run publishes nothing, nor does a batch pass with records still waiting,
-  // nor a static worker).
+  // nor a static worker). One pass over the corpus first: the decisions of the last global stages
+  // meet every segment (their drops and counters), and the sink's view of each segment is taken.
   const batchPending = drops.some((d) => d.reason === 'teacher-batch-pending');
-  if (dryRun || !executor.publishes || batchPending) {
+  const publishing = !(dryRun || !executor.publishes || batchPending);
+  const counted = await settle(corpus, publishing ? plan.sink : undefined);
+  if (!publishing) {
     return {
       batchPending,
       stats,
@@ -230,7 +239,7 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
       partitions: partitionCount,
       executor: executor.name,
       clips: source.clips.length,
-      segments: corpus.length,
+      segments: counted.segments,
       drops: drops.length,
       dryRun,
       wallMs: performance.now() - started,
@@ -249,7 +258,7 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
       partitions: partitionCount,
       executor: executor.name,
       clips: source.clips.length,
-      segments: corpus.length,
+      segments: counted.segments,
       drops: drops.length,
       dryRun,
       wallMs: performance.now() - started,
@@ -260,7 +269,7 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
   const sinkStarted = performance.now();
   const sink = await plan.sink.stage.run(
     {
-      segments: corpus as Segment[],
+      segments: { count: counted.segments, views: counted.views, stream: () => corpus?.stream() ?? emptyStream() },
       drops,
       stats,
       teacherUsage: teachers.usage?.() ?? {},
@@ -283,7 +292,7 @@ async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistr
     partitions: partitionCount,
     executor: executor.name,
     clips: source.clips.length,
-    segments: corpus.length,
+    segments: counted.segments,
     drops: drops.length,
     sink,
     ...(failures.records > 0 ? { incomplete: failures } : {}),
@@ -307,42 +316,71 @@ interface PhaseContext {
   readonly needed: boolean;
 }
 
+/** The input of a record phase: its partitions, each read on demand. */
+interface PhaseInput {
+  readonly partitions: readonly { readonly partition: number; readonly size: number }[];
+  load(partition: number): Promise<readonly (Clip | Segment)[]>;
+}
+
+/** Ingest's clips (held: they are small), by partition. */
+function clipInput(clips: readonly Clip[]): PhaseInput {
+  const byPartition = new Map<number, Clip[]>();
+  for (const clip of clips) {
+    const list = byPartition.get(clip.partition);
+    if (list) list.push(clip);
+    else byPartition.set(clip.partition, [clip]);
+  }
+  return {
+    partitions: [...byPartition].sort((a, b) => a[0] - b[0]).map(([partition, list]) => ({ partition, size: list.length })),
+    load: async (partition) => byPartition.get(partition) ?? [],
+  };
+}
+
+/** The segments of the phase before, read from the store a partition at a time. */
+function corpusInput(corpus: StoredCorpus): PhaseInput {
+  const parts = new Map(corpus.parts.map((part) => [part.partition, part]));
+  return {
+    partitions: corpus.parts.filter((part) => part.count > 0).map((part) => ({ partition: part.partition, size: part.count })),
+    load: (partition) => corpus.load(parts.get(partition)!),
+  };
+}
+
 /**
- * Runs every partition of `inputs` through `stages`, reusing finished partitions from the store.
+ * Runs every partition of `input` through `stages`, reusing finished partitions from the store.
  * The executor decides where each partition is processed; work done in this process is limited to
- * `concurrency` partitions at once, while waiting for other workers is not.
+ * `concurrency` partitions at once, while waiting for other workers is not. A partition's inputs are
+ * read when its key is computed and again when it is processed here, never held while it waits;
+ * its result stays in the store and the phase returns only where each partition's result is.
  */
 async function runRecordPhase(
   stages: readonly PlannedStage<RecordStage<any>>[],
-  inputs: readonly (Clip | Segment)[],
+  input: PhaseInput,
   phase: PhaseContext,
-): Promise<{ segments: Segment[]; drops: Drop[]; partitions: { total: number; cached: number; remote: number; skipped: number } }> {
+): Promise<{ parts: CorpusPart[]; drops: Drop[]; partitions: { total: number; cached: number; remote: number; skipped: number } }> {
   const { shared, options, finished, inFlight, executor } = phase;
   const { store, log, signal } = shared;
-  const byPartition = new Map<number, (Clip | Segment)[]>();
-  for (const input of inputs) {
-    const partition = 'clip' in input ? input.clip.partition : input.partition;
-    const list = byPartition.get(partition) ?? [];
-    list.push(input);
-    byPartition.set(partition, list);
-  }
-  const partitions = [...byPartition.entries()].sort((a, b) => a[0] - b[0]);
+  const partitions = input.partitions;
   const phaseFingerprint = stages.at(-1)!.fingerprint;
-  const segments: Segment[] = [];
+  const parts: CorpusPart[] = [];
   const drops: Drop[] = [];
   const counts = { total: partitions.length, cached: 0, remote: 0, skipped: 0 };
   let done = 0;
   options.progress?.phase('partitions', partitions.length);
-  const queue = new PQueue({ concurrency: executor.concurrency ?? phase.concurrency });
+  const concurrency = executor.concurrency ?? phase.concurrency;
+  const queue = new PQueue({ concurrency });
+  // Keys need every input record: read them a few partitions at a time.
+  const reading = new PQueue({ concurrency: Number.isFinite(concurrency) ? Math.max(1, concurrency) : Math.max(2, phase.concurrency) });
   await Promise.all(
-    partitions.map(async ([partition, items]) => {
+    partitions.map(async ({ partition, size }) => {
       if (signal.aborted) return;
-      const key = partitionKey(phaseFingerprint, phase.teacherFingerprint, items);
+      const key = await reading.add(async () => partitionKey(phaseFingerprint, phase.teacherFingerprint, await input.load(partition)));
+      if (key === undefined || signal.aborted) return;
       const work: PartitionWork = {
         partition,
         phase: phase.index,
         key,
-        items,
+        items: () => input.load(partition),
+        size,
         root: shared.root,
         needed: phase.needed,
         stored: () => readPartition(store, key),
@@ -351,7 +389,7 @@ async function runRecordPhase(
             const live: StatsTable = {};
             inFlight.add(live);
             try {
-              return await processAndStore(stages, items, key, live, { ...shared, log: log.child({ partition }) });
+              return await processAndStore(stages, await input.load(partition), key, live, { ...shared, log: log.child({ partition }) });
             } finally {
               inFlight.delete(live);
             }
@@ -367,14 +405,17 @@ async function runRecordPhase(
       if (origin === 'store') counts.cached++;
       if (origin === 'remote') counts.remote++;
       mergeStats(finished, result.stats, origin === 'store');
-      segments.push(...result.segments);
+      // A result processed here that could not be stored is held; any other is in the store.
+      const stored = origin !== 'here' || (await store.exists(key));
+      parts.push({ partition, key, count: result.segments.length, ...(stored ? {} : { segments: result.segments }) });
       drops.push(...result.drops);
       done++;
-      log.info({ partition, inputs: items.length, segments: result.segments.length, drops: result.drops.length, cached: origin === 'store', origin }, 'partition done');
+      log.info({ partition, inputs: size, segments: result.segments.length, drops: result.drops.length, cached: origin === 'store', origin }, 'partition done');
       options.progress?.partitionDone(done, partitions.length, origin === 'store', finished);
     }),
   );
-  return { segments, drops, partitions: counts };
+  parts.sort((a, b) => a.partition - b.partition);
+  return { parts, drops, partitions: counts };
 }
 
 async function readPartition(store: Store, key: string): Promise<PartitionResult | null> {
@@ -425,34 +466,68 @@ export async function runPartitionJob(plan: Plan, job: PartitionJob, context: { 
   return result;
 }
 
-async function runGlobalStage(planned: PlannedStage<GlobalStage<any>>, segments: Segment[], drops: Drop[], stats: StatsTable, shared: Shared): Promise<Segment[]> {
+/**
+ * A global stage over the stored corpus: one pass takes its view of every segment (and records the
+ * decisions of earlier global stages that had not met them yet), the stage decides over the views,
+ * and its decision joins the corpus, applied to each segment whenever the corpus is read.
+ */
+async function runGlobalStage(planned: PlannedStage<GlobalStage<any>>, corpus: StoredCorpus, drops: Drop[], stats: StatsTable, shared: Shared): Promise<StoredCorpus> {
   const { stage, config } = planned;
   const stageStats = statsFor(stats, stage.name);
   const ctx = contextFor(stage.name, stageStats, shared);
   const started = performance.now();
-  stageStats.in += segments.length;
   try {
-    const results = await stage.run(segments, config, ctx);
-    if (results.length !== segments.length) throw new FatalError(`global stage ${stage.name} returned ${results.length} results for ${segments.length} segments`);
-    const kept: Segment[] = [];
-    results.forEach((result, i) => {
-      const input = segments[i];
-      if (isDrop(result)) {
-        stageStats.dropped[result.reason] = (stageStats.dropped[result.reason] ?? 0) + 1;
-        drops.push(segmentDrop(result.segment ?? input, stage.name, result));
-        return;
-      }
-      const check = Segment.safeParse(result);
-      if (!check.success) throw new FatalError(`global stage ${stage.name} produced an invalid segment: ${check.error.issues[0]?.message}`);
-      kept.push(result);
+    const viewed: { id: string; view: unknown }[] = [];
+    for await (const segment of corpus.stream()) viewed.push({ id: segment.id, view: await stage.project(segment, config, ctx) });
+    // The views in id order, as the corpus was handed to global stages when it was held whole.
+    viewed.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    stageStats.in += viewed.length;
+    const decision = await stage.decide(
+      viewed.map((v) => v.view),
+      config,
+      ctx,
+    );
+    return corpus.withLayer({
+      stage: stage.name,
+      decision,
+      flag: ctx.flag!,
+      record(input, result) {
+        if (isDrop(result)) {
+          stageStats.dropped[result.reason] = (stageStats.dropped[result.reason] ?? 0) + 1;
+          drops.push(segmentDrop(result.segment ?? input, stage.name, result));
+          return;
+        }
+        const check = Segment.safeParse(result);
+        if (!check.success) throw new FatalError(`global stage ${stage.name} produced an invalid segment: ${check.error.issues[0]?.message}`);
+        stageStats.out++;
+      },
     });
-    stageStats.out += kept.length;
-    return kept;
   } finally {
     stageStats.wallMs += performance.now() - started;
     await ctx.cleanup();
   }
 }
+
+/**
+ * Reads the corpus once if something needs it: decisions that have not met every segment yet (their
+ * drops and counters must be complete), or the sink's view of each segment. Returns the segment
+ * count and the views (sorted by segment id).
+ */
+async function settle(corpus: StoredCorpus | undefined, sink: PlannedStage<SinkStage<any>> | undefined): Promise<{ segments: number; views: unknown[] }> {
+  if (!corpus) return { segments: 0, views: [] };
+  const project = sink?.stage.project;
+  if (!corpus.pending && !project) return { segments: corpus.parts.reduce((n, part) => n + part.count, 0), views: [] };
+  const viewed: { id: string; view: unknown }[] = [];
+  let segments = 0;
+  for await (const segment of corpus.stream()) {
+    segments++;
+    if (project) viewed.push({ id: segment.id, view: project(segment, sink!.config) });
+  }
+  viewed.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { segments, views: viewed.map((v) => v.view) };
+}
+
+async function* emptyStream(): AsyncGenerator<Segment> {}
 
 function partitionKey(phaseFingerprint: string, teacherFingerprint: string, items: readonly (Clip | Segment)[]): string {
   const members = [...items].sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -545,9 +620,13 @@ async function runStage(planned: PlannedStage<RecordStage<any>>, input: Clip | S
   const stageStats = statsFor(stats, stage.name);
   stageStats.in++;
   const started = performance.now();
-  const teacherKeys = (stage.teacherRoles ?? []).map((role) => shared.teachers.forRole(role).fingerprint);
-  const key = fingerprint(stage.name, stage.version, stage.cacheConfig ? stage.cacheConfig(config) : config, teacherKeys, input);
-  const cacheKey = `cache/stages/${stage.name}/${key.slice(0, 2)}/${key}.json`;
+  // Only a cached stage needs its key (hashing the whole record is a large share of a cheap stage's cost).
+  let cacheKey = '';
+  if (stage.cache) {
+    const teacherKeys = (stage.teacherRoles ?? []).map((role) => shared.teachers.forRole(role).fingerprint);
+    const key = fingerprint(stage.name, stage.version, stage.cacheConfig ? stage.cacheConfig(config) : config, teacherKeys, input);
+    cacheKey = `cache/stages/${stage.name}/${key.slice(0, 2)}/${key}.json`;
+  }
   const ctx = contextFor(stage.name, stageStats, shared);
   try {
     let outcome: Outcome | undefined;

@@ -8,9 +8,17 @@ import type { StatsTable } from './stats.ts';
 import type { Store } from './store/store.ts';
 import type { TeacherUsageTable } from './teachers/usage.ts';
 
+/** Every segment that reached the sink, never held at once: the sink's view of each, and a stream of them. */
+export interface SinkSegments<V = unknown> {
+  readonly count: number;
+  /** The sink's `project` of every segment, sorted by segment id (empty when it declares none). */
+  readonly views: readonly V[];
+  /** The full segments, a partition at a time (partition order, not id order). */
+  stream(): AsyncIterable<Segment>;
+}
+
 export interface SinkInput {
-  /** Every segment that reached the sink, sorted by id. */
-  readonly segments: readonly Segment[];
+  readonly segments: SinkSegments;
   /** Every record that left early, from every stage. */
   readonly drops: readonly Drop[];
   /** Stats of every stage so far; the sink adds its own. */
@@ -45,6 +53,8 @@ export interface SinkStage<C = unknown> {
   readonly configSchema: z.ZodType<C>;
   readonly reads: readonly FieldPath[];
   readonly adds: readonly FieldPath[];
+  /** The compact view of a segment the sink plans from (splits); handed over in `segments.views`. */
+  project?(segment: Segment, config: C): unknown;
   run(input: SinkInput, config: C, ctx: SinkContext): Promise<SinkResult>;
 }
 

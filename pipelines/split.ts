@@ -28,11 +28,28 @@ export function groupKeys(segment: Segment): string[] {
   return keys;
 }
 
+/** What the splits read of a segment: its id, group keys and primary label (a global step's compact view). */
+export interface SplitMember {
+  readonly id: string;
+  /** groupKeys(segment): the source first, then the speaker. */
+  readonly keys: readonly string[];
+  readonly label: string;
+}
+
+export function splitMember(segment: Segment): SplitMember {
+  return { id: segment.id, keys: groupKeys(segment), label: segment.labels?.primary ?? 'unlabelled' };
+}
+
+function membersOf(segments: readonly (Segment | SplitMember)[]): readonly SplitMember[] {
+  return segments.map((s) => ('clip' in s ? splitMember(s) : s));
+}
+
 /**
  * Segment id → its group (a component of shared speakers and sources, and of `ties`: extra keys such
  * as a footage cluster, so the same footage never straddles splits), named by its smallest key.
  */
-export function splitGroups(segments: readonly Segment[], ties?: ReadonlyMap<string, string>): Map<string, string> {
+export function splitGroups(input: readonly (Segment | SplitMember)[], ties?: ReadonlyMap<string, string>): Map<string, string> {
+  const segments = membersOf(input);
   const parent = new Map<string, string>();
   const find = (key: string): string => {
     let root = key;
@@ -52,22 +69,23 @@ export function splitGroups(segments: readonly Segment[], ties?: ReadonlyMap<str
   };
   for (const segment of segments) {
     const tie = ties?.get(segment.id);
-    const keys = tie === undefined ? groupKeys(segment) : [...groupKeys(segment), tie];
+    const keys = tie === undefined ? segment.keys : [...segment.keys, tie];
     for (const key of keys) if (!parent.has(key)) parent.set(key, key);
     for (const key of keys.slice(1)) union(keys[0], key);
   }
-  return new Map(segments.map((s) => [s.id, find(groupKeys(s)[0])]));
+  return new Map(segments.map((s) => [s.id, find(s.keys[0])]));
 }
 
-function labelOf(segment: Segment): string {
-  return segment.labels?.primary ?? 'unlabelled';
+function labelOf(segment: SplitMember): string {
+  return segment.label;
 }
 
 /** Groups up to which the swap pass runs (it tries every pair of groups in different splits). */
 const MAX_SWAP_GROUPS = 2000;
 const MAX_SWAP_ROUNDS = 10;
 
-export function assignSplits(segments: readonly Segment[], shares: SplitShares, seed: string, pinned?: ReadonlyMap<string, Split>, ties?: ReadonlyMap<string, string>): Map<string, Split> {
+export function assignSplits(input: readonly (Segment | SplitMember)[], shares: SplitShares, seed: string, pinned?: ReadonlyMap<string, Split>, ties?: ReadonlyMap<string, string>): Map<string, Split> {
+  const segments = membersOf(input);
   const groupOf = splitGroups(segments, ties);
   // Each group's pinned split: the one most of its pinned segments had (ties: SPLITS order).
   const pinOf = new Map<string, Split>();

@@ -88,12 +88,38 @@ export type RecordStage<C = unknown> = ClipStage<C> | SegmentStage<C>;
 
 /**
  * Runs once over every segment that survived the record stages, for work that needs the whole
- * corpus (a speaker's own baseline, near-duplicates). Returns one result per input, in order.
- * Global stages are deterministic and cheap; they are not cached per record.
+ * corpus (a speaker's own baseline, near-duplicates). It never holds the corpus: `project` turns
+ * each segment into the compact view the stage decides from (speaker, label, fingerprint, text
+ * lengths, …), `decide` looks at every view at once, and the decision it returns is applied to each
+ * full segment as the runner streams it from the store. Global stages are deterministic and cheap;
+ * they are not cached per record.
  */
-export interface GlobalStage<C = unknown> extends StageBase<C> {
+export interface GlobalStage<C = unknown, V = unknown> extends StageBase<C> {
   readonly kind: 'global';
+  /** The compact view of one segment. Called once per segment per run, in one pass. */
+  project(segment: Segment, config: C, ctx: StageContext): V | Promise<V>;
+  /** Decides over the views of every segment (sorted by segment id in a run). */
+  decide(views: readonly V[], config: C, ctx: StageContext): Promise<GlobalDecision>;
+  /** The whole corpus in memory at once (tests, small corpora): project, decide, apply. One result per input, in order. */
   run(segments: readonly Segment[], config: C, ctx: StageContext): Promise<(Segment | DropResult)[]>;
+}
+
+/**
+ * What a global stage decided, applied to one full segment at a time: the segment with the fields
+ * the stage sets, or a drop. Pure: the runner applies it again whenever it streams the corpus
+ * (`flag` is heard only the first time), so it must give the same answer for the same segment.
+ */
+export interface GlobalDecision {
+  apply(segment: Segment, flag: (reason: string, detail: string) => void): Segment | DropResult;
+}
+
+/** A global stage over segments held in memory: every view, one decision, applied in order. */
+export async function runGlobalInMemory<C, V>(stage: Pick<GlobalStage<C, V>, 'project' | 'decide'>, segments: readonly Segment[], config: C, ctx: StageContext): Promise<(Segment | DropResult)[]> {
+  const views: V[] = [];
+  for (const segment of segments) views.push(await stage.project(segment, config, ctx));
+  const decision = await stage.decide(views, config, ctx);
+  const flag = ctx.flag ?? (() => undefined);
+  return segments.map((segment) => decision.apply(segment, flag));
 }
 
 /** Fields a clip stage's segments always carry. */

@@ -10,9 +10,9 @@
 import { z } from 'zod';
 import { DEFAULT_FOOTAGE_SEARCH, decodeFootage, findFootageDuplicates, FOOTAGE_VERSION, type FootageComparison } from '../pipelines/quality/footage.ts';
 import { findDuplicates } from '../pipelines/quality/minhash.ts';
-import { splitGroups } from '../pipelines/split.ts';
-import { drop, type DropResult, type GlobalStage } from '../pipelines/stage.ts';
-import type { Segment } from '../schemas/records.ts';
+import { splitGroups, splitMember, type SplitMember } from '../pipelines/split.ts';
+import { drop, runGlobalInMemory, type DropResult, type GlobalStage } from '../pipelines/stage.ts';
+import type { FootageFingerprint, Segment } from '../schemas/records.ts';
 
 /** Text fields that can be compared, in the order their texts are read. */
 export const DEDUP_FIELDS = ['description', 'qa', 'rationale', 'transcript'] as const;
@@ -103,7 +103,7 @@ export function dedupTexts(segment: Segment, fields: readonly DedupField[]): str
   return texts;
 }
 
-export const dedup: GlobalStage<DedupConfig> = {
+export const dedup: GlobalStage<DedupConfig, DedupView> = {
   kind: 'global',
   name: 'dedup',
   version: 2,
@@ -113,52 +113,77 @@ export const dedup: GlobalStage<DedupConfig> = {
   adds: [],
   cache: false,
 
-  async run(segments, config, ctx): Promise<(Segment | DropResult)[]> {
-    const results: (Segment | DropResult)[] = [...segments];
-    const name = (index: number) => `segment ${segments[index].id} (${segments[index].clip.uri})`;
-    if (config.footage.enabled) {
+  project(segment, config): DedupView {
+    return {
+      id: segment.id,
+      uri: segment.clip.uri,
       // Fingerprints of another version (an older store) are not comparable: those segments are kept.
-      const comparable = segments.map((s, i) => ({ s, i })).filter(({ s }) => s.fingerprint?.version === FOOTAGE_VERSION);
-      const report = findFootageDuplicates(comparable.map(({ s }) => ({ id: s.id, fingerprint: decodeFootage(s.fingerprint!) })), config.footage);
+      ...(config.footage.enabled && segment.fingerprint?.version === FOOTAGE_VERSION ? { fingerprint: segment.fingerprint } : {}),
+      ...(config.text.enabled ? { member: splitMember(segment), texts: dedupTexts(segment, config.text.fields) } : {}),
+    };
+  },
+
+  async decide(views, config, ctx) {
+    const dropped = new Map<number, DropResult>();
+    const name = (index: number) => `segment ${views[index].id} (${views[index].uri})`;
+    if (config.footage.enabled) {
+      const comparable = views.map((v, i) => ({ v, i })).filter(({ v }) => v.fingerprint !== undefined);
+      const report = findFootageDuplicates(comparable.map(({ v }) => ({ id: v.id, fingerprint: decodeFootage(v.fingerprint!) })), config.footage);
       report.verdicts.forEach((verdict, k) => {
         if (verdict.kind !== 'duplicate') return;
         const via = verdict.via === undefined ? '' : `, linked through ${name(comparable[verdict.via].i)}`;
-        results[comparable[k].i] = drop('duplicate-footage', `same footage as kept ${name(comparable[verdict.kept].i)}: ${describeMatch(verdict.comparison)}${via}`);
+        dropped.set(comparable[k].i, drop('duplicate-footage', `same footage as kept ${name(comparable[verdict.kept].i)}: ${describeMatch(verdict.comparison)}${via}`));
       });
       const { verdicts: _, ...counts } = report;
-      ctx.log.info({ ...counts, segments: comparable.length, unfingerprinted: segments.length - comparable.length }, 'footage duplicates');
+      ctx.log.info({ ...counts, segments: comparable.length, unfingerprinted: views.length - comparable.length }, 'footage duplicates');
     }
     if (config.text.enabled) {
       // Only segments of the same speaker or source are compared: groups of shared speakers and sources.
-      const live = segments.map((s, i) => ({ s, i })).filter(({ i }) => !('drop' in (results[i] as object)));
-      const groupOf = splitGroups(live.map(({ s }) => s));
-      const groups = new Map<string, { s: Segment; i: number }[]>();
+      const live = views.map((v, i) => ({ v, i })).filter(({ i }) => !dropped.has(i));
+      const groupOf = splitGroups(live.map(({ v }) => v.member!));
+      const groups = new Map<string, { v: DedupView; i: number }[]>();
       for (const entry of live) {
-        const group = groupOf.get(entry.s.id)!;
-        groups.set(group, [...(groups.get(group) ?? []), entry]);
+        const group = groupOf.get(entry.v.id)!;
+        const members = groups.get(group);
+        if (members) members.push(entry);
+        else groups.set(group, [entry]);
       }
       const over = config.text.fields.join('+');
-      let dropped = 0;
+      let count = 0;
       for (const members of groups.values()) {
         if (members.length < 2) continue;
-        const report = findDuplicates(members.map(({ s }) => ({ id: s.id, texts: dedupTexts(s, config.text.fields) })), config.text);
+        const report = findDuplicates(members.map(({ v }) => ({ id: v.id, texts: v.texts! })), config.text);
         report.verdicts.forEach((verdict, k) => {
           const target = members[k].i;
           if (verdict.kind === 'exact-duplicate') {
-            results[target] = drop('exact-duplicate', `same ${over} text (lower-cased, whitespace collapsed) as kept ${name(members[verdict.kept].i)} of the same speaker or source`);
-            dropped++;
+            dropped.set(target, drop('exact-duplicate', `same ${over} text (lower-cased, whitespace collapsed) as kept ${name(members[verdict.kept].i)} of the same speaker or source`));
+            count++;
           } else if (verdict.kind === 'near-duplicate') {
             const linked = verdict.via ? `, linked through ${name(members[verdict.via.index].i)} at ${verdict.via.jaccard.toFixed(2)}` : '';
-            results[target] = drop('near-duplicate', `estimated ${over} Jaccard ${verdict.jaccard.toFixed(2)} with kept ${name(members[verdict.kept].i)} of the same speaker or source${linked}`);
-            dropped++;
+            dropped.set(target, drop('near-duplicate', `estimated ${over} Jaccard ${verdict.jaccard.toFixed(2)} with kept ${name(members[verdict.kept].i)} of the same speaker or source${linked}`));
+            count++;
           }
         });
       }
-      ctx.log.info({ groups: groups.size, dropped, fields: config.text.fields, threshold: config.text.threshold }, 'text duplicates');
+      ctx.log.info({ groups: groups.size, dropped: count, fields: config.text.fields, threshold: config.text.threshold }, 'text duplicates');
     }
-    return results;
+    const byId = new Map([...dropped].map(([i, result]) => [views[i].id, result]));
+    return { apply: (segment: Segment) => byId.get(segment.id) ?? segment };
+  },
+
+  run(segments, config, ctx): Promise<(Segment | DropResult)[]> {
+    return runGlobalInMemory(dedup, segments, config, ctx);
   },
 };
+
+/** What dedup reads of a segment: its footage fingerprint and, for text dedup, its group keys and texts. */
+interface DedupView {
+  readonly id: string;
+  readonly uri: string;
+  readonly fingerprint?: FootageFingerprint;
+  readonly member?: SplitMember;
+  readonly texts?: readonly string[];
+}
 
 /** What matched, for the drop's detail. */
 function describeMatch(c: FootageComparison): string {

@@ -13,8 +13,8 @@ import { REVIEW_KEYS, reviewHash, withoutReview } from '../pipelines/review/cont
 import { applyEdits, checkEdits, editedTasks, taskTeachers } from '../pipelines/review/edits.ts';
 import { resolveDecisions, RESOLVE_POLICIES } from '../pipelines/review/resolve.ts';
 import { DEFAULT_LOG, LOG_NAME, ReviewLog, type ReviewDecision } from '../pipelines/review/review-log.ts';
-import { saveSnapshots } from '../pipelines/review/snapshots.ts';
-import type { DropResult, GlobalStage } from '../pipelines/stage.ts';
+import { saveSnapshot } from '../pipelines/review/snapshots.ts';
+import { runGlobalInMemory, type DropResult, type GlobalStage } from '../pipelines/stage.ts';
 import type { ReviewState, ReviewVote, Segment } from '../schemas/records.ts';
 
 export const ReviewConfig = z
@@ -35,7 +35,7 @@ export const ReviewConfig = z
   .strict();
 export type ReviewConfig = z.infer<typeof ReviewConfig>;
 
-export const reviewStage: GlobalStage<ReviewConfig> = {
+export const reviewStage: GlobalStage<ReviewConfig, string> = {
   kind: 'global',
   name: 'review',
   version: 1,
@@ -44,27 +44,38 @@ export const reviewStage: GlobalStage<ReviewConfig> = {
   adds: ['review'],
   cache: false,
 
-  async run(segments, config, ctx) {
+  // The view is the segment's id; what a decision applies to is judged on the full segment, as it streams past.
+  async project(segment, config, ctx) {
+    // Stand-in text of a dry run is never shown to anyone: no snapshot of it. Content-addressed, so
+    // a snapshot the store holds is never written again.
+    if (!ctx.standIn) {
+      const judged = withoutReview(segment);
+      await saveSnapshot(ctx.store, judged, reviewHash(judged, config.keyOn));
+    }
+    return segment.id;
+  },
+
+  async decide(views, config, ctx) {
     const log = new ReviewLog(ctx.store, config.log);
     const decisions = await log.read();
     for (const problem of log.problems()) ctx.log.warn({ key: problem.key, error: problem.error }, 'review log object skipped');
     const bySegment = new Map<string, ReviewDecision[]>();
     for (const d of decisions) bySegment.set(d.segmentId, [...(bySegment.get(d.segmentId) ?? []), d]);
+    ctx.log.info({ log: config.log, decisions: decisions.length, segments: views.length }, 'review log read');
+    return {
+      apply(input: Segment, flag: (reason: string, detail: string) => void) {
+        const segment = withoutReview(input);
+        return review(segment, reviewHash(segment, config.keyOn), bySegment.get(segment.id) ?? [], config, flag);
+      },
+    };
+  },
 
-    const judged = segments.map((s) => {
-      const segment = withoutReview(s);
-      return { segment, hash: reviewHash(segment, config.keyOn) };
-    });
-    // Stand-in text of a dry run is never shown to anyone: no snapshot of it.
-    if (!ctx.standIn) {
-      const written = await saveSnapshots(ctx.store, judged);
-      ctx.log.info({ log: config.log, decisions: decisions.length, snapshots: written }, 'review log read');
-    }
-    return judged.map(({ segment, hash }) => review(segment, hash, bySegment.get(segment.id) ?? [], config, ctx));
+  run(segments, config, ctx) {
+    return runGlobalInMemory(reviewStage, segments, config, ctx);
   },
 };
 
-function review(segment: Segment, hash: string, decisions: readonly ReviewDecision[], config: ReviewConfig, ctx: Parameters<GlobalStage['run']>[2]): Segment | DropResult {
+function review(segment: Segment, hash: string, decisions: readonly ReviewDecision[], config: ReviewConfig, flag: (reason: string, detail: string) => void): Segment | DropResult {
   const { applied, votes, stale } = resolveDecisions(decisions, hash, config.resolve);
   const teachers = taskTeachers(segment);
   const state = (status: ReviewState['status'], edited: string[] = []): ReviewState => ({
@@ -77,27 +88,27 @@ function review(segment: Segment, hash: string, decisions: readonly ReviewDecisi
     teachers,
   });
   if (!applied) {
-    if (stale > 0) ctx.flag?.('review-stale', `segment ${segment.id}: ${stale} decision(s) judged earlier content; back in the review queue`);
+    if (stale > 0) flag('review-stale', `segment ${segment.id}: ${stale} decision(s) judged earlier content; back in the review queue`);
     return { ...segment, review: state('none') };
   }
   const who = `${applied.reviewer} at ${applied.at}`;
   if (applied.verdict === 'accept') {
-    ctx.flag?.('human-accepted', `segment ${segment.id}: accepted by ${who}`);
+    flag('human-accepted', `segment ${segment.id}: accepted by ${who}`);
     return { ...segment, review: state('accepted') };
   }
   if (applied.verdict === 'edit') {
     const checked = checkEdits(segment, applied.edits);
     if (!checked.ok) {
-      ctx.flag?.('review-invalid-edit', `segment ${segment.id}: the edit by ${who} is not applied: ${checked.error}`);
+      flag('review-invalid-edit', `segment ${segment.id}: the edit by ${who} is not applied: ${checked.error}`);
       return { ...segment, review: state('none') };
     }
-    ctx.flag?.('human-edited', `segment ${segment.id}: edited by ${who}`);
+    flag('human-edited', `segment ${segment.id}: edited by ${who}`);
     return { ...applyEdits(segment, checked.edits, applied.reviewer), review: state('edited', editedTasks(segment, checked.edits)) };
   }
   const detail = `rejected by ${applied.reviewer} (${applied.reason})${applied.note ? `: ${applied.note}` : ''} [content ${hash.slice(0, 12)}, ${applied.at}]`;
   const rejected = { ...segment, review: state('rejected') };
   if (config.reject === 'keep') {
-    ctx.flag?.('human-rejected', `segment ${segment.id}: ${detail}`);
+    flag('human-rejected', `segment ${segment.id}: ${detail}`);
     return rejected;
   }
   return { drop: true, reason: 'human-rejected', detail, segment: rejected };

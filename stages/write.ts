@@ -16,8 +16,10 @@ import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
 import { decodeFootage, DEFAULT_FOOTAGE_SEARCH, findFootageDuplicates, FOOTAGE_VERSION } from '../pipelines/quality/footage.ts';
 import { markMediaSweep, mediaSweepPending, placeMedia, pruneMedia, readMediaIndex, writeMediaIndex, type MediaIndexRef } from '../pipelines/media/out-media.ts';
 import { DEFAULT_TARGET_BYTES, writeParquetFile, writeShards, type ColumnSpec, type ShardFile } from '../pipelines/parquet/index.ts';
-import type { SinkContext, SinkInput, SinkResult, SinkStage } from '../pipelines/sink.ts';
-import { assignSplits } from '../pipelines/split.ts';
+import { RowSpill } from '../pipelines/parquet/row-spill.ts';
+import type { SinkContext, SinkInput, SinkResult, SinkSegments, SinkStage } from '../pipelines/sink.ts';
+import { assignSplits, splitMember, type SplitMember } from '../pipelines/split.ts';
+import type { AuditRow } from '../pipelines/audit/digest.ts';
 import { statsFor, totalWork } from '../pipelines/stats.ts';
 import { acquireLock } from '../pipelines/refresh/lock.ts';
 import { carriedRows } from '../pipelines/refresh/publish-guard.ts';
@@ -26,7 +28,7 @@ import { fsFailure, isDiskFull, isFsError } from '../pipelines/fs-errors.ts';
 import { diffVersions, latestVersion, recordVersion, sameContent, versionLine, type VersionDiff, type VersionParent } from '../pipelines/refresh/versions.ts';
 import { isReviewedSample, REVIEWED_DIR } from '../pipelines/review/reviewed-subset.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
-import type { Drop, Segment } from '../schemas/records.ts';
+import type { Drop, FootageFingerprint, Segment } from '../schemas/records.ts';
 import { COLUMNS, SCHEMA_VERSION, SPLIT_NAME, SPLITS, Sample, Task, type Split } from '../schemas/sample.ts';
 
 const SplitShare = z.number().min(0);
@@ -147,6 +149,7 @@ export const write: SinkStage<WriteConfig> = {
   configSchema: WriteConfig,
   reads: ['transcript', 'labels'],
   adds: [],
+  project: sinkView,
 
   async run(input, config, ctx): Promise<SinkResult> {
     // One publisher per out folder (re-entrant: `emoforge run` and `schedule` already hold it).
@@ -172,6 +175,8 @@ function splitIdsOf(manifest: Partial<OutManifest> | undefined): Map<string, Spl
 
 async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, progress: { swapping: boolean }): Promise<SinkResult> {
   const stats = statsFor(input.stats, 'write');
+  // The splits are planned from the compact views; full segments stream past once, to rows.
+  const views = input.segments.views.length === input.segments.count ? (input.segments.views as SinkView[]) : await viewsOf(input.segments, config);
   // Read before anything in the folder changes: the report says what changed since then.
   const previous = await readPreviousRun(ctx.outDir, input.run.name);
   const drops: Drop[] = [...input.drops];
@@ -192,15 +197,27 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
   // The corpus's own split outranks everything: an official test segment is never placed elsewhere,
   // even when its speaker has segments in other official splits (as the corpus's authors published them).
   const official = new Map<string, Split>();
-  if (config.splits.official) for (const segment of input.segments) if (segment.clip.manifest.officialSplit) official.set(segment.id, segment.clip.manifest.officialSplit);
-  const placed = official.size ? input.segments.filter((s) => !official.has(s.id)) : input.segments;
+  for (const view of views) if (view.official) official.set(view.member.id, view.official);
+  const placed = official.size ? views.filter((v) => !official.has(v.member.id)) : views;
   const ties = config.footageTies ? footageTies(placed) : undefined;
   if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
-  const splitOf = new Map([...assignSplits(placed, config.splits, config.seed, pinned, ties), ...official]);
-  const rows: Record<Split, Sample[]> = { train: [], validation: [], test: [] };
+  const splitOf = new Map([...assignSplits(placed.map((v) => v.member), config.splits, config.seed, pinned, ties), ...official]);
+
+  // Rows of each split in shard order, spilled to disk past a budget (an external sort).
+  const spillDir = join(ctx.outDir, '.staging-rows');
+  await rm(spillDir, { recursive: true, force: true });
+  // Embedded media: a segment's rows side by side, so the row group's dictionary holds its media once.
+  const orderKey = (row: Pick<Sample, 'id' | 'segment_id'>) => (config.embedMedia ? `${row.segment_id}\u0000${row.id}` : row.id);
+  const rows: Record<Split, RowSpill<Sample>> = { train: new RowSpill(spillDir, 'train'), validation: new RowSpill(spillDir, 'validation'), test: new RowSpill(spillDir, 'test') };
+  const reviewedRows: Record<Split, number> = { train: 0, validation: 0, test: 0 };
+  const auditRows: Record<Split, AuditRow[]> = { train: [], validation: [], test: [] };
+  const segments: Segment[] = [];
   const mediaKeys = new Set<string>();
-  stats.in += input.segments.length;
-  for (const segment of input.segments) {
+  const keptIds = new Set<string>();
+  stats.in += input.segments.count;
+  for await (const segment of input.segments.stream()) {
+    segments.push(segment);
+    if (input.carry?.length) keptIds.add(segment.id);
     const split = splitOf.get(segment.id)!;
     const made = rowsOf(segment, config.splitNames[split], config.tasks, config.conversationTemplate);
     if ('error' in made) {
@@ -215,22 +232,31 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
     }
     stats.out++;
     for (const key of mediaOf(made.rows[0])) mediaKeys.add(key);
-    for (const row of made.rows) rows[split].push(row);
+    for (const row of made.rows) await addRow(split, row);
+  }
+  segments.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+  async function addRow(split: Split, row: Sample): Promise<void> {
+    await rows[split].add(orderKey(row), row);
+    if (isReviewedSample(row)) reviewedRows[split]++;
+    auditRows[split].push({ id: row.id, segment_id: row.segment_id, name: row.name, primary_emotion: row.primary_emotion, split: row.split, task: row.task });
   }
 
   // The publish guard: records that failed transiently this run keep the rows the published version
   // has for them (with the split that version gave them, named as this config names it).
-  const carried = await carriedRows(ctx.outDir, input.run.name, input.carry ?? [], new Set(input.segments.map((s) => s.id)));
+  const carried = await carriedRows(ctx.outDir, input.run.name, input.carry ?? [], keptIds);
   if (carried.rows.length) {
     const idOf = splitIdsOf({ splitNames: carried.splitNames as Record<Split, string> | undefined });
     for (const row of carried.rows) {
       const split = idOf.get(row.split);
       if (!split) throw new FatalError(`a published row (${row.id}) has split ${JSON.stringify(row.split)}, which the published manifest does not name: publish.allowPartial publishes without it`);
-      rows[split].push({ ...row, split: config.splitNames[split] });
+      await addRow(split, { ...row, split: config.splitNames[split] });
       for (const key of mediaOf(row)) mediaKeys.add(key);
     }
     ctx.log.warn({ rows: carried.rows.length, records: carried.records, fromVersion: carried.fromVersion }, 'rows carried forward for records that failed transiently');
   }
+  // The audit lists rows in shard order.
+  for (const split of SPLITS) auditRows[split].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
 
   // Every file a row names goes into OUT/media before any published file changes: adding files
   // under content-addressed names cannot break the published version.
@@ -248,26 +274,25 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
   const columns = config.embedMedia ? embeddedColumns(COLUMNS) : COLUMNS;
   for (const split of SPLITS) {
     const name = config.splitNames[split];
-    // Embedded media: a segment's rows side by side, so the row group's dictionary holds its media once.
-    const bySegment = (a: Sample, b: Sample) => (config.embedMedia && a.segment_id !== b.segment_id ? (a.segment_id < b.segment_id ? -1 : 1) : 0);
-    rows[split].sort((a, b) => bySegment(a, b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const sorted = rows[split].sorted();
     const written = await writeShards({
       dir: join(staging, 'shards'),
       prefix: name,
       columns,
-      rows: config.embedMedia ? embedMediaBytes(ctx.outDir, rows[split], columns) : rows[split],
+      rows: config.embedMedia ? embedMediaBytes(ctx.outDir, sorted, columns) : sorted,
       targetBytes: config.targetShardBytes,
       zstdLevel: config.zstdLevel,
       createdBy,
       kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split: name, configFingerprint: input.run.fingerprint }) }],
     });
     shards.push(...written.map((s) => ({ ...s, split: name })));
-    const reviewed = rows[split].filter(isReviewedSample);
-    if (reviewed.length) {
+    if (reviewedRows[split]) {
+      const reviewed = rows[split].sorted(isReviewedSample);
       const subset = await writeShards({ dir: join(staging, REVIEWED_DIR), prefix: name, columns, rows: config.embedMedia ? embedMediaBytes(ctx.outDir, reviewed, columns) : reviewed, targetBytes: config.targetShardBytes, zstdLevel: config.zstdLevel, createdBy, kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split: name, subset: 'reviewed', configFingerprint: input.run.fingerprint }) }] });
       reviewedShards.push(...subset.map((s) => ({ ...s, split: name })));
     }
   }
+  await rm(spillDir, { recursive: true, force: true });
 
   const unchanged = await samePublishedShards(ctx.outDir, shards);
   await mkdir(ctx.outDir, { recursive: true });
@@ -294,8 +319,8 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
   );
   const mediaIndex = await writeMediaIndex(ctx.outDir, media.entries);
 
-  const splits = Object.fromEntries(SPLITS.map((s) => [config.splitNames[s], rows[s].length]));
-  const totalRows = SPLITS.reduce((n, s) => n + rows[s].length, 0);
+  const splits = Object.fromEntries(SPLITS.map((s) => [config.splitNames[s], rows[s].count]));
+  const totalRows = SPLITS.reduce((n, s) => n + rows[s].count, 0);
   await atomicWrite(
     join(ctx.outDir, 'stats.json'),
     JSON.stringify(
@@ -305,7 +330,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
         teachers: input.teacherUsage,
         totals: {
           sources: input.run.sourcesSeen,
-          segments: input.segments.length,
+          segments: segments.length,
           rows: totalRows,
           rejected: drops.length,
           carried: carried.rows.length,
@@ -328,8 +353,8 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
     stats: input.stats,
     teacherUsage: input.teacherUsage,
     sourcesSeen: input.run.sourcesSeen,
-    segments: input.segments,
-    rows: SPLITS.flatMap((s) => rows[s]),
+    segments: segments,
+    rows: SPLITS.flatMap((s) => auditRows[s]),
     drops,
     shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),
     reviewedShards: reviewedShards.map((s) => ({ file: `${REVIEWED_DIR}/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),
@@ -379,17 +404,37 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
 }
 
 /** Segment id → `footage:<kept id>` for segments whose footage matches another's (dedup's default thresholds). */
-function footageTies(segments: readonly Segment[]): Map<string, string> {
-  const comparable = segments.filter((s) => s.fingerprint?.version === FOOTAGE_VERSION);
-  const report = findFootageDuplicates(comparable.map((s) => ({ id: s.id, fingerprint: decodeFootage(s.fingerprint!) })), DEFAULT_FOOTAGE_SEARCH);
+function footageTies(views: readonly SinkView[]): Map<string, string> {
+  const comparable = views.filter((v) => v.footage !== undefined);
+  const report = findFootageDuplicates(comparable.map((v) => ({ id: v.member.id, fingerprint: decodeFootage(v.footage!) })), DEFAULT_FOOTAGE_SEARCH);
   const ties = new Map<string, string>();
   report.verdicts.forEach((verdict, i) => {
     if (verdict.kind !== 'duplicate') return;
-    const key = `footage:${comparable[verdict.kept].id}`;
-    ties.set(comparable[i].id, key);
-    ties.set(comparable[verdict.kept].id, key);
+    const key = `footage:${comparable[verdict.kept].member.id}`;
+    ties.set(comparable[i].member.id, key);
+    ties.set(comparable[verdict.kept].member.id, key);
   });
   return ties;
+}
+
+/** What the sink plans the splits from: group keys and label, the corpus's own split, the footage fingerprint for ties. */
+interface SinkView {
+  readonly member: SplitMember;
+  readonly official?: Split;
+  readonly footage?: FootageFingerprint;
+}
+
+function sinkView(segment: Segment, config: WriteConfig): SinkView {
+  const official = config.splits.official ? segment.clip.manifest.officialSplit : undefined;
+  const footage = config.footageTies && segment.fingerprint?.version === FOOTAGE_VERSION ? segment.fingerprint : undefined;
+  return { member: splitMember(segment), ...(official ? { official } : {}), ...(footage ? { footage } : {}) };
+}
+
+/** The views, read from the segments themselves, sorted by segment id (when the runner did not take them). */
+async function viewsOf(segments: SinkSegments, config: WriteConfig): Promise<SinkView[]> {
+  const views: SinkView[] = [];
+  for await (const segment of segments.stream()) views.push(sinkView(segment, config));
+  return views.sort((a, b) => (a.member.id < b.member.id ? -1 : a.member.id > b.member.id ? 1 : 0));
 }
 
 /** The media files a segment's rows name (every row of a segment names the same ones). */
@@ -474,10 +519,10 @@ function embeddedColumns(columns: readonly ColumnSpec[]): ColumnSpec[] {
 }
 
 /** Rows with each media path replaced by `{bytes, path}`, the bytes read from OUT one row at a time. */
-async function* embedMediaBytes(outDir: string, rows: readonly Sample[], columns: readonly ColumnSpec[]): AsyncGenerator<Record<string, unknown>> {
+async function* embedMediaBytes(outDir: string, rows: AsyncIterable<Sample>, columns: readonly ColumnSpec[]): AsyncGenerator<Record<string, unknown>> {
   const media = columns.filter((c) => c.feature);
   const embed = async (path: string) => ({ bytes: await readFile(join(outDir, path)), path });
-  for (const row of rows) {
+  for await (const row of rows) {
     const out: Record<string, unknown> = { ...row };
     for (const column of media) {
       const value = (row as Record<string, unknown>)[column.name];

@@ -4,6 +4,9 @@
 // Pure and order-independent: the same run gives the same digest, so the same report bytes.
 import { EMOTIONS, type AgreementCues, type Drop, type Segment } from '../../schemas/records.ts';
 import type { Sample } from '../../schemas/sample.ts';
+
+/** What the audit reads of a written row. */
+export type AuditRow = Pick<Sample, 'id' | 'segment_id' | 'name' | 'primary_emotion' | 'split' | 'task'>;
 import type { ColumnSpec } from '../parquet/index.ts';
 import type { StageStats, StatsTable } from '../stats.ts';
 import type { TeacherUsageCounters, TeacherUsageTable } from '../teachers/usage.ts';
@@ -22,7 +25,7 @@ export interface AuditInput {
   /** segments that reached the write stage */
   readonly segments: readonly Segment[];
   /** every row written */
-  readonly rows: readonly Sample[];
+  readonly rows: readonly AuditRow[];
   /** every record that left early (write's own drops included) */
   readonly drops: readonly Drop[];
   /** `split`: the published split name */

@@ -78,8 +78,9 @@ export interface HistogramBin {
 export function binValues(seriesValues: readonly (readonly number[])[], bins: number, domain?: readonly [number, number]): HistogramBin[] {
   const all = seriesValues.flat().filter(Number.isFinite);
   if (all.length === 0) return [];
-  const min = domain?.[0] ?? Math.min(...all);
-  const max = domain?.[1] ?? Math.max(...all);
+  // A loop, not Math.min(...all): spreading 100,000+ values overflows the call stack.
+  const min = domain?.[0] ?? all.reduce((a, b) => (b < a ? b : a), Infinity);
+  const max = domain?.[1] ?? all.reduce((a, b) => (b > a ? b : a), -Infinity);
   const n = max > min ? bins : 1;
   const width = max > min ? (max - min) / n : 1;
   const result = Array.from({ length: n }, (_, i) => ({ from: min + i * width, to: min + (i + 1) * width, counts: seriesValues.map(() => 0) }));

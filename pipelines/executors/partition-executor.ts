@@ -23,7 +23,14 @@ export interface PartitionWork {
   readonly phase: number;
   /** Store key of the result: `partitions/ab/<hash>.json`. */
   readonly key: string;
-  readonly items: readonly (Clip | Segment)[];
+  /**
+   * Reads the partition's input records (clips, or the segments of the phase before with the global
+   * stages' decisions applied). Read on demand, so that a partition waiting for a slot or for another
+   * worker holds none of them.
+   */
+  items(): Promise<readonly (Clip | Segment)[]>;
+  /** How many input records the partition has. */
+  readonly size: number;
   /** The source root record stages read clips from. */
   readonly root: string;
   /**

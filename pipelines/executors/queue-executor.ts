@@ -71,7 +71,7 @@ export class QueueExecutor implements PartitionExecutor {
     await this.ready;
     const id = jobIdFor(work.key);
     const inputs = `queue/inputs/${id.slice(0, 2)}/${id}.json`;
-    if (!(await this.options.store.exists(inputs))) await this.options.store.put(inputs, JSON.stringify(work.items));
+    if (!(await this.options.store.exists(inputs))) await this.options.store.put(inputs, JSON.stringify(await work.items()));
     const data: PartitionJobData = {
       config: this.options.config,
       configFile: this.options.configFile,
@@ -84,7 +84,7 @@ export class QueueExecutor implements PartitionExecutor {
       ...(this.options.inputLocation ? { inputLocation: this.options.inputLocation } : {}),
     };
     const finished = new Promise<PartitionJobReturn | undefined>((resolve, reject) => this.waiters.set(id, { resolve, reject }));
-    await this.enqueue(id, data, work.items.length);
+    await this.enqueue(id, data, work.size);
     const check = this.checkLoop(id, data, work, signal);
     let reply: PartitionJobReturn | undefined;
     try {
@@ -155,7 +155,7 @@ export class QueueExecutor implements PartitionExecutor {
         try {
           if (await this.options.store.exists(work.key)) return this.settle(id, undefined);
           const state = await this.queue.getJobState(id);
-          if (state === 'unknown') await this.enqueue(id, data, work.items.length);
+          if (state === 'unknown') await this.enqueue(id, data, work.size);
           else if (state === 'failed') await this.onFailed(id, (await Job.fromId(this.queue, id))?.failedReason ?? 'failed');
         } catch (error) {
           this.options.log?.warn({ err: error, job: id }, 'could not check a queued partition');

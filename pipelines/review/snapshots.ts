@@ -8,26 +8,17 @@ import { Segment } from '../../schemas/records.ts';
 import type { Store } from '../store/store.ts';
 
 export const SNAPSHOT_PREFIX = 'review/samples/';
-const CONCURRENCY = 8;
 
 export function snapshotKey(segmentId: string, hash: string): string {
   return `${SNAPSHOT_PREFIX}${segmentId}/${hash}.json`;
 }
 
-/** Writes the snapshots the store does not hold yet (one listing, then only the missing puts). Returns how many were written. */
-export async function saveSnapshots(store: Store, entries: readonly { readonly segment: Segment; readonly hash: string }[]): Promise<number> {
-  const present = new Set<string>();
-  for await (const key of store.list(SNAPSHOT_PREFIX)) present.add(key);
-  const missing = entries.filter((e) => !present.has(snapshotKey(e.segment.id, e.hash)));
-  let next = 0;
-  const worker = async () => {
-    while (next < missing.length) {
-      const { segment, hash } = missing[next++];
-      await store.put(snapshotKey(segment.id, hash), JSON.stringify(segment));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, missing.length) }, worker));
-  return missing.length;
+/** Writes one segment's snapshot unless the store holds it; true when it was written. */
+export async function saveSnapshot(store: Store, segment: Segment, hash: string): Promise<boolean> {
+  const key = snapshotKey(segment.id, hash);
+  if (await store.exists(key)) return false;
+  await store.put(key, JSON.stringify(segment));
+  return true;
 }
 
 /** The snapshot of a segment's content, or null when the store does not hold it (or it does not parse). */

@@ -4,7 +4,7 @@
 // high is not excited every time they talk, so the voice is read against that speaker's own
 // segments, else against the corpus, else against absolute reference values.
 import { z } from 'zod';
-import type { DropResult, GlobalStage } from '../../pipelines/stage.ts';
+import { runGlobalInMemory, type DropResult, type GlobalStage } from '../../pipelines/stage.ts';
 import { estimateEmotion } from '../../pipelines/teachers/rules-teacher.ts';
 import {
   AgreementCues,
@@ -31,7 +31,7 @@ export type AgreementConfig = z.infer<typeof AgreementConfig>;
 type Baseline = AgreementCues['acousticBaseline'];
 type Modality = 'visual' | 'acoustic' | 'lexical';
 
-export const cuesAgreement: GlobalStage<AgreementConfig> = {
+export const cuesAgreement: GlobalStage<AgreementConfig, ProsodyView> = {
   kind: 'global',
   name: 'cues.agreement',
   version: 1,
@@ -41,20 +41,27 @@ export const cuesAgreement: GlobalStage<AgreementConfig> = {
   adds: ['cues.agreement'],
   cache: false,
 
-  async run(segments, config, ctx): Promise<(Segment | DropResult)[]> {
-    const baselines = new ProsodyBaselines(segments, config.minSpeakerSegments);
-    const tags: Partial<Record<ConflictTag, number>> = {};
-    const used: Partial<Record<Baseline, number>> = {};
-    const results = segments.map((segment) => {
-      const agreement = agreementFor(segment, baselines);
-      tags[agreement.tag] = (tags[agreement.tag] ?? 0) + 1;
-      used[agreement.acousticBaseline] = (used[agreement.acousticBaseline] ?? 0) + 1;
-      return { ...segment, cues: { ...segment.cues, agreement } };
-    });
-    ctx.log.info({ segments: segments.length, tags, baselines: used }, 'modality agreement');
-    return results;
+  // The view: the speaker and the prosody of the voice, the only corpus-wide inputs (baselines).
+  project(segment): ProsodyView {
+    return { speaker: speakerOf(segment), prosody: prosodyOf(segment.cues?.acoustic) };
+  },
+
+  async decide(views, config, ctx) {
+    const baselines = new ProsodyBaselines(views, config.minSpeakerSegments);
+    ctx.log.info({ segments: views.length, speakerBaselines: baselines.speakerCount, corpusBaseline: baselines.hasCorpus }, 'prosody baselines');
+    return { apply: (segment: Segment) => ({ ...segment, cues: { ...segment.cues, agreement: agreementFor(segment, baselines) } }) };
+  },
+
+  run(segments, config, ctx): Promise<(Segment | DropResult)[]> {
+    return runGlobalInMemory(cuesAgreement, segments, config, ctx);
   },
 };
+
+/** What the baselines are made of, per segment. */
+interface ProsodyView {
+  readonly speaker: string | null;
+  readonly prosody: Prosody | null;
+}
 
 function agreementFor(segment: Segment, baselines: ProsodyBaselines): AgreementCues {
   const { baseline, estimate: acoustic } = baselines.estimate(segment);
@@ -237,18 +244,25 @@ class ProsodyBaselines {
   private readonly speakers = new Map<string, Group>();
   private readonly corpus: Group | null;
 
-  constructor(segments: readonly Segment[], minSegments: number) {
-    const voiced = segments.flatMap((segment) => {
-      const prosody = prosodyOf(segment.cues?.acoustic);
-      return prosody ? [{ speaker: speakerOf(segment), prosody }] : [];
-    });
+  constructor(views: readonly ProsodyView[], minSegments: number) {
+    const voiced = views.flatMap(({ speaker, prosody }) => (prosody ? [{ speaker, prosody }] : []));
     const bySpeaker = new Map<string, Prosody[]>();
     for (const { speaker, prosody } of voiced) {
       if (speaker === null) continue;
-      bySpeaker.set(speaker, [...(bySpeaker.get(speaker) ?? []), prosody]);
+      const members = bySpeaker.get(speaker);
+      if (members) members.push(prosody);
+      else bySpeaker.set(speaker, [prosody]);
     }
     for (const [speaker, members] of bySpeaker) if (members.length >= minSegments) this.speakers.set(speaker, group(members));
     this.corpus = voiced.length >= minSegments ? group(voiced.map((v) => v.prosody)) : null;
+  }
+
+  get speakerCount(): number {
+    return this.speakers.size;
+  }
+
+  get hasCorpus(): boolean {
+    return this.corpus !== null;
   }
 
   /** The baseline that applies to a segment (also reported when its voice gave no estimate) and its voice's emotion. */

@@ -5,7 +5,7 @@
 // choice is deterministic and does not depend on the order records arrive in.
 import { z } from 'zod';
 import { fingerprint } from '../../pipelines/fingerprint.ts';
-import { drop, isDrop, type DropResult, type GlobalStage } from '../../pipelines/stage.ts';
+import { drop, runGlobalInMemory, type DropResult, type GlobalStage } from '../../pipelines/stage.ts';
 import { Emotion, type Segment } from '../../schemas/records.ts';
 import { normaliseText, wordCount } from './generated-text.ts';
 
@@ -42,31 +42,35 @@ export type CorpusFilterConfig = z.infer<typeof CorpusFilterConfig>;
 
 /** One text of a segment whose length is judged, in the population it is judged against. */
 interface Measured {
-  readonly segment: number;
   /** population: "description", "rationale", "answer:mcq", … */
   readonly population: string;
   readonly field: string;
   readonly words: number;
 }
 
-function measure(segments: readonly Segment[], fields: readonly LengthField[]): Measured[] {
+/** What the corpus rules read of a segment: its id, primary label and the lengths of its texts. */
+interface LengthView {
+  readonly id: string;
+  readonly label: string;
+  readonly texts: readonly Measured[];
+}
+
+function measure(segment: Segment, fields: readonly LengthField[]): Measured[] {
   const texts: Measured[] = [];
-  segments.forEach((segment, i) => {
-    if (fields.includes('description') && segment.description) {
-      texts.push({ segment: i, population: 'description', field: 'description', words: wordCount(segment.description.text) });
-    }
-    if (fields.includes('answer')) {
-      const transcript = normaliseText(segment.transcript?.text ?? '');
-      (segment.qa ?? []).forEach((item, k) => {
-        // An answer that reads the transcript back is the speaker's length, not the teacher's.
-        if (transcript && normaliseText(item.answer) === transcript) return;
-        texts.push({ segment: i, population: `answer:${item.kind}`, field: `qa[${k}].answer`, words: wordCount(item.answer) });
-      });
-    }
-    if (fields.includes('rationale') && segment.rationale) {
-      texts.push({ segment: i, population: 'rationale', field: 'rationale', words: wordCount(segment.rationale.steps.join(' ')) });
-    }
-  });
+  if (fields.includes('description') && segment.description) {
+    texts.push({ population: 'description', field: 'description', words: wordCount(segment.description.text) });
+  }
+  if (fields.includes('answer')) {
+    const transcript = normaliseText(segment.transcript?.text ?? '');
+    (segment.qa ?? []).forEach((item, k) => {
+      // An answer that reads the transcript back is the speaker's length, not the teacher's.
+      if (transcript && normaliseText(item.answer) === transcript) return;
+      texts.push({ population: `answer:${item.kind}`, field: `qa[${k}].answer`, words: wordCount(item.answer) });
+    });
+  }
+  if (fields.includes('rationale') && segment.rationale) {
+    texts.push({ population: 'rationale', field: 'rationale', words: wordCount(segment.rationale.steps.join(' ')) });
+  }
   return texts;
 }
 
@@ -84,7 +88,7 @@ function boundsOf(values: readonly number[]): Bounds {
   return { mean, sd, n: sorted.length };
 }
 
-export const filterCorpus: GlobalStage<CorpusFilterConfig> = {
+export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
   kind: 'global',
   name: 'filter.corpus',
   version: 1,
@@ -93,15 +97,26 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig> = {
   adds: [],
   cache: false,
 
-  async run(segments, config, ctx): Promise<(Segment | DropResult)[]> {
-    const results: (Segment | DropResult)[] = [...segments];
+  project(segment, config): LengthView {
+    const { sd: k, fields } = config.lengthTails;
+    return { id: segment.id, label: segment.labels?.primary ?? 'unlabelled', texts: k > 0 ? measure(segment, fields) : [] };
+  },
+
+  async decide(views, config, ctx) {
+    // Drops by view index; a kept segment is passed on unchanged.
+    const dropped = new Map<number, DropResult>();
 
     // 1. Length tails.
-    const { sd: k, fields, minTexts } = config.lengthTails;
+    const { sd: k, minTexts } = config.lengthTails;
     if (k > 0) {
-      const texts = measure(segments, fields);
-      const populations = new Map<string, Measured[]>();
-      for (const text of texts) populations.set(text.population, [...(populations.get(text.population) ?? []), text]);
+      const populations = new Map<string, (Measured & { segment: number })[]>();
+      views.forEach((view, i) => {
+        for (const text of view.texts) {
+          const members = populations.get(text.population);
+          if (members) members.push({ ...text, segment: i });
+          else populations.set(text.population, [{ ...text, segment: i }]);
+        }
+      });
       for (const [population, members] of [...populations].sort(([a], [b]) => (a < b ? -1 : 1))) {
         if (members.length < minTexts) {
           ctx.log.info({ population, texts: members.length, minTexts }, 'too few texts for length tails; not applied');
@@ -112,10 +127,13 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig> = {
         const [low, high] = [bounds.mean - k * bounds.sd, bounds.mean + k * bounds.sd];
         for (const m of members) {
           if (m.words >= low && m.words <= high) continue;
-          if (isDrop(results[m.segment])) continue;
-          results[m.segment] = drop(
-            'length-outlier',
-            `${m.field} has ${m.words} words, outside ${population} mean ${bounds.mean.toFixed(1)} ± ${k} sd ${bounds.sd.toFixed(1)} = [${low.toFixed(1)}, ${high.toFixed(1)}] over ${bounds.n} texts`,
+          if (dropped.has(m.segment)) continue;
+          dropped.set(
+            m.segment,
+            drop(
+              'length-outlier',
+              `${m.field} has ${m.words} words, outside ${population} mean ${bounds.mean.toFixed(1)} ± ${k} sd ${bounds.sd.toFixed(1)} = [${low.toFixed(1)}, ${high.toFixed(1)}] over ${bounds.n} texts`,
+            ),
           );
         }
       }
@@ -125,23 +143,29 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig> = {
     const { maxPerLabel, perLabel, seed } = config.labelCaps;
     if (maxPerLabel !== undefined || Object.keys(perLabel).length > 0) {
       const byLabel = new Map<string, number[]>();
-      results.forEach((result, i) => {
-        if (isDrop(result)) return;
-        const label = segments[i].labels?.primary ?? 'unlabelled';
-        byLabel.set(label, [...(byLabel.get(label) ?? []), i]);
+      views.forEach((view, i) => {
+        if (dropped.has(i)) return;
+        const members = byLabel.get(view.label);
+        if (members) members.push(i);
+        else byLabel.set(view.label, [i]);
       });
       for (const [label, members] of byLabel) {
         const cap = perLabel[label as Emotion] ?? maxPerLabel;
         if (cap === undefined || members.length <= cap) continue;
         const ranked = members
-          .map((i) => ({ i, rank: fingerprint(seed, segments[i].id) }))
+          .map((i) => ({ i, rank: fingerprint(seed, views[i].id) }))
           .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
         for (const { i } of ranked.slice(cap)) {
-          results[i] = drop('label-cap', `${members.length} segments are labelled ${label}, cap ${cap}; kept the ${cap} with the lowest hash of (seed '${seed}', id)`);
+          dropped.set(i, drop('label-cap', `${members.length} segments are labelled ${label}, cap ${cap}; kept the ${cap} with the lowest hash of (seed '${seed}', id)`));
         }
         ctx.log.info({ label, segments: members.length, cap }, 'label capped');
       }
     }
-    return results;
+    const byId = new Map([...dropped].map(([i, result]) => [views[i].id, result]));
+    return { apply: (segment: Segment) => byId.get(segment.id) ?? segment };
+  },
+
+  run(segments, config, ctx): Promise<(Segment | DropResult)[]> {
+    return runGlobalInMemory(filterCorpus, segments, config, ctx);
   },
 };
