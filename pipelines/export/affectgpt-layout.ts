@@ -6,8 +6,9 @@
 // so a name is written in all three or in none: skips (token budget, missing media) are per name.
 import { SPLITS } from '../../schemas/sample.ts';
 import type { CorpusRow } from './corpus-rows.ts';
-import { OVER_BUDGET, type ExportTally } from './export-tally.ts';
+import { OVER_BUDGET } from './export-tally.ts';
 import { faceStackNpy } from './face-stack.ts';
+import type { LayoutInput } from './layout-input.ts';
 import type { MediaPlacer } from './media-files.ts';
 import { csvTable, opensetWord, pythonList } from './text-files.ts';
 import { affectGptTokens } from './token-count.ts';
@@ -18,15 +19,8 @@ export type AffectGptCorpus = (typeof AFFECTGPT_CORPORA)[number];
 /** The tasks this layout has a file for; other rows are counted as not exported. */
 export const AFFECTGPT_TASKS: ReadonlySet<string> = new Set(['description', 'ov_labels']);
 
-export interface AffectGptInput {
-  readonly rows: readonly CorpusRow[];
-  readonly names: ReadonlyMap<string, string>;
-  readonly media: MediaPlacer;
-  readonly maxTokens: number | null;
-  readonly tally: ExportTally;
+export interface AffectGptInput extends LayoutInput {
   readonly corpus: AffectGptCorpus;
-  /** writes a text file at a path relative to the root */
-  readonly writeText: (path: string, text: string) => Promise<void>;
 }
 
 interface NamedSegment {

@@ -5,8 +5,8 @@
 // `media/` by name.
 import { SPLITS, type Turn } from '../../schemas/sample.ts';
 import type { CorpusRow } from './corpus-rows.ts';
-import { OVER_BUDGET, type ExportTally } from './export-tally.ts';
-import type { MediaPlacer } from './media-files.ts';
+import { OVER_BUDGET } from './export-tally.ts';
+import type { LayoutInput } from './layout-input.ts';
 import { conversationTokens } from './token-count.ts';
 
 /**
@@ -17,14 +17,7 @@ import { conversationTokens } from './token-count.ts';
 export const LLAVA_STYLES = ['video-audio', 'llava-next', 'qwen-vl'] as const;
 export type LlavaStyle = (typeof LLAVA_STYLES)[number];
 
-export interface ChatInput {
-  readonly rows: readonly CorpusRow[];
-  readonly names: ReadonlyMap<string, string>;
-  readonly media: MediaPlacer;
-  readonly maxTokens: number | null;
-  readonly tally: ExportTally;
-  readonly writeText: (path: string, text: string) => Promise<void>;
-}
+export type ChatInput = LayoutInput;
 
 /** What the corpus put before the subtitle of the first human turn, by template (llava, affectgpt). */
 const MEDIA_PREFIX = /^(?:(?:<video>|<audio>)\n)+|^<Audio><AudioHere><\/Audio> <Video><ImageHere><\/Video> /;

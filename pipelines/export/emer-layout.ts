@@ -9,21 +9,14 @@ import { promisify } from 'node:util';
 import { SPLITS } from '../../schemas/sample.ts';
 import { FatalError } from '../errors.ts';
 import type { CorpusRow } from './corpus-rows.ts';
-import { OVER_BUDGET, type ExportTally } from './export-tally.ts';
-import type { MediaPlacer } from './media-files.ts';
+import { OVER_BUDGET } from './export-tally.ts';
+import type { LayoutInput } from './layout-input.ts';
 import { csvTable } from './text-files.ts';
 import { emerTokens } from './token-count.ts';
 
 const run = promisify(execFile);
 
-export interface EmerInput {
-  readonly rows: readonly CorpusRow[];
-  readonly names: ReadonlyMap<string, string>;
-  readonly media: MediaPlacer;
-  readonly maxTokens: number | null;
-  readonly tally: ExportTally;
-  readonly writeText: (path: string, text: string) => Promise<void>;
-}
+export type EmerInput = LayoutInput;
 
 /** The English subtitle of a row: its translation, or the transcript when it is English; empty otherwise. */
 function englishOf(row: CorpusRow): string {
