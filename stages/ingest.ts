@@ -20,7 +20,7 @@ import type { SourceResult, SourceStage, StageContext } from '../pipelines/stage
 import { Probe, type Clip, type Drop } from '../schemas/records.ts';
 import { ADAPTERS, PRESETS } from './ingest/adapters/index.ts';
 import { Exclusions } from './ingest/exclude.ts';
-import { IngestFileIndex } from './ingest/file-index.ts';
+import { IngestFileIndex, type ProbeVerdict } from './ingest/file-index.ts';
 import { compare, dropOf, listSources, type Listing, type SourceEntry } from './ingest/listing.ts';
 
 export const DEFAULT_MEDIA_EXTENSIONS = ['mp4', 'mkv', 'webm', 'mov', 'avi', 'm4v', 'mpg', 'mpeg', 'wav', 'mp3', 'm4a', 'flac', 'ogg', 'opus'];
@@ -197,7 +197,7 @@ async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext
   });
   // Files with the same bytes (a link and its target, a copy) are probed once, even when they are admitted at the same time.
   let probing = probes.get(id);
-  if (!probing) probes.set(id, (probing = Promise.resolve((index.probeOf(id) as ProbeOutcome | undefined) ?? probeCached(id, entry.path, ctx))));
+  if (!probing) probes.set(id, (probing = Promise.resolve(index.probeOf(id) ?? probeCached(id, entry.path, ctx))));
   const result = await probing;
   if (!('transient' in result)) index.noteProbe(id, result);
   if ('transient' in result) return { drop: { ...dropOf(entry, id, 'probe-failed', result.transient.message), transient: result.transient.service ?? 'ffprobe' } };
@@ -220,7 +220,7 @@ async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext
   return { id, fileSha, bytes: size, probe: p };
 }
 
-type ProbeOutcome = { probe: Probe } | { error: { reason: string; detail: string } } | { transient: RecordError };
+type ProbeOutcome = ProbeVerdict | { transient: RecordError };
 
 /** ffprobe's verdict on the file with sha256 `id`, cached in the store by content (a killed ffprobe is not cached). */
 async function probeCached(id: string, path: string, ctx: StageContext): Promise<ProbeOutcome> {

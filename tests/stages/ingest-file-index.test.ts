@@ -87,5 +87,10 @@ describe('ingest file index', () => {
     expect(damaged).toEqual({ ids: first.ids, hashed: 1, probed: 0 });
     // …and the index is written whole again.
     expect((await ingestOnce(input, store)).hashed).toBe(0);
+    // A probe verdict of the wrong shape damages the index as much as cut-off JSON.
+    const index = JSON.parse((await store.get(keys[0]))!.toString('utf8'));
+    for (const sha of Object.keys(index.probes)) index.probes[sha] = 5;
+    await store.put(keys[0], JSON.stringify(index));
+    expect(await ingestOnce(input, store)).toEqual({ ids: first.ids, hashed: 1, probed: 0 });
   });
 });
