@@ -24,7 +24,7 @@ export interface RunScope {
 }
 
 /** A stage call's context; `cleanup` removes its scratch folders once the call has ended. */
-export type StageCall = StageContext & { readonly flag: (reason: string, detail: string) => void; cleanup(): Promise<void> };
+type StageCall = StageContext & { readonly flag: (reason: string, detail: string) => void; cleanup(): Promise<void> };
 
 export function stageContext(stage: string, stageStats: StageStats, scope: RunScope): StageCall {
   const scratchDirs: string[] = [];

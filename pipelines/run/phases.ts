@@ -14,7 +14,7 @@ import { clipInput, corpusInput, type PhaseInput } from './phase-input.ts';
 import { teacherFingerprint } from './partition.ts';
 import { runRecordPhase, type PartitionCounts } from './record-phase.ts';
 
-export interface PhasesRun {
+interface PhasesRun {
   readonly scope: RunScope;
   readonly executor: PartitionExecutor;
   readonly progress?: ProgressListener;

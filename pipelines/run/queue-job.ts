@@ -9,7 +9,7 @@ import { createTeacherRegistry } from '../teachers/registry.ts';
 import { partitionKey, processAndStore, teacherFingerprint } from './partition.ts';
 
 /** What a queue worker needs to process one partition of a run it did not plan. */
-export interface PartitionJob {
+interface PartitionJob {
   /** Index of the record phase in plan.phases. */
   readonly phase: number;
   /** The key the coordinator expects the result under; checked against the key computed here. */

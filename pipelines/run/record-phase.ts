@@ -15,7 +15,7 @@ import type { ProgressListener } from './options.ts';
 import { partitionKey, processAndStore, readPartition } from './partition.ts';
 import type { PhaseInput } from './phase-input.ts';
 
-export interface RecordPhase {
+interface RecordPhase {
   readonly scope: RunScope;
   readonly progress?: ProgressListener;
   readonly executor: PartitionExecutor;

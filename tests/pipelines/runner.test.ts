@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { Clip, Drop, Segment } from '../../schemas/records.ts';
 import { buildPlan, type AnyStage } from '../../pipelines/config.ts';
 import { FatalError, RecordError, RetryableError, TransientRecordError } from '../../pipelines/errors.ts';
+import { StaticShardExecutor } from '../../pipelines/executors/static-shard.ts';
 import { runPipeline } from '../../pipelines/runner.ts';
 import type { SinkStage } from '../../pipelines/sink.ts';
 import { drop, runGlobalInMemory, type ClipStage, type GlobalStage, type SegmentStage, type SourceStage } from '../../pipelines/stage.ts';
@@ -193,9 +194,9 @@ function reset(): void {
   sinkDrops = [];
 }
 
-function run(stages: unknown[], signal = new AbortController().signal) {
+function run(stages: unknown[], signal = new AbortController().signal, executor?: StaticShardExecutor) {
   const plan = buildPlan('fake.yaml', { name: 'fake', partitions: 3, concurrency: 1, stages }, REGISTRY);
-  return runPipeline(plan, { store, outDir: join(work, 'out'), log: pino({ level: 'silent' }), signal });
+  return runPipeline(plan, { store, outDir: join(work, 'out'), log: pino({ level: 'silent' }), signal, executor });
 }
 
 async function keys(prefix: string): Promise<string[]> {
@@ -285,6 +286,21 @@ describe('runPipeline over fake stages', () => {
     expect(second.segments).toBe(KEPT);
     // The one clip split before the abort is in the stage cache.
     expect(calls.split).toBe(CLIPS.length - 1);
+  });
+
+  it('a static worker reports its mode, stores its partitions and publishes nothing; a local run then publishes from the store', async () => {
+    const worker = await run(WITH_GLOBAL, undefined, new StaticShardExecutor({ index: 0, count: 1 }));
+    expect(worker.mode).toEqual({ kind: 'static-worker', index: 0, count: 1 });
+    expect(worker.sink).toBeUndefined();
+    expect(published).toEqual([]);
+    // It stops after the last record phase's share: nothing after it runs on a worker.
+    expect(calls).toMatchObject({ decide: 1, after: KEPT });
+    reset();
+    const finalize = await run(WITH_GLOBAL);
+    expect(finalize.mode).toEqual({ kind: 'local' });
+    expect(finalize.partitions).toMatchObject({ total: 6, cached: 6 });
+    expect(calls).toMatchObject({ split: 0, after: 0 });
+    expect(published).toHaveLength(KEPT);
   });
 
   it('an abort without an error for a reason ends the run with a FatalError', async () => {
