@@ -41,6 +41,7 @@ let decided: string[];
 let afterSaw: (string | undefined)[];
 let published: Segment[];
 let sinkDrops: readonly Drop[];
+let sinkStages: readonly string[];
 
 const listing: SourceStage<Record<string, never>> = {
   kind: 'source',
@@ -161,6 +162,7 @@ const collect: SinkStage<Record<string, never>> = {
   async run(input) {
     for await (const segment of input.segments.stream()) published.push(segment);
     sinkDrops = input.drops;
+    sinkStages = input.run.stages.map((stage) => stage.name);
     return { splits: { train: input.segments.count }, shards: [], unchanged: false };
   },
 };
@@ -192,6 +194,7 @@ function reset(): void {
   afterSaw = [];
   published = [];
   sinkDrops = [];
+  sinkStages = [];
 }
 
 function run(stages: unknown[], signal = new AbortController().signal, executor?: StaticShardExecutor) {
@@ -268,6 +271,8 @@ describe('runPipeline over fake stages', () => {
     expect(summary.stats.tally).toMatchObject({ in: KEPT, out: KEPT });
     // Both record phases are partitioned: 3 partitions each.
     expect(summary.partitions.total).toBe(6);
+    // The manifest's stage list is the plan's, source to sink.
+    expect(sinkStages).toEqual(['listing', 'split', 'gate', 'tag', 'tally', 'after', 'collect']);
   });
 
   it("an aborted run ends with the signal's reason, stores no partition, and the next run finishes the work", async () => {
