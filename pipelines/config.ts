@@ -64,6 +64,8 @@ export interface Plan {
   /** The stages between ingest and the sink as the runner executes them. */
   readonly phases: readonly Phase[];
   readonly sink: PlannedStage<SinkStage<any>>;
+  /** Every stage in config order, source first and sink last (stats tables, the manifest, dry-run stand-ins). */
+  readonly ordered: readonly PlannedStage[];
   readonly teachers: TeachersConfig;
   /** Fingerprint of everything that shapes the output (not paths, not concurrency). */
   readonly fingerprint: string;
@@ -188,6 +190,7 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
     globals,
     phases,
     sink: last as PlannedStage<SinkStage<any>>,
+    ordered: planned,
     teachers,
     fingerprint: fingerprint(last!.fingerprint, config.partitions, pipelineTeachers(teachers)),
   };

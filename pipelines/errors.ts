@@ -5,7 +5,7 @@
 // transient one (network, 429/5xx, a timeout, a killed child, a pending batch, a spent budget).
 // The runner caches a permanent failure's drop like any result and stores its partition; a
 // transient failure is not cached, its partition is not stored, the next run retries it, and a
-// publish never removes the rows it had (see pipelines/runner.ts and stages/write.ts).
+// publish never removes the rows it had (see pipelines/run/failure-policy.ts and stages/write.ts).
 
 export interface FailureOptions extends ErrorOptions {
   /** What failed, named for the user: "teachers.llm.endpoint (model 'm' at http://…)", "ffmpeg". */

@@ -1,7 +1,7 @@
 // Progress: on a TTY, a live per-stage table redrawn in place on stderr; elsewhere (CI, pipes,
 // files) plain log lines only, one per finished partition.
 import { printableLines } from './printable.ts';
-import type { ProgressListener } from './runner.ts';
+import type { ProgressListener } from './run/options.ts';
 import { totalDropped, type StatsTable } from './stats.ts';
 
 export function createProgress(stream: NodeJS.WriteStream, isTty: boolean, stageOrder: readonly string[]): ProgressListener & { stop(): void } {

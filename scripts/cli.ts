@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes } from '../pipelines/audit/html.ts';
 import { ConfigError, FatalError, InputError } from '../pipelines/errors.ts';
-import type { BatchEvent, RunSummary } from '../pipelines/runner.ts';
+import type { BatchEvent } from '../pipelines/run/options.ts';
+import type { RunSummary } from '../pipelines/run/summary.ts';
 import { totalDropped, totalWork } from '../pipelines/stats.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
 import { MIN_OBSERVED } from '../pipelines/teachers/calibration.ts';
@@ -250,7 +251,7 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   process.on('SIGTERM', interrupt);
 
   const isTty = Boolean(process.stdout.isTTY);
-  const stageOrder = [plan.source.stage.name, ...plan.phases.flatMap((p) => (p.kind === 'global' ? [p.stage.stage.name] : p.stages.map((s) => s.stage.name))), plan.sink.stage.name];
+  const stageOrder = plan.ordered.map((p) => p.stage.name);
   const progress = createProgress(process.stdout, isTty, stageOrder);
   log.info({ config: resolve(configFile), out: outDir, store: store.location, version: EMOFORGE_VERSION, fingerprint: plan.fingerprint }, 'run started');
   let summary: RunSummary;
@@ -302,9 +303,9 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
     const rows = Object.values(summary.sink.splits).reduce((a, b) => a + b, 0);
     const splits = Object.entries(summary.sink.splits).map(([s, n]) => `${s} ${n}`).join(', ');
     lines.push(`\nemoforge run ${name}: ${summary.clips} clips → ${summary.segments} segments → ${rows} rows (${splits}); ${summary.drops} records rejected (see rejects.parquet)`);
-  } else if (summary.executor?.startsWith('worker ')) {
+  } else if (summary.mode.kind === 'static-worker') {
     const p = summary.partitions;
-    lines.push(`\nemoforge run ${name} --${summary.executor}: ${p.total - (p.skipped ?? 0) - p.cached - (p.remote ?? 0)} partitions processed here, ${p.cached} already stored, ${p.remote ?? 0} waited for from other workers, ${p.skipped ?? 0} left to them; nothing was published. When every worker has ended: emoforge finalize CONFIG (same --store)`);
+    lines.push(`\nemoforge run ${name} --worker ${summary.mode.index}/${summary.mode.count}: ${p.total - (p.skipped ?? 0) - p.cached - (p.remote ?? 0)} partitions processed here, ${p.cached} already stored, ${p.remote ?? 0} waited for from other workers, ${p.skipped ?? 0} left to them; nothing was published. When every worker has ended: emoforge finalize CONFIG (same --store)`);
   } else if (summary.incomplete && !summary.dryRun) {
     lines.push(`\nemoforge run ${name}: incomplete: ${summary.incomplete.records} records failed transiently; run again. ${summary.clips} clips → ${summary.segments} segments; nothing was published (no earlier version to keep their rows from)`);
   } else if (summary.batches?.waiting) {

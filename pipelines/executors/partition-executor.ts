@@ -52,16 +52,28 @@ export interface Obtained {
   readonly origin: PartitionOrigin;
 }
 
+/**
+ * How this process takes part in a run: every partition here, worker `index` of `count` of a static
+ * split (`--worker i/N`), or the coordinator of a queue that `emoforge worker` processes.
+ */
+export type RunMode =
+  | { readonly kind: 'local' }
+  | { readonly kind: 'static-worker'; readonly index: number; readonly count: number }
+  | { readonly kind: 'queue' };
+
+/**
+ * Whether a run in this mode goes on after the last record phase to the global stages and the sink.
+ * A static worker does not: `emoforge finalize` does that once every worker is done.
+ */
+export function publishesIn(mode: RunMode): boolean {
+  return mode.kind !== 'static-worker';
+}
+
 export interface PartitionExecutor {
-  /** Human name for logs and the run summary, e.g. "local", "worker 2/8", "bullmq". */
-  readonly name: string;
+  /** How this process takes part in the run; the run summary reports it. */
+  readonly mode: RunMode;
   /** Partitions handled at once by this process; default the config's `concurrency`. */
   readonly concurrency?: number;
-  /**
-   * Whether this process runs the global stages after the last record phase and the sink.
-   * False for a static worker: `emoforge finalize` does that once every worker is done.
-   */
-  readonly publishes: boolean;
   /** The partition's result, or undefined when it belongs to another worker and is not needed here. */
   obtain(work: PartitionWork, signal: AbortSignal): Promise<Obtained | undefined>;
   /** Releases connections; called once when the run ends. */
@@ -70,8 +82,7 @@ export interface PartitionExecutor {
 
 /** Every partition in this process, reusing stored results: the single-machine executor. */
 export const localExecutor: PartitionExecutor = {
-  name: 'local',
-  publishes: true,
+  mode: { kind: 'local' },
   async obtain(work) {
     const stored = await work.stored();
     return stored ? { result: stored, origin: 'store' } : { result: await work.here(), origin: 'here' };

@@ -7,7 +7,7 @@ import pino, { type Logger } from 'pino';
 import type { Clip, Segment } from '../../schemas/records.ts';
 import { buildPlan, type Plan } from '../config.ts';
 import { fingerprint } from '../fingerprint.ts';
-import { runPartitionJob } from '../runner.ts';
+import { runPartitionJob } from '../run/queue-job.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { STAGES } from '../../stages/index.ts';
 import { WORKER_STORE_ENV, type PartitionJobData, type PartitionJobReturn } from './queue-settings.ts';

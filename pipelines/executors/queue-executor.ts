@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { FatalError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
-import type { Obtained, PartitionExecutor, PartitionResult, PartitionWork } from './partition-executor.ts';
+import type { Obtained, PartitionExecutor, PartitionResult, PartitionWork, RunMode } from './partition-executor.ts';
 import { jobIdFor, PARTITION_QUEUE, queueConnection, type PartitionJobData, type PartitionJobReturn } from './queue-settings.ts';
 
 export interface QueueExecutorOptions {
@@ -39,8 +39,7 @@ interface Waiter {
 }
 
 export class QueueExecutor implements PartitionExecutor {
-  readonly name = 'bullmq';
-  readonly publishes = true;
+  readonly mode: RunMode = { kind: 'queue' };
   /** Waiting on remote workers costs nothing here. */
   readonly concurrency = Number.POSITIVE_INFINITY;
   private readonly connection: Redis;

@@ -13,7 +13,7 @@
 // whose owner keeps failing on a record with a transient error and so never stores it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Obtained, PartitionExecutor, PartitionWork } from './partition-executor.ts';
+import type { Obtained, PartitionExecutor, PartitionWork, RunMode } from './partition-executor.ts';
 
 export interface WorkerShard {
   /** 0-based index of this worker. */
@@ -40,8 +40,7 @@ export interface StaticShardOptions {
 }
 
 export class StaticShardExecutor implements PartitionExecutor {
-  readonly name: string;
-  readonly publishes = false;
+  readonly mode: RunMode;
   private readonly pollMs: number;
   private readonly takeoverAfterMs: number;
 
@@ -49,7 +48,7 @@ export class StaticShardExecutor implements PartitionExecutor {
     readonly shard: WorkerShard,
     private readonly options: StaticShardOptions = {},
   ) {
-    this.name = `worker ${shard.index}/${shard.count}`;
+    this.mode = { kind: 'static-worker', index: shard.index, count: shard.count };
     this.pollMs = options.pollMs ?? 2000;
     this.takeoverAfterMs = options.takeoverAfterMs ?? 30 * 60_000;
     if (!(this.pollMs > 0)) throw new RangeError(`pollMs must be > 0, got ${this.pollMs}`);

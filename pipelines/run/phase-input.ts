@@ -1,0 +1,32 @@
+// The input of a record phase: its partitions, each read on demand, so a partition waiting for a
+// slot or for another worker holds none of its records.
+import type { Clip, Segment } from '../../schemas/records.ts';
+import type { StoredCorpus } from '../corpus.ts';
+
+export interface PhaseInput {
+  readonly partitions: readonly { readonly partition: number; readonly size: number }[];
+  load(partition: number): Promise<readonly (Clip | Segment)[]>;
+}
+
+/** Ingest's clips (held: they are small), by partition. */
+export function clipInput(clips: readonly Clip[]): PhaseInput {
+  const byPartition = new Map<number, Clip[]>();
+  for (const clip of clips) {
+    const list = byPartition.get(clip.partition);
+    if (list) list.push(clip);
+    else byPartition.set(clip.partition, [clip]);
+  }
+  return {
+    partitions: [...byPartition].sort((a, b) => a[0] - b[0]).map(([partition, list]) => ({ partition, size: list.length })),
+    load: async (partition) => byPartition.get(partition) ?? [],
+  };
+}
+
+/** The segments of the phase before, read from the store a partition at a time. */
+export function corpusInput(corpus: StoredCorpus): PhaseInput {
+  const parts = new Map(corpus.parts.map((part) => [part.partition, part]));
+  return {
+    partitions: corpus.parts.filter((part) => part.count > 0).map((part) => ({ partition: part.partition, size: part.count })),
+    load: (partition) => corpus.load(parts.get(partition)!),
+  };
+}
