@@ -9,6 +9,41 @@ import { z } from 'zod';
 import { ClueText, Provenance, type Segment } from '../schemas/records.ts';
 import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
 import { generateFor } from '../pipelines/teachers/generate.ts';
+import { writeAudioClues, writeVisionClues } from '../pipelines/teachers/rules-teacher.ts';
+import { NO_OPTIONS, type NoOptions, type TeacherTask } from '../pipelines/teachers/task.ts';
+
+/** What either clue role returns; the stage adds the frame times and provenance. */
+const ClueOutput = ClueText.pick({ text: true });
+type ClueAnswer = z.output<typeof ClueOutput>;
+
+/** What the `vision` role is told about the keyframes it is shown. */
+const VisionOptions = z
+  .object({
+    /** Seconds from the segment start of each image, in the order shown. */
+    frameTimes: z.array(z.number()).optional(),
+    /** The first image is the described face's peak-expression frame. Default false. */
+    peakFirst: z.boolean().default(false),
+  })
+  .strict();
+type VisionOptions = z.output<typeof VisionOptions>;
+
+export const visionTask: TeacherTask<ClueAnswer, VisionOptions> = {
+  role: 'vision',
+  template: 'vision.rules@1',
+  output: ClueOutput,
+  options: VisionOptions,
+  promptValues: ({ frameTimes, peakFirst }) =>
+    frameTimes ? { frames: frameTimes.map((t, i) => `image ${i + 1}${i === 0 && peakFirst ? ' (the peak expression)' : ''} at ${t.toFixed(2)} s`).join(', ') } : {},
+  rules: writeVisionClues,
+};
+
+export const audioTask: TeacherTask<ClueAnswer, NoOptions> = {
+  role: 'audio',
+  template: 'audio.rules@1',
+  output: ClueOutput,
+  options: NO_OPTIONS,
+  rules: writeAudioClues,
+};
 
 export const CluesConfig = z
   .object({
@@ -25,14 +60,12 @@ export const CluesConfig = z
     /** Image detail for vision models: 'low' (cheapest: 85 tokens an image on OpenAI), 'high', 'auto'. */
     imageDetail: z.enum(['low', 'high', 'auto']).default('low'),
     /** Template ids@version per role; the rules ones map to configs/prompts/{vision,audio}.yaml on LLM teachers. */
-    visionTemplate: Provenance.shape.template.default('vision.rules@1'),
-    audioTemplate: Provenance.shape.template.default('audio.rules@1'),
+    visionTemplate: Provenance.shape.template.default(visionTask.template),
+    audioTemplate: Provenance.shape.template.default(audioTask.template),
   })
   .strict()
   .refine((c) => c.minFrames <= c.maxFrames, { message: 'minFrames must not exceed maxFrames', path: ['minFrames'] });
 export type CluesConfig = z.output<typeof CluesConfig>;
-
-const ClueOutput = ClueText.pick({ text: true });
 
 /** `count` items evenly spread over `items`, first and last included, in order. */
 export function evenlyChosen<T>(items: readonly T[], count: number): T[] {
@@ -50,7 +83,7 @@ export const cluesStage: SegmentStage<CluesConfig> = {
   reads: ['frames', 'audio'],
   adds: ['clues'],
   cache: true,
-  teacherRoles: ['vision', 'audio'],
+  teacherRoles: [visionTask.role, audioTask.role],
   async run(segment: Segment, config: CluesConfig, ctx: StageContext): Promise<Segment> {
     const clues: NonNullable<Segment['clues']> = { ...segment.clues };
     if (config.modalities.includes('video')) {
@@ -67,7 +100,7 @@ export const cluesStage: SegmentStage<CluesConfig> = {
           }),
         );
         const frameTimes = images.map((i) => i.time);
-        const { value, provenance } = await generateFor(ctx, 'vision', config.visionTemplate, segment, ClueOutput, { frameTimes, peakFirst: !!peak }, { images, imageDetail: config.imageDetail });
+        const { value, provenance } = await generateFor(ctx, visionTask, config.visionTemplate, segment, { frameTimes, peakFirst: !!peak }, { images, imageDetail: config.imageDetail });
         clues.visual = { text: value.text, frames: frameTimes, provenance };
       } else {
         ctx.log.debug({ segment: segment.id, frames: frames.length, minFrames: config.minFrames }, 'too few keyframes for a visual clue');
@@ -76,7 +109,7 @@ export const cluesStage: SegmentStage<CluesConfig> = {
     if (config.modalities.includes('audio') && segment.audio) {
       const wav = await ctx.store.get(segment.audio.key);
       if (!wav) throw new Error(`audio ${segment.audio.key} is missing from the store ${ctx.store.location}; re-run the segment stage`);
-      const { value, provenance } = await generateFor(ctx, 'audio', config.audioTemplate, segment, ClueOutput, undefined, { wav });
+      const { value, provenance } = await generateFor(ctx, audioTask, config.audioTemplate, segment, undefined, { wav });
       clues.acoustic = { text: value.text, provenance };
     }
     return { ...segment, clues };
