@@ -7,14 +7,13 @@
 // receives both texts as data. The offline `rules` teacher writes both from the measured cues.
 import { z } from 'zod';
 import { ClueText, Provenance, type Segment } from '../schemas/records.ts';
-import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
-import { generateFor } from '../pipelines/teachers/generate.ts';
+import type { StageContext } from '../pipelines/stage.ts';
+import { generateFor, teacherStage } from '../pipelines/teachers/generate.ts';
 import { writeAudioClues, writeVisionClues } from '../pipelines/teachers/rules-teacher.ts';
-import { NO_OPTIONS, type NoOptions, type TeacherTask } from '../pipelines/teachers/task.ts';
+import { teacherTask } from '../pipelines/teachers/task.ts';
 
 /** What either clue role returns; the stage adds the frame times and provenance. */
 const ClueOutput = ClueText.pick({ text: true });
-type ClueAnswer = z.output<typeof ClueOutput>;
 
 /** What the `vision` role is told about the keyframes it is shown. */
 const VisionOptions = z
@@ -25,25 +24,17 @@ const VisionOptions = z
     peakFirst: z.boolean().default(false),
   })
   .strict();
-type VisionOptions = z.output<typeof VisionOptions>;
 
-export const visionTask: TeacherTask<ClueAnswer, VisionOptions> = {
+export const visionTask = teacherTask({
   role: 'vision',
-  template: 'vision.rules@1',
   output: ClueOutput,
   options: VisionOptions,
   promptValues: ({ frameTimes, peakFirst }) =>
     frameTimes ? { frames: frameTimes.map((t, i) => `image ${i + 1}${i === 0 && peakFirst ? ' (the peak expression)' : ''} at ${t.toFixed(2)} s`).join(', ') } : {},
   rules: writeVisionClues,
-};
+});
 
-export const audioTask: TeacherTask<ClueAnswer, NoOptions> = {
-  role: 'audio',
-  template: 'audio.rules@1',
-  output: ClueOutput,
-  options: NO_OPTIONS,
-  rules: writeAudioClues,
-};
+export const audioTask = teacherTask({ role: 'audio', output: ClueOutput, rules: writeAudioClues });
 
 export const CluesConfig = z
   .object({
@@ -74,16 +65,14 @@ export function evenlyChosen<T>(items: readonly T[], count: number): T[] {
   return Array.from({ length: count }, (_, i) => items[Math.round((i * (items.length - 1)) / (count - 1))]);
 }
 
-export const cluesStage: SegmentStage<CluesConfig> = {
-  kind: 'segment',
+export const cluesStage = teacherStage({
   name: 'clues',
   // 2: the peak-expression frame first, and the vision prompt names the person the cues describe.
   version: 2,
-  configSchema: CluesConfig as unknown as z.ZodType<CluesConfig>,
+  configSchema: CluesConfig,
   reads: ['frames', 'audio'],
   adds: ['clues'],
-  cache: true,
-  teacherRoles: [visionTask.role, audioTask.role],
+  tasks: [visionTask, audioTask],
   async run(segment: Segment, config: CluesConfig, ctx: StageContext): Promise<Segment> {
     const clues: NonNullable<Segment['clues']> = { ...segment.clues };
     if (config.modalities.includes('video')) {
@@ -114,4 +103,4 @@ export const cluesStage: SegmentStage<CluesConfig> = {
     }
     return { ...segment, clues };
   },
-};
+});

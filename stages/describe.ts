@@ -1,21 +1,14 @@
 // Writes the emotion description of a segment (MER-Caption order: video, audio, subtitle, inference)
 // with the teacher configured for the `describe` role. Missing cues are fine: the teacher says what
 // was not measured instead of inventing it.
-import type { z } from 'zod';
 import { Description } from '../schemas/records.ts';
 import { answerStage } from '../pipelines/teachers/generate.ts';
 import { writeDescription } from '../pipelines/teachers/rules-teacher.ts';
-import { NO_OPTIONS, type NoOptions, type TeacherTask } from '../pipelines/teachers/task.ts';
+import { teacherTask } from '../pipelines/teachers/task.ts';
 
 /** What the teacher returns; the stage adds provenance. */
 export const DescribeOutput = Description.omit({ provenance: true });
 
-export const describeTask: TeacherTask<z.output<typeof DescribeOutput>, NoOptions> = {
-  role: 'describe',
-  template: 'describe.rules@1',
-  output: DescribeOutput,
-  options: NO_OPTIONS,
-  rules: writeDescription,
-};
+export const describeTask = teacherTask({ role: 'describe', output: DescribeOutput, rules: writeDescription });
 
 export const describeStage = answerStage({ task: describeTask, field: 'description', version: 1, reads: ['transcript', 'cues.acoustic', 'cues.lexical'] });

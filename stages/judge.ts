@@ -5,20 +5,12 @@
 // judge twice). Offline, the rules teacher applies the checks it can make without a model.
 import { z } from 'zod';
 import { Judgement, Provenance, type Segment } from '../schemas/records.ts';
-import { drop, type DropResult, type SegmentStage, type StageContext } from '../pipelines/stage.ts';
-import { generateFor } from '../pipelines/teachers/generate.ts';
+import { drop, type DropResult, type StageContext } from '../pipelines/stage.ts';
+import { generateFor, teacherStage } from '../pipelines/teachers/generate.ts';
 import { writeJudgement } from '../pipelines/teachers/rules-teacher.ts';
-import { NO_OPTIONS, type NoOptions, type TeacherTask } from '../pipelines/teachers/task.ts';
+import { teacherTask } from '../pipelines/teachers/task.ts';
 
-const JudgeOutput = Judgement.omit({ provenance: true });
-
-export const judgeTask: TeacherTask<z.output<typeof JudgeOutput>, NoOptions> = {
-  role: 'judge',
-  template: 'judge.rules@1',
-  output: JudgeOutput,
-  options: NO_OPTIONS,
-  rules: writeJudgement,
-};
+export const judgeTask = teacherTask({ role: 'judge', output: Judgement.omit({ provenance: true }), rules: writeJudgement });
 
 export const JudgeConfig = z
   .object({
@@ -30,15 +22,13 @@ export const JudgeConfig = z
   .strict();
 export type JudgeConfig = z.output<typeof JudgeConfig>;
 
-export const judgeStage: SegmentStage<JudgeConfig> = {
-  kind: 'segment',
+export const judgeStage = teacherStage({
   name: 'judge',
   version: 1,
   configSchema: JudgeConfig,
   reads: ['description', 'labels'],
   adds: ['judge'],
-  cache: true,
-  teacherRoles: [judgeTask.role],
+  tasks: [judgeTask],
   // The threshold decides drops, not the verdict: changing it reuses every cached verdict's request.
   async run(segment: Segment, config: JudgeConfig, ctx: StageContext): Promise<Segment | DropResult> {
     const { value, provenance } = await generateFor(ctx, judgeTask, config.template, segment);
@@ -47,4 +37,4 @@ export const judgeStage: SegmentStage<JudgeConfig> = {
     }
     return { ...segment, judge: { ...value, provenance } };
   },
-};
+});

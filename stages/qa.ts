@@ -5,11 +5,11 @@
 // attribute → expression → emotion spirit. Which kinds are asked is the `kinds` option.
 import { z } from 'zod';
 import { Provenance, QAItem, type Segment } from '../schemas/records.ts';
-import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
-import { generateFor } from '../pipelines/teachers/generate.ts';
+import type { StageContext } from '../pipelines/stage.ts';
+import { generateFor, teacherStage } from '../pipelines/teachers/generate.ts';
 import { compactJson } from '../pipelines/teachers/prompts.ts';
 import { writeQuestions } from '../pipelines/teachers/rules-teacher.ts';
-import type { TeacherTask } from '../pipelines/teachers/task.ts';
+import { teacherTask } from '../pipelines/teachers/task.ts';
 
 /**
  * The one default label set MCQ options come from, for the stage and for any other caller of the
@@ -69,7 +69,7 @@ function qaProblems({ items }: QAAnswer, { labelSet, kinds }: QAOptions): string
   return problems;
 }
 
-export const qaTask: TeacherTask<QAAnswer, QAOptions> = {
+export const qaTask = teacherTask({
   role: 'qa',
   // The id predates the open and attribute kinds; kept so a re-run over older records replaces their items.
   template: 'qa.mcq.rules@1',
@@ -78,7 +78,7 @@ export const qaTask: TeacherTask<QAAnswer, QAOptions> = {
   check: qaProblems,
   promptValues: ({ labelSet, kinds }) => ({ labelSet: compactJson(labelSet), kinds: compactJson(kinds) }),
   rules: writeQuestions,
-};
+});
 
 export const QAConfig = z.object({
   /** Template id@version that shapes the questions; default 'qa.mcq.rules@1' (see qaTask). */
@@ -94,19 +94,17 @@ export const QAConfig = z.object({
   .strict();
 export type QAConfig = z.output<typeof QAConfig>;
 
-export const qaStage: SegmentStage<QAConfig> = {
-  kind: 'segment',
+export const qaStage = teacherStage({
   name: 'qa',
   version: 2,
   configSchema: QAConfig,
   reads: ['labels'],
   adds: ['qa'],
-  cache: true,
-  teacherRoles: [qaTask.role],
+  tasks: [qaTask],
   async run(segment: Segment, config: QAConfig, ctx: StageContext): Promise<Segment> {
     const { value, provenance } = await generateFor(ctx, qaTask, config.template, segment, { labelSet: config.labelSet, kinds: config.kinds });
     // Items from other QA templates stay; a re-run of this template replaces its own items.
     const kept = (segment.qa ?? []).filter((item) => item.provenance.template !== config.template && item.provenance.template !== provenance.template);
     return { ...segment, qa: [...kept, ...value.items.map((item) => ({ ...item, provenance }))] };
   },
-};
+});

@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { Rationale } from '../schemas/records.ts';
 import { answerStage } from '../pipelines/teachers/generate.ts';
 import { writeRationale } from '../pipelines/teachers/rules-teacher.ts';
-import { NO_OPTIONS, type NoOptions, type TeacherTask } from '../pipelines/teachers/task.ts';
+import { teacherTask } from '../pipelines/teachers/task.ts';
 
 /** What the teacher returns; the stage adds provenance. */
 export const RationaleOutput = Rationale.omit({ provenance: true });
@@ -25,13 +25,6 @@ function rationaleProblems({ steps, emotion }: RationaleAnswer): string[] {
   return problems;
 }
 
-export const rationaleTask: TeacherTask<RationaleAnswer, NoOptions> = {
-  role: 'rationale',
-  template: 'rationale.rules@1',
-  output: RationaleOutput,
-  options: NO_OPTIONS,
-  check: rationaleProblems,
-  rules: writeRationale,
-};
+export const rationaleTask = teacherTask({ role: 'rationale', output: RationaleOutput, check: rationaleProblems, rules: writeRationale });
 
 export const rationaleStage = answerStage({ task: rationaleTask, field: 'rationale', version: 1, reads: ['labels'] });

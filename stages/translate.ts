@@ -6,9 +6,9 @@
 // the offline rules teacher answers "untranslated", and the segment goes on with no English rather
 // than an invented one (counted under `flagged` in stats.json as untranslated).
 import { z } from 'zod';
-import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
-import { generateFor } from '../pipelines/teachers/generate.ts';
-import type { TeacherTask } from '../pipelines/teachers/task.ts';
+import type { StageContext } from '../pipelines/stage.ts';
+import { generateFor, teacherStage } from '../pipelines/teachers/generate.ts';
+import { teacherTask } from '../pipelines/teachers/task.ts';
 import { Provenance, type Segment } from '../schemas/records.ts';
 
 const TranslateOutput = z.discriminatedUnion('status', [
@@ -26,15 +26,14 @@ const TranslateOptions = z
 /** MERTools-style polish: the transcript came from ASR or a subtitle file, so repair what those get wrong. */
 const POLISH_INSTRUCTION = '- The transcript may come from speech recognition: where a word is plainly misrecognised, translate the word the speaker most likely said, and punctuate the English as spoken (questions, exclamations, pauses as commas).';
 
-export const translateTask: TeacherTask<z.output<typeof TranslateOutput>, z.output<typeof TranslateOptions>> = {
+export const translateTask = teacherTask({
   role: 'translate',
-  template: 'translate.rules@1',
   output: TranslateOutput,
   options: TranslateOptions,
   promptValues: ({ polish }) => ({ polish: polish ? POLISH_INSTRUCTION : '' }),
   // Offline there is no translator: say so rather than invent one.
   rules: () => ({ status: 'untranslated', reason: 'the offline rules teacher does not translate: map the translate role to an LLM teacher' }),
-};
+});
 
 export const TranslateConfig = z
   .object({
@@ -48,15 +47,13 @@ export type TranslateConfig = z.output<typeof TranslateConfig>;
 
 const isEnglish = (language: string) => /^en(-|$)/i.test(language);
 
-export const translateStage: SegmentStage<TranslateConfig> = {
-  kind: 'segment',
+export const translateStage = teacherStage({
   name: 'translate',
   version: 1,
   configSchema: TranslateConfig,
   reads: ['transcript'],
   adds: ['translation'],
-  cache: true,
-  teacherRoles: [translateTask.role],
+  tasks: [translateTask],
   async run(segment: Segment, config: TranslateConfig, ctx: StageContext): Promise<Segment> {
     const transcript = segment.transcript;
     if (!transcript || transcript.text.trim() === '') {
@@ -73,4 +70,4 @@ export const translateStage: SegmentStage<TranslateConfig> = {
     }
     return { ...segment, translation: { status: 'translated', text: value.text, from: transcript.language, provenance } };
   },
-};
+});

@@ -11,7 +11,7 @@ import { EmotionVocabulary } from '../../stages/filter/emotion-words.ts';
 import { GroundingConfig, groundRationale } from '../../stages/filter/grounding.ts';
 import type { ReadRow } from '../parquet/index.ts';
 import { dataBlock } from '../teachers/prompts.ts';
-import { teacherRequest, type TeacherTask } from '../teachers/task.ts';
+import { teacherRequest, teacherTask } from '../teachers/task.ts';
 import type { Teacher } from '../teachers/teacher.ts';
 import { answerSteps, EVAL_TASKS, labelHit, verdictNames } from './task-scores.ts';
 
@@ -130,7 +130,7 @@ export function rulesEvalJudgement(segment: Segment, options: EvalJudgeOptions):
  * The eval-judge role: `emoforge eval`'s, never a pipeline stage's, so it stays out of the
  * pipeline's teacher fingerprint. What a model under evaluation said is data, like a transcript.
  */
-export const evalJudgeTask: TeacherTask<EvalJudgement, EvalJudgeOptions> = {
+export const evalJudgeTask = teacherTask({
   role: 'eval-judge',
   template: EVAL_JUDGE_TEMPLATE,
   output: EvalJudgement,
@@ -144,7 +144,7 @@ export const evalJudgeTask: TeacherTask<EvalJudgement, EvalJudgeOptions> = {
     stepCount: String(options.steps.length),
   }),
   rules: rulesEvalJudgement,
-};
+});
 
 /** Asks the judge about one answer. */
 export async function judgeAnswer(judge: Teacher, segment: Segment, options: EvalJudgeOptions, signal: AbortSignal): Promise<{ value: EvalJudgement; teacher: string; model: string; template: string; cached: boolean }> {

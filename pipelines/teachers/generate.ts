@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { Provenance, type Segment } from '../../schemas/records.ts';
 import type { SegmentStage, StageContext } from '../stage.ts';
-import { teacherRequest, type TeacherTask } from './task.ts';
+import { teacherRequest, type AnyTeacherTask, type TeacherTask } from './task.ts';
 import type { TeacherMedia } from './teacher.ts';
 
 export async function generateFor<T, O>(
@@ -32,6 +32,15 @@ export function templateConfig(task: Pick<TeacherTask<unknown, unknown>, 'templa
 }
 export type TemplateConfig = z.output<ReturnType<typeof templateConfig>>;
 
+/**
+ * A segment stage that asks teachers: cached per record (a re-run never pays a teacher twice), its
+ * teacher roles those of its tasks.
+ */
+export function teacherStage<C>(spec: Omit<SegmentStage<C>, 'kind' | 'cache' | 'teacherRoles'> & { readonly tasks: readonly AnyTeacherTask[] }): SegmentStage<C> {
+  const { tasks, ...stage } = spec;
+  return { kind: 'segment', cache: true, teacherRoles: tasks.map((task) => task.role), ...stage };
+}
+
 /** Segment fields that hold one teacher answer plus its provenance. */
 type AnswerField = 'description' | 'labels' | 'rationale' | 'crosscheck';
 
@@ -46,18 +55,16 @@ export function answerStage<F extends AnswerField, O>(spec: {
   readonly reads: readonly string[];
 }): SegmentStage<TemplateConfig> {
   const { task, field } = spec;
-  return {
-    kind: 'segment',
+  return teacherStage({
     name: task.role,
     version: spec.version,
     configSchema: templateConfig(task),
     reads: spec.reads,
     adds: [field],
-    cache: true,
-    teacherRoles: [task.role],
+    tasks: [task],
     async run(segment: Segment, config: TemplateConfig, ctx: StageContext): Promise<Segment> {
       const { value, provenance } = await generateFor(ctx, task, config.template, segment);
       return { ...segment, [field]: { ...value, provenance } };
     },
-  };
+  });
 }

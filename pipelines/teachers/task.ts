@@ -32,6 +32,23 @@ export type NoOptions = z.output<typeof NO_OPTIONS>;
 /** A task of any output and options, as the registry's list holds them (it reads only `role`). */
 export type AnyTeacherTask = TeacherTask<any, any>;
 
+/** A task as a stage writes it: `template` defaults to `<role>.rules@1`, `options` to none. */
+interface TaskSpec<Output, Options> {
+  readonly role: string;
+  readonly template?: string;
+  readonly output: z.ZodType<Output>;
+  readonly check?: (answer: Output, options: Options) => string[];
+  readonly promptValues?: (options: Options) => Partial<Record<Placeholder, string>>;
+  readonly rules: (segment: Segment, options: Options) => unknown;
+}
+
+/** A role's task object, with the defaults most roles share. */
+export function teacherTask<Output, Options>(spec: TaskSpec<Output, Options> & { readonly options: z.ZodType<Options> }): TeacherTask<Output, Options>;
+export function teacherTask<Output>(spec: TaskSpec<Output, NoOptions>): TeacherTask<Output, NoOptions>;
+export function teacherTask(spec: TaskSpec<unknown, any> & { readonly options?: z.ZodType }): AnyTeacherTask {
+  return { template: `${spec.role}.rules@1`, options: NO_OPTIONS, ...spec };
+}
+
 /**
  * The request for one answer, with the options parsed by the role's schema: bad options fail here,
  * as a record error naming the option, before any teacher sees them.
