@@ -4,8 +4,8 @@
 import { z } from 'zod';
 import { Provenance, type Segment } from '../../schemas/records.ts';
 import type { SegmentStage, StageContext } from '../stage.ts';
-import { teacherRequest, type AnyTeacherTask, type TeacherTask } from './task.ts';
-import type { TeacherMedia } from './teacher.ts';
+import { teacherRequest, type AnyTeacherTask } from './task.ts';
+import type { TeacherMedia, TeacherTask } from './teacher.ts';
 
 export async function generateFor<T, O>(
   ctx: StageContext,

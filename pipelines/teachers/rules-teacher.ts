@@ -3,7 +3,7 @@
 // segment carries, with no network and no model. Every text it writes
 // cites only what was measured; it never invents a face, a pitch or a word that is not in the record.
 // Its only randomness (MCQ distractors and option order) is seeded by the segment id, so a re-run
-// writes byte-identical output. Each role's object (teachers/task.ts, kept by its stage) names its
+// writes byte-identical output. Each role's object (a TeacherTask, kept by its stage) names its
 // writer here; the teacher runs the writer of the role a request asks for.
 import { EMOTIONS, type AcousticCues, type Emotion, type QAItem, type Segment, type Sentiment } from '../../schemas/records.ts';
 import { RecordError } from '../errors.ts';

@@ -1,29 +1,12 @@
-// A teacher role as one object: what it answers, what a stage may tell it, what an answer must
-// also satisfy, which prompt placeholders its options fill, and how the offline rules teacher writes
-// it. Each role's object lives with the stage that asks for it; the registry lists them, and every
-// teacher reads the role from the request instead of switching over a closed list of names.
+// Building teacher role objects (TeacherTask, teacher.ts) and the requests made of them: the
+// defaults most roles share, and the one place a role's options are parsed. Each role's object
+// lives with the stage that asks for it; the registry lists them, and every teacher reads the role
+// from the request instead of switching over a closed list of names.
 import { z } from 'zod';
 import type { Segment } from '../../schemas/records.ts';
 import { RecordError } from '../errors.ts';
 import type { Placeholder } from './prompts.ts';
-import type { TeacherMedia, TeacherRequest } from './teacher.ts';
-
-export interface TeacherTask<Output, Options> {
-  /** The role's name: what `roles.<role>` maps to a teacher, and the prompt file `<role>.yaml`. */
-  readonly role: string;
-  /** Template id@version stages ask for by default; a `.rules` id maps to the role's LLM prompt. */
-  readonly template: string;
-  /** What the teacher answers; LLM teachers get it as the structured-output schema. */
-  readonly output: z.ZodType<Output>;
-  /** What a stage tells the teacher, parsed once when the request is built (see teacherRequest). */
-  readonly options: z.ZodType<Options>;
-  /** What an answer promises beyond its schema; LLM answers and reviewers' edits are held to it. */
-  readonly check?: (answer: Output, options: Options) => string[];
-  /** The prompt placeholders this role's options fill; the rest keep the defaults in prompts.ts. */
-  readonly promptValues?: (options: Options) => Partial<Record<Placeholder, string>>;
-  /** The offline rules teacher's answer, checked against `output` like any teacher's. */
-  readonly rules: (segment: Segment, options: Options) => unknown;
-}
+import type { TeacherMedia, TeacherRequest, TeacherTask } from './teacher.ts';
 
 /** The options of a role that takes none: any option given is a mistake. */
 export const NO_OPTIONS = z.object({}).strict();

@@ -2,9 +2,33 @@
 // get a value validated against the role's output schema. The offline `rules` teacher runs the
 // role's writer over the record's cues; LLM teachers (OpenAI-compatible endpoints) build messages
 // from the same request.
+import type { z } from 'zod';
 import type { Segment } from '../../schemas/records.ts';
-import type { TeacherTask } from './task.ts';
+import type { Placeholder } from './prompts.ts';
 import type { TeacherUsageTable } from './usage.ts';
+
+/**
+ * A teacher role as one object: what it answers, what a stage may tell it, what an answer must
+ * also satisfy, which prompt placeholders its options fill, and how the offline rules teacher
+ * writes it. Each lives with the stage that asks for it (built with teacherTask, task.ts); the
+ * registry lists them, and teachers read the role from the request.
+ */
+export interface TeacherTask<Output, Options> {
+  /** The role's name: what `roles.<role>` maps to a teacher, and the prompt file `<role>.yaml`. */
+  readonly role: string;
+  /** Template id@version stages ask for by default; a `.rules` id maps to the role's LLM prompt. */
+  readonly template: string;
+  /** What the teacher answers; LLM teachers get it as the structured-output schema. */
+  readonly output: z.ZodType<Output>;
+  /** What a stage tells the teacher, parsed once when the request is built (see teacherRequest). */
+  readonly options: z.ZodType<Options>;
+  /** What an answer promises beyond its schema; LLM answers and reviewers' edits are held to it. */
+  readonly check?: (answer: Output, options: Options) => string[];
+  /** The prompt placeholders this role's options fill; the rest keep the defaults in prompts.ts. */
+  readonly promptValues?: (options: Options) => Partial<Record<Placeholder, string>>;
+  /** The offline rules teacher's answer, checked against `output` like any teacher's. */
+  readonly rules: (segment: Segment, options: Options) => unknown;
+}
 
 /** Media a request shows the model (vision: keyframes in temporal order; audio: the segment's WAV). */
 export interface TeacherMedia {

@@ -5,7 +5,8 @@ import { AcousticCues, LexicalCues, QAItem, Segment } from '../../schemas/record
 import { ConfigError, RecordError } from '../../pipelines/errors.ts';
 import { RULES_MODEL, RulesTeacher, estimateEmotion } from '../../pipelines/teachers/rules-teacher.ts';
 import { createTeacherRegistry } from '../../pipelines/teachers/registry.ts';
-import { teacherRequest, type TeacherTask } from '../../pipelines/teachers/task.ts';
+import { teacherRequest } from '../../pipelines/teachers/task.ts';
+import type { TeacherTask } from '../../pipelines/teachers/teacher.ts';
 import { describeTask } from '../../stages/describe.ts';
 import { labelsTask } from '../../stages/labels.ts';
 import { qaTask } from '../../stages/qa.ts';
