@@ -15,10 +15,10 @@ import { teacherTask } from '../pipelines/teachers/task.ts';
  * The one default label set MCQ options come from, for the stage and for any other caller of the
  * role: the six emotions of the demo manifest (disgust has no clip there, so it is no distractor).
  */
-export const DEFAULT_LABEL_SET = ['happy', 'sad', 'angry', 'neutral', 'surprised', 'fearful'] as const;
+const DEFAULT_LABEL_SET = ['happy', 'sad', 'angry', 'neutral', 'surprised', 'fearful'] as const;
 
 /** Every question kind, in the order items are written. */
-export const QA_KINDS = QAItem.shape.kind.options;
+const QA_KINDS = QAItem.shape.kind.options;
 
 /**
  * Question kinds to ask: 'mcq', 'open', 'attribute'; default all three. Put in the canonical order
@@ -31,14 +31,14 @@ const Kinds = z
   .default([...QA_KINDS]);
 
 /** What the `qa` role is told. The stage's config holds the label set to a stricter bar (see QAConfig). */
-export const QAOptions = z
+const QAOptions = z
   .object({
     /** Labels MCQ distractors are drawn from; only an MCQ needs 3 besides its answer. Default DEFAULT_LABEL_SET. */
     labelSet: z.array(z.string().regex(/\S/, 'labels are non-empty')).default([...DEFAULT_LABEL_SET]),
     kinds: Kinds,
   })
   .strict();
-export type QAOptions = z.output<typeof QAOptions>;
+type QAOptions = z.output<typeof QAOptions>;
 
 /**
  * What the teacher returns; the stage adds provenance to each item. May be empty: attribute

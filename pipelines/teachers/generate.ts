@@ -22,7 +22,7 @@ export async function generateFor<T, O>(
 }
 
 /** The config of a stage whose one setting is the template its role answers with (default: the role's). */
-export function templateConfig(task: Pick<TeacherTask<unknown, unknown>, 'template'>) {
+function templateConfig(task: Pick<TeacherTask<unknown, unknown>, 'template'>) {
   return z
     .object({
       /** Template id@version; default the role's rules template, which maps to configs/prompts/<role>.yaml on LLM teachers. */
@@ -30,7 +30,7 @@ export function templateConfig(task: Pick<TeacherTask<unknown, unknown>, 'templa
     })
     .strict();
 }
-export type TemplateConfig = z.output<ReturnType<typeof templateConfig>>;
+type TemplateConfig = z.output<ReturnType<typeof templateConfig>>;
 
 /**
  * A segment stage that asks teachers: cached per record (a re-run never pays a teacher twice), its

@@ -9,8 +9,8 @@ import type { Placeholder } from './prompts.ts';
 import type { TeacherMedia, TeacherRequest, TeacherTask } from './teacher.ts';
 
 /** The options of a role that takes none: any option given is a mistake. */
-export const NO_OPTIONS = z.object({}).strict();
-export type NoOptions = z.output<typeof NO_OPTIONS>;
+const NO_OPTIONS = z.object({}).strict();
+type NoOptions = z.output<typeof NO_OPTIONS>;
 
 /** A task of any output and options, as the registry's list holds them (it reads only `role`). */
 export type AnyTeacherTask = TeacherTask<any, any>;
