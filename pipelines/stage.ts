@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Clip, Drop, Segment } from '../schemas/records.ts';
 import type { Store } from './store/store.ts';
-import type { TeacherRegistry, TeacherRole } from './teachers/teacher.ts';
+import type { TeacherRegistry } from './teachers/teacher.ts';
 
 /** A record leaving the pipeline early. `reason` is a short kebab-case counter name. */
 export interface DropResult {
@@ -68,8 +68,8 @@ interface StageBase<C> {
    * of it). Throughput settings (limits, timeouts, concurrency) belong out of it.
    */
   readonly cacheConfig?: (config: C) => unknown;
-  /** Teacher roles the stage calls; their teachers' fingerprints join the stage's cache keys. */
-  readonly teacherRoles?: readonly TeacherRole[];
+  /** Teacher roles the stage calls (their tasks' `role`); their teachers' fingerprints join the stage's cache keys. */
+  readonly teacherRoles?: readonly string[];
 }
 
 /** Turns a clip into segments (fan-out), or drops it. */

@@ -7,8 +7,34 @@
 // receives both texts as data. The offline `rules` teacher writes both from the measured cues.
 import { z } from 'zod';
 import { ClueText, Provenance, type Segment } from '../schemas/records.ts';
-import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
-import { generateFor } from '../pipelines/teachers/generate.ts';
+import type { StageContext } from '../pipelines/stage.ts';
+import { generateFor, teacherStage } from '../pipelines/teachers/generate.ts';
+import { writeAudioClues, writeVisionClues } from '../pipelines/teachers/rules-teacher.ts';
+import { teacherTask } from '../pipelines/teachers/task.ts';
+
+/** What either clue role returns; the stage adds the frame times and provenance. */
+const ClueOutput = ClueText.pick({ text: true });
+
+/** What the `vision` role is told about the keyframes it is shown. */
+const VisionOptions = z
+  .object({
+    /** Seconds from the segment start of each image, in the order shown. */
+    frameTimes: z.array(z.number()).optional(),
+    /** The first image is the described face's peak-expression frame. Default false. */
+    peakFirst: z.boolean().default(false),
+  })
+  .strict();
+
+export const visionTask = teacherTask({
+  role: 'vision',
+  output: ClueOutput,
+  options: VisionOptions,
+  promptValues: ({ frameTimes, peakFirst }) =>
+    frameTimes ? { frames: frameTimes.map((t, i) => `image ${i + 1}${i === 0 && peakFirst ? ' (the peak expression)' : ''} at ${t.toFixed(2)} s`).join(', ') } : {},
+  rules: writeVisionClues,
+});
+
+export const audioTask = teacherTask({ role: 'audio', output: ClueOutput, rules: writeAudioClues });
 
 export const CluesConfig = z
   .object({
@@ -25,14 +51,12 @@ export const CluesConfig = z
     /** Image detail for vision models: 'low' (cheapest: 85 tokens an image on OpenAI), 'high', 'auto'. */
     imageDetail: z.enum(['low', 'high', 'auto']).default('low'),
     /** Template ids@version per role; the rules ones map to configs/prompts/{vision,audio}.yaml on LLM teachers. */
-    visionTemplate: Provenance.shape.template.default('vision.rules@1'),
-    audioTemplate: Provenance.shape.template.default('audio.rules@1'),
+    visionTemplate: Provenance.shape.template.default(visionTask.template),
+    audioTemplate: Provenance.shape.template.default(audioTask.template),
   })
   .strict()
   .refine((c) => c.minFrames <= c.maxFrames, { message: 'minFrames must not exceed maxFrames', path: ['minFrames'] });
 export type CluesConfig = z.output<typeof CluesConfig>;
-
-const ClueOutput = ClueText.pick({ text: true });
 
 /** `count` items evenly spread over `items`, first and last included, in order. */
 export function evenlyChosen<T>(items: readonly T[], count: number): T[] {
@@ -41,16 +65,14 @@ export function evenlyChosen<T>(items: readonly T[], count: number): T[] {
   return Array.from({ length: count }, (_, i) => items[Math.round((i * (items.length - 1)) / (count - 1))]);
 }
 
-export const cluesStage: SegmentStage<CluesConfig> = {
-  kind: 'segment',
+export const cluesStage = teacherStage({
   name: 'clues',
   // 2: the peak-expression frame first, and the vision prompt names the person the cues describe.
   version: 2,
-  configSchema: CluesConfig as unknown as z.ZodType<CluesConfig>,
+  configSchema: CluesConfig,
   reads: ['frames', 'audio'],
   adds: ['clues'],
-  cache: true,
-  teacherRoles: ['vision', 'audio'],
+  tasks: [visionTask, audioTask],
   async run(segment: Segment, config: CluesConfig, ctx: StageContext): Promise<Segment> {
     const clues: NonNullable<Segment['clues']> = { ...segment.clues };
     if (config.modalities.includes('video')) {
@@ -67,7 +89,7 @@ export const cluesStage: SegmentStage<CluesConfig> = {
           }),
         );
         const frameTimes = images.map((i) => i.time);
-        const { value, provenance } = await generateFor(ctx, 'vision', config.visionTemplate, segment, ClueOutput, { frameTimes, peakFirst: !!peak }, { images, imageDetail: config.imageDetail });
+        const { value, provenance } = await generateFor(ctx, visionTask, config.visionTemplate, segment, { frameTimes, peakFirst: !!peak }, { images, imageDetail: config.imageDetail });
         clues.visual = { text: value.text, frames: frameTimes, provenance };
       } else {
         ctx.log.debug({ segment: segment.id, frames: frames.length, minFrames: config.minFrames }, 'too few keyframes for a visual clue');
@@ -76,9 +98,9 @@ export const cluesStage: SegmentStage<CluesConfig> = {
     if (config.modalities.includes('audio') && segment.audio) {
       const wav = await ctx.store.get(segment.audio.key);
       if (!wav) throw new Error(`audio ${segment.audio.key} is missing from the store ${ctx.store.location}; re-run the segment stage`);
-      const { value, provenance } = await generateFor(ctx, 'audio', config.audioTemplate, segment, ClueOutput, undefined, { wav });
+      const { value, provenance } = await generateFor(ctx, audioTask, config.audioTemplate, segment, undefined, { wav });
       clues.acoustic = { text: value.text, provenance };
     }
     return { ...segment, clues };
   },
-};
+});

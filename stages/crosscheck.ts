@@ -3,32 +3,11 @@
 // `consistency.teacher` check then drops records where the two disagree (label-mismatch-teacher),
 // MER-Caption's agreement between independent labellers. On the offline rules teacher the second
 // opinion is the first one; map the role to a different model for it to mean something.
-import { z } from 'zod';
-import { Labels, Provenance, type Segment } from '../schemas/records.ts';
-import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
-import { generateFor } from '../pipelines/teachers/generate.ts';
+import { answerStage } from '../pipelines/teachers/generate.ts';
+import { teacherTask } from '../pipelines/teachers/task.ts';
+import { labelsTask } from './labels.ts';
 
-export const CrosscheckConfig = z
-  .object({
-    /** Template id@version; default 'crosscheck.rules@1' (maps to configs/prompts/crosscheck.yaml on LLM teachers). */
-    template: Provenance.shape.template.default('crosscheck.rules@1'),
-  })
-  .strict();
-export type CrosscheckConfig = z.output<typeof CrosscheckConfig>;
+/** The labels role's answer and writer under its own name, so configs map it to another teacher. */
+export const crosscheckTask = teacherTask({ ...labelsTask, role: 'crosscheck', template: 'crosscheck.rules@1' });
 
-const CrosscheckOutput = Labels.omit({ provenance: true });
-
-export const crosscheckStage: SegmentStage<CrosscheckConfig> = {
-  kind: 'segment',
-  name: 'crosscheck',
-  version: 1,
-  configSchema: CrosscheckConfig as unknown as z.ZodType<CrosscheckConfig>,
-  reads: ['description'],
-  adds: ['crosscheck'],
-  cache: true,
-  teacherRoles: ['crosscheck'],
-  async run(segment: Segment, config: CrosscheckConfig, ctx: StageContext): Promise<Segment> {
-    const { value, provenance } = await generateFor(ctx, 'crosscheck', config.template, segment, CrosscheckOutput);
-    return { ...segment, crosscheck: { ...value, provenance } };
-  },
-};
+export const crosscheckStage = answerStage({ task: crosscheckTask, field: 'crosscheck', version: 1, reads: ['description'] });

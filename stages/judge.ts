@@ -5,36 +5,36 @@
 // judge twice). Offline, the rules teacher applies the checks it can make without a model.
 import { z } from 'zod';
 import { Judgement, Provenance, type Segment } from '../schemas/records.ts';
-import { drop, type DropResult, type SegmentStage, type StageContext } from '../pipelines/stage.ts';
-import { generateFor } from '../pipelines/teachers/generate.ts';
+import { drop, type DropResult, type StageContext } from '../pipelines/stage.ts';
+import { generateFor, teacherStage } from '../pipelines/teachers/generate.ts';
+import { writeJudgement } from '../pipelines/teachers/rules-teacher.ts';
+import { teacherTask } from '../pipelines/teachers/task.ts';
+
+export const judgeTask = teacherTask({ role: 'judge', output: Judgement.omit({ provenance: true }), rules: writeJudgement });
 
 export const JudgeConfig = z
   .object({
     /** Segments scored below this are dropped (judge-below-threshold); 1 keeps everything. Default 6. */
     minScore: z.number().int().min(1).max(10).default(6),
     /** Template id@version; default 'judge.rules@1' (maps to configs/prompts/judge.yaml on LLM teachers). */
-    template: Provenance.shape.template.default('judge.rules@1'),
+    template: Provenance.shape.template.default(judgeTask.template),
   })
   .strict();
 export type JudgeConfig = z.output<typeof JudgeConfig>;
 
-const JudgeOutput = Judgement.omit({ provenance: true });
-
-export const judgeStage: SegmentStage<JudgeConfig> = {
-  kind: 'segment',
+export const judgeStage = teacherStage({
   name: 'judge',
   version: 1,
-  configSchema: JudgeConfig as unknown as z.ZodType<JudgeConfig>,
+  configSchema: JudgeConfig,
   reads: ['description', 'labels'],
   adds: ['judge'],
-  cache: true,
-  teacherRoles: ['judge'],
+  tasks: [judgeTask],
   // The threshold decides drops, not the verdict: changing it reuses every cached verdict's request.
   async run(segment: Segment, config: JudgeConfig, ctx: StageContext): Promise<Segment | DropResult> {
-    const { value, provenance } = await generateFor(ctx, 'judge', config.template, segment, JudgeOutput);
+    const { value, provenance } = await generateFor(ctx, judgeTask, config.template, segment);
     if (value.score < config.minScore) {
       return drop('judge-below-threshold', `judge ${provenance.teacher} (${provenance.model}) scored ${value.score}/10 < minScore ${config.minScore}: ${value.reason}`);
     }
     return { ...segment, judge: { ...value, provenance } };
   },
-};
+});

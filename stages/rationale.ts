@@ -2,32 +2,29 @@
 // step citing a cue the record really has, with the teacher configured for the `rationale` role.
 // There is one rationale per segment: the export packages the same steps either as one answer
 // (`rationale`) or as the Two-Stage Q → R → A (`qra`: the steps before the verdict, then the emotion).
-import { z } from 'zod';
-import { Provenance, Rationale, type Segment } from '../schemas/records.ts';
-import type { SegmentStage, StageContext } from '../pipelines/stage.ts';
-import { generateFor } from '../pipelines/teachers/generate.ts';
-
-export const RationaleConfig = z.object({
-  /** Template id@version that shapes the rationale; default 'rationale.rules@1'. */
-  template: Provenance.shape.template.default('rationale.rules@1'),
-})
-  .strict();
-export type RationaleConfig = z.output<typeof RationaleConfig>;
+import type { z } from 'zod';
+import { Rationale } from '../schemas/records.ts';
+import { answerStage } from '../pipelines/teachers/generate.ts';
+import { writeRationale } from '../pipelines/teachers/rules-teacher.ts';
+import { teacherTask } from '../pipelines/teachers/task.ts';
 
 /** What the teacher returns; the stage adds provenance. */
 export const RationaleOutput = Rationale.omit({ provenance: true });
+type RationaleAnswer = z.output<typeof RationaleOutput>;
 
-export const rationaleStage: SegmentStage<RationaleConfig> = {
-  kind: 'segment',
-  name: 'rationale',
-  version: 1,
-  configSchema: RationaleConfig,
-  reads: ['labels'],
-  adds: ['rationale'],
-  cache: true,
-  teacherRoles: ['rationale'],
-  async run(segment: Segment, config: RationaleConfig, ctx: StageContext): Promise<Segment> {
-    const { value, provenance } = await generateFor(ctx, 'rationale', config.template, segment, RationaleOutput);
-    return { ...segment, rationale: { ...value, provenance } };
-  },
-};
+/** What the prompt promises beyond the schema: numbered steps, the last naming the emotion. */
+function rationaleProblems({ steps, emotion }: RationaleAnswer): string[] {
+  const problems: string[] = [];
+  steps.forEach((step, i) => {
+    if (!step.startsWith(`Step ${i + 1}: `)) problems.push(`steps.${i}: must start with "Step ${i + 1}: "`);
+  });
+  const last = steps[steps.length - 1] ?? '';
+  if (!last.toLowerCase().includes(`predicted emotion is ${String(emotion).toLowerCase()}`)) {
+    problems.push(`steps.${steps.length - 1}: the last step must be "Step ${steps.length}: predicted emotion is ${emotion}"`);
+  }
+  return problems;
+}
+
+export const rationaleTask = teacherTask({ role: 'rationale', output: RationaleOutput, check: rationaleProblems, rules: writeRationale });
+
+export const rationaleStage = answerStage({ task: rationaleTask, field: 'rationale', version: 1, reads: ['labels'] });

@@ -6,12 +6,14 @@
 // step (or sentence) is checked for grounding against the record's cues and transcript
 // (stages/filter/grounding.ts).
 import { z } from 'zod';
-import { EMOTIONS, type Emotion, type Segment } from '../../schemas/records.ts';
+import { Emotion, EMOTIONS, type Segment } from '../../schemas/records.ts';
 import { EmotionVocabulary } from '../../stages/filter/emotion-words.ts';
 import { GroundingConfig, groundRationale } from '../../stages/filter/grounding.ts';
 import type { ReadRow } from '../parquet/index.ts';
-import type { Teacher, TeacherRequest } from '../teachers/teacher.ts';
-import { answerSteps, labelHit, verdictNames, type EvalTask } from './task-scores.ts';
+import { dataBlock } from '../teachers/prompts.ts';
+import { teacherRequest, teacherTask } from '../teachers/task.ts';
+import type { Teacher } from '../teachers/teacher.ts';
+import { answerSteps, EVAL_TASKS, labelHit, verdictNames } from './task-scores.ts';
 
 /** The rubric template; configs/prompts/eval-judge.yaml holds `eval-judge.llm` at its version. */
 export const EVAL_JUDGE_TEMPLATE = 'eval-judge.rules@1';
@@ -29,16 +31,20 @@ export const EvalJudgement = z.object({
 export type EvalJudgement = z.infer<typeof EvalJudgement>;
 
 /** What the judge is told about one answer (the request's `options`). */
-export interface EvalJudgeOptions {
-  readonly task: EvalTask;
-  readonly question: string;
-  readonly answer: string;
-  readonly reference: string;
-  /** the answer's steps (rationale), so the judge scores exactly these */
-  readonly steps: readonly string[];
-  /** the row's primary emotion */
-  readonly label: Emotion;
-}
+const EvalJudgeOptions = z
+  .object({
+    task: z.enum(EVAL_TASKS),
+    question: z.string(),
+    answer: z.string(),
+    reference: z.string(),
+    /** the answer's steps (rationale), so the judge scores exactly these */
+    steps: z.array(z.string()).readonly(),
+    /** the row's primary emotion */
+    label: Emotion,
+  })
+  .strict()
+  .readonly();
+type EvalJudgeOptions = z.output<typeof EvalJudgeOptions>;
 
 const isEmotion = (value: unknown): value is Emotion => (EMOTIONS as readonly unknown[]).includes(value);
 
@@ -76,14 +82,9 @@ export function segmentOfRow(row: ReadRow): Segment {
   return segment as unknown as Segment;
 }
 
-export function judgeRequest(segment: Segment, options: EvalJudgeOptions): TeacherRequest<EvalJudgement> {
-  return { role: 'eval-judge', template: EVAL_JUDGE_TEMPLATE, segment, schema: EvalJudgement, options: { ...options } };
-}
-
 /** What an LLM judge's answer must also satisfy: one verdict per step of a rationale, none otherwise. */
-export function evalJudgeProblems(value: unknown, options: Readonly<Record<string, unknown>> | undefined): string[] {
-  const steps = (value as { steps?: unknown[] }).steps ?? [];
-  const expected = options?.task === 'rationale' && Array.isArray(options.steps) ? options.steps.length : 0;
+function evalJudgeProblems({ steps }: EvalJudgement, options: EvalJudgeOptions): string[] {
+  const expected = options.task === 'rationale' ? options.steps.length : 0;
   return steps.length === expected ? [] : [`steps: give exactly ${expected} scores (one 0 or 1 per step of the answer, in order)${expected === 0 ? '; this task has no steps, so []' : ''}`];
 }
 
@@ -125,9 +126,29 @@ export function rulesEvalJudgement(segment: Segment, options: EvalJudgeOptions):
   return { steps: [], faithfulness, labelHit: hit, reason: why.length ? `${why.join('; ')}.` : 'Every cited cue is in the record and the answer names the label.' };
 }
 
+/**
+ * The eval-judge role: `emoforge eval`'s, never a pipeline stage's, so it stays out of the
+ * pipeline's teacher fingerprint. What a model under evaluation said is data, like a transcript.
+ */
+export const evalJudgeTask = teacherTask({
+  role: 'eval-judge',
+  template: EVAL_JUDGE_TEMPLATE,
+  output: EvalJudgement,
+  options: EvalJudgeOptions,
+  check: evalJudgeProblems,
+  promptValues: (options) => ({
+    task: options.task.replace(/[^a-z_]/g, ''),
+    question: dataBlock('question', options.question),
+    answer: dataBlock('answer', options.answer),
+    reference: dataBlock('reference', options.reference),
+    stepCount: String(options.steps.length),
+  }),
+  rules: rulesEvalJudgement,
+});
+
 /** Asks the judge about one answer. */
 export async function judgeAnswer(judge: Teacher, segment: Segment, options: EvalJudgeOptions, signal: AbortSignal): Promise<{ value: EvalJudgement; teacher: string; model: string; template: string; cached: boolean }> {
-  const response = await judge.generate(judgeRequest(segment, options), signal);
+  const response = await judge.generate(teacherRequest(evalJudgeTask, { template: EVAL_JUDGE_TEMPLATE, segment, options }), signal);
   return { value: response.value, teacher: response.teacher, model: response.model, template: response.template ?? EVAL_JUDGE_TEMPLATE, cached: response.cached };
 }
 

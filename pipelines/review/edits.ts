@@ -8,10 +8,9 @@ import { EMOTIONS, type Provenance, type QAItem, type Segment } from '../../sche
 import type { Task } from '../../schemas/sample.ts';
 import { DescribeOutput } from '../../stages/describe.ts';
 import { LabelsOutput } from '../../stages/labels.ts';
-import { QAOutput } from '../../stages/qa.ts';
-import { RationaleOutput } from '../../stages/rationale.ts';
+import { QAOutput, qaTask } from '../../stages/qa.ts';
+import { RationaleOutput, rationaleTask } from '../../stages/rationale.ts';
 import { canonicalJson } from '../fingerprint.ts';
-import { roleProblems } from '../teachers/llm-teacher.ts';
 
 /** The template id human text is recorded under. */
 export const HUMAN_TEMPLATE = 'review.human@1';
@@ -52,9 +51,9 @@ export function checkEdits(segment: Segment, raw: unknown): EditCheck {
     // The label set the MCQ was drawn from: the known emotions and whatever the teacher offered.
     const labelSet = [...new Set([...EMOTIONS, ...original.flatMap((q) => q.options ?? [])])];
     const kinds = [...new Set(original.map((q) => q.kind))];
-    problems.push(...roleProblems('qa', edits.qa, { labelSet, kinds }).map((p) => `qa.${p}`));
+    problems.push(...(qaTask.check?.(edits.qa, { labelSet, kinds }) ?? []).map((p) => `qa.${p}`));
   }
-  if (edits.rationale) problems.push(...roleProblems('rationale', edits.rationale, {}).map((p) => `rationale.${p}`));
+  if (edits.rationale) problems.push(...(rationaleTask.check?.(edits.rationale, {}) ?? []).map((p) => `rationale.${p}`));
   if (problems.length) return { ok: false, error: problems.join('; ') };
   if (editedTasks(segment, edits).length === 0) return { ok: false, error: 'the edit changes nothing: accept the sample instead' };
   return { ok: true, edits };

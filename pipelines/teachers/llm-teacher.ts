@@ -8,15 +8,13 @@
 // table.
 import type { ChatCompletion, ChatCompletionContentPart, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { z } from 'zod';
-import { EMOTIONS } from '../../schemas/records.ts';
 import { countChatInputTokens, estimateChatTokens, type EndpointClient, type EndpointResult } from '../endpoints/index.ts';
 import { RecordError, TransientRecordError } from '../errors.ts';
 import { loadPromptTemplate, promptValues, renderPrompt, resolvePromptTemplate, type PromptTemplate } from './prompts.ts';
-import type { Teacher, TeacherMedia, TeacherRequest, TeacherResponse, TeacherRole, TeacherUsage } from './teacher.ts';
+import type { Teacher, TeacherMedia, TeacherRequest, TeacherResponse, TeacherUsage } from './teacher.ts';
 import type { Store } from '../store/store.ts';
 import type { BatchQueue } from './batch.ts';
 import { TeacherCalibration } from './calibration.ts';
-import { evalJudgeProblems } from '../eval/judge.ts';
 import { priceOf, type TeacherUsageLedger, type TokenPrices } from './usage.ts';
 
 /** Sampling parameters sent with every request; part of the fingerprint. */
@@ -44,7 +42,7 @@ export interface LlmTeacherOptions {
   /** Folder holding `<role>.yaml` prompt templates. */
   readonly promptsDir: string;
   /** Roles this teacher answers; their prompts load (and are checked) now. */
-  readonly roles: readonly TeacherRole[];
+  readonly roles: readonly string[];
   /** Where requests, retries, tokens and cost are counted. */
   readonly ledger: TeacherUsageLedger;
   /** The run's spending cap: no new request once it is reached (cached answers are still served). */
@@ -68,7 +66,7 @@ export class LlmTeacher implements Teacher {
   readonly fingerprint: unknown;
   private readonly client: EndpointClient;
   private readonly options: LlmTeacherOptions;
-  private readonly prompts = new Map<TeacherRole, PromptTemplate>();
+  private readonly prompts = new Map<string, PromptTemplate>();
   /** Observed input/output tokens per role, across runs, for `--dry-run`. */
   readonly calibration: TeacherCalibration;
 
@@ -98,7 +96,7 @@ export class LlmTeacher implements Teacher {
    * What the first request for `request` would cost, without sending it: 0 when the response cache
    * already holds it, else the input tokens estimated from the exact messages (`--dry-run`).
    */
-  async project<T>(request: TeacherRequest<T>): Promise<{ readonly cached: boolean; readonly inputTokens: number }> {
+  async project<T, O>(request: TeacherRequest<T, O>): Promise<{ readonly cached: boolean; readonly inputTokens: number }> {
     const { messages, responseFormat } = this.prepare(request);
     const params = { messages, response_format: responseFormat, ...this.options.params, model: this.client.config.model };
     if (await this.client.isCached('chat.completions', params)) return { cached: true, inputTokens: 0 };
@@ -113,12 +111,13 @@ export class LlmTeacher implements Teacher {
     return { inputPerMTokUSD: prices.inputPerMTokUSD * f, outputPerMTokUSD: prices.outputPerMTokUSD * f };
   }
 
-  private prepare<T>(request: TeacherRequest<T>) {
-    const role = request.role;
+  private prepare<T, O>(request: TeacherRequest<T, O>) {
+    const { task } = request;
+    const role = task.role;
     const template = this.promptFor(role);
     const prompt = resolvePromptTemplate(template, request.template);
-    const rendered = renderPrompt(prompt, promptValues(request.segment, request.options));
-    const schema = jsonSchemaOf(request.schema);
+    const rendered = renderPrompt(prompt, promptValues(request.segment, task.promptValues?.(request.options)));
+    const schema = jsonSchemaOf(task.output);
     const { structuredOutput } = this.options;
     const messages: ChatCompletionMessageParam[] = [
       { role: 'system', content: structuredOutput === 'json_object' ? `${rendered.system}\n\nAnswer with one JSON object, and nothing else, that matches this JSON Schema:\n${JSON.stringify(schema.plain)}` : rendered.system },
@@ -129,7 +128,7 @@ export class LlmTeacher implements Teacher {
     return { role, prompt, schema, messages, responseFormat };
   }
 
-  async generate<T>(request: TeacherRequest<T>, signal: AbortSignal): Promise<TeacherResponse<T>> {
+  async generate<T, O>(request: TeacherRequest<T, O>, signal: AbortSignal): Promise<TeacherResponse<T>> {
     signal.throwIfAborted();
     const { role, prompt, schema, messages, responseFormat } = this.prepare(request);
     const { params, maxInvalidRetries } = this.options;
@@ -176,7 +175,7 @@ export class LlmTeacher implements Teacher {
     }
   }
 
-  private promptFor(role: TeacherRole): PromptTemplate {
+  private promptFor(role: string): PromptTemplate {
     let template = this.prompts.get(role);
     if (!template) {
       // A role the registry did not announce (a direct caller): load on first use.
@@ -187,7 +186,7 @@ export class LlmTeacher implements Teacher {
   }
 
   /** One chat request through the shared client, with its HTTP attempts, cache hit and cost counted. */
-  private async complete(role: TeacherRole, body: Omit<ChatCompletionCreateParamsNonStreaming, 'model' | 'stream'>, signal: AbortSignal): Promise<EndpointResult<ChatCompletion>> {
+  private async complete(role: string, body: Omit<ChatCompletionCreateParamsNonStreaming, 'model' | 'stream'>, signal: AbortSignal): Promise<EndpointResult<ChatCompletion>> {
     // The same operation and params as EndpointClient.chat(), so both share cache entries; the
     // custom send only adds the attempt count, which the client does not report on failure.
     const params = { ...body, model: this.client.config.model };
@@ -322,7 +321,7 @@ function dropOptionalNulls(value: unknown, optionalPaths: ReadonlySet<string>, p
 
 type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
 
-function checkAnswer<T>(raw: string, request: TeacherRequest<T>, optionalPaths: ReadonlySet<string>): Checked<T> {
+function checkAnswer<T, O>(raw: string, request: TeacherRequest<T, O>, optionalPaths: ReadonlySet<string>): Checked<T> {
   // Local servers in JSON mode often wrap the object in a Markdown fence.
   const text = raw.trim().replace(/^```(?:json)?\s*([\s\S]*?)\s*```$/i, '$1');
   if (text === '') return { ok: false, error: 'the answer was empty' };
@@ -332,53 +331,12 @@ function checkAnswer<T>(raw: string, request: TeacherRequest<T>, optionalPaths: 
   } catch (error) {
     return { ok: false, error: `the answer is not JSON (${(error as Error).message})` };
   }
-  const parsed = request.schema.safeParse(dropOptionalNulls(json, optionalPaths));
+  const parsed = request.task.output.safeParse(dropOptionalNulls(json, optionalPaths));
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 8).map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`);
     return { ok: false, error: `the JSON does not match the schema: ${issues.join('; ')}` };
   }
-  const problems = roleProblems(request.role, parsed.data, request.options);
+  const problems = request.task.check?.(parsed.data, request.options) ?? [];
   if (problems.length) return { ok: false, error: problems.join('; ') };
   return { ok: true, value: parsed.data };
-}
-
-/**
- * What the templates promise that the stage schemas cannot say: MCQ options and step format. Also
- * checks a reviewer's edit (pipelines/review/edits.ts), so people and teachers meet the same bar.
- */
-export function roleProblems(role: TeacherRole, value: unknown, options: TeacherRequest<unknown>['options']): string[] {
-  const problems: string[] = [];
-  if (role === 'qa') {
-    const labelSet = Array.isArray(options?.labelSet) ? (options.labelSet as string[]) : [...EMOTIONS];
-    const items = (value as { items?: { kind?: string; options?: string[]; answer?: string }[] }).items ?? [];
-    const kinds = Array.isArray(options?.kinds) ? (options.kinds as string[]) : ['mcq', 'open', 'attribute'];
-    const foreignKinds = [...new Set(items.map((item) => String(item.kind)).filter((kind) => !kinds.includes(kind)))];
-    if (foreignKinds.length) problems.push(`items: kinds ${JSON.stringify(foreignKinds)} were not asked for; write only ${JSON.stringify(kinds)}`);
-    for (const kind of ['mcq', 'open'].filter((k) => kinds.includes(k))) {
-      if (!items.some((item) => item.kind === kind)) problems.push(`items: no '${kind}' item; write the ${kind} item(s) asked for`);
-    }
-    items.forEach((item, i) => {
-      if (item.kind !== 'mcq') {
-        if (item.options?.length) problems.push(`items.${i}.options: only mcq items have options; leave them out of '${item.kind}' items`);
-        return;
-      }
-      const choices = item.options ?? [];
-      if (choices.length !== 4 || new Set(choices).size !== 4) problems.push(`items.${i}.options: give exactly 4 different options (the answer and 3 distractors)`);
-      const foreign = choices.filter((c) => !labelSet.includes(c));
-      if (foreign.length) problems.push(`items.${i}.options: ${JSON.stringify(foreign)} are not in the label set ${JSON.stringify(labelSet)}`);
-      if (!item.answer || !choices.includes(item.answer)) problems.push(`items.${i}.answer: '${item.answer}' must be one of the options`);
-    });
-  }
-  if (role === 'eval-judge') problems.push(...evalJudgeProblems(value, options));
-  if (role === 'rationale') {
-    const { steps = [], emotion } = value as { steps?: string[]; emotion?: string };
-    steps.forEach((step, i) => {
-      if (!step.startsWith(`Step ${i + 1}: `)) problems.push(`steps.${i}: must start with "Step ${i + 1}: "`);
-    });
-    const last = steps[steps.length - 1] ?? '';
-    if (!last.toLowerCase().includes(`predicted emotion is ${String(emotion).toLowerCase()}`)) {
-      problems.push(`steps.${steps.length - 1}: the last step must be "Step ${steps.length}: predicted emotion is ${emotion}"`);
-    }
-  }
-  return problems;
 }

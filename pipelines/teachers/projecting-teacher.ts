@@ -34,15 +34,16 @@ export class ProjectingTeacher implements Teacher {
     this.fingerprint = llm.fingerprint;
   }
 
-  async generate<T>(request: TeacherRequest<T>, signal: AbortSignal): Promise<TeacherResponse<T>> {
+  async generate<T, O>(request: TeacherRequest<T, O>, signal: AbortSignal): Promise<TeacherResponse<T>> {
+    const { role } = request.task;
     const projected = await this.llm.project(request);
     const answer = await this.standIn.generate(request, signal);
-    if (projected.cached) this.ledger.add(request.role, this.name, { cacheHits: 1, answers: 1 });
+    if (projected.cached) this.ledger.add(role, this.name, { cacheHits: 1, answers: 1 });
     else {
-      const observed = await this.llm.calibration.observed(request.role);
+      const observed = await this.llm.calibration.observed(role);
       const { basis, ...tokens } = projectFromObservations(observed, projected.inputTokens, countTextTokens(JSON.stringify(answer.value)));
-      this.bases.set(`${request.role}/${this.name}`, { basis, observedAnswers: observed?.answers ?? 0 });
-      this.ledger.add(request.role, this.name, { calls: 1, answers: 1, ...tokens, usd: priceOf(tokens, this.llm.prices) });
+      this.bases.set(`${role}/${this.name}`, { basis, observedAnswers: observed?.answers ?? 0 });
+      this.ledger.add(role, this.name, { calls: 1, answers: 1, ...tokens, usd: priceOf(tokens, this.llm.prices) });
     }
     // Marked cached: a projection is no work done.
     return { ...answer, cached: true, teacher: this.name, model: this.model };

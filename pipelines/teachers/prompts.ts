@@ -21,7 +21,6 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { EMOTIONS, type Segment } from '../../schemas/records.ts';
 import { ConfigError, FatalError } from '../errors.ts';
-import type { TeacherRole } from './teacher.ts';
 
 /** The prompts shipped with emoforge. */
 export const BUNDLED_PROMPTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../configs/prompts');
@@ -63,7 +62,7 @@ const PromptFile = z
   .strict();
 
 export interface PromptTemplate {
-  readonly role: TeacherRole;
+  readonly role: string;
   readonly id: string;
   readonly version: number;
   /** id@version, as provenance writes it */
@@ -76,7 +75,7 @@ export interface PromptTemplate {
 }
 
 /** Loads and checks `<dir>/<role>.yaml`; `label` names the config field that chose the folder. */
-export function loadPromptTemplate(dir: string, role: TeacherRole, label = 'promptsDir'): PromptTemplate {
+export function loadPromptTemplate(dir: string, role: string, label = 'promptsDir'): PromptTemplate {
   const file = join(dir, `${role}.yaml`);
   let text: string;
   try {
@@ -151,7 +150,7 @@ function rounded(value: unknown): unknown {
 }
 
 /** Compact JSON with `<`/`>` escaped, so no string in it can open or close a data tag. */
-function compactJson(value: unknown): string {
+export function compactJson(value: unknown): string {
   return JSON.stringify(rounded(value)).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
 }
 
@@ -220,9 +219,13 @@ export function personOf(segment: Segment): string {
   return `face track ${visual.described}, the face seen longest; the speaker was not identified (${why}), so this may not be the person speaking; ${rest}`;
 }
 
-/** Every placeholder's text for one request. */
-export function promptValues(segment: Segment, options: Readonly<Record<string, unknown>> | undefined): Record<Placeholder, string> {
-  const labelSet = Array.isArray(options?.labelSet) ? (options.labelSet as unknown[]).map(String) : [...EMOTIONS];
+/**
+ * Every placeholder's text for one request: what the segment holds, then what the role's options
+ * fill (`fromOptions`, see TeacherTask.promptValues). A placeholder the role does not fill keeps
+ * its neutral text: {{labelSet}} the emotion vocabulary (as {{emotions}}), {{kinds}} every kind,
+ * {{frames}} 'none', {{polish}} nothing, the eval-judge's blocks empty.
+ */
+export function promptValues(segment: Segment, fromOptions: Readonly<Partial<Record<Placeholder, string>>> = {}): Record<Placeholder, string> {
   const labels = segment.labels
     ? { primary: segment.labels.primary, openset: segment.labels.openset, sentiment: segment.labels.sentiment, valence: segment.labels.valence, arousal: segment.labels.arousal }
     : null;
@@ -231,13 +234,11 @@ export function promptValues(segment: Segment, options: Readonly<Record<string, 
     transcript: transcriptBlock(segment),
     description: dataBlock('description', segment.description?.text),
     labels: compactJson(labels),
-    labelSet: compactJson(labelSet),
-    kinds: compactJson(Array.isArray(options?.kinds) ? (options.kinds as unknown[]).map(String) : ['mcq', 'open', 'attribute']),
+    labelSet: compactJson([...EMOTIONS]),
+    kinds: compactJson(['mcq', 'open', 'attribute']),
     emotions: EMOTIONS.join(', '),
     duration: String(Math.round((segment.end - segment.start) * 100) / 100),
-    frames: Array.isArray(options?.frameTimes)
-      ? (options.frameTimes as number[]).map((t, i) => `image ${i + 1}${i === 0 && options?.peakFirst === true ? ' (the peak expression)' : ''} at ${t.toFixed(2)} s`).join(', ')
-      : 'none',
+    frames: 'none',
     person: personOf(segment),
     generated: dataBlock(
       'generated',
@@ -249,18 +250,15 @@ export function promptValues(segment: Segment, options: Readonly<Record<string, 
       }),
     ),
     clues: `${dataBlock('visual_clues', segment.clues?.visual?.text)}\n${dataBlock('audio_clues', segment.clues?.acoustic?.text)}`,
-    polish: options?.polish === true ? POLISH_INSTRUCTION : '',
-    // The eval-judge role: what a model under evaluation said is data, like a transcript.
-    task: typeof options?.task === 'string' ? options.task.replace(/[^a-z_]/g, '') : '',
-    question: dataBlock('question', typeof options?.question === 'string' ? options.question : undefined),
-    answer: dataBlock('answer', typeof options?.answer === 'string' ? options.answer : undefined),
-    reference: dataBlock('reference', typeof options?.reference === 'string' ? options.reference : undefined),
-    stepCount: Array.isArray(options?.steps) ? String(options.steps.length) : '0',
+    polish: '',
+    task: '',
+    question: dataBlock('question', undefined),
+    answer: dataBlock('answer', undefined),
+    reference: dataBlock('reference', undefined),
+    stepCount: '0',
+    ...fromOptions,
   };
 }
-
-/** MERTools-style polish: the transcript came from ASR or a subtitle file, so repair what those get wrong. */
-const POLISH_INSTRUCTION = '- The transcript may come from speech recognition: where a word is plainly misrecognised, translate the word the speaker most likely said, and punctuate the English as spoken (questions, exclamations, pauses as commas).';
 
 /** Fills the placeholders in one pass (a filled value is never scanned again). */
 export function renderPrompt(template: PromptTemplate, values: Readonly<Record<Placeholder, string>>): { system: string; user: string } {

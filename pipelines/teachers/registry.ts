@@ -3,8 +3,17 @@
 // redefines the name, so an empty config runs with no network and no API key.
 import pino, { type Logger } from 'pino';
 import { z } from 'zod';
+import { audioTask, visionTask } from '../../stages/clues.ts';
+import { crosscheckTask } from '../../stages/crosscheck.ts';
+import { describeTask } from '../../stages/describe.ts';
+import { judgeTask } from '../../stages/judge.ts';
+import { labelsTask } from '../../stages/labels.ts';
+import { qaTask } from '../../stages/qa.ts';
+import { rationaleTask } from '../../stages/rationale.ts';
+import { translateTask } from '../../stages/translate.ts';
 import { EndpointClient, EndpointConfig, sharedEndpointClient } from '../endpoints/index.ts';
 import { ConfigError } from '../errors.ts';
+import { evalJudgeTask } from '../eval/judge.ts';
 import { canonicalJson } from '../fingerprint.ts';
 import type { Store } from '../store/store.ts';
 import { BatchConfig, BatchQueue } from './batch.ts';
@@ -12,14 +21,21 @@ import { LlmTeacher } from './llm-teacher.ts';
 import { BUNDLED_PROMPTS_DIR } from './prompts.ts';
 import { ProjectingTeacher, type ProjectionBasis } from './projecting-teacher.ts';
 import { RULES_MODEL, RulesTeacher } from './rules-teacher.ts';
-import type { Teacher, TeacherRegistry, TeacherRole } from './teacher.ts';
+import type { AnyTeacherTask } from './task.ts';
+import type { Teacher, TeacherRegistry } from './teacher.ts';
 import { priceOf, TeacherUsageLedger } from './usage.ts';
 
-/** The roles pipeline stages ask for; they make the pipeline's teacher fingerprint. */
-export const PIPELINE_ROLES = ['vision', 'audio', 'describe', 'labels', 'qa', 'rationale', 'crosscheck', 'judge', 'translate'] as const satisfies readonly TeacherRole[];
+/**
+ * The roles pipeline stages ask for, each its stage's task object. In this order their teachers'
+ * fingerprints make the pipeline's teacher fingerprint, so a new role goes at the end.
+ */
+const PIPELINE_TASKS: readonly AnyTeacherTask[] = [visionTask, audioTask, describeTask, labelsTask, qaTask, rationaleTask, crosscheckTask, judgeTask, translateTask];
+
+/** The names of the pipeline's roles, in fingerprint order. */
+export const PIPELINE_ROLES: readonly string[] = PIPELINE_TASKS.map((task) => task.role);
 
 /** Every role: the pipeline's and `eval-judge` (emoforge eval), which never shapes a corpus, so it stays out of the pipeline fingerprint. */
-export const TEACHER_ROLES = [...PIPELINE_ROLES, 'eval-judge'] as const satisfies readonly TeacherRole[];
+const TEACHER_ROLES: readonly string[] = [...PIPELINE_ROLES, evalJudgeTask.role];
 
 /** The teacher every role uses unless the config says otherwise. */
 export const DEFAULT_TEACHER = 'rules';
@@ -81,9 +97,7 @@ export type OpenAITeacherConfig = z.output<typeof OpenAITeacherConfig>;
 export const TeacherConfig = z.discriminatedUnion('kind', [RulesTeacherConfig, OpenAITeacherConfig]);
 export type TeacherConfig = z.infer<typeof TeacherConfig>;
 
-const RolesConfig = z.object(
-  Object.fromEntries(TEACHER_ROLES.map((role) => [role, TeacherName.default(DEFAULT_TEACHER)])) as Record<TeacherRole, z.ZodDefault<typeof TeacherName>>,
-).strict();
+const RolesConfig = z.object(Object.fromEntries(TEACHER_ROLES.map((role) => [role, TeacherName.default(DEFAULT_TEACHER)]))).strict();
 
 export const TeachersConfig = z
   .object({
@@ -229,8 +243,8 @@ export function createTeacherRegistry(config: TeachersConfigInput = {}, context:
       if (context.dryRun) return;
       for (const llm of llmTeachers) await llm.calibration.persist();
     },
-    forRole(role: TeacherRole): Teacher {
-      const teacher = (TEACHER_ROLES as readonly string[]).includes(role) ? teachers.get(roles[role]) : undefined;
+    forRole(role: string): Teacher {
+      const teacher = TEACHER_ROLES.includes(role) ? teachers.get(roles[role]) : undefined;
       if (!teacher) throw new ConfigError('teachers config', [`roles.${role}: no teacher is configured for role '${role}' (roles: ${TEACHER_ROLES.join(', ')})`]);
       return teacher;
     },

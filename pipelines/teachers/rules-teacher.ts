@@ -3,13 +3,13 @@
 // segment carries, with no network and no model. Every text it writes
 // cites only what was measured; it never invents a face, a pitch or a word that is not in the record.
 // Its only randomness (MCQ distractors and option order) is seeded by the segment id, so a re-run
-// writes byte-identical output.
-import { EMOTIONS, QAItem, type AcousticCues, type Emotion, type Segment, type Sentiment } from '../../schemas/records.ts';
+// writes byte-identical output. Each role's object (a TeacherTask, kept by its stage) names its
+// writer here; the teacher runs the writer of the role a request asks for.
+import { EMOTIONS, type AcousticCues, type Emotion, type QAItem, type Segment, type Sentiment } from '../../schemas/records.ts';
 import { RecordError } from '../errors.ts';
 import { sha256 } from '../fingerprint.ts';
 import { mulberry32 } from '../random.ts';
 import type { Teacher, TeacherRequest, TeacherResponse } from './teacher.ts';
-import { rulesEvalJudgement, type EvalJudgeOptions } from '../eval/judge.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Reference values. Speaker and corpus baselines are not known at this point of the pipeline, so
@@ -394,7 +394,9 @@ function describeInference(estimate: EmotionEstimate): string {
   return `${sentence}.`;
 }
 
-function writeDescription(segment: Segment, estimate: EmotionEstimate): { text: string } {
+/** The `describe` role offline. */
+export function writeDescription(segment: Segment): { text: string } {
+  const estimate = estimateEmotion(segment);
   // MER-Caption order: video cues, audio cues, subtitle, inference.
   return { text: [describeVideo(segment, estimate), describeAudio(segment), describeText(segment, estimate), describeInference(estimate)].join(' ') };
 }
@@ -406,7 +408,7 @@ function writeDescription(segment: Segment, estimate: EmotionEstimate): { text: 
  * never mentions (1 each: video, audio, words), modalities that conflict without a reference (1),
  * and a missing or empty transcript (2). The reason lists every deduction.
  */
-function writeJudgement(segment: Segment): { score: number; reason: string } {
+export function writeJudgement(segment: Segment): { score: number; reason: string } {
   const deductions: string[] = [];
   let score = 10;
   const take = (points: number, why: string) => {
@@ -443,7 +445,7 @@ function whichPerson(visual: NonNullable<NonNullable<Segment['cues']>['visual']>
 }
 
 /** The `vision` role offline: the face cues of the keyframes in temporal order (identity never described). */
-function writeVisionClues(segment: Segment): { text: string } {
+export function writeVisionClues(segment: Segment): { text: string } {
   const visual = segment.cues?.visual;
   if (!visual || visual.frames.length === 0) return { text: 'No keyframe was analysed offline, so facial expression, gaze, posture and scene are unknown.' };
   const parts = visual.frames.map((frame, i) => {
@@ -465,7 +467,7 @@ function writeVisionClues(segment: Segment): { text: string } {
 }
 
 /** The `audio` role offline: tone, pitch, intensity and rhythm from the prosody cues. */
-function writeAudioClues(segment: Segment): { text: string } {
+export function writeAudioClues(segment: Segment): { text: string } {
   const a = segment.cues?.acoustic;
   if (!a) return { text: 'The audio was not analysed, so tone, pitch, intensity and rhythm are unknown.' };
   const sentences: string[] = [];
@@ -484,7 +486,9 @@ function writeAudioClues(segment: Segment): { text: string } {
   return { text: sentences.join(' ') };
 }
 
-function writeLabels(estimate: EmotionEstimate) {
+/** The `labels` role offline, and the `crosscheck` role's: offline there is one estimator, so the second opinion is the first one. */
+export function writeLabels(segment: Segment) {
+  const estimate = estimateEmotion(segment);
   const variant = estimate.arousal >= AROUSAL_HIGH_CUT ? 0 : 1;
   const openset = [...SYNONYMS[estimate.primary][variant]];
   if (estimate.primary !== 'neutral') {
@@ -516,29 +520,16 @@ const MCQ_DISTRACTORS = 3;
 
 /** A question the `qa` role writes; the stage adds provenance. */
 type Question = Omit<QAItem, 'provenance'>;
-type QuestionKind = QAItem['kind'];
-const QUESTION_KINDS: readonly QuestionKind[] = QAItem.shape.kind.options;
 
-function labelSetOption(options: TeacherRequest<unknown>['options']): readonly string[] {
-  const labelSet = options?.labelSet;
-  if (labelSet === undefined) return EMOTIONS;
-  if (!Array.isArray(labelSet) || !labelSet.every((l) => typeof l === 'string' && l.trim() !== '')) {
-    throw new RecordError('teacher-bad-options', `options.labelSet must be a list of non-empty labels, got ${JSON.stringify(labelSet)}`);
-  }
-  return labelSet as string[];
+/** What the `qa` role is told (its options schema is in stages/qa.ts). */
+interface QuestionOptions {
+  /** Labels MCQ distractors are drawn from. */
+  readonly labelSet: readonly string[];
+  readonly kinds: readonly QAItem['kind'][];
 }
 
-function kindsOption(options: TeacherRequest<unknown>['options']): ReadonlySet<QuestionKind> {
-  const kinds = options?.kinds;
-  if (kinds === undefined) return new Set(QUESTION_KINDS);
-  if (!Array.isArray(kinds) || kinds.length === 0 || !kinds.every((k) => QUESTION_KINDS.includes(k as QuestionKind))) {
-    throw new RecordError('teacher-bad-options', `options.kinds must be a non-empty list of ${QUESTION_KINDS.join(', ')}, got ${JSON.stringify(kinds)}`);
-  }
-  return new Set(kinds as QuestionKind[]);
-}
-
-function writeMcq(segment: Segment, estimate: EmotionEstimate, options: TeacherRequest<unknown>['options']): Question {
-  const labelSet = [...new Set(labelSetOption(options))];
+function writeMcq(segment: Segment, estimate: EmotionEstimate, options: QuestionOptions): Question {
+  const labelSet = [...new Set(options.labelSet)];
   const answer = estimate.primary;
   const pool = labelSet.filter((label) => label !== answer);
   if (pool.length < MCQ_DISTRACTORS) {
@@ -669,9 +660,10 @@ function writeSpeechAttribute(segment: Segment): Question | null {
   return { kind: 'attribute', question: 'What does the person say?', answer: text };
 }
 
-/** Items of each requested kind, always in the order mcq, open, attribute; a question whose cue is missing is skipped. */
-function writeQuestions(segment: Segment, estimate: EmotionEstimate, options: TeacherRequest<unknown>['options']) {
-  const kinds = kindsOption(options);
+/** The `qa` role offline: items of each requested kind, always in the order mcq, open, attribute; a question whose cue is missing is skipped. */
+export function writeQuestions(segment: Segment, options: QuestionOptions) {
+  const estimate = estimateEmotion(segment);
+  const kinds = new Set(options.kinds);
   const items: (Question | null)[] = [];
   if (kinds.has('mcq')) items.push(writeMcq(segment, estimate, options));
   if (kinds.has('open')) items.push(writeWhy(estimate), writeStrongestCue(estimate));
@@ -685,7 +677,9 @@ function supportsPhrase(weights: EmotionEvidence['weights']): string {
   return `fits ${ranked.slice(0, -1).join(', ')} or ${ranked[ranked.length - 1]}`;
 }
 
-function writeRationale(estimate: EmotionEstimate) {
+/** The `rationale` role offline. */
+export function writeRationale(segment: Segment) {
+  const estimate = estimateEmotion(segment);
   // A finding may end in its own 'which' clause, so the support is a clause of its own.
   const steps = estimate.evidence.map((e) => `${e.finding}; this ${supportsPhrase(e.weights)}.`);
   if (steps.length === 0) steps.push('No facial, acoustic or textual cue points to an emotion, so nothing signals one.');
@@ -710,30 +704,13 @@ export class RulesTeacher implements Teacher {
     this.fingerprint = { kind: 'rules', model: this.model };
   }
 
-  async generate<T>(request: TeacherRequest<T>, signal: AbortSignal): Promise<TeacherResponse<T>> {
+  async generate<T, O>(request: TeacherRequest<T, O>, signal: AbortSignal): Promise<TeacherResponse<T>> {
     signal.throwIfAborted();
-    // The eval judge scores another model's answer; it needs no estimate of its own.
-    const estimate = request.role === 'eval-judge' ? undefined : estimateEmotion(request.segment);
-    let raw: unknown;
-    switch (request.role) {
-      case 'eval-judge': raw = rulesEvalJudgement(request.segment, request.options as unknown as EvalJudgeOptions); break;
-      case 'vision': raw = writeVisionClues(request.segment); break;
-      case 'audio': raw = writeAudioClues(request.segment); break;
-      case 'describe': raw = writeDescription(request.segment, estimate!); break;
-      case 'labels': raw = writeLabels(estimate!); break;
-      // Offline there is one estimator, so the second opinion is the first one (the check passes).
-      case 'crosscheck': raw = writeLabels(estimate!); break;
-      case 'judge': raw = writeJudgement(request.segment); break;
-      case 'qa': raw = writeQuestions(request.segment, estimate!, request.options); break;
-      case 'rationale': raw = writeRationale(estimate!); break;
-      // Offline there is no translator: say so rather than invent one.
-      case 'translate': raw = { status: 'untranslated', reason: 'the offline rules teacher does not translate: map the translate role to an LLM teacher' }; break;
-      default: throw new RecordError('teacher-unknown-role', `the rules teacher has no writer for role ${JSON.stringify(request.role)}`);
-    }
-    const parsed = request.schema.safeParse(raw);
+    const { task } = request;
+    const parsed = task.output.safeParse(task.rules(request.segment, request.options));
     if (!parsed.success) {
       throw new RecordError('teacher-invalid-output',
-        `rules teacher output for role '${request.role}' (template ${request.template}) does not match the stage schema: ${parsed.error.message}`,
+        `rules teacher output for role '${task.role}' (template ${request.template}) does not match the stage schema: ${parsed.error.message}`,
         { cause: parsed.error });
     }
     return { value: parsed.data, usage: { inputTokens: 0, outputTokens: 0 }, cached: false, teacher: this.name, model: this.model };

@@ -1,11 +1,34 @@
 // The teacher contract. Stages ask a teacher for a role (describe, labels, qa, rationale, ...) and
-// get a value validated against the task's schema. The offline `rules` teacher writes text from the
-// record's cues; LLM teachers (OpenAI-compatible endpoints) build messages from the same request.
+// get a value validated against the role's output schema. The offline `rules` teacher runs the
+// role's writer over the record's cues; LLM teachers (OpenAI-compatible endpoints) build messages
+// from the same request.
 import type { z } from 'zod';
 import type { Segment } from '../../schemas/records.ts';
+import type { Placeholder } from './prompts.ts';
 import type { TeacherUsageTable } from './usage.ts';
 
-export type TeacherRole = 'vision' | 'audio' | 'describe' | 'labels' | 'qa' | 'rationale' | 'crosscheck' | 'judge' | 'translate' | 'eval-judge';
+/**
+ * A teacher role as one object: what it answers, what a stage may tell it, what an answer must
+ * also satisfy, which prompt placeholders its options fill, and how the offline rules teacher
+ * writes it. Each lives with the stage that asks for it (built with teacherTask, task.ts); the
+ * registry lists them, and teachers read the role from the request.
+ */
+export interface TeacherTask<Output, Options> {
+  /** The role's name: what `roles.<role>` maps to a teacher, and the prompt file `<role>.yaml`. */
+  readonly role: string;
+  /** Template id@version stages ask for by default; a `.rules` id maps to the role's LLM prompt. */
+  readonly template: string;
+  /** What the teacher answers; LLM teachers get it as the structured-output schema. */
+  readonly output: z.ZodType<Output>;
+  /** What a stage tells the teacher, parsed once when the request is built (see teacherRequest). */
+  readonly options: z.ZodType<Options>;
+  /** What an answer promises beyond its schema; LLM answers and reviewers' edits are held to it. */
+  readonly check?: (answer: Output, options: Options) => string[];
+  /** The prompt placeholders this role's options fill; the rest keep the defaults in prompts.ts. */
+  readonly promptValues?: (options: Options) => Partial<Record<Placeholder, string>>;
+  /** The offline rules teacher's answer, checked against `output` like any teacher's. */
+  readonly rules: (segment: Segment, options: Options) => unknown;
+}
 
 /** Media a request shows the model (vision: keyframes in temporal order; audio: the segment's WAV). */
 export interface TeacherMedia {
@@ -15,14 +38,15 @@ export interface TeacherMedia {
   readonly wav?: Uint8Array;
 }
 
-export interface TeacherRequest<T> {
-  readonly role: TeacherRole;
+/** Built by teacherRequest (task.ts), which parses the options. */
+export interface TeacherRequest<T, O = unknown> {
+  /** The role asked: its output schema, checks, prompt placeholders and rules writer. */
+  readonly task: TeacherTask<T, O>;
   /** Template id@version that shapes the output. */
   readonly template: string;
   readonly segment: Segment;
-  readonly schema: z.ZodType<T>;
-  /** Role-specific options (for example the label set MCQ distractors come from). */
-  readonly options?: Readonly<Record<string, unknown>>;
+  /** The role's options (for example the label set MCQ distractors come from), parsed by `task.options`. */
+  readonly options: O;
   /** Images and audio sent with the prompt (the vision and audio roles). */
   readonly media?: TeacherMedia;
 }
@@ -48,11 +72,12 @@ export interface Teacher {
   readonly model: string;
   /** What identifies this teacher's outputs in cache keys (model, params; never concurrency). */
   readonly fingerprint: unknown;
-  generate<T>(request: TeacherRequest<T>, signal: AbortSignal): Promise<TeacherResponse<T>>;
+  generate<T, O>(request: TeacherRequest<T, O>, signal: AbortSignal): Promise<TeacherResponse<T>>;
 }
 
 export interface TeacherRegistry {
-  forRole(role: TeacherRole): Teacher;
+  /** The teacher answering the named role; a ConfigError for a name no role has. */
+  forRole(role: string): Teacher;
   /** Requests, cache hits, retries, tokens and USD per role and teacher so far (for stats.json). */
   usage?(): TeacherUsageTable;
   /** On a dry run, per "role/teacher": whether output tokens came from observed answers or stand-ins. */

@@ -9,7 +9,6 @@ import { EndpointRetryableError } from '../../pipelines/endpoints/index.ts';
 import { readRowsHyparquet } from '../../pipelines/parquet/read.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { createTeacherRegistry, type TeachersConfigInput } from '../../pipelines/teachers/registry.ts';
-import type { TeacherRole } from '../../pipelines/teachers/teacher.ts';
 import { Segment } from '../../schemas/records.ts';
 import { describeStage } from '../../stages/describe.ts';
 import { demoConfig, runInProcess, sampleClips, stageContext, tempDir } from '../helpers.ts';
@@ -19,7 +18,7 @@ import type { TeacherUsageTable } from '../../pipelines/teachers/usage.ts';
 
 const KEY_ENV = 'EMOFORGE_TEST_FAULTS_KEY';
 const CHAT = '/v1/chat/completions';
-const ROLES: TeacherRole[] = ['describe', 'labels', 'qa', 'rationale'];
+const ROLES = ['describe', 'labels', 'qa', 'rationale'];
 
 /** A valid answer per role (the structured-output name says which). */
 function answer(body: any): unknown {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { bootstrap, pairedBootstrap, mean } from '../../pipelines/eval/bootstrap.ts';
 import { labelWords, sentimentOfSet, wheelGroupOf, wheelSet } from '../../pipelines/eval/emotion-wheel.ts';
-import { rulesEvalJudgement, segmentOfRow, evalJudgeProblems } from '../../pipelines/eval/judge.ts';
+import { evalJudgeTask, rulesEvalJudgement, segmentOfRow } from '../../pipelines/eval/judge.ts';
 import { answerSteps, chosenOption, mcqOptions, scoreMcq, scoreOvLabels, scoreRationaleSteps, TASK_METRICS } from '../../pipelines/eval/task-scores.ts';
 
 describe('emotion wheel grouping', () => {
@@ -87,8 +87,10 @@ describe('rationale (MME-Emotion)', () => {
     const verdict = rulesEvalJudgement(segmentOfRow(row), { task: 'description', question: 'q', answer, reference: '', steps: [], label: 'sad' });
     // 3 of 4 sentences faithful → round(7.5) = 8.
     expect(verdict).toMatchObject({ faithfulness: 8, labelHit: true, steps: [] });
-    expect(evalJudgeProblems({ steps: [1] }, { task: 'rationale', steps: ['a', 'b'] })).toHaveLength(1);
-    expect(evalJudgeProblems({ steps: [] }, { task: 'description', steps: [] })).toEqual([]);
+    const asked = { question: 'q', answer: 'a', reference: 'r', label: 'happy' } as const;
+    const judged = { faithfulness: 0, labelHit: false, reason: 'r' };
+    expect(evalJudgeTask.check!({ ...judged, steps: [1] }, { ...asked, task: 'rationale', steps: ['a', 'b'] })).toHaveLength(1);
+    expect(evalJudgeTask.check!({ ...judged, steps: [] }, { ...asked, task: 'description', steps: [] })).toEqual([]);
   });
 });
 

@@ -21,9 +21,9 @@ import { readSnapshot, snapshotKey } from '../../pipelines/review/snapshots.ts';
 import { cohensKappa, wilson } from '../../pipelines/review/statistics.ts';
 import type { StageContext } from '../../pipelines/stage.ts';
 import { LocalStore, S3Store, type Store } from '../../pipelines/store/index.ts';
-import { roleProblems } from '../../pipelines/teachers/llm-teacher.ts';
 import { Segment, type Emotion } from '../../schemas/records.ts';
 import { ReviewConfig, reviewStage } from '../../stages/review.ts';
+import { rationaleTask } from '../../stages/rationale.ts';
 import { stageContext, tempDir } from '../helpers.ts';
 import { startS3Server, type S3Server } from '../support/s3-server.ts';
 
@@ -94,10 +94,10 @@ describe('edits are checked as teacher answers are', () => {
   });
 
   it('refuses what a teacher answer would be refused for, with the same words', () => {
-    const steps = { steps: ['The words are positive.', 'predicted emotion is sad'], emotion: 'happy' };
+    const steps = { steps: ['The words are positive.', 'predicted emotion is sad'], emotion: 'happy' as const };
     const check = checkEdits(s, { rationale: steps });
     expect(check.ok).toBe(false);
-    for (const problem of roleProblems('rationale', steps, {})) expect(!check.ok && check.error).toContain(problem);
+    for (const problem of rationaleTask.check!(steps, {})) expect(!check.ok && check.error).toContain(problem);
     expect(checkEdits(s, { labels: { ...s.labels!, primary: 'elated' } })).toMatchObject({ ok: false, error: expect.stringMatching(/^labels\.primary: Invalid option/) });
     const items = s.qa!.map(({ provenance: _p, ...item }) => item);
     expect(checkEdits(s, { qa: { items: [{ ...items[0], options: ['happy', 'sad', 'angry', 'jolly'] }, items[1]] } })).toMatchObject({ ok: false, error: expect.stringContaining('["jolly"] are not in the label set') });

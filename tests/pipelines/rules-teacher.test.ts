@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AcousticCues, Description, Labels, LexicalCues, QAItem, Rationale, Segment } from '../../schemas/records.ts';
+import { AcousticCues, LexicalCues, QAItem, Segment } from '../../schemas/records.ts';
 import { ConfigError, RecordError } from '../../pipelines/errors.ts';
 import { RULES_MODEL, RulesTeacher, estimateEmotion } from '../../pipelines/teachers/rules-teacher.ts';
 import { createTeacherRegistry } from '../../pipelines/teachers/registry.ts';
-import type { TeacherRole } from '../../pipelines/teachers/teacher.ts';
-import { QAOutput } from '../../stages/qa.ts';
+import { teacherRequest } from '../../pipelines/teachers/task.ts';
+import type { TeacherTask } from '../../pipelines/teachers/teacher.ts';
+import { describeTask } from '../../stages/describe.ts';
+import { labelsTask } from '../../stages/labels.ts';
+import { qaTask } from '../../stages/qa.ts';
+import { rationaleTask } from '../../stages/rationale.ts';
 
 const hex = (seed: string) => createHash('sha256').update(seed).digest('hex');
 
@@ -48,12 +52,9 @@ const voiceOnlyUnvoiced = segment('unvoiced', {
 
 const teacher = new RulesTeacher();
 const signal = new AbortController().signal;
-const DescribeOut = Description.omit({ provenance: true });
-const LabelsOut = Labels.omit({ provenance: true });
-const RationaleOut = Rationale.omit({ provenance: true });
 
-async function ask<T>(role: TeacherRole, seg: Segment, schema: z.ZodType<T>, options?: Record<string, unknown>): Promise<T> {
-  const response = await teacher.generate({ role, template: `${role}.rules@1`, segment: seg, schema, options }, signal);
+async function ask<T, O>(task: TeacherTask<T, O>, seg: Segment, options?: Record<string, unknown>): Promise<T> {
+  const response = await teacher.generate(teacherRequest(task, { template: `${task.role}.rules@1`, segment: seg, options }), signal);
   expect(response).toMatchObject({ cached: false, teacher: 'rules', model: 'rules-v3', usage: { inputTokens: 0, outputTokens: 0 } });
   return response.value;
 }
@@ -84,7 +85,7 @@ describe('estimateEmotion', () => {
 
 describe('RulesTeacher describe', () => {
   it('cites the numbers in the record, video then audio then text then inference', async () => {
-    const { text } = await ask('describe', happy, DescribeOut);
+    const { text } = await ask(describeTask, happy);
     expect(text.startsWith('Facial cues were not analysed.')).toBe(true);
     for (const cited of ['252 Hz', '181–330 Hz', '3.1 words/s', '-14 dBFS', "'won'", "'happy'", '+0.62']) expect(text).toContain(cited);
     expect(text.indexOf('Hz')).toBeLessThan(text.indexOf('+0.62'));
@@ -92,11 +93,11 @@ describe('RulesTeacher describe', () => {
   });
 
   it('never mentions cues that are missing', async () => {
-    const { text } = await ask('describe', bare, DescribeOut);
+    const { text } = await ask(describeTask, bare);
     for (const absent of ['Hz', 'dBFS', 'words/s', 'sentiment', "'"]) expect(text).not.toContain(absent);
     expect(text).toContain('Facial cues were not analysed.');
 
-    const unvoiced = (await ask('describe', voiceOnlyUnvoiced, DescribeOut)).text;
+    const unvoiced = (await ask(describeTask, voiceOnlyUnvoiced)).text;
     expect(unvoiced).not.toMatch(/F0|\d Hz/);
     expect(unvoiced).toContain('4.1 syllables/s');
     expect(unvoiced).toContain('No pitch could be measured');
@@ -105,7 +106,7 @@ describe('RulesTeacher describe', () => {
 
   it('mentions keyframes honestly when they exist, without describing a face', async () => {
     const withFrames = Segment.parse({ ...happy, frames: [{ key: 'media/ab/a.jpg', bytes: 10 }, { key: 'media/ab/b.jpg', bytes: 10 }] });
-    const { text } = await ask('describe', withFrames, DescribeOut);
+    const { text } = await ask(describeTask, withFrames);
     expect(text.startsWith('2 keyframes were extracted, but facial cues were not analysed.')).toBe(true);
     expect(text).not.toMatch(/smil|frown|eyebrow/i);
   });
@@ -121,27 +122,27 @@ describe('RulesTeacher describe', () => {
       dominant: 'happy' as const, stability: 0.67, faceRatio: 1, crops: [],
     };
     const withFace = Segment.parse({ ...neutral, cues: { ...neutral.cues, visual } });
-    const { text } = await ask('describe', withFace, DescribeOut);
+    const { text } = await ask(describeTask, withFace);
     expect(text.startsWith('The face reads as happy (mean probability 0.68) in 3 of 3 keyframes, stable in 67% of them.')).toBe(true);
-    const { steps } = await ask('rationale', withFace, RationaleOut);
+    const { steps } = await ask(rationaleTask, withFace);
     expect(steps[0]).toMatch(/^Step 1: The face reads as happy/);
     expect(estimateEmotion(withFace).byModality.video).toBe('happy');
 
     const noFace = Segment.parse({ ...neutral, cues: { ...neutral.cues, visual: { ...visual, frames: visual.frames.map((f) => ({ ...f, faces: 0, box: null, expressions: null })), meanExpressions: null, dominant: null, stability: 0, faceRatio: 0 } } });
-    expect((await ask('describe', noFace, DescribeOut)).text.startsWith('No face was found in 3 keyframes.')).toBe(true);
+    expect((await ask(describeTask, noFace)).text.startsWith('No face was found in 3 keyframes.')).toBe(true);
     expect(estimateEmotion(noFace).byModality.video).toBeNull();
   });
 
   it('names a conflict between voice and words', async () => {
     const mixed = segment('mixed', { ...{ text: 'I am so happy today' }, acoustic: sad.cues!.acoustic, lexical: { score: 0.3, sentiment: 'positive', positiveWords: ['happy'], negativeWords: [], emotionWords: [{ word: 'happy', emotion: 'happy' }] } });
-    const { text } = await ask('describe', mixed, DescribeOut);
+    const { text } = await ask(describeTask, mixed);
     expect(text).toMatch(/The voice points to sad while the words point to happy/);
   });
 });
 
 describe('RulesTeacher labels', () => {
   it('gives openset words, sentiment, valence and arousal that agree with the evidence', async () => {
-    const h = await ask('labels', happy, LabelsOut);
+    const h = await ask(labelsTask, happy);
     expect(h.primary).toBe('happy');
     expect(h.openset).toEqual(expect.arrayContaining(['happy', 'joyful']));
     expect(h.openset.length).toBeGreaterThanOrEqual(2);
@@ -149,15 +150,15 @@ describe('RulesTeacher labels', () => {
     expect(h.valence).toBeGreaterThan(0.3);
     expect(h.arousal).toBeGreaterThan(0.2);
 
-    const s = await ask('labels', sad, LabelsOut);
+    const s = await ask(labelsTask, sad);
     expect(s).toMatchObject({ primary: 'sad', sentiment: 'negative' });
     expect(s.valence).toBeLessThan(-0.3);
     expect(s.arousal).toBeLessThan(0);
   });
 
   it('gives neutral an empty openset, as AffectGPT reads it', async () => {
-    expect(await ask('labels', neutral, LabelsOut)).toMatchObject({ primary: 'neutral', openset: [], sentiment: 'neutral' });
-    expect((await ask('labels', bare, LabelsOut)).openset).toEqual([]);
+    expect(await ask(labelsTask, neutral)).toMatchObject({ primary: 'neutral', openset: [], sentiment: 'neutral' });
+    expect((await ask(labelsTask, bare)).openset).toEqual([]);
   });
 });
 
@@ -188,25 +189,25 @@ const SAID = 'attribute: What does the person say?';
 
 describe('RulesTeacher qa', () => {
   it('asks every kind by default, in the order mcq, open, attribute, skipping the face question without face cues', async () => {
-    const { items } = await ask('qa', happy, QAOutput);
+    const { items } = await ask(qaTask, happy);
     expect(questions(items)).toEqual([expect.stringMatching(/^mcq: Which emotion/), WHY_HAPPY, STRONGEST, TONE, SAID]);
     expect(items.filter((item) => item.kind !== 'mcq').every((item) => item.options === undefined)).toBe(true);
 
-    const face = (await ask('qa', withVisual(happy, faceCues(0.68)), QAOutput)).items;
+    const face = (await ask(qaTask, withVisual(happy, faceCues(0.68)))).items;
     expect(questions(face)).toEqual([expect.stringMatching(/^mcq: /), WHY_HAPPY, STRONGEST, FACE, TONE, SAID]);
   });
 
   it('asks only the requested kinds, in canonical order whatever order they are requested in', async () => {
-    expect(questions((await ask('qa', happy, QAOutput, { kinds: ['mcq'] })).items)).toEqual([expect.stringMatching(/^mcq: /)]);
-    expect(questions((await ask('qa', happy, QAOutput, { kinds: ['open'] })).items)).toEqual([WHY_HAPPY, STRONGEST]);
-    expect(questions((await ask('qa', happy, QAOutput, { kinds: ['attribute', 'mcq'] })).items)).toEqual([expect.stringMatching(/^mcq: /), TONE, SAID]);
+    expect(questions((await ask(qaTask, happy, { kinds: ['mcq'] })).items)).toEqual([expect.stringMatching(/^mcq: /)]);
+    expect(questions((await ask(qaTask, happy, { kinds: ['open'] })).items)).toEqual([WHY_HAPPY, STRONGEST]);
+    expect(questions((await ask(qaTask, happy, { kinds: ['attribute', 'mcq'] })).items)).toEqual([expect.stringMatching(/^mcq: /), TONE, SAID]);
     for (const kinds of [['essay'], [], 'mcq']) {
-      await expect(ask('qa', happy, QAOutput, { kinds })).rejects.toSatisfy((error: unknown) => error instanceof RecordError && error.reason === 'teacher-bad-options' && /options\.kinds/.test(error.message));
+      await expect(ask(qaTask, happy, { kinds })).rejects.toSatisfy((error: unknown) => error instanceof RecordError && error.reason === 'teacher-bad-options' && /options\.kinds/.test(error.message));
     }
   });
 
   it('asks a multiple-choice question with 4 distinct options containing the answer', async () => {
-    const [item] = (await ask('qa', happy, QAOutput, { kinds: ['mcq'] })).items;
+    const [item] = (await ask(qaTask, happy, { kinds: ['mcq'] })).items;
     expect(item.kind).toBe('mcq');
     expect(item.answer).toBe('happy');
     expect(new Set(item.options)).toHaveProperty('size', 4);
@@ -215,57 +216,57 @@ describe('RulesTeacher qa', () => {
   });
 
   it('keeps the same items on every run and varies the option order across segments', async () => {
-    const first = await ask('qa', withVisual(happy, faceCues(0.68)), QAOutput);
-    const again = await new RulesTeacher().generate({ role: 'qa', template: 'qa.rules@1', segment: structuredClone(withVisual(happy, faceCues(0.68))), schema: QAOutput }, signal);
+    const first = await ask(qaTask, withVisual(happy, faceCues(0.68)));
+    const again = await new RulesTeacher().generate(teacherRequest(qaTask, { template: 'qa.rules@1', segment: structuredClone(withVisual(happy, faceCues(0.68))) }), signal);
     expect(again.value).toEqual(first);
 
     const orders = new Set<string>();
     for (let i = 0; i < 12; i++) {
       const seg = Segment.parse({ ...happy, id: hex(`other-${i}`) });
-      orders.add((await ask('qa', seg, QAOutput)).items[0].options!.join(','));
+      orders.add((await ask(qaTask, seg)).items[0].options!.join(','));
     }
     expect(orders.size).toBeGreaterThan(3);
   });
 
   it('draws distractors from the requested label set, which only MCQ needs', async () => {
     const labelSet = ['happy', 'calm', 'bored', 'tense', 'proud'];
-    const { items } = await ask('qa', happy, QAOutput, { labelSet });
+    const { items } = await ask(qaTask, happy, { labelSet });
     for (const option of items[0].options!) expect(labelSet).toContain(option);
-    await expect(ask('qa', happy, QAOutput, { labelSet: ['happy', 'sad', 'angry'] })).rejects.toThrow(/at least 3 labels other than the answer/);
-    await expect(ask('qa', happy, QAOutput, { labelSet: ['happy', 'sad', 'angry'], kinds: ['open', 'attribute'] })).resolves.toBeDefined();
+    await expect(ask(qaTask, happy, { labelSet: ['happy', 'sad', 'angry'] })).rejects.toThrow(/at least 3 labels other than the answer/);
+    await expect(ask(qaTask, happy, { labelSet: ['happy', 'sad', 'angry'], kinds: ['open', 'attribute'] })).resolves.toBeDefined();
   });
 
   it('answers "why" with exactly the findings that support the predicted emotion', async () => {
     const estimate = estimateEmotion(happy);
     const supporting = estimate.evidence.filter((e) => (e.weights.happy ?? 0) > 0).map((e) => `${e.finding}.`);
-    const [why] = (await ask('qa', happy, QAOutput, { kinds: ['open'] })).items;
+    const [why] = (await ask(qaTask, happy, { kinds: ['open'] })).items;
     expect(why.answer).toBe([...supporting, 'Together these cues point to happy.'].join(' '));
     for (const cited of ['252 Hz', '-14 dBFS', "'happy'", '+0.62']) expect(why.answer).toContain(cited);
     for (const quoted of why.answer.match(/'[^']+'/g) ?? []) expect(happy.transcript!.text.toLowerCase()).toContain(quoted.slice(1, -1));
 
-    const sadWhy = (await ask('qa', sad, QAOutput, { kinds: ['open'] })).items[0];
+    const sadWhy = (await ask(qaTask, sad, { kinds: ['open'] })).items[0];
     expect(sadWhy.question).toBe('Why does the person most likely feel sad?');
     for (const cited of ['88 Hz', '-31 dBFS', '1.6 words/s', '46%', "'lost'", '-0.55']) expect(sadWhy.answer).toContain(cited);
   });
 
   it('names the single cue that adds most to the emotion', async () => {
-    const [, strongest] = (await ask('qa', happy, QAOutput, { kinds: ['open'] })).items;
+    const [, strongest] = (await ask(qaTask, happy, { kinds: ['open'] })).items;
     // the emotion word 'happy' (weight 1.0) outweighs the high pitch (0.8) and the positive wording (0.74)
     expect(strongest.answer).toBe("The emotion words: the transcript contains the word 'happy', which expresses happiness. Of the measured cues, it points most strongly to happy.");
     const faceOnly = withVisual(bare, { ...faceCues(0.9), stability: 1 });
     expect(estimateEmotion(faceOnly).primary).toBe('happy');
-    const face = (await ask('qa', faceOnly, QAOutput, { kinds: ['open'] })).items;
+    const face = (await ask(qaTask, faceOnly, { kinds: ['open'] })).items;
     expect(face[0].answer).toBe('The face reads as happy (mean probability 0.90) in 3 of 3 keyframes, stable in 100% of them. This cue points to happy.');
     expect(face[1].answer).toBe('The facial expression: the face reads as happy (mean probability 0.90) in 3 of 3 keyframes, stable in 100% of them. Of the measured cues, it points most strongly to happy.');
   });
 
   it('says no cue was measured instead of inventing one, and then asks no "which cue" question', async () => {
-    const { items } = await ask('qa', bare, QAOutput, { kinds: ['open', 'attribute'] });
+    const { items } = await ask(qaTask, bare, { kinds: ['open', 'attribute'] });
     expect(items).toEqual([{
       kind: 'open', question: 'Why does the person most likely feel neutral?',
       answer: 'No facial, acoustic or textual cue was measured that points to an emotion, so the reading stays neutral.',
     }]);
-    expect((await ask('qa', bare, QAOutput, { kinds: ['attribute'] })).items).toEqual([]);
+    expect((await ask(qaTask, bare, { kinds: ['attribute'] })).items).toEqual([]);
   });
 
   it('says when the measured cues are too weak to beat a neutral reading', async () => {
@@ -273,53 +274,53 @@ describe('RulesTeacher qa', () => {
       acoustic: { duration: 2, f0MeanHz: null, f0SdHz: null, f0MinHz: null, f0MaxHz: null, voicedRatio: 0.05, rmsDb: -20, rmsSdDb: 2, pauseRatio: 0.1, speechRate: 4, speechRateSource: 'transcript' },
     });
     expect(estimateEmotion(fastOnly)).toMatchObject({ primary: 'neutral', evidence: [{ cue: 'speech-rate' }] });
-    expect((await ask('qa', fastOnly, QAOutput, { kinds: ['open'] })).items).toEqual([{
+    expect((await ask(qaTask, fastOnly, { kinds: ['open'] })).items).toEqual([{
       kind: 'open', question: 'Why does the person most likely feel neutral?',
       answer: 'No measured cue is strong enough to point to an emotion: the speech is fast, at 4.0 words/s. So the reading stays neutral.',
     }]);
   });
 
   it('describes the face only when one was found, and says when its expression is unclear', async () => {
-    const face = (await ask('qa', withVisual(neutral, faceCues(0.68)), QAOutput, { kinds: ['attribute'] })).items[0];
+    const face = (await ask(qaTask, withVisual(neutral, faceCues(0.68)), { kinds: ['attribute'] })).items[0];
     expect(face).toEqual({
       kind: 'attribute', question: 'What facial expression does the person show?',
       answer: 'The person shows a happy facial expression (mean probability 0.68) in 3 of 3 keyframes, stable in 67% of them. The next most likely reading is neutral (0.32).',
     });
     const unclear = withVisual(neutral, { ...faceCues(0.3), dominant: 'happy', meanExpressions: { happy: 0.3, neutral: 0.28, sad: 0.2, angry: 0.12, fearful: 0.1, disgusted: 0, surprised: 0 } });
-    expect((await ask('qa', unclear, QAOutput, { kinds: ['attribute'] })).items[0].answer)
+    expect((await ask(qaTask, unclear, { kinds: ['attribute'] })).items[0].answer)
       .toBe('A face is visible in 3 of 3 keyframes, but its expression is unclear: the most likely reading is happy, at a mean probability of only 0.30.');
     // an unclear face is not evidence: neither "why" nor the rationale cites it
-    expect((await ask('qa', unclear, QAOutput, { kinds: ['open'] })).items.map((i) => i.answer).join(' ')).not.toMatch(/face/i);
-    expect((await ask('rationale', unclear, RationaleOut)).steps.join(' ')).not.toMatch(/face/i);
+    expect((await ask(qaTask, unclear, { kinds: ['open'] })).items.map((i) => i.answer).join(' ')).not.toMatch(/face/i);
+    expect((await ask(rationaleTask, unclear)).steps.join(' ')).not.toMatch(/face/i);
 
-    const noFace = await ask('qa', withVisual(neutral, noFaceCues), QAOutput, { kinds: ['attribute'] });
+    const noFace = await ask(qaTask, withVisual(neutral, noFaceCues), { kinds: ['attribute'] });
     expect(questions(noFace.items)).toEqual([TONE, SAID]);
   });
 
   it('describes the tone of voice with pitch level, loudness and pace, and only from acoustic cues', async () => {
-    const tone = (await ask('qa', sad, QAOutput, { kinds: ['attribute'] })).items.find((i) => i.question.includes('tone'))!;
+    const tone = (await ask(qaTask, sad, { kinds: ['attribute'] })).items.find((i) => i.question.includes('tone'))!;
     expect(tone.answer).toBe('The pitch is low (mean 88 Hz, range 80–99 Hz), the intonation is flat (pitch SD 5 Hz), the voice is quiet (-31 dBFS), the pace is slow (1.6 words/s) and pauses fill 46% of the segment.');
 
-    const unvoiced = (await ask('qa', voiceOnlyUnvoiced, QAOutput, { kinds: ['attribute'] })).items;
+    const unvoiced = (await ask(qaTask, voiceOnlyUnvoiced, { kinds: ['attribute'] })).items;
     expect(unvoiced).toEqual([{
       kind: 'attribute', question: 'How would you describe the tone of voice?',
       answer: 'No pitch could be measured (2% of frames voiced), the voice is at a moderate level (-24 dBFS) and the pace is ordinary (4.1 syllables/s).',
     }]);
 
     const wordsOnly = segment('words-only', { text: 'Fine, see you then.' });
-    expect(questions((await ask('qa', wordsOnly, QAOutput, { kinds: ['attribute'] })).items)).toEqual([SAID]);
+    expect(questions((await ask(qaTask, wordsOnly, { kinds: ['attribute'] })).items)).toEqual([SAID]);
   });
 
   it('quotes what was said only when the transcript has words', async () => {
-    const said = (await ask('qa', happy, QAOutput, { kinds: ['attribute'] })).items.at(-1)!;
+    const said = (await ask(qaTask, happy, { kinds: ['attribute'] })).items.at(-1)!;
     expect(said).toEqual({ kind: 'attribute', question: 'What does the person say?', answer: 'We won the final, I am so happy!' });
     const silentWords = segment('silent-words', { text: '   ', acoustic: sad.cues!.acoustic });
-    expect(questions((await ask('qa', silentWords, QAOutput, { kinds: ['attribute'] })).items)).toEqual([TONE]);
+    expect(questions((await ask(qaTask, silentWords, { kinds: ['attribute'] })).items)).toEqual([TONE]);
   });
 
   it('writes items the QA schema accepts', async () => {
     for (const seg of [happy, sad, neutral, bare, voiceOnlyUnvoiced, withVisual(happy, faceCues(0.68)), withVisual(sad, noFaceCues)]) {
-      const { items } = await ask('qa', seg, QAOutput);
+      const { items } = await ask(qaTask, seg);
       for (const item of items) expect(() => QAItem.parse({ ...item, provenance: { teacher: 'rules', model: RULES_MODEL, template: 'qa.rules@1' } })).not.toThrow();
     }
   });
@@ -327,7 +328,7 @@ describe('RulesTeacher qa', () => {
 
 describe('RulesTeacher rationale', () => {
   it('cites only cues present in the record and ends with the predicted emotion', async () => {
-    const { steps, emotion } = await ask('rationale', happy, RationaleOut);
+    const { steps, emotion } = await ask(rationaleTask, happy);
     expect(emotion).toBe('happy');
     steps.forEach((step, i) => expect(step.startsWith(`Step ${i + 1}: `)).toBe(true));
     expect(steps.at(-1)).toBe(`Step ${steps.length}: predicted emotion is happy`);
@@ -341,10 +342,10 @@ describe('RulesTeacher rationale', () => {
   });
 
   it('cites the face first when one was read, and always ends with exactly "Step N: predicted emotion is X"', async () => {
-    const face = await ask('rationale', withVisual(sad, faceCues(0.68)), RationaleOut);
+    const face = await ask(rationaleTask, withVisual(sad, faceCues(0.68)));
     expect(face.steps[0]).toBe('Step 1: The face reads as happy (mean probability 0.68) in 3 of 3 keyframes, stable in 67% of them; this points to happy.');
     for (const seg of [happy, sad, neutral, bare, voiceOnlyUnvoiced, withVisual(sad, faceCues(0.68)), withVisual(happy, noFaceCues)]) {
-      const { steps, emotion } = await ask('rationale', seg, RationaleOut);
+      const { steps, emotion } = await ask(rationaleTask, seg);
       expect(emotion).toBe(estimateEmotion(seg).primary);
       expect(steps.at(-1)).toBe(`Step ${steps.length}: predicted emotion is ${emotion}`);
       expect(steps.slice(0, -1).filter((step) => /predicted emotion/.test(step))).toEqual([]);
@@ -352,11 +353,11 @@ describe('RulesTeacher rationale', () => {
   });
 
   it('does not cite what was not measured', async () => {
-    const { steps } = await ask('rationale', bare, RationaleOut);
+    const { steps } = await ask(rationaleTask, bare);
     expect(steps.at(-1)).toMatch(/predicted emotion is neutral$/);
     expect(steps.join(' ')).not.toMatch(/Hz|dBFS|sentiment score|'/);
 
-    const { steps: voiceOnly } = await ask('rationale', voiceOnlyUnvoiced, RationaleOut);
+    const { steps: voiceOnly } = await ask(rationaleTask, voiceOnlyUnvoiced);
     expect(voiceOnly.join(' ')).not.toMatch(/Hz|sentiment|transcript/);
   });
 });
@@ -364,14 +365,14 @@ describe('RulesTeacher rationale', () => {
 describe('RulesTeacher contract', () => {
   it('validates its output with the request schema', async () => {
     const tooShort = z.object({ text: z.string().max(10) });
-    await expect(teacher.generate({ role: 'describe', template: 'describe.rules@1', segment: happy, schema: tooShort }, signal))
+    await expect(teacher.generate(teacherRequest({ ...describeTask, output: tooShort }, { template: 'describe.rules@1', segment: happy }), signal))
       .rejects.toSatisfy((error: unknown) => error instanceof RecordError && error.reason === 'teacher-invalid-output' && /describe/.test(error.message));
   });
 
   it('stops when the signal is aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('run cancelled'));
-    await expect(teacher.generate({ role: 'labels', template: 'labels.rules@1', segment: happy, schema: LabelsOut }, controller.signal)).rejects.toThrow('run cancelled');
+    await expect(teacher.generate(teacherRequest(labelsTask, { template: 'labels.rules@1', segment: happy }), controller.signal)).rejects.toThrow('run cancelled');
   });
 });
 

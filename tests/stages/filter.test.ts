@@ -2,14 +2,18 @@
 // shown keeping the untouched record and dropping a record changed to break it, with its reason.
 import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { isDrop, type DropResult } from '../../pipelines/stage.ts';
 import { RulesTeacher } from '../../pipelines/teachers/rules-teacher.ts';
-import type { TeacherRole } from '../../pipelines/teachers/teacher.ts';
-import { Description, Labels, Rationale, Segment } from '../../schemas/records.ts';
+import { teacherRequest } from '../../pipelines/teachers/task.ts';
+import type { TeacherTask } from '../../pipelines/teachers/teacher.ts';
+import { Segment } from '../../schemas/records.ts';
 import { filter, type FilterConfig } from '../../stages/filter.ts';
 import { cuesForPrompt, personOf } from '../../pipelines/teachers/prompts.ts';
-import { QAOutput } from '../../stages/qa.ts';
+import { visionTask } from '../../stages/clues.ts';
+import { describeTask } from '../../stages/describe.ts';
+import { labelsTask } from '../../stages/labels.ts';
+import { qaTask } from '../../stages/qa.ts';
+import { rationaleTask } from '../../stages/rationale.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { stageContext, tempDir } from '../helpers.ts';
 
@@ -50,16 +54,16 @@ const teacher = new RulesTeacher();
 const signal = new AbortController().signal;
 const provenance = { teacher: 'rules', model: 'rules-v3', template: 'x.rules@1' };
 
-async function ask<T>(role: TeacherRole, segment: Segment, schema: z.ZodType<T>): Promise<T> {
-  return (await teacher.generate({ role, template: `${role}.rules@1`, segment, schema }, signal)).value;
+async function ask<T, O>(task: TeacherTask<T, O>, segment: Segment): Promise<T> {
+  return (await teacher.generate(teacherRequest(task, { template: `${task.role}.rules@1`, segment }), signal)).value;
 }
 
 /** The record with everything the rules teacher writes, as the stages before the filter leave it. */
 async function generated(segment: Segment): Promise<Segment> {
-  const description = { ...(await ask('describe', segment, Description.omit({ provenance: true }))), provenance };
-  const labels = { ...(await ask('labels', { ...segment, description }, Labels.omit({ provenance: true }))), provenance };
-  const qa = (await ask('qa', { ...segment, description, labels }, QAOutput)).items.map((item) => ({ ...item, provenance }));
-  const rationale = { ...(await ask('rationale', { ...segment, description, labels }, Rationale.omit({ provenance: true }))), provenance };
+  const description = { ...(await ask(describeTask, segment)), provenance };
+  const labels = { ...(await ask(labelsTask, { ...segment, description })), provenance };
+  const qa = (await ask(qaTask, { ...segment, description, labels })).items.map((item) => ({ ...item, provenance }));
+  const rationale = { ...(await ask(rationaleTask, { ...segment, description, labels })), provenance };
   return Segment.parse({ ...segment, description, labels, qa, rationale });
 }
 
@@ -262,7 +266,7 @@ describe('the person the cues are about', () => {
     const written = await generated(found);
     expect(written.description!.text).toContain('The face cues are about the person speaking (face track face-2, whose mouth moves with the speech at confidence 0.69); 2 other faces are not described.');
     expect((await generated(tracked(null))).description!.text).toContain('The speaker could not be identified, so the face cues are about the face seen longest (face track face-1)');
-    const vision = await ask('vision', found, z.object({ text: z.string() }));
+    const vision = await ask(visionTask, found);
     expect(vision.text).toContain('Its expression peaks at 1.00 s (happy, 0.80). Landmark geometry (ratios to the eye spacing, not action units): mouth opening 0.18');
     // Every number the teacher cites (confidence, track number, geometry) is in the record: strict grounding keeps it.
     expect(await run(written, STRICT)).toEqual(written);
