@@ -59,8 +59,6 @@ export interface Plan {
   readonly config: RunConfig;
   readonly source: PlannedStage<SourceStage<any>>;
   readonly records: readonly PlannedStage<RecordStage<any>>[];
-  /** Stages over the whole corpus (between partition phases, or before the sink). */
-  readonly globals: readonly PlannedStage<GlobalStage<any>>[];
   /** The stages between ingest and the sink as the runner executes them. */
   readonly phases: readonly Phase[];
   readonly sink: PlannedStage<SinkStage<any>>;
@@ -149,7 +147,6 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
     if (kind === 'source' || kind === 'sink' || (i > 0 && kind === 'clip')) problems.push(`stages[${i + 1}]: "${p.stage.name}" (a ${kind} stage) cannot stand here`);
   });
   const records = rest.filter((p) => p.stage.kind !== 'global') as PlannedStage<RecordStage<any>>[];
-  const globals = rest.filter((p) => p.stage.kind === 'global') as PlannedStage<GlobalStage<any>>[];
   const phases: Phase[] = [];
   for (const p of rest) {
     if (p.stage.kind === 'global') phases.push({ kind: 'global', stage: p as PlannedStage<GlobalStage<any>> });
@@ -164,7 +161,6 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
 
   // Wiring: every field a stage reads must be added by a stage before it.
   const available = new Set<string>(SEGMENT_BASE_FIELDS);
-  const addedBy = new Map<string, string>();
   const reads = [...rest, last!];
   reads.forEach((p, i) => {
     const stage = p.stage as RecordStage<any> | GlobalStage<any> | SinkStage<any>;
@@ -174,10 +170,7 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
         problems.push(`stages[${i + 1}]: "${stage.name}" reads "${field}", which no earlier stage adds; put the stage that adds it (${knownAdders(registry, field)}) before "${stage.name}"`);
       }
     }
-    if (stage.kind !== 'sink') for (const field of stage.adds) {
-      available.add(field);
-      addedBy.set(field, stage.name);
-    }
+    if (stage.kind !== 'sink') for (const field of stage.adds) available.add(field);
   });
   if (problems.length) throw new ConfigError(file, problems);
 
@@ -187,7 +180,6 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
     config,
     source: first as PlannedStage<SourceStage<any>>,
     records,
-    globals,
     phases,
     sink: last as PlannedStage<SinkStage<any>>,
     ordered: planned,

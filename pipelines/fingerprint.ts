@@ -35,8 +35,3 @@ export async function sha256File(path: string): Promise<string> {
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
-
-/** A stable 32-bit number from a hex digest, for partition and split assignment. */
-export function hashToUnit(hex: string): number {
-  return parseInt(hex.slice(0, 8), 16) / 0x100000000;
-}

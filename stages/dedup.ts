@@ -107,7 +107,7 @@ export const dedup: GlobalStage<DedupConfig, DedupView> = {
   kind: 'global',
   name: 'dedup',
   version: 2,
-  configSchema: DedupConfig as unknown as z.ZodType<DedupConfig>,
+  configSchema: DedupConfig,
   reads: ['fingerprint'],
   readsFor: (config) => [...(config.footage.enabled ? ['fingerprint'] : []), ...(config.text.enabled ? config.text.fields : [])],
   adds: [],

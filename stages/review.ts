@@ -39,7 +39,7 @@ export const reviewStage: GlobalStage<ReviewConfig, string> = {
   kind: 'global',
   name: 'review',
   version: 1,
-  configSchema: ReviewConfig as unknown as z.ZodType<ReviewConfig>,
+  configSchema: ReviewConfig,
   reads: ['labels'],
   adds: ['review'],
   cache: false,

@@ -92,7 +92,7 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
   kind: 'global',
   name: 'filter.corpus',
   version: 1,
-  configSchema: CorpusFilterConfig as unknown as z.ZodType<CorpusFilterConfig>,
+  configSchema: CorpusFilterConfig,
   reads: [],
   adds: [],
   cache: false,

@@ -25,7 +25,7 @@ const flaky: SegmentStage<Record<string, never>> = {
   kind: 'segment',
   name: 'flaky',
   version: 1,
-  configSchema: z.object({}).strict() as unknown as z.ZodType<Record<string, never>>,
+  configSchema: z.object({}).strict(),
   reads: [],
   adds: ['transcript', 'labels', 'description', 'qa'],
   cache: true,

@@ -36,7 +36,7 @@ export type CremadConfig = z.infer<typeof CremadConfig>;
 
 export const cremad: CorpusAdapter<CremadConfig> = {
   name: 'cremad',
-  configSchema: CremadConfig as unknown as z.ZodType<CremadConfig>,
+  configSchema: CremadConfig,
   layout: 'VideoFlash/AAAA_SSS_EEE_LL.flv and AudioWAV/AAAA_SSS_EEE_LL.wav',
   async list(root, config) {
     const entries: AdapterEntry[] = [];

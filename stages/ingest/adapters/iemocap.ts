@@ -36,7 +36,7 @@ export type IemocapConfig = z.infer<typeof IemocapConfig>;
 
 export const iemocap: CorpusAdapter<IemocapConfig> = {
   name: 'iemocap',
-  configSchema: IemocapConfig as unknown as z.ZodType<IemocapConfig>,
+  configSchema: IemocapConfig,
   layout: 'Session{1-5}/dialog/EmoEvaluation/*.txt with dialog/avi/DivX/<dialogue>.avi and sentences/wav/<dialogue>/<turn>.wav',
   async list(root, config) {
     const entries: AdapterEntry[] = [];

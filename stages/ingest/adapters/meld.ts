@@ -32,7 +32,7 @@ export type MeldConfig = z.infer<typeof MeldConfig>;
 
 export const meld: CorpusAdapter<MeldConfig> = {
   name: 'meld',
-  configSchema: MeldConfig as unknown as z.ZodType<MeldConfig>,
+  configSchema: MeldConfig,
   layout: 'train_sent_emo.csv / dev_sent_emo.csv / test_sent_emo.csv and dia{D}_utt{U}.mp4 in train_splits, dev_splits_complete, output_repeated_splits_test',
   async list(root, config) {
     const entries: AdapterEntry[] = [];

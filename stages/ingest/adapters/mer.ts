@@ -36,7 +36,7 @@ export type MerConfig = z.infer<typeof MerConfig>;
 
 export const mer: CorpusAdapter<MerConfig> = {
   name: 'mer',
-  configSchema: MerConfig as unknown as z.ZodType<MerConfig>,
+  configSchema: MerConfig,
   layout: '<name>.mp4 (or video/<name>.mp4) with *label*.csv (name, discrete and/or valence) and *transcription*.csv (name, chinese, english)',
   async list(root, config) {
     const entries: AdapterEntry[] = [];

@@ -37,7 +37,7 @@ export type RavdessConfig = z.infer<typeof RavdessConfig>;
 
 export const ravdess: CorpusAdapter<RavdessConfig> = {
   name: 'ravdess',
-  configSchema: RavdessConfig as unknown as z.ZodType<RavdessConfig>,
+  configSchema: RavdessConfig,
   layout: 'Actor_NN/MM-VV-EE-II-SS-RR-AA.mp4 (or .wav)',
   async list(root, config) {
     const entries: AdapterEntry[] = [];
