@@ -8,7 +8,7 @@
 // table.
 import type { ChatCompletion, ChatCompletionContentPart, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { z } from 'zod';
-import { EMOTIONS } from '../../schemas/records.ts';
+import { EMOTIONS } from '../../schemas/emotion.ts';
 import { countChatInputTokens, estimateChatTokens, type EndpointClient, type EndpointResult } from '../endpoints/index.ts';
 import { RecordError, TransientRecordError } from '../errors.ts';
 import { loadPromptTemplate, promptValues, renderPrompt, resolvePromptTemplate, type PromptTemplate } from './prompts.ts';

@@ -1,0 +1,5 @@
+// The cue registry: one line per cue module (stages/cues/cues.ts reads it).
+export { acousticCue } from './acoustic.ts';
+export { agreementCue } from './agreement.ts';
+export { lexicalCue } from './lexical.ts';
+export { visualCue } from './visual.ts';
