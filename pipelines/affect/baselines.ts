@@ -9,7 +9,7 @@ import { round2 } from './evidence.ts';
 import { F0_FLAT_CV, F0_HIGH_HZ, F0_LIVELY_CV, F0_LOW_HZ, RATE_FAST_WPS, RATE_SLOW_WPS, RMS_LOUD_DB, RMS_QUIET_DB, semitones, wordsPerSecond } from './prosody.ts';
 
 /** Which baseline a segment's voice was read against. */
-export type Baseline = 'speaker' | 'corpus' | 'absolute';
+type Baseline = 'speaker' | 'corpus' | 'absolute';
 
 /** What the baselines are made of, per segment: its speaker and the prosody of its voice. */
 export interface ProsodyView {

@@ -42,7 +42,7 @@ export interface EmotionEstimate {
 }
 
 /** What some evidence alone says: the winner over the neutral prior and its share against the runner-up. */
-export interface EvidenceScore {
+interface EvidenceScore {
   readonly primary: Emotion;
   /** Winner / (winner + runner-up); 0 without evidence. */
   readonly confidence: number;

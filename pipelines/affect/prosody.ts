@@ -24,7 +24,7 @@ export const RMS_QUIET_DB = -30;
 export const RATE_SLOW_WPS = 2.0;
 export const RATE_FAST_WPS = 3.6;
 /** Syllable-nuclei rates count syllables, ~1.5 per English word; word-rate thresholds scale by this. */
-export const SYLLABLES_PER_WORD = 1.5;
+const SYLLABLES_PER_WORD = 1.5;
 /** At or above this share of silent frames the speech is halting. */
 const PAUSE_LONG_RATIO = 0.4;
 

@@ -2,8 +2,7 @@
 // registry.ts. Records, prompts, grounding, the emotion estimate, the stage list and the cues
 // column iterate CUES, so a new cue is its own file, one registry line and a test.
 import type { z } from 'zod';
-import type { EmotionEvidence, Modality } from '../../pipelines/affect/evidence.ts';
-import { MODALITIES } from '../../pipelines/affect/evidence.ts';
+import { MODALITIES, type EmotionEvidence, type Modality } from '../../pipelines/affect/evidence.ts';
 import type { AnyStage } from '../../pipelines/config.ts';
 import type { Segment } from '../../schemas/records.ts';
 import * as registered from './registry.ts';
@@ -12,7 +11,7 @@ import * as registered from './registry.ts';
 export type CitableUnit = 'hz' | 'hz/s' | 'db' | 'lufs' | 'ratio' | 'rate' | 'seconds' | 'semitones' | 'none';
 
 /** Stored values a rationale may cite in one unit; null and undefined (not measured) are skipped. */
-export interface CitableValues {
+interface CitableValues {
   readonly unit: CitableUnit;
   readonly values: readonly (number | null | undefined)[];
 }
