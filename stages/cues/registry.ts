@@ -2,4 +2,5 @@
 export { acousticCue } from './acoustic.ts';
 export { agreementCue } from './agreement.ts';
 export { lexicalCue } from './lexical.ts';
+export { pausesCue } from './pauses.ts';
 export { visualCue } from './visual.ts';
