@@ -1,7 +1,9 @@
 // One training row. The zod schema validates every row before it reaches Parquet; COLUMNS is the
 // single description from which the Parquet schema and the Hugging Face features are derived.
 import { z } from 'zod';
-import { ConflictTag, ReviewStatus } from './records.ts';
+import { CUES_COLUMN } from '../stages/cues/cues.ts';
+import { ConflictTag } from './emotion.ts';
+import { ReviewStatus } from './records.ts';
 
 export const SCHEMA_VERSION = 5;
 
@@ -106,7 +108,7 @@ export const COLUMNS: readonly Column[] = [
   { name: 'frames', kind: 'list<string>', nullable: false, feature: 'image', description: 'the keyframes (JPEG), in time order, relative to the dataset folder' },
   { name: 'face_crops', kind: 'list<string>', nullable: false, feature: 'image', description: 'the face crops (JPEG, 224x224), in time order, relative to the dataset folder' },
   { name: 'conflict', kind: 'string', nullable: true, description: 'CA-MER modality agreement: consistent / video-aligned / audio-aligned / text-aligned / ambiguous' },
-  { name: 'cues', kind: 'string', nullable: false, description: 'JSON of the measured cues (acoustic, lexical, visual with each face track summarised, agreement)' },
+  { name: 'cues', kind: 'string', nullable: false, description: `JSON of the measured cues (${CUES_COLUMN})` },
   { name: 'teacher', kind: 'string', nullable: false, description: 'teacher that wrote the target text' },
   { name: 'model', kind: 'string', nullable: false, description: 'teacher model' },
   { name: 'template', kind: 'string', nullable: false, description: 'prompt/template id@version' },

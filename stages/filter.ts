@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { drop, type DropResult, type SegmentStage, type StageContext } from '../pipelines/stage.ts';
 import type { Segment } from '../schemas/records.ts';
 import { checkConsistency, ConsistencyConfig } from './filter/consistency.ts';
-import { EmotionVocabulary } from './filter/emotion-words.ts';
+import { EmotionVocabulary } from '../pipelines/affect/emotion-words.ts';
 import { fieldPathProblem, hasField } from './filter/field-paths.ts';
 import {
   compilePatterns,

@@ -1,9 +1,6 @@
-// Every stage a config may name, by its name.
+// Every stage a config may name, by its name; the cue stages come from the cue registry.
 import type { AnyStage, StageRegistry } from '../pipelines/config.ts';
-import { cuesAcoustic } from './cues/acoustic.ts';
-import { cuesAgreement } from './cues/agreement.ts';
-import { cuesLexical } from './cues/lexical.ts';
-import { cuesVisual } from './cues/visual.ts';
+import { CUES } from './cues/cues.ts';
 import { cluesStage } from './clues.ts';
 import { crosscheckStage } from './crosscheck.ts';
 import { judgeStage } from './judge.ts';
@@ -21,6 +18,6 @@ import { transcribe } from './transcribe.ts';
 import { translateStage } from './translate.ts';
 import { write } from './write.ts';
 
-const ALL: AnyStage[] = [ingest, segment, transcribe, translateStage, cuesVisual, cuesAcoustic, cuesLexical, cuesAgreement, cluesStage, describeStage, labelsStage, qaStage, rationaleStage, crosscheckStage, judgeStage, reviewStage, filter, filterCorpus, dedup, write];
+const ALL: AnyStage[] = [ingest, segment, transcribe, translateStage, ...CUES.map((cue) => cue.stage), cluesStage, describeStage, labelsStage, qaStage, rationaleStage, crosscheckStage, judgeStage, reviewStage, filter, filterCorpus, dedup, write];
 
 export const STAGES: StageRegistry = new Map(ALL.map((stage) => [stage.name, stage]));

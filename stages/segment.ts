@@ -13,7 +13,8 @@ import { analyseMedia, extractClipMedia, round, type MediaAnalysis, type Segment
 import { drop, type ClipStage, type StageContext } from '../pipelines/stage.ts';
 import { FOOTAGE_VERSION } from '../pipelines/quality/footage.ts';
 import { footageFingerprint } from '../pipelines/quality/footage-media.ts';
-import type { ArtefactRef, Clip, FootageFingerprint, Segment } from '../schemas/records.ts';
+import type { ArtefactRef } from '../schemas/artefact.ts';
+import type { Clip, FootageFingerprint, Segment } from '../schemas/records.ts';
 import { ms, sceneSpans, speechSpans, subtitleSpans, type Span } from './segment/spans.ts';
 import { hasCueTimings, parseSubtitles, readSidecar, type Cue } from './segment/subtitles.ts';
 

@@ -2,7 +2,9 @@
 // at the end of a run: the segments that reached it, the rows it wrote, every drop (dropped segments
 // carry a snapshot), the stats, the teachers' usage and the previous run of the corpus.
 // Pure and order-independent: the same run gives the same digest, so the same report bytes.
-import { EMOTIONS, type AgreementCues, type Drop, type Segment } from '../../schemas/records.ts';
+import { VOTERS, type AgreementCues } from '../../schemas/cues.ts';
+import { EMOTIONS } from '../../schemas/emotion.ts';
+import type { Drop, Segment } from '../../schemas/records.ts';
 import type { Sample } from '../../schemas/sample.ts';
 
 /** What the audit reads of a written row. */
@@ -71,7 +73,7 @@ export interface ScoreSeries {
   readonly before?: readonly number[];
 }
 
-export const MODALITIES = ['reference', 'visual', 'acoustic', 'lexical'] as const;
+export const MODALITIES = ['reference', ...VOTERS] as const;
 export type Modality = (typeof MODALITIES)[number];
 
 export interface AgreementMatrix {
@@ -233,9 +235,7 @@ function scoreSeries(kept: readonly KeptSegment[], dropped: readonly Drop[]): Sc
     { name: 'judge score', domain: [1, 11], bins: 10, digits: 0, values: judged, before: [...judged, ...numbers(dropped.map((d) => d.segment!.judgeScore))] },
     { name: 'valence', ...signed, values: values((s) => s.labels?.valence) },
     { name: 'arousal', ...signed, values: values((s) => s.labels?.arousal) },
-    { name: 'visual confidence', ...unit, values: values((s) => s.cues?.agreement?.visual?.confidence) },
-    { name: 'acoustic confidence', ...unit, values: values((s) => s.cues?.agreement?.acoustic?.confidence) },
-    { name: 'lexical confidence', ...unit, values: values((s) => s.cues?.agreement?.lexical?.confidence) },
+    ...VOTERS.map((voter) => ({ name: `${voter} confidence`, ...unit, values: values((s) => s.cues?.agreement?.[voter]?.confidence) })),
     { name: 'face ratio', ...unit, values: values((s) => s.cues?.visual?.faceRatio) },
   ];
   return series.filter((s) => s.values.length > 0 || (s.before?.length ?? 0) > 0);

@@ -7,11 +7,11 @@
 // wheel maps to its level-1 centre (mad, disgusted, sad, happy, surprised, scared). Their benchmark
 // averages this over five wheels and first expands words with GPT-generated synonym and word-form
 // tables; emoforge uses the one wheel and, for words the wheel does not hold, the project's own
-// label normaliser (stages/filter/emotion-words.ts: "joy", "glad", "afraid", IEMOCAP codes, …), whose
+// label normaliser (pipelines/affect/emotion-words.ts: "joy", "glad", "afraid", IEMOCAP codes, …), whose
 // seven emotions sit on the wheel's centres. A word neither knows is left out of the set, as
 // AffectGPT leaves out words outside its vocabulary.
-import type { Emotion, Sentiment } from '../../schemas/records.ts';
-import { EmotionVocabulary } from '../../stages/filter/emotion-words.ts';
+import type { Emotion, Sentiment } from '../../schemas/emotion.ts';
+import { EmotionVocabulary } from '../affect/emotion-words.ts';
 
 export const WHEEL_SOURCE = 'zeroQiaoba/MERTools MER2025/MER2025_Track23/emotion_wheel/wheel1.xlsx, level 1 (AffectGPT / MER-UniBench EW-based metric)';
 

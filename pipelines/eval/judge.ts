@@ -6,8 +6,9 @@
 // step (or sentence) is checked for grounding against the record's cues and transcript
 // (stages/filter/grounding.ts).
 import { z } from 'zod';
-import { Emotion, EMOTIONS, type Segment } from '../../schemas/records.ts';
-import { EmotionVocabulary } from '../../stages/filter/emotion-words.ts';
+import { EMOTIONS, Emotion } from '../../schemas/emotion.ts';
+import type { Segment } from '../../schemas/records.ts';
+import { EmotionVocabulary } from '../affect/emotion-words.ts';
 import { GroundingConfig, groundRationale } from '../../stages/filter/grounding.ts';
 import type { ReadRow } from '../parquet/index.ts';
 import { dataBlock } from '../teachers/prompts.ts';

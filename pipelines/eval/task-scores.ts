@@ -12,9 +12,9 @@
 //              of the others (0 when there are none), CoT = their average.
 //   description, open_qa  the judge's faithfulness to the stored cues (0–10) and whether the answer
 //              names the row's emotion (label hit).
-import type { Emotion } from '../../schemas/records.ts';
+import type { Emotion } from '../../schemas/emotion.ts';
 import type { Task } from '../../schemas/sample.ts';
-import { EmotionVocabulary } from '../../stages/filter/emotion-words.ts';
+import { EmotionVocabulary } from '../affect/emotion-words.ts';
 import { mean } from './bootstrap.ts';
 import { labelWords, normaliseLabelWord, sentimentOfSet, wheelSet } from './emotion-wheel.ts';
 

@@ -4,7 +4,8 @@
 // "Step i: …" ending in "predicted emotion is X"). Applied text carries provenance `teacher: human`
 // with the reviewer's name as the model.
 import { z } from 'zod';
-import { EMOTIONS, type Provenance, type QAItem, type Segment } from '../../schemas/records.ts';
+import { EMOTIONS } from '../../schemas/emotion.ts';
+import type { Provenance, QAItem, Segment } from '../../schemas/records.ts';
 import type { Task } from '../../schemas/sample.ts';
 import { DescribeOutput } from '../../stages/describe.ts';
 import { LabelsOutput } from '../../stages/labels.ts';

@@ -11,7 +11,7 @@
 //   unreviewed    nobody has decided on the current content
 //   second        decided by someone else, not by you: the overlap that measures agreement
 //   rejected      rejected by a reviewer (in the corpus until the next run, or already dropped)
-import { EMOTIONS } from '../../schemas/records.ts';
+import { EMOTIONS } from '../../schemas/emotion.ts';
 import { fingerprint } from '../fingerprint.ts';
 import { resolveDecisions, type Resolution, type ResolvePolicy } from './resolve.ts';
 import type { ReviewDecision } from './review-log.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ReviewStatus, Segment } from '../../schemas/records.ts';
 import { MediaPath } from '../../schemas/sample.ts';
 import { ConsistencyConfig, agrees } from '../../stages/filter/consistency.ts';
-import { EmotionVocabulary } from '../../stages/filter/emotion-words.ts';
+import { EmotionVocabulary } from '../affect/emotion-words.ts';
 import { groundRationale, GroundingConfig } from '../../stages/filter/grounding.ts';
 import { FatalError } from '../errors.ts';
 import { readMediaIndex } from '../media/out-media.ts';

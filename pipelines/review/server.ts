@@ -14,7 +14,7 @@ import { readFile, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { EMOTIONS } from '../../schemas/records.ts';
+import { EMOTIONS } from '../../schemas/emotion.ts';
 import type { Store } from '../store/store.ts';
 import { checkEdits } from './edits.ts';
 import { parseQueue, QUEUE_TITLES, QUEUES, queueOrder, resolutions, type QueueInput, type QueueName } from './queues.ts';

@@ -19,7 +19,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { EMOTIONS, type Segment } from '../../schemas/records.ts';
+import { EMOTIONS } from '../../schemas/emotion.ts';
+import type { Segment } from '../../schemas/records.ts';
+import { cueViews } from '../../stages/cues/cues.ts';
+import { personOf } from '../../stages/cues/visual.ts';
 import { ConfigError, FatalError } from '../errors.ts';
 
 /** The prompts shipped with emoforge. */
@@ -27,7 +30,7 @@ export const BUNDLED_PROMPTS_DIR = resolve(dirname(fileURLToPath(import.meta.url
 
 /** What a template may ask for; anything else is a typo caught when the file loads. */
 export const PLACEHOLDERS = {
-  cues: 'the measured cues as compact JSON (video, audio, text, agreement; null = not measured)',
+  cues: 'the measured cues as compact JSON (one key per cue, video then audio then text then agreement; null = not measured)',
   transcript: 'the transcript inside <transcript> tags, escaped',
   description: "the describe role's text inside <description> tags, escaped",
   labels: 'the labels as compact JSON (primary, openset, sentiment, valence, arousal)',
@@ -154,69 +157,9 @@ export function compactJson(value: unknown): string {
   return JSON.stringify(rounded(value)).replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
 }
 
-/** The measured cues the prompt cites, MER-Caption order (video, audio, text); null = not measured. */
+/** The measured cues the prompt cites, MER-Caption order (video, audio, text, agreement); null = not measured. */
 export function cuesForPrompt(segment: Segment): Record<string, unknown> {
-  const { visual, acoustic, lexical, agreement } = segment.cues ?? {};
-  return {
-    durationSec: segment.end - segment.start,
-    video: visual
-      ? {
-          person: personOf(segment),
-          faceTracks: visual.tracks?.length,
-          otherFaces: visual.otherFaces,
-          speaker: visual.speaker ? { track: visual.speaker.track, confidence: visual.speaker.confidence, method: visual.speaker.method } : undefined,
-          keyframes: visual.frames.length,
-          faceRatio: visual.faceRatio,
-          dominantExpression: visual.dominant,
-          stability: visual.stability,
-          meanExpressions: visual.meanExpressions,
-          // Geometric ratios of the 68 landmarks over the inter-ocular distance, not FACS action units.
-          geometry: visual.geometry
-            ? { mean: visual.geometry.mean, mouthOpeningRange: visual.geometry.range.mouthOpening, browRaise: visual.geometry.browRaise, browLowering: visual.geometry.browLowering }
-            : undefined,
-          peak: visual.peak ? { timeSec: visual.peak.time, emotion: visual.peak.emotion, probability: visual.peak.probability } : undefined,
-        }
-      : null,
-    audio: acoustic
-      ? {
-          f0MeanHz: acoustic.f0MeanHz,
-          f0SdHz: acoustic.f0SdHz,
-          f0MinHz: acoustic.f0MinHz,
-          f0MaxHz: acoustic.f0MaxHz,
-          f0SlopeHzPerS: acoustic.f0SlopeHzPerS,
-          voicedRatio: acoustic.voicedRatio,
-          rmsDb: acoustic.rmsDb,
-          rmsSdDb: acoustic.rmsSdDb,
-          loudnessLufs: acoustic.loudnessLufs,
-          pauseRatio: acoustic.pauseRatio,
-          speechRate: acoustic.speechRate,
-          speechRateUnit: acoustic.speechRateSource === 'transcript' ? 'words/s' : 'syllables/s',
-        }
-      : null,
-    text: lexical
-      ? { sentiment: lexical.sentiment, score: lexical.score, positiveWords: lexical.positiveWords, negativeWords: lexical.negativeWords, emotionWords: lexical.emotionWords }
-      : null,
-    agreement: agreement
-      ? { video: agreement.visual, audio: agreement.acoustic, text: agreement.lexical, tag: agreement.tag }
-      : null,
-  };
-}
-
-/** Which person the visual cues are about, in words (the `person` placeholder and the cues' video.person). */
-export function personOf(segment: Segment): string {
-  const visual = segment.cues?.visual;
-  if (!visual) return 'no face analysis was run';
-  const tracks = visual.tracks;
-  if (!tracks) return 'the largest face in each keyframe (no face tracking)';
-  if (tracks.length === 0) return 'no face was found in the video';
-  const others = visual.otherFaces ?? tracks.length - 1;
-  const rest = others === 0 ? 'no other face is in the video' : `${others} other face${others === 1 ? ' is' : 's are'} in the video and not described`;
-  const speaker = visual.speaker;
-  if (speaker?.track && speaker.track === visual.described) {
-    return `the speaking person: face track ${speaker.track}, whose mouth moves with the speech (confidence ${speaker.confidence.toFixed(2)}); ${rest}`;
-  }
-  const why = speaker?.method === 'no-speech' ? 'there is no speech to match' : 'no face moves its mouth with the speech';
-  return `face track ${visual.described}, the face seen longest; the speaker was not identified (${why}), so this may not be the person speaking; ${rest}`;
+  return { durationSec: segment.end - segment.start, ...cueViews(segment) };
 }
 
 /**

@@ -5,68 +5,21 @@
 // Its only randomness (MCQ distractors and option order) is seeded by the segment id, so a re-run
 // writes byte-identical output. Each role's object (a TeacherTask, kept by its stage) names its
 // writer here; the teacher runs the writer of the role a request asks for.
-import { EMOTIONS, type AcousticCues, type Emotion, type QAItem, type Segment, type Sentiment } from '../../schemas/records.ts';
+import { estimateEmotion, type EmotionEstimate } from '../affect/estimate.ts';
+import { FACE_MIN_PROBABILITY, hz, type EmotionEvidence } from '../affect/evidence.ts';
+import { readProsody } from '../affect/prosody.ts';
+import { EMOTIONS, type Emotion } from '../../schemas/emotion.ts';
+import { QAItem, type Segment } from '../../schemas/records.ts';
+import { cueEvidence } from '../../stages/cues/cues.ts';
 import { RecordError } from '../errors.ts';
 import { sha256 } from '../fingerprint.ts';
 import { mulberry32 } from '../random.ts';
 import type { Teacher, TeacherRequest, TeacherResponse } from './teacher.ts';
 
-// ---------------------------------------------------------------------------------------------
-// Reference values. Speaker and corpus baselines are not known at this point of the pipeline, so
-// the prosody thresholds are absolute values for adult speech recorded at a normal level.
-// ---------------------------------------------------------------------------------------------
-
-/** Mean F0 below this is low even for an adult male voice (typical male speaking F0 ~100–150 Hz). */
-const F0_LOW_HZ = 110;
-/** Mean F0 above this is high even for an adult female voice (typical female speaking F0 ~165–220 Hz). */
-const F0_HIGH_HZ = 220;
-/** Mean F0 above this is strained / very high for adult speech: fear and surprise more than joy. */
-const F0_VERY_HIGH_HZ = 270;
-/** F0 SD / mean below this is a flat, monotone contour. */
-const F0_FLAT_CV = 0.08;
-/** F0 SD / mean above this is a lively, strongly modulated contour. */
-const F0_LIVELY_CV = 0.25;
-/** When only min/max are known: a range under 3 semitones is flat, over 12 (an octave) is lively. */
-const F0_FLAT_RANGE_ST = 3;
-const F0_LIVELY_RANGE_ST = 12;
-/** Mean RMS at or above this is loud (speech is usually mastered around -20 to -23 dBFS). */
-const RMS_LOUD_DB = -16;
-/** Mean RMS at or below this is quiet. */
-const RMS_QUIET_DB = -30;
-/** Words per second: conversational English runs ~2.5–3; at or below 2 is slow, at or above 3.6 fast. */
-const RATE_SLOW_WPS = 2.0;
-const RATE_FAST_WPS = 3.6;
-/** Syllable-nuclei rates count syllables, ~1.5 per English word; thresholds scale by this. */
-const SYLLABLES_PER_WORD = 1.5;
-/** At or above this share of silent frames the speech is halting. */
-const PAUSE_LONG_RATIO = 0.4;
-/** Lexical sentiment |score| at or above this counts as emotional wording; 0.5 and up is strong. */
-const SENTIMENT_MILD = 0.2;
-const SENTIMENT_STRONG = 0.5;
-/** Neutral's prior: with no evidence at all, or only weak evidence, the estimate stays neutral. */
-const NEUTRAL_PRIOR = 0.5;
-/** One emotion word counts this much for its emotion, at most twice per emotion. */
-const EMOTION_WORD_WEIGHT = 1.0;
-const EMOTION_WORD_CAP = 2.0;
-/**
- * Voice and words conflict (CA-MER's audio- vs text-aligned) only when each modality gives the
- * other's winner less than this share of its own top score: loud + high-pitched fits both angry and
- * happy, so happy words over such a voice are no conflict.
- */
-const CONFLICT_SHARE = 0.5;
 /** An estimate whose score is below 60% of winner + runner-up is reported as weak. */
 const WEAK_CONFIDENCE = 0.6;
-/** Valence / arousal cut-offs used to map to the three sentiment classes and to synonym variants. */
-const VALENCE_SENTIMENT_CUT = 0.15;
+/** Arousal at or above this picks the high-arousal synonym variants. */
 const AROUSAL_HIGH_CUT = 0.2;
-
-/** Dimensional prototypes of each category (circumplex model), in [-1, 1]. */
-const EMOTION_VALENCE: Record<Emotion, number> = {
-  happy: 0.8, surprised: 0.2, neutral: 0, sad: -0.7, angry: -0.6, fearful: -0.7, disgusted: -0.6,
-};
-const EMOTION_AROUSAL: Record<Emotion, number> = {
-  happy: 0.5, surprised: 0.7, neutral: -0.1, sad: -0.5, angry: 0.8, fearful: 0.6, disgusted: 0.2,
-};
 
 /** Open-vocabulary words per emotion, [high-arousal variant, low-arousal variant]; neutral is empty (AffectGPT). */
 const SYNONYMS: Record<Emotion, readonly [readonly string[], readonly string[]]> = {
@@ -83,249 +36,9 @@ const SYNONYMS: Record<Emotion, readonly [readonly string[], readonly string[]]>
 const SECONDARY_SHARE = 0.75;
 const OPENSET_MAX = 4;
 
-const EMOTION_NOUN: Record<Emotion, string> = {
-  happy: 'happiness', sad: 'sadness', angry: 'anger', fearful: 'fear', surprised: 'surprise',
-  disgusted: 'disgust', neutral: 'calm',
-};
-
-// ---------------------------------------------------------------------------------------------
-// The estimator, shared by every role so a segment's description, labels, MCQ and rationale agree.
-// ---------------------------------------------------------------------------------------------
-
-export type EvidenceCue = 'face-expression' | 'f0-level' | 'f0-spread' | 'loudness' | 'speech-rate' | 'pauses' | 'emotion-word' | 'sentiment';
-
-/** One measured cue and the emotions it points to. */
-export interface EmotionEvidence {
-  readonly modality: 'video' | 'audio' | 'text';
-  readonly cue: EvidenceCue;
-  /** A sentence stating the measured value, ready to cite ("The mean pitch is 252 Hz, high for adult speech"). */
-  readonly finding: string;
-  /** How much the cue adds to each emotion's score. */
-  readonly weights: Readonly<Partial<Record<Emotion, number>>>;
-}
-
-export interface EmotionEstimate {
-  readonly primary: Emotion;
-  /** Winner / (winner + runner-up): 0.5 is a tie, 1 unopposed; 0 when no cue was measured. */
-  readonly confidence: number;
-  readonly scores: Readonly<Record<Emotion, number>>;
-  /** The cues used, video then audio then text (MER-Caption order), in the order they are cited. */
-  readonly evidence: readonly EmotionEvidence[];
-  /** The emotion each modality points to on its own (null when it has no evidence). */
-  readonly byModality: { readonly video: Emotion | null; readonly audio: Emotion | null; readonly text: Emotion | null };
-  /** Voice and words point to clearly different emotions. */
-  readonly conflict: boolean;
-  readonly valence: number;
-  readonly arousal: number;
-  readonly sentiment: Sentiment;
-}
-
-/** Categories and rounded values of the acoustic cues; used by the estimator and the describer. */
-interface ProsodyReading {
-  readonly acoustic: AcousticCues;
-  readonly f0Mean: number | null;
-  readonly pitch: 'low' | 'mid' | 'high' | 'very-high' | null;
-  readonly spread: 'flat' | 'moderate' | 'lively' | null;
-  readonly loudness: 'quiet' | 'moderate' | 'loud';
-  readonly rate: 'slow' | 'moderate' | 'fast';
-  readonly rateUnit: 'words/s' | 'syllables/s';
-  readonly halting: boolean;
-}
-
-function readProsody(acoustic: AcousticCues): ProsodyReading {
-  const f0Mean = acoustic.f0MeanHz !== null && acoustic.f0MeanHz > 0 ? acoustic.f0MeanHz : null;
-  const pitch = f0Mean === null ? null
-    : f0Mean >= F0_VERY_HIGH_HZ ? 'very-high'
-    : f0Mean >= F0_HIGH_HZ ? 'high'
-    : f0Mean < F0_LOW_HZ ? 'low' : 'mid';
-
-  let spread: ProsodyReading['spread'] = null;
-  if (f0Mean !== null && acoustic.f0SdHz !== null) {
-    const cv = acoustic.f0SdHz / f0Mean;
-    spread = cv < F0_FLAT_CV ? 'flat' : cv > F0_LIVELY_CV ? 'lively' : 'moderate';
-  } else if (acoustic.f0MinHz !== null && acoustic.f0MaxHz !== null && acoustic.f0MinHz > 0) {
-    const semitones = 12 * Math.log2(acoustic.f0MaxHz / acoustic.f0MinHz);
-    spread = semitones < F0_FLAT_RANGE_ST ? 'flat' : semitones > F0_LIVELY_RANGE_ST ? 'lively' : 'moderate';
-  }
-
-  const loudness = acoustic.rmsDb >= RMS_LOUD_DB ? 'loud' : acoustic.rmsDb <= RMS_QUIET_DB ? 'quiet' : 'moderate';
-  const perWord = acoustic.speechRateSource === 'syllable-nuclei' ? SYLLABLES_PER_WORD : 1;
-  const rate = acoustic.speechRate <= RATE_SLOW_WPS * perWord ? 'slow'
-    : acoustic.speechRate >= RATE_FAST_WPS * perWord ? 'fast' : 'moderate';
-  return {
-    acoustic, f0Mean, pitch, spread, loudness, rate,
-    rateUnit: acoustic.speechRateSource === 'syllable-nuclei' ? 'syllables/s' : 'words/s',
-    halting: acoustic.pauseRatio >= PAUSE_LONG_RATIO,
-  };
-}
-
-function hz(value: number): string {
-  return `${Math.round(value)} Hz`;
-}
-
-function signed(score: number): string {
-  const fixed = score.toFixed(2);
-  return score > 0 ? `+${fixed}` : fixed === '-0.00' ? '0.00' : fixed;
-}
-
-function quote(words: readonly string[]): string {
-  return words.map((w) => `'${w}'`).join(', ');
-}
-
-/** Lexical words that really occur in the transcript (only those may be quoted). */
-function wordsInTranscript(words: readonly string[], transcript: string): string[] {
-  const text = transcript.toLowerCase();
-  const seen = new Set<string>();
-  for (const word of words) {
-    const w = word.toLowerCase();
-    if (w && text.includes(w)) seen.add(w);
-  }
-  return [...seen];
-}
-
-/** A face's expression counts this much at most (times its mean probability and stability). */
-const FACE_WEIGHT = 1.0;
-/** Below this mean probability the dominant expression is too uncertain to cite as evidence. */
-const FACE_MIN_PROBABILITY = 0.4;
-
-function videoEvidence(segment: Segment): EmotionEvidence[] {
-  const visual = segment.cues?.visual;
-  if (!visual || !visual.dominant || !visual.meanExpressions) return [];
-  const probability = visual.meanExpressions[visual.dominant] ?? 0;
-  if (probability < FACE_MIN_PROBABILITY) return [];
-  const withFace = visual.frames.filter((f) => f.faces > 0).length;
-  const finding = `The face reads as ${visual.dominant} (mean probability ${probability.toFixed(2)}) in ${withFace} of ${visual.frames.length} keyframes, stable in ${Math.round(visual.stability * 100)}% of them`;
-  return [{ modality: 'video', cue: 'face-expression', finding, weights: { [visual.dominant]: round2(FACE_WEIGHT * probability * visual.stability) } }];
-}
-
-function audioEvidence(p: ProsodyReading): EmotionEvidence[] {
-  const a = p.acoustic;
-  const out: EmotionEvidence[] = [];
-  if (p.f0Mean !== null && p.pitch) {
-    const range = a.f0MinHz !== null && a.f0MaxHz !== null ? ` (range ${Math.round(a.f0MinHz)}–${hz(a.f0MaxHz)})` : '';
-    const base = `The mean pitch is ${hz(p.f0Mean)}${range}`;
-    if (p.pitch === 'very-high') out.push({ modality: 'audio', cue: 'f0-level', finding: `${base}, very high for adult speech`, weights: { fearful: 0.9, surprised: 0.7, happy: 0.4, angry: 0.2 } });
-    else if (p.pitch === 'high') out.push({ modality: 'audio', cue: 'f0-level', finding: `${base}, high for adult speech`, weights: { happy: 0.8, surprised: 0.5, fearful: 0.5, angry: 0.3 } });
-    else if (p.pitch === 'low') out.push({ modality: 'audio', cue: 'f0-level', finding: `${base}, low for adult speech`, weights: { sad: 0.8, neutral: 0.2 } });
-    else out.push({ modality: 'audio', cue: 'f0-level', finding: `${base}, in the ordinary speaking range`, weights: { neutral: 0.3 } });
-  }
-  if (p.spread === 'flat' || p.spread === 'lively') {
-    const measure = a.f0SdHz !== null && p.f0Mean !== null ? `a pitch SD of ${hz(a.f0SdHz)}`
-      : `a pitch range of ${Math.round(a.f0MinHz ?? 0)}–${hz(a.f0MaxHz ?? 0)}`;
-    if (p.spread === 'flat') out.push({ modality: 'audio', cue: 'f0-spread', finding: `The intonation is flat, with ${measure}`, weights: { sad: 0.4, neutral: 0.3 } });
-    else out.push({ modality: 'audio', cue: 'f0-spread', finding: `The intonation is lively, with ${measure}`, weights: { surprised: 0.5, happy: 0.3, angry: 0.2 } });
-  }
-  const level = `${Math.round(a.rmsDb)} dBFS`;
-  if (p.loudness === 'loud') out.push({ modality: 'audio', cue: 'loudness', finding: `The voice is loud, at a mean level of ${level}`, weights: { angry: 1.0, happy: 0.3, surprised: 0.2 } });
-  else if (p.loudness === 'quiet') out.push({ modality: 'audio', cue: 'loudness', finding: `The voice is quiet, at a mean level of ${level}`, weights: { sad: 0.5, fearful: 0.3, neutral: 0.2 } });
-  const rate = `${a.speechRate.toFixed(1)} ${p.rateUnit}`;
-  if (p.rate === 'fast') out.push({ modality: 'audio', cue: 'speech-rate', finding: `The speech is fast, at ${rate}`, weights: { angry: 0.5, fearful: 0.4, happy: 0.3, surprised: 0.2 } });
-  else if (p.rate === 'slow') out.push({ modality: 'audio', cue: 'speech-rate', finding: `The speech is slow, at ${rate}`, weights: { sad: 0.7, neutral: 0.1 } });
-  if (p.halting) out.push({ modality: 'audio', cue: 'pauses', finding: `Pauses fill ${Math.round(a.pauseRatio * 100)}% of the segment`, weights: { sad: 0.3, fearful: 0.2 } });
-  return out;
-}
-
-function textEvidence(segment: Segment): EmotionEvidence[] {
-  const lexical = segment.cues?.lexical;
-  const transcript = segment.transcript?.text ?? '';
-  if (!lexical || transcript.trim() === '') return [];
-  const out: EmotionEvidence[] = [];
-
-  const byEmotion = new Map<Emotion, string[]>();
-  for (const { word, emotion } of lexical.emotionWords) {
-    if (wordsInTranscript([word], transcript).length === 0) continue;
-    const list = byEmotion.get(emotion) ?? [];
-    if (!list.includes(word.toLowerCase())) list.push(word.toLowerCase());
-    byEmotion.set(emotion, list);
-  }
-  for (const emotion of EMOTIONS) {
-    const words = byEmotion.get(emotion);
-    if (!words) continue;
-    const noun = EMOTION_NOUN[emotion];
-    const finding = words.length === 1 ? `The transcript contains the word ${quote(words)}, which expresses ${noun}`
-      : `The transcript contains the words ${quote(words)}, which express ${noun}`;
-    out.push({ modality: 'text', cue: 'emotion-word', finding, weights: { [emotion]: Math.min(EMOTION_WORD_CAP, words.length * EMOTION_WORD_WEIGHT) } });
-  }
-
-  const s = lexical.score;
-  const strength = Math.abs(s) >= SENTIMENT_STRONG ? 'strongly' : Math.abs(s) >= SENTIMENT_MILD ? 'mildly' : null;
-  const polarity = s > 0 ? 'positive' : 'negative';
-  const cited = wordsInTranscript(s > 0 ? lexical.positiveWords : lexical.negativeWords, transcript);
-  const subject = cited.length > 0 ? `The wording (${quote(cited)}) is` : 'The wording is';
-  if (strength && s > 0) {
-    out.push({ modality: 'text', cue: 'sentiment', finding: `${subject} ${strength} ${polarity}, with a sentiment score of ${signed(s)}`, weights: { happy: 1.2 * s } });
-  } else if (strength) {
-    const m = Math.abs(s);
-    out.push({ modality: 'text', cue: 'sentiment', finding: `${subject} ${strength} ${polarity}, with a sentiment score of ${signed(s)}`, weights: { sad: 0.6 * m, angry: 0.5 * m, fearful: 0.4 * m, disgusted: 0.3 * m } });
-  } else {
-    out.push({ modality: 'text', cue: 'sentiment', finding: `The wording is emotionally neutral, with a sentiment score of ${signed(s)}`, weights: { neutral: 0.3 } });
-  }
-  return out;
-}
-
-function argmax(scores: Record<Emotion, number>): Emotion {
-  // EMOTIONS order breaks ties, so the result never depends on object key order.
-  let best: Emotion = 'neutral';
-  for (const emotion of EMOTIONS) if (scores[emotion] > scores[best]) best = emotion;
-  return best;
-}
-
-function sum(evidence: readonly EmotionEvidence[], prior: number): Record<Emotion, number> {
-  const scores = Object.fromEntries(EMOTIONS.map((e) => [e, e === 'neutral' ? prior : 0])) as Record<Emotion, number>;
-  for (const item of evidence) for (const [emotion, weight] of Object.entries(item.weights)) scores[emotion as Emotion] += weight ?? 0;
-  return scores;
-}
-
-function clamp(value: number, min = -1, max = 1): number {
-  return Math.min(max, Math.max(min, value));
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100 + 0; // + 0 turns -0 into 0
-}
-
-/** Emotion from the record's cues: lexical emotion words and sentiment combined with prosody. */
-export function estimateEmotion(segment: Segment): EmotionEstimate {
-  const acoustic = segment.cues?.acoustic;
-  const prosody = acoustic ? readProsody(acoustic) : null;
-  const audio = prosody ? audioEvidence(prosody) : [];
-  const text = textEvidence(segment);
-  const video = videoEvidence(segment);
-  const evidence = [...video, ...audio, ...text];
-
-  const scores = sum(evidence, NEUTRAL_PRIOR);
-  const primary = argmax(scores);
-  // Confidence is the winner's share against the runner-up (0.5 = a tie, 1 = unopposed); with no
-  // evidence at all the neutral default has no confidence.
-  const runnerUp = Math.max(...EMOTIONS.filter((e) => e !== primary).map((e) => scores[e]));
-  const confidence = evidence.length === 0 ? 0 : round2(scores[primary] / (scores[primary] + runnerUp));
-
-  const lexical = segment.cues?.lexical;
-  const valence = round2(clamp(lexical && text.length > 0 ? 0.5 * lexical.score + 0.5 * EMOTION_VALENCE[primary] : EMOTION_VALENCE[primary]));
-
-  let arousal = EMOTION_AROUSAL[primary];
-  if (acoustic) {
-    // Each prosodic component maps its usual range onto [-1, 1]; the voice and the category share the weight.
-    const parts = [clamp((acoustic.rmsDb + 22) / 8), clamp((acoustic.speechRate / (prosody!.rateUnit === 'syllables/s' ? SYLLABLES_PER_WORD : 1) - 2.8) / 1.2)];
-    if (prosody!.f0Mean !== null) parts.push(clamp((prosody!.f0Mean - 165) / 110));
-    arousal = 0.5 * (parts.reduce((a, b) => a + b, 0) / parts.length) + 0.5 * arousal;
-  }
-
-  const sentiment: Sentiment = valence >= VALENCE_SENTIMENT_CUT ? 'positive' : valence <= -VALENCE_SENTIMENT_CUT ? 'negative' : 'neutral';
-  const audioScores = sum(audio, 0);
-  const textScores = sum(text, 0);
-  const byModality = {
-    video: video.length > 0 ? argmax(sum(video, 0)) : null,
-    audio: audio.length > 0 ? argmax(audioScores) : null,
-    text: text.length > 0 ? argmax(textScores) : null,
-  };
-  const conflict = byModality.audio !== null && byModality.text !== null && byModality.audio !== byModality.text
-    && audioScores[byModality.text] < CONFLICT_SHARE * audioScores[byModality.audio]
-    && textScores[byModality.audio] < CONFLICT_SHARE * textScores[byModality.text];
-  return {
-    primary, confidence, scores, evidence, byModality, conflict,
-    valence, arousal: round2(clamp(arousal)), sentiment,
-  };
+/** The estimate every role writes from (pipelines/affect over every cue's evidence), so a segment's description, labels, MCQ and rationale agree. */
+export function estimateSegment(segment: Segment): EmotionEstimate {
+  return estimateEmotion(segment, cueEvidence(segment));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -396,7 +109,7 @@ function describeInference(estimate: EmotionEstimate): string {
 
 /** The `describe` role offline. */
 export function writeDescription(segment: Segment): { text: string } {
-  const estimate = estimateEmotion(segment);
+  const estimate = estimateSegment(segment);
   // MER-Caption order: video cues, audio cues, subtitle, inference.
   return { text: [describeVideo(segment, estimate), describeAudio(segment), describeText(segment, estimate), describeInference(estimate)].join(' ') };
 }
@@ -488,7 +201,7 @@ export function writeAudioClues(segment: Segment): { text: string } {
 
 /** The `labels` role offline, and the `crosscheck` role's: offline there is one estimator, so the second opinion is the first one. */
 export function writeLabels(segment: Segment) {
-  const estimate = estimateEmotion(segment);
+  const estimate = estimateSegment(segment);
   const variant = estimate.arousal >= AROUSAL_HIGH_CUT ? 0 : 1;
   const openset = [...SYNONYMS[estimate.primary][variant]];
   if (estimate.primary !== 'neutral') {
@@ -542,18 +255,6 @@ function writeMcq(segment: Segment, estimate: EmotionEstimate, options: Question
   return { kind: 'mcq', question, options: choices, answer };
 }
 
-/** What each evidence cue is called when an answer names it. */
-const CUE_NAME: Record<EvidenceCue, string> = {
-  'face-expression': 'The facial expression',
-  'f0-level': 'The pitch level',
-  'f0-spread': 'The intonation',
-  loudness: 'The loudness of the voice',
-  'speech-rate': 'The speaking rate',
-  pauses: 'The pauses',
-  'emotion-word': 'The emotion words',
-  sentiment: 'The sentiment of the wording',
-};
-
 function lowerFirst(sentence: string): string {
   return sentence.charAt(0).toLowerCase() + sentence.slice(1);
 }
@@ -599,7 +300,7 @@ function writeStrongestCue(estimate: EmotionEstimate): Question | null {
   return {
     kind: 'open',
     question: 'Which cue points most strongly to the emotion?',
-    answer: `${CUE_NAME[strongest.cue]}: ${lowerFirst(strongest.finding)}. Of the measured cues, it points most strongly to ${emotionTarget(primary)}.`,
+    answer: `${strongest.name}: ${lowerFirst(strongest.finding)}. Of the measured cues, it points most strongly to ${emotionTarget(primary)}.`,
   };
 }
 
@@ -662,7 +363,7 @@ function writeSpeechAttribute(segment: Segment): Question | null {
 
 /** The `qa` role offline: items of each requested kind, always in the order mcq, open, attribute; a question whose cue is missing is skipped. */
 export function writeQuestions(segment: Segment, options: QuestionOptions) {
-  const estimate = estimateEmotion(segment);
+  const estimate = estimateSegment(segment);
   const kinds = new Set(options.kinds);
   const items: (Question | null)[] = [];
   if (kinds.has('mcq')) items.push(writeMcq(segment, estimate, options));
@@ -679,7 +380,7 @@ function supportsPhrase(weights: EmotionEvidence['weights']): string {
 
 /** The `rationale` role offline. */
 export function writeRationale(segment: Segment) {
-  const estimate = estimateEmotion(segment);
+  const estimate = estimateSegment(segment);
   // A finding may end in its own 'which' clause, so the support is a clause of its own.
   const steps = estimate.evidence.map((e) => `${e.finding}; this ${supportsPhrase(e.weights)}.`);
   if (steps.length === 0) steps.push('No facial, acoustic or textual cue points to an emotion, so nothing signals one.');

@@ -30,7 +30,8 @@ import { mulberry32 } from '../../pipelines/random.ts';
 import { runPipeline } from '../../pipelines/runner.ts';
 import type { ClipStage, SegmentStage, SourceStage } from '../../pipelines/stage.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
-import { EMOTIONS, type Clip, type Emotion, type Segment } from '../../schemas/records.ts';
+import { EMOTIONS, type Emotion } from '../../schemas/emotion.ts';
+import type { Clip, Segment } from '../../schemas/records.ts';
 import { STAGES } from '../../stages/index.ts';
 
 /** Segments per synthetic clip (a dialogue cut into utterances). */

@@ -2,9 +2,13 @@
 // loudness (BS.1770), pauses and speech rate.
 // The DSP runs in a worker thread (acoustic-worker.ts); this file only turns its summary into cues.
 import { z } from 'zod';
+import { audioEvidence } from '../../pipelines/affect/evidence.ts';
+import { readProsody } from '../../pipelines/affect/prosody.ts';
 import { drop, type DropResult, type SegmentStage } from '../../pipelines/stage.ts';
-import { AcousticCues, type Segment, type Transcript } from '../../schemas/records.ts';
+import { AcousticCues } from '../../schemas/cues.ts';
+import type { Segment, Transcript } from '../../schemas/records.ts';
 import { analyseProsody, type ProsodyAnalysis } from './acoustic-worker.ts';
+import type { CueDescriptor } from './cues.ts';
 
 const AcousticConfig = z
   .object({
@@ -96,3 +100,45 @@ function round(value: number, digits: number): number {
 function roundOrNull(value: number | null, digits: number): number | null {
   return value === null ? null : round(value, digits);
 }
+
+export const acousticCue: CueDescriptor<'acoustic', typeof AcousticCues> = {
+  key: 'acoustic',
+  stage: cuesAcoustic,
+  schema: AcousticCues,
+  modality: 'audio',
+  prompt: {
+    key: 'audio',
+    view: (acoustic) =>
+      acoustic
+        ? {
+            f0MeanHz: acoustic.f0MeanHz,
+            f0SdHz: acoustic.f0SdHz,
+            f0MinHz: acoustic.f0MinHz,
+            f0MaxHz: acoustic.f0MaxHz,
+            f0SlopeHzPerS: acoustic.f0SlopeHzPerS,
+            voicedRatio: acoustic.voicedRatio,
+            rmsDb: acoustic.rmsDb,
+            rmsSdDb: acoustic.rmsSdDb,
+            loudnessLufs: acoustic.loudnessLufs,
+            pauseRatio: acoustic.pauseRatio,
+            speechRate: acoustic.speechRate,
+            speechRateUnit: acoustic.speechRateSource === 'transcript' ? 'words/s' : 'syllables/s',
+          }
+        : null,
+  },
+  citable(acoustic) {
+    const { f0MinHz: min, f0MaxHz: max } = acoustic;
+    return [
+      // The pitch measures, and the range as a width in Hz and in semitones.
+      { unit: 'hz', values: [acoustic.f0MeanHz, acoustic.f0SdHz, min, max, min !== null && max !== null ? max - min : null] },
+      { unit: 'semitones', values: [min !== null && max !== null && min > 0 ? 12 * Math.log2(max / min) : null] },
+      { unit: 'hz/s', values: [acoustic.f0SlopeHzPerS] },
+      { unit: 'db', values: [acoustic.rmsDb, acoustic.rmsSdDb, acoustic.loudnessLufs] },
+      { unit: 'lufs', values: [acoustic.loudnessLufs] },
+      { unit: 'rate', values: [acoustic.speechRate] },
+      { unit: 'seconds', values: [acoustic.duration] },
+      { unit: 'ratio', values: [acoustic.voicedRatio, acoustic.pauseRatio] },
+    ];
+  },
+  evidence: (acoustic) => audioEvidence(readProsody(acoustic)),
+};

@@ -1,21 +1,17 @@
 // cues.agreement: what each modality says on its own, and whether they agree (CA-MER's
 // consistent / video-aligned / audio-aligned subsets, plus text-aligned and ambiguous). A global
-// stage because prosody only means something against a baseline: a speaker whose normal voice is
-// high is not excited every time they talk, so the voice is read against that speaker's own
-// segments, else against the corpus, else against absolute reference values.
+// stage because prosody only means something against a baseline (pipelines/affect/baselines.ts):
+// the voice is read against its speaker's own segments, else the corpus, else absolute values.
 import { z } from 'zod';
+import { ProsodyBaselines, prosodyOf, speakerOf, type ProsodyView } from '../../pipelines/affect/baselines.ts';
+import { EmotionVocabulary } from '../../pipelines/affect/emotion-words.ts';
+import { scoreEvidence } from '../../pipelines/affect/estimate.ts';
+import { round2, textEvidence } from '../../pipelines/affect/evidence.ts';
 import { runGlobalInMemory, type DropResult, type GlobalStage } from '../../pipelines/stage.ts';
-import { estimateEmotion } from '../../pipelines/teachers/rules-teacher.ts';
-import {
-  AgreementCues,
-  EMOTIONS,
-  type AcousticCues,
-  type ConflictTag,
-  type Emotion,
-  type ModalityEstimate,
-  type Segment,
-  type VisualCues,
-} from '../../schemas/records.ts';
+import { AgreementCues, VOTERS, type Voter, type VisualCues } from '../../schemas/cues.ts';
+import { EMOTIONS, type ConflictTag, type Emotion, type ModalityEstimate } from '../../schemas/emotion.ts';
+import type { Segment } from '../../schemas/records.ts';
+import type { CueDescriptor } from './cues.ts';
 
 const AgreementConfig = z
   .object({
@@ -27,9 +23,6 @@ const AgreementConfig = z
   })
   .strict();
 export type AgreementConfig = z.infer<typeof AgreementConfig>;
-
-type Baseline = AgreementCues['acousticBaseline'];
-type Modality = 'visual' | 'acoustic' | 'lexical';
 
 export const cuesAgreement: GlobalStage<AgreementConfig, ProsodyView> = {
   kind: 'global',
@@ -57,15 +50,9 @@ export const cuesAgreement: GlobalStage<AgreementConfig, ProsodyView> = {
   },
 };
 
-/** What the baselines are made of, per segment. */
-interface ProsodyView {
-  readonly speaker: string | null;
-  readonly prosody: Prosody | null;
-}
-
 function agreementFor(segment: Segment, baselines: ProsodyBaselines): AgreementCues {
   const { baseline, estimate: acoustic } = baselines.estimate(segment);
-  const estimates: Record<Modality, ModalityEstimate | null> = {
+  const estimates: Record<Voter, ModalityEstimate | null> = {
     visual: visualEstimate(segment.cues?.visual),
     acoustic,
     lexical: lexicalEstimate(segment),
@@ -77,26 +64,12 @@ function agreementFor(segment: Segment, baselines: ProsodyBaselines): AgreementC
 // ---------------------------------------------------------------------------------------------
 // Reference and tag.
 
-/** Label spellings seen in manifests, mapped onto EMOTIONS. */
-const LABEL_SYNONYMS: Readonly<Record<string, Emotion>> = {
-  happy: 'happy', happiness: 'happy', joy: 'happy', joyful: 'happy',
-  sad: 'sad', sadness: 'sad',
-  angry: 'angry', anger: 'angry', mad: 'angry',
-  fearful: 'fearful', fear: 'fearful', afraid: 'fearful', scared: 'fearful',
-  surprised: 'surprised', surprise: 'surprised',
-  disgusted: 'disgusted', disgust: 'disgusted',
-  neutral: 'neutral', calm: 'neutral', none: 'neutral',
-};
+/** Manifest labels are read by the one label normaliser, the filter's: dataset codes (hap, neu, …) included. */
+const LABELS = new EmotionVocabulary();
 
-/** A manifest label as an emotion, or null for a label we do not know (treated as no label). */
-export function normaliseEmotionLabel(label: string | undefined): Emotion | null {
-  if (label === undefined) return null;
-  return LABEL_SYNONYMS[label.trim().toLowerCase()] ?? null;
-}
-
-/** The manifest label when it names an emotion; else the emotion most modalities give (a tie gives none). */
-function referenceFor(segment: Segment, estimates: Record<Modality, ModalityEstimate | null>): AgreementCues['reference'] {
-  const label = normaliseEmotionLabel(segment.clip.manifest.label);
+/** The manifest label when it names an emotion (an unknown one counts as none); else the emotion most modalities give (a tie gives none). */
+function referenceFor(segment: Segment, estimates: Record<Voter, ModalityEstimate | null>): AgreementCues['reference'] {
+  const label = segment.clip.manifest.label === undefined ? null : LABELS.emotionOf(segment.clip.manifest.label);
   if (label) return { source: 'label', emotion: label };
   const votes = new Map<Emotion, number>();
   for (const estimate of Object.values(estimates)) if (estimate) votes.set(estimate.emotion, (votes.get(estimate.emotion) ?? 0) + 1);
@@ -105,7 +78,7 @@ function referenceFor(segment: Segment, estimates: Record<Modality, ModalityEsti
   return { source: 'majority', emotion: ranked[0][0] };
 }
 
-const ALIGNED: Record<Modality, ConflictTag> = { visual: 'video-aligned', acoustic: 'audio-aligned', lexical: 'text-aligned' };
+const ALIGNED: Record<Voter, ConflictTag> = { visual: 'video-aligned', acoustic: 'audio-aligned', lexical: 'text-aligned' };
 
 /**
  * The rule, over the modalities that gave an estimate:
@@ -117,8 +90,8 @@ const ALIGNED: Record<Modality, ConflictTag> = { visual: 'video-aligned', acoust
  * Against a majority reference the majority always matches at least twice, so only consistent or
  * ambiguous can come out: a single modality is "right" only against a label.
  */
-function conflictTag(estimates: Record<Modality, ModalityEstimate | null>, reference: Emotion | null): ConflictTag {
-  const available = (Object.keys(ALIGNED) as Modality[]).filter((modality) => estimates[modality] !== null);
+function conflictTag(estimates: Record<Voter, ModalityEstimate | null>, reference: Emotion | null): ConflictTag {
+  const available = VOTERS.filter((modality) => estimates[modality] !== null);
   if (reference === null || available.length < 2) return 'ambiguous';
   const matching = available.filter((modality) => estimates[modality]!.emotion === reference);
   if (matching.length === available.length) return 'consistent';
@@ -148,197 +121,22 @@ function visualEstimate(visual: VisualCues | undefined): ModalityEstimate | null
 function lexicalEstimate(segment: Segment): ModalityEstimate | null {
   const lexical = segment.cues?.lexical;
   if (!lexical || !segment.transcript || segment.transcript.text.trim() === '') return null;
-  const estimate = estimateEmotion({ ...segment, cues: { lexical } });
-  if (estimate.evidence.length === 0) return null;
-  return { emotion: estimate.primary, confidence: round2(estimate.confidence) };
+  const evidence = textEvidence(lexical, segment.transcript.text);
+  if (evidence.length === 0) return null;
+  const score = scoreEvidence(evidence);
+  return { emotion: score.primary, confidence: round2(score.confidence) };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Acoustic estimate against a baseline.
-
-const FEATURES = ['pitch', 'spread', 'loudness', 'rate'] as const;
-type Feature = (typeof FEATURES)[number];
-type Profile = Record<Feature, number>;
-
-/** Syllable-nuclei rates count syllables; the rules teacher's ~1.5 per English word turns them into words/s. */
-const SYLLABLES_PER_WORD = 1.5;
-
-/**
- * The prosody of a voiced segment: pitch in semitones re 100 Hz (a speaker's range is symmetric in
- * semitones, not Hz), pitch spread as F0 sd / mean, loudness in LUFS or dBFS RMS, rate in words/s.
- */
-interface Prosody {
-  readonly pitch: number;
-  readonly spread: number;
-  readonly rmsDb: number;
-  readonly lufs: number | null;
-  readonly rate: number;
-}
-
-function prosodyOf(acoustic: AcousticCues | undefined): Prosody | null {
-  if (!acoustic || acoustic.f0MeanHz === null || acoustic.f0MeanHz <= 0) return null;
-  return {
-    pitch: semitones(acoustic.f0MeanHz),
-    spread: (acoustic.f0SdHz ?? 0) / acoustic.f0MeanHz,
-    rmsDb: acoustic.rmsDb,
-    lufs: acoustic.loudnessLufs ?? null,
-    rate: acoustic.speechRateSource === 'syllable-nuclei' ? acoustic.speechRate / SYLLABLES_PER_WORD : acoustic.speechRate,
-  };
-}
-
-function semitones(hz: number): number {
-  return 12 * Math.log2(hz / 100);
-}
-
-/**
- * Absolute reference values, for a corpus too small for any baseline. They mirror the rules
- * teacher's thresholds so that its "high"/"low" sit at z = ±1: pitch centred on 165 Hz with 5
- * semitones per unit (220 Hz → +1.0, 110 Hz → −1.4, 270 Hz → +1.7); spread 0.165 ± 0.085 (flat
- * 0.08, lively 0.25); level −23 ± 7 dB (quiet −30, loud −16; the same for LUFS, where speech is
- * normalised to −23); rate 2.8 ± 0.8 words/s (slow 2.0, fast 3.6).
- */
-const ABSOLUTE: { readonly center: Profile; readonly scale: Profile } = {
-  center: { pitch: semitones(165), spread: 0.165, loudness: -23, rate: 2.8 },
-  scale: { pitch: 5, spread: 0.085, loudness: 7, rate: 0.8 },
+export const agreementCue: CueDescriptor<'agreement', typeof AgreementCues> = {
+  key: 'agreement',
+  stage: cuesAgreement,
+  schema: AgreementCues,
+  modality: null,
+  prompt: {
+    key: 'agreement',
+    view: (agreement) => (agreement ? { video: agreement.visual, audio: agreement.acoustic, text: agreement.lexical, tag: agreement.tag } : null),
+  },
+  citable: (agreement) => [{ unit: 'ratio', values: VOTERS.map((voter) => agreement[voter]?.confidence) }],
+  // It weighs the other cues' votes; it adds no evidence of its own.
+  evidence: () => [],
 };
-
-/**
- * Smallest spread a baseline may claim: differences below these are not audible as a change of
- * voice, so a speaker who always sounds the same does not turn tiny wobbles into large z-scores.
- */
-const SCALE_FLOOR: Profile = { pitch: 1, spread: 0.03, loudness: 1.5, rate: 0.25 };
-
-/** z-scores are clamped here: beyond it a value is simply extreme, and one feature must not swamp the rest. */
-const Z_LIMIT = 3;
-
-/**
- * Where each emotion sits in z-space (pitch, spread, loudness, rate), after the vocal-affect
- * profiles of Juslin & Laukka (2003): joy high and lively in pitch, a little loud and fast;
- * surprise higher and livelier still, not loud, slower; fear high, fast, narrow and not loud;
- * anger loud and fast above all; sadness low, flat, quiet and slow; neutral at the baseline.
- * Disgust has no reliable prosodic profile and is never read from the voice. Prototypes sit about
- * 1.5 units out so a segment must stand clearly apart from its baseline before it leaves neutral.
- */
-const PROTOTYPES: readonly (readonly [Emotion, Profile])[] = [
-  ['neutral', { pitch: 0, spread: 0, loudness: 0, rate: 0 }],
-  ['happy', { pitch: 1.5, spread: 1.5, loudness: 0.75, rate: 0.5 }],
-  ['surprised', { pitch: 2, spread: 2, loudness: 0, rate: -0.75 }],
-  ['fearful', { pitch: 1.75, spread: -0.5, loudness: -0.5, rate: 1.75 }],
-  ['angry', { pitch: 0.75, spread: 0.75, loudness: 2, rate: 1.5 }],
-  ['sad', { pitch: -1.5, spread: -1.25, loudness: -1.5, rate: -1.5 }],
-];
-
-interface Group {
-  readonly center: Profile;
-  readonly scale: Profile;
-  readonly loudness: 'lufs' | 'rms';
-}
-
-/**
- * Baselines of every speaker with enough voiced segments and of the corpus. Centre = median
- * (one emotional segment among three must not shift what "normal" is for the other two); scale =
- * standard deviation, floored. Values are sorted before any arithmetic, so the result does not
- * depend on the order segments arrive in.
- */
-class ProsodyBaselines {
-  private readonly speakers = new Map<string, Group>();
-  private readonly corpus: Group | null;
-
-  constructor(views: readonly ProsodyView[], minSegments: number) {
-    const voiced = views.flatMap(({ speaker, prosody }) => (prosody ? [{ speaker, prosody }] : []));
-    const bySpeaker = new Map<string, Prosody[]>();
-    for (const { speaker, prosody } of voiced) {
-      if (speaker === null) continue;
-      const members = bySpeaker.get(speaker);
-      if (members) members.push(prosody);
-      else bySpeaker.set(speaker, [prosody]);
-    }
-    for (const [speaker, members] of bySpeaker) if (members.length >= minSegments) this.speakers.set(speaker, group(members));
-    this.corpus = voiced.length >= minSegments ? group(voiced.map((v) => v.prosody)) : null;
-  }
-
-  get speakerCount(): number {
-    return this.speakers.size;
-  }
-
-  get hasCorpus(): boolean {
-    return this.corpus !== null;
-  }
-
-  /** The baseline that applies to a segment (also reported when its voice gave no estimate) and its voice's emotion. */
-  estimate(segment: Segment): { baseline: Baseline; estimate: ModalityEstimate | null } {
-    const speaker = speakerOf(segment);
-    const own = speaker === null ? undefined : this.speakers.get(speaker);
-    const [baseline, reference]: [Baseline, Group | null] = own ? ['speaker', own] : this.corpus ? ['corpus', this.corpus] : ['absolute', null];
-    const prosody = prosodyOf(segment.cues?.acoustic);
-    if (!prosody) return { baseline, estimate: null };
-    const z = reference ? zProfile(prosody, reference) : zProfile(prosody, { ...ABSOLUTE, loudness: prosody.lufs === null ? 'rms' : 'lufs' });
-    return { baseline, estimate: nearestPrototype(z) };
-  }
-}
-
-function speakerOf(segment: Segment): string | null {
-  const speaker = segment.clip.manifest.speaker?.trim();
-  return speaker ? speaker : null;
-}
-
-function group(members: readonly Prosody[]): Group {
-  // LUFS when every member has it: a baseline must not mix two loudness scales.
-  const loudness = members.every((m) => m.lufs !== null) ? 'lufs' : 'rms';
-  const values: Record<Feature, number[]> = {
-    pitch: members.map((m) => m.pitch),
-    spread: members.map((m) => m.spread),
-    loudness: members.map((m) => (loudness === 'lufs' ? m.lufs! : m.rmsDb)),
-    rate: members.map((m) => m.rate),
-  };
-  const center = {} as Profile;
-  const scale = {} as Profile;
-  for (const feature of FEATURES) {
-    const sorted = [...values[feature]].sort((a, b) => a - b);
-    center[feature] = median(sorted);
-    scale[feature] = Math.max(SCALE_FLOOR[feature], sd(sorted));
-  }
-  return { center, scale, loudness };
-}
-
-function zProfile(prosody: Prosody, reference: Group): Profile {
-  // A segment without LUFS against a LUFS baseline cannot happen (it would be a member); the
-  // fallback to RMS keeps an absolute reading possible for segments that lack it.
-  const loudness = reference.loudness === 'lufs' && prosody.lufs !== null ? prosody.lufs : prosody.rmsDb;
-  const value: Profile = { pitch: prosody.pitch, spread: prosody.spread, loudness, rate: prosody.rate };
-  const z = {} as Profile;
-  for (const feature of FEATURES) {
-    z[feature] = Math.max(-Z_LIMIT, Math.min(Z_LIMIT, (value[feature] - reference.center[feature]) / reference.scale[feature]));
-  }
-  return z;
-}
-
-/**
- * The nearest prototype (Euclidean); confidence = d(runner-up) / (d(best) + d(runner-up)), so 0.5
- * is a tie and 1 sits on the prototype. Ties go to the earlier prototype.
- */
-function nearestPrototype(z: Profile): ModalityEstimate {
-  const distances = PROTOTYPES.map(([emotion, prototype]) => ({
-    emotion,
-    distance: Math.sqrt(FEATURES.reduce((sum, f) => sum + (z[f] - prototype[f]) ** 2, 0)),
-  }));
-  const ranked = [...distances].sort((a, b) => a.distance - b.distance);
-  const [best, runnerUp] = ranked;
-  const total = best.distance + runnerUp.distance;
-  return { emotion: best.emotion, confidence: round2(total > 0 ? runnerUp.distance / total : 0.5) };
-}
-
-function median(sorted: readonly number[]): number {
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/** Population standard deviation of already sorted values (summed in that order, for stable output). */
-function sd(sorted: readonly number[]): number {
-  const m = sorted.reduce((sum, v) => sum + v, 0) / sorted.length;
-  return Math.sqrt(sorted.reduce((sum, v) => sum + (v - m) ** 2, 0) / sorted.length);
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100 + 0;
-}

@@ -4,8 +4,12 @@
 // without lexical cues, flagged `unsupported-language`, rather than with a misleading "neutral".
 import Sentiment from 'sentiment';
 import { z } from 'zod';
+import { textEvidence } from '../../pipelines/affect/evidence.ts';
 import { drop, type DropResult, type SegmentStage } from '../../pipelines/stage.ts';
-import { LexicalCues, type Emotion, type Segment } from '../../schemas/records.ts';
+import { LexicalCues } from '../../schemas/cues.ts';
+import type { Emotion } from '../../schemas/emotion.ts';
+import type { Segment } from '../../schemas/records.ts';
+import type { CueDescriptor } from './cues.ts';
 
 const LexicalConfig = z
   .object({
@@ -154,3 +158,19 @@ export function findEmotionWords(text: string): { word: string; emotion: Emotion
 function unique(words: string[]): string[] {
   return [...new Set(words)];
 }
+
+export const lexicalCue: CueDescriptor<'lexical', typeof LexicalCues> = {
+  key: 'lexical',
+  stage: cuesLexical,
+  schema: LexicalCues,
+  modality: 'text',
+  prompt: {
+    key: 'text',
+    view: (lexical) =>
+      lexical
+        ? { sentiment: lexical.sentiment, score: lexical.score, positiveWords: lexical.positiveWords, negativeWords: lexical.negativeWords, emotionWords: lexical.emotionWords }
+        : null,
+  },
+  citable: (lexical) => [{ unit: 'none', values: [lexical.score, lexical.positiveWords.length, lexical.negativeWords.length, lexical.emotionWords.length] }],
+  evidence: (lexical, segment) => textEvidence(lexical, segment.transcript?.text ?? ''),
+};

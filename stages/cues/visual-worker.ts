@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { RecordError } from '../../pipelines/errors.ts';
 import { WorkerPool, isWorkerFor, serveJobs } from '../../pipelines/worker-thread.ts';
-import type { Emotion } from '../../schemas/records.ts';
+import type { Emotion } from '../../schemas/emotion.ts';
 import { findSpeaker, speechEnvelope, type SpeakerScore, type SpeakerVerdict } from './active-speaker.ts';
 import { faceGeometry, type FaceGeometry } from './face-geometry.ts';
 import { FaceLinker, type Box } from './face-tracks.ts';

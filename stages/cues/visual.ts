@@ -4,12 +4,17 @@
 // whose mouth opening follows the WAV's speech envelope, and the cues describe that track (else the
 // longest one): expressions per keyframe and overall, facial geometry, face crops, the peak frame.
 import { z } from 'zod';
+import { videoEvidence } from '../../pipelines/affect/evidence.ts';
 import { sha256 } from '../../pipelines/fingerprint.ts';
 import { decodeWav, WavFormatError } from '../../pipelines/media/wav.ts';
 import type { SegmentStage, StageContext } from '../../pipelines/stage.ts';
-import { EMOTIONS, VisualCues, type ArtefactRef, type Emotion, type FaceTrackCues, type GeometrySummary, type Segment } from '../../schemas/records.ts';
+import type { ArtefactRef } from '../../schemas/artefact.ts';
+import { VisualCues, type FaceTrackCues, type GeometrySummary } from '../../schemas/cues.ts';
+import { EMOTIONS, type Emotion } from '../../schemas/emotion.ts';
+import type { Segment } from '../../schemas/records.ts';
 import { summariseGeometry, type FaceGeometry } from './face-geometry.ts';
 import { trackFaces, type FaceTrack, type FaceTrackAnalysis, type TrackJob } from './visual-worker.ts';
+import type { CueDescriptor } from './cues.ts';
 
 const CropConfig = z
   .object({
@@ -235,3 +240,66 @@ function round(value: number, digits: number): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
 }
+
+/** Which person the visual cues are about, in words (the prompt's `person` placeholder and its video.person). */
+export function personOf(segment: Segment): string {
+  const visual = segment.cues?.visual;
+  if (!visual) return 'no face analysis was run';
+  const tracks = visual.tracks;
+  if (!tracks) return 'the largest face in each keyframe (no face tracking)';
+  if (tracks.length === 0) return 'no face was found in the video';
+  const others = visual.otherFaces ?? tracks.length - 1;
+  const rest = others === 0 ? 'no other face is in the video' : `${others} other face${others === 1 ? ' is' : 's are'} in the video and not described`;
+  const speaker = visual.speaker;
+  if (speaker?.track && speaker.track === visual.described) {
+    return `the speaking person: face track ${speaker.track}, whose mouth moves with the speech (confidence ${speaker.confidence.toFixed(2)}); ${rest}`;
+  }
+  const why = speaker?.method === 'no-speech' ? 'there is no speech to match' : 'no face moves its mouth with the speech';
+  return `face track ${visual.described}, the face seen longest; the speaker was not identified (${why}), so this may not be the person speaking; ${rest}`;
+}
+
+export const visualCue: CueDescriptor<'visual', typeof VisualCues> = {
+  key: 'visual',
+  stage: cuesVisual,
+  schema: VisualCues,
+  modality: 'video',
+  // Rows keep a summary of each track; the segment record keeps its per-frame data (stages/write.ts).
+  column: 'visual with each face track summarised',
+  prompt: {
+    key: 'video',
+    view: (visual, segment) =>
+      visual
+        ? {
+            person: personOf(segment),
+            faceTracks: visual.tracks?.length,
+            otherFaces: visual.otherFaces,
+            speaker: visual.speaker ? { track: visual.speaker.track, confidence: visual.speaker.confidence, method: visual.speaker.method } : undefined,
+            keyframes: visual.frames.length,
+            faceRatio: visual.faceRatio,
+            dominantExpression: visual.dominant,
+            stability: visual.stability,
+            meanExpressions: visual.meanExpressions,
+            // Geometric ratios of the 68 landmarks over the inter-ocular distance, not FACS action units.
+            geometry: visual.geometry
+              ? { mean: visual.geometry.mean, mouthOpeningRange: visual.geometry.range.mouthOpening, browRaise: visual.geometry.browRaise, browLowering: visual.geometry.browLowering }
+              : undefined,
+            peak: visual.peak ? { timeSec: visual.peak.time, emotion: visual.peak.emotion, probability: visual.peak.probability } : undefined,
+          }
+        : null,
+  },
+  citable(visual) {
+    const withFace = visual.frames.filter((f) => f.faces > 0).length;
+    const geometry = visual.geometry;
+    return [
+      { unit: 'none', values: [visual.frames.length, withFace, ...visual.frames.map((f) => f.faces)] },
+      { unit: 'seconds', values: [...visual.frames.map((f) => f.time), visual.peak?.time] },
+      { unit: 'ratio', values: [visual.stability, visual.faceRatio, ...Object.values(visual.meanExpressions ?? {}), visual.frames.length > 0 ? withFace / visual.frames.length : null] },
+      // Face tracks (cues.visual 2): their count and numbers, the speaker's confidence and scores, the geometry ratios, the peak.
+      { unit: 'none', values: [visual.tracks?.length, visual.otherFaces, ...(visual.tracks ?? []).map((t) => Number(/\d+$/.exec(t.id)?.[0]))] },
+      { unit: 'ratio', values: visual.speaker ? [visual.speaker.confidence, ...visual.speaker.scores.flatMap((t) => [t.correlation, t.coverage, t.mouthMotion])] : [] },
+      { unit: 'none', values: geometry ? [...Object.values(geometry.mean), ...Object.values(geometry.range), geometry.browRaise, geometry.browLowering] : [] },
+      { unit: 'ratio', values: [visual.peak?.probability] },
+    ];
+  },
+  evidence: (visual) => videoEvidence(visual),
+};

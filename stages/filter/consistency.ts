@@ -8,8 +8,10 @@
 // CONSISTENCY_CHECKS; nothing else in the filter changes.
 import { z } from 'zod';
 import { drop, type DropResult } from '../../pipelines/stage.ts';
-import { Emotion, type Labels, type ModalityEstimate, type Segment, type Sentiment } from '../../schemas/records.ts';
-import { EMOTION_SENTIMENT, type EmotionVocabulary } from './emotion-words.ts';
+import { VOTERS, type Voter } from '../../schemas/cues.ts';
+import { Emotion, type ModalityEstimate, type Sentiment } from '../../schemas/emotion.ts';
+import type { Labels, Segment } from '../../schemas/records.ts';
+import { EMOTION_SENTIMENT, type EmotionVocabulary } from '../../pipelines/affect/emotion-words.ts';
 
 export const ConsistencyConfig = z
   .object({
@@ -72,16 +74,13 @@ const manifestCheck: ConsistencyCheck = {
   },
 };
 
-type Modality = 'visual' | 'acoustic' | 'lexical';
-const MODALITIES: readonly Modality[] = ['visual', 'acoustic', 'lexical'];
-
 /** The modality votes that count: cues.agreement's estimates (or the face's dominant expression without it). */
-function votes(segment: Segment, config: ConsistencyConfig): { modality: Modality; estimate: ModalityEstimate }[] {
+function votes(segment: Segment, config: ConsistencyConfig): { modality: Voter; estimate: ModalityEstimate }[] {
   const agreement = segment.cues?.agreement;
-  const estimates: Partial<Record<Modality, ModalityEstimate | null>> = agreement
-    ? { visual: agreement.visual, acoustic: agreement.acoustic, lexical: agreement.lexical }
+  const estimates: Partial<Record<Voter, ModalityEstimate | null>> = agreement
+    ? agreement
     : { visual: segment.cues?.visual?.dominant ? { emotion: segment.cues.visual.dominant, confidence: 1 } : null };
-  return MODALITIES.flatMap((modality) => {
+  return VOTERS.flatMap((modality) => {
     const estimate = estimates[modality];
     return estimate && estimate.confidence >= config.minVoteConfidence ? [{ modality, estimate }] : [];
   });

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { fingerprint } from '../../pipelines/fingerprint.ts';
 import { drop, runGlobalInMemory, type DropResult, type GlobalStage } from '../../pipelines/stage.ts';
-import { Emotion, type Segment } from '../../schemas/records.ts';
+import { Emotion } from '../../schemas/emotion.ts';
+import type { Segment } from '../../schemas/records.ts';
 import { normaliseText, wordCount } from './generated-text.ts';
 
 const LengthField = z.enum(['description', 'answer', 'rationale']);

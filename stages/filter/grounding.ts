@@ -4,8 +4,10 @@
 // the face cues support; the verdict ("predicted emotion is X") must name the rationale's emotion.
 // A step that makes no such claim is allowed (it weighs earlier steps) unless `uncited: ungrounded`.
 import { z } from 'zod';
-import type { Emotion, Segment } from '../../schemas/records.ts';
-import type { EmotionVocabulary } from './emotion-words.ts';
+import type { Emotion } from '../../schemas/emotion.ts';
+import type { Segment } from '../../schemas/records.ts';
+import type { EmotionVocabulary } from '../../pipelines/affect/emotion-words.ts';
+import { citableCueValues, type CitableUnit } from '../cues/cues.ts';
 import { containsWords, quotedSpans, stripStepPrefix, withoutQuotes } from './generated-text.ts';
 
 /** A regular expression given as text; the config is refused when it does not compile. */
@@ -50,7 +52,8 @@ export interface GroundingIssue {
 // ---------------------------------------------------------------------------------------------
 // Numbers.
 
-type Unit = 'hz' | 'hz/s' | 'db' | 'lufs' | 'percent' | 'rate' | 'seconds' | 'semitones' | 'none';
+/** The units a sentence cites a number in: those cues declare (a ratio aside), and percent. */
+type Unit = Exclude<CitableUnit, 'ratio'> | 'percent';
 
 const UNITS: readonly (readonly [RegExp, Unit, number])[] = [
   [/^\s*hz\s*(?:\/\s*s\b|per\s+second\b)/i, 'hz/s', 1],
@@ -108,54 +111,20 @@ function citedNumbers(text: string): CitedNumber[] {
   return found.map(({ text: t, value, decimals, unit }) => ({ text: t, value, decimals, unit }));
 }
 
-/** Every value the record stores, by the unit a sentence would cite it in. */
+/** Every value the record stores (each cue's citable values, the labels, the times), by the unit a sentence would cite it in. */
 function storedValues(segment: Segment): Record<Unit, number[]> {
   const pool: Record<Unit, number[]> = { hz: [], 'hz/s': [], db: [], lufs: [], percent: [], rate: [], seconds: [], semitones: [], none: [] };
   const add = (unit: Unit, ...values: (number | null | undefined)[]) => {
     for (const v of values) if (typeof v === 'number' && Number.isFinite(v)) pool[unit].push(v);
   };
-  const { acoustic, visual, lexical, agreement } = segment.cues ?? {};
-  const ratios: number[] = [];
-  if (acoustic) {
-    add('hz', acoustic.f0MeanHz, acoustic.f0SdHz, acoustic.f0MinHz, acoustic.f0MaxHz);
-    if (acoustic.f0MinHz !== null && acoustic.f0MaxHz !== null) {
-      add('hz', acoustic.f0MaxHz - acoustic.f0MinHz);
-      if (acoustic.f0MinHz > 0) add('semitones', 12 * Math.log2(acoustic.f0MaxHz / acoustic.f0MinHz));
-    }
-    add('hz/s', acoustic.f0SlopeHzPerS);
-    add('db', acoustic.rmsDb, acoustic.rmsSdDb, acoustic.loudnessLufs);
-    add('lufs', acoustic.loudnessLufs);
-    add('rate', acoustic.speechRate);
-    add('seconds', acoustic.duration);
-    ratios.push(acoustic.voicedRatio, acoustic.pauseRatio);
+  for (const { unit, values } of citableCueValues(segment)) {
+    // A ratio may be cited as itself or as a percentage.
+    if (unit === 'ratio') {
+      add('none', ...values);
+      add('percent', ...values.map((v) => (typeof v === 'number' ? v * 100 : v)));
+    } else add(unit, ...values);
   }
-  if (visual) {
-    const withFace = visual.frames.filter((f) => f.faces > 0).length;
-    add('none', visual.frames.length, withFace, ...visual.frames.map((f) => f.faces));
-    add('seconds', ...visual.frames.map((f) => f.time));
-    ratios.push(visual.stability, visual.faceRatio, ...Object.values(visual.meanExpressions ?? {}));
-    if (visual.frames.length > 0) ratios.push(withFace / visual.frames.length);
-    // Face tracks (cues.visual 2): the speaker's confidence and scores, the geometry ratios, the peak.
-    add('none', visual.tracks?.length, visual.otherFaces, ...(visual.tracks ?? []).map((t) => Number(/\d+$/.exec(t.id)?.[0])));
-    if (visual.speaker) ratios.push(visual.speaker.confidence, ...visual.speaker.scores.flatMap((t) => [t.correlation, t.coverage, t.mouthMotion]));
-    if (visual.geometry) {
-      const { mean, range, browRaise, browLowering } = visual.geometry;
-      add('none', ...Object.values(mean), ...Object.values(range), browRaise, browLowering);
-    }
-    if (visual.peak) {
-      ratios.push(visual.peak.probability);
-      add('seconds', visual.peak.time);
-    }
-  }
-  if (lexical) {
-    add('none', lexical.score, lexical.positiveWords.length, lexical.negativeWords.length, lexical.emotionWords.length);
-  }
-  if (agreement) ratios.push(...[agreement.visual, agreement.acoustic, agreement.lexical].flatMap((e) => (e ? [e.confidence] : [])));
   if (segment.labels) add('none', segment.labels.valence, segment.labels.arousal);
-  for (const r of ratios) {
-    add('none', r);
-    add('percent', r * 100);
-  }
   add('seconds', segment.end - segment.start, segment.start, segment.end, ...(segment.transcript?.words ?? []).flatMap((w) => [w.start, w.end]));
   if (segment.transcript?.text.trim()) add('none', segment.transcript.text.trim().split(/\s+/).length);
   // A bare number may be any stored value, in any unit.

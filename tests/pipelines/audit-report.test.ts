@@ -9,7 +9,9 @@ import { loadThumbnails, THUMBNAIL_WIDTH } from '../../pipelines/audit/thumbnail
 import { segmentDrop } from '../../pipelines/drops.ts';
 import { emptyStageStats } from '../../pipelines/stats.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
-import { Segment, type AgreementCues, type Drop, type Emotion } from '../../schemas/records.ts';
+import type { AgreementCues } from '../../schemas/cues.ts';
+import type { Emotion } from '../../schemas/emotion.ts';
+import { Segment, type Drop } from '../../schemas/records.ts';
 import { COLUMNS, Sample, type Split, type Task } from '../../schemas/sample.ts';
 import { formatTable } from '../../scripts/commands/audit.ts';
 import { tempDir } from '../helpers.ts';

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AcousticCues, LexicalCues, QAItem, Segment } from '../../schemas/records.ts';
+import { AcousticCues, LexicalCues } from '../../schemas/cues.ts';
+import { QAItem, Segment } from '../../schemas/records.ts';
 import { ConfigError, RecordError } from '../../pipelines/errors.ts';
-import { RULES_MODEL, RulesTeacher, estimateEmotion } from '../../pipelines/teachers/rules-teacher.ts';
+import { RULES_MODEL, RulesTeacher, estimateSegment } from '../../pipelines/teachers/rules-teacher.ts';
 import { createTeacherRegistry } from '../../pipelines/teachers/registry.ts';
 import { teacherRequest } from '../../pipelines/teachers/task.ts';
 import type { TeacherTask } from '../../pipelines/teachers/teacher.ts';
@@ -59,27 +60,27 @@ async function ask<T, O>(task: TeacherTask<T, O>, seg: Segment, options?: Record
   return response.value;
 }
 
-describe('estimateEmotion', () => {
+describe('estimateSegment', () => {
   it('reads a high-pitched loud positive segment as happy and a low slow negative one as sad', () => {
-    expect(estimateEmotion(happy)).toMatchObject({ primary: 'happy', sentiment: 'positive' });
-    expect(estimateEmotion(sad)).toMatchObject({ primary: 'sad', sentiment: 'negative' });
-    expect(estimateEmotion(neutral).primary).toBe('neutral');
-    expect(estimateEmotion(bare)).toMatchObject({ primary: 'neutral', evidence: [] });
+    expect(estimateSegment(happy)).toMatchObject({ primary: 'happy', sentiment: 'positive' });
+    expect(estimateSegment(sad)).toMatchObject({ primary: 'sad', sentiment: 'negative' });
+    expect(estimateSegment(neutral).primary).toBe('neutral');
+    expect(estimateSegment(bare)).toMatchObject({ primary: 'neutral', evidence: [] });
   });
 
   it('recognises the demo prosody without any words', () => {
     const voice = (f0: number, rmsDb: number, rate: number) => segment(`voice-${f0}-${rmsDb}-${rate}`, {
       text: '', acoustic: { duration: 3, f0MeanHz: f0, f0SdHz: f0 * 0.15, f0MinHz: f0 * 0.8, f0MaxHz: f0 * 1.3, voicedRatio: 0.6, rmsDb, rmsSdDb: 4, pauseRatio: 0.2, speechRate: rate, speechRateSource: 'transcript' },
     });
-    expect(estimateEmotion(voice(250, -20, 3.0)).primary).toBe('happy');
-    expect(estimateEmotion(voice(90, -21, 1.8)).primary).toBe('sad');
-    expect(estimateEmotion(voice(290, -20, 3.0)).primary).toBe('fearful');
-    expect(estimateEmotion(voice(140, -12, 4.2)).primary).toBe('angry');
-    expect(estimateEmotion(voice(120, -20, 3.0)).primary).toBe('neutral');
+    expect(estimateSegment(voice(250, -20, 3.0)).primary).toBe('happy');
+    expect(estimateSegment(voice(90, -21, 1.8)).primary).toBe('sad');
+    expect(estimateSegment(voice(290, -20, 3.0)).primary).toBe('fearful');
+    expect(estimateSegment(voice(140, -12, 4.2)).primary).toBe('angry');
+    expect(estimateSegment(voice(120, -20, 3.0)).primary).toBe('neutral');
   });
 
   it('is a pure function of the record', () => {
-    expect(estimateEmotion(happy)).toEqual(estimateEmotion(structuredClone(happy)));
+    expect(estimateSegment(happy)).toEqual(estimateSegment(structuredClone(happy)));
   });
 });
 
@@ -126,11 +127,11 @@ describe('RulesTeacher describe', () => {
     expect(text.startsWith('The face reads as happy (mean probability 0.68) in 3 of 3 keyframes, stable in 67% of them.')).toBe(true);
     const { steps } = await ask(rationaleTask, withFace);
     expect(steps[0]).toMatch(/^Step 1: The face reads as happy/);
-    expect(estimateEmotion(withFace).byModality.video).toBe('happy');
+    expect(estimateSegment(withFace).byModality.video).toBe('happy');
 
     const noFace = Segment.parse({ ...neutral, cues: { ...neutral.cues, visual: { ...visual, frames: visual.frames.map((f) => ({ ...f, faces: 0, box: null, expressions: null })), meanExpressions: null, dominant: null, stability: 0, faceRatio: 0 } } });
     expect((await ask(describeTask, noFace)).text.startsWith('No face was found in 3 keyframes.')).toBe(true);
-    expect(estimateEmotion(noFace).byModality.video).toBeNull();
+    expect(estimateSegment(noFace).byModality.video).toBeNull();
   });
 
   it('names a conflict between voice and words', async () => {
@@ -237,7 +238,7 @@ describe('RulesTeacher qa', () => {
   });
 
   it('answers "why" with exactly the findings that support the predicted emotion', async () => {
-    const estimate = estimateEmotion(happy);
+    const estimate = estimateSegment(happy);
     const supporting = estimate.evidence.filter((e) => (e.weights.happy ?? 0) > 0).map((e) => `${e.finding}.`);
     const [why] = (await ask(qaTask, happy, { kinds: ['open'] })).items;
     expect(why.answer).toBe([...supporting, 'Together these cues point to happy.'].join(' '));
@@ -254,7 +255,7 @@ describe('RulesTeacher qa', () => {
     // the emotion word 'happy' (weight 1.0) outweighs the high pitch (0.8) and the positive wording (0.74)
     expect(strongest.answer).toBe("The emotion words: the transcript contains the word 'happy', which expresses happiness. Of the measured cues, it points most strongly to happy.");
     const faceOnly = withVisual(bare, { ...faceCues(0.9), stability: 1 });
-    expect(estimateEmotion(faceOnly).primary).toBe('happy');
+    expect(estimateSegment(faceOnly).primary).toBe('happy');
     const face = (await ask(qaTask, faceOnly, { kinds: ['open'] })).items;
     expect(face[0].answer).toBe('The face reads as happy (mean probability 0.90) in 3 of 3 keyframes, stable in 100% of them. This cue points to happy.');
     expect(face[1].answer).toBe('The facial expression: the face reads as happy (mean probability 0.90) in 3 of 3 keyframes, stable in 100% of them. Of the measured cues, it points most strongly to happy.');
@@ -273,7 +274,7 @@ describe('RulesTeacher qa', () => {
     const fastOnly = segment('fast-only', {
       acoustic: { duration: 2, f0MeanHz: null, f0SdHz: null, f0MinHz: null, f0MaxHz: null, voicedRatio: 0.05, rmsDb: -20, rmsSdDb: 2, pauseRatio: 0.1, speechRate: 4, speechRateSource: 'transcript' },
     });
-    expect(estimateEmotion(fastOnly)).toMatchObject({ primary: 'neutral', evidence: [{ cue: 'speech-rate' }] });
+    expect(estimateSegment(fastOnly)).toMatchObject({ primary: 'neutral', evidence: [{ cue: 'speech-rate' }] });
     expect((await ask(qaTask, fastOnly, { kinds: ['open'] })).items).toEqual([{
       kind: 'open', question: 'Why does the person most likely feel neutral?',
       answer: 'No measured cue is strong enough to point to an emotion: the speech is fast, at 4.0 words/s. So the reading stays neutral.',
@@ -346,7 +347,7 @@ describe('RulesTeacher rationale', () => {
     expect(face.steps[0]).toBe('Step 1: The face reads as happy (mean probability 0.68) in 3 of 3 keyframes, stable in 67% of them; this points to happy.');
     for (const seg of [happy, sad, neutral, bare, voiceOnlyUnvoiced, withVisual(sad, faceCues(0.68)), withVisual(happy, noFaceCues)]) {
       const { steps, emotion } = await ask(rationaleTask, seg);
-      expect(emotion).toBe(estimateEmotion(seg).primary);
+      expect(emotion).toBe(estimateSegment(seg).primary);
       expect(steps.at(-1)).toBe(`Step ${steps.length}: predicted emotion is ${emotion}`);
       expect(steps.slice(0, -1).filter((step) => /predicted emotion/.test(step))).toEqual([]);
     }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprint } from '../../pipelines/fingerprint.ts';
 import { assignSplits, splitGroups } from '../../pipelines/split.ts';
-import type { Emotion, Segment } from '../../schemas/records.ts';
+import type { Emotion } from '../../schemas/emotion.ts';
+import type { Segment } from '../../schemas/records.ts';
 import { SPLITS, type Split } from '../../schemas/sample.ts';
 
 interface Spec {

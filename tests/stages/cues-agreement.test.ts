@@ -9,8 +9,10 @@ import { readRowsHyparquet } from '../../pipelines/parquet/index.ts';
 import { runPipeline } from '../../pipelines/runner.ts';
 import { isDrop } from '../../pipelines/stage.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
-import { AgreementCues, ConflictTag, Segment, type AcousticCues, type Emotion, type VisualCues } from '../../schemas/records.ts';
-import { cuesAgreement, normaliseEmotionLabel } from '../../stages/cues/agreement.ts';
+import { AgreementCues, type AcousticCues, type VisualCues } from '../../schemas/cues.ts';
+import { ConflictTag, type Emotion } from '../../schemas/emotion.ts';
+import { Segment } from '../../schemas/records.ts';
+import { cuesAgreement } from '../../stages/cues/agreement.ts';
 import { closeAcousticWorkers } from '../../stages/cues/acoustic-worker.ts';
 import { lexicalCues } from '../../stages/cues/lexical.ts';
 import { STAGES } from '../../stages/index.ts';
@@ -201,14 +203,21 @@ describe('cues.agreement', () => {
     expect(empty[2]).toMatchObject({ visual: null, lexical: null, acoustic: { emotion: 'sad' }, tag: 'ambiguous' });
   });
 
-  it('normalises label synonyms and treats unknown labels as absent', () => {
+  it('reads manifest labels through the one label normaliser (synonyms and dataset codes) and treats unknown labels as absent', async () => {
     const expected: Record<string, Emotion> = {
       joyful: 'happy', joy: 'happy', happiness: 'happy', anger: 'angry', mad: 'angry', fear: 'fearful', afraid: 'fearful', scared: 'fearful',
       surprise: 'surprised', sadness: 'sad', calm: 'neutral', none: 'neutral', disgust: 'disgusted', ' Happy ': 'happy', SAD: 'sad',
+      // IEMOCAP / CREMA-D codes, which the filter always knew and cues.agreement used to read as no label.
+      hap: 'happy', exc: 'happy', ang: 'angry', fru: 'angry', neu: 'neutral', sur: 'surprised', dis: 'disgusted', fea: 'fearful',
     };
-    for (const [label, emotion] of Object.entries(expected)) expect(normaliseEmotionLabel(label)).toBe(emotion);
-    expect(normaliseEmotionLabel('bewildered')).toBeNull();
-    expect(normaliseEmotionLabel(undefined)).toBeNull();
+    const labels = [...Object.keys(expected), 'bewildered'];
+    const read = await agree(labels.map((label, i) => segment(`label-${i}`, { label, voice: SAD_VOICE, text: SAD_WORDS })));
+    labels.forEach((label, i) => {
+      const emotion = expected[label];
+      // An unknown label is no label: the modalities decide, and here they tie (the voice is the
+      // corpus baseline itself, so neutral; the words are sad).
+      expect(read[i].reference, label).toEqual(emotion ? { source: 'label', emotion } : { source: 'none', emotion: null });
+    });
   });
 
   it('gives the same result for the same segments in any order', async () => {

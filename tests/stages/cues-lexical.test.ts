@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { sha256 } from '../../pipelines/fingerprint.ts';
 import { isDrop, type StageContext } from '../../pipelines/stage.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
-import { Segment, type LexicalCues, type Transcript } from '../../schemas/records.ts';
+import type { LexicalCues } from '../../schemas/cues.ts';
+import { Segment, type Transcript } from '../../schemas/records.ts';
 import { cuesLexical, findEmotionWords } from '../../stages/cues/lexical.ts';
 
 function makeSegment(transcript: Transcript | undefined, extra: Partial<Segment> = {}): Segment {

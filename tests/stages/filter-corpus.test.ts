@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isDrop, type DropResult } from '../../pipelines/stage.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
-import { Segment, type Emotion } from '../../schemas/records.ts';
+import type { Emotion } from '../../schemas/emotion.ts';
+import { Segment } from '../../schemas/records.ts';
 import { filterCorpus } from '../../stages/filter/corpus.ts';
 import { stageContext, tempDir } from '../helpers.ts';
 

@@ -4,7 +4,7 @@
 // hold the same audio); with `source: audio` the WAVs. No official split: splits are actor-disjoint.
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import type { Emotion } from '../../../schemas/records.ts';
+import type { Emotion } from '../../../schemas/emotion.ts';
 import { filesUnder, type AdapterEntry, type AdapterReject, type CorpusAdapter } from './adapter.ts';
 
 /** The 12 sentences, by the code in the file name (CREMA-D's README). */

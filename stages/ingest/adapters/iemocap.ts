@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import { Emotion } from '../../../schemas/records.ts';
+import { Emotion } from '../../../schemas/emotion.ts';
 import { filesUnder, rescale, type AdapterEntry, type AdapterReject, type CorpusAdapter } from './adapter.ts';
 
 const LABELS: Record<string, Emotion | null> = {

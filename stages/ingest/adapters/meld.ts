@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Emotion } from '../../../schemas/records.ts';
+import type { Emotion } from '../../../schemas/emotion.ts';
 import { parseCsv } from '../manifest.ts';
 import { filesUnder, type AdapterEntry, type AdapterReject, type CorpusAdapter } from './adapter.ts';
 

@@ -8,7 +8,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
-import type { Emotion, ManifestFields } from '../../../schemas/records.ts';
+import type { Emotion } from '../../../schemas/emotion.ts';
+import type { ManifestFields } from '../../../schemas/records.ts';
 import { parseCsv } from '../manifest.ts';
 import { filesUnder, rescale, type AdapterEntry, type AdapterReject, type CorpusAdapter } from './adapter.ts';
 

@@ -6,7 +6,7 @@
 // speaker and the group, so splits are actor-disjoint.
 import { basename, join } from 'node:path';
 import { z } from 'zod';
-import type { Emotion } from '../../../schemas/records.ts';
+import type { Emotion } from '../../../schemas/emotion.ts';
 import { filesUnder, type AdapterEntry, type AdapterReject, type CorpusAdapter } from './adapter.ts';
 
 const MODALITIES = { '01': 'audio-video', '02': 'video-only', '03': 'audio-only' } as const;

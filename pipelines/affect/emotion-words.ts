@@ -1,6 +1,7 @@
-// The filter's emotion vocabulary: the words manifests, open-vocabulary labels and rationales use
-// for an emotion, mapped onto EMOTIONS. A config may add to it or override entries (`synonyms`).
-import { EMOTIONS, type Emotion, type Sentiment } from '../../schemas/records.ts';
+// The one label normaliser: the words manifests, corpus codes, open-vocabulary labels and rationales
+// use for an emotion, mapped onto EMOTIONS in one table. A config may add to it or override entries
+// (`filter.consistency.synonyms`); cues.agreement and the filter read a manifest label through it.
+import { EMOTIONS, type Emotion, type Sentiment } from '../../schemas/emotion.ts';
 
 /**
  * Label spellings of the common corpora (MELD, IEMOCAP abbreviations, CREMA-D, MER2023, RAVDESS
