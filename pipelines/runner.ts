@@ -10,7 +10,7 @@ import { Segment, type Clip, type Drop } from '../schemas/records.ts';
 import type { Plan, PlannedStage } from './config.ts';
 import { segmentDrop } from './drops.ts';
 import { FatalError, RecordError, RetryableError } from './errors.ts';
-import { publishedManifest, transientFailures, type TransientFailures } from './refresh/publish-guard.ts';
+import { publishedManifest, transientFailures, type TransientFailures } from './publish/publish-guard.ts';
 import { fingerprint } from './fingerprint.ts';
 import type { SinkResult, SinkStage } from './sink.ts';
 import { StoredCorpus, type CorpusPart } from './corpus.ts';

@@ -207,13 +207,13 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   }
   const outLocation = values.out ?? plan.config.out;
   // s3:// input and out folders live in local mirrors: clips are pulled before the run, and the out folder
-  // is published after it (manifest.json last). See pipelines/store/publish.ts.
+  // is published after it (manifest.json last). See pipelines/publish/store-mirror.ts.
   const inputLocation = values.input ?? (plan.source.config as { input?: string }).input;
-  const s3 = isS3Location(outLocation) || isS3Location(inputLocation ?? '') ? await import('../pipelines/store/publish.ts') : undefined;
+  const s3 = isS3Location(outLocation) || isS3Location(inputLocation ?? '') ? await import('../pipelines/publish/store-mirror.ts') : undefined;
   const outStore = isS3Location(outLocation) ? openStore(outLocation) : undefined;
   const outDir = outStore ? s3!.mirrorFolder('out', outStore.location) : resolve(outLocation);
   // An out folder in a store has its own lock object (conditional PUT), taken before its mirror is pulled.
-  const remoteLock = outStore && !values['dry-run'] && workerSpec === undefined ? await (await import('../pipelines/refresh/remote-lock.ts')).acquireRemoteLock(outStore as import('../pipelines/store/index.ts').S3Store, `emoforge ${command} ${configFile}`) : undefined;
+  const remoteLock = outStore && !values['dry-run'] && workerSpec === undefined ? await (await import('../pipelines/publish/remote-lock.ts')).acquireRemoteLock(outStore as import('../pipelines/store/index.ts').S3Store, `emoforge ${command} ${configFile}`) : undefined;
   if (outStore && !values['dry-run'] && workerSpec === undefined) await s3!.pullFolder(outStore, outDir);
   const refusedInputs: { uri: string; detail: string }[] = [];
   if (inputLocation && isS3Location(inputLocation)) {
@@ -232,7 +232,7 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
 
   // One refresh per out folder at a time (a dead holder's lock is taken over); dry runs and
   // static-shard workers publish nothing and take no lock.
-  const lock = values['dry-run'] || workerSpec !== undefined ? undefined : await (await import('../pipelines/refresh/lock.ts')).acquireLock(outDir, `emoforge ${command} ${configFile}`);
+  const lock = values['dry-run'] || workerSpec !== undefined ? undefined : await (await import('../pipelines/publish/lock.ts')).acquireLock(outDir, `emoforge ${command} ${configFile}`);
   const logDir = join(outDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const logFile = join(logDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
@@ -289,7 +289,7 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   process.stdout.write(formatSummary(plan.config.name, stageOrder, summary, outDir, logFile));
   // Records failed transiently and nothing was published: not a success, and not a crash either.
   if (!summary.sink && summary.incomplete && !summary.dryRun) {
-    const { incompleteMessage } = await import('../pipelines/refresh/publish-guard.ts');
+    const { incompleteMessage } = await import('../pipelines/publish/publish-guard.ts');
     process.stderr.write(`emoforge: ${incompleteMessage(summary.incomplete)}\n`);
     return 3;
   }

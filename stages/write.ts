@@ -6,10 +6,12 @@
 // removed before any final-named shard changes and the new one is written only after every shard,
 // rejects and stats are in place, so a manifest never points at a partial or foreign shard.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readPreviousRun, writeAuditFiles } from '../pipelines/audit/index.ts';
+import { readPreviousRun } from '../pipelines/audit/index.ts';
+import { writeAuditFiles } from '../pipelines/publish/audit-files.ts';
+import { writeFileAtomic } from '../pipelines/publish/atomic-write.ts';
 import { buildSamples, CONVERSATION_TEMPLATES, DEFAULT_TASKS, type ConversationTemplate } from '../pipelines/conversations.ts';
 import { segmentDrop } from '../pipelines/drops.ts';
 import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
@@ -21,11 +23,11 @@ import type { SinkContext, SinkInput, SinkResult, SinkSegments, SinkStage } from
 import { assignSplits, splitMember, type SplitMember } from '../pipelines/split.ts';
 import type { AuditRow } from '../pipelines/audit/digest.ts';
 import { statsFor, totalWork } from '../pipelines/stats.ts';
-import { acquireLock } from '../pipelines/refresh/lock.ts';
-import { carriedRows } from '../pipelines/refresh/publish-guard.ts';
+import { acquireLock } from '../pipelines/publish/lock.ts';
+import { carriedRows } from '../pipelines/publish/publish-guard.ts';
 import { FatalError } from '../pipelines/errors.ts';
 import { fsFailure, isDiskFull, isFsError } from '../pipelines/fs-errors.ts';
-import { diffVersions, latestVersion, recordVersion, sameContent, versionLine, type VersionDiff, type VersionParent } from '../pipelines/refresh/versions.ts';
+import { diffVersions, latestVersion, recordVersion, sameContent, versionLine, type VersionDiff, type VersionParent } from '../pipelines/publish/versions.ts';
 import { isReviewedSample, REVIEWED_DIR } from '../pipelines/review/reviewed-subset.ts';
 import { EMOFORGE_VERSION } from '../pipelines/version.ts';
 import type { Drop, FootageFingerprint, Segment } from '../schemas/records.ts';
@@ -134,7 +136,7 @@ export interface OutManifest {
   /** the audit report and the dataset card (README.md with Hugging Face front matter) */
   report: string;
   card: string;
-  /** 1, 2, …: +1 each time the published shards or rejects change (see pipelines/refresh/versions.ts) */
+  /** 1, 2, …: +1 each time the published shards or rejects change (see pipelines/publish/versions.ts) */
   version: number;
   /** the version this one replaced and the sha256 of its manifest.json; null for version 1 */
   parent: VersionParent | null;
@@ -321,7 +323,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
 
   const splits = Object.fromEntries(SPLITS.map((s) => [config.splitNames[s], rows[s].count]));
   const totalRows = SPLITS.reduce((n, s) => n + rows[s].count, 0);
-  await atomicWrite(
+  await writeFileAtomic(
     join(ctx.outDir, 'stats.json'),
     JSON.stringify(
       {
@@ -392,7 +394,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
     const files = [...manifest.shards.map((s) => s.file), ...(manifest.reviewed?.shards ?? []).map((s) => s.file), manifest.rejects.file, manifest.media.index, ...media.entries.map((e) => e.file), manifest.stats, manifest.report, manifest.card];
     await recordVersion(ctx.outDir, version, files, manifestText, new Date().toISOString());
   }
-  await atomicWrite(join(ctx.outDir, 'manifest.json'), manifestText);
+  await writeFileAtomic(join(ctx.outDir, 'manifest.json'), manifestText);
   // Media the new version no longer names leave OUT/media (older version folders keep their links).
   const pruned = await pruneMedia(ctx.outDir, media.entries, previousMedia, sweepAll);
   const line = versionLine(version, sameAsLatest, diff, parent);
@@ -573,10 +575,4 @@ async function samePublishedShards(outDir: string, shards: readonly (ShardFile &
 
 function fingerprintBytes(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-async function atomicWrite(path: string, text: string): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, text);
-  await rename(temp, path);
 }

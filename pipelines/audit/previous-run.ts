@@ -23,7 +23,7 @@ interface PublishedManifest {
   corpus?: string;
   configFingerprint?: string;
   createdAt?: string;
-  /** manifests since versions (pipelines/refresh/versions.ts) carry a version number instead of a clock time */
+  /** manifests since versions (pipelines/publish/versions.ts) carry a version number instead of a clock time */
   version?: number;
   shards?: { file: string }[];
 }

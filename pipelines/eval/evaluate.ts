@@ -5,8 +5,8 @@
 // label, with 95% bootstrap intervals and n) and usage.json (calls, cache hits, tokens, USD).
 // Answers are cached in the store, so scoring the same answers again costs nothing and gives the
 // same bytes: nothing here reads a clock, and rows are processed in id order.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { ChatCompletionContentPart, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import PQueue from 'p-queue';
 import pino, { type Logger } from 'pino';
@@ -16,6 +16,7 @@ import type { OutManifest } from '../../stages/write.ts';
 import { evenlyChosen } from '../../stages/clues.ts';
 import { EndpointClient, estimateChatTokens } from '../endpoints/index.ts';
 import { FatalError, InputError } from '../errors.ts';
+import { writeFileAtomic } from '../publish/atomic-write.ts';
 import { readRowsHyparquet, writeParquetFile, type ColumnSpec, type ReadRow } from '../parquet/index.ts';
 import type { Store } from '../store/store.ts';
 import { userContentWithMedia } from '../teachers/llm-teacher.ts';
@@ -315,15 +316,8 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   };
   await mkdir(dir, { recursive: true });
   await writeParquetFile(join(dir, 'results.parquet'), RESULT_COLUMNS, results as unknown as Record<string, unknown>[], [{ key: 'emoforge_eval', value: JSON.stringify({ schema: SUMMARY_SCHEMA, model: name, split }) }]);
-  await writeAtomic(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const usage = { ...ledger.snapshot(), ...teachers.usage?.() };
-  await writeAtomic(join(dir, 'usage.json'), `${JSON.stringify(usage, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'usage.json'), `${JSON.stringify(usage, null, 2)}\n`);
   return { dir, summary, usage, cachedAnswers, rows: results };
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.partial`;
-  await writeFile(temp, text);
-  await rename(temp, path);
 }

@@ -13,6 +13,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { FatalError } from '../errors.ts';
 import { sha256File } from '../fingerprint.ts';
 import { assertSafeKey, type Store } from '../store/store.ts';
+import { writeFileAtomic } from '../publish/atomic-write.ts';
 
 /** The folder under OUT that holds every media file rows name. */
 export const MEDIA_DIR = 'media';
@@ -132,9 +133,7 @@ export async function placeMedia(outDir: string, store: Store, keys: Iterable<st
 export async function writeMediaIndex(outDir: string, entries: readonly MediaEntry[]): Promise<MediaIndexRef> {
   const text = entries.map((e) => `${JSON.stringify({ file: e.file, bytes: e.bytes, sha256: e.sha256 })}\n`).join('');
   const path = join(outDir, MEDIA_INDEX);
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, text);
-  await rename(temp, path);
+  await writeFileAtomic(path, text);
   return {
     index: MEDIA_INDEX,
     files: entries.length,

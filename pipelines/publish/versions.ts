@@ -39,7 +39,7 @@ export interface VersionDiff {
   readonly removedRows: readonly string[];
   /** same row id, different content (any column, split included) */
   readonly changedRows: readonly string[];
-  /** rows kept from the parent for records that failed transiently in this run (pipelines/refresh/publish-guard.ts) */
+  /** rows kept from the parent for records that failed transiently in this run (pipelines/publish/publish-guard.ts) */
   readonly carried?: number;
 }
 
