@@ -12,11 +12,12 @@ import PQueue from 'p-queue';
 import pino, { type Logger } from 'pino';
 import type { Emotion } from '../../schemas/records.ts';
 import { EMOTIONS } from '../../schemas/records.ts';
-import type { OutManifest } from '../../stages/write.ts';
+import type { OutManifest } from '../../schemas/manifest.ts';
 import { evenlyChosen } from '../../stages/clues.ts';
 import { EndpointClient, estimateChatTokens } from '../endpoints/index.ts';
 import { FatalError, InputError } from '../errors.ts';
 import { writeFileAtomic } from '../publish/atomic-write.ts';
+import { readManifest } from '../publish/manifest.ts';
 import { readRowsHyparquet, writeParquetFile, type ColumnSpec, type ReadRow } from '../parquet/index.ts';
 import type { Store } from '../store/store.ts';
 import { userContentWithMedia } from '../teachers/llm-teacher.ts';
@@ -122,17 +123,15 @@ function targetOf(row: ReadRow): string {
   return turns.find((t) => t.from === 'gpt')?.value ?? '';
 }
 
-async function readManifest(outDir: string): Promise<OutManifest> {
-  try {
-    return JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as OutManifest;
-  } catch {
-    throw new InputError(`${outDir} has no readable manifest.json: eval needs a finished out folder (emoforge run CONFIG --out ${outDir})`);
-  }
+async function finishedManifest(outDir: string): Promise<OutManifest> {
+  const manifest = await readManifest(outDir);
+  if (!manifest) throw new InputError(`${outDir} has no manifest.json: eval needs a finished out folder (emoforge run CONFIG --out ${outDir})`);
+  return manifest;
 }
 
 /** The split's rows of the asked tasks, in id order. */
 export async function heldOutRows(outDir: string, split: string, tasks: readonly EvalTask[], limit?: number): Promise<{ manifest: OutManifest; rows: ReadRow[] }> {
-  const manifest = await readManifest(outDir);
+  const manifest = await finishedManifest(outDir);
   const names = Object.keys(manifest.splits);
   if (!names.includes(split)) throw new InputError(`${outDir} has no split "${split}" (its splits: ${names.join(', ')}); pass --split with one of them`);
   const rows: ReadRow[] = [];
@@ -306,7 +305,8 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     model: name,
     endpointModel: model.endpoint.model,
     corpus: manifest.corpus,
-    corpusVersion: manifest.version,
+    // A manifest from before versions is its folder's first version, as inspect says.
+    corpusVersion: manifest.version ?? 1,
     split,
     rows: results.length,
     judge: judgeInfo,

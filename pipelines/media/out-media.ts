@@ -7,11 +7,10 @@
 // copies otherwise (or when the store is remote: its local download is linked or copied). The index
 // OUT/media.jsonl lists every file with its size and sha256, like the manifest lists shards; a file
 // already placed with the size its index entry gives is not read again.
-import { createHash } from 'node:crypto';
 import { copyFile, constants, link, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { FatalError } from '../errors.ts';
-import { sha256File } from '../fingerprint.ts';
+import { sha256, sha256File } from '../fingerprint.ts';
 import { assertSafeKey, type Store } from '../store/store.ts';
 import { writeFileAtomic } from '../publish/atomic-write.ts';
 
@@ -138,7 +137,7 @@ export async function writeMediaIndex(outDir: string, entries: readonly MediaEnt
     index: MEDIA_INDEX,
     files: entries.length,
     bytes: entries.reduce((n, e) => n + e.bytes, 0),
-    sha256: createHash('sha256').update(text).digest('hex'),
+    sha256: sha256(text),
   };
 }
 
