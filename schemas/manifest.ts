@@ -12,8 +12,7 @@ const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const Count = z.number().int().nonnegative();
 
 /** One published Parquet file; `split` is the published split name. */
-export const ManifestShard = z.object({ file: z.string().min(1), split: z.string(), rows: Count, bytes: Count, sha256: Sha256 });
-export type ManifestShard = z.infer<typeof ManifestShard>;
+const ManifestShard = z.object({ file: z.string().min(1), split: z.string(), rows: Count, bytes: Count, sha256: Sha256 });
 
 export const VersionParent = z.object({
   version: z.number().int().positive(),

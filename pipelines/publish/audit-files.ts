@@ -7,8 +7,8 @@ import { loadThumbnails } from '../audit/thumbnails.ts';
 import type { Store } from '../store/store.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
-export const REPORT_FILE = 'report.html';
-export const CARD_FILE = 'README.md';
+const REPORT_FILE = 'report.html';
+const CARD_FILE = 'README.md';
 
 export async function writeAuditFiles(outDir: string, store: Store, input: AuditInput): Promise<{ report: string; card: string }> {
   const digest = buildDigest(input);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { writeParquetFile, type ColumnSpec } from '../parquet/index.ts';
 import type { Drop } from '../../schemas/records.ts';
 
-export const REJECTS_FILE = 'rejects.parquet';
+const REJECTS_FILE = 'rejects.parquet';
 
 const REJECT_COLUMNS: readonly ColumnSpec[] = [
   { name: 'id', kind: 'string', nullable: false, description: 'record id (segment id, clip id, or a hash of the uri when the file could not be read)' },

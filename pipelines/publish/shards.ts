@@ -10,7 +10,7 @@ import { isReviewedSample, REVIEWED_DIR } from '../review/reviewed-subset.ts';
 import { COLUMNS, SCHEMA_VERSION, type Sample } from '../../schemas/sample.ts';
 import { readManifest } from './manifest.ts';
 
-export const SHARDS_DIR = 'shards';
+const SHARDS_DIR = 'shards';
 
 /** A written shard and the published name of its split. */
 export type PublishedShard = ShardFile & { readonly split: string };

@@ -5,7 +5,7 @@ import { totalWork, type StatsTable } from '../stats.ts';
 import type { TeacherUsageTable } from '../teachers/usage.ts';
 import { writeFileAtomic } from './atomic-write.ts';
 
-export const STATS_FILE = 'stats.json';
+const STATS_FILE = 'stats.json';
 
 export interface RunTotals {
   readonly sources: number;

@@ -16,10 +16,10 @@ import type { ClipChange, OutManifest, VersionDiff, VersionParent } from '../../
 import { sha256 } from '../fingerprint.ts';
 import { MANIFEST_FILE, parseManifest, readManifestBytes } from './manifest.ts';
 
-export const VERSIONS_DIR = 'versions';
+const VERSIONS_DIR = 'versions';
 
 /** What decides whether two publications are the same version: shards, rejects and media index. */
-export type PublishedContent = Pick<OutManifest, 'shards' | 'rejects' | 'media'>;
+type PublishedContent = Pick<OutManifest, 'shards' | 'rejects' | 'media'>;
 
 export interface LatestVersion {
   readonly version: number;
