@@ -34,7 +34,7 @@ export interface SinkInput {
   };
   /**
    * Drops of records that failed transiently whose rows the published version keeps (the publish
-   * guard, pipelines/refresh/publish-guard.ts); empty when publish.allowPartial is set.
+   * guard, pipelines/publish/publish-guard.ts); empty when publish.allowPartial is set.
    */
   readonly carry?: readonly Drop[];
 }
@@ -64,8 +64,8 @@ export interface SinkResult {
   readonly shards: readonly { file: string; rows: number; bytes: number; sha256: string }[];
   /** true when every shard already existed with the same bytes and nothing was rewritten. */
   readonly unchanged: boolean;
-  /** The out folder's version after this publish (pipelines/refresh/versions.ts); `line` is its one-line summary. */
-  readonly version?: { readonly number: number; readonly unchanged: boolean; readonly line: string; readonly diff: import('./refresh/versions.ts').VersionDiff | null };
+  /** The out folder's version after this publish (pipelines/publish/versions.ts); `line` is its one-line summary. */
+  readonly version?: { readonly number: number; readonly unchanged: boolean; readonly line: string; readonly diff: import('../schemas/manifest.ts').VersionDiff | null };
   /** The media files under OUT/media the rows name: how many, their bytes, and how this publish placed them. */
   readonly media?: { readonly files: number; readonly bytes: number; readonly linked: number; readonly copied: number; readonly kept: number; readonly pruned: number };
   /** Rows kept from the published version for records that failed transiently, and how many records they are. */

@@ -1,5 +1,4 @@
 // The emoforge command line: run, sample-clips, inspect, trace, export, audit, review.
-import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes } from '../pipelines/audit/html.ts';
@@ -191,13 +190,13 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   if (executorName === 'bullmq' && !redisUrl) throw new UsageError('--executor bullmq needs --redis URL, e.g. --redis redis://localhost:6379');
   if (executorName === 'bullmq' && workerSpec !== undefined) throw new UsageError('--executor bullmq and --worker do not go together: queue workers take partitions as they come');
   if (executorName === 'bullmq' && values['dry-run']) throw new UsageError('--executor bullmq and --dry-run do not go together: a dry run projects costs in one process, run it without the queue');
-  const [{ default: pino }, { buildPlan, loadConfigFile }, { createProgress }, { runPipeline }, { openStore, isS3Location }, { STAGES }] = await Promise.all([
-    import('pino'),
+  const [{ buildPlan, loadConfigFile }, { createProgress }, { runPipeline }, { isS3Location }, { STAGES }, setup] = await Promise.all([
     import('../pipelines/config.ts'),
     import('../pipelines/progress.ts'),
     import('../pipelines/runner.ts'),
     import('../pipelines/store/index.ts'),
     import('../stages/index.ts'),
+    import('./run-setup.ts'),
   ]);
   const configFile = positionals[0];
   const rawConfig = await loadConfigFile(configFile);
@@ -206,49 +205,26 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
     // Deferred batch requests live in the process that made them, which on a queue is a worker's child.
     throw new UsageError('batch-mode teachers (teachers.*.batch) are not supported with --executor bullmq yet: use the local executor or --worker I/N');
   }
-  const outLocation = values.out ?? plan.config.out;
   // s3:// input and out folders live in local mirrors: clips are pulled before the run, and the out folder
-  // is published after it (manifest.json last). See pipelines/store/publish.ts.
+  // is published after it (manifest.json last). See pipelines/publish/store-mirror.ts.
   const inputLocation = values.input ?? (plan.source.config as { input?: string }).input;
-  const s3 = isS3Location(outLocation) || isS3Location(inputLocation ?? '') ? await import('../pipelines/store/publish.ts') : undefined;
-  const outStore = isS3Location(outLocation) ? openStore(outLocation) : undefined;
-  const outDir = outStore ? s3!.mirrorFolder('out', outStore.location) : resolve(outLocation);
-  // An out folder in a store has its own lock object (conditional PUT), taken before its mirror is pulled.
-  const remoteLock = outStore && !values['dry-run'] && workerSpec === undefined ? await (await import('../pipelines/refresh/remote-lock.ts')).acquireRemoteLock(outStore as import('../pipelines/store/index.ts').S3Store, `emoforge ${command} ${configFile}`) : undefined;
-  if (outStore && !values['dry-run'] && workerSpec === undefined) await s3!.pullFolder(outStore, outDir);
+  // Dry runs and static-shard workers publish nothing: no lock, no mirror pulled.
+  const out = await setup.openOutFolder({ location: values.out ?? plan.config.out, command: `emoforge ${command} ${configFile}`, publishes: !values['dry-run'] && workerSpec === undefined });
+  const outDir = out.dir;
   const refusedInputs: { uri: string; detail: string }[] = [];
   if (inputLocation && isS3Location(inputLocation)) {
-    const inputStore = openStore(inputLocation);
-    values.input = s3!.mirrorFolder('input', inputStore.location);
-    const pulled = await s3!.pullFolder(inputStore, values.input, { prune: true });
-    refusedInputs.push(...pulled.escaped.map((key) => ({ uri: key, detail: `the key ${JSON.stringify(key)} of ${inputStore.location} would land outside the local mirror ${values.input}; it was not downloaded` })));
-    process.stdout.write(`input ${inputStore.location}: ${pulled.downloaded} files downloaded, ${pulled.removed} removed from the local mirror ${values.input}\n`);
+    const mirror = await setup.pullInputMirror(inputLocation);
+    values.input = mirror.dir;
+    refusedInputs.push(...mirror.refused);
+    process.stdout.write(mirror.line);
   }
-  const store = openStore(values.store ?? plan.config.store);
+  const store = await setup.openRunStore(values.store, plan.config.store);
   const limit = positiveInt('limit', values.limit);
-  // Before any work: a folder that is a file or cannot be written is said now, not as a stack trace later.
-  const { assertWritableFolder } = await import('../pipelines/fs-errors.ts');
-  if (!values['dry-run'] && workerSpec === undefined) await assertWritableFolder(outDir, '--out');
-  if (!isS3Location(store.location)) await assertWritableFolder(store.location, '--store');
-
-  // One refresh per out folder at a time (a dead holder's lock is taken over); dry runs and
-  // static-shard workers publish nothing and take no lock.
-  const lock = values['dry-run'] || workerSpec !== undefined ? undefined : await (await import('../pipelines/refresh/lock.ts')).acquireLock(outDir, `emoforge ${command} ${configFile}`);
-  const logDir = join(outDir, 'logs');
-  await mkdir(logDir, { recursive: true });
-  const logFile = join(logDir, `run-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
-  const log = pino(
-    { level: process.env.EMOFORGE_LOG_LEVEL ?? 'info', base: { pid: process.pid }, redact: ['*.apiKey', '*.authorization', '*.headers.authorization'] },
-    pino.destination({ dest: logFile, sync: true, mkdir: true }),
+  const { log, file: logFile } = await setup.openRunLog(outDir, 'run');
+  const interrupt = setup.interruptibleRun(
+    () => new FatalError('interrupted: finished partitions are kept, run the same command again to resume'),
+    () => process.stderr.write('\nemoforge: stopping (finished partitions are kept; run again to resume; ^C again to quit now)\n'),
   );
-  const controller = new AbortController();
-  const interrupt = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nemoforge: stopping (finished partitions are kept; run again to resume; ^C again to quit now)\n');
-    controller.abort(new FatalError('interrupted: finished partitions are kept, run the same command again to resume'));
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
 
   const isTty = Boolean(process.stdout.isTTY);
   const stageOrder = plan.ordered.map((p) => p.stage.name);
@@ -269,28 +245,26 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
           ? new (await import('../pipelines/executors/queue-executor.ts')).QueueExecutor({ redis: redisUrl!, store, config: rawConfig, configFile: resolve(configFile), log, inputLocation: inputLocation && isS3Location(inputLocation) ? inputLocation : undefined })
           : undefined;
     if (executorName === 'bullmq') process.stdout.write(`queueing partitions in ${redisUrl} for emoforge worker (store ${store.location})\n`);
-    summary = await runPipeline(plan, { store, outDir, log, signal: controller.signal, input: values.input, refusedInputs, limit, rehash: values.rehash, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });
-    if (outStore && summary.sink) {
-      const published = await s3!.publishFolder(outDir, outStore);
-      log.info({ out: outStore.location, ...published }, 'published to the store');
-      process.stdout.write(`published ${outStore.location}/manifest.json: ${published.uploaded} files uploaded (${published.bytes} bytes), ${published.unchanged} unchanged, ${published.deleted} stale removed\n`);
+    summary = await runPipeline(plan, { store, outDir, log, signal: interrupt.signal, input: values.input, refusedInputs, limit, rehash: values.rehash, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });
+    const published = summary.sink ? await out.publish() : undefined;
+    if (out.store && published) {
+      log.info({ out: out.store.location, ...published }, 'published to the store');
+      process.stdout.write(`published ${out.store.location}/manifest.json: ${published.uploaded} files uploaded (${published.bytes} bytes), ${published.unchanged} unchanged, ${published.deleted} stale removed\n`);
     }
   } catch (error) {
     log.error({ err: error }, 'run failed');
     throw error;
   } finally {
     progress.stop();
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
-    await lock?.release();
-    await remoteLock?.release();
+    interrupt.dispose();
+    await out.release();
   }
   log.info({ wallMs: Math.round(summary.wallMs), clips: summary.clips, segments: summary.segments, drops: summary.drops }, 'run finished');
   log.flush();
   process.stdout.write(formatSummary(plan.config.name, stageOrder, summary, outDir, logFile));
   // Records failed transiently and nothing was published: not a success, and not a crash either.
   if (!summary.sink && summary.incomplete && !summary.dryRun) {
-    const { incompleteMessage } = await import('../pipelines/refresh/publish-guard.ts');
+    const { incompleteMessage } = await import('../pipelines/publish/publish-guard.ts');
     process.stderr.write(`emoforge: ${incompleteMessage(summary.incomplete)}\n`);
     return 3;
   }
@@ -385,32 +359,27 @@ async function workerCommand(args: string[]): Promise<number> {
   });
   if (positionals.length > 0) throw new UsageError('worker takes no positional arguments: the jobs carry the config');
   if (!values.redis) throw new UsageError('worker needs --redis URL, e.g. emoforge worker --redis redis://localhost:6379');
-  const [{ default: pino }, { startQueueWorker }] = await Promise.all([import('pino'), import('../pipelines/executors/queue-worker.ts')]);
+  const [{ startQueueWorker }, { onStopSignals, storeLocation, workerLog }] = await Promise.all([import('../pipelines/executors/queue-worker.ts'), import('./run-setup.ts')]);
   const lease = {
     ...(values['lock-duration'] ? { lockDurationMs: positiveInt('lock-duration', values['lock-duration']) } : {}),
     ...(values['stalled-interval'] ? { stalledIntervalMs: positiveInt('stalled-interval', values['stalled-interval']) } : {}),
     ...(values['max-stalled'] ? { maxStalledCount: positiveInt('max-stalled', values['max-stalled']) } : {}),
   };
-  const log = pino({ level: process.env.EMOFORGE_LOG_LEVEL ?? 'warn', base: { pid: process.pid } }, pino.destination(2));
+  const log = workerLog();
   const worker = await startQueueWorker({
     redis: values.redis,
     concurrency: positiveInt('concurrency', values.concurrency),
-    store: values.store ? (values.store.startsWith('s3://') ? values.store : resolve(values.store)) : undefined,
+    store: values.store ? storeLocation(values.store) : undefined,
     lease,
     log,
     onJob: (e) => process.stdout.write(`${e.ok ? 'done' : 'failed'} partition ${e.partition} (phase ${e.phase}, job ${e.id.slice(0, 12)}) in ${(e.ms / 1000).toFixed(1)}s: ${e.detail}\n`),
   });
   process.stdout.write(`emoforge worker ${process.pid}: waiting for partitions in ${values.redis}\n`);
   await new Promise<void>((resolvePromise) => {
-    let stopping = false;
-    const stop = () => {
-      if (stopping) process.exit(130);
-      stopping = true;
+    onStopSignals(() => {
       process.stdout.write('emoforge worker: stopping after the running partitions (again to quit now)\n');
       void worker.close().then(resolvePromise);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    });
   });
   return 0;
 }
@@ -422,22 +391,15 @@ async function scheduleCommand(args: string[]): Promise<number> {
     options: { cron: { type: 'string' }, once: { type: 'boolean' }, input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UsageError('schedule takes one CONFIG file, e.g. emoforge schedule configs/demo.yaml --cron "0 3 * * *"');
-  const { schedule, CronError } = await import('./commands/schedule.ts');
-  const controller = new AbortController();
-  const stop = () => {
-    if (controller.signal.aborted) process.exit(130);
-    controller.abort(new FatalError('interrupted: the schedule was stopped; finished partitions are kept'));
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  const [{ schedule, CronError }, { interruptibleRun }] = await Promise.all([import('./commands/schedule.ts'), import('./run-setup.ts')]);
+  const interrupt = interruptibleRun(() => new FatalError('interrupted: the schedule was stopped; finished partitions are kept'));
   try {
-    return await schedule({ configFile: positionals[0], cron: values.cron, once: values.once, input: values.input, out: values.out, store: values.store, write: (line) => process.stdout.write(line), signal: controller.signal });
+    return await schedule({ configFile: positionals[0], cron: values.cron, once: values.once, input: values.input, out: values.out, store: values.store, write: (line) => process.stdout.write(line), signal: interrupt.signal });
   } catch (error) {
     if (error instanceof CronError) throw new UsageError(error.message);
     throw error;
   } finally {
-    process.off('SIGINT', stop);
-    process.off('SIGTERM', stop);
+    interrupt.dispose();
   }
 }
 

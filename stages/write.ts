@@ -1,35 +1,29 @@
-// write: the global step. Assigns speaker- and source-disjoint splits, packages every kept segment into training
-// rows (one per task), validates each row, and publishes the out folder:
-//   shards/{split}-{i:05d}-of-{n:05d}.parquet, rejects.parquet, stats.json, report.html, README.md
-//   (the dataset card), manifest.json (last).
-// Publishing order makes a crash safe: shards are built in a staging folder; the old manifest is
-// removed before any final-named shard changes and the new one is written only after every shard,
-// rejects and stats are in place, so a manifest never points at a partial or foreign shard.
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+// write: the sink. Assigns speaker- and source-disjoint splits, packages every kept segment into
+// training rows (one per task), validates each row, and hands the rows to pipelines/publish/, which
+// publishes the out folder (shards/{split}-{i:05d}-of-{n:05d}.parquet, rejects.parquet, stats.json,
+// report.html, README.md, manifest.json last) under the out folder's lock.
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readPreviousRun, writeAuditFiles } from '../pipelines/audit/index.ts';
+import { readPreviousRun } from '../pipelines/audit/index.ts';
+import type { AuditRow } from '../pipelines/audit/digest.ts';
 import { buildSamples, CONVERSATION_TEMPLATES, DEFAULT_TASKS, type ConversationTemplate } from '../pipelines/conversations.ts';
 import { segmentDrop } from '../pipelines/drops.ts';
+import { FatalError } from '../pipelines/errors.ts';
 import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
-import { decodeFootage, DEFAULT_FOOTAGE_SEARCH, findFootageDuplicates, FOOTAGE_VERSION } from '../pipelines/quality/footage.ts';
-import { markMediaSweep, mediaSweepPending, placeMedia, pruneMedia, readMediaIndex, writeMediaIndex, type MediaIndexRef } from '../pipelines/media/out-media.ts';
-import { DEFAULT_TARGET_BYTES, writeParquetFile, writeShards, type ColumnSpec, type ShardFile } from '../pipelines/parquet/index.ts';
+import { DEFAULT_TARGET_BYTES } from '../pipelines/parquet/index.ts';
 import { RowSpill } from '../pipelines/parquet/row-spill.ts';
+import { carriedRows } from '../pipelines/publish/publish-guard.ts';
+import { publish, underPublishLock, type Publication } from '../pipelines/publish/publish.ts';
+import { latestVersion } from '../pipelines/publish/versions.ts';
+import { decodeFootage, DEFAULT_FOOTAGE_SEARCH, findFootageDuplicates, FOOTAGE_VERSION } from '../pipelines/quality/footage.ts';
+import { isReviewedSample } from '../pipelines/review/reviewed-subset.ts';
 import type { SinkContext, SinkInput, SinkResult, SinkSegments, SinkStage } from '../pipelines/sink.ts';
 import { assignSplits, splitMember, type SplitMember } from '../pipelines/split.ts';
-import type { AuditRow } from '../pipelines/audit/digest.ts';
-import { statsFor, totalWork } from '../pipelines/stats.ts';
-import { acquireLock } from '../pipelines/refresh/lock.ts';
-import { carriedRows } from '../pipelines/refresh/publish-guard.ts';
-import { FatalError } from '../pipelines/errors.ts';
-import { fsFailure, isDiskFull, isFsError } from '../pipelines/fs-errors.ts';
-import { diffVersions, latestVersion, recordVersion, sameContent, versionLine, type VersionDiff, type VersionParent } from '../pipelines/refresh/versions.ts';
-import { isReviewedSample, REVIEWED_DIR } from '../pipelines/review/reviewed-subset.ts';
-import { EMOFORGE_VERSION } from '../pipelines/version.ts';
+import { statsFor } from '../pipelines/stats.ts';
+import type { OutManifest } from '../schemas/manifest.ts';
 import type { Drop, FootageFingerprint, Segment } from '../schemas/records.ts';
-import { COLUMNS, SCHEMA_VERSION, SPLIT_NAME, SPLITS, Sample, Task, type Split } from '../schemas/sample.ts';
+import { SPLIT_NAME, SPLITS, Sample, Task, type Split } from '../schemas/sample.ts';
 
 const SplitShare = z.number().min(0);
 const SplitName = z.string().regex(SPLIT_NAME, 'a split name is letters, digits and _ (dot-separated parts allowed), as Hugging Face expects');
@@ -87,61 +81,6 @@ function renameKey(value: Record<string, unknown>, from: string, to: string): Re
   return { ...rest, [to]: moved };
 }
 
-export const REJECT_COLUMNS: readonly ColumnSpec[] = [
-  { name: 'id', kind: 'string', nullable: false, description: 'record id (segment id, clip id, or a hash of the uri when the file could not be read)' },
-  { name: 'clip_id', kind: 'string', nullable: true, description: 'sha256 of the source file, when it was read' },
-  { name: 'uri', kind: 'string', nullable: false, description: 'source file or manifest line' },
-  { name: 'stage', kind: 'string', nullable: false, description: 'stage that dropped the record' },
-  { name: 'reason', kind: 'string', nullable: false, description: 'short reason, also a counter in stats.json' },
-  { name: 'detail', kind: 'string', nullable: false, description: 'what exactly was wrong' },
-  // What a dropped segment had become (null for sources and clips): labels before filtering, rejected examples.
-  { name: 'name', kind: 'string', nullable: true, description: 'clip name' },
-  { name: 'start', kind: 'double', nullable: true, description: 'segment start, seconds' },
-  { name: 'end', kind: 'double', nullable: true, description: 'segment end, seconds' },
-  { name: 'speaker', kind: 'string', nullable: true, description: 'speaker from the manifest' },
-  { name: 'label', kind: 'string', nullable: true, description: 'emotion label from the manifest' },
-  { name: 'primary_emotion', kind: 'string', nullable: true, description: 'primary emotion from the labels teacher, when the segment got that far' },
-  { name: 'sentiment', kind: 'string', nullable: true, description: 'sentiment from the labels teacher' },
-  { name: 'transcript', kind: 'string', nullable: true, description: 'what was said' },
-  { name: 'description', kind: 'string', nullable: true, description: 'the emotion description' },
-  { name: 'qa', kind: 'string', nullable: true, description: 'one "Q: … A: …" line per question' },
-  { name: 'rationale', kind: 'string', nullable: true, description: 'one line per rationale step' },
-  { name: 'frame', kind: 'string', nullable: true, description: 'store key of the first keyframe' },
-  { name: 'conflict', kind: 'string', nullable: true, description: 'CA-MER modality agreement tag' },
-  { name: 'judge_score', kind: 'double', nullable: true, description: "the judge's 1-10 score, when the segment was judged" },
-];
-
-export interface OutManifest {
-  emoforge: string;
-  schemaVersion: number;
-  corpus: string;
-  configFingerprint: string;
-  stages: { name: string; version: number; fingerprint: string }[];
-  /** `split` is the published split name */
-  shards: { file: string; split: string; rows: number; bytes: number; sha256: string }[];
-  /** rows per published split name */
-  splits: Record<string, number>;
-  /** the published name of each split */
-  splitNames: Record<Split, string>;
-  /** split shares + seed; while it stays the same, rows keep the split the previous version gave them */
-  splitFingerprint: string;
-  rejects: { file: string; rows: number; bytes: number; sha256: string };
-  /** the human-reviewed subset (rows accepted or edited by a reviewer) as shards of its own under reviewed/; absent when no row was reviewed */
-  reviewed?: { shards: { file: string; split: string; rows: number; bytes: number; sha256: string }[] };
-  /** every media file rows name, under OUT/media: the index (one line per file with bytes and sha256) and its totals */
-  media: MediaIndexRef;
-  stats: string;
-  /** the audit report and the dataset card (README.md with Hugging Face front matter) */
-  report: string;
-  card: string;
-  /** 1, 2, …: +1 each time the published shards or rejects change (see pipelines/refresh/versions.ts) */
-  version: number;
-  /** the version this one replaced and the sha256 of its manifest.json; null for version 1 */
-  parent: VersionParent | null;
-  /** what changed since the parent; null for version 1 */
-  diff: VersionDiff | null;
-}
-
 export const write: SinkStage<WriteConfig> = {
   kind: 'sink',
   name: 'write',
@@ -152,28 +91,18 @@ export const write: SinkStage<WriteConfig> = {
   project: sinkView,
 
   async run(input, config, ctx): Promise<SinkResult> {
-    // One publisher per out folder (re-entrant: `emoforge run` and `schedule` already hold it).
-    const lock = await acquireLock(ctx.outDir, `emoforge write ${input.run.name}`);
-    const progress = { swapping: false };
-    try {
-      return await publish(input, config, ctx, progress);
-    } catch (error) {
-      // A full disk is said with what it left: before the swap the published version is intact.
-      if (isDiskFull(error) && isFsError(error)) throw fsFailure(error, progress.swapping ? 'the publish stopped half-way: OUT has no manifest.json until a run completes it' : 'OUT is unchanged');
-      throw error;
-    } finally {
-      await lock.release();
-    }
+    return underPublishLock(ctx.outDir, `emoforge write ${input.run.name}`, async (progress) => publish(await publication(input, config, ctx), ctx, progress));
   },
 };
 
 /** The split a published name stands for, by a manifest's names (manifests before names were published called validation `val`). */
-function splitIdsOf(manifest: Partial<OutManifest> | undefined): Map<string, Split> {
+function splitIdsOf(manifest: Pick<OutManifest, 'splitNames'> | undefined): Map<string, Split> {
   const names = manifest?.splitNames ?? { train: 'train', validation: 'val', test: 'test' };
   return new Map(SPLITS.map((id) => [names[id] ?? id, id]));
 }
 
-async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, progress: { swapping: boolean }): Promise<SinkResult> {
+/** The run's rows in their splits, and what the publish needs besides; read before anything in OUT changes. */
+async function publication(input: SinkInput, config: WriteConfig, ctx: SinkContext): Promise<Publication> {
   const stats = statsFor(input.stats, 'write');
   // The splits are planned from the compact views; full segments stream past once, to rows.
   const views = input.segments.views.length === input.segments.count ? (input.segments.views as SinkView[]) : await viewsOf(input.segments, config);
@@ -184,7 +113,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
   // shares and seed stay the same (new groups are placed around them), whatever the splits are called.
   // The fingerprint keeps the form it had when validation was called val, so existing folders stay sticky.
   const splitFingerprint = fingerprint('splits', { train: config.splits.train, val: config.splits.validation, test: config.splits.test, ...(config.splits.official ? { official: true } : {}) }, config.seed);
-  const latest = await latestVersion<OutManifest>(ctx.outDir);
+  const latest = await latestVersion(ctx.outDir);
   let pinned: Map<string, Split> | undefined;
   if (latest?.manifest.splitFingerprint === splitFingerprint && previous.kind === 'run') {
     const idOf = splitIdsOf(latest.manifest);
@@ -246,7 +175,7 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
   // has for them (with the split that version gave them, named as this config names it).
   const carried = await carriedRows(ctx.outDir, input.run.name, input.carry ?? [], keptIds);
   if (carried.rows.length) {
-    const idOf = splitIdsOf({ splitNames: carried.splitNames as Record<Split, string> | undefined });
+    const idOf = splitIdsOf({ splitNames: carried.splitNames });
     for (const row of carried.rows) {
       const split = idOf.get(row.split);
       if (!split) throw new FatalError(`a published row (${row.id}) has split ${JSON.stringify(row.split)}, which the published manifest does not name: publish.allowPartial publishes without it`);
@@ -258,149 +187,24 @@ async function publish(input: SinkInput, config: WriteConfig, ctx: SinkContext, 
   // The audit lists rows in shard order.
   for (const split of SPLITS) auditRows[split].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
 
-  // Every file a row names goes into OUT/media before any published file changes: adding files
-  // under content-addressed names cannot break the published version.
-  const previousMedia = await readMediaIndex(ctx.outDir);
-  const sweepAll = (await mediaSweepPending(ctx.outDir)) || (previousMedia.size === 0 && previous.kind !== 'none');
-  await markMediaSweep(ctx.outDir);
-  const media = await placeMedia(ctx.outDir, ctx.store, mediaKeys, previousMedia, { fallbackDir: latest?.dir });
-
-  // Build the new shards beside the published ones.
-  const staging = join(ctx.outDir, '.staging');
-  await rm(staging, { recursive: true, force: true });
-  const shards: (ShardFile & { split: string })[] = [];
-  const reviewedShards: (ShardFile & { split: string })[] = [];
-  const createdBy = `emoforge ${EMOFORGE_VERSION}`;
-  const columns = config.embedMedia ? embeddedColumns(COLUMNS) : COLUMNS;
-  for (const split of SPLITS) {
-    const name = config.splitNames[split];
-    const sorted = rows[split].sorted();
-    const written = await writeShards({
-      dir: join(staging, 'shards'),
-      prefix: name,
-      columns,
-      rows: config.embedMedia ? embedMediaBytes(ctx.outDir, sorted, columns) : sorted,
-      targetBytes: config.targetShardBytes,
-      zstdLevel: config.zstdLevel,
-      createdBy,
-      kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split: name, configFingerprint: input.run.fingerprint }) }],
-    });
-    shards.push(...written.map((s) => ({ ...s, split: name })));
-    if (reviewedRows[split]) {
-      const reviewed = rows[split].sorted(isReviewedSample);
-      const subset = await writeShards({ dir: join(staging, REVIEWED_DIR), prefix: name, columns, rows: config.embedMedia ? embedMediaBytes(ctx.outDir, reviewed, columns) : reviewed, targetBytes: config.targetShardBytes, zstdLevel: config.zstdLevel, createdBy, kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split: name, subset: 'reviewed', configFingerprint: input.run.fingerprint }) }] });
-      reviewedShards.push(...subset.map((s) => ({ ...s, split: name })));
-    }
-  }
-  await rm(spillDir, { recursive: true, force: true });
-
-  const unchanged = await samePublishedShards(ctx.outDir, shards);
-  await mkdir(ctx.outDir, { recursive: true });
-  // From here until the new manifest lands, no manifest exists: readers see an unfinished run.
-  progress.swapping = true;
-  await rm(join(ctx.outDir, 'manifest.json'), { force: true });
-  if (unchanged) await rm(join(staging, 'shards'), { recursive: true, force: true });
-  else {
-    await rm(join(ctx.outDir, 'shards'), { recursive: true, force: true });
-    await rename(join(staging, 'shards'), join(ctx.outDir, 'shards'));
-    // The reviewed subset is made of the same rows: it changes exactly when the shards do.
-    await rm(join(ctx.outDir, REVIEWED_DIR), { recursive: true, force: true });
-    if (reviewedShards.length) await rename(join(staging, REVIEWED_DIR), join(ctx.outDir, REVIEWED_DIR));
-  }
-  await rm(staging, { recursive: true, force: true });
-
-  drops.sort((a, b) => (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const rejects = await writeParquetFile(
-    join(ctx.outDir, 'rejects.parquet'),
-    REJECT_COLUMNS,
-    drops.map((d) => ({ id: d.id, clip_id: d.clipId, uri: d.uri, stage: d.stage, reason: d.reason, detail: d.detail, ...rejectSnapshot(d) })),
-    [],
-    { createdBy },
-  );
-  const mediaIndex = await writeMediaIndex(ctx.outDir, media.entries);
-
-  const splits = Object.fromEntries(SPLITS.map((s) => [config.splitNames[s], rows[s].count]));
-  const totalRows = SPLITS.reduce((n, s) => n + rows[s].count, 0);
-  await atomicWrite(
-    join(ctx.outDir, 'stats.json'),
-    JSON.stringify(
-      {
-        corpus: input.run.name,
-        stages: input.stats,
-        teachers: input.teacherUsage,
-        totals: {
-          sources: input.run.sourcesSeen,
-          segments: segments.length,
-          rows: totalRows,
-          rejected: drops.length,
-          carried: carried.rows.length,
-          carriedRecords: carried.records,
-          mediaFiles: mediaIndex.files,
-          mediaBytes: mediaIndex.bytes,
-          work: totalWork(input.stats),
-          teacherUSD: Object.values(input.teacherUsage).flatMap((byTeacher) => Object.values(byTeacher)).reduce((sum, u) => sum + u.usd, 0),
-        },
-      },
-      null,
-      2,
-    ),
-  );
-  const audit = await writeAuditFiles(ctx.outDir, ctx.store, {
-    corpus: input.run.name,
-    emoforge: EMOFORGE_VERSION,
-    configFingerprint: input.run.fingerprint,
-    stages: input.run.stages,
+  return {
+    run: input.run,
     stats: input.stats,
     teacherUsage: input.teacherUsage,
-    sourcesSeen: input.run.sourcesSeen,
-    segments: segments,
-    rows: SPLITS.flatMap((s) => auditRows[s]),
-    drops,
-    shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),
-    reviewedShards: reviewedShards.map((s) => ({ file: `${REVIEWED_DIR}/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),
-    splitNames: SPLITS.map((s) => config.splitNames[s]),
-    columns,
-    media: { files: mediaIndex.files, bytes: mediaIndex.bytes, embedded: config.embedMedia },
-    previous,
-  });
-  const content = {
-    emoforge: EMOFORGE_VERSION,
-    schemaVersion: SCHEMA_VERSION,
-    corpus: input.run.name,
-    configFingerprint: input.run.fingerprint,
-    stages: [...input.run.stages],
-    shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes, sha256: s.sha256 })),
-    splits,
-    splitNames: { ...config.splitNames },
+    splitNames: config.splitNames,
     splitFingerprint,
-    rejects: { file: 'rejects.parquet', ...rejects },
-    ...(reviewedShards.length ? { reviewed: { shards: reviewedShards.map((s) => ({ file: `${REVIEWED_DIR}/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes, sha256: s.sha256 })) } } : {}),
-    media: mediaIndex,
-    stats: 'stats.json',
-    ...audit,
+    rows,
+    spillDir,
+    reviewedRows,
+    auditRows,
+    segments,
+    drops,
+    mediaKeys,
+    carried,
+    latest,
+    previous,
+    shards: { targetBytes: config.targetShardBytes, zstdLevel: config.zstdLevel, embedMedia: config.embedMedia },
   };
-  // Versions: the same shards, rejects and media as the latest version keep its number (and manifest);
-  // anything else is the next version, with the latest as parent and a diff against it.
-  const sameAsLatest = latest !== undefined && sameContent(latest.manifest, content);
-  const version = sameAsLatest ? latest.version : (latest?.version ?? 0) + 1;
-  const parent: VersionParent | null = sameAsLatest ? (latest.manifest.parent ?? null) : latest ? { version: latest.version, manifest: latest.manifestSha256 } : null;
-  const diffed = sameAsLatest ? (latest.manifest.diff ?? null) : latest ? await diffVersions(latest.dir, latest.manifest, ctx.outDir, content) : null;
-  const diff = diffed && !sameAsLatest ? { ...diffed, carried: carried.rows.length } : diffed;
-  const manifest: OutManifest = { ...content, version, parent, diff };
-  const manifestText = JSON.stringify(manifest, null, 2);
-  if (!sameAsLatest || (await readFile(join(latest.dir, 'manifest.json'), 'utf8')) !== manifestText) {
-    const files = [...manifest.shards.map((s) => s.file), ...(manifest.reviewed?.shards ?? []).map((s) => s.file), manifest.rejects.file, manifest.media.index, ...media.entries.map((e) => e.file), manifest.stats, manifest.report, manifest.card];
-    await recordVersion(ctx.outDir, version, files, manifestText, new Date().toISOString());
-  }
-  await atomicWrite(join(ctx.outDir, 'manifest.json'), manifestText);
-  // Media the new version no longer names leave OUT/media (older version folders keep their links).
-  const pruned = await pruneMedia(ctx.outDir, media.entries, previousMedia, sweepAll);
-  const line = versionLine(version, sameAsLatest, diff, parent);
-  ctx.log.info(
-    { rows: totalRows, splits, shards: shards.length, rejects: drops.length, unchanged, version, versionUnchanged: sameAsLatest, diff: diff?.rows ?? null, media: { files: mediaIndex.files, bytes: mediaIndex.bytes, linked: media.linked, copied: media.copied, kept: media.kept, pruned } },
-    'published',
-  );
-  return { splits, shards, unchanged, carried: { rows: carried.rows.length, records: carried.records, fromVersion: carried.fromVersion }, version: { number: version, unchanged: sameAsLatest, line, diff }, media: { files: mediaIndex.files, bytes: mediaIndex.bytes, linked: media.linked, copied: media.copied, kept: media.kept, pruned } };
 }
 
 /** Segment id → `footage:<kept id>` for segments whose footage matches another's (dedup's default thresholds). */
@@ -511,72 +315,4 @@ function rowsOf(segment: Segment, split: string, tasks: readonly Task[], templat
     rows.push(checked.data);
   }
   return { rows };
-}
-
-/** The shard columns with media embedded: each media column becomes `{bytes, path}` (a list of them for frames and crops). */
-function embeddedColumns(columns: readonly ColumnSpec[]): ColumnSpec[] {
-  return columns.map((c) => (c.feature ? { ...c, kind: c.kind === 'list<string>' ? 'list<media>' : 'media' } : c));
-}
-
-/** Rows with each media path replaced by `{bytes, path}`, the bytes read from OUT one row at a time. */
-async function* embedMediaBytes(outDir: string, rows: AsyncIterable<Sample>, columns: readonly ColumnSpec[]): AsyncGenerator<Record<string, unknown>> {
-  const media = columns.filter((c) => c.feature);
-  const embed = async (path: string) => ({ bytes: await readFile(join(outDir, path)), path });
-  for await (const row of rows) {
-    const out: Record<string, unknown> = { ...row };
-    for (const column of media) {
-      const value = (row as Record<string, unknown>)[column.name];
-      if (Array.isArray(value)) out[column.name] = await Promise.all(value.map((p: string) => embed(p)));
-      else out[column.name] = typeof value === 'string' ? await embed(value) : null;
-    }
-    yield out;
-  }
-}
-
-function rejectSnapshot(d: Drop): Record<string, string | number | null> {
-  const s = d.segment;
-  return {
-    name: s?.name ?? null,
-    start: s?.start ?? null,
-    end: s?.end ?? null,
-    speaker: s?.speaker ?? null,
-    label: s?.label ?? null,
-    primary_emotion: s?.primaryEmotion ?? null,
-    sentiment: s?.sentiment ?? null,
-    transcript: s?.transcript ?? null,
-    description: s?.description ?? null,
-    qa: s?.qa ?? null,
-    rationale: s?.rationale ?? null,
-    frame: s?.frame ?? null,
-    conflict: s?.conflict ?? null,
-    judge_score: s?.judgeScore ?? null,
-  };
-}
-
-/** True when out/shards already holds exactly these files with these hashes (per the published manifest). */
-async function samePublishedShards(outDir: string, shards: readonly (ShardFile & { split: string })[]): Promise<boolean> {
-  let published: OutManifest;
-  try {
-    published = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as OutManifest;
-  } catch {
-    return false;
-  }
-  if (published.shards?.length !== shards.length) return false;
-  const want = new Map(shards.map((s) => [`shards/${s.file}`, s.sha256]));
-  for (const s of published.shards) {
-    if (want.get(s.file) !== s.sha256) return false;
-    const bytes = await readFile(join(outDir, s.file)).catch(() => null);
-    if (!bytes || fingerprintBytes(bytes) !== s.sha256) return false;
-  }
-  return true;
-}
-
-function fingerprintBytes(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-async function atomicWrite(path: string, text: string): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, text);
-  await rename(temp, path);
 }

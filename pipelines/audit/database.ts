@@ -7,10 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import { COLUMNS } from '../../schemas/sample.ts';
+import type { OutManifest } from '../../schemas/manifest.ts';
 import type { ColumnSpec } from '../parquet/index.ts';
 import type { WorkKind } from '../stage.ts';
 import type { StatsTable } from '../stats.ts';
 import type { TeacherUsageTable } from '../teachers/usage.ts';
+import { MANIFEST_FILE, ManifestError, readManifest } from '../publish/manifest.ts';
 
 /** A problem the user can fix: a missing folder, bad SQL, a refused statement. */
 export class AuditError extends Error {}
@@ -47,7 +49,7 @@ export interface AuditResult {
 
 interface OutFolder {
   readonly dir: string;
-  readonly manifest: { shards: { file: string; split: string; rows: number; bytes: number; sha256: string }[]; rejects: { file: string } };
+  readonly manifest: OutManifest;
   readonly stats: { stages?: StatsTable; teachers?: TeacherUsageTable };
   readonly stageOrder: readonly string[];
 }
@@ -91,9 +93,12 @@ async function openOutFolder(outDir: string): Promise<OutFolder> {
   const info = await stat(outDir).catch(() => undefined);
   if (!info) throw new AuditError(`${outDir} does not exist: give the out folder of a run (the one holding manifest.json)`);
   if (!info.isDirectory()) throw new AuditError(`${outDir} is not a folder: give the out folder of a run (the one holding manifest.json)`);
-  const manifest = await readJson<OutFolder['manifest'] & { stages?: { name: string }[] }>(join(outDir, 'manifest.json'), 'audit needs a finished run (an out folder without manifest.json is unfinished or not an out folder)');
+  const manifest = await readManifest(outDir).catch((error: unknown) => {
+    throw error instanceof ManifestError ? new AuditError(error.message, { cause: error }) : error;
+  });
+  if (!manifest) throw new AuditError(`${join(outDir, MANIFEST_FILE)} is missing: audit needs a finished run (an out folder without manifest.json is unfinished or not an out folder)`);
   const stats = await readJson<OutFolder['stats']>(join(outDir, 'stats.json'), 'the run wrote no stats.json');
-  return { dir: outDir, manifest, stats, stageOrder: (manifest.stages ?? []).map((s) => s.name) };
+  return { dir: outDir, manifest, stats, stageOrder: manifest.stages.map((s) => s.name) };
 }
 
 async function readJson<T>(path: string, hint: string): Promise<T> {

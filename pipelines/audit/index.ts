@@ -1,5 +1,5 @@
-// The audit surface of an out folder: report.html, the dataset card README.md, and SQL over the run.
-export { writeAuditFiles, REPORT_FILE, CARD_FILE } from './publish.ts';
+// The audit surface of an out folder: the digest behind report.html and the dataset card README.md
+// (written by pipelines/publish/audit-files.ts), and SQL over the run.
 export { buildDigest, thumbnailKeys, GALLERY_SIZE, REJECTED_EXAMPLES } from './digest.ts';
 export type { AuditInput, AuditDigest } from './digest.ts';
 export { renderReport } from './report.ts';

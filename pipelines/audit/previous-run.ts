@@ -1,9 +1,10 @@
 // What the out folder held before this run, so the report can say what changed. The published
 // shards are the compact record of the previous run: their manifest lists them with sha256s, and
 // DuckDB reads only the five small columns a diff needs before the new shards replace them.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import type { OutManifest } from '../../schemas/manifest.ts';
+import { readManifest } from '../publish/manifest.ts';
 
 export interface PreviousRow {
   readonly id: string;
@@ -19,29 +20,21 @@ export type PreviousRunState =
   | { readonly kind: 'unreadable'; readonly detail: string }
   | { readonly kind: 'run'; readonly configFingerprint: string; readonly createdAt: string; readonly rows: readonly PreviousRow[] };
 
-interface PublishedManifest {
-  corpus?: string;
-  configFingerprint?: string;
-  createdAt?: string;
-  /** manifests since versions (pipelines/refresh/versions.ts) carry a version number instead of a clock time */
-  version?: number;
-  shards?: { file: string }[];
-}
-
 /** The previous finished run of `corpus` in `outDir`; call before anything in the folder changes. */
 export async function readPreviousRun(outDir: string, corpus: string): Promise<PreviousRunState> {
-  let manifest: PublishedManifest;
+  let manifest: OutManifest | undefined;
   try {
-    manifest = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as PublishedManifest;
+    manifest = await readManifest(outDir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' };
-    return { kind: 'unreadable', detail: `manifest.json: ${(error as Error).message}` };
+    return { kind: 'unreadable', detail: (error as Error).message };
   }
-  if (manifest.corpus !== corpus) return { kind: 'other-corpus', corpus: String(manifest.corpus) };
-  const files = (manifest.shards ?? []).map((s) => join(outDir, s.file));
+  if (!manifest) return { kind: 'none' };
+  if (manifest.corpus !== corpus) return { kind: 'other-corpus', corpus: manifest.corpus };
+  const files = manifest.shards.map((s) => join(outDir, s.file));
   try {
     const rows = files.length ? await readRows(files) : [];
-    return { kind: 'run', configFingerprint: String(manifest.configFingerprint ?? ''), createdAt: String(manifest.createdAt ?? (manifest.version ? `version ${manifest.version}` : '')), rows };
+    // Manifests since versions carry a version number instead of a clock time.
+    return { kind: 'run', configFingerprint: manifest.configFingerprint, createdAt: manifest.createdAt ?? (manifest.version ? `version ${manifest.version}` : ''), rows };
   } catch (error) {
     return { kind: 'unreadable', detail: (error as Error).message.split('\n')[0] };
   }

@@ -5,17 +5,19 @@
 // label, with 95% bootstrap intervals and n) and usage.json (calls, cache hits, tokens, USD).
 // Answers are cached in the store, so scoring the same answers again costs nothing and gives the
 // same bytes: nothing here reads a clock, and rows are processed in id order.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { ChatCompletionContentPart, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import PQueue from 'p-queue';
 import pino, { type Logger } from 'pino';
 import type { Emotion } from '../../schemas/emotion.ts';
 import { EMOTIONS } from '../../schemas/emotion.ts';
-import type { OutManifest } from '../../stages/write.ts';
+import type { OutManifest } from '../../schemas/manifest.ts';
 import { evenlyChosen } from '../../stages/clues.ts';
 import { EndpointClient, estimateChatTokens } from '../endpoints/index.ts';
 import { FatalError, InputError } from '../errors.ts';
+import { writeFileAtomic } from '../publish/atomic-write.ts';
+import { readManifest } from '../publish/manifest.ts';
 import { readRowsHyparquet, writeParquetFile, type ColumnSpec, type ReadRow } from '../parquet/index.ts';
 import type { Store } from '../store/store.ts';
 import { userContentWithMedia } from '../teachers/llm-teacher.ts';
@@ -121,17 +123,15 @@ function targetOf(row: ReadRow): string {
   return turns.find((t) => t.from === 'gpt')?.value ?? '';
 }
 
-async function readManifest(outDir: string): Promise<OutManifest> {
-  try {
-    return JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as OutManifest;
-  } catch {
-    throw new InputError(`${outDir} has no readable manifest.json: eval needs a finished out folder (emoforge run CONFIG --out ${outDir})`);
-  }
+async function finishedManifest(outDir: string): Promise<OutManifest> {
+  const manifest = await readManifest(outDir);
+  if (!manifest) throw new InputError(`${outDir} has no manifest.json: eval needs a finished out folder (emoforge run CONFIG --out ${outDir})`);
+  return manifest;
 }
 
 /** The split's rows of the asked tasks, in id order. */
 export async function heldOutRows(outDir: string, split: string, tasks: readonly EvalTask[], limit?: number): Promise<{ manifest: OutManifest; rows: ReadRow[] }> {
-  const manifest = await readManifest(outDir);
+  const manifest = await finishedManifest(outDir);
   const names = Object.keys(manifest.splits);
   if (!names.includes(split)) throw new InputError(`${outDir} has no split "${split}" (its splits: ${names.join(', ')}); pass --split with one of them`);
   const rows: ReadRow[] = [];
@@ -305,7 +305,8 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     model: name,
     endpointModel: model.endpoint.model,
     corpus: manifest.corpus,
-    corpusVersion: manifest.version,
+    // A manifest from before versions is its folder's first version, as inspect says.
+    corpusVersion: manifest.version ?? 1,
     split,
     rows: results.length,
     judge: judgeInfo,
@@ -315,15 +316,8 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   };
   await mkdir(dir, { recursive: true });
   await writeParquetFile(join(dir, 'results.parquet'), RESULT_COLUMNS, results as unknown as Record<string, unknown>[], [{ key: 'emoforge_eval', value: JSON.stringify({ schema: SUMMARY_SCHEMA, model: name, split }) }]);
-  await writeAtomic(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const usage = { ...ledger.snapshot(), ...teachers.usage?.() };
-  await writeAtomic(join(dir, 'usage.json'), `${JSON.stringify(usage, null, 2)}\n`);
+  await writeFileAtomic(join(dir, 'usage.json'), `${JSON.stringify(usage, null, 2)}\n`);
   return { dir, summary, usage, cachedAnswers, rows: results };
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.partial`;
-  await writeFile(temp, text);
-  await rename(temp, path);
 }

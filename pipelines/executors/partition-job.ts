@@ -27,7 +27,7 @@ interface QueuedJob {
  * (only those, and only when missing or of another size). Returns the mirror folder.
  */
 async function pullPartitionInputs(location: string, items: readonly (Clip | Segment)[]): Promise<string> {
-  const { mirrorFolder } = await import('../store/publish.ts');
+  const { mirrorFolder } = await import('../publish/store-mirror.ts');
   let input = stores.get(location);
   if (!input) stores.set(location, (input = openStore(location)));
   const root = mirrorFolder('input', input.location);

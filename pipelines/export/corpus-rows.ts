@@ -1,12 +1,12 @@
 // Reads a finished out folder the way every exporter needs it: the manifest, then every shard with
 // the hyparquet reader, as typed rows in a fixed order (split, then row id), plus the file name
 // each segment is exported under.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FatalError } from '../errors.ts';
 import { readRowsHyparquet, type ReadRow } from '../parquet/index.ts';
 import { SPLITS, type Split, type Task, type Turn } from '../../schemas/sample.ts';
-import type { OutManifest } from '../../stages/write.ts';
+import type { OutManifest } from '../../schemas/manifest.ts';
+import { readManifest } from '../publish/manifest.ts';
 
 /** The columns of a training row the exporters use. */
 export interface CorpusRow {
@@ -46,12 +46,8 @@ export interface Corpus {
 }
 
 export async function readCorpus(outDir: string): Promise<Corpus> {
-  let manifest: OutManifest;
-  try {
-    manifest = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as OutManifest;
-  } catch {
-    throw new FatalError(`${outDir} has no manifest.json: export needs a finished out folder (one without a manifest is an unfinished run)`);
-  }
+  const manifest = await readManifest(outDir);
+  if (!manifest) throw new FatalError(`${outDir} has no manifest.json: export needs a finished out folder (one without a manifest is an unfinished run)`);
   // Rows carry the published split name (write.splitNames may rename one); exports work with the split ids.
   const published = manifest.splitNames ?? { train: 'train', validation: 'val', test: 'test' };
   const splitOf = new Map<string, Split>(SPLITS.map((s) => [published[s], s]));

@@ -1,47 +1,5 @@
-// Small writers shared by the exporters: atomic file replacement (temp + rename in the same folder),
-// CSV fields as pandas and Python's csv module read them, and Python-literal lists.
-import { randomBytes } from 'node:crypto';
-import { copyFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
-
-function tempPath(path: string): string {
-  return `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Replaces `path` atomically: readers see the old file or the new one, never half of one. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = tempPath(path);
-  try {
-    await writeFile(temp, text);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
-
-/** Replaces `path` atomically with a symlink to `target` (an absolute path). */
-export async function symlinkAtomic(target: string, path: string): Promise<void> {
-  const temp = tempPath(path);
-  try {
-    await symlink(target, temp);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
-
-/** Replaces `path` atomically with a copy of `source`. */
-export async function copyFileAtomic(source: string, path: string): Promise<void> {
-  const temp = tempPath(path);
-  try {
-    await copyFile(source, temp);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
+// Small writers shared by the exporters: CSV fields as pandas and Python's csv module read them, and
+// Python-literal lists.
 
 /** One CSV field (RFC 4180): quoted when it holds a comma, quote, line break or edge whitespace; quotes doubled. */
 export function csvField(value: string): string {

@@ -7,12 +7,12 @@
 // copies otherwise (or when the store is remote: its local download is linked or copied). The index
 // OUT/media.jsonl lists every file with its size and sha256, like the manifest lists shards; a file
 // already placed with the size its index entry gives is not read again.
-import { createHash } from 'node:crypto';
 import { copyFile, constants, link, lstat, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { FatalError } from '../errors.ts';
-import { sha256File } from '../fingerprint.ts';
+import { sha256, sha256File } from '../fingerprint.ts';
 import { assertSafeKey, type Store } from '../store/store.ts';
+import { writeFileAtomic } from '../publish/atomic-write.ts';
 
 /** The folder under OUT that holds every media file rows name. */
 export const MEDIA_DIR = 'media';
@@ -132,14 +132,12 @@ export async function placeMedia(outDir: string, store: Store, keys: Iterable<st
 export async function writeMediaIndex(outDir: string, entries: readonly MediaEntry[]): Promise<MediaIndexRef> {
   const text = entries.map((e) => `${JSON.stringify({ file: e.file, bytes: e.bytes, sha256: e.sha256 })}\n`).join('');
   const path = join(outDir, MEDIA_INDEX);
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, text);
-  await rename(temp, path);
+  await writeFileAtomic(path, text);
   return {
     index: MEDIA_INDEX,
     files: entries.length,
     bytes: entries.reduce((n, e) => n + e.bytes, 0),
-    sha256: createHash('sha256').update(text).digest('hex'),
+    sha256: sha256(text),
   };
 }
 

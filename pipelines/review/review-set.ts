@@ -5,7 +5,6 @@
 // OUT/media.jsonl, by their index entry, each given a number the page asks for. The page never sends
 // a path; for rejected segments, whose media OUT no longer holds, the store serves it by the key
 // the snapshot names.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReviewStatus, Segment } from '../../schemas/records.ts';
 import { MediaPath } from '../../schemas/sample.ts';
@@ -14,6 +13,7 @@ import { EmotionVocabulary } from '../affect/emotion-words.ts';
 import { groundRationale, GroundingConfig } from '../../stages/filter/grounding.ts';
 import { FatalError } from '../errors.ts';
 import { readMediaIndex } from '../media/out-media.ts';
+import { readManifest } from '../publish/manifest.ts';
 import { readRowsHyparquet, type ReadRow } from '../parquet/read.ts';
 import { assertSafeKey, type Store } from '../store/store.ts';
 import { readSnapshot, SNAPSHOT_PREFIX } from './snapshots.ts';
@@ -61,22 +61,12 @@ export class ReviewSetupError extends FatalError {
   override name = 'ReviewSetupError';
 }
 
-interface OutManifestLike {
-  readonly corpus: string;
-  readonly shards: readonly { readonly file: string }[];
-  readonly rejects?: { readonly file: string };
-}
-
 /** "[content 0123456789ab," in a human-rejected drop's detail: which content the reject judged. */
 const REJECTED_CONTENT = /\[content ([0-9a-f]{12}),/;
 
 export async function loadReviewSet(outDir: string, store: Store): Promise<ReviewSet> {
-  let manifest: OutManifestLike;
-  try {
-    manifest = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as OutManifestLike;
-  } catch {
-    throw new ReviewSetupError(`${outDir} has no manifest.json: review needs a finished out folder (run the pipeline first)`);
-  }
+  const manifest = await readManifest(outDir);
+  if (!manifest) throw new ReviewSetupError(`${outDir} has no manifest.json: review needs a finished out folder (run the pipeline first)`);
   const mediaIndex = await readMediaIndex(outDir);
   const media: MediaSource[] = [];
   const handles = new Map<string, number>();

@@ -5,7 +5,7 @@ import type { Drop, Segment } from '../../schemas/records.ts';
 import type { Plan, PlannedStage } from '../config.ts';
 import type { StoredCorpus } from '../corpus.ts';
 import { localExecutor, publishesIn } from '../executors/partition-executor.ts';
-import { publishedManifest, transientFailures } from '../refresh/publish-guard.ts';
+import { publishedManifest, transientFailures } from '../publish/publish-guard.ts';
 import type { SinkStage } from '../sink.ts';
 import type { SourceResult } from '../stage.ts';
 import { statsFor, type StatsTable } from '../stats.ts';

@@ -1,6 +1,6 @@
 // What a run reports when it ends, published or not.
 import type { RunMode } from '../executors/partition-executor.ts';
-import type { TransientFailures } from '../refresh/publish-guard.ts';
+import type { TransientFailures } from '../publish/publish-guard.ts';
 import type { SinkResult } from '../sink.ts';
 import type { StatsTable } from '../stats.ts';
 import type { TeacherUsageTable } from '../teachers/usage.ts';

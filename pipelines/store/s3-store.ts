@@ -133,7 +133,7 @@ export class S3Store implements Store {
    * Creates `key` only if no object is there: a PUT with `If-None-Match: *`, which S3 (since 2024),
    * MinIO, R2 and Ceph refuse with 412 when the key exists. False when refused. A server that ignores
    * the header (s3rver, older gateways) overwrites instead; callers read the object back to see whose
-   * it is (pipelines/refresh/remote-lock.ts).
+   * it is (pipelines/publish/remote-lock.ts).
    */
   async putIfAbsent(key: string, bytes: string): Promise<boolean> {
     const Key = this.objectKey(key);

@@ -1,21 +1,18 @@
 // `emoforge inspect OUT_OR_SHARD`: schema, row counts and the first rows.
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { printable } from '../../pipelines/printable.ts';
 import { join } from 'node:path';
 import { formatBytes } from '../../pipelines/audit/html.ts';
 import { parquetInfo, readRowsHyparquet, type ParquetInfo } from '../../pipelines/parquet/index.ts';
-import type { OutManifest } from '../../stages/write.ts';
+import { InputError } from '../../pipelines/errors.ts';
+import { readManifest } from '../../pipelines/publish/manifest.ts';
 
 export async function inspect(path: string, firstRows: number): Promise<string> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new Error(`${path} does not exist`);
   if (info.isFile()) return inspectShard(path, firstRows);
-  let manifest: OutManifest;
-  try {
-    manifest = JSON.parse(await readFile(join(path, 'manifest.json'), 'utf8')) as OutManifest;
-  } catch {
-    throw new Error(`${path} has no manifest.json: pass a finished out folder or one .parquet file (an out folder without a manifest is an unfinished run)`);
-  }
+  const manifest = await readManifest(path);
+  if (!manifest) throw new InputError(`${path} has no manifest.json: pass a finished out folder or one .parquet file (an out folder without a manifest is an unfinished run)`);
   const lines: string[] = [];
   lines.push(`corpus ${manifest.corpus} · emoforge ${manifest.emoforge} · schema v${manifest.schemaVersion} · config ${manifest.configFingerprint.slice(0, 12)} · version ${manifest.version ?? 1}${manifest.parent ? ` (parent ${manifest.parent.version})` : ''}`);
   lines.push(`splits: ${Object.entries(manifest.splits).map(([s, n]) => `${s} ${n}`).join(', ')} rows`);

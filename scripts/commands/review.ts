@@ -22,7 +22,7 @@ export async function reviewCommand(options: ReviewCommandOptions): Promise<Revi
   let outDir = resolve(options.out);
   if (isS3Location(options.out)) {
     // An out folder in a store is reviewed from a local mirror, as `run` builds it.
-    const { mirrorFolder, pullFolder } = await import('../../pipelines/store/publish.ts');
+    const { mirrorFolder, pullFolder } = await import('../../pipelines/publish/store-mirror.ts');
     const outStore = openStore(options.out);
     outDir = mirrorFolder('out', outStore.location);
     await pullFolder(outStore, outDir);

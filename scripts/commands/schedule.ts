@@ -4,19 +4,19 @@
 // comes from the store's caches) and prints the new version's summary line. SIGINT/SIGTERM stop the
 // schedule; a refresh in progress is interrupted like `emoforge run` (finished partitions are kept)
 // and the lock is released.
-import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Cron } from 'croner';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { buildPlan, loadConfigFile } from '../../pipelines/config.ts';
 import { FatalError } from '../../pipelines/errors.ts';
-import { acquireLock, LockHeldError } from '../../pipelines/refresh/lock.ts';
-import { describeFailures } from '../../pipelines/refresh/publish-guard.ts';
+import { LockHeldError } from '../../pipelines/publish/lock.ts';
+import { describeFailures } from '../../pipelines/publish/publish-guard.ts';
 import { runPipeline } from '../../pipelines/runner.ts';
 import { totalWork } from '../../pipelines/stats.ts';
-import { isS3Location, openStore } from '../../pipelines/store/index.ts';
+import { isS3Location } from '../../pipelines/store/index.ts';
 import { EMOFORGE_VERSION } from '../../pipelines/version.ts';
 import { STAGES } from '../../stages/index.ts';
+import { openOutFolder, openRunLog, openRunStore, type OutFolder } from '../run-setup.ts';
 
 /** A schedule that cannot start (a cron expression croner refuses, an s3:// out folder); the message says what is wrong and what to do. */
 export class CronError extends Error {
@@ -64,11 +64,7 @@ export async function schedule(options: ScheduleOptions): Promise<number> {
     throw new CronError(`schedule refreshes a local out folder from a local input; for ${outLocation} run \`emoforge run\` from cron or a Kubernetes CronJob (the store may be s3://)`);
   }
   const outDir = resolve(outLocation);
-  await mkdir(join(outDir, 'logs'), { recursive: true });
-  const log = pino(
-    { level: process.env.EMOFORGE_LOG_LEVEL ?? 'info', base: { pid: process.pid }, redact: ['*.apiKey', '*.authorization', '*.headers.authorization'] },
-    pino.destination({ dest: join(outDir, 'logs', `schedule-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`), sync: true, mkdir: true }),
-  );
+  const { log } = await openRunLog(outDir, 'schedule');
   log.info({ config: resolve(options.configFile), out: outDir, cron: options.cron ?? null, once: Boolean(options.once), version: EMOFORGE_VERSION }, 'schedule started');
 
   if (options.once) {
@@ -104,9 +100,9 @@ export async function schedule(options: ScheduleOptions): Promise<number> {
 /** One refresh under the out folder's lock; never throws (the schedule goes on after a failed refresh). */
 async function refresh(options: ScheduleOptions, outDir: string, log: Logger): Promise<RefreshOutcome> {
   const started = performance.now();
-  let lock;
+  let out: OutFolder;
   try {
-    lock = await acquireLock(outDir, `emoforge schedule ${options.configFile}`);
+    out = await openOutFolder({ location: outDir, command: `emoforge schedule ${options.configFile}`, publishes: true });
   } catch (error) {
     if (!(error instanceof LockHeldError)) throw error;
     const line = `${stamp()} refresh skipped: ${error.message}`;
@@ -116,9 +112,9 @@ async function refresh(options: ScheduleOptions, outDir: string, log: Logger): P
   }
   try {
     const plan = buildPlan(options.configFile, await loadConfigFile(options.configFile), STAGES);
-    const store = openStore(options.store ?? plan.config.store);
+    const store = await openRunStore(options.store, plan.config.store);
     log.info({ fingerprint: plan.fingerprint }, 'refresh started');
-    const summary = await runPipeline(plan, { store, outDir, log, signal: options.signal, input: options.input, waitForBatches: true });
+    const summary = await runPipeline(plan, { store, outDir: out.dir, log, signal: options.signal, input: options.input, waitForBatches: true });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     const work = totalWork(summary.stats);
     const rows = summary.sink ? Object.values(summary.sink.splits).reduce((a, b) => a + b, 0) : 0;
@@ -141,7 +137,7 @@ async function refresh(options: ScheduleOptions, outDir: string, log: Logger): P
     if (!interrupted && !(error instanceof FatalError)) options.write(`${(error as Error).stack ?? ''}\n`);
     return { status: interrupted ? 'interrupted' : 'failed', line };
   } finally {
-    await lock.release();
+    await out.release();
   }
 }
 

@@ -1,18 +1,14 @@
 // `emoforge trace OUT CLIP_ID_OR_URI`: where did this clip go and why — which segments it made,
 // which stage dropped what with which reason, and which rows reached which split.
-import { readFile } from 'node:fs/promises';
 import { printable, printableLines } from '../../pipelines/printable.ts';
 import { join } from 'node:path';
 import { readRowsHyparquet, type ReadRow } from '../../pipelines/parquet/index.ts';
-import type { OutManifest } from '../../stages/write.ts';
+import { InputError } from '../../pipelines/errors.ts';
+import { readManifest } from '../../pipelines/publish/manifest.ts';
 
 export async function trace(outDir: string, query: string): Promise<{ found: boolean; text: string }> {
-  let manifest: OutManifest;
-  try {
-    manifest = JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as OutManifest;
-  } catch {
-    throw new Error(`${outDir} has no manifest.json: trace needs a finished out folder`);
-  }
+  const manifest = await readManifest(outDir);
+  if (!manifest) throw new InputError(`${outDir} has no manifest.json: trace needs a finished out folder`);
   const matches = (clipId: unknown, uri: unknown, id?: unknown) =>
     (typeof clipId === 'string' && query.length >= 6 && clipId.startsWith(query.toLowerCase())) ||
     uri === query ||

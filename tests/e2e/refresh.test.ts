@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRowsDuckDb } from '../../pipelines/parquet/index.ts';
-import { LOCK_FILE } from '../../pipelines/refresh/lock.ts';
+import { LOCK_FILE } from '../../pipelines/publish/lock.ts';
 import { inspect } from '../../scripts/commands/inspect.ts';
 import { cli, demoConfig, readJson, REPO, runInProcess, sampleClips, tempDir, writeConfig } from '../helpers.ts';
 

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { publishFolder } from '../../pipelines/store/publish.ts';
+import { publishFolder } from '../../pipelines/publish/store-mirror.ts';
 import { S3Store } from '../../pipelines/store/s3-store.ts';
 import { cli, demoConfig, sampleClips, tempDir, writeConfig } from '../helpers.ts';
 import { startS3Server, type S3Server } from '../support/s3-server.ts';

@@ -5,7 +5,7 @@ import { utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { acquireLock, LOCK_FILE, LockHeldError, readLock } from '../../pipelines/refresh/lock.ts';
+import { acquireLock, LOCK_FILE, LockHeldError, readLock } from '../../pipelines/publish/lock.ts';
 import { REPO, tempDir } from '../helpers.ts';
 
 function racer(outDir: string, rounds: number, startAt: number): Promise<{ acquired: number; refused: number; violations: number }> {

@@ -5,8 +5,8 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireRemoteLock } from '../../pipelines/refresh/remote-lock.ts';
-import { LOCK_FILE, LockHeldError } from '../../pipelines/refresh/lock.ts';
+import { acquireRemoteLock } from '../../pipelines/publish/remote-lock.ts';
+import { LOCK_FILE, LockHeldError } from '../../pipelines/publish/lock.ts';
 import { S3Store } from '../../pipelines/store/s3-store.ts';
 import { tempDir } from '../helpers.ts';
 import { startS3Server, type S3Server } from '../support/s3-server.ts';

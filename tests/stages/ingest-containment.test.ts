@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../pipelines/errors.ts';
 import type { SourceResult, StageContext, WorkKind } from '../../pipelines/stage.ts';
 import { LocalStore } from '../../pipelines/store/local-store.ts';
-import { pullFolder } from '../../pipelines/store/publish.ts';
+import { pullFolder } from '../../pipelines/publish/store-mirror.ts';
 import type { Store } from '../../pipelines/store/store.ts';
 import { ingest } from '../../stages/ingest.ts';
 import { cli, demoConfig, sampleClips, stageContext, tempDir, writeConfig } from '../helpers.ts';

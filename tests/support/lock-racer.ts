@@ -6,7 +6,7 @@ import { closeSync, openSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as yieldNow } from 'node:timers/promises';
-import { acquireLock, LockHeldError } from '../../pipelines/refresh/lock.ts';
+import { acquireLock, LockHeldError } from '../../pipelines/publish/lock.ts';
 
 const [outDir, roundsText, startAtText] = process.argv.slice(2);
 const rounds = Number(roundsText);

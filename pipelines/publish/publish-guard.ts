@@ -3,12 +3,13 @@
 // the published version has for it ("carried forward"); with no published version there is nothing
 // to keep, and the run publishes nothing (exit 3) until a run gets through. `publish.allowPartial`
 // publishes what the run has instead.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { OutManifest } from '../../schemas/manifest.ts';
 import { Sample } from '../../schemas/sample.ts';
 import type { Drop } from '../../schemas/records.ts';
 import { FatalError } from '../errors.ts';
 import { readRowsHyparquet } from '../parquet/read.ts';
+import { readManifest } from './manifest.ts';
 
 /** What failed transiently in a run, grouped for the message: the service, the stage, the reason. */
 export interface TransientFailures {
@@ -44,24 +45,10 @@ export function incompleteMessage(failures: TransientFailures): string {
   return `incomplete: ${failures.records} records failed transiently; run again. Nothing was published (no earlier version to keep their rows from). Failed: ${failures.failed.map((f) => `${f.service} in ${f.stage} (${f.reason}, ${f.records})`).join('; ')}. To publish without them set publish: { allowPartial: true }`;
 }
 
-interface PublishedManifest {
-  readonly corpus?: string;
-  readonly version?: number;
-  readonly shards?: readonly { readonly file: string }[];
-  readonly splitNames?: Record<string, string>;
-}
-
 /** The published manifest of `corpus` in `outDir`, if there is one. */
-export async function publishedManifest(outDir: string, corpus: string): Promise<PublishedManifest | undefined> {
-  let text: string;
-  try {
-    text = await readFile(join(outDir, 'manifest.json'), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new FatalError(`cannot read ${join(outDir, 'manifest.json')} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): fix its permissions and run again`, { cause: error });
-  }
-  const manifest = JSON.parse(text) as PublishedManifest;
-  return manifest.corpus === corpus ? manifest : undefined;
+export async function publishedManifest(outDir: string, corpus: string): Promise<OutManifest | undefined> {
+  const manifest = await readManifest(outDir);
+  return manifest?.corpus === corpus ? manifest : undefined;
 }
 
 export interface CarriedRows {
@@ -71,7 +58,7 @@ export interface CarriedRows {
   readonly records: number;
   readonly fromVersion: number | undefined;
   /** The published manifest's split names (id → name), to place carried rows in this config's splits. */
-  readonly splitNames: Record<string, string> | undefined;
+  readonly splitNames: OutManifest['splitNames'];
 }
 
 /**

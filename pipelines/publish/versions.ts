@@ -9,73 +9,41 @@
 // The manifest carries version, parent (version + sha256 of its manifest.json) and the diff; it holds
 // no clock time (identical inputs give a byte-identical manifest). The wall-clock time a version was
 // made goes to versions/<n>/published.json, which nothing compares.
-import { createHash } from 'node:crypto';
-import { copyFile, link, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import type { ClipChange, OutManifest, VersionDiff, VersionParent } from '../../schemas/manifest.ts';
+import { sha256 } from '../fingerprint.ts';
+import { MANIFEST_FILE, parseManifest, readManifestBytes } from './manifest.ts';
 
-export const VERSIONS_DIR = 'versions';
+const VERSIONS_DIR = 'versions';
 
-export interface VersionParent {
-  readonly version: number;
-  /** sha256 of the parent's manifest.json bytes */
-  readonly manifest: string;
-}
+/** What decides whether two publications are the same version: shards, rejects and media index. */
+type PublishedContent = Pick<OutManifest, 'shards' | 'rejects' | 'media'>;
 
-export interface ClipChange {
-  readonly clipId: string;
-  readonly name: string;
-  /** removed clips: the reason in this version's rejects (e.g. takedown), or `gone` when the source no longer lists it */
-  readonly reason?: string;
-}
-
-export interface VersionDiff {
-  readonly rows: { readonly added: number; readonly removed: number; readonly changed: number; readonly kept: number };
-  readonly clips: { readonly added: readonly ClipChange[]; readonly removed: readonly ClipChange[]; readonly changed: readonly ClipChange[] };
-  /** segments in both versions whose primary emotion changed */
-  readonly labelShifts: readonly { readonly segmentId: string; readonly name: string; readonly from: string; readonly to: string }[];
-  /** row ids, sorted */
-  readonly addedRows: readonly string[];
-  readonly removedRows: readonly string[];
-  /** same row id, different content (any column, split included) */
-  readonly changedRows: readonly string[];
-  /** rows kept from the parent for records that failed transiently in this run (pipelines/refresh/publish-guard.ts) */
-  readonly carried?: number;
-}
-
-export interface VersionedManifest {
-  readonly version?: number;
-  readonly parent?: VersionParent | null;
-  readonly diff?: VersionDiff | null;
-  readonly shards: readonly { file: string; sha256: string }[];
-  readonly rejects: { file: string; sha256: string };
-  /** the media index (OUT/media.jsonl) of manifests since media lives in the out folder */
-  readonly media?: { index: string; sha256: string };
-}
-
-export interface LatestVersion<M extends VersionedManifest = VersionedManifest> {
+export interface LatestVersion {
   readonly version: number;
   readonly dir: string;
-  readonly manifest: M;
+  readonly manifest: OutManifest;
   /** sha256 of its manifest.json */
   readonly manifestSha256: string;
 }
 
 /** The highest complete version in OUT/versions, if any. */
-export async function latestVersion<M extends VersionedManifest>(outDir: string): Promise<LatestVersion<M> | undefined> {
+export async function latestVersion(outDir: string): Promise<LatestVersion | undefined> {
   const root = join(outDir, VERSIONS_DIR);
   const numbers = (await readdir(root).catch(() => [] as string[])).filter((n) => /^[1-9][0-9]*$/.test(n)).map(Number).sort((a, b) => b - a);
   for (const version of numbers) {
     const dir = join(root, String(version));
-    const bytes = await readFile(join(dir, 'manifest.json')).catch(() => null);
+    const bytes = await readManifestBytes(dir);
     if (!bytes) continue;
-    return { version, dir, manifest: JSON.parse(bytes.toString('utf8')) as M, manifestSha256: sha256Hex(bytes) };
+    return { version, dir, manifest: parseManifest(join(dir, MANIFEST_FILE), bytes), manifestSha256: sha256(bytes) };
   }
   return undefined;
 }
 
 /** Same published content: the same shard files with the same bytes, the same rejects and the same media. */
-export function sameContent(a: VersionedManifest, b: VersionedManifest): boolean {
+export function sameContent(a: PublishedContent, b: PublishedContent): boolean {
   if (a.shards.length !== b.shards.length || a.rejects.sha256 !== b.rejects.sha256 || a.media?.sha256 !== b.media?.sha256) return false;
   const want = new Map(a.shards.map((s) => [s.file, s.sha256]));
   return b.shards.every((s) => want.get(s.file) === s.sha256);
@@ -94,11 +62,11 @@ interface RowDigest {
  * Rows and clips added, removed and changed between the parent version (its folder) and the
  * publication in `outDir`; removed clips take their reason from this publication's rejects.
  */
-export async function diffVersions(parentDir: string, parent: VersionedManifest, outDir: string, current: VersionedManifest): Promise<VersionDiff> {
+export async function diffVersions(parentDir: string, parent: PublishedContent, outDir: string, current: PublishedContent): Promise<VersionDiff> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
-    const digests = async (dir: string, manifest: VersionedManifest): Promise<Map<string, RowDigest>> => {
+    const digests = async (dir: string, manifest: PublishedContent): Promise<Map<string, RowDigest>> => {
       const map = new Map<string, RowDigest>();
       if (manifest.shards.length === 0) return map;
       const list = manifest.shards.map((s) => sqlString(join(dir, s.file))).join(', ');
@@ -180,8 +148,8 @@ export async function recordVersion(outDir: string, version: number, files: read
       await copyFile(join(outDir, file), target);
     });
   }
-  await writeFile(join(building, 'manifest.json'), manifestText);
-  await writeFile(join(building, 'published.json'), JSON.stringify({ version, createdAt, manifestSha256: sha256Hex(Buffer.from(manifestText)) }, null, 2));
+  await writeFile(join(building, MANIFEST_FILE), manifestText);
+  await writeFile(join(building, 'published.json'), JSON.stringify({ version, createdAt, manifestSha256: sha256(Buffer.from(manifestText)) }, null, 2));
   // A leftover folder of this number can only be an older half-finished attempt (complete ones are found by latestVersion).
   await rm(final, { recursive: true, force: true });
   await rename(building, final);
@@ -199,10 +167,6 @@ export function versionLine(version: number, unchanged: boolean, diff: VersionDi
     `clips +${diff.clips.added.length} -${diff.clips.removed.length}${why} ~${diff.clips.changed.length}; ${diff.labelShifts.length} label shift(s)` +
     (diff.carried ? `; carried ${diff.carried}` : '')
   );
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function compare(a: string, b: string): number {
