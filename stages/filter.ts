@@ -192,7 +192,7 @@ export const filter: SegmentStage<FilterConfig> = {
   // 2: answer length, language, required fields, refusal / boilerplate / repetition, label consistency and rationale grounding.
   // 3: speakerVisible.
   version: 3,
-  configSchema: FilterConfig as unknown as z.ZodType<FilterConfig>,
+  configSchema: FilterConfig,
   reads: ['transcript'],
   readsFor: filterReads,
   adds: [],

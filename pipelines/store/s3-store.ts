@@ -2,7 +2,7 @@
 // Every put is atomic on S3 itself: a single PUT, or a multipart upload whose object appears only when
 // CompleteMultipartUpload succeeds (lib-storage aborts the upload on failure, so no part is left visible).
 // Endpoint, region and credentials come from the standard AWS chain (env, ~/.aws/config, instance roles).
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { FatalError } from '../errors.ts';
 import { assertSafeKey, type Store } from './store.ts';
+import { sha256 } from '../fingerprint.ts';
 
 // The pinned SDK supports Node 20; its warning that later releases will need Node 22 would print on every
 // run (package.json pins the version, so no later release arrives unnoticed).
@@ -99,7 +100,7 @@ export class S3Store implements Store {
     this.queueSize = options.queueSize ?? 4;
     if (!Number.isInteger(this.queueSize) || this.queueSize < 1) throw new Error(`S3Store queueSize must be a whole number of at least 1, got ${options.queueSize}`);
     const scratchRoot = options.scratchDir ?? (process.env.EMOFORGE_S3_CACHE || join(tmpdir(), 'emoforge-s3-cache'));
-    this.scratchDir = join(scratchRoot, createHash('sha256').update(this.location).digest('hex').slice(0, 16));
+    this.scratchDir = join(scratchRoot, sha256(this.location).slice(0, 16));
     const config = { ...s3ClientConfig(), ...options.client };
     this.endpoint = typeof config.endpoint === 'string' ? config.endpoint : 'AWS S3';
     this.client = new S3Client(config);
@@ -233,7 +234,7 @@ export class S3Store implements Store {
     if (!head) {
       throw Object.assign(new Error(`ENOENT: ${this.location}/${key} does not exist`), { code: 'ENOENT' });
     }
-    const name = createHash('sha256').update(key).digest('hex').slice(0, 32);
+    const name = sha256(key).slice(0, 32);
     const path = join(this.scratchDir, name.slice(0, 2), `${name}-${head.etag.replace(/[^A-Za-z0-9-]/g, '')}${extname(key)}`);
     try {
       if ((await stat(path)).size === head.size) return path;

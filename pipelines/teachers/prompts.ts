@@ -13,7 +13,6 @@
 // wrapped in tags with `&`, `<` and `>` escaped, and every prompt says tagged content is data and
 // never instructions. Placeholders are filled in one pass, so a `{{...}}` inside a transcript stays
 // text.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +23,7 @@ import type { Segment } from '../../schemas/records.ts';
 import { cueViews } from '../../stages/cues/cues.ts';
 import { personOf } from '../../stages/cues/visual.ts';
 import { ConfigError, FatalError } from '../errors.ts';
+import { sha256 } from '../fingerprint.ts';
 
 /** The prompts shipped with emoforge. */
 export const BUNDLED_PROMPTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../configs/prompts');
@@ -103,7 +103,7 @@ export function loadPromptTemplate(dir: string, role: string, label = 'promptsDi
     }
   }
   if (problems.length) throw new ConfigError(file, problems);
-  const digest = createHash('sha256').update(JSON.stringify([id, version, system, user])).digest('hex');
+  const digest = sha256(JSON.stringify([id, version, system, user]));
   return { role, id, version, ref: `${id}@${version}`, system, user, digest, file };
 }
 

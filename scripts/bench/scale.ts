@@ -17,7 +17,6 @@
 // (with the largest N run when --full is not given). "s per 10k" is wall seconds; CPU seconds
 // (user + system) are printed beside them.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +32,7 @@ import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { EMOTIONS, type Emotion } from '../../schemas/emotion.ts';
 import type { Clip, Segment } from '../../schemas/records.ts';
 import { STAGES } from '../../stages/index.ts';
+import { sha256 } from '../../pipelines/fingerprint.ts';
 
 /** Segments per synthetic clip (a dialogue cut into utterances). */
 const PER_CLIP = 8;
@@ -48,7 +48,6 @@ interface Measurement {
 
 // ---------------------------------------------------------------- synthetic records
 
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const WORDS = 'i you we they it was really just not never always think feel know said told came went home work today tonight again sorry thanks great fine terrible lovely nobody everyone something nothing maybe honestly believe'.split(' ');
 const OPENSET: Record<Emotion, string[]> = {
   happy: ['happy', 'cheerful', 'delighted'],
@@ -62,7 +61,7 @@ const OPENSET: Record<Emotion, string[]> = {
 const provenance = (template: string) => ({ teacher: 'rules', model: 'rules-v3', template });
 
 function syntheticClip(index: number, partitions: number, speakers: number): Clip {
-  const id = sha(`bench-clip:${index}`);
+  const id = sha256(`bench-clip:${index}`);
   const random = mulberry32(index + 1);
   return {
     id,
@@ -104,7 +103,7 @@ function syntheticSegment(clip: Clip, index: number): Segment {
   const extra = random() < 0.01 ? 12 : Math.floor(random() * 3);
   const description = [face, voice, ...Array.from({ length: extra }, () => `The wording (${words.slice(0, 5).join(' ')}) adds little beyond that.`), `Taken together, the speaker most likely feels ${emotion}.`].join(' ');
   return {
-    id: sha(`bench-segment:${clip.id}:${index}`),
+    id: sha256(`bench-segment:${clip.id}:${index}`),
     clipId: clip.id,
     clip,
     index,

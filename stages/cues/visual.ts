@@ -82,7 +82,7 @@ export const cuesVisual: SegmentStage<VisualConfig> = {
   name: 'cues.visual',
   // 2: face tracks over the analysed video (not the largest face per keyframe), the active speaker, geometry, the peak frame.
   version: 2,
-  configSchema: VisualConfig as unknown as z.ZodType<VisualConfig>,
+  configSchema: VisualConfig,
   reads: ['frames', 'audio'],
   adds: ['cues.visual'],
   cache: true,
