@@ -2,18 +2,12 @@
 import { resolve } from 'node:path';
 import { isS3Location, openStore } from '../../pipelines/store/index.ts';
 import { startReviewServer, type ReviewServer, type ReviewServerOptions } from '../../pipelines/review/server.ts';
-import type { ResolvePolicy } from '../../pipelines/review/resolve.ts';
 
-export interface ReviewCommandOptions {
+/** The server's options, with the out folder and store named as the command line names them. */
+export interface ReviewCommandOptions extends Pick<ReviewServerOptions, 'log' | 'host' | 'port' | 'reviewer' | 'queue' | 'resolve'> {
   readonly out: string;
   /** default `.emoforge`, the run's default store */
   readonly store?: string;
-  readonly log?: string;
-  readonly host?: string;
-  readonly port?: number;
-  readonly reviewer?: string;
-  readonly queue?: string;
-  readonly resolve?: ResolvePolicy;
   readonly write: (line: string) => void;
 }
 
