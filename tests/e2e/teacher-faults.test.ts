@@ -14,7 +14,7 @@ import { Segment } from '../../schemas/records.ts';
 import { describeStage } from '../../stages/describe.ts';
 import { demoConfig, runInProcess, sampleClips, stageContext, tempDir } from '../helpers.ts';
 import { realisticAnswer } from '../support/answer-model.ts';
-import { warmStore } from '../support/warm-store.ts';
+import { warmStore, warmStoreReady } from '../support/warm-store.ts';
 import { faults, OpenAICompatibleServer, type Fault } from '../support/openai-server.ts';
 import type { TeacherUsageTable } from '../../pipelines/teachers/usage.ts';
 
@@ -45,6 +45,8 @@ beforeAll(async () => {
   process.env[KEY_ENV] = server.apiKey;
   work = await tempDir('emoforge-teacher-faults-');
 });
+// The suite's warm store is built by the first test that needs it: not inside a run's own time limit.
+beforeAll(() => warmStoreReady(), 600_000);
 afterAll(async () => {
   await server.close();
   await rm(work, { recursive: true, force: true });

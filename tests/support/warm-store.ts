@@ -1,16 +1,19 @@
-// One warm store per suite: the global setup runs the demo configs most e2e files share once, and a
-// test whose assertions do not depend on a cold store copies its per-record stage cache and media
-// into its own store, so the media stages (ffmpeg cuts, face tracking, pitch) hit the cache.
-// Partition results are left out: a warmed run still runs every stage over every record, so what it
-// publishes is what a cold run publishes.
-import { cp, mkdir, readdir, rm } from 'node:fs/promises';
+// One warm store per suite: the demo configs most e2e files share are run once, and a test whose
+// assertions do not depend on a cold store copies the per-record stage cache and media into its own
+// store, so its media stages (ffmpeg cuts, face tracking, pitch) hit the cache. Partition results are
+// left out: a warmed run still runs every stage over every record and publishes what a cold run does.
+// The global setup hands out an empty folder; the first test to ask builds the store there (the other
+// worker waits for it), so a run of unit tests alone never pays for it.
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { cli, demoConfig, sampleClips, writeConfig } from '../helpers.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** the warm store folder the global setup made ('' when it made none) */
+    /** the folder the suite's warm store is built in, once, by the first test that asks */
     warmStore: string;
   }
 }
@@ -51,9 +54,37 @@ async function copyParts(from: string, to: string): Promise<void> {
   for (const part of WARM_PARTS) if (parts.has(part)) await cp(join(from, part), join(to, part), { recursive: true, force: true });
 }
 
-/** Fills the store folder `store` from the suite's warm store (a no-op when there is none). Returns `store`. */
+/** Waits for the suite's warm store, building it if no test has yet; its folder, or null when there is none. */
+export async function warmStoreReady(): Promise<string | null> {
+  const root = inject('warmStore');
+  if (!root) return null;
+  const store = join(root, 'store');
+  const [ready, failed] = [join(root, 'ready'), join(root, 'failed')];
+  if (existsSync(ready)) return store;
+  // mkdir is atomic: exactly one test process builds.
+  if (await mkdir(join(root, 'building')).then(() => true, () => false)) {
+    try {
+      await buildWarmStore(store, join(root, 'build'));
+    } catch (err) {
+      await writeFile(failed, String(err));
+      throw err;
+    } finally {
+      await rm(join(root, 'build'), { recursive: true, force: true });
+    }
+    await writeFile(ready, '');
+    return store;
+  }
+  while (!existsSync(ready)) {
+    // The builder's test reports why; this one runs cold.
+    if (existsSync(failed)) return null;
+    await sleep(250);
+  }
+  return store;
+}
+
+/** Makes the store folder `store`, filled from the suite's warm store when there is one. Returns `store`. */
 export async function warmStore(store: string): Promise<string> {
-  const warm = inject('warmStore');
+  const warm = await warmStoreReady();
   if (warm) await copyParts(warm, store);
   else await mkdir(store, { recursive: true });
   return store;
