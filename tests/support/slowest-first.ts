@@ -3,21 +3,21 @@
 // listed follow in vitest's order; a stale list only costs time, never a test.
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-/** Measured on the 2-core CI machine, slowest first. */
+/** Measured on the 2-core CI machine (the warm-store users as they are warmed), slowest first. */
 const SLOWEST = [
   'tests/stages/cues-visual.test.ts',
   'tests/executors/bullmq.test.ts',
   'tests/executors/static-shard.test.ts',
   'tests/e2e/review.test.ts',
   'tests/e2e/resume.test.ts',
-  'tests/e2e/teacher-faults.test.ts',
-  'tests/e2e/export.test.ts',
   'tests/e2e/demo.test.ts',
   'tests/e2e/hostile-media.test.ts',
   'tests/e2e/refresh.test.ts',
   'tests/e2e/audit.test.ts',
-  'tests/e2e/dataset-folder.test.ts',
+  'tests/e2e/export.test.ts',
+  'tests/e2e/teacher-faults.test.ts',
   'tests/e2e/eval.test.ts',
+  'tests/e2e/dataset-folder.test.ts',
 ];
 
 export default class SlowestFirst extends BaseSequencer {
