@@ -18,6 +18,9 @@ declare module 'vitest' {
   }
 }
 
+/** How long a test waits for another test's build before it runs cold (a build takes about a minute here). */
+const WAIT_MS = 8 * 60_000;
+
 /** Store folders a warmed run may reuse: the per-record stage caches and the media they name. */
 const WARM_PARTS = ['cache', 'media'];
 
@@ -74,10 +77,9 @@ export async function warmStoreReady(): Promise<string | null> {
     await writeFile(ready, '');
     return store;
   }
-  while (!existsSync(ready)) {
-    // The builder's test reports why; this one runs cold.
-    if (existsSync(failed)) return null;
-    await sleep(250);
+  // A failed or lost build leaves this test a cold store (the builder's test reports why).
+  for (const giveUp = Date.now() + WAIT_MS; !existsSync(ready); await sleep(250)) {
+    if (existsSync(failed) || Date.now() > giveUp) return null;
   }
   return store;
 }
