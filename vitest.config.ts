@@ -1,12 +1,25 @@
 import { defineConfig } from 'vitest/config';
+import SlowestFirst from './tests/support/slowest-first.ts';
+
+/**
+ * Files that start servers, browsers, workers or CLIs, or load the face models: each in a fresh
+ * process. Every other file shares its worker's module cache with the files before it (isolate:
+ * false), which spares each of them re-importing the pipeline (most of a unit file's time).
+ */
+const ISOLATED = ['tests/e2e/**/*.test.ts', 'tests/executors/**/*.test.ts', 'tests/stages/cues-visual.test.ts'];
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 300_000,
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,
+    sequence: { sequencer: SlowestFirst },
+    projects: [
+      // The global setup makes the demo clips (for both projects) and the e2e files' warm store.
+      { extends: true, test: { name: 'isolated', include: ISOLATED, globalSetup: ['tests/support/global-setup.ts'] } },
+      { extends: true, test: { name: 'shared', include: ['tests/**/*.test.ts'], exclude: ISOLATED, isolate: false } },
+    ],
   },
 });

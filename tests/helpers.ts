@@ -21,19 +21,34 @@ import { STAGES } from '../stages/index.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The most clips any test asks for: smaller sets are its first clips. */
+const ALL_CLIPS = 12;
+
 /** A folder of `count` demo clips + manifest.csv; made once (atomically) and copied per caller. */
 export async function sampleClips(count: number): Promise<string> {
+  const copy = await mkdtemp(join(tmpdir(), 'emoforge-clips-'));
+  await cp(await sharedClips(count), copy, { recursive: true });
+  return copy;
+}
+
+async function sharedClips(count: number): Promise<string> {
   // Keyed by the generator's own source too, so a changed generator never serves stale clips.
   const generator = createHash('sha256').update(await readFile(join(REPO, 'scripts/sample-clips.ts'))).digest('hex').slice(0, 12);
   const shared = join(tmpdir(), `emoforge-test-clips-${count}-${generator}`);
-  if (!(await stat(join(shared, 'manifest.csv')).then(() => true, () => false))) {
-    const building = await mkdtemp(join(tmpdir(), 'emoforge-clips-build-'));
+  if (await stat(join(shared, 'manifest.csv')).then(() => true, () => false)) return shared;
+  const building = await mkdtemp(join(tmpdir(), 'emoforge-clips-build-'));
+  if (count < ALL_CLIPS) {
+    // makeSampleClips plans clip i from i alone, so the first `count` of the full set (files and
+    // manifest rows) are byte for byte what makeSampleClips(count) makes, without making them again.
+    const all = await sharedClips(ALL_CLIPS);
+    const lines = (await readFile(join(all, 'manifest.csv'), 'utf8')).split('\n').slice(0, count + 1);
+    for (const line of lines.slice(1)) await cp(join(all, `${line.split(',')[0]}.mp4`), join(building, `${line.split(',')[0]}.mp4`));
+    await writeFile(join(building, 'manifest.csv'), `${lines.join('\n')}\n`);
+  } else {
     await makeSampleClips(building, { count });
-    await rename(building, shared).catch(async () => rm(building, { recursive: true, force: true }));
   }
-  const copy = await mkdtemp(join(tmpdir(), 'emoforge-clips-'));
-  await cp(shared, copy, { recursive: true });
-  return copy;
+  await rename(building, shared).catch(async () => rm(building, { recursive: true, force: true }));
+  return shared;
 }
 
 export async function tempDir(prefix = 'emoforge-test-'): Promise<string> {

@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parquetKvMetadata, readRowsHyparquet, type ReadRow } from '../../pipelines/parquet/index.ts';
 import { COLUMNS } from '../../schemas/sample.ts';
 import { cli, demoConfig, readJson, sampleClips, tempDir, writeConfig } from '../helpers.ts';
+import { warmStore } from '../support/warm-store.ts';
 
 const run = promisify(execFile);
 const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
@@ -48,7 +49,7 @@ describe('the out folder is the dataset', () => {
     input = await sampleClips(3);
     work = await tempDir();
     out = join(work, 'out');
-    store = join(work, 'store');
+    store = await warmStore(join(work, 'store'));
     // 2 s windows over 2–5 s clips: most clips give several segments, so each needs its own cut.
     const config = await writeConfig(work, demoConfig({ segment: { strategy: 'fixed', windowSec: 2, minSec: 1, frames: 2 }, transcribe: { engine: 'manifest' } }));
     const result = await cli(['run', config, '--input', input, '--out', out, '--store', store]);
@@ -121,7 +122,7 @@ describe('media in the out folder across runs', () => {
     const input = await sampleClips(3);
     const work = await tempDir();
     const out = join(work, 'out');
-    const store = join(work, 'store');
+    const store = await warmStore(join(work, 'store'));
     const config = await writeConfig(work, demoConfig({ transcribe: { engine: 'manifest' } }));
     expect((await cli(['run', config, '--input', input, '--out', out, '--store', store])).code).toBe(0);
     const first = await rowsOf(out);
@@ -200,7 +201,7 @@ describe('media in the out folder across runs', () => {
     const input = await sampleClips(3);
     const work = await tempDir();
     const out = join(work, 'out');
-    const store = join(work, 'store');
+    const store = await warmStore(join(work, 'store'));
     // The first run publishes its train rows as `val` and its validation rows as `train`: a folder whose
     // splits only pinning can reproduce (a fresh assignment would put them back).
     const legacy = await writeConfig(work, demoConfig({ transcribe: { engine: 'manifest' }, write: { seed: 'test', splitNames: { train: 'val', validation: 'train' } } }));

@@ -13,6 +13,7 @@ import { LocalStore } from '../../pipelines/store/local-store.ts';
 import { cli, demoConfig, readJson, runInProcess, sampleClips, tempDir } from '../helpers.ts';
 import { faults, OpenAICompatibleServer } from '../support/openai-server.ts';
 import { PlantedModels } from '../support/planted-models.ts';
+import { warmStore } from '../support/warm-store.ts';
 import { compareCommand } from '../../scripts/commands/eval.ts';
 import { writeEvalReport } from '../../pipelines/eval/report.ts';
 
@@ -38,7 +39,7 @@ beforeAll(async () => {
   process.env[KEY_ENV] = server.apiKey;
   work = await tempDir('emoforge-eval-');
   out = join(work, 'out');
-  store = join(work, 'store');
+  store = await warmStore(join(work, 'store'));
   const input = await sampleClips(6);
   const run = await runInProcess(demoConfig({ transcribe: { engine: 'manifest' }, write: { seed: 'test', splits: { train: 0, validation: 0, test: 1 } } }), { input, out, store });
   expect(run.summary.sink?.splits).toEqual({ train: 0, validation: 0, test: 54 });

@@ -14,6 +14,7 @@ import { exportCorpus, ExportOptionError, type AffectGptCorpus, type ExportOptio
 import { npyHeader } from '../../pipelines/export/face-stack.ts';
 import { parseCsv } from '../../stages/ingest/manifest.ts';
 import { cli, demoConfig, readJson, sampleClips, tempDir, writeConfig } from '../helpers.ts';
+import { warmStore } from '../support/warm-store.ts';
 
 const run = promisify(execFile);
 
@@ -123,7 +124,7 @@ describe('emoforge export', () => {
     work = await tempDir();
     out = join(work, 'out');
     const config = await writeConfig(work, demoConfig({ segment: { strategy: 'fixed', windowSec: 2, minSec: 1, frames: 2 }, transcribe: { engine: 'manifest' } }));
-    const result = await cli(['run', config, '--input', input, '--out', out, '--store', join(work, 'store')]);
+    const result = await cli(['run', config, '--input', input, '--out', out, '--store', await warmStore(join(work, 'store'))]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     corpus = await readCorpus(out);

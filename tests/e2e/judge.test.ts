@@ -14,6 +14,7 @@ import { JudgeConfig, judgeStage } from '../../stages/judge.ts';
 import { demoConfig, runInProcess, sampleClips, stageContext, tempDir } from '../helpers.ts';
 import { realisticAnswer } from '../support/answer-model.ts';
 import { OpenAICompatibleServer } from '../support/openai-server.ts';
+import { warmStore, warmStoreReady } from '../support/warm-store.ts';
 
 const KEY_ENV = 'EMOFORGE_TEST_JUDGE_KEY';
 const CHAT = '/v1/chat/completions';
@@ -26,6 +27,8 @@ beforeAll(async () => {
   process.env[KEY_ENV] = server.apiKey;
   work = await tempDir('emoforge-judge-');
 });
+// The suite's warm store is built by the first test that needs it: not inside a run's own time limit.
+beforeAll(() => warmStoreReady(), 600_000);
 afterAll(async () => {
   await server.close();
   await rm(work, { recursive: true, force: true });
@@ -69,7 +72,7 @@ describe('judge and crosscheck', () => {
       },
     };
     const out = join(work, 'out');
-    const store = join(work, 'store');
+    const store = await warmStore(join(work, 'store'));
     const run = await runInProcess(config(), { input, out, store });
     expect(run.summary.segments).toBe(1);
     expect(run.summary.stats.judge.dropped).toEqual({ 'judge-below-threshold': 1 });

@@ -13,6 +13,7 @@ import { Segment } from '../../schemas/records.ts';
 import { describeStage } from '../../stages/describe.ts';
 import { demoConfig, runInProcess, sampleClips, stageContext, tempDir } from '../helpers.ts';
 import { realisticAnswer } from '../support/answer-model.ts';
+import { warmStore, warmStoreReady } from '../support/warm-store.ts';
 import { faults, OpenAICompatibleServer, type Fault } from '../support/openai-server.ts';
 import type { TeacherUsageTable } from '../../pipelines/teachers/usage.ts';
 
@@ -43,6 +44,8 @@ beforeAll(async () => {
   process.env[KEY_ENV] = server.apiKey;
   work = await tempDir('emoforge-teacher-faults-');
 });
+// The suite's warm store is built by the first test that needs it: not inside a run's own time limit.
+beforeAll(() => warmStoreReady(), 600_000);
 afterAll(async () => {
   await server.close();
   await rm(work, { recursive: true, force: true });
@@ -119,7 +122,7 @@ describe('teacher requests under endpoint faults', () => {
 describe('a pipeline run on LLM teachers', () => {
   it('writes every clip through a faulty endpoint, and a second run makes no HTTP request', async () => {
     const input = await sampleClips(3);
-    const store = join(work, 'run-store');
+    const store = await warmStore(join(work, 'run-store'));
     // A whole pipeline runs beside the server in this process: under load an answer can take longer
     // than the 400 ms the unit cases use, which would add retries the test does not plant.
     const config = demoConfig({ transcribe: { engine: 'manifest' } }, { teachers: teachers({ timeoutMs: 3000 }) });
@@ -166,7 +169,7 @@ describe('a pipeline run on LLM teachers', () => {
 
   it('stops paying at budget.maxUSD: later records are dropped budget-exhausted, and a re-run with more budget pays only for them', async () => {
     const input = await sampleClips(3);
-    const store = join(work, 'budget-store');
+    const store = await warmStore(join(work, 'budget-store'));
     server.reset();
     // One answered request costs well over the cap, so the run stops paying after the first ones.
     // budget-exhausted is transient: allowPartial publishes the records the budget paid for (else nothing is published until a run completes).
@@ -192,7 +195,7 @@ describe('a pipeline run on LLM teachers', () => {
   it('projects tokens and dollars with --dry-run, calling nothing, within 10% of what the real run on the demo corpus then reports', async () => {
     // The demo corpus, answered by a model whose answers have a GPT-4o-class teacher's lengths.
     const input = await sampleClips(12);
-    const store = join(work, 'dry-store');
+    const store = await warmStore(join(work, 'dry-store'));
     const config = demoConfig({ transcribe: { engine: 'manifest' } }, { teachers: teachers() });
     server.chat = { json: realisticAnswer };
     const tokensOf = (usage: TeacherUsageTable) => Object.values(usage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.inputTokens + u.outputTokens, 0);
