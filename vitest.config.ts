@@ -6,7 +6,7 @@ import SlowestFirst from './tests/support/slowest-first.ts';
  * process. Every other file shares its worker's module cache with the files before it (isolate:
  * false), which spares each of them re-importing the pipeline (most of a unit file's time).
  */
-const ISOLATED = ['tests/e2e/**/*.test.ts', 'tests/executors/**/*.test.ts', 'tests/stages/cues-visual.test.ts'];
+const ISOLATED = ['tests/e2e/**/*.test.ts', 'tests/pipelines/executors/**/*.test.ts', 'tests/stages/cues/visual.test.ts'];
 
 export default defineConfig({
   test: {

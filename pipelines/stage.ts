@@ -38,9 +38,9 @@ export interface StageContext {
   readonly teachers: TeacherRegistry;
   /**
    * Marks a record the stage keeps but an audit should see (a kebab-case reason, counted under
-   * `flagged` in stats.json; the detail goes to the run log). The runner always provides it.
+   * `flagged` in stats.json; the detail goes to the run log).
    */
-  readonly flag?: (reason: string, detail: string) => void;
+  readonly flag: (reason: string, detail: string) => void;
   /** True on a dry run when the stage sees stand-in teacher text: it must leave nothing in the store that outlives the run. */
   readonly standIn?: boolean;
   /** A scratch folder for this stage call, removed afterwards. */

@@ -211,7 +211,7 @@ export const filter: SegmentStage<FilterConfig> = {
     if (issues.length > DETAIL_ISSUES) shown.push(`and ${issues.length - DETAIL_ISSUES} more`);
     const detail = shown.join('; ');
     if (config.grounding.mode === 'drop') return drop('ungrounded-rationale', detail);
-    ctx.flag?.('ungrounded-rationale', `segment ${segment.id}: ${detail}`);
+    ctx.flag('ungrounded-rationale', `segment ${segment.id}: ${detail}`);
     return segment;
   },
 };

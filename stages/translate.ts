@@ -65,7 +65,7 @@ export const translateStage = teacherStage({
     if (shipped && transcript.engine === 'manifest') return { ...segment, translation: { status: 'translated', text: shipped, from: transcript.language, provenance: { teacher: 'corpus', model: segment.clip.manifest.labelSource?.corpus ?? 'manifest', template: 'manifest.english@1' } } };
     const { value, provenance } = await generateFor(ctx, translateTask, config.template, segment, { polish: config.polish });
     if (value.status === 'untranslated') {
-      ctx.flag?.('untranslated', `${segment.clip.uri} [${segment.start}-${segment.end}s] (${transcript.language}): ${value.reason}`);
+      ctx.flag('untranslated', `${segment.clip.uri} [${segment.start}-${segment.end}s] (${transcript.language}): ${value.reason}`);
       return { ...segment, translation: { status: 'untranslated', text: null, from: transcript.language, reason: value.reason, provenance } };
     }
     return { ...segment, translation: { status: 'translated', text: value.text, from: transcript.language, provenance } };

@@ -132,20 +132,22 @@ export async function readJson<T = any>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;
 }
 
-/** A real StageContext for calling one stage directly: real store, silent log, counted work. */
+/** A real StageContext for calling one stage directly: real store, silent log, counted work and flags. */
 export function stageContext(options: {
   store: Store;
   stage: string;
   signal?: AbortSignal;
   teachers?: TeacherRegistry;
   sourcePath?: (clip: Clip) => Promise<string>;
-}): { ctx: StageContext; work: Partial<Record<WorkKind, number>> } {
+}): { ctx: StageContext; work: Partial<Record<WorkKind, number>>; flags: string[] } {
   const work: Partial<Record<WorkKind, number>> = {};
+  const flags: string[] = [];
   const ctx: StageContext = {
     store: options.store,
     log: pino({ level: 'silent' }),
     signal: options.signal ?? new AbortController().signal,
     work: { add: (kind, amount = 1) => void (work[kind] = (work[kind] ?? 0) + amount) },
+    flag: (reason) => void flags.push(reason),
     teachers: options.teachers ?? {
       forRole: () => {
         throw new Error(`${options.stage} must not call a teacher`);
@@ -154,7 +156,7 @@ export function stageContext(options: {
     scratch: () => mkdtemp(join(tmpdir(), 'emoforge-scratch-')),
     sourcePath: options.sourcePath ?? (() => Promise.reject(new Error(`${options.stage} must not read the source clip`))),
   };
-  return { ctx, work };
+  return { ctx, work, flags };
 }
 
 /** sha256 of every shard in OUT/shards, by file name (to compare runs byte for byte). */

@@ -165,7 +165,7 @@ async function pipelineRate(count: number): Promise<{ cpu: number; perCoreHour: 
   return { cpu, perCoreHour: (count / cpu) * 3600 };
 }
 
-/** The real-photo speaker clips of tests/stages/cues-visual.test.ts (same seed): share where the speaking face is named. */
+/** The real-photo speaker clips of tests/stages/cues/visual.test.ts (same seed): share where the speaking face is named. */
 async function speakerFound(count: number): Promise<{ found: number; clips: number }> {
   const plans = await planClips(13, { speaking: count, cuts: 0, croppedOut: 0 });
   const defaults = cuesVisual.configSchema.parse(settings());

@@ -47,6 +47,7 @@ async function ours(dir: string): Promise<{ ms: number; ffmpeg: number; outputs:
     log: pino({ level: 'silent' }),
     signal: new AbortController().signal,
     work: { add: (kind, amount = 1) => void (kind === 'ffmpeg' && (ffmpegRuns += amount)) },
+    flag: () => undefined,
     teachers: { forRole: () => { throw new Error('no teacher in the media bench'); } },
     scratch: () => mkdtemp(join(dir, 'scratch-')),
     sourcePath: async () => clipPath,

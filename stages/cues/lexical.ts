@@ -43,7 +43,7 @@ export const cuesLexical: SegmentStage<LexicalConfig> = {
     if (/^en(-|$)/i.test(transcript.language)) return { ...segment, cues: { ...segment.cues, lexical: lexicalCues(transcript.text, config) } };
     const english = segment.translation?.status === 'translated' ? segment.translation.text : null;
     if (english) return { ...segment, cues: { ...segment.cues, lexical: { ...lexicalCues(english, config), source: 'translation' } } };
-    ctx.flag?.('unsupported-language', `${segment.clip.uri}: cues.lexical reads English; the transcript is '${transcript.language}' and has no English translation (add the translate stage with an LLM teacher)`);
+    ctx.flag('unsupported-language', `${segment.clip.uri}: cues.lexical reads English; the transcript is '${transcript.language}' and has no English translation (add the translate stage with an LLM teacher)`);
     return segment;
   },
 };

@@ -1,4 +1,4 @@
-// One side of the refresh-lock race (tests/pipelines/refresh-lock.test.ts): from a common start
+// One side of the refresh-lock race (tests/pipelines/publish/lock.test.ts): from a common start
 // time, take and release OUT's lock `rounds` times, and while holding it create a marker file
 // exclusively; a marker already there means another process holds the lock too (a violation).
 // Prints one JSON line: acquisitions, refusals, violations.

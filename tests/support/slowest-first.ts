@@ -5,9 +5,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /** Measured on the 2-core CI machine (the warm-store users as they are warmed), slowest first. */
 const SLOWEST = [
-  'tests/stages/cues-visual.test.ts',
-  'tests/executors/bullmq.test.ts',
-  'tests/executors/static-shard.test.ts',
+  'tests/stages/cues/visual.test.ts',
+  'tests/pipelines/executors/bullmq.test.ts',
+  'tests/pipelines/executors/static-shard.test.ts',
   'tests/e2e/review.test.ts',
   'tests/e2e/resume.test.ts',
   'tests/e2e/demo.test.ts',

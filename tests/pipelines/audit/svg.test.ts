@@ -1,0 +1,16 @@
+// Histogram bins of the audit report over a corpus-sized series (the scale bench's 100,000 segments
+// once overflowed the call stack here).
+import { describe, expect, it } from 'vitest';
+import { binValues } from '../../../pipelines/audit/svg.ts';
+
+describe('binValues', () => {
+  it('bins 300,000 values between their own min and max', () => {
+    const values = Array.from({ length: 300_000 }, (_, i) => 2 + (i % 1000) / 100);
+    const bins = binValues([values, values.slice(0, 1000)], 12);
+    expect(bins).toHaveLength(12);
+    expect(bins[0].from).toBe(2);
+    expect(bins.at(-1)!.to).toBeCloseTo(11.99, 10);
+    expect(bins.reduce((n, b) => n + b.counts[0], 0)).toBe(300_000);
+    expect(bins.reduce((n, b) => n + b.counts[1], 0)).toBe(1000);
+  });
+});

@@ -1,0 +1,96 @@
+// A re-run of ingest recognises unchanged input files by their identity on disk instead of reading
+// them again; any change a file can undergo (bytes, size, a rewrite in place with its mtime put
+// back, a new inode) makes it hashed again, and --rehash hashes everything.
+import { copyFile, open, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sha256 } from '../../../pipelines/fingerprint.ts';
+import { LocalStore } from '../../../pipelines/store/local-store.ts';
+import { ingest } from '../../../stages/ingest.ts';
+import { sampleClips, stageContext, tempDir } from '../../helpers.ts';
+
+const config = ingest.configSchema.parse({});
+
+async function ingestOnce(input: string, store: LocalStore, rehash = false) {
+  const { ctx, work } = stageContext({ store, stage: 'ingest' });
+  const result = await ingest.run(config, { input, partitions: 4, ...(rehash ? { rehash } : {}) }, ctx);
+  return { ids: Object.fromEntries(result.clips.map((c) => [c.uri, c.id])), hashed: work.hash ?? 0, probed: work.ffprobe ?? 0 };
+}
+
+describe('ingest file index', () => {
+  let clips: string;
+  beforeAll(async () => {
+    clips = await sampleClips(3);
+  }, 300_000);
+
+  it('hashes each file once, recognises unchanged ones on a re-run, and hashes a changed one again', async () => {
+    const input = await tempDir();
+    // Whole-second times, so that putting c1's mtime back below restores it to the nanosecond.
+    const SECOND = 1_700_000_000;
+    for (const n of [1, 2, 3]) {
+      await copyFile(join(clips, `sample_000${n}.mp4`), join(input, `c${n}.mp4`));
+      await utimes(join(input, `c${n}.mp4`), SECOND, SECOND);
+    }
+    const store = new LocalStore(await tempDir());
+
+    const first = await ingestOnce(input, store);
+    expect(first.hashed).toBe(3);
+    expect(first.probed).toBe(3);
+    for (const n of [1, 2, 3]) expect(first.ids[`c${n}.mp4`]).toBe(sha256(await readFile(join(input, `c${n}.mp4`))));
+
+    const again = await ingestOnce(input, store);
+    expect(again).toEqual({ ids: first.ids, hashed: 0, probed: 0 });
+    // The probe verdicts come with the index (one object), not from the per-file probe cache.
+    for await (const key of store.list('cache/probe/')) await store.delete(key);
+    expect(await ingestOnce(input, store)).toEqual({ ids: first.ids, hashed: 0, probed: 0 });
+
+    // c1: one byte changed in place, same size, mtime and atime put back (rsync --inplace -t does
+    // this): only the ctime tells, and it is enough.
+    const path = join(input, 'c1.mp4');
+    const before = await stat(path, { bigint: true });
+    const handle = await open(path, 'r+');
+    const last = Buffer.alloc(1);
+    const end = Number(before.size) - 1;
+    await handle.read(last, 0, 1, end);
+    await handle.write(Buffer.from([last[0] ^ 0xff]), 0, 1, end);
+    await handle.close();
+    await utimes(path, SECOND, SECOND);
+    const after = await stat(path, { bigint: true });
+    expect([after.size, after.mtimeNs, after.ino]).toEqual([before.size, before.mtimeNs, before.ino]);
+    // c2: rewritten with c3's bytes.
+    await writeFile(join(input, 'c2.mp4'), await readFile(join(input, 'c3.mp4')));
+
+    const changed = await ingestOnce(input, store);
+    expect(changed.hashed).toBe(2);
+    expect(changed.ids['c1.mp4']).toBe(sha256(await readFile(path)));
+    expect(changed.ids['c1.mp4']).not.toBe(first.ids['c1.mp4']);
+    // c2 now holds c3's bytes: it is c3's duplicate, kept once under the first uri.
+    expect(changed.ids['c2.mp4']).toBe(first.ids['c3.mp4']);
+    expect(changed.ids['c3.mp4']).toBeUndefined();
+
+    const rehashed = await ingestOnce(input, store, true);
+    expect(rehashed.hashed).toBe(3);
+    expect(rehashed.ids).toEqual(changed.ids);
+  });
+
+  it('treats a damaged index as no index: every file is hashed, nothing fails', async () => {
+    const input = await tempDir();
+    await copyFile(join(clips, 'sample_0001.mp4'), join(input, 'a.mp4'));
+    const storeDir = await tempDir();
+    const store = new LocalStore(storeDir);
+    const first = await ingestOnce(input, store);
+    const keys: string[] = [];
+    for await (const key of store.list('cache/ingest/files/')) keys.push(key);
+    expect(keys).toHaveLength(1);
+    await store.put(keys[0], '{"version":1,"root":');
+    const damaged = await ingestOnce(input, store);
+    expect(damaged).toEqual({ ids: first.ids, hashed: 1, probed: 0 });
+    // …and the index is written whole again.
+    expect((await ingestOnce(input, store)).hashed).toBe(0);
+    // A probe verdict of the wrong shape damages the index as much as cut-off JSON.
+    const index = JSON.parse((await store.get(keys[0]))!.toString('utf8'));
+    for (const sha of Object.keys(index.probes)) index.probes[sha] = 5;
+    await store.put(keys[0], JSON.stringify(index));
+    expect(await ingestOnce(input, store)).toEqual({ ids: first.ids, hashed: 1, probed: 0 });
+  });
+});
