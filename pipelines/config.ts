@@ -19,7 +19,10 @@ const StageEntry = z.union([z.string(), z.record(z.string(), z.unknown())]);
 export const RunConfig = z
   .object({
     /** Corpus name, used in the manifest and the dataset card. */
-    name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash and underscore').default('corpus'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash and underscore')
+      .default('corpus'),
     /** Output folder (CLI --out overrides). Relative paths are relative to the working directory. */
     out: z.string().min(1).default('out'),
     /** Store folder for artefacts and caches (CLI --store overrides). */
@@ -38,7 +41,10 @@ export const RunConfig = z
      * records keep their rows from the published version, and with no published version nothing is
      * published (exit 3). allowPartial true publishes what the run has.
      */
-    publish: z.object({ allowPartial: z.boolean().default(false) }).strict().prefault({}),
+    publish: z
+      .object({ allowPartial: z.boolean().default(false) })
+      .strict()
+      .prefault({}),
   })
   .strict();
 export type RunConfig = z.infer<typeof RunConfig>;
@@ -144,7 +150,8 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
   if (last?.stage.kind !== 'sink') problems.push(`stages[${config.stages.length - 1}]: the last stage must be a sink (write), not "${last?.stage.name}"`);
   rest.forEach((p, i) => {
     const kind = p.stage.kind;
-    if (kind === 'source' || kind === 'sink' || (i > 0 && kind === 'clip')) problems.push(`stages[${i + 1}]: "${p.stage.name}" (a ${kind} stage) cannot stand here`);
+    if (kind === 'source' || kind === 'sink' || (i > 0 && kind === 'clip'))
+      problems.push(`stages[${i + 1}]: "${p.stage.name}" (a ${kind} stage) cannot stand here`);
   });
   const records = rest.filter((p) => p.stage.kind !== 'global') as PlannedStage<RecordStage<any>>[];
   const phases: Phase[] = [];
@@ -156,7 +163,8 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
       else phases.push({ kind: 'records', stages: [p as PlannedStage<RecordStage<any>>] });
     }
   }
-  if (rest[0]?.stage.kind !== 'clip') problems.push(`stages[1]: the stage after ingest must turn clips into segments (segment), not "${records[0]?.stage.name}"`);
+  if (rest[0]?.stage.kind !== 'clip')
+    problems.push(`stages[1]: the stage after ingest must turn clips into segments (segment), not "${records[0]?.stage.name}"`);
   if (problems.length) throw new ConfigError(file, problems);
 
   // Wiring: every field a stage reads must be added by a stage before it.
@@ -167,7 +175,9 @@ export function buildPlan(file: string, raw: unknown, registry: StageRegistry): 
     const fields = 'readsFor' in stage && stage.readsFor ? stage.readsFor(p.config) : stage.reads;
     for (const field of fields) {
       if (!available.has(field)) {
-        problems.push(`stages[${i + 1}]: "${stage.name}" reads "${field}", which no earlier stage adds; put the stage that adds it (${knownAdders(registry, field)}) before "${stage.name}"`);
+        problems.push(
+          `stages[${i + 1}]: "${stage.name}" reads "${field}", which no earlier stage adds; put the stage that adds it (${knownAdders(registry, field)}) before "${stage.name}"`,
+        );
       }
     }
     if (stage.kind !== 'sink') for (const field of stage.adds) available.add(field);

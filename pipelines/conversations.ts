@@ -68,7 +68,10 @@ function humanTurn(segment: Segment, question: string, template: ConversationTem
   const asked = neutralisePlaceholders(question);
   switch (template) {
     case 'affectgpt':
-      return { from: 'human', value: `<Audio><AudioHere></Audio> <Video><ImageHere></Video> ${subtitle} Now answer my question based on what you have seen, heard, and subtitles. ${asked}` };
+      return {
+        from: 'human',
+        value: `<Audio><AudioHere></Audio> <Video><ImageHere></Video> ${subtitle} Now answer my question based on what you have seen, heard, and subtitles. ${asked}`,
+      };
     case 'openai':
       return { from: 'human', value: `${subtitle} ${asked}` };
     default:
@@ -80,10 +83,18 @@ function humanTurn(segment: Segment, question: string, template: ConversationTem
 export function buildSamples(segment: Segment, options: BuildSamplesOptions = {}): ConversationSample[] {
   const wanted = new Set<Task>(options.tasks ?? DEFAULT_TASKS);
   const template = options.template ?? 'llava';
-  const pair = (seg: Segment, question: string, answer: string): Turn[] => [humanTurn(seg, question, template), { from: 'gpt', value: neutralisePlaceholders(answer) }];
+  const pair = (seg: Segment, question: string, answer: string): Turn[] => [
+    humanTurn(seg, question, template),
+    { from: 'gpt', value: neutralisePlaceholders(answer) },
+  ];
   const samples: ConversationSample[] = [];
   if (wanted.has('description') && segment.description) {
-    samples.push({ task: 'description', conversations: pair(segment, DESCRIPTION_QUESTION, segment.description.text), provenance: segment.description.provenance, ordinal: 0 });
+    samples.push({
+      task: 'description',
+      conversations: pair(segment, DESCRIPTION_QUESTION, segment.description.text),
+      provenance: segment.description.provenance,
+      ordinal: 0,
+    });
   }
   if (wanted.has('ov_labels') && segment.labels) {
     const answer = segment.labels.openset.length > 0 ? segment.labels.openset.join(', ') : NEUTRAL_ANSWER;
@@ -100,7 +111,12 @@ export function buildSamples(segment: Segment, options: BuildSamplesOptions = {}
     }
   }
   if (wanted.has('rationale') && segment.rationale) {
-    samples.push({ task: 'rationale', conversations: pair(segment, RATIONALE_QUESTION, segment.rationale.steps.join('\n')), provenance: segment.rationale.provenance, ordinal: 0 });
+    samples.push({
+      task: 'rationale',
+      conversations: pair(segment, RATIONALE_QUESTION, segment.rationale.steps.join('\n')),
+      provenance: segment.rationale.provenance,
+      ordinal: 0,
+    });
   }
   if (wanted.has('qra') && segment.rationale) {
     // The reasoning turn must not give the answer away: the closing "predicted emotion is X" step moves to A.

@@ -4,7 +4,15 @@ import type { Drop, DroppedSegment, Segment } from '../schemas/records.ts';
 
 /** The drop of a segment, with a snapshot of its fields at the moment it left. */
 export function segmentDrop(segment: Segment, stage: string, verdict: { readonly reason: string; readonly detail: string; readonly transient?: string }): Drop {
-  const drop: Drop = { id: segment.id, clipId: segment.clipId, uri: segment.clip.uri, stage, reason: verdict.reason, detail: verdict.detail, segment: snapshotOf(segment) };
+  const drop: Drop = {
+    id: segment.id,
+    clipId: segment.clipId,
+    uri: segment.clip.uri,
+    stage,
+    reason: verdict.reason,
+    detail: verdict.detail,
+    segment: snapshotOf(segment),
+  };
   return verdict.transient === undefined ? drop : { ...drop, transient: verdict.transient };
 }
 
@@ -19,7 +27,9 @@ export function snapshotOf(segment: Segment): DroppedSegment {
     sentiment: segment.labels?.sentiment ?? null,
     transcript: segment.transcript?.text ?? null,
     description: segment.description?.text ?? null,
-    qa: segment.qa?.length ? segment.qa.map((q) => `Q: ${q.question}${q.options?.length ? ` [${q.options.join(' | ')}]` : ''} A: ${q.answer}`).join('\n') : null,
+    qa: segment.qa?.length
+      ? segment.qa.map((q) => `Q: ${q.question}${q.options?.length ? ` [${q.options.join(' | ')}]` : ''} A: ${q.answer}`).join('\n')
+      : null,
     rationale: segment.rationale ? segment.rationale.steps.join('\n') : null,
     frame: segment.frames?.[0]?.key ?? null,
     conflict: segment.cues?.agreement?.tag ?? null,

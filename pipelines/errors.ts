@@ -28,7 +28,11 @@ export class RecordError extends Error {
   /** True when a later run may succeed: the drop is not cached and the record is retried. */
   readonly transient: boolean;
   readonly service?: string;
-  constructor(readonly reason: string, message: string, options?: FailureOptions & { readonly transient?: boolean }) {
+  constructor(
+    readonly reason: string,
+    message: string,
+    options?: FailureOptions & { readonly transient?: boolean },
+  ) {
     super(message, options);
     this.transient = options?.transient === true;
     this.service = options?.service;
@@ -56,7 +60,10 @@ export class InputError extends FatalError {
 /** A config that does not validate; `issues` name the YAML path and what is allowed. */
 export class ConfigError extends FatalError {
   override name = 'ConfigError';
-  constructor(readonly file: string, readonly issues: string[]) {
+  constructor(
+    readonly file: string,
+    readonly issues: string[],
+  ) {
     super(`${file} is not a valid emoforge config:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
   }
 }

@@ -81,7 +81,14 @@ async function realCause(error: NodeJS.ErrnoException, path: string): Promise<No
   const { mkdir, rmdir, stat } = await import('node:fs/promises');
   const { dirname } = await import('node:path');
   let missing = path;
-  while (dirname(missing) !== missing && !(await stat(dirname(missing)).then(() => true, () => false))) missing = dirname(missing);
+  while (
+    dirname(missing) !== missing &&
+    !(await stat(dirname(missing)).then(
+      () => true,
+      () => false,
+    ))
+  )
+    missing = dirname(missing);
   try {
     await mkdir(missing);
     await rmdir(missing);

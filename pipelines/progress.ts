@@ -26,7 +26,10 @@ class TtyProgress implements ProgressListener {
   private timer: NodeJS.Timeout | undefined;
   private state = { phase: 'starting', ingest: [0, 0], partitions: [0, 0] };
   private snapshot: () => StatsTable = () => ({});
-  constructor(private readonly stream: NodeJS.WriteStream, private readonly stageOrder: readonly string[]) {
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly stageOrder: readonly string[],
+  ) {
     this.timer = setInterval(() => this.draw(), 200);
     this.timer.unref();
   }
@@ -53,12 +56,16 @@ class TtyProgress implements ProgressListener {
     const { ingest, partitions, phase } = this.state;
     const stats = this.snapshot();
     const out: string[] = [];
-    out.push(`emoforge ${phase}   ingest ${bar(ingest[0], ingest[1])} ${ingest[0]}/${ingest[1]}   partitions ${bar(partitions[0], partitions[1])} ${partitions[0]}/${partitions[1]}`);
+    out.push(
+      `emoforge ${phase}   ingest ${bar(ingest[0], ingest[1])} ${ingest[0]}/${ingest[1]}   partitions ${bar(partitions[0], partitions[1])} ${partitions[0]}/${partitions[1]}`,
+    );
     out.push(`  ${'stage'.padEnd(16)}${'in'.padStart(8)}${'out'.padStart(8)}${'dropped'.padStart(9)}${'cached'.padStart(8)}`);
     for (const name of this.stageOrder) {
       const s = stats[name];
       if (!s) continue;
-      out.push(`  ${name.padEnd(16)}${String(s.in).padStart(8)}${String(s.out).padStart(8)}${String(totalDropped(s)).padStart(9)}${String(s.cached).padStart(8)}`);
+      out.push(
+        `  ${name.padEnd(16)}${String(s.in).padStart(8)}${String(s.out).padStart(8)}${String(totalDropped(s)).padStart(9)}${String(s.cached).padStart(8)}`,
+      );
     }
     const clear = this.lines ? `\x1b[${this.lines}A\x1b[0J` : '';
     this.stream.write(clear + printableLines(out.join('\n')) + '\n');

@@ -24,13 +24,15 @@ export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunS
   async function runPasses(): Promise<RunSummary> {
     for (let pass = 1; ; pass++) {
       const summary = await runPass(plan, options, teachers, started);
-      if (!batches || summary.sink || summary.dryRun || !summary.batchPending) return batches ? { ...summary, batches: { passes: pass, submitted, waiting: false } } : summary;
+      if (!batches || summary.sink || summary.dryRun || !summary.batchPending)
+        return batches ? { ...summary, batches: { passes: pass, submitted, waiting: false } } : summary;
       // Records are waiting for batch answers: submit what this pass deferred, wait, run again.
       const now = await batches.submit(signal);
       submitted += now;
       let progress = await batches.poll(signal);
       options.onBatches?.({ pass, submitted: now, ...progress });
-      if (options.waitForBatches === false) return { ...summary, wallMs: performance.now() - started, batches: { passes: pass, submitted, waiting: progress.openBatches > 0 } };
+      if (options.waitForBatches === false)
+        return { ...summary, wallMs: performance.now() - started, batches: { passes: pass, submitted, waiting: progress.openBatches > 0 } };
       while (progress.openBatches > 0) {
         await sleep(batches.pollIntervalMs(), undefined, { signal });
         progress = await batches.poll(signal);

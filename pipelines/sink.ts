@@ -65,9 +65,21 @@ export interface SinkResult {
   /** true when every shard already existed with the same bytes and nothing was rewritten. */
   readonly unchanged: boolean;
   /** The out folder's version after this publish (pipelines/publish/versions.ts); `line` is its one-line summary. */
-  readonly version?: { readonly number: number; readonly unchanged: boolean; readonly line: string; readonly diff: import('../schemas/manifest.ts').VersionDiff | null };
+  readonly version?: {
+    readonly number: number;
+    readonly unchanged: boolean;
+    readonly line: string;
+    readonly diff: import('../schemas/manifest.ts').VersionDiff | null;
+  };
   /** The media files under OUT/media the rows name: how many, their bytes, and how this publish placed them. */
-  readonly media?: { readonly files: number; readonly bytes: number; readonly linked: number; readonly copied: number; readonly kept: number; readonly pruned: number };
+  readonly media?: {
+    readonly files: number;
+    readonly bytes: number;
+    readonly linked: number;
+    readonly copied: number;
+    readonly kept: number;
+    readonly pruned: number;
+  };
   /** Rows kept from the published version for records that failed transiently, and how many records they are. */
   readonly carried?: { readonly rows: number; readonly records: number; readonly fromVersion: number | undefined };
 }

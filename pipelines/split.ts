@@ -84,7 +84,13 @@ function labelOf(segment: SplitMember): string {
 const MAX_SWAP_GROUPS = 2000;
 const MAX_SWAP_ROUNDS = 10;
 
-export function assignSplits(input: readonly (Segment | SplitMember)[], shares: SplitShares, seed: string, pinned?: ReadonlyMap<string, Split>, ties?: ReadonlyMap<string, string>): Map<string, Split> {
+export function assignSplits(
+  input: readonly (Segment | SplitMember)[],
+  shares: SplitShares,
+  seed: string,
+  pinned?: ReadonlyMap<string, Split>,
+  ties?: ReadonlyMap<string, string>,
+): Map<string, Split> {
   const segments = membersOf(input);
   const groupOf = splitGroups(segments, ties);
   // Each group's pinned split: the one most of its pinned segments had (ties: SPLITS order).
@@ -99,7 +105,11 @@ export function assignSplits(input: readonly (Segment | SplitMember)[], shares: 
       tally.set(split, (tally.get(split) ?? 0) + 1);
       votes.set(group, tally);
     }
-    for (const [group, tally] of votes) pinOf.set(group, SPLITS.reduce((best, split) => ((tally.get(split) ?? 0) > (tally.get(best) ?? 0) ? split : best), SPLITS[0]));
+    for (const [group, tally] of votes)
+      pinOf.set(
+        group,
+        SPLITS.reduce((best, split) => ((tally.get(split) ?? 0) > (tally.get(best) ?? 0) ? split : best), SPLITS[0]),
+      );
   }
   const labelNames = [...new Set(segments.map(labelOf))].sort();
   const labelIndex = new Map(labelNames.map((label, i) => [label, i]));

@@ -114,7 +114,12 @@ export interface GlobalDecision {
 }
 
 /** A global stage over segments held in memory: every view, one decision, applied in order. */
-export async function runGlobalInMemory<C, V>(stage: Pick<GlobalStage<C, V>, 'project' | 'decide'>, segments: readonly Segment[], config: C, ctx: StageContext): Promise<(Segment | DropResult)[]> {
+export async function runGlobalInMemory<C, V>(
+  stage: Pick<GlobalStage<C, V>, 'project' | 'decide'>,
+  segments: readonly Segment[],
+  config: C,
+  ctx: StageContext,
+): Promise<(Segment | DropResult)[]> {
   const views: V[] = [];
   for (const segment of segments) views.push(await stage.project(segment, config, ctx));
   const decision = await stage.decide(views, config, ctx);

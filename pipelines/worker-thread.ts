@@ -38,7 +38,9 @@ interface SerialisedError {
   readonly reason?: string;
   readonly transient?: boolean;
 }
-type JobReply<Result> = { readonly id: number; readonly ok: true; readonly result: Result } | { readonly id: number; readonly ok: false; readonly error: SerialisedError };
+type JobReply<Result> =
+  | { readonly id: number; readonly ok: true; readonly result: Result }
+  | { readonly id: number; readonly ok: false; readonly error: SerialisedError };
 
 interface WorkerConfig {
   readonly role: string;
@@ -142,10 +144,12 @@ export class WorkerPool<Request, Result> {
         reject(signal.reason);
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      const done = <T>(settle: (value: T) => void) => (value: T) => {
-        signal.removeEventListener('abort', onAbort);
-        settle(value);
-      };
+      const done =
+        <T>(settle: (value: T) => void) =>
+        (value: T) => {
+          signal.removeEventListener('abort', onAbort);
+          settle(value);
+        };
       slot.pending.set(id, { resolve: done(resolve), reject: done(reject) });
       slot.worker.ref();
       slot.worker.postMessage({ type: 'job', id, request } satisfies JobMessage<Request>, [...transfer]);
@@ -174,7 +178,8 @@ export class WorkerPool<Request, Result> {
       slot.pending.delete(reply.id);
       settleIdle(slot);
       if (reply.ok) job.resolve(reply.result);
-      else if (reply.error.reason !== undefined) job.reject(new RecordError(reply.error.reason, reply.error.message, { transient: reply.error.transient === true }));
+      else if (reply.error.reason !== undefined)
+        job.reject(new RecordError(reply.error.reason, reply.error.message, { transient: reply.error.transient === true }));
       else job.reject(new Error(`${label} failed: ${reply.error.message}`));
     });
     const fail = (error: Error) => {

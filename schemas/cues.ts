@@ -130,7 +130,15 @@ export const VisualCues = z.object({
   /** JPEG crops of the described face (the speaker's, else the longest track's) at the keyframes where it is seen */
   crops: z.array(ArtefactRef),
   /** how the video was sampled for tracking (cues.visual 2+) */
-  analysis: z.object({ fps: z.number().positive(), width: z.number().int().positive(), height: z.number().int().positive(), frames: z.number().int().nonnegative(), cuts: z.number().int().nonnegative() }).optional(),
+  analysis: z
+    .object({
+      fps: z.number().positive(),
+      width: z.number().int().positive(),
+      height: z.number().int().positive(),
+      frames: z.number().int().nonnegative(),
+      cuts: z.number().int().nonnegative(),
+    })
+    .optional(),
   /** every face track of the segment, in order of first appearance */
   tracks: z.array(FaceTrackCues).optional(),
   /** the active speaker among the tracks; `track` null when none was found with enough confidence */
@@ -145,7 +153,6 @@ export const VisualCues = z.object({
   peak: PeakFrame.nullable().optional(),
 });
 export type VisualCues = z.infer<typeof VisualCues>;
-
 
 /** The cues whose modality votes in cues.agreement (CA-MER's video, audio and text), in that order. */
 export const VOTERS = ['visual', 'acoustic', 'lexical'] as const;

@@ -24,7 +24,10 @@ export const Turn = z.object({ from: z.enum(['human', 'gpt']), value: z.string()
 export type Turn = z.infer<typeof Turn>;
 
 /** A media file of the row: a path relative to the out folder, under `media/` (never a store key, never absolute, no `..`). */
-export const MediaPath = z.string().regex(/^media\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/).refine((p) => !p.split('/').some((part) => part === '.' || part === '..'), 'a media path may not hold . or .. parts');
+export const MediaPath = z
+  .string()
+  .regex(/^media\/[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/)
+  .refine((p) => !p.split('/').some((part) => part === '.' || part === '..'), 'a media path may not hold . or .. parts');
 
 export const Sample = z.object({
   id: z.string().regex(/^[0-9a-f]{64}$/),
@@ -59,7 +62,10 @@ export const Sample = z.object({
   label_source: z.string().nullable(),
   official_split: z.string().nullable(),
   review: ReviewStatus,
-  review_hash: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  review_hash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
   speaker_track: z.string().nullable(),
   speaker_confidence: z.number().min(0).max(1).nullable(),
   speaker_method: z.string().nullable(),
@@ -103,25 +109,92 @@ export const COLUMNS: readonly Column[] = [
   { name: 'arousal', kind: 'double', nullable: false, description: 'arousal in [-1, 1]' },
   { name: 'task', kind: 'string', nullable: false, description: 'description | ov_labels | mcq | open_qa | attribute_qa | rationale | qra' },
   { name: 'conversations', kind: 'list<turn>', nullable: false, description: 'LLaVA-style turns with <video>/<audio> placeholders' },
-  { name: 'video', kind: 'string', nullable: true, feature: 'video', description: "the segment's own video, relative to the dataset folder: the source file when the segment is the whole clip, else an exact H.264/AAC cut of its span" },
+  {
+    name: 'video',
+    kind: 'string',
+    nullable: true,
+    feature: 'video',
+    description:
+      "the segment's own video, relative to the dataset folder: the source file when the segment is the whole clip, else an exact H.264/AAC cut of its span",
+  },
   { name: 'audio', kind: 'string', nullable: true, feature: 'audio', description: 'the 16 kHz mono WAV of the span, relative to the dataset folder' },
-  { name: 'frames', kind: 'list<string>', nullable: false, feature: 'image', description: 'the keyframes (JPEG), in time order, relative to the dataset folder' },
-  { name: 'face_crops', kind: 'list<string>', nullable: false, feature: 'image', description: 'the face crops (JPEG, 224x224), in time order, relative to the dataset folder' },
-  { name: 'conflict', kind: 'string', nullable: true, description: 'CA-MER modality agreement: consistent / video-aligned / audio-aligned / text-aligned / ambiguous' },
+  {
+    name: 'frames',
+    kind: 'list<string>',
+    nullable: false,
+    feature: 'image',
+    description: 'the keyframes (JPEG), in time order, relative to the dataset folder',
+  },
+  {
+    name: 'face_crops',
+    kind: 'list<string>',
+    nullable: false,
+    feature: 'image',
+    description: 'the face crops (JPEG, 224x224), in time order, relative to the dataset folder',
+  },
+  {
+    name: 'conflict',
+    kind: 'string',
+    nullable: true,
+    description: 'CA-MER modality agreement: consistent / video-aligned / audio-aligned / text-aligned / ambiguous',
+  },
   { name: 'cues', kind: 'string', nullable: false, description: `JSON of the measured cues (${CUES_COLUMN})` },
   { name: 'teacher', kind: 'string', nullable: false, description: 'teacher that wrote the target text' },
   { name: 'model', kind: 'string', nullable: false, description: 'teacher model' },
   { name: 'template', kind: 'string', nullable: false, description: 'prompt/template id@version' },
   { name: 'split', kind: 'string', nullable: false, description: 'train / validation / test by default (speaker- and source-disjoint)' },
-  { name: 'transcript_en', kind: 'string', nullable: true, description: 'the transcript in English: itself when English, its translation (stage translate, or the corpus\'s own English) otherwise; null when untranslated' },
-  { name: 'label_source', kind: 'string', nullable: true, description: "JSON of the corpus's own label: corpus, label, code and its other annotations (corpus adapters)" },
+  {
+    name: 'transcript_en',
+    kind: 'string',
+    nullable: true,
+    description:
+      "the transcript in English: itself when English, its translation (stage translate, or the corpus's own English) otherwise; null when untranslated",
+  },
+  {
+    name: 'label_source',
+    kind: 'string',
+    nullable: true,
+    description: "JSON of the corpus's own label: corpus, label, code and its other annotations (corpus adapters)",
+  },
   { name: 'official_split', kind: 'string', nullable: true, description: "the corpus's own split (train / validation / test), when it publishes one" },
-  { name: 'review', kind: 'string', nullable: false, description: "human review: none / accepted / edited (a reviewer's text replaced the teacher's) / rejected (kept only with review.reject: keep)" },
-  { name: 'review_hash', kind: 'string', nullable: true, description: 'hash of the generated content review decisions are keyed by (null when the run had no review stage)' },
-  { name: 'speaker_track', kind: 'string', nullable: true, description: "the face track (face-1, face-2, …) cues.visual found speaking, the one the visual cues describe; null when none was found (or no cues.visual)" },
-  { name: 'speaker_confidence', kind: 'double', nullable: true, description: "0..1: how well that track's mouth opening follows the speech envelope, less the runner-up's; null without cues.visual" },
-  { name: 'speaker_method', kind: 'string', nullable: true, description: 'av-correlation (several faces) / single-face / no-speech / no-face; null without cues.visual' },
+  {
+    name: 'review',
+    kind: 'string',
+    nullable: false,
+    description: "human review: none / accepted / edited (a reviewer's text replaced the teacher's) / rejected (kept only with review.reject: keep)",
+  },
+  {
+    name: 'review_hash',
+    kind: 'string',
+    nullable: true,
+    description: 'hash of the generated content review decisions are keyed by (null when the run had no review stage)',
+  },
+  {
+    name: 'speaker_track',
+    kind: 'string',
+    nullable: true,
+    description:
+      'the face track (face-1, face-2, …) cues.visual found speaking, the one the visual cues describe; null when none was found (or no cues.visual)',
+  },
+  {
+    name: 'speaker_confidence',
+    kind: 'double',
+    nullable: true,
+    description: "0..1: how well that track's mouth opening follows the speech envelope, less the runner-up's; null without cues.visual",
+  },
+  {
+    name: 'speaker_method',
+    kind: 'string',
+    nullable: true,
+    description: 'av-correlation (several faces) / single-face / no-speech / no-face; null without cues.visual',
+  },
   { name: 'faces', kind: 'double', nullable: true, description: 'face tracks in the segment (the speaker and the others); null without cues.visual' },
-  { name: 'peak_frame', kind: 'string', nullable: true, feature: 'image', description: "the frame where the described face's non-neutral expression peaks (JPEG), relative to the dataset folder" },
+  {
+    name: 'peak_frame',
+    kind: 'string',
+    nullable: true,
+    feature: 'image',
+    description: "the frame where the described face's non-neutral expression peaks (JPEG), relative to the dataset folder",
+  },
   { name: 'peak_time', kind: 'double', nullable: true, description: 'time of the peak frame, seconds from the segment start' },
 ];

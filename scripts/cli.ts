@@ -138,7 +138,9 @@ export async function main(args: string[]): Promise<number> {
       process.stderr.write(`emoforge: ${fatal.message}\n${debug ? `${stackOf(error)}\n` : ''}`);
       return 1;
     }
-    process.stderr.write(`emoforge: unexpected error: ${debug ? stackOf(error) : `${(error as Error).message ?? String(error)} (run again with --debug for the stack trace, and report it)`}\n`);
+    process.stderr.write(
+      `emoforge: unexpected error: ${debug ? stackOf(error) : `${(error as Error).message ?? String(error)} (run again with --debug for the stack trace, and report it)`}\n`,
+    );
     return 1;
   }
 }
@@ -176,7 +178,8 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   });
   if (positionals.length !== 1) throw new UsageError(`${command} takes one CONFIG file, e.g. emoforge ${command} configs/demo.yaml`);
   const workerSpec = typeof values.worker === 'string' ? values.worker : undefined;
-  if (workerSpec !== undefined && values['dry-run']) throw new UsageError('--worker and --dry-run do not go together: project costs with one plain --dry-run run');
+  if (workerSpec !== undefined && values['dry-run'])
+    throw new UsageError('--worker and --dry-run do not go together: project costs with one plain --dry-run run');
   let shard: import('../pipelines/executors/static-shard.ts').WorkerShard | undefined;
   const staticShard = workerSpec === undefined ? undefined : await import('../pipelines/executors/static-shard.ts');
   try {
@@ -186,10 +189,13 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   }
   const executorName = typeof values.executor === 'string' ? values.executor : 'local';
   const redisUrl = typeof values.redis === 'string' ? values.redis : undefined;
-  if (executorName !== 'local' && executorName !== 'bullmq') throw new UsageError(`--executor is local (default) or bullmq, got ${JSON.stringify(executorName)}`);
+  if (executorName !== 'local' && executorName !== 'bullmq')
+    throw new UsageError(`--executor is local (default) or bullmq, got ${JSON.stringify(executorName)}`);
   if (executorName === 'bullmq' && !redisUrl) throw new UsageError('--executor bullmq needs --redis URL, e.g. --redis redis://localhost:6379');
-  if (executorName === 'bullmq' && workerSpec !== undefined) throw new UsageError('--executor bullmq and --worker do not go together: queue workers take partitions as they come');
-  if (executorName === 'bullmq' && values['dry-run']) throw new UsageError('--executor bullmq and --dry-run do not go together: a dry run projects costs in one process, run it without the queue');
+  if (executorName === 'bullmq' && workerSpec !== undefined)
+    throw new UsageError('--executor bullmq and --worker do not go together: queue workers take partitions as they come');
+  if (executorName === 'bullmq' && values['dry-run'])
+    throw new UsageError('--executor bullmq and --dry-run do not go together: a dry run projects costs in one process, run it without the queue');
   const [{ buildPlan, loadConfigFile }, { createProgress }, { runPipeline }, { isS3Location }, { STAGES }, setup] = await Promise.all([
     import('../pipelines/config.ts'),
     import('../pipelines/progress.ts'),
@@ -201,7 +207,10 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   const configFile = positionals[0];
   const rawConfig = await loadConfigFile(configFile);
   const plan = buildPlan(configFile, rawConfig, STAGES);
-  if (executorName === 'bullmq' && Object.values((plan.teachers as { teachers?: Record<string, { batch?: unknown } | undefined> } | undefined)?.teachers ?? {}).some((t) => t?.batch)) {
+  if (
+    executorName === 'bullmq' &&
+    Object.values((plan.teachers as { teachers?: Record<string, { batch?: unknown } | undefined> } | undefined)?.teachers ?? {}).some((t) => t?.batch)
+  ) {
     // Deferred batch requests live in the process that made them, which on a queue is a worker's child.
     throw new UsageError('batch-mode teachers (teachers.*.batch) are not supported with --executor bullmq yet: use the local executor or --worker I/N');
   }
@@ -209,7 +218,11 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
   // is published after it (manifest.json last). See pipelines/publish/store-mirror.ts.
   const inputLocation = values.input ?? (plan.source.config as { input?: string }).input;
   // Dry runs and static-shard workers publish nothing: no lock, no mirror pulled.
-  const out = await setup.openOutFolder({ location: values.out ?? plan.config.out, command: `emoforge ${command} ${configFile}`, publishes: !values['dry-run'] && workerSpec === undefined });
+  const out = await setup.openOutFolder({
+    location: values.out ?? plan.config.out,
+    command: `emoforge ${command} ${configFile}`,
+    publishes: !values['dry-run'] && workerSpec === undefined,
+  });
   const outDir = out.dir;
   const refusedInputs: { uri: string; detail: string }[] = [];
   if (inputLocation && isS3Location(inputLocation)) {
@@ -242,14 +255,37 @@ async function runCommand(args: string[], command: 'run' | 'finalize' = 'run'): 
       shard && staticShard
         ? new staticShard.StaticShardExecutor(shard, { log })
         : executorName === 'bullmq'
-          ? new (await import('../pipelines/executors/queue-executor.ts')).QueueExecutor({ redis: redisUrl!, store, config: rawConfig, configFile: resolve(configFile), log, inputLocation: inputLocation && isS3Location(inputLocation) ? inputLocation : undefined })
+          ? new (await import('../pipelines/executors/queue-executor.ts')).QueueExecutor({
+              redis: redisUrl!,
+              store,
+              config: rawConfig,
+              configFile: resolve(configFile),
+              log,
+              inputLocation: inputLocation && isS3Location(inputLocation) ? inputLocation : undefined,
+            })
           : undefined;
     if (executorName === 'bullmq') process.stdout.write(`queueing partitions in ${redisUrl} for emoforge worker (store ${store.location})\n`);
-    summary = await runPipeline(plan, { store, outDir, log, signal: interrupt.signal, input: values.input, refusedInputs, limit, rehash: values.rehash, progress, dryRun: values['dry-run'], waitForBatches: !values['no-wait'], onBatches, executor });
+    summary = await runPipeline(plan, {
+      store,
+      outDir,
+      log,
+      signal: interrupt.signal,
+      input: values.input,
+      refusedInputs,
+      limit,
+      rehash: values.rehash,
+      progress,
+      dryRun: values['dry-run'],
+      waitForBatches: !values['no-wait'],
+      onBatches,
+      executor,
+    });
     const published = summary.sink ? await out.publish() : undefined;
     if (out.store && published) {
       log.info({ out: out.store.location, ...published }, 'published to the store');
-      process.stdout.write(`published ${out.store.location}/manifest.json: ${published.uploaded} files uploaded (${published.bytes} bytes), ${published.unchanged} unchanged, ${published.deleted} stale removed\n`);
+      process.stdout.write(
+        `published ${out.store.location}/manifest.json: ${published.uploaded} files uploaded (${published.bytes} bytes), ${published.unchanged} unchanged, ${published.deleted} stale removed\n`,
+      );
     }
   } catch (error) {
     log.error({ err: error }, 'run failed');
@@ -275,34 +311,62 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
   const lines: string[] = [];
   if (summary.sink) {
     const rows = Object.values(summary.sink.splits).reduce((a, b) => a + b, 0);
-    const splits = Object.entries(summary.sink.splits).map(([s, n]) => `${s} ${n}`).join(', ');
-    lines.push(`\nemoforge run ${name}: ${summary.clips} clips → ${summary.segments} segments → ${rows} rows (${splits}); ${summary.drops} records rejected (see rejects.parquet)`);
+    const splits = Object.entries(summary.sink.splits)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ');
+    lines.push(
+      `\nemoforge run ${name}: ${summary.clips} clips → ${summary.segments} segments → ${rows} rows (${splits}); ${summary.drops} records rejected (see rejects.parquet)`,
+    );
   } else if (summary.mode.kind === 'static-worker') {
     const p = summary.partitions;
-    lines.push(`\nemoforge run ${name} --worker ${summary.mode.index}/${summary.mode.count}: ${p.total - (p.skipped ?? 0) - p.cached - (p.remote ?? 0)} partitions processed here, ${p.cached} already stored, ${p.remote ?? 0} waited for from other workers, ${p.skipped ?? 0} left to them; nothing was published. When every worker has ended: emoforge finalize CONFIG (same --store)`);
+    lines.push(
+      `\nemoforge run ${name} --worker ${summary.mode.index}/${summary.mode.count}: ${p.total - (p.skipped ?? 0) - p.cached - (p.remote ?? 0)} partitions processed here, ${p.cached} already stored, ${p.remote ?? 0} waited for from other workers, ${p.skipped ?? 0} left to them; nothing was published. When every worker has ended: emoforge finalize CONFIG (same --store)`,
+    );
   } else if (summary.incomplete && !summary.dryRun) {
-    lines.push(`\nemoforge run ${name}: incomplete: ${summary.incomplete.records} records failed transiently; run again. ${summary.clips} clips → ${summary.segments} segments; nothing was published (no earlier version to keep their rows from)`);
+    lines.push(
+      `\nemoforge run ${name}: incomplete: ${summary.incomplete.records} records failed transiently; run again. ${summary.clips} clips → ${summary.segments} segments; nothing was published (no earlier version to keep their rows from)`,
+    );
   } else if (summary.batches?.waiting) {
-    lines.push(`\nemoforge run ${name}: ${summary.batches.submitted} teacher requests are in batches that have not ended; nothing was published. Run the same command again later to collect the answers and continue (nothing is submitted twice).`);
+    lines.push(
+      `\nemoforge run ${name}: ${summary.batches.submitted} teacher requests are in batches that have not ended; nothing was published. Run the same command again later to collect the answers and continue (nothing is submitted twice).`,
+    );
   } else {
-    lines.push(`\nemoforge run ${name} --dry-run: ${summary.clips} clips → ${summary.segments} segments; no teacher endpoint was called and nothing was published`);
+    lines.push(
+      `\nemoforge run ${name} --dry-run: ${summary.clips} clips → ${summary.segments} segments; no teacher endpoint was called and nothing was published`,
+    );
   }
-  lines.push(`  ${'stage'.padEnd(16)}${'in'.padStart(7)}${'out'.padStart(7)}${'dropped'.padStart(9)}${'cached'.padStart(8)}  ${'work done'.padEnd(24)}${'time'.padStart(8)}`);
+  lines.push(
+    `  ${'stage'.padEnd(16)}${'in'.padStart(7)}${'out'.padStart(7)}${'dropped'.padStart(9)}${'cached'.padStart(8)}  ${'work done'.padEnd(24)}${'time'.padStart(8)}`,
+  );
   for (const stage of stageOrder) {
     const s = summary.stats[stage];
     if (!s) continue;
-    const work = Object.entries(s.work).map(([k, n]) => `${k} ${n}`).join(', ') || '-';
-    lines.push(`  ${stage.padEnd(16)}${String(s.in).padStart(7)}${String(s.out).padStart(7)}${String(totalDropped(s)).padStart(9)}${String(s.cached).padStart(8)}  ${work.padEnd(24)}${(s.wallMs / 1000).toFixed(1).padStart(7)}s`);
-    const reasons = Object.entries(s.dropped).map(([r, n]) => `${r} ${n}`).join(', ');
+    const work =
+      Object.entries(s.work)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || '-';
+    lines.push(
+      `  ${stage.padEnd(16)}${String(s.in).padStart(7)}${String(s.out).padStart(7)}${String(totalDropped(s)).padStart(9)}${String(s.cached).padStart(8)}  ${work.padEnd(24)}${(s.wallMs / 1000).toFixed(1).padStart(7)}s`,
+    );
+    const reasons = Object.entries(s.dropped)
+      .map(([r, n]) => `${r} ${n}`)
+      .join(', ');
     if (reasons) lines.push(`  ${''.padEnd(16)}dropped: ${reasons}`);
-    const flagged = Object.entries(s.flagged ?? {}).map(([r, n]) => `${r} ${n}`).join(', ');
+    const flagged = Object.entries(s.flagged ?? {})
+      .map(([r, n]) => `${r} ${n}`)
+      .join(', ');
     if (flagged) lines.push(`  ${''.padEnd(16)}flagged (kept): ${flagged}`);
   }
   const work = totalWork(summary.stats);
   const media = (work.ffmpeg ?? 0) + (work.ffprobe ?? 0);
   // Teacher calls are HTTP requests, failed ones included: an outage is not "everything came from the cache".
   const usage = Object.values(summary.teacherUsage).flatMap((byTeacher) => Object.values(byTeacher));
-  const generation = summary.dryRun ? (work.teacher ?? 0) : Math.max(work.teacher ?? 0, usage.reduce((n, u) => n + u.calls, 0));
+  const generation = summary.dryRun
+    ? (work.teacher ?? 0)
+    : Math.max(
+        work.teacher ?? 0,
+        usage.reduce((n, u) => n + u.calls, 0),
+      );
   const failedCalls = summary.dryRun ? 0 : usage.reduce((n, u) => n + u.failures, 0);
   lines.push(
     `cache: ${summary.partitions.cached}/${summary.partitions.total} partitions reused; ` +
@@ -311,7 +375,8 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
         : `media work ${media} (ffmpeg ${work.ffmpeg ?? 0}, ffprobe ${work.ffprobe ?? 0}), ASR ${work.asr ?? 0}, DSP ${work.dsp ?? 0}, teacher calls ${generation}${failedCalls ? ` (${failedCalls} generations failed)` : ''}`),
   );
   if (summary.incomplete && !summary.dryRun) {
-    for (const f of summary.incomplete.failed) lines.push(`failed: ${f.service} in ${f.stage}: ${f.reason} for ${f.records} record${f.records === 1 ? '' : 's'} (transient: the next run retries them)`);
+    for (const f of summary.incomplete.failed)
+      lines.push(`failed: ${f.service} in ${f.stage}: ${f.reason} for ${f.records} record${f.records === 1 ? '' : 's'} (transient: the next run retries them)`);
   }
   let projectedUSD = 0;
   for (const [role, byTeacher] of Object.entries(summary.teacherUsage)) {
@@ -320,11 +385,19 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
       projectedUSD += u.usd;
       if (summary.dryRun) {
         const basis = summary.projectionBasis?.[`${role}/${teacher}`];
-        const from = basis ? (basis.basis === 'observed' ? ` (lengths from ${basis.observedAnswers} earlier answers)` : ' (output lengths from the offline teacher: no earlier answers yet)') : '';
-        lines.push(`projected ${role}/${teacher}: ${u.calls} calls, ${u.cacheHits} answered from the cache, ~${u.inputTokens}+${u.outputTokens} tokens, ~$${u.usd.toFixed(4)}${from}`);
+        const from = basis
+          ? basis.basis === 'observed'
+            ? ` (lengths from ${basis.observedAnswers} earlier answers)`
+            : ' (output lengths from the offline teacher: no earlier answers yet)'
+          : '';
+        lines.push(
+          `projected ${role}/${teacher}: ${u.calls} calls, ${u.cacheHits} answered from the cache, ~${u.inputTokens}+${u.outputTokens} tokens, ~$${u.usd.toFixed(4)}${from}`,
+        );
         continue;
       }
-      lines.push(`teacher ${role}/${teacher}: ${u.calls} calls (${u.retries} retries, ${u.invalidRetries} invalid-output retries), ${u.cacheHits} cache hits, ${u.inputTokens}+${u.outputTokens} tokens, $${u.usd.toFixed(4)}${u.failures ? `, ${u.failures} failed` : ''}`);
+      lines.push(
+        `teacher ${role}/${teacher}: ${u.calls} calls (${u.retries} retries, ${u.invalidRetries} invalid-output retries), ${u.cacheHits} cache hits, ${u.inputTokens}+${u.outputTokens} tokens, $${u.usd.toFixed(4)}${u.failures ? `, ${u.failures} failed` : ''}`,
+      );
     }
   }
   if (!summary.sink) {
@@ -332,14 +405,18 @@ export function formatSummary(name: string, stageOrder: string[], summary: RunSu
       lines.push(`log:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
       return lines.join('\n');
     }
-    lines.push(`projected teacher cost: ~$${projectedUSD.toFixed(4)} (input tokens counted on the exact prompts; output tokens from this teacher's earlier answers where there are ${MIN_OBSERVED} or more, else from the offline teacher's)`);
+    lines.push(
+      `projected teacher cost: ~$${projectedUSD.toFixed(4)} (input tokens counted on the exact prompts; output tokens from this teacher's earlier answers where there are ${MIN_OBSERVED} or more, else from the offline teacher's)`,
+    );
     lines.push(`log:    ${logFile}\ntime:   ${(summary.wallMs / 1000).toFixed(1)}s\n`);
     return lines.join('\n');
   }
   lines.push(summary.sink.unchanged ? 'shards: unchanged (byte-identical to the published ones)' : `shards: ${summary.sink.shards.length} written`);
   if (summary.sink.media) {
     const m = summary.sink.media;
-    const placed = [m.linked ? `${m.linked} hard-linked` : '', m.copied ? `${m.copied} copied` : '', m.pruned ? `${m.pruned} no longer named removed` : ''].filter(Boolean).join(', ');
+    const placed = [m.linked ? `${m.linked} hard-linked` : '', m.copied ? `${m.copied} copied` : '', m.pruned ? `${m.pruned} no longer named removed` : '']
+      .filter(Boolean)
+      .join(', ');
     lines.push(`media:  ${m.files} files, ${formatBytes(m.bytes)} under ${join(outDir, 'media')}${placed ? ` (${placed})` : ''}`);
   }
   if (summary.sink.carried?.rows) {
@@ -355,11 +432,21 @@ async function workerCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { redis: { type: 'string' }, concurrency: { type: 'string' }, store: { type: 'string' }, 'lock-duration': { type: 'string' }, 'stalled-interval': { type: 'string' }, 'max-stalled': { type: 'string' } },
+    options: {
+      redis: { type: 'string' },
+      concurrency: { type: 'string' },
+      store: { type: 'string' },
+      'lock-duration': { type: 'string' },
+      'stalled-interval': { type: 'string' },
+      'max-stalled': { type: 'string' },
+    },
   });
   if (positionals.length > 0) throw new UsageError('worker takes no positional arguments: the jobs carry the config');
   if (!values.redis) throw new UsageError('worker needs --redis URL, e.g. emoforge worker --redis redis://localhost:6379');
-  const [{ startQueueWorker }, { onStopSignals, storeLocation, workerLog }] = await Promise.all([import('../pipelines/executors/queue-worker.ts'), import('./run-setup.ts')]);
+  const [{ startQueueWorker }, { onStopSignals, storeLocation, workerLog }] = await Promise.all([
+    import('../pipelines/executors/queue-worker.ts'),
+    import('./run-setup.ts'),
+  ]);
   const lease = {
     ...(values['lock-duration'] ? { lockDurationMs: positiveInt('lock-duration', values['lock-duration']) } : {}),
     ...(values['stalled-interval'] ? { stalledIntervalMs: positiveInt('stalled-interval', values['stalled-interval']) } : {}),
@@ -372,7 +459,10 @@ async function workerCommand(args: string[]): Promise<number> {
     store: values.store ? storeLocation(values.store) : undefined,
     lease,
     log,
-    onJob: (e) => process.stdout.write(`${e.ok ? 'done' : 'failed'} partition ${e.partition} (phase ${e.phase}, job ${e.id.slice(0, 12)}) in ${(e.ms / 1000).toFixed(1)}s: ${e.detail}\n`),
+    onJob: (e) =>
+      process.stdout.write(
+        `${e.ok ? 'done' : 'failed'} partition ${e.partition} (phase ${e.phase}, job ${e.id.slice(0, 12)}) in ${(e.ms / 1000).toFixed(1)}s: ${e.detail}\n`,
+      ),
   });
   process.stdout.write(`emoforge worker ${process.pid}: waiting for partitions in ${values.redis}\n`);
   await new Promise<void>((resolvePromise) => {
@@ -394,7 +484,16 @@ async function scheduleCommand(args: string[]): Promise<number> {
   const [{ schedule, CronError }, { interruptibleRun }] = await Promise.all([import('./commands/schedule.ts'), import('./run-setup.ts')]);
   const interrupt = interruptibleRun(() => new FatalError('interrupted: the schedule was stopped; finished partitions are kept'));
   try {
-    return await schedule({ configFile: positionals[0], cron: values.cron, once: values.once, input: values.input, out: values.out, store: values.store, write: (line) => process.stdout.write(line), signal: interrupt.signal });
+    return await schedule({
+      configFile: positionals[0],
+      cron: values.cron,
+      once: values.once,
+      input: values.input,
+      out: values.out,
+      store: values.store,
+      write: (line) => process.stdout.write(line),
+      signal: interrupt.signal,
+    });
   } catch (error) {
     if (error instanceof CronError) throw new UsageError(error.message);
     throw error;
@@ -438,11 +537,17 @@ async function traceCommand(args: string[]): Promise<number> {
 }
 
 async function auditCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { sql: { type: 'string' }, json: { type: 'boolean' }, 'max-rows': { type: 'string' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { sql: { type: 'string' }, json: { type: 'boolean' }, 'max-rows': { type: 'string' } },
+  });
   if (positionals.length !== 1) throw new UsageError('audit takes one out folder, e.g. emoforge audit demo/out --sql "SELECT stage, reason, count FROM drops"');
   const [{ audit }, { AuditError }] = await Promise.all([import('./commands/audit.ts'), import('../pipelines/audit/index.ts')]);
   try {
-    process.stdout.write(await audit({ outDir: resolve(positionals[0]), sql: values.sql, json: values.json, maxRows: positiveInt('max-rows', values['max-rows']) ?? 100 }));
+    process.stdout.write(
+      await audit({ outDir: resolve(positionals[0]), sql: values.sql, json: values.json, maxRows: positiveInt('max-rows', values['max-rows']) ?? 100 }),
+    );
   } catch (error) {
     if (!(error instanceof AuditError)) throw error;
     process.stderr.write(`emoforge audit: ${error.message}\n`);
@@ -452,8 +557,13 @@ async function auditCommand(args: string[]): Promise<number> {
 }
 
 async function fingerprintCliCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { output: { type: 'string', short: 'o' }, name: { type: 'string' }, store: { type: 'string' } } });
-  if (positionals.length !== 1 || !values.output) throw new UsageError('fingerprint takes one folder and -o FILE, e.g. emoforge fingerprint benchmarks/mer-unibench -o mer-unibench.fingerprints.jsonl');
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { output: { type: 'string', short: 'o' }, name: { type: 'string' }, store: { type: 'string' } },
+  });
+  if (positionals.length !== 1 || !values.output)
+    throw new UsageError('fingerprint takes one folder and -o FILE, e.g. emoforge fingerprint benchmarks/mer-unibench -o mer-unibench.fingerprints.jsonl');
   const { fingerprintCommand } = await import('./commands/fingerprint.ts');
   const progress = process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rfingerprinted ${done}/${total}`) : undefined;
   const { text } = await fingerprintCommand({ dir: positionals[0], output: values.output, name: values.name, store: values.store, onFile: progress });
@@ -466,17 +576,40 @@ async function reviewCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { port: { type: 'string' }, host: { type: 'string' }, reviewer: { type: 'string' }, queue: { type: 'string' }, store: { type: 'string' }, log: { type: 'string' }, resolve: { type: 'string' } },
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      reviewer: { type: 'string' },
+      queue: { type: 'string' },
+      store: { type: 'string' },
+      log: { type: 'string' },
+      resolve: { type: 'string' },
+    },
   });
   if (positionals.length !== 1) throw new UsageError('review takes one out folder, e.g. emoforge review demo/out');
   const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError(`--port must be a whole number from 0 to 65535, got ${JSON.stringify(values.port)}`);
-  const [{ reviewCommand: serve }, { ReviewOptionError }, { RESOLVE_POLICIES }] = await Promise.all([import('./commands/review.ts'), import('../pipelines/review/server.ts'), import('../pipelines/review/resolve.ts')]);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+    throw new UsageError(`--port must be a whole number from 0 to 65535, got ${JSON.stringify(values.port)}`);
+  const [{ reviewCommand: serve }, { ReviewOptionError }, { RESOLVE_POLICIES }] = await Promise.all([
+    import('./commands/review.ts'),
+    import('../pipelines/review/server.ts'),
+    import('../pipelines/review/resolve.ts'),
+  ]);
   const policy = RESOLVE_POLICIES.find((p) => p === (values.resolve ?? 'strictest'));
   if (!policy) throw new UsageError(`--resolve must be one of ${RESOLVE_POLICIES.join(', ')}, got ${JSON.stringify(values.resolve)}`);
   let server: Awaited<ReturnType<typeof serve>>;
   try {
-    server = await serve({ out: positionals[0], store: values.store, log: values.log, host: values.host, port, reviewer: values.reviewer, queue: values.queue, resolve: policy, write: (line) => process.stdout.write(line) });
+    server = await serve({
+      out: positionals[0],
+      store: values.store,
+      log: values.log,
+      host: values.host,
+      port,
+      reviewer: values.reviewer,
+      queue: values.queue,
+      resolve: policy,
+      write: (line) => process.stdout.write(line),
+    });
   } catch (error) {
     if (error instanceof ReviewOptionError || error instanceof RangeError) throw new UsageError(error.message);
     throw error;
@@ -543,17 +676,37 @@ async function evalCliCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { model: { type: 'string' }, split: { type: 'string' }, tasks: { type: 'string' }, limit: { type: 'string' }, store: { type: 'string' }, compare: { type: 'boolean' }, json: { type: 'boolean' } },
+    options: {
+      model: { type: 'string' },
+      split: { type: 'string' },
+      tasks: { type: 'string' },
+      limit: { type: 'string' },
+      store: { type: 'string' },
+      compare: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
   });
   const { evalCommand, compareCommand, EvalOptionError } = await import('./commands/eval.ts');
   const write = (text: string) => process.stdout.write(text);
   if (values.compare) {
-    if (positionals.length !== 2) throw new UsageError('eval --compare takes two summary.json files, e.g. emoforge eval --compare out-a/eval/m/test/summary.json out-b/eval/m/test/summary.json');
+    if (positionals.length !== 2)
+      throw new UsageError(
+        'eval --compare takes two summary.json files, e.g. emoforge eval --compare out-a/eval/m/test/summary.json out-b/eval/m/test/summary.json',
+      );
     return compareCommand(positionals[0], positionals[1], values.json === true, write);
   }
-  if (positionals.length !== 1 || !values.model) throw new UsageError('eval takes one out folder and --model CONFIG, e.g. emoforge eval demo/out --model configs/eval/vllm.yaml');
+  if (positionals.length !== 1 || !values.model)
+    throw new UsageError('eval takes one out folder and --model CONFIG, e.g. emoforge eval demo/out --model configs/eval/vllm.yaml');
   try {
-    return await evalCommand({ out: positionals[0], modelConfig: values.model, split: values.split, tasks: values.tasks, limit: positiveInt('limit', values.limit), store: values.store, write });
+    return await evalCommand({
+      out: positionals[0],
+      modelConfig: values.model,
+      split: values.split,
+      tasks: values.tasks,
+      limit: positiveInt('limit', values.limit),
+      store: values.store,
+      write,
+    });
   } catch (error) {
     if (error instanceof EvalOptionError) throw new UsageError(error.message);
     throw error;

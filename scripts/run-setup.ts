@@ -18,7 +18,10 @@ export async function openRunLog(outDir: string, kind: 'run' | 'schedule'): Prom
   const dir = join(outDir, 'logs');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `${kind}-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`);
-  const log = pino({ level: process.env.EMOFORGE_LOG_LEVEL ?? 'info', base: { pid: process.pid }, redact: REDACT }, pino.destination({ dest: file, sync: true, mkdir: true }));
+  const log = pino(
+    { level: process.env.EMOFORGE_LOG_LEVEL ?? 'info', base: { pid: process.pid }, redact: REDACT },
+    pino.destination({ dest: file, sync: true, mkdir: true }),
+  );
   return { log, file };
 }
 
@@ -137,7 +140,10 @@ export async function pullInputMirror(location: string): Promise<InputMirror> {
   const pulled = await pullFolder(store, dir, { prune: true });
   return {
     dir,
-    refused: pulled.escaped.map((key) => ({ uri: key, detail: `the key ${JSON.stringify(key)} of ${store.location} would land outside the local mirror ${dir}; it was not downloaded` })),
+    refused: pulled.escaped.map((key) => ({
+      uri: key,
+      detail: `the key ${JSON.stringify(key)} of ${store.location} would land outside the local mirror ${dir}; it was not downloaded`,
+    })),
     line: `input ${store.location}: ${pulled.downloaded} files downloaded, ${pulled.removed} removed from the local mirror ${dir}\n`,
   };
 }

@@ -46,12 +46,7 @@ const SENTENCES: Record<SampleEmotion, readonly string[]> = {
     'i am so happy today, everything is great!',
     'this is the best day of my life!',
   ],
-  sad: [
-    'all is lost and i am so tired.',
-    'nobody came, and i feel so sad.',
-    'i miss her so much and i feel lonely.',
-    'my heart is broken and i feel so sad.',
-  ],
+  sad: ['all is lost and i am so tired.', 'nobody came, and i feel so sad.', 'i miss her so much and i feel lonely.', 'my heart is broken and i feel so sad.'],
   angry: [
     'you broke it again, i am so angry with you!',
     'stop lying to me, i am sick of this!',
@@ -200,7 +195,9 @@ async function render(plan: ClipPlan, face: string, wav: string, mp4: string, ru
   const frames = Math.ceil(Math.max(MIN_CLIP_S, speech + LEAD_IN_S + TAIL_S) * FPS);
   const seconds = frames / FPS;
   if (seconds > MAX_CLIP_S) {
-    throw new Error(`sample sentence "${plan.text}" (${plan.label}, ${plan.voice.flite}) lasts ${fixed(speech)} s; keep sentences under ${fixed(MAX_CLIP_S - LEAD_IN_S - TAIL_S, 1)} s`);
+    throw new Error(
+      `sample sentence "${plan.text}" (${plan.label}, ${plan.voice.flite}) lasts ${fixed(speech)} s; keep sentences under ${fixed(MAX_CLIP_S - LEAD_IN_S - TAIL_S, 1)} s`,
+    );
   }
   const [z0, z1, x0, x1, y0, y1] = MOVES[plan.index % MOVES.length];
   const t = `on/${frames - 1}`;
@@ -226,16 +223,59 @@ async function render(plan: ClipPlan, face: string, wav: string, mp4: string, ru
   const audio = `[1:a]${audioSteps.join(',')}[a]`;
 
   await run('ffmpeg', [
-    '-hide_banner', '-nostdin', '-v', 'error', '-y',
-    '-filter_complex_threads', '1',
-    '-i', face, '-i', wav,
-    '-filter_complex', `${video};${audio}`,
-    '-map', '[v]', '-map', '[a]', '-t', fixed(seconds),
-    '-c:v', 'libx264', '-preset', 'medium', '-crf', '23', '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-g', '50',
-    '-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '1',
-    '-threads', '1',
-    '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact',
-    '-map_metadata', '-1', '-map_chapters', '-1', '-movflags', '+faststart',
+    '-hide_banner',
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-filter_complex_threads',
+    '1',
+    '-i',
+    face,
+    '-i',
+    wav,
+    '-filter_complex',
+    `${video};${audio}`,
+    '-map',
+    '[v]',
+    '-map',
+    '[a]',
+    '-t',
+    fixed(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'medium',
+    '-crf',
+    '23',
+    '-profile:v',
+    'high',
+    '-pix_fmt',
+    'yuv420p',
+    '-g',
+    '50',
+    '-c:a',
+    'aac',
+    '-b:a',
+    '96k',
+    '-ar',
+    '48000',
+    '-ac',
+    '1',
+    '-threads',
+    '1',
+    '-fflags',
+    '+bitexact',
+    '-flags:v',
+    '+bitexact',
+    '-flags:a',
+    '+bitexact',
+    '-map_metadata',
+    '-1',
+    '-map_chapters',
+    '-1',
+    '-movflags',
+    '+faststart',
     mp4,
   ]);
 }

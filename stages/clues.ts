@@ -30,7 +30,9 @@ export const visionTask = teacherTask({
   output: ClueOutput,
   options: VisionOptions,
   promptValues: ({ frameTimes, peakFirst }) =>
-    frameTimes ? { frames: frameTimes.map((t, i) => `image ${i + 1}${i === 0 && peakFirst ? ' (the peak expression)' : ''} at ${t.toFixed(2)} s`).join(', ') } : {},
+    frameTimes
+      ? { frames: frameTimes.map((t, i) => `image ${i + 1}${i === 0 && peakFirst ? ' (the peak expression)' : ''} at ${t.toFixed(2)} s`).join(', ') }
+      : {},
   rules: writeVisionClues,
 });
 
@@ -89,7 +91,14 @@ export const cluesStage = teacherStage({
           }),
         );
         const frameTimes = images.map((i) => i.time);
-        const { value, provenance } = await generateFor(ctx, visionTask, config.visionTemplate, segment, { frameTimes, peakFirst: !!peak }, { images, imageDetail: config.imageDetail });
+        const { value, provenance } = await generateFor(
+          ctx,
+          visionTask,
+          config.visionTemplate,
+          segment,
+          { frameTimes, peakFirst: !!peak },
+          { images, imageDetail: config.imageDetail },
+        );
         clues.visual = { text: value.text, frames: frameTimes, provenance };
       } else {
         ctx.log.debug({ segment: segment.id, frames: frames.length, minFrames: config.minFrames }, 'too few keyframes for a visual clue');

@@ -18,7 +18,6 @@ import type { FootageFingerprint, Segment } from '../schemas/records.ts';
 export const DEDUP_FIELDS = ['description', 'qa', 'rationale', 'transcript'] as const;
 export type DedupField = (typeof DEDUP_FIELDS)[number];
 
-
 const FootageConfig = z
   .object({
     /** Drop segments whose footage repeats a kept one's (reason duplicate-footage). Default true. */
@@ -66,7 +65,11 @@ const TextConfig = z
   .strict()
   .superRefine((config, ctx) => {
     if (config.permutations % config.bands !== 0) {
-      ctx.addIssue({ code: 'custom', path: ['bands'], message: `bands (${config.bands}) must divide permutations (${config.permutations}); rows per band = permutations / bands` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bands'],
+        message: `bands (${config.bands}) must divide permutations (${config.permutations}); rows per band = permutations / bands`,
+      });
     }
   });
 
@@ -128,11 +131,17 @@ export const dedup: GlobalStage<DedupConfig, DedupView> = {
     const name = (index: number) => `segment ${views[index].id} (${views[index].uri})`;
     if (config.footage.enabled) {
       const comparable = views.map((v, i) => ({ v, i })).filter(({ v }) => v.fingerprint !== undefined);
-      const report = findFootageDuplicates(comparable.map(({ v }) => ({ id: v.id, fingerprint: decodeFootage(v.fingerprint!) })), config.footage);
+      const report = findFootageDuplicates(
+        comparable.map(({ v }) => ({ id: v.id, fingerprint: decodeFootage(v.fingerprint!) })),
+        config.footage,
+      );
       report.verdicts.forEach((verdict, k) => {
         if (verdict.kind !== 'duplicate') return;
         const via = verdict.via === undefined ? '' : `, linked through ${name(comparable[verdict.via].i)}`;
-        dropped.set(comparable[k].i, drop('duplicate-footage', `same footage as kept ${name(comparable[verdict.kept].i)}: ${describeMatch(verdict.comparison)}${via}`));
+        dropped.set(
+          comparable[k].i,
+          drop('duplicate-footage', `same footage as kept ${name(comparable[verdict.kept].i)}: ${describeMatch(verdict.comparison)}${via}`),
+        );
       });
       const { verdicts: _, ...counts } = report;
       ctx.log.info({ ...counts, segments: comparable.length, unfingerprinted: views.length - comparable.length }, 'footage duplicates');
@@ -152,15 +161,30 @@ export const dedup: GlobalStage<DedupConfig, DedupView> = {
       let count = 0;
       for (const members of groups.values()) {
         if (members.length < 2) continue;
-        const report = findDuplicates(members.map(({ v }) => ({ id: v.id, texts: v.texts! })), config.text);
+        const report = findDuplicates(
+          members.map(({ v }) => ({ id: v.id, texts: v.texts! })),
+          config.text,
+        );
         report.verdicts.forEach((verdict, k) => {
           const target = members[k].i;
           if (verdict.kind === 'exact-duplicate') {
-            dropped.set(target, drop('exact-duplicate', `same ${over} text (lower-cased, whitespace collapsed) as kept ${name(members[verdict.kept].i)} of the same speaker or source`));
+            dropped.set(
+              target,
+              drop(
+                'exact-duplicate',
+                `same ${over} text (lower-cased, whitespace collapsed) as kept ${name(members[verdict.kept].i)} of the same speaker or source`,
+              ),
+            );
             count++;
           } else if (verdict.kind === 'near-duplicate') {
             const linked = verdict.via ? `, linked through ${name(members[verdict.via.index].i)} at ${verdict.via.jaccard.toFixed(2)}` : '';
-            dropped.set(target, drop('near-duplicate', `estimated ${over} Jaccard ${verdict.jaccard.toFixed(2)} with kept ${name(members[verdict.kept].i)} of the same speaker or source${linked}`));
+            dropped.set(
+              target,
+              drop(
+                'near-duplicate',
+                `estimated ${over} Jaccard ${verdict.jaccard.toFixed(2)} with kept ${name(members[verdict.kept].i)} of the same speaker or source${linked}`,
+              ),
+            );
             count++;
           }
         });

@@ -22,10 +22,13 @@ import {
 } from './filter/generated-text.ts';
 import { groundRationale, GroundingConfig, PatternSource } from './filter/grounding.ts';
 
-const FieldPath = z.string().min(1).superRefine((path, ctx) => {
-  const problem = fieldPathProblem(path);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+const FieldPath = z
+  .string()
+  .min(1)
+  .superRefine((path, ctx) => {
+    const problem = fieldPathProblem(path);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const RepetitionConfig = z
   .object({
@@ -74,14 +77,20 @@ const FilterConfig = z
      * (a speaker it names already passed cues.visual.speaker.minConfidence). Default off.
      */
     speakerVisible: z
-      .preprocess((value) => (typeof value === 'boolean' ? { enabled: value } : value), z.object({ enabled: z.boolean().default(true), minConfidence: z.number().min(0).max(1).default(0) }).strict())
+      .preprocess(
+        (value) => (typeof value === 'boolean' ? { enabled: value } : value),
+        z.object({ enabled: z.boolean().default(true), minConfidence: z.number().min(0).max(1).default(0) }).strict(),
+      )
       .prefault({ enabled: false }),
     /** Rationale grounding (ungrounded-rationale): drop | flag | off, or an object with mode and tolerances. */
     grounding: z.preprocess((value) => (typeof value === 'string' ? { mode: value } : value), GroundingConfig).prefault({}),
   })
   .strict()
   .refine((c) => c.minDurationSec < c.maxDurationSec, { message: 'minDurationSec must be below maxDurationSec', path: ['minDurationSec'] })
-  .refine((c) => c.minDescriptionChars < c.maxDescriptionChars, { message: 'minDescriptionChars must be below maxDescriptionChars', path: ['minDescriptionChars'] })
+  .refine((c) => c.minDescriptionChars < c.maxDescriptionChars, {
+    message: 'minDescriptionChars must be below maxDescriptionChars',
+    path: ['minDescriptionChars'],
+  })
   .refine((c) => c.minAnswerChars < c.maxAnswerChars, { message: 'minAnswerChars must be below maxAnswerChars', path: ['minAnswerChars'] });
 export type FilterConfig = z.infer<typeof FilterConfig>;
 
@@ -110,7 +119,10 @@ const RULES: Rule[] = [
     const primary = (tag: string) => tag.split('-')[0].toLowerCase();
     const language = s.transcript.language;
     if (c.languages.some((allowed) => primary(allowed) === primary(language))) return undefined;
-    return drop('language-not-allowed', `transcript language '${language}' (${s.transcript.languageSource ?? 'unknown source'}) is not in languages [${c.languages.join(', ')}]`);
+    return drop(
+      'language-not-allowed',
+      `transcript language '${language}' (${s.transcript.languageSource ?? 'unknown source'}) is not in languages [${c.languages.join(', ')}]`,
+    );
   },
   (s, c) => {
     const text = s.transcript?.text.trim() ?? '';
@@ -149,7 +161,10 @@ const RULES: Rule[] = [
       const measured = repetition(unit.text, r.n);
       if (measured.ratio > r.maxRatio) {
         const top = measured.top ? `; most repeated: '${measured.top.ngram}' ×${measured.top.count}` : '';
-        return drop('repetitive-text', `${unit.field}: ${measured.ratio.toFixed(2)} of its ${measured.ngrams} word ${r.n}-grams repeat (maxRatio ${r.maxRatio})${top}`);
+        return drop(
+          'repetitive-text',
+          `${unit.field}: ${measured.ratio.toFixed(2)} of its ${measured.ngrams} word ${r.n}-grams repeat (maxRatio ${r.maxRatio})${top}`,
+        );
       }
     }
     return undefined;
@@ -161,8 +176,16 @@ const RULES: Rule[] = [
     if (!speaker) return drop('speaker-not-visible', 'cues.visual recorded no speaker analysis (a record from cues.visual 1, or a clip without video)');
     const scores = speaker.scores.map((t) => `${t.track} r=${t.correlation} coverage=${t.coverage} motion=${t.mouthMotion}`).join('; ');
     const tracks = s.cues!.visual!.tracks?.length ?? 0;
-    if (speaker.track === null) return drop('speaker-not-visible', `no speaking face among ${tracks} face track${tracks === 1 ? '' : 's'} (${speaker.method}, confidence ${speaker.confidence}${scores ? `; ${scores}` : ''})`);
-    if (speaker.confidence < rule.minConfidence) return drop('speaker-not-visible', `speaker ${speaker.track} found with confidence ${speaker.confidence} < speakerVisible.minConfidence ${rule.minConfidence}`);
+    if (speaker.track === null)
+      return drop(
+        'speaker-not-visible',
+        `no speaking face among ${tracks} face track${tracks === 1 ? '' : 's'} (${speaker.method}, confidence ${speaker.confidence}${scores ? `; ${scores}` : ''})`,
+      );
+    if (speaker.confidence < rule.minConfidence)
+      return drop(
+        'speaker-not-visible',
+        `speaker ${speaker.track} found with confidence ${speaker.confidence} < speakerVisible.minConfidence ${rule.minConfidence}`,
+      );
     return undefined;
   },
 ];

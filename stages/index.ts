@@ -18,6 +18,24 @@ import { transcribe } from './transcribe.ts';
 import { translateStage } from './translate.ts';
 import { write } from './write.ts';
 
-const ALL: AnyStage[] = [ingest, segment, transcribe, translateStage, ...CUES.map((cue) => cue.stage), cluesStage, describeStage, labelsStage, qaStage, rationaleStage, crosscheckStage, judgeStage, reviewStage, filter, filterCorpus, dedup, write];
+const ALL: AnyStage[] = [
+  ingest,
+  segment,
+  transcribe,
+  translateStage,
+  ...CUES.map((cue) => cue.stage),
+  cluesStage,
+  describeStage,
+  labelsStage,
+  qaStage,
+  rationaleStage,
+  crosscheckStage,
+  judgeStage,
+  reviewStage,
+  filter,
+  filterCorpus,
+  dedup,
+  write,
+];
 
 export const STAGES: StageRegistry = new Map(ALL.map((stage) => [stage.name, stage]));

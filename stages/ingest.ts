@@ -30,13 +30,21 @@ const IngestConfig = z
     /** Folder, glob or manifest file; the CLI's --input overrides it. */
     input: z.string().min(1).optional(),
     /** Media file extensions picked up from folders and globs. */
-    extensions: z.array(z.string().regex(/^[a-z0-9]+$/)).min(1).default(DEFAULT_MEDIA_EXTENSIONS),
+    extensions: z
+      .array(z.string().regex(/^[a-z0-9]+$/))
+      .min(1)
+      .default(DEFAULT_MEDIA_EXTENSIONS),
     /** Clips longer than this are rejected as too-long. */
     maxDurationSec: z.number().positive().default(600),
     /** Clips shorter than this are rejected as too-short. */
     minDurationSec: z.number().nonnegative().default(0.2),
     /** Files hashed and probed at once (default: the cores this process may use, at least 4: an ffprobe spends much of its time starting). */
-    concurrency: z.number().int().min(1).max(64).default(() => Math.max(4, availableParallelism())),
+    concurrency: z
+      .number()
+      .int()
+      .min(1)
+      .max(64)
+      .default(() => Math.max(4, availableParallelism())),
     /** Hidden entries (a name starting with a dot, e.g. macOS `._clip.mp4`): 'reject' (default) as hidden-file, or 'ingest'. */
     hidden: z.enum(['reject', 'ingest']).default('reject'),
     /** Takedown list: a text file, one clip name, uri or sha256 clip id a line (# comments); listed clips, and any file with the same bytes, are dropped as takedown. */
@@ -58,7 +66,8 @@ const IngestConfig = z
       if (config[name] === undefined) continue;
       if (config.preset !== name) ctx.addIssue({ code: 'custom', path: [name], message: `options for the ${name} adapter need preset: ${name}` });
       const parsed = ADAPTERS.get(name)!.configSchema.safeParse(config[name]);
-      if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: [name, ...issue.path.map(String)], message: issue.message });
+      if (!parsed.success)
+        for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: [name, ...issue.path.map(String)], message: issue.message });
     }
   });
 export type IngestConfig = z.infer<typeof IngestConfig>;
@@ -94,7 +103,10 @@ export const ingest: SourceStage<IngestConfig> = {
           const outcome = await admit(entry, config, ctx, index, probes);
           const id = 'drop' in outcome ? outcome.drop.clipId : outcome.id;
           const fileSha = 'drop' in outcome ? null : outcome.fileSha;
-          if (takedown && (takedown.has(entry.name) || takedown.has(entry.uri) || (id !== null && takedown.has(id)) || (fileSha !== null && takedown.has(fileSha)))) {
+          if (
+            takedown &&
+            (takedown.has(entry.name) || takedown.has(entry.uri) || (id !== null && takedown.has(id)) || (fileSha !== null && takedown.has(fileSha)))
+          ) {
             if (id !== null) takenDown.add(id);
             drops.push(dropOf(entry, id, 'takedown', `${entry.uri} is on the takedown list ${config.takedown}`));
           } else if ('drop' in outcome) drops.push(outcome.drop);
@@ -138,13 +150,22 @@ export const ingest: SourceStage<IngestConfig> = {
     drops.push(...refused);
     const seen = entries.length + listing.drops.length + refused.length;
     // Every source seen is a clip or a reject: a listing bug must not lose inputs silently.
-    if (admitted.length + drops.length !== seen) throw new FatalError(`ingest lost track of sources: ${seen} seen, ${admitted.length} clips + ${drops.length} rejects; please report this with the input listing`);
+    if (admitted.length + drops.length !== seen)
+      throw new FatalError(
+        `ingest lost track of sources: ${seen} seen, ${admitted.length} clips + ${drops.length} rejects; please report this with the input listing`,
+      );
     return { clips: admitted, drops: drops.sort((a, b) => compare(a.uri, b.uri) || compare(a.reason, b.reason)), seen, root: listing.root };
   },
 };
 
 /** Clips that are, or contain, a benchmark clip of ingest.exclude leave as benchmark-overlap. */
-async function withoutBenchmarks(clips: readonly Clip[], sources: ReadonlyMap<string, { entry: SourceEntry; fileSha: string }>, config: IngestConfig, ctx: StageContext, drops: Drop[]): Promise<Clip[]> {
+async function withoutBenchmarks(
+  clips: readonly Clip[],
+  sources: ReadonlyMap<string, { entry: SourceEntry; fileSha: string }>,
+  config: IngestConfig,
+  ctx: StageContext,
+  drops: Drop[],
+): Promise<Clip[]> {
   const exclusions = await Exclusions.load(config.exclude, { extensions: config.extensions }, ctx);
   const queue = new PQueue({ concurrency: config.concurrency });
   const keep = new Set<string>();
@@ -168,9 +189,16 @@ async function readTakedown(path: string): Promise<Set<string>> {
   try {
     text = await readFile(resolve(path), 'utf8');
   } catch (error) {
-    throw new FatalError(`takedown list ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); fix stages[ingest].takedown or create the file`);
+    throw new FatalError(
+      `takedown list ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); fix stages[ingest].takedown or create the file`,
+    );
   }
-  return new Set(text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')));
+  return new Set(
+    text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#')),
+  );
 }
 
 export function partitionOf(clipId: string, partitions: number): number {
@@ -181,7 +209,13 @@ export function partitionOf(clipId: string, partitions: number): number {
 type Admission = { drop: Drop } | { id: string; fileSha: string; bytes: number; probe: Probe };
 
 /** Hashes and probes one file (probe results are cached by content hash, so a re-run runs no ffprobe). */
-async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext, index: IngestFileIndex, probes: Map<string, Promise<ProbeOutcome>>): Promise<Admission> {
+async function admit(
+  entry: SourceEntry,
+  config: IngestConfig,
+  ctx: StageContext,
+  index: IngestFileIndex,
+  probes: Map<string, Promise<ProbeOutcome>>,
+): Promise<Admission> {
   let info: BigIntStats;
   try {
     info = await stat(entry.path, { bigint: true });
@@ -200,7 +234,8 @@ async function admit(entry: SourceEntry, config: IngestConfig, ctx: StageContext
   if (!probing) probes.set(id, (probing = Promise.resolve(index.probeOf(id) ?? probeCached(id, entry.path, ctx))));
   const result = await probing;
   if (!('transient' in result)) index.noteProbe(id, result);
-  if ('transient' in result) return { drop: { ...dropOf(entry, id, 'probe-failed', result.transient.message), transient: result.transient.service ?? 'ffprobe' } };
+  if ('transient' in result)
+    return { drop: { ...dropOf(entry, id, 'probe-failed', result.transient.message), transient: result.transient.service ?? 'ffprobe' } };
   if ('error' in result) return { drop: dropOf(entry, id, result.error.reason, result.error.detail) };
   const { probe: p } = result;
   if (!p.hasAudio && !p.hasVideo) return { drop: dropOf(entry, id, 'no-streams', `${entry.uri} has neither an audio nor a video stream`) };
@@ -255,8 +290,14 @@ async function looksLikeMedia(path: string): Promise<boolean> {
     const b = head.subarray(0, bytesRead);
     const ascii = b.toString('latin1');
     return (
-      ascii.slice(4, 8) === 'ftyp' || ascii.slice(4, 8) === 'moov' || ascii.slice(4, 8) === 'mdat' || ascii.slice(4, 8) === 'wide' ||
-      ascii.startsWith('RIFF') || ascii.startsWith('OggS') || ascii.startsWith('fLaC') || ascii.startsWith('ID3') ||
+      ascii.slice(4, 8) === 'ftyp' ||
+      ascii.slice(4, 8) === 'moov' ||
+      ascii.slice(4, 8) === 'mdat' ||
+      ascii.slice(4, 8) === 'wide' ||
+      ascii.startsWith('RIFF') ||
+      ascii.startsWith('OggS') ||
+      ascii.startsWith('fLaC') ||
+      ascii.startsWith('ID3') ||
       (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) || // Matroska / WebM
       (b[0] === 0x00 && b[1] === 0x00 && b[2] === 0x01 && (b[3] === 0xba || b[3] === 0xb3)) || // MPEG-PS
       // MPEG-TS: the sync byte starts every 188-byte packet (one "G" alone is any text file).
@@ -271,9 +312,26 @@ async function looksLikeMedia(path: string): Promise<boolean> {
 /** A corpus root read by its adapter: every sample an entry, everything it cannot use a drop naming the file and line. */
 async function listPreset(input: string, config: IngestConfig): Promise<Listing> {
   const root = resolve(input);
-  if (!(await stat(root).then((s) => s.isDirectory(), () => false))) throw new FatalError(`ingest.preset ${config.preset}: ${input} is not a folder; give the corpus root (${ADAPTERS.get(config.preset!)!.layout})`);
+  if (
+    !(await stat(root).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    throw new FatalError(`ingest.preset ${config.preset}: ${input} is not a folder; give the corpus root (${ADAPTERS.get(config.preset!)!.layout})`);
   const adapter = ADAPTERS.get(config.preset!)!;
   const listing = await adapter.list(root, adapter.configSchema.parse(config[config.preset!] ?? {}));
-  const drops = listing.rejects.map((r) => ({ id: sha256(`${config.preset}:${r.uri}:${r.detail}`), clipId: null, uri: r.uri, stage: 'ingest', reason: r.reason, detail: r.detail }));
-  return { root, entries: listing.entries.map((e) => ({ path: e.path, uri: e.uri, name: e.name, manifest: e.manifest, ...(e.span ? { span: e.span } : {}) })), drops };
+  const drops = listing.rejects.map((r) => ({
+    id: sha256(`${config.preset}:${r.uri}:${r.detail}`),
+    clipId: null,
+    uri: r.uri,
+    stage: 'ingest',
+    reason: r.reason,
+    detail: r.detail,
+  }));
+  return {
+    root,
+    entries: listing.entries.map((e) => ({ path: e.path, uri: e.uri, name: e.name, manifest: e.manifest, ...(e.span ? { span: e.span } : {}) })),
+    drops,
+  };
 }

@@ -33,7 +33,10 @@ export const judgeStage = teacherStage({
   async run(segment: Segment, config: JudgeConfig, ctx: StageContext): Promise<Segment | DropResult> {
     const { value, provenance } = await generateFor(ctx, judgeTask, config.template, segment);
     if (value.score < config.minScore) {
-      return drop('judge-below-threshold', `judge ${provenance.teacher} (${provenance.model}) scored ${value.score}/10 < minScore ${config.minScore}: ${value.reason}`);
+      return drop(
+        'judge-below-threshold',
+        `judge ${provenance.teacher} (${provenance.model}) scored ${value.score}/10 < minScore ${config.minScore}: ${value.reason}`,
+      );
     }
     return { ...segment, judge: { ...value, provenance } };
   },

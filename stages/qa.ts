@@ -61,7 +61,8 @@ function qaProblems({ items }: QAAnswer, { labelSet, kinds }: QAOptions): string
       return;
     }
     const choices = item.options ?? [];
-    if (choices.length !== 4 || new Set(choices).size !== 4) problems.push(`items.${i}.options: give exactly 4 different options (the answer and 3 distractors)`);
+    if (choices.length !== 4 || new Set(choices).size !== 4)
+      problems.push(`items.${i}.options: give exactly 4 different options (the answer and 3 distractors)`);
     const foreign = choices.filter((c) => !labelSet.includes(c));
     if (foreign.length) problems.push(`items.${i}.options: ${JSON.stringify(foreign)} are not in the label set ${JSON.stringify(labelSet)}`);
     if (!item.answer || !choices.includes(item.answer)) problems.push(`items.${i}.answer: '${item.answer}' must be one of the options`);
@@ -80,17 +81,18 @@ export const qaTask = teacherTask({
   rules: writeQuestions,
 });
 
-export const QAConfig = z.object({
-  /** Template id@version that shapes the questions; default 'qa.mcq.rules@1' (see qaTask). */
-  template: Provenance.shape.template.default(qaTask.template),
-  /** Labels the MCQ options are drawn from (answer + 3 distractors); default DEFAULT_LABEL_SET. */
-  labelSet: z
-    .array(z.string().trim().min(1))
-    .min(4, 'labelSet needs at least 4 labels: the answer and 3 distractors')
-    .refine((labels) => new Set(labels).size === labels.length, 'labelSet must not repeat a label')
-    .default([...DEFAULT_LABEL_SET]),
-  kinds: Kinds,
-})
+export const QAConfig = z
+  .object({
+    /** Template id@version that shapes the questions; default 'qa.mcq.rules@1' (see qaTask). */
+    template: Provenance.shape.template.default(qaTask.template),
+    /** Labels the MCQ options are drawn from (answer + 3 distractors); default DEFAULT_LABEL_SET. */
+    labelSet: z
+      .array(z.string().trim().min(1))
+      .min(4, 'labelSet needs at least 4 labels: the answer and 3 distractors')
+      .refine((labels) => new Set(labels).size === labels.length, 'labelSet must not repeat a label')
+      .default([...DEFAULT_LABEL_SET]),
+    kinds: Kinds,
+  })
   .strict();
 export type QAConfig = z.output<typeof QAConfig>;
 

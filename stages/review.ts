@@ -75,7 +75,13 @@ export const reviewStage: GlobalStage<ReviewConfig, string> = {
   },
 };
 
-function review(segment: Segment, hash: string, decisions: readonly ReviewDecision[], config: ReviewConfig, flag: (reason: string, detail: string) => void): Segment | DropResult {
+function review(
+  segment: Segment,
+  hash: string,
+  decisions: readonly ReviewDecision[],
+  config: ReviewConfig,
+  flag: (reason: string, detail: string) => void,
+): Segment | DropResult {
   const { applied, votes, stale } = resolveDecisions(decisions, hash, config.resolve);
   const teachers = taskTeachers(segment);
   const state = (status: ReviewState['status'], edited: string[] = []): ReviewState => ({

@@ -90,7 +90,7 @@ const minNotAboveMax = (c: { minSec?: number; maxSec?: number }) => c.minSec ===
 const MIN_MAX = { message: 'minSec must not be above maxSec', path: ['minSec'] };
 
 const SegmentConfig = z.preprocess(
-  (value) => (value && typeof value === 'object' && !('strategy' in value) ? { ...value, strategy: 'whole' } : value ?? { strategy: 'whole' }),
+  (value) => (value && typeof value === 'object' && !('strategy' in value) ? { ...value, strategy: 'whole' } : (value ?? { strategy: 'whole' })),
   z.union([
     Whole.merge(Artefacts),
     Fixed.merge(Artefacts),
@@ -124,7 +124,14 @@ function strategyParams(config: SegmentConfig): Record<string, unknown> {
     case 'scene':
       return { strategy: 'scene', threshold: config.sceneThreshold, minSec: config.minSec, maxSec: config.maxSec };
     case 'speech':
-      return { strategy: 'speech', noiseDb: config.noiseDb, minPauseSec: config.minPauseSec, minSec: config.minSec, maxSec: config.maxSec, paddingSec: config.paddingSec };
+      return {
+        strategy: 'speech',
+        noiseDb: config.noiseDb,
+        minPauseSec: config.minPauseSec,
+        minSec: config.minSec,
+        maxSec: config.maxSec,
+        paddingSec: config.paddingSec,
+      };
     case 'subtitles':
       return { strategy: 'subtitles', source: config.source, maxSec: config.maxSec };
   }
@@ -151,7 +158,11 @@ export const segment: ClipStage<SegmentConfig> = {
     let cues: Cue[] | undefined;
     if (config.strategy === 'subtitles') {
       cues = await subtitleCues(clip, config.source, ctx);
-      if (!cues) return drop('no-subtitles', `no ${config.source === 'manifest' ? 'SRT/VTT timings in the manifest text' : config.source === 'sidecar' ? 'sidecar .srt/.vtt' : 'sidecar .srt/.vtt nor SRT/VTT timings in the manifest text'} for ${clip.uri}`);
+      if (!cues)
+        return drop(
+          'no-subtitles',
+          `no ${config.source === 'manifest' ? 'SRT/VTT timings in the manifest text' : config.source === 'sidecar' ? 'sidecar .srt/.vtt' : 'sidecar .srt/.vtt nor SRT/VTT timings in the manifest text'} for ${clip.uri}`,
+        );
     }
     const wantSceneKeyframes = config.keyframes === 'scene' && hasVideo && config.frames > 0;
     const analysis = await analyse(clip, config, ctx, {
@@ -165,10 +176,17 @@ export const segment: ClipStage<SegmentConfig> = {
     switch (config.strategy) {
       case 'whole':
       case 'fixed':
-        spans = spansOf(round(window.end - window.start, 3), config).map((s) => ({ start: round(s.start + window.start, 3), end: round(s.end + window.start, 3) }));
+        spans = spansOf(round(window.end - window.start, 3), config).map((s) => ({
+          start: round(s.start + window.start, 3),
+          end: round(s.end + window.start, 3),
+        }));
         break;
       case 'scene':
-        spans = sceneSpans(duration, analysis.scenes.map((s) => s.time), config);
+        spans = sceneSpans(
+          duration,
+          analysis.scenes.map((s) => s.time),
+          config,
+        );
         break;
       case 'speech': {
         const silences = analysis.silences.map((s) => ({ start: s.start, end: s.end ?? duration }));
@@ -352,7 +370,14 @@ async function materialise(clip: Clip, plans: readonly SegmentPlan[], jpeg: { he
         accurateCutPath: video && plan.cut === 'accurate' ? join(dir, `s${i}.cut${extname(plan.videoKey!)}`) : undefined,
         copyCutPath: video && plan.cut === 'copy' ? join(dir, `s${i}.cut${extname(plan.videoKey!)}`) : undefined,
       }));
-      const { frameTimes, processes } = await extractClipMedia({ input: source, hasAudio: clip.probe.hasAudio, hasVideo: clip.probe.hasVideo, segments: outputs, workDir: dir, signal: ctx.signal });
+      const { frameTimes, processes } = await extractClipMedia({
+        input: source,
+        hasAudio: clip.probe.hasAudio,
+        hasVideo: clip.probe.hasVideo,
+        segments: outputs,
+        workDir: dir,
+        signal: ctx.signal,
+      });
       ctx.work.add('ffmpeg', processes);
       const files = await readdir(dir);
       for (const [i, { plan, audio, frames, video }] of group.entries()) {
@@ -384,7 +409,14 @@ const SEGMENT_AUDIO_FINGERPRINT_SEC = 30;
 
 /** The span's footage fingerprint, from its keyframes and WAV; cached in the store under what it was made from. */
 async function spanFingerprint(plan: SegmentPlan, frames: readonly ArtefactRef[], ctx: StageContext): Promise<FootageFingerprint> {
-  const hash = fingerprint('footage', FOOTAGE_VERSION, plan.audioKey ?? null, plan.framesIndexKey ?? null, ms(plan.span.end - plan.span.start), SEGMENT_AUDIO_FINGERPRINT_SEC);
+  const hash = fingerprint(
+    'footage',
+    FOOTAGE_VERSION,
+    plan.audioKey ?? null,
+    plan.framesIndexKey ?? null,
+    ms(plan.span.end - plan.span.start),
+    SEGMENT_AUDIO_FINGERPRINT_SEC,
+  );
   const key = `cache/footage/${hash.slice(0, 2)}/${hash}.json`;
   const cached = await ctx.store.get(key);
   if (cached) return JSON.parse(cached.toString('utf8')) as FootageFingerprint;
@@ -395,7 +427,15 @@ async function spanFingerprint(plan: SegmentPlan, frames: readonly ArtefactRef[]
     jpegs.push(bytes);
   }
   ctx.work.add('dsp');
-  const made = await footageFingerprint({ duration: ms(plan.span.end - plan.span.start), frames: jpegs, wavPath: plan.audioKey ? await ctx.store.localPath(plan.audioKey) : null, maxAudioSec: SEGMENT_AUDIO_FINGERPRINT_SEC }, ctx.signal);
+  const made = await footageFingerprint(
+    {
+      duration: ms(plan.span.end - plan.span.start),
+      frames: jpegs,
+      wavPath: plan.audioKey ? await ctx.store.localPath(plan.audioKey) : null,
+      maxAudioSec: SEGMENT_AUDIO_FINGERPRINT_SEC,
+    },
+    ctx.signal,
+  );
   await ctx.store.put(key, JSON.stringify(made));
   return made;
 }

@@ -41,13 +41,25 @@ const TranscribeConfig = z
   .strict()
   .superRefine((config, ctx) => {
     if (config.engine === 'pocketsphinx' && !isEnglishOrAuto(config.language)) {
-      ctx.addIssue({ code: 'custom', path: ['language'], message: 'pocketsphinx only has the en-us model: set language to en (or auto), or use engine manifest' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['language'],
+        message: 'pocketsphinx only has the en-us model: set language to en (or auto), or use engine manifest',
+      });
     }
     if (config.engine === 'openai' && !config.endpoint) {
-      ctx.addIssue({ code: 'custom', path: ['endpoint'], message: "engine 'openai' needs an endpoint: { baseURL, model, apiKeyEnv } (e.g. baseURL https://api.openai.com/v1, model whisper-1)" });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoint'],
+        message: "engine 'openai' needs an endpoint: { baseURL, model, apiKeyEnv } (e.g. baseURL https://api.openai.com/v1, model whisper-1)",
+      });
     }
     if (config.engine !== 'openai' && config.endpoint) {
-      ctx.addIssue({ code: 'custom', path: ['endpoint'], message: `endpoint is only used by engine 'openai' (engine is '${config.engine}'): remove it or set engine: openai` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoint'],
+        message: `endpoint is only used by engine 'openai' (engine is '${config.engine}'): remove it or set engine: openai`,
+      });
     }
   });
 export type TranscribeConfig = z.infer<typeof TranscribeConfig>;
@@ -74,13 +86,23 @@ export const transcribe: SegmentStage<TranscribeConfig> = {
     let transcript: Transcript;
     switch (engine) {
       case 'subtitles':
-        if (!subtitle) return drop('no-subtitle', `segment ${segment.index} of ${segment.clip.uri} has no subtitle text and transcribe.engine is 'subtitles' (use a subtitle segmenter)`);
+        if (!subtitle)
+          return drop(
+            'no-subtitle',
+            `segment ${segment.index} of ${segment.clip.uri} has no subtitle text and transcribe.engine is 'subtitles' (use a subtitle segmenter)`,
+          );
         transcript = { text: subtitle, ...decideLanguage(config, subtitle), engine: 'subtitles' };
         break;
       case 'manifest':
         if (!manifestText) return drop('no-manifest-text', `clip ${segment.clip.uri} has no manifest text and transcribe.engine is 'manifest'`);
         // A corpus that says its text's language (MER: Chinese) is believed over the config and the detector.
-        transcript = { text: manifestText, ...(segment.clip.manifest.textLanguage ? { language: segment.clip.manifest.textLanguage, languageSource: 'manifest' as const } : decideLanguage(config, manifestText)), engine: 'manifest' };
+        transcript = {
+          text: manifestText,
+          ...(segment.clip.manifest.textLanguage
+            ? { language: segment.clip.manifest.textLanguage, languageSource: 'manifest' as const }
+            : decideLanguage(config, manifestText)),
+          engine: 'manifest',
+        };
         break;
       case 'openai':
         if (!segment.audio) return drop('no-audio', `segment ${segment.index} of ${segment.clip.uri} has no audio to transcribe`);
@@ -96,7 +118,9 @@ export const transcribe: SegmentStage<TranscribeConfig> = {
 
 async function recognize(audioKey: string, config: TranscribeConfig, ctx: StageContext): Promise<Transcript> {
   if (!isEnglishOrAuto(config.language)) {
-    throw new FatalError(`transcribe.language is '${config.language}' but pocketsphinx only has the en-us model: set language: en, or engine: manifest with manifest text`);
+    throw new FatalError(
+      `transcribe.language is '${config.language}' but pocketsphinx only has the en-us model: set language: en, or engine: manifest with manifest text`,
+    );
   }
   const wavPath = await ctx.store.localPath(audioKey);
   const logPath = `${await ctx.scratch()}/pocketsphinx.log`;
@@ -118,7 +142,13 @@ async function recognizeWithEndpoint(audioKey: string, config: TranscribeConfig,
   });
   if (!cached) ctx.work.add('asr');
   const { text, words, spans } = transcription;
-  return { text, ...decideLanguage(config, text, transcription.language), engine: `openai:${client.config.model}`, ...(words ? { words } : {}), ...(spans ? { spans } : {}) };
+  return {
+    text,
+    ...decideLanguage(config, text, transcription.language),
+    engine: `openai:${client.config.model}`,
+    ...(words ? { words } : {}),
+    ...(spans ? { spans } : {}),
+  };
 }
 
 function decideLanguage(config: TranscribeConfig, text: string, reported?: string): Pick<Transcript, 'language' | 'languageSource'> {
@@ -128,10 +158,46 @@ function decideLanguage(config: TranscribeConfig, text: string, reported?: strin
 
 /** franc's ISO 639-3 codes for the languages it may answer, with their ISO 639-1 codes. */
 const FRANC_TO_ISO1: Readonly<Record<string, string>> = {
-  eng: 'en', deu: 'de', fra: 'fr', spa: 'es', ita: 'it', por: 'pt', nld: 'nl', rus: 'ru', ukr: 'uk', pol: 'pl',
-  ces: 'cs', slk: 'sk', ron: 'ro', hun: 'hu', bul: 'bg', hrv: 'hr', srp: 'sr', swe: 'sv', dan: 'da', nob: 'no',
-  fin: 'fi', ell: 'el', tur: 'tr', arb: 'ar', heb: 'he', pes: 'fa', hin: 'hi', urd: 'ur', ben: 'bn', tam: 'ta',
-  tel: 'te', tha: 'th', vie: 'vi', ind: 'id', zlm: 'ms', tgl: 'tl', cat: 'ca', cmn: 'zh', jpn: 'ja', kor: 'ko',
+  eng: 'en',
+  deu: 'de',
+  fra: 'fr',
+  spa: 'es',
+  ita: 'it',
+  por: 'pt',
+  nld: 'nl',
+  rus: 'ru',
+  ukr: 'uk',
+  pol: 'pl',
+  ces: 'cs',
+  slk: 'sk',
+  ron: 'ro',
+  hun: 'hu',
+  bul: 'bg',
+  hrv: 'hr',
+  srp: 'sr',
+  swe: 'sv',
+  dan: 'da',
+  nob: 'no',
+  fin: 'fi',
+  ell: 'el',
+  tur: 'tr',
+  arb: 'ar',
+  heb: 'he',
+  pes: 'fa',
+  hin: 'hi',
+  urd: 'ur',
+  ben: 'bn',
+  tam: 'ta',
+  tel: 'te',
+  tha: 'th',
+  vie: 'vi',
+  ind: 'id',
+  zlm: 'ms',
+  tgl: 'tl',
+  cat: 'ca',
+  cmn: 'zh',
+  jpn: 'ja',
+  kor: 'ko',
 };
 const FRANC_ONLY = Object.keys(FRANC_TO_ISO1);
 /** Scripts where a few characters already tell the language (franc decides them by script). */

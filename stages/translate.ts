@@ -24,7 +24,8 @@ const TranslateOptions = z
   .strict();
 
 /** MERTools-style polish: the transcript came from ASR or a subtitle file, so repair what those get wrong. */
-const POLISH_INSTRUCTION = '- The transcript may come from speech recognition: where a word is plainly misrecognised, translate the word the speaker most likely said, and punctuate the English as spoken (questions, exclamations, pauses as commas).';
+const POLISH_INSTRUCTION =
+  '- The transcript may come from speech recognition: where a word is plainly misrecognised, translate the word the speaker most likely said, and punctuate the English as spoken (questions, exclamations, pauses as commas).';
 
 export const translateTask = teacherTask({
   role: 'translate',
@@ -62,7 +63,16 @@ export const translateStage = teacherStage({
     if (isEnglish(transcript.language)) return { ...segment, translation: { status: 'original', text: transcript.text, from: transcript.language } };
     // The corpus's own English (MER's `english` column) for its own transcript: no teacher needed.
     const shipped = segment.clip.manifest.textEn;
-    if (shipped && transcript.engine === 'manifest') return { ...segment, translation: { status: 'translated', text: shipped, from: transcript.language, provenance: { teacher: 'corpus', model: segment.clip.manifest.labelSource?.corpus ?? 'manifest', template: 'manifest.english@1' } } };
+    if (shipped && transcript.engine === 'manifest')
+      return {
+        ...segment,
+        translation: {
+          status: 'translated',
+          text: shipped,
+          from: transcript.language,
+          provenance: { teacher: 'corpus', model: segment.clip.manifest.labelSource?.corpus ?? 'manifest', template: 'manifest.english@1' },
+        },
+      };
     const { value, provenance } = await generateFor(ctx, translateTask, config.template, segment, { polish: config.polish });
     if (value.status === 'untranslated') {
       ctx.flag('untranslated', `${segment.clip.uri} [${segment.start}-${segment.end}s] (${transcript.language}): ${value.reason}`);

@@ -63,7 +63,10 @@ const WriteConfig = z
     /** Seed of the split assignment. */
     seed: z.string().default('emoforge'),
     /** Training tasks to package (qra, the Q → R → A form of the rationale, is off by default). */
-    tasks: z.array(Task).min(1).default([...DEFAULT_TASKS]),
+    tasks: z
+      .array(Task)
+      .min(1)
+      .default([...DEFAULT_TASKS]),
     /** How the human turn presents media and subtitle: llava (`<video>\n<audio>\n…`, default), affectgpt (`<Audio><AudioHere></Audio> <Video><ImageHere></Video> …`), openai (no placeholders; export jsonl adds media parts). */
     conversationTemplate: z.enum(CONVERSATION_TEMPLATES).default('llava'),
     /** zstd level of the shards. */
@@ -112,7 +115,11 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
   // Splits are sticky across versions: rows of the latest version keep their split while the split
   // shares and seed stay the same (new groups are placed around them), whatever the splits are called.
   // The fingerprint keeps the form it had when validation was called val, so existing folders stay sticky.
-  const splitFingerprint = fingerprint('splits', { train: config.splits.train, val: config.splits.validation, test: config.splits.test, ...(config.splits.official ? { official: true } : {}) }, config.seed);
+  const splitFingerprint = fingerprint(
+    'splits',
+    { train: config.splits.train, val: config.splits.validation, test: config.splits.test, ...(config.splits.official ? { official: true } : {}) },
+    config.seed,
+  );
   const latest = await latestVersion(ctx.outDir);
   let pinned: Map<string, Split> | undefined;
   if (latest?.manifest.splitFingerprint === splitFingerprint && previous.kind === 'run') {
@@ -130,14 +137,27 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
   const placed = official.size ? views.filter((v) => !official.has(v.member.id)) : views;
   const ties = config.footageTies ? footageTies(placed) : undefined;
   if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
-  const splitOf = new Map([...assignSplits(placed.map((v) => v.member), config.splits, config.seed, pinned, ties), ...official]);
+  const splitOf = new Map([
+    ...assignSplits(
+      placed.map((v) => v.member),
+      config.splits,
+      config.seed,
+      pinned,
+      ties,
+    ),
+    ...official,
+  ]);
 
   // Rows of each split in shard order, spilled to disk past a budget (an external sort).
   const spillDir = join(ctx.outDir, '.staging-rows');
   await rm(spillDir, { recursive: true, force: true });
   // Embedded media: a segment's rows side by side, so the row group's dictionary holds its media once.
   const orderKey = (row: Pick<Sample, 'id' | 'segment_id'>) => (config.embedMedia ? `${row.segment_id}\u0000${row.id}` : row.id);
-  const rows: Record<Split, RowSpill<Sample>> = { train: new RowSpill(spillDir, 'train'), validation: new RowSpill(spillDir, 'validation'), test: new RowSpill(spillDir, 'test') };
+  const rows: Record<Split, RowSpill<Sample>> = {
+    train: new RowSpill(spillDir, 'train'),
+    validation: new RowSpill(spillDir, 'validation'),
+    test: new RowSpill(spillDir, 'test'),
+  };
   const reviewedRows: Record<Split, number> = { train: 0, validation: 0, test: 0 };
   const auditRows: Record<Split, AuditRow[]> = { train: [], validation: [], test: [] };
   const segments: Segment[] = [];
@@ -178,11 +198,17 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
     const idOf = splitIdsOf({ splitNames: carried.splitNames });
     for (const row of carried.rows) {
       const split = idOf.get(row.split);
-      if (!split) throw new FatalError(`a published row (${row.id}) has split ${JSON.stringify(row.split)}, which the published manifest does not name: publish.allowPartial publishes without it`);
+      if (!split)
+        throw new FatalError(
+          `a published row (${row.id}) has split ${JSON.stringify(row.split)}, which the published manifest does not name: publish.allowPartial publishes without it`,
+        );
       await addRow(split, { ...row, split: config.splitNames[split] });
       for (const key of mediaOf(row)) mediaKeys.add(key);
     }
-    ctx.log.warn({ rows: carried.rows.length, records: carried.records, fromVersion: carried.fromVersion }, 'rows carried forward for records that failed transiently');
+    ctx.log.warn(
+      { rows: carried.rows.length, records: carried.records, fromVersion: carried.fromVersion },
+      'rows carried forward for records that failed transiently',
+    );
   }
   // The audit lists rows in shard order.
   for (const split of SPLITS) auditRows[split].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
@@ -210,7 +236,10 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
 /** Segment id → `footage:<kept id>` for segments whose footage matches another's (dedup's default thresholds). */
 function footageTies(views: readonly SinkView[]): Map<string, string> {
   const comparable = views.filter((v) => v.footage !== undefined);
-  const report = findFootageDuplicates(comparable.map((v) => ({ id: v.member.id, fingerprint: decodeFootage(v.footage!) })), DEFAULT_FOOTAGE_SEARCH);
+  const report = findFootageDuplicates(
+    comparable.map((v) => ({ id: v.member.id, fingerprint: decodeFootage(v.footage!) })),
+    DEFAULT_FOOTAGE_SEARCH,
+  );
   const ties = new Map<string, string>();
   report.verdicts.forEach((verdict, i) => {
     if (verdict.kind !== 'duplicate') return;
@@ -254,7 +283,14 @@ function mediaOf(row: Sample): string[] {
 function rowCues(cues: NonNullable<Segment['cues']>): NonNullable<Segment['cues']> | Record<string, unknown> {
   const visual = cues.visual;
   if (!visual?.tracks) return cues;
-  const tracks = visual.tracks.map((t) => ({ id: t.id, frames: t.times.length, first: t.times[0], last: t.times[t.times.length - 1], meanExpressions: t.meanExpressions, geometry: t.geometry }));
+  const tracks = visual.tracks.map((t) => ({
+    id: t.id,
+    frames: t.times.length,
+    first: t.times[0],
+    last: t.times[t.times.length - 1],
+    meanExpressions: t.meanExpressions,
+    geometry: t.geometry,
+  }));
   return { ...cues, visual: { ...visual, tracks } };
 }
 
@@ -295,7 +331,9 @@ function rowsOf(segment: Segment, split: string, tasks: readonly Task[], templat
       model: sample.provenance.model,
       template: sample.provenance.template,
       split,
-      transcript_en: segment.translation?.text ?? (segment.transcript && /^en(-|$)/i.test(segment.transcript.language) ? segment.transcript.text : (segment.clip.manifest.textEn ?? null)),
+      transcript_en:
+        segment.translation?.text ??
+        (segment.transcript && /^en(-|$)/i.test(segment.transcript.language) ? segment.transcript.text : (segment.clip.manifest.textEn ?? null)),
       label_source: segment.clip.manifest.labelSource ? canonicalJson(segment.clip.manifest.labelSource) : null,
       official_split: segment.clip.manifest.officialSplit ?? null,
       review: segment.review?.status ?? 'none',

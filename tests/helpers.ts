@@ -33,9 +33,18 @@ export async function sampleClips(count: number): Promise<string> {
 
 async function sharedClips(count: number): Promise<string> {
   // Keyed by the generator's own source too, so a changed generator never serves stale clips.
-  const generator = createHash('sha256').update(await readFile(join(REPO, 'scripts/sample-clips.ts'))).digest('hex').slice(0, 12);
+  const generator = createHash('sha256')
+    .update(await readFile(join(REPO, 'scripts/sample-clips.ts')))
+    .digest('hex')
+    .slice(0, 12);
   const shared = join(tmpdir(), `emoforge-test-clips-${count}-${generator}`);
-  if (await stat(join(shared, 'manifest.csv')).then(() => true, () => false)) return shared;
+  if (
+    await stat(join(shared, 'manifest.csv')).then(
+      () => true,
+      () => false,
+    )
+  )
+    return shared;
   const building = await mkdtemp(join(tmpdir(), 'emoforge-clips-build-'));
   if (count < ALL_CLIPS) {
     // makeSampleClips plans clip i from i alone, so the first `count` of the full set (files and
@@ -93,7 +102,11 @@ export interface InProcessRun {
 }
 
 /** Runs the pipeline in this process. */
-export async function runInProcess(config: Record<string, unknown>, paths: { input: string; out: string; store: string }, options: { dryRun?: boolean; limit?: number; waitForBatches?: boolean } = {}): Promise<InProcessRun> {
+export async function runInProcess(
+  config: Record<string, unknown>,
+  paths: { input: string; out: string; store: string },
+  options: { dryRun?: boolean; limit?: number; waitForBatches?: boolean } = {},
+): Promise<InProcessRun> {
   const plan = buildPlan('test.yaml', config, STAGES);
   await mkdir(paths.out, { recursive: true });
   const summary = await runPipeline(plan, {
@@ -118,9 +131,14 @@ export interface CliResult {
 /** Runs `emoforge ARGS` as a user would (a child process, stdout not a TTY). */
 export function cli(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolvePromise) => {
-    execFile(process.execPath, [join(REPO, 'scripts/emoforge.mjs'), ...args], { cwd: options.cwd ?? REPO, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolvePromise({ code: error ? ((error as NodeJS.ErrnoException & { code?: number }).code as unknown as number) ?? 1 : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(REPO, 'scripts/emoforge.mjs'), ...args],
+      { cwd: options.cwd ?? REPO, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        resolvePromise({ code: error ? (((error as NodeJS.ErrnoException & { code?: number }).code as unknown as number) ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -163,7 +181,10 @@ export function stageContext(options: {
 export async function shardHashes(out: string): Promise<Record<string, string>> {
   const files = (await readdir(join(out, 'shards'))).sort();
   const hashes: Record<string, string> = {};
-  for (const f of files) hashes[f] = createHash('sha256').update(await readFile(join(out, 'shards', f))).digest('hex');
+  for (const f of files)
+    hashes[f] = createHash('sha256')
+      .update(await readFile(join(out, 'shards', f)))
+      .digest('hex');
   return hashes;
 }
 

@@ -6,7 +6,18 @@ import type { AcousticCues } from '../../schemas/cues.ts';
 import type { Emotion, ModalityEstimate } from '../../schemas/emotion.ts';
 import type { Segment } from '../../schemas/records.ts';
 import { round2 } from './evidence.ts';
-import { F0_FLAT_CV, F0_HIGH_HZ, F0_LIVELY_CV, F0_LOW_HZ, RATE_FAST_WPS, RATE_SLOW_WPS, RMS_LOUD_DB, RMS_QUIET_DB, semitones, wordsPerSecond } from './prosody.ts';
+import {
+  F0_FLAT_CV,
+  F0_HIGH_HZ,
+  F0_LIVELY_CV,
+  F0_LOW_HZ,
+  RATE_FAST_WPS,
+  RATE_SLOW_WPS,
+  RMS_LOUD_DB,
+  RMS_QUIET_DB,
+  semitones,
+  wordsPerSecond,
+} from './prosody.ts';
 
 /** Which baseline a segment's voice was read against. */
 type Baseline = 'speaker' | 'corpus' | 'absolute';
@@ -54,7 +65,12 @@ export function prosodyOf(acoustic: AcousticCues | undefined): Prosody | null {
  */
 const PITCH_CENTER = semitones((F0_LOW_HZ + F0_HIGH_HZ) / 2);
 const ABSOLUTE: { readonly center: Profile; readonly scale: Profile } = {
-  center: { pitch: PITCH_CENTER, spread: (F0_FLAT_CV + F0_LIVELY_CV) / 2, loudness: (RMS_LOUD_DB + RMS_QUIET_DB) / 2, rate: (RATE_SLOW_WPS + RATE_FAST_WPS) / 2 },
+  center: {
+    pitch: PITCH_CENTER,
+    spread: (F0_FLAT_CV + F0_LIVELY_CV) / 2,
+    loudness: (RMS_LOUD_DB + RMS_QUIET_DB) / 2,
+    rate: (RATE_SLOW_WPS + RATE_FAST_WPS) / 2,
+  },
   scale: {
     pitch: Math.round(semitones(F0_HIGH_HZ) - PITCH_CENTER),
     spread: Math.round(((F0_LIVELY_CV - F0_FLAT_CV) / 2) * 1000) / 1000,
@@ -199,4 +215,3 @@ function sd(sorted: readonly number[]): number {
   const m = sorted.reduce((sum, v) => sum + v, 0) / sorted.length;
   return Math.sqrt(sorted.reduce((sum, v) => sum + (v - m) ** 2, 0) / sorted.length);
 }
-

@@ -9,8 +9,41 @@ import { EMOTIONS, type Emotion, type Sentiment } from '../../schemas/emotion.ts
  * only: "excited" is happy (IEMOCAP merges it into happy), "frustrated" angry, "worried" fearful.
  */
 const WORDS: Readonly<Record<Emotion, readonly string[]>> = {
-  happy: ['happy', 'happiness', 'hap', 'joy', 'joyful', 'joyous', 'excited', 'exc', 'excitement', 'glad', 'cheerful', 'content', 'pleased', 'delighted', 'elated', 'amused', 'grateful'],
-  sad: ['sad', 'sadness', 'unhappy', 'upset', 'distressed', 'disappointed', 'downcast', 'depressed', 'sorrowful', 'gloomy', 'miserable', 'heartbroken', 'grief', 'lonely'],
+  happy: [
+    'happy',
+    'happiness',
+    'hap',
+    'joy',
+    'joyful',
+    'joyous',
+    'excited',
+    'exc',
+    'excitement',
+    'glad',
+    'cheerful',
+    'content',
+    'pleased',
+    'delighted',
+    'elated',
+    'amused',
+    'grateful',
+  ],
+  sad: [
+    'sad',
+    'sadness',
+    'unhappy',
+    'upset',
+    'distressed',
+    'disappointed',
+    'downcast',
+    'depressed',
+    'sorrowful',
+    'gloomy',
+    'miserable',
+    'heartbroken',
+    'grief',
+    'lonely',
+  ],
   angry: ['angry', 'anger', 'ang', 'mad', 'furious', 'frustrated', 'fru', 'frustration', 'irritated', 'annoyed', 'enraged', 'hostile', 'outraged', 'rage'],
   fearful: ['fearful', 'fear', 'fea', 'afraid', 'scared', 'frightened', 'terrified', 'panicked', 'anxious', 'anxiety', 'worried', 'worry', 'nervous'],
   surprised: ['surprised', 'surprise', 'sur', 'astonished', 'amazed', 'shocked', 'startled', 'stunned', 'puzzled', 'curious'],
@@ -24,11 +57,25 @@ export const DEFAULT_EMOTION_SYNONYMS: Readonly<Record<string, Emotion>> = Objec
 );
 
 /** Nouns the teachers use for an emotion in running text ("which expresses happiness"). */
-const NOUNS: Readonly<Record<string, Emotion>> = { happiness: 'happy', sadness: 'sad', anger: 'angry', fear: 'fearful', surprise: 'surprised', disgust: 'disgusted', calm: 'neutral' };
+const NOUNS: Readonly<Record<string, Emotion>> = {
+  happiness: 'happy',
+  sadness: 'sad',
+  anger: 'angry',
+  fear: 'fearful',
+  surprise: 'surprised',
+  disgust: 'disgusted',
+  calm: 'neutral',
+};
 
 /** Where an emotion sits on the sentiment axis; surprise can be either, so it casts no sentiment vote. */
 export const EMOTION_SENTIMENT: Readonly<Record<Emotion, Sentiment | null>> = {
-  happy: 'positive', sad: 'negative', angry: 'negative', fearful: 'negative', disgusted: 'negative', neutral: 'neutral', surprised: null,
+  happy: 'positive',
+  sad: 'negative',
+  angry: 'negative',
+  fearful: 'negative',
+  disgusted: 'negative',
+  neutral: 'neutral',
+  surprised: null,
 };
 
 /**
@@ -65,5 +112,8 @@ export class EmotionVocabulary {
 }
 
 function normaliseWord(word: string): string {
-  return word.trim().toLowerCase().replace(/[\s_-]+/g, ' ');
+  return word
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_-]+/g, ' ');
 }

@@ -19,10 +19,22 @@ const VALENCE_SENTIMENT_CUT = 0.15;
 
 /** Dimensional prototypes of each category (circumplex model), in [-1, 1]. */
 const EMOTION_VALENCE: Record<Emotion, number> = {
-  happy: 0.8, surprised: 0.2, neutral: 0, sad: -0.7, angry: -0.6, fearful: -0.7, disgusted: -0.6,
+  happy: 0.8,
+  surprised: 0.2,
+  neutral: 0,
+  sad: -0.7,
+  angry: -0.6,
+  fearful: -0.7,
+  disgusted: -0.6,
 };
 const EMOTION_AROUSAL: Record<Emotion, number> = {
-  happy: 0.5, surprised: 0.7, neutral: -0.1, sad: -0.5, angry: 0.8, fearful: 0.6, disgusted: 0.2,
+  happy: 0.5,
+  surprised: 0.7,
+  neutral: -0.1,
+  sad: -0.5,
+  angry: 0.8,
+  fearful: 0.6,
+  disgusted: 0.2,
 };
 
 export interface EmotionEstimate {
@@ -107,11 +119,21 @@ export function estimateEmotion(segment: Segment, evidence: readonly EmotionEvid
     audio: audio.length > 0 ? argmax(audioScores) : null,
     text: text.length > 0 ? argmax(textScores) : null,
   };
-  const conflict = byModality.audio !== null && byModality.text !== null && byModality.audio !== byModality.text
-    && audioScores[byModality.text] < CONFLICT_SHARE * audioScores[byModality.audio]
-    && textScores[byModality.audio] < CONFLICT_SHARE * textScores[byModality.text];
+  const conflict =
+    byModality.audio !== null &&
+    byModality.text !== null &&
+    byModality.audio !== byModality.text &&
+    audioScores[byModality.text] < CONFLICT_SHARE * audioScores[byModality.audio] &&
+    textScores[byModality.audio] < CONFLICT_SHARE * textScores[byModality.text];
   return {
-    primary, confidence, scores, evidence, byModality, conflict,
-    valence, arousal: round2(clamp(arousal)), sentiment,
+    primary,
+    confidence,
+    scores,
+    evidence,
+    byModality,
+    conflict,
+    valence,
+    arousal: round2(clamp(arousal)),
+    sentiment,
   };
 }

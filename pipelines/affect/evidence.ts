@@ -35,8 +35,13 @@ const EMOTION_WORD_CAP = 2.0;
 
 /** The noun running text uses for each emotion ("which expresses happiness"). */
 const EMOTION_NOUN: Record<Emotion, string> = {
-  happy: 'happiness', sad: 'sadness', angry: 'anger', fearful: 'fear', surprised: 'surprise',
-  disgusted: 'disgust', neutral: 'calm',
+  happy: 'happiness',
+  sad: 'sadness',
+  angry: 'anger',
+  fearful: 'fear',
+  surprised: 'surprise',
+  disgusted: 'disgust',
+  neutral: 'calm',
 };
 
 export function hz(value: number): string {
@@ -74,14 +79,23 @@ export function videoEvidence(visual: VisualCues): EmotionEvidence[] {
   if (probability < FACE_MIN_PROBABILITY) return [];
   const withFace = visual.frames.filter((f) => f.faces > 0).length;
   const finding = `The face reads as ${visual.dominant} (mean probability ${probability.toFixed(2)}) in ${withFace} of ${visual.frames.length} keyframes, stable in ${Math.round(visual.stability * 100)}% of them`;
-  return [{ modality: 'video', cue: 'face-expression', name: 'The facial expression', finding, weights: { [visual.dominant]: round2(FACE_WEIGHT * probability * visual.stability) } }];
+  return [
+    {
+      modality: 'video',
+      cue: 'face-expression',
+      name: 'The facial expression',
+      finding,
+      weights: { [visual.dominant]: round2(FACE_WEIGHT * probability * visual.stability) },
+    },
+  ];
 }
 
 /** Pitch level and spread, loudness, pace and pauses, each against the absolute thresholds. */
 export function audioEvidence(p: ProsodyReading): EmotionEvidence[] {
   const a: AcousticCues = p.acoustic;
   const out: EmotionEvidence[] = [];
-  const audio = (cue: string, name: string, finding: string, weights: EmotionEvidence['weights']) => out.push({ modality: 'audio', cue, name, finding, weights });
+  const audio = (cue: string, name: string, finding: string, weights: EmotionEvidence['weights']) =>
+    out.push({ modality: 'audio', cue, name, finding, weights });
   if (p.f0Mean !== null && p.pitch) {
     const range = a.f0MinHz !== null && a.f0MaxHz !== null ? ` (range ${Math.round(a.f0MinHz)}–${hz(a.f0MaxHz)})` : '';
     const base = `The mean pitch is ${hz(p.f0Mean)}${range}`;
@@ -92,8 +106,8 @@ export function audioEvidence(p: ProsodyReading): EmotionEvidence[] {
     else audio('f0-level', level, `${base}, in the ordinary speaking range`, { neutral: 0.3 });
   }
   if (p.spread === 'flat' || p.spread === 'lively') {
-    const measure = a.f0SdHz !== null && p.f0Mean !== null ? `a pitch SD of ${hz(a.f0SdHz)}`
-      : `a pitch range of ${Math.round(a.f0MinHz ?? 0)}–${hz(a.f0MaxHz ?? 0)}`;
+    const measure =
+      a.f0SdHz !== null && p.f0Mean !== null ? `a pitch SD of ${hz(a.f0SdHz)}` : `a pitch range of ${Math.round(a.f0MinHz ?? 0)}–${hz(a.f0MaxHz ?? 0)}`;
     if (p.spread === 'flat') audio('f0-spread', 'The intonation', `The intonation is flat, with ${measure}`, { sad: 0.4, neutral: 0.3 });
     else audio('f0-spread', 'The intonation', `The intonation is lively, with ${measure}`, { surprised: 0.5, happy: 0.3, angry: 0.2 });
   }
@@ -124,9 +138,17 @@ export function textEvidence(lexical: LexicalCues, transcript: string): EmotionE
     const words = byEmotion.get(emotion);
     if (!words) continue;
     const noun = EMOTION_NOUN[emotion];
-    const finding = words.length === 1 ? `The transcript contains the word ${quote(words)}, which expresses ${noun}`
-      : `The transcript contains the words ${quote(words)}, which express ${noun}`;
-    out.push({ modality: 'text', cue: 'emotion-word', name: 'The emotion words', finding, weights: { [emotion]: Math.min(EMOTION_WORD_CAP, words.length * EMOTION_WORD_WEIGHT) } });
+    const finding =
+      words.length === 1
+        ? `The transcript contains the word ${quote(words)}, which expresses ${noun}`
+        : `The transcript contains the words ${quote(words)}, which express ${noun}`;
+    out.push({
+      modality: 'text',
+      cue: 'emotion-word',
+      name: 'The emotion words',
+      finding,
+      weights: { [emotion]: Math.min(EMOTION_WORD_CAP, words.length * EMOTION_WORD_WEIGHT) },
+    });
   }
 
   const s = lexical.score;
@@ -134,12 +156,18 @@ export function textEvidence(lexical: LexicalCues, transcript: string): EmotionE
   const polarity = s > 0 ? 'positive' : 'negative';
   const cited = wordsInTranscript(s > 0 ? lexical.positiveWords : lexical.negativeWords, transcript);
   const subject = cited.length > 0 ? `The wording (${quote(cited)}) is` : 'The wording is';
-  const sentiment = (finding: string, weights: EmotionEvidence['weights']) => out.push({ modality: 'text', cue: 'sentiment', name: 'The sentiment of the wording', finding, weights });
+  const sentiment = (finding: string, weights: EmotionEvidence['weights']) =>
+    out.push({ modality: 'text', cue: 'sentiment', name: 'The sentiment of the wording', finding, weights });
   if (strength && s > 0) {
     sentiment(`${subject} ${strength} ${polarity}, with a sentiment score of ${signed(s)}`, { happy: 1.2 * s });
   } else if (strength) {
     const m = Math.abs(s);
-    sentiment(`${subject} ${strength} ${polarity}, with a sentiment score of ${signed(s)}`, { sad: 0.6 * m, angry: 0.5 * m, fearful: 0.4 * m, disgusted: 0.3 * m });
+    sentiment(`${subject} ${strength} ${polarity}, with a sentiment score of ${signed(s)}`, {
+      sad: 0.6 * m,
+      angry: 0.5 * m,
+      fearful: 0.4 * m,
+      disgusted: 0.3 * m,
+    });
   } else {
     sentiment(`The wording is emotionally neutral, with a sentiment score of ${signed(s)}`, { neutral: 0.3 });
   }

@@ -42,10 +42,7 @@ export interface ProsodyReading {
 
 export function readProsody(acoustic: AcousticCues): ProsodyReading {
   const f0Mean = acoustic.f0MeanHz !== null && acoustic.f0MeanHz > 0 ? acoustic.f0MeanHz : null;
-  const pitch = f0Mean === null ? null
-    : f0Mean >= F0_VERY_HIGH_HZ ? 'very-high'
-    : f0Mean >= F0_HIGH_HZ ? 'high'
-    : f0Mean < F0_LOW_HZ ? 'low' : 'mid';
+  const pitch = f0Mean === null ? null : f0Mean >= F0_VERY_HIGH_HZ ? 'very-high' : f0Mean >= F0_HIGH_HZ ? 'high' : f0Mean < F0_LOW_HZ ? 'low' : 'mid';
 
   let spread: ProsodyReading['spread'] = null;
   if (f0Mean !== null && acoustic.f0SdHz !== null) {
@@ -58,10 +55,14 @@ export function readProsody(acoustic: AcousticCues): ProsodyReading {
 
   const loudness = acoustic.rmsDb >= RMS_LOUD_DB ? 'loud' : acoustic.rmsDb <= RMS_QUIET_DB ? 'quiet' : 'moderate';
   const perWord = acoustic.speechRateSource === 'syllable-nuclei' ? SYLLABLES_PER_WORD : 1;
-  const rate = acoustic.speechRate <= RATE_SLOW_WPS * perWord ? 'slow'
-    : acoustic.speechRate >= RATE_FAST_WPS * perWord ? 'fast' : 'moderate';
+  const rate = acoustic.speechRate <= RATE_SLOW_WPS * perWord ? 'slow' : acoustic.speechRate >= RATE_FAST_WPS * perWord ? 'fast' : 'moderate';
   return {
-    acoustic, f0Mean, pitch, spread, loudness, rate,
+    acoustic,
+    f0Mean,
+    pitch,
+    spread,
+    loudness,
+    rate,
     rateUnit: acoustic.speechRateSource === 'syllable-nuclei' ? 'syllables/s' : 'words/s',
     halting: acoustic.pauseRatio >= PAUSE_LONG_RATIO,
   };

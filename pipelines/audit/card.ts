@@ -10,14 +10,46 @@ import { reviewCardLines } from './review-sections.ts';
 
 /** Inline code in Markdown: nothing inside is rendered, but a backtick would end it and a pipe a table cell. */
 function code(text: string): string {
-  return `\`${text.replace(/`/g, "'").replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ')}\``;
+  return `\`${text
+    .replace(/`/g, "'")
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ')}\``;
 }
 
 /** Licence identifiers the Hub knows, in their Hub spelling. */
 const HUB_LICENSES = new Set([
-  'apache-2.0', 'mit', 'bsd-2-clause', 'bsd-3-clause', 'cc0-1.0', 'cc-by-2.0', 'cc-by-2.5', 'cc-by-3.0', 'cc-by-4.0', 'cc-by-sa-3.0', 'cc-by-sa-4.0',
-  'cc-by-nc-2.0', 'cc-by-nc-3.0', 'cc-by-nc-4.0', 'cc-by-nd-4.0', 'cc-by-nc-nd-3.0', 'cc-by-nc-nd-4.0', 'cc-by-nc-sa-2.0', 'cc-by-nc-sa-3.0', 'cc-by-nc-sa-4.0',
-  'odc-by', 'odbl', 'pddl', 'cdla-permissive-2.0', 'cdla-sharing-1.0', 'gpl-3.0', 'lgpl-3.0', 'agpl-3.0', 'mpl-2.0', 'unlicense', 'openrail', 'c-uda',
+  'apache-2.0',
+  'mit',
+  'bsd-2-clause',
+  'bsd-3-clause',
+  'cc0-1.0',
+  'cc-by-2.0',
+  'cc-by-2.5',
+  'cc-by-3.0',
+  'cc-by-4.0',
+  'cc-by-sa-3.0',
+  'cc-by-sa-4.0',
+  'cc-by-nc-2.0',
+  'cc-by-nc-3.0',
+  'cc-by-nc-4.0',
+  'cc-by-nd-4.0',
+  'cc-by-nc-nd-3.0',
+  'cc-by-nc-nd-4.0',
+  'cc-by-nc-sa-2.0',
+  'cc-by-nc-sa-3.0',
+  'cc-by-nc-sa-4.0',
+  'odc-by',
+  'odbl',
+  'pddl',
+  'cdla-permissive-2.0',
+  'cdla-sharing-1.0',
+  'gpl-3.0',
+  'lgpl-3.0',
+  'agpl-3.0',
+  'mpl-2.0',
+  'unlicense',
+  'openrail',
+  'c-uda',
 ]);
 
 export const TASK_CATEGORIES = ['video-text-to-text', 'video-classification'] as const;
@@ -39,7 +71,8 @@ export function hubLicense(licence: string): string | undefined {
 /** The `license` front-matter value: the manifest licence(s) when every kept clip has a known one, else `other`. */
 export function licenseFor(digest: AuditDigest): { license: string | string[]; licenseName?: string } {
   const given = digest.licences.filter((l) => l.licence !== '(none given)');
-  if (given.length === 0 || given.length !== digest.licences.length) return given.length ? { license: 'other', licenseName: slugOf(given.map((l) => l.licence).join(' ')) } : { license: 'other' };
+  if (given.length === 0 || given.length !== digest.licences.length)
+    return given.length ? { license: 'other', licenseName: slugOf(given.map((l) => l.licence).join(' ')) } : { license: 'other' };
   const ids = given.map((l) => hubLicense(l.licence));
   if (ids.every((id): id is string => id !== undefined)) {
     const distinct = [...new Set(ids)].sort();
@@ -49,7 +82,13 @@ export function licenseFor(digest: AuditDigest): { license: string | string[]; l
 }
 
 function slugOf(text: string): string {
-  return text.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'other';
+  return (
+    text
+      .toLowerCase()
+      .replace(/[^a-z0-9.]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 80) || 'other'
+  );
 }
 
 function sizeCategory(rows: number): string {
@@ -74,7 +113,13 @@ function feature(column: ColumnSpec): Record<string, unknown> {
   if (column.kind === 'string') return { name: column.name, dtype: 'string' };
   if (column.kind === 'double') return { name: column.name, dtype: 'float64' };
   if (column.kind === 'list<string>') return { name: column.name, sequence: 'string' };
-  return { name: column.name, list: [{ name: 'from', dtype: 'string' }, { name: 'value', dtype: 'string' }] };
+  return {
+    name: column.name,
+    list: [
+      { name: 'from', dtype: 'string' },
+      { name: 'value', dtype: 'string' },
+    ],
+  };
 }
 
 /** Split names in the order the corpus publishes them (train, validation, test unless renamed). */
@@ -101,7 +146,9 @@ export function cardMetadata(digest: AuditDigest): Record<string, unknown> {
     return { name: split, num_bytes: shards.reduce((n, s) => n + s.bytes, 0), num_examples: shards.reduce((n, s) => n + s.rows, 0) };
   });
   const licence = licenseFor(digest);
-  const languages = [...new Set(digest.languages.map((l) => l.language.split('-')[0].toLowerCase()).filter((l) => /^[a-z]{2,3}$/.test(l) && l !== 'und'))].sort();
+  const languages = [
+    ...new Set(digest.languages.map((l) => l.language.split('-')[0].toLowerCase()).filter((l) => /^[a-z]{2,3}$/.test(l) && l !== 'und')),
+  ].sort();
   return {
     pretty_name: input.corpus,
     license: licence.license,
@@ -140,7 +187,9 @@ export function renderCard(digest: AuditDigest): string {
     '',
     '```python',
     'from datasets import load_dataset',
-    embedded ? 'ds = load_dataset("PATH/TO/THIS/FOLDER")   # or load_dataset("OWNER/NAME") once pushed' : 'import os; os.chdir("PATH/TO/THIS/FOLDER")   # media paths are relative to this folder',
+    embedded
+      ? 'ds = load_dataset("PATH/TO/THIS/FOLDER")   # or load_dataset("OWNER/NAME") once pushed'
+      : 'import os; os.chdir("PATH/TO/THIS/FOLDER")   # media paths are relative to this folder',
     ...(embedded ? [] : ['ds = load_dataset(".")']),
     `row = ds["${splits[0]?.name ?? 'train'}"][0]`,
     'row["audio"], row["frames"][0], row["video"]   # decoded on access: audio array, PIL image, video decoder',
@@ -195,7 +244,10 @@ export function renderCard(digest: AuditDigest): string {
   ];
   if (digest.teachers.length) {
     lines.push('| role | teacher | requests | cache hits | input tokens | output tokens | USD |', '|---|---|---:|---:|---:|---:|---:|');
-    for (const t of digest.teachers) lines.push(`| ${m(t.role)} | ${m(t.teacher)} | ${count(t.usage.calls)} | ${count(t.usage.cacheHits)} | ${count(t.usage.inputTokens)} | ${count(t.usage.outputTokens)} | $${fixed(t.usage.usd, 4)} |`);
+    for (const t of digest.teachers)
+      lines.push(
+        `| ${m(t.role)} | ${m(t.teacher)} | ${count(t.usage.calls)} | ${count(t.usage.cacheHits)} | ${count(t.usage.inputTokens)} | ${count(t.usage.outputTokens)} | $${fixed(t.usage.usd, 4)} |`,
+      );
     lines.push('');
   } else lines.push('No teacher endpoint was called in the run that wrote this card (offline rules teacher or cached answers).', '');
   lines.push('## Stage funnel', '', '| stage | in | out | dropped | reasons |', '|---|---:|---:|---:|---|');

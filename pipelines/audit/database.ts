@@ -25,7 +25,10 @@ export interface AuditTable {
 export const AUDIT_TABLES: readonly AuditTable[] = [
   { name: 'samples', description: 'every training row of every shard (the shard columns)' },
   { name: 'rejects', description: 'rejects.parquet: every record that left early (stage, reason, detail; dropped segments with their labels and text)' },
-  { name: 'stats', description: 'one row per stage from stats.json: records_in, records_out, dropped, flagged (kept but flagged), cached, wall_ms, work_* counts' },
+  {
+    name: 'stats',
+    description: 'one row per stage from stats.json: records_in, records_out, dropped, flagged (kept but flagged), cached, wall_ms, work_* counts',
+  },
   { name: 'drops', description: 'stats.json drop counters: stage, reason, count' },
   { name: 'teachers', description: 'stats.json teacher usage: role, teacher, calls, cache_hits, retries, tokens, usd' },
   { name: 'shards', description: 'manifest.json shards: file, split, rows, bytes, sha256' },
@@ -70,7 +73,10 @@ export async function auditQuery(outDir: string, sql: string): Promise<AuditResu
 /** Every table with its row count and columns, for `emoforge audit OUT` without --sql. */
 export async function auditTables(outDir: string): Promise<{ table: AuditTable; rows: number; columns: { name: string; type: string }[] }[]> {
   const folder = await openOutFolder(outDir);
-  const database = await AuditDatabase.open(folder, AUDIT_TABLES.map((t) => t.name));
+  const database = await AuditDatabase.open(
+    folder,
+    AUDIT_TABLES.map((t) => t.name),
+  );
   try {
     const tables = [];
     for (const table of AUDIT_TABLES) {
@@ -96,7 +102,10 @@ async function openOutFolder(outDir: string): Promise<OutFolder> {
   const manifest = await readManifest(outDir).catch((error: unknown) => {
     throw error instanceof ManifestError ? new AuditError(error.message, { cause: error }) : error;
   });
-  if (!manifest) throw new AuditError(`${join(outDir, MANIFEST_FILE)} is missing: audit needs a finished run (an out folder without manifest.json is unfinished or not an out folder)`);
+  if (!manifest)
+    throw new AuditError(
+      `${join(outDir, MANIFEST_FILE)} is missing: audit needs a finished run (an out folder without manifest.json is unfinished or not an out folder)`,
+    );
   const stats = await readJson<OutFolder['stats']>(join(outDir, 'stats.json'), 'the run wrote no stats.json');
   return { dir: outDir, manifest, stats, stageOrder: manifest.stages.map((s) => s.name) };
 }
@@ -159,11 +168,16 @@ export class AuditDatabase {
       }
       if (!READ_ONLY.has(prepared.statementType)) {
         const kind = StatementType[prepared.statementType] ?? String(prepared.statementType);
-        throw new AuditError(`audit is read-only: ${kind.replace('_', ' ')} statements are refused (allowed: ${[...READ_ONLY.values()].join(', ')}); the out folder is never written`);
+        throw new AuditError(
+          `audit is read-only: ${kind.replace('_', ' ')} statements are refused (allowed: ${[...READ_ONLY.values()].join(', ')}); the out folder is never written`,
+        );
       }
       try {
         const reader = await prepared.runAndReadAll();
-        last = { columns: reader.columnNames().map((name, c) => ({ name, type: reader.columnType(c).toString() })), rows: reader.getRowsJS().map((row) => row.map(plain)) };
+        last = {
+          columns: reader.columnNames().map((name, c) => ({ name, type: reader.columnType(c).toString() })),
+          rows: reader.getRowsJS().map((row) => row.map(plain)),
+        };
       } catch (error) {
         throw sqlError(error);
       }
@@ -191,7 +205,11 @@ export class AuditDatabase {
         // Shards written with embedMedia hold {bytes, path} structs: the table keeps the paths (the files are under OUT/media).
         const types = new Map((await c.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRows().map(([name, type]) => [String(name), String(type)]));
         const embedded = COLUMNS.filter((col) => col.feature && types.get(col.name)?.includes('STRUCT'));
-        const replace = embedded.map((col) => (col.kind === 'list<string>' ? `list_transform(${ident(col.name)}, m -> m.path) AS ${ident(col.name)}` : `${ident(col.name)}.path AS ${ident(col.name)}`));
+        const replace = embedded.map((col) =>
+          col.kind === 'list<string>'
+            ? `list_transform(${ident(col.name)}, m -> m.path) AS ${ident(col.name)}`
+            : `${ident(col.name)}.path AS ${ident(col.name)}`,
+        );
         await c.run(`CREATE TABLE samples AS SELECT *${replace.length ? ` REPLACE (${replace.join(', ')})` : ''} FROM ${source}`);
         return;
       }
@@ -204,13 +222,20 @@ export class AuditDatabase {
       case 'stats': {
         const stages = folder.stats.stages ?? {};
         const kinds = [...new Set([...WORK_KINDS, ...Object.values(stages).flatMap((s) => Object.keys(s.work ?? {}) as WorkKind[])])];
-        await c.run(`CREATE TABLE stats (stage VARCHAR, position INTEGER, records_in BIGINT, records_out BIGINT, dropped BIGINT, flagged BIGINT, cached BIGINT, wall_ms DOUBLE${kinds.map((k) => `, ${ident(`work_${k}`)} BIGINT`).join('')})`);
+        await c.run(
+          `CREATE TABLE stats (stage VARCHAR, position INTEGER, records_in BIGINT, records_out BIGINT, dropped BIGINT, flagged BIGINT, cached BIGINT, wall_ms DOUBLE${kinds.map((k) => `, ${ident(`work_${k}`)} BIGINT`).join('')})`,
+        );
         const names = [...folder.stageOrder.filter((n) => stages[n]), ...Object.keys(stages).filter((n) => !folder.stageOrder.includes(n))];
         for (const [i, name] of names.entries()) {
           const s = stages[name];
           const dropped = Object.values(s.dropped ?? {}).reduce((a, b) => a + b, 0);
           const flagged = Object.values((s as { flagged?: Record<string, number> }).flagged ?? {}).reduce((a, b) => a + b, 0);
-          await c.run(`INSERT INTO stats VALUES (${Array(8 + kinds.length).fill('?').join(', ')})`, [name, i + 1, s.in, s.out, dropped, flagged, s.cached, s.wallMs, ...kinds.map((k) => s.work?.[k] ?? 0)]);
+          await c.run(
+            `INSERT INTO stats VALUES (${Array(8 + kinds.length)
+              .fill('?')
+              .join(', ')})`,
+            [name, i + 1, s.in, s.out, dropped, flagged, s.cached, s.wallMs, ...kinds.map((k) => s.work?.[k] ?? 0)],
+          );
         }
         return;
       }
@@ -223,11 +248,19 @@ export class AuditDatabase {
       }
       case 'teachers': {
         const usage = folder.stats.teachers ?? {};
-        const counters = [...new Set([...TEACHER_COUNTERS, ...Object.values(usage).flatMap((byTeacher) => Object.values(byTeacher).flatMap((u) => Object.keys(u)))])];
-        await c.run(`CREATE TABLE teachers (role VARCHAR, teacher VARCHAR${counters.map((k) => `, ${ident(snake(k))} ${k === 'usd' ? 'DOUBLE' : 'BIGINT'}`).join('')})`);
+        const counters = [
+          ...new Set([...TEACHER_COUNTERS, ...Object.values(usage).flatMap((byTeacher) => Object.values(byTeacher).flatMap((u) => Object.keys(u)))]),
+        ];
+        await c.run(
+          `CREATE TABLE teachers (role VARCHAR, teacher VARCHAR${counters.map((k) => `, ${ident(snake(k))} ${k === 'usd' ? 'DOUBLE' : 'BIGINT'}`).join('')})`,
+        );
         for (const [role, byTeacher] of Object.entries(usage)) {
           for (const [teacher, u] of Object.entries(byTeacher)) {
-            await c.run(`INSERT INTO teachers VALUES (?, ?${counters.map(() => ', ?').join('')})`, [role, teacher, ...counters.map((k) => Number((u as unknown as Record<string, number>)[k] ?? 0))]);
+            await c.run(`INSERT INTO teachers VALUES (?, ?${counters.map(() => ', ?').join('')})`, [
+              role,
+              teacher,
+              ...counters.map((k) => Number((u as unknown as Record<string, number>)[k] ?? 0)),
+            ]);
           }
         }
         return;
@@ -245,7 +278,8 @@ export class AuditDatabase {
 
 async function requireFiles(files: readonly string[]): Promise<void> {
   for (const file of files) {
-    if (!(await stat(file).catch(() => undefined))) throw new AuditError(`${file} is listed in manifest.json but missing: the out folder is damaged; run the pipeline again`);
+    if (!(await stat(file).catch(() => undefined)))
+      throw new AuditError(`${file} is listed in manifest.json but missing: the out folder is damaged; run the pipeline again`);
   }
 }
 

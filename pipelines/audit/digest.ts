@@ -129,7 +129,12 @@ export function buildDigest(input: AuditInput): AuditDigest {
     .map((segment) => ({ segment, ...rowsBySegment.get(segment.id)! }));
   const dropped = input.drops.filter((d) => d.segment);
 
-  const stageOrder = [...input.stages.map((s) => s.name), ...Object.keys(input.stats).filter((name) => !input.stages.some((s) => s.name === name)).sort(byText)];
+  const stageOrder = [
+    ...input.stages.map((s) => s.name),
+    ...Object.keys(input.stats)
+      .filter((name) => !input.stages.some((s) => s.name === name))
+      .sort(byText),
+  ];
   const funnel = stageOrder.filter((stage) => input.stats[stage]).map((stage) => ({ stage, stats: input.stats[stage] }));
   const dropReasons = funnel.flatMap(({ stage, stats }) =>
     Object.entries(stats.dropped)
@@ -162,7 +167,9 @@ export function buildDigest(input: AuditInput): AuditDigest {
   const clipLicences = new Map<string, string>();
   for (const k of kept) clipLicences.set(k.segment.clipId, k.segment.clip.manifest.licence?.trim() || '(none given)');
   const licences = [...countBy([...clipLicences.values()])].sort((a, b) => b[1] - a[1] || byText(a[0], b[0])).map(([licence, clips]) => ({ licence, clips }));
-  const languages = [...countBy(kept.map((k) => k.segment.transcript?.language ?? 'und'))].sort((a, b) => b[1] - a[1] || byText(a[0], b[0])).map(([language, segments]) => ({ language, segments }));
+  const languages = [...countBy(kept.map((k) => k.segment.transcript?.language ?? 'und'))]
+    .sort((a, b) => b[1] - a[1] || byText(a[0], b[0]))
+    .map(([language, segments]) => ({ language, segments }));
 
   const current = input.rows.map((r) => ({ id: r.id, segmentId: r.segment_id, name: r.name, primary: r.primary_emotion, split: r.split }));
   return {
@@ -204,10 +211,7 @@ export function buildDigest(input: AuditInput): AuditDigest {
 
 /** Store keys of the keyframes the report shows (gallery and rejected examples). */
 export function thumbnailKeys(digest: AuditDigest): string[] {
-  const keys = [
-    ...digest.gallery.map((k) => k.segment.frames?.[0]?.key),
-    ...digest.rejected.flatMap((r) => r.examples.map((d) => d.segment?.frame)),
-  ];
+  const keys = [...digest.gallery.map((k) => k.segment.frames?.[0]?.key), ...digest.rejected.flatMap((r) => r.examples.map((d) => d.segment?.frame))];
   return [...new Set(keys.filter((k): k is string => typeof k === 'string'))].sort(byText);
 }
 
@@ -279,7 +283,9 @@ function provenanceOf(kept: readonly KeptSegment[]): Provenance[] {
     add('judge', segment.judge?.provenance);
   }
   const fields = ['visual clues', 'acoustic clues', 'description', 'labels', 'crosscheck labels', 'qa', 'rationale', 'judge'];
-  return [...counts.values()].sort((a, b) => fields.indexOf(a.field) - fields.indexOf(b.field) || byText(a.teacher, b.teacher) || byText(a.model, b.model) || byText(a.template, b.template));
+  return [...counts.values()].sort(
+    (a, b) => fields.indexOf(a.field) - fields.indexOf(b.field) || byText(a.teacher, b.teacher) || byText(a.model, b.model) || byText(a.template, b.template),
+  );
 }
 
 /** Round-robin over primary emotions (alphabetical), each in segment-id order. */

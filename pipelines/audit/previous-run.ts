@@ -34,7 +34,12 @@ export async function readPreviousRun(outDir: string, corpus: string): Promise<P
   try {
     const rows = files.length ? await readRows(files) : [];
     // Manifests since versions carry a version number instead of a clock time.
-    return { kind: 'run', configFingerprint: manifest.configFingerprint, createdAt: manifest.createdAt ?? (manifest.version ? `version ${manifest.version}` : ''), rows };
+    return {
+      kind: 'run',
+      configFingerprint: manifest.configFingerprint,
+      createdAt: manifest.createdAt ?? (manifest.version ? `version ${manifest.version}` : ''),
+      rows,
+    };
   } catch (error) {
     return { kind: 'unreadable', detail: (error as Error).message.split('\n')[0] };
   }
@@ -46,7 +51,15 @@ async function readRows(files: readonly string[]): Promise<PreviousRow[]> {
   try {
     const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');
     const reader = await connection.runAndReadAll(`SELECT id, segment_id, name, primary_emotion, split FROM read_parquet([${list}]) ORDER BY id`);
-    return reader.getRows().map(([id, segmentId, name, primary, split]) => ({ id: String(id), segmentId: String(segmentId), name: String(name), primary: String(primary), split: String(split) }));
+    return reader
+      .getRows()
+      .map(([id, segmentId, name, primary, split]) => ({
+        id: String(id),
+        segmentId: String(segmentId),
+        name: String(name),
+        primary: String(primary),
+        split: String(split),
+      }));
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -83,7 +96,8 @@ export function diffRuns(previous: Extract<PreviousRunState, { kind: 'run' }>, c
   };
   const old = bySegment(previous.rows);
   const now = bySegment(current);
-  const order = (a: { name: string; id: string }, b: { name: string; id: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const order = (a: { name: string; id: string }, b: { name: string; id: string }) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
   const labelShifts = [];
   const splitMoves = [];
   for (const [id, s] of now) {

@@ -114,7 +114,8 @@ function splitRows(digest: AuditDigest): Record<string, number> {
 }
 
 function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[], numeric: readonly number[] = []): string {
-  const cell = (tag: string, value: string | number, i: number) => `<${tag}${numeric.includes(i) ? ' class="n"' : ''}>${typeof value === 'number' ? e(count(value)) : value}</${tag}>`;
+  const cell = (tag: string, value: string | number, i: number) =>
+    `<${tag}${numeric.includes(i) ? ' class="n"' : ''}>${typeof value === 'number' ? e(count(value)) : value}</${tag}>`;
   return `<table><thead><tr>${headers.map((h, i) => cell('th', e(h), i)).join('')}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((v, i) => cell('td', v, i)).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
@@ -175,7 +176,9 @@ function histogramsSection(digest: AuditDigest): string {
   const charts: string[] = [];
   const { before, after } = digest.durations;
   if (before.length) {
-    charts.push(`<div><h3>Segment duration (s)</h3>${histogram('segment durations in seconds', binValues([before, after], 12), BEFORE_AFTER, (n) => fixed(n, 2))}</div>`);
+    charts.push(
+      `<div><h3>Segment duration (s)</h3>${histogram('segment durations in seconds', binValues([before, after], 12), BEFORE_AFTER, (n) => fixed(n, 2))}</div>`,
+    );
   }
   for (const series of digest.scores) {
     const edge = (n: number) => fixed(n, series.digits);
@@ -197,18 +200,41 @@ function agreementSection(digest: AuditDigest): string {
       MODALITIES.map((mj, j) => {
         const both = agreement.both[i][j];
         const agree = agreement.agree[i][j];
-        if (i === j) return { value: both / agreement.segments, text: `${percent(both, agreement.segments)} have one`, title: `${mi}: an estimate in ${both} of ${agreement.segments} segments` };
+        if (i === j)
+          return {
+            value: both / agreement.segments,
+            text: `${percent(both, agreement.segments)} have one`,
+            title: `${mi}: an estimate in ${both} of ${agreement.segments} segments`,
+          };
         if (both === 0) return { value: null, text: 'n/a', title: `${mi} and ${mj} are never both present` };
-        return { value: agree / both, text: `${percent(agree, both)} (${agree}/${both})`, title: `${mi} and ${mj} name the same emotion in ${agree} of the ${both} segments where both have one` };
+        return {
+          value: agree / both,
+          text: `${percent(agree, both)} (${agree}/${both})`,
+          title: `${mi} and ${mj} name the same emotion in ${agree} of the ${both} segments where both have one`,
+        };
       }),
     );
     parts.push(heatmap('modality agreement: share of segments where both name the same emotion', MODALITIES, cells));
-    parts.push(`<p class="muted">Kept segments with agreement cues: ${count(agreement.segments)}. Off the diagonal: how often two modalities name the same emotion where both have an estimate; on it: how often a modality has one. "reference" is the manifest label, else the cue majority.</p>`);
+    parts.push(
+      `<p class="muted">Kept segments with agreement cues: ${count(agreement.segments)}. Off the diagonal: how often two modalities name the same emotion where both have an estimate; on it: how often a modality has one. "reference" is the manifest label, else the cue majority.</p>`,
+    );
   } else parts.push('<p class="muted">No kept segment carries agreement cues (cues.agreement did not run).</p>');
   if (conflicts.length) {
     parts.push('<h3>Conflict subsets (CA-MER)</h3>');
-    parts.push(horizontalBars('segments per conflict subset', conflicts.map((c) => ({ label: c.tag, values: [c.before, c.after] })), BEFORE_AFTER));
-    parts.push(table(['subset', 'before filtering', 'kept', 'kept examples'], conflicts.map((c) => [e(c.tag), c.before, c.after, e(c.examples.join(', ') || '–')]), [1, 2]));
+    parts.push(
+      horizontalBars(
+        'segments per conflict subset',
+        conflicts.map((c) => ({ label: c.tag, values: [c.before, c.after] })),
+        BEFORE_AFTER,
+      ),
+    );
+    parts.push(
+      table(
+        ['subset', 'before filtering', 'kept', 'kept examples'],
+        conflicts.map((c) => [e(c.tag), c.before, c.after, e(c.examples.join(', ') || '–')]),
+        [1, 2],
+      ),
+    );
   }
   return parts.join('\n');
 }
@@ -229,15 +255,38 @@ function teachersSection(digest: AuditDigest): string {
     parts.push(
       table(
         ['role', 'teacher', 'requests', 'cache hits', 'retries', 'invalid-output retries', 'failures', 'input tokens', 'output tokens', 'USD'],
-        digest.teachers.map((t) => [e(t.role), e(t.teacher), t.usage.calls, t.usage.cacheHits, t.usage.retries, t.usage.invalidRetries, t.usage.failures, t.usage.inputTokens, t.usage.outputTokens, e(`$${fixed(t.usage.usd, 4)}`)]),
+        digest.teachers.map((t) => [
+          e(t.role),
+          e(t.teacher),
+          t.usage.calls,
+          t.usage.cacheHits,
+          t.usage.retries,
+          t.usage.invalidRetries,
+          t.usage.failures,
+          t.usage.inputTokens,
+          t.usage.outputTokens,
+          e(`$${fixed(t.usage.usd, 4)}`),
+        ]),
         [2, 3, 4, 5, 6, 7, 8, 9],
       ),
     );
   } else parts.push('<p>No teacher endpoint was called in this run (the offline rules teacher, or every answer came from the cache): no tokens, no cost.</p>');
   if (digest.provenance.length) {
     parts.push('<h3>Who wrote the kept text</h3>');
-    parts.push(horizontalBars('kept segments per field and teacher', digest.provenance.map((p) => ({ label: `${p.field}: ${p.teacher}`, values: [p.segments] })), ONE));
-    parts.push(table(['field', 'teacher', 'model', 'template', 'segments'], digest.provenance.map((p) => [e(p.field), e(p.teacher), e(p.model), `<code>${e(p.template)}</code>`, p.segments]), [4]));
+    parts.push(
+      horizontalBars(
+        'kept segments per field and teacher',
+        digest.provenance.map((p) => ({ label: `${p.field}: ${p.teacher}`, values: [p.segments] })),
+        ONE,
+      ),
+    );
+    parts.push(
+      table(
+        ['field', 'teacher', 'model', 'template', 'segments'],
+        digest.provenance.map((p) => [e(p.field), e(p.teacher), e(p.model), `<code>${e(p.template)}</code>`, p.segments]),
+        [4],
+      ),
+    );
   }
   return parts.join('\n');
 }
@@ -292,7 +341,10 @@ function keptCard(k: KeptSegment, thumbnails: ReadonlyMap<string, string>): stri
     `${k.rows} rows`,
   ].filter(Boolean);
   const qa = (s.qa ?? [])
-    .map((q) => `<li><b>Q</b> ${e(q.question)}${q.options?.length ? ` <span class="muted">[${e(q.options.join(' | '))}]</span>` : ''}<br><b>A</b> ${e(q.answer)}</li>`)
+    .map(
+      (q) =>
+        `<li><b>Q</b> ${e(q.question)}${q.options?.length ? ` <span class="muted">[${e(q.options.join(' | '))}]</span>` : ''}<br><b>A</b> ${e(q.answer)}</li>`,
+    )
     .join('');
   return `<article class="sample">${thumbnail(s.frames?.[0]?.key, s.clip.name, thumbnails)}<div>
 <h4>${e(s.clip.name)} <span class="tag">${e(k.split)}</span></h4>
@@ -320,7 +372,12 @@ function rejectedCard(d: Drop, thumbnails: ReadonlyMap<string, string>): string 
         ['Judge score', typeof s.judgeScore === 'number' ? `${s.judgeScore}/10` : null],
       ]
     : [];
-  const meta = [s ? `${fixed(s.start, 2)}–${fixed(s.end, 2)} s` : 'whole source', s?.speaker ? `speaker ${s.speaker}` : '', s?.label ? `manifest label ${s.label}` : '', s?.conflict ? `conflict ${s.conflict}` : ''].filter(Boolean);
+  const meta = [
+    s ? `${fixed(s.start, 2)}–${fixed(s.end, 2)} s` : 'whole source',
+    s?.speaker ? `speaker ${s.speaker}` : '',
+    s?.label ? `manifest label ${s.label}` : '',
+    s?.conflict ? `conflict ${s.conflict}` : '',
+  ].filter(Boolean);
   return `<article class="sample rejected">${thumbnail(s?.frame, name, thumbnails)}<div>
 <h4>${e(name)}</h4>
 <div class="meta">${e(d.uri)} · ${e(meta.join(' · '))}</div>
@@ -342,7 +399,9 @@ function rejectedSection(digest: AuditDigest, thumbnails: ReadonlyMap<string, st
   if (digest.rejected.length === 0) return '<p>Nothing was rejected.</p>';
   return digest.rejected
     .map(
-      (r) => `<h3>${e(r.stage)}: <span class="reason">${e(r.reason)}</span> <span class="muted">(${count(r.total)} record${r.total === 1 ? '' : 's'}${r.total > r.examples.length ? `, ${r.examples.length} shown` : ''})</span></h3>
+      (
+        r,
+      ) => `<h3>${e(r.stage)}: <span class="reason">${e(r.reason)}</span> <span class="muted">(${count(r.total)} record${r.total === 1 ? '' : 's'}${r.total > r.examples.length ? `, ${r.examples.length} shown` : ''})</span></h3>
 <div class="gallery">${r.examples.map((d) => rejectedCard(d, thumbnails)).join('\n')}</div>`,
     )
     .join('\n');

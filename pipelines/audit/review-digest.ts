@@ -47,7 +47,12 @@ export interface ReviewDigest {
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Undefined when no segment of the run passed a review stage. */
-export function reviewDigest(kept: readonly Segment[], drops: readonly Drop[], stats: StatsTable, subset: readonly { readonly file: string; readonly split: string; readonly rows: number }[]): ReviewDigest | undefined {
+export function reviewDigest(
+  kept: readonly Segment[],
+  drops: readonly Drop[],
+  stats: StatsTable,
+  subset: readonly { readonly file: string; readonly split: string; readonly rows: number }[],
+): ReviewDigest | undefined {
   const states = new Map<string, ReviewState>();
   for (const s of kept) if (s.review) states.set(s.id, s.review);
   for (const d of drops) if (d.segment?.review) states.set(d.id, d.segment.review);
@@ -69,7 +74,8 @@ export function reviewDigest(kept: readonly Segment[], drops: readonly Drop[], s
       tally(teachers, teacher, accepted);
     }
   }
-  const rates = (table: Map<string, [number, number]>): ReviewRate[] => [...table].sort((a, b) => byText(a[0], b[0])).map(([key, [yes, n]]) => ({ key, ...wilson(yes, n) }));
+  const rates = (table: Map<string, [number, number]>): ReviewRate[] =>
+    [...table].sort((a, b) => byText(a[0], b[0])).map(([key, [yes, n]]) => ({ key, ...wilson(yes, n) }));
 
   const reasons = new Map<string, number>();
   for (const state of decided) {

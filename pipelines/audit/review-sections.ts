@@ -23,25 +23,68 @@ function summary(r: ReviewDigest): string {
 /** The report's "Human review" section. */
 export function reviewSection(digest: AuditDigest): string {
   const r = digest.review;
-  if (!r) return '<p class="muted">No review stage ran: add <code>- review</code> before <code>filter</code> and review the corpus with <code>emoforge review OUT</code>.</p>';
+  if (!r)
+    return '<p class="muted">No review stage ran: add <code>- review</code> before <code>filter</code> and review the corpus with <code>emoforge review OUT</code>.</p>';
   const table = (head: readonly string[], rows: readonly (readonly string[])[]) =>
     `<table><thead><tr>${head.map((h) => `<th>${e(h)}</th>`).join('')}</tr></thead><tbody>${rows.map((row) => `<tr>${row.map((c) => `<td>${e(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
   const parts = [`<p>${e(summary(r))}</p>`];
-  parts.push(`<p>Accepted as the teacher wrote it: <b>${e(rateText(r.overall))}</b> of reviewed segments (95% Wilson interval). From the random queue (an unbiased sample of the corpus): <b>${e(rateText(r.random))}</b>.</p>`);
-  if (r.subset.length) parts.push(`<p>The human-reviewed subset (rows accepted or edited by a reviewer) is its own config, <code>reviewed</code>: ${e(r.subset.map((s) => `${s.split} ${count(s.rows)} rows`).join(', '))}.</p>`);
-  if (r.tasks.length) parts.push('<h3>Acceptance per task</h3>', table(['task', 'accepted as written (95% CI)'], r.tasks.map((t) => [t.key, rateText(t)])));
-  if (r.teachers.length) parts.push('<h3>Acceptance per teacher</h3>', table(['teacher (model)', 'accepted as written (95% CI)'], r.teachers.map((t) => [t.key, rateText(t)])));
-  if (r.reasons.length) parts.push('<h3>Reject reasons</h3>', table(['reason', 'segments'], r.reasons.map((x) => [x.reason, count(x.count)])));
-  if (r.reviewers.length) parts.push('<h3>Reviewers</h3>', table(['reviewer', 'decisions on current content'], r.reviewers.map((x) => [x.name, count(x.decisions)])));
+  parts.push(
+    `<p>Accepted as the teacher wrote it: <b>${e(rateText(r.overall))}</b> of reviewed segments (95% Wilson interval). From the random queue (an unbiased sample of the corpus): <b>${e(rateText(r.random))}</b>.</p>`,
+  );
+  if (r.subset.length)
+    parts.push(
+      `<p>The human-reviewed subset (rows accepted or edited by a reviewer) is its own config, <code>reviewed</code>: ${e(r.subset.map((s) => `${s.split} ${count(s.rows)} rows`).join(', '))}.</p>`,
+    );
+  if (r.tasks.length)
+    parts.push(
+      '<h3>Acceptance per task</h3>',
+      table(
+        ['task', 'accepted as written (95% CI)'],
+        r.tasks.map((t) => [t.key, rateText(t)]),
+      ),
+    );
+  if (r.teachers.length)
+    parts.push(
+      '<h3>Acceptance per teacher</h3>',
+      table(
+        ['teacher (model)', 'accepted as written (95% CI)'],
+        r.teachers.map((t) => [t.key, rateText(t)]),
+      ),
+    );
+  if (r.reasons.length)
+    parts.push(
+      '<h3>Reject reasons</h3>',
+      table(
+        ['reason', 'segments'],
+        r.reasons.map((x) => [x.reason, count(x.count)]),
+      ),
+    );
+  if (r.reviewers.length)
+    parts.push(
+      '<h3>Reviewers</h3>',
+      table(
+        ['reviewer', 'decisions on current content'],
+        r.reviewers.map((x) => [x.name, count(x.decisions)]),
+      ),
+    );
   if (r.pairs.length) {
     parts.push(
       '<h3>Agreement between reviewers</h3>',
       table(
         ['reviewers', 'samples both decided', "Cohen's kappa (keep vs reject)", 'observed agreement', 'same primary emotion (both kept)'],
-        r.pairs.map((p) => [`${p.a} · ${p.b}`, count(p.kappa.items), kappaText(p.kappa), p.kappa.observed === null ? '–' : `${fixed(100 * p.kappa.observed, 1)}%`, rateText(p.labels)]),
+        r.pairs.map((p) => [
+          `${p.a} · ${p.b}`,
+          count(p.kappa.items),
+          kappaText(p.kappa),
+          p.kappa.observed === null ? '–' : `${fixed(100 * p.kappa.observed, 1)}%`,
+          rateText(p.labels),
+        ]),
       ),
     );
-  } else parts.push('<p class="muted">No two reviewers decided on the same content yet: assign a second reviewer (the <code>second</code> queue) to measure agreement.</p>');
+  } else
+    parts.push(
+      '<p class="muted">No two reviewers decided on the same content yet: assign a second reviewer (the <code>second</code> queue) to measure agreement.</p>',
+    );
   return parts.join('\n');
 }
 
@@ -49,16 +92,32 @@ export function reviewSection(digest: AuditDigest): string {
 export function reviewCardLines(digest: AuditDigest): string[] {
   const r = digest.review;
   if (!r) return [];
-  const lines = ['## Human review', '', m(summary(r)), '', `- accepted as the teacher wrote it: ${m(rateText(r.overall))} of reviewed segments (95% Wilson interval)`, `- random queue (unbiased): ${m(rateText(r.random))}`];
-  if (r.subset.length) lines.push(`- the \`reviewed\` config holds the rows a reviewer accepted or edited: ${r.subset.map((s) => `${m(s.split)} ${count(s.rows)}`).join(', ')} (\`load_dataset(PATH, "reviewed")\`)`);
+  const lines = [
+    '## Human review',
+    '',
+    m(summary(r)),
+    '',
+    `- accepted as the teacher wrote it: ${m(rateText(r.overall))} of reviewed segments (95% Wilson interval)`,
+    `- random queue (unbiased): ${m(rateText(r.random))}`,
+  ];
+  if (r.subset.length)
+    lines.push(
+      `- the \`reviewed\` config holds the rows a reviewer accepted or edited: ${r.subset.map((s) => `${m(s.split)} ${count(s.rows)}`).join(', ')} (\`load_dataset(PATH, "reviewed")\`)`,
+    );
   lines.push('');
   if (r.tasks.length) {
     lines.push('| task | accepted as written (95% CI) |', '|---|---|', ...r.tasks.map((t) => `| ${m(t.key)} | ${m(rateText(t))} |`), '');
   }
-  if (r.teachers.length) lines.push('| teacher (model) | accepted as written (95% CI) |', '|---|---|', ...r.teachers.map((t) => `| ${m(t.key)} | ${m(rateText(t))} |`), '');
+  if (r.teachers.length)
+    lines.push('| teacher (model) | accepted as written (95% CI) |', '|---|---|', ...r.teachers.map((t) => `| ${m(t.key)} | ${m(rateText(t))} |`), '');
   if (r.reasons.length) lines.push('| reject reason | segments |', '|---|---:|', ...r.reasons.map((x) => `| ${m(x.reason)} | ${count(x.count)} |`), '');
   if (r.pairs.length) {
-    lines.push("| reviewers | samples both decided | Cohen's kappa (keep vs reject) | same primary emotion |", '|---|---:|---|---|', ...r.pairs.map((p) => `| ${m(p.a)} · ${m(p.b)} | ${count(p.kappa.items)} | ${m(kappaText(p.kappa))} | ${m(rateText(p.labels))} |`), '');
+    lines.push(
+      "| reviewers | samples both decided | Cohen's kappa (keep vs reject) | same primary emotion |",
+      '|---|---:|---|---|',
+      ...r.pairs.map((p) => `| ${m(p.a)} · ${m(p.b)} | ${count(p.kappa.items)} | ${m(kappaText(p.kappa))} | ${m(rateText(p.labels))} |`),
+      '',
+    );
   }
   return lines;
 }

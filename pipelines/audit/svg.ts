@@ -36,7 +36,12 @@ function legend(series: readonly Series[], y: number, left = LABEL_WIDTH): strin
  * `overlay`, a row's bars share one line, each drawn over the previous (for nested counts such as
  * records in and out of a stage); the value shown is the last series'.
  */
-export function horizontalBars(title: string, rows: readonly BarRow[], series: readonly Series[], options: { format?: (n: number) => string; overlay?: boolean } = {}): string {
+export function horizontalBars(
+  title: string,
+  rows: readonly BarRow[],
+  series: readonly Series[],
+  options: { format?: (n: number) => string; overlay?: boolean } = {},
+): string {
   const format = options.format ?? count;
   const lanes = options.overlay ? 1 : series.length;
   const max = Math.max(0, ...rows.flatMap((r) => r.values));
@@ -57,7 +62,9 @@ export function horizontalBars(title: string, rows: readonly BarRow[], series: r
           const widest = options.overlay ? Math.max(...row.values) * scale : width;
           return (
             `<rect class="${series[j]?.className ?? 's0'}" x="${LABEL_WIDTH}" y="${by}" width="${fixed(width, 1)}" height="${BAR - 2}"><title>${tooltip}</title></rect>` +
-            (shown ? `<text x="${fixed(LABEL_WIDTH + widest + 4, 1)}" y="${by + BAR - 4}">${escapeHtml(options.overlay ? row.values.map(format).join(' → ') : format(value))}</text>` : '')
+            (shown
+              ? `<text x="${fixed(LABEL_WIDTH + widest + 4, 1)}" y="${by + BAR - 4}">${escapeHtml(options.overlay ? row.values.map(format).join(' → ') : format(value))}</text>`
+              : '')
           );
         })
         .join('');
@@ -120,7 +127,9 @@ export function histogram(title: string, bins: readonly HistogramBin[], series: 
     .join('');
   const step = Math.max(1, Math.ceil(bins.length / 8));
   const ticks = bins
-    .map((bin, i) => (i % step === 0 ? `<text x="${fixed(left + i * binWidth, 1)}" y="${bottom + 14}" text-anchor="middle">${escapeHtml(edge(bin.from))}</text>` : ''))
+    .map((bin, i) =>
+      i % step === 0 ? `<text x="${fixed(left + i * binWidth, 1)}" y="${bottom + 14}" text-anchor="middle">${escapeHtml(edge(bin.from))}</text>` : '',
+    )
     .join('');
   const last = bins.at(-1);
   const lastTick = last ? `<text x="${fixed(left + bins.length * binWidth, 1)}" y="${bottom + 14}" text-anchor="end">${escapeHtml(edge(last.to))}</text>` : '';

@@ -114,7 +114,10 @@ export class EndpointClient {
     this.label = options.label ?? 'endpoint';
     const parsed = EndpointConfig.safeParse(options.config);
     if (!parsed.success) {
-      throw new ConfigError(this.label, parsed.error.issues.map((issue) => `${[this.label, ...issue.path].join('.')}: ${issue.message}`));
+      throw new ConfigError(
+        this.label,
+        parsed.error.issues.map((issue) => `${[this.label, ...issue.path].join('.')}: ${issue.message}`),
+      );
     }
     this.config = parsed.data;
     this.store = options.store;
@@ -136,7 +139,13 @@ export class EndpointClient {
     const redis = fleetRedis(this.env);
     const bucket = (kind: string, rate: number, capacity: number): RateBucket =>
       redis
-        ? new RedisTokenBucket(redis, `emoforge:limits:${fingerprint(this.config.baseURL, this.config.model, this.config.apiKeyEnv).slice(0, 24)}:${kind}`, rate, capacity, this.log)
+        ? new RedisTokenBucket(
+            redis,
+            `emoforge:limits:${fingerprint(this.config.baseURL, this.config.model, this.config.apiKeyEnv).slice(0, 24)}:${kind}`,
+            rate,
+            capacity,
+            this.log,
+          )
         : new TokenBucket(rate, capacity);
     this.requests = bucket('requests', (requestsPerMinute / 60) * REQUEST_PACE, Math.max(1, requestsPerMinute / 60));
     this.tokens = bucket('tokens', tokensPerMinute / 60, Math.max(1, tokensPerMinute / 60));
@@ -241,7 +250,11 @@ export class EndpointClient {
         this.counters.inputTokens += usage.inputTokens;
         this.counters.outputTokens += usage.outputTokens;
         if (reply.usage) this.tokens.adjust(estimated - usage.inputTokens - usage.outputTokens);
-        if (cacheKey) await this.store!.put(cacheKey, JSON.stringify({ format: CACHE_FORMAT, operation: call.operation, model: this.config.model, value: reply.value, usage: reply.usage }));
+        if (cacheKey)
+          await this.store!.put(
+            cacheKey,
+            JSON.stringify({ format: CACHE_FORMAT, operation: call.operation, model: this.config.model, value: reply.value, usage: reply.usage }),
+          );
         return { value: reply.value, usage, cached: false, attempts: attempt + 1 };
       }
       if (signal.aborted) throw abortReason(signal);
@@ -260,13 +273,17 @@ export class EndpointClient {
         );
       }
       const hinted = failure.retryAfterMs;
-      const waitMs = hinted !== undefined ? Math.min(hinted, this.config.maxBackoffMs) : backoffDelayMs(attempt, this.config.initialBackoffMs, this.config.maxBackoffMs);
+      const waitMs =
+        hinted !== undefined ? Math.min(hinted, this.config.maxBackoffMs) : backoffDelayMs(attempt, this.config.initialBackoffMs, this.config.maxBackoffMs);
       if (failure.status === 429 && hinted !== undefined && Date.now() + waitMs > this.pausedUntil) {
         this.pausedUntil = Date.now() + waitMs;
         this.requests.holdFor(waitMs);
       }
       this.counters.retries++;
-      this.log.warn({ operation: call.operation, status: failure.status, attempt: attempt + 1, waitMs, hinted: hinted !== undefined }, `retrying: ${failure.message}`);
+      this.log.warn(
+        { operation: call.operation, status: failure.status, attempt: attempt + 1, waitMs, hinted: hinted !== undefined },
+        `retrying: ${failure.message}`,
+      );
       await sleep(waitMs, undefined, { signal }).catch(() => {
         throw abortReason(signal);
       });
@@ -323,7 +340,9 @@ export class EndpointClient {
     const name = this.config.apiKeyEnv;
     const apiKey = this.env[name];
     if (!apiKey) {
-      throw new FatalError(`${this.label}: the environment variable ${name} (${this.label}.apiKeyEnv) is not set: export ${name}=<your API key> for ${this.endpoint} (any non-empty value for a server without keys)`);
+      throw new FatalError(
+        `${this.label}: the environment variable ${name} (${this.label}.apiKeyEnv) is not set: export ${name}=<your API key> for ${this.endpoint} (any non-empty value for a server without keys)`,
+      );
     }
     this.apiKey = apiKey;
     this.openai = new OpenAI({ baseURL: this.config.baseURL, apiKey, maxRetries: 0, timeout: this.config.timeoutMs, logLevel: 'off' });

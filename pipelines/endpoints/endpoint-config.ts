@@ -20,7 +20,10 @@ export const EndpointConfig = z
     /** The API root including the version path, e.g. https://api.openai.com/v1 or http://localhost:8000/v1. */
     baseURL: z.url({ protocol: /^https?$/, error: 'an http(s) URL such as https://api.openai.com/v1' }),
     /** Name of the environment variable holding the API key. Default OPENAI_API_KEY. */
-    apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name such as OPENAI_API_KEY').default('OPENAI_API_KEY'),
+    apiKeyEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name such as OPENAI_API_KEY')
+      .default('OPENAI_API_KEY'),
     /** Model id sent with every request; part of every cache key (the baseURL is not). */
     model: z.string().min(1),
     /** Per-attempt timeout in milliseconds. Default 60000. */

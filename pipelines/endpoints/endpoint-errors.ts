@@ -11,7 +11,12 @@ import { FatalError, RecordError, RetryableError, type FailureOptions } from '..
 /** A failure worth retrying; `retryAfterMs` is the server's hint, when it gave one. */
 export class EndpointRetryableError extends RetryableError {
   override name = 'EndpointRetryableError';
-  constructor(message: string, readonly status: number | undefined, readonly retryAfterMs: number | undefined, options?: FailureOptions) {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly retryAfterMs: number | undefined,
+    options?: FailureOptions,
+  ) {
     super(message, options);
   }
 }
@@ -19,7 +24,11 @@ export class EndpointRetryableError extends RetryableError {
 /** The endpoint refused this request (bad input for this record); the record is dropped. */
 export class EndpointRejectedError extends RecordError {
   override name = 'EndpointRejectedError';
-  constructor(message: string, readonly status: number, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly status: number,
+    options?: ErrorOptions,
+  ) {
     super('endpoint-rejected', message, options);
   }
 }
@@ -27,7 +36,11 @@ export class EndpointRejectedError extends RecordError {
 /** The endpoint cannot serve this run (key, permission, model, quota): stop and fix the config. */
 export class EndpointFatalError extends FatalError {
   override name = 'EndpointFatalError';
-  constructor(message: string, readonly status: number | undefined, options?: ErrorOptions) {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -52,12 +65,20 @@ export function classifyFailure(error: unknown, context: FailureContext): Endpoi
   const where = `${context.operation} with model '${context.model}' at ${context.endpoint}`;
   const detail = context.scrub(serverMessage(error)).slice(0, 500);
   // The original error stays out of `cause` when its text or body could hold the key.
-  const cause = { cause: error instanceof Error && isClean(error, context.scrub) ? error : undefined, service: `${context.label ?? 'endpoint'} (model '${context.model}' at ${context.endpoint})` };
+  const cause = {
+    cause: error instanceof Error && isClean(error, context.scrub) ? error : undefined,
+    service: `${context.label ?? 'endpoint'} (model '${context.model}' at ${context.endpoint})`,
+  };
 
   if (error instanceof APIUserAbortError) return new EndpointRetryableError(`${where} was aborted`, undefined, undefined, cause);
   if (error instanceof APIConnectionError) {
     // APIConnectionTimeoutError is a subclass: the per-request timeout fired.
-    return new EndpointRetryableError(`${where}: ${detail} (connection failed or timed out; retrying helps when the endpoint is up)`, undefined, context.retryAfterMs, cause);
+    return new EndpointRetryableError(
+      `${where}: ${detail} (connection failed or timed out; retrying helps when the endpoint is up)`,
+      undefined,
+      context.retryAfterMs,
+      cause,
+    );
   }
   if (error instanceof APIError && typeof error.status === 'number') {
     const status = error.status;
@@ -65,18 +86,34 @@ export function classifyFailure(error: unknown, context: FailureContext): Endpoi
       return new EndpointFatalError(`${where}: 401 unauthorized (${detail}): set ${context.apiKeyEnv} to a valid key for this endpoint`, status, cause);
     }
     if (status === 403) {
-      return new EndpointFatalError(`${where}: 403 forbidden (${detail}): the key in ${context.apiKeyEnv} may not use this model or endpoint; use a key with access or change model`, status, cause);
+      return new EndpointFatalError(
+        `${where}: 403 forbidden (${detail}): the key in ${context.apiKeyEnv} may not use this model or endpoint; use a key with access or change model`,
+        status,
+        cause,
+      );
     }
     if (status === 404) {
-      return new EndpointFatalError(`${where}: 404 not found (${detail}): check baseURL (it usually ends in /v1) and that the endpoint serves model '${context.model}'`, status, cause);
+      return new EndpointFatalError(
+        `${where}: 404 not found (${detail}): check baseURL (it usually ends in /v1) and that the endpoint serves model '${context.model}'`,
+        status,
+        cause,
+      );
     }
     if (status === 429 && (error.code === 'insufficient_quota' || /insufficient_quota/.test(detail))) {
-      return new EndpointFatalError(`${where}: 429 quota exhausted (${detail}): add credit to the account behind ${context.apiKeyEnv} or use another key`, status, cause);
+      return new EndpointFatalError(
+        `${where}: 429 quota exhausted (${detail}): add credit to the account behind ${context.apiKeyEnv} or use another key`,
+        status,
+        cause,
+      );
     }
     if (status === 408 || status === 409 || status === 429 || status >= 500) {
       return new EndpointRetryableError(`${where}: ${status} (${detail})`, status, context.retryAfterMs, cause);
     }
-    return new EndpointRejectedError(`${where}: ${status} rejected (${detail}): the endpoint refused this request's input; see the message for the parameter it names`, status, cause);
+    return new EndpointRejectedError(
+      `${where}: ${status} rejected (${detail}): the endpoint refused this request's input; see the message for the parameter it names`,
+      status,
+      cause,
+    );
   }
   // A 200 whose body is not the JSON the SDK expects (a proxy's HTML page, a cut-off body).
   if (error instanceof SyntaxError) return new EndpointRetryableError(`${where}: the reply was not valid JSON (${detail})`, undefined, undefined, cause);

@@ -47,6 +47,11 @@ export function countChatInputTokens(params: { readonly messages: unknown; reado
 }
 
 /** What the limiter reserves for a chat request: its input tokens plus the output cap (default 512). */
-export function estimateChatTokens(params: { readonly messages: unknown; readonly response_format?: unknown; readonly max_tokens?: number | null; readonly max_completion_tokens?: number | null }): number {
+export function estimateChatTokens(params: {
+  readonly messages: unknown;
+  readonly response_format?: unknown;
+  readonly max_tokens?: number | null;
+  readonly max_completion_tokens?: number | null;
+}): number {
   return countChatInputTokens(params) + (params.max_completion_tokens ?? params.max_tokens ?? 512);
 }

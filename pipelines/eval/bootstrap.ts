@@ -60,7 +60,12 @@ export function bootstrap<R>(rows: readonly R[], statistic: (rows: readonly R[])
  * Paired bootstrap of statistic(B) − statistic(A) over rows both have (`pairs[i]` = the same row
  * scored for A and for B): each draw picks the same rows for both.
  */
-export function pairedBootstrap<R>(pairs: readonly (readonly [R, R])[], statistic: (rows: readonly R[]) => number | null, seed: string, resamples = DEFAULT_RESAMPLES): Interval {
+export function pairedBootstrap<R>(
+  pairs: readonly (readonly [R, R])[],
+  statistic: (rows: readonly R[]) => number | null,
+  seed: string,
+  resamples = DEFAULT_RESAMPLES,
+): Interval {
   const diff = (sample: readonly (readonly [R, R])[]): number | null => {
     const a = statistic(sample.map((p) => p[0]));
     const b = statistic(sample.map((p) => p[1]));

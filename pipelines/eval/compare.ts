@@ -37,13 +37,16 @@ async function load(file: string): Promise<{ summary: EvalSummary; scores: Map<s
   } catch {
     throw new InputError(`cannot read ${file}: give the summary.json files emoforge eval wrote (OUT/eval/MODEL/SPLIT/summary.json)`);
   }
-  if (summary.schema !== 1 || typeof summary.tasks !== 'object') throw new InputError(`${file} is not an emoforge eval summary.json (schema ${String(summary.schema)})`);
+  if (summary.schema !== 1 || typeof summary.tasks !== 'object')
+    throw new InputError(`${file} is not an emoforge eval summary.json (schema ${String(summary.schema)})`);
   const results = join(dirname(file), 'results.parquet');
   let rows;
   try {
     rows = await readRowsHyparquet(results);
   } catch {
-    throw new InputError(`${results} is missing: --compare pairs rows by id and reads them from the results.parquet beside each summary.json; keep the two files together`);
+    throw new InputError(
+      `${results} is missing: --compare pairs rows by id and reads them from the results.parquet beside each summary.json; keep the two files together`,
+    );
   }
   const scores = new Map<string, { task: EvalTask; scores: RowScores }>();
   for (const row of rows) scores.set(String(row.id), { task: row.task as EvalTask, scores: JSON.parse(String(row.scores)) as RowScores });
@@ -62,12 +65,22 @@ export async function compareEvaluations(fileA: string, fileB: string, resamples
     if (pairs.length === 0) continue;
     for (const [metric, statistic] of Object.entries(TASK_METRICS[task])) {
       const difference = pairedBootstrap(pairs, statistic, `compare/${task}/${metric}`, resamples);
-      const verdict: Verdict = difference.low !== null && difference.low > 0 ? 'B is better' : difference.high !== null && difference.high < 0 ? 'A is better' : 'no difference';
+      const verdict: Verdict =
+        difference.low !== null && difference.low > 0 ? 'B is better' : difference.high !== null && difference.high < 0 ? 'A is better' : 'no difference';
       const round = (v: number | null) => (v === null ? null : Math.round(v * 1e6) / 1e6);
-      metrics.push({ task, metric, n: pairs.length, a: round(statistic(pairs.map((p) => p[0]))), b: round(statistic(pairs.map((p) => p[1]))), difference, verdict });
+      metrics.push({
+        task,
+        metric,
+        n: pairs.length,
+        a: round(statistic(pairs.map((p) => p[0]))),
+        b: round(statistic(pairs.map((p) => p[1]))),
+        difference,
+        verdict,
+      });
     }
   }
-  if (metrics.length === 0) throw new InputError(`${fileA} and ${fileB} share no scored row: compare evaluations of the same corpus split (rows are matched by id)`);
+  if (metrics.length === 0)
+    throw new InputError(`${fileA} and ${fileB} share no scored row: compare evaluations of the same corpus split (rows are matched by id)`);
   const who = (file: string, s: EvalSummary) => ({ file, model: s.model, corpus: s.corpus, split: s.split });
   return { a: who(fileA, a.summary), b: who(fileB, b.summary), metrics };
 }
@@ -82,7 +95,9 @@ export function formatComparison(c: Comparison): string {
   ];
   for (const m of c.metrics) {
     const d = m.difference;
-    lines.push(`  ${`${m.task}.${m.metric}`.padEnd(30)} n=${String(m.n).padEnd(5)} A ${fmt(m.a)}  B ${fmt(m.b)}  B−A ${fmt(d.value)} [${fmt(d.low)}, ${fmt(d.high)}]  ${m.verdict}`);
+    lines.push(
+      `  ${`${m.task}.${m.metric}`.padEnd(30)} n=${String(m.n).padEnd(5)} A ${fmt(m.a)}  B ${fmt(m.b)}  B−A ${fmt(d.value)} [${fmt(d.low)}, ${fmt(d.high)}]  ${m.verdict}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -27,7 +27,19 @@ import { bootstrap, CONFIDENCE, DEFAULT_RESAMPLES, type Interval } from './boots
 import { WHEEL_SOURCE } from './emotion-wheel.ts';
 import { judgeAnswer, segmentOfRow, type EvalJudgement } from './judge.ts';
 import { modelName, type EvalModelConfig } from './model-config.ts';
-import { answerSteps, EVAL_TASKS, headlineRowScore, JUDGED_TASKS, rowsDefining, scoreMcq, scoreOvLabels, scoreRationaleSteps, TASK_METRICS, type EvalTask, type RowScores } from './task-scores.ts';
+import {
+  answerSteps,
+  EVAL_TASKS,
+  headlineRowScore,
+  JUDGED_TASKS,
+  rowsDefining,
+  scoreMcq,
+  scoreOvLabels,
+  scoreRationaleSteps,
+  TASK_METRICS,
+  type EvalTask,
+  type RowScores,
+} from './task-scores.ts';
 
 export const SUMMARY_SCHEMA = 1;
 
@@ -40,7 +52,13 @@ export const RESULT_COLUMNS: readonly ColumnSpec[] = [
   { name: 'question', kind: 'string', nullable: false, description: 'the question as sent (media placeholders removed)' },
   { name: 'target', kind: 'string', nullable: false, description: "the corpus's answer" },
   { name: 'answer', kind: 'string', nullable: false, description: "the model's answer" },
-  { name: 'score', kind: 'double', nullable: true, description: "the row's headline score: mcq correct 0/1, ov_labels row F, rationale CoT, description/open_qa faithfulness 0-10 (null: not defined for the row)" },
+  {
+    name: 'score',
+    kind: 'double',
+    nullable: true,
+    description:
+      "the row's headline score: mcq correct 0/1, ov_labels row F, rationale CoT, description/open_qa faithfulness 0-10 (null: not defined for the row)",
+  },
   { name: 'scores', kind: 'string', nullable: false, description: 'JSON of every per-row score the task metrics are computed from' },
   { name: 'judge_reason', kind: 'string', nullable: true, description: "the judge's reason (judged tasks)" },
   { name: 'judge', kind: 'string', nullable: true, description: 'judge teacher/model and rubric template id@version (judged tasks)' },
@@ -130,7 +148,12 @@ async function finishedManifest(outDir: string): Promise<OutManifest> {
 }
 
 /** The split's rows of the asked tasks, in id order. */
-export async function heldOutRows(outDir: string, split: string, tasks: readonly EvalTask[], limit?: number): Promise<{ manifest: OutManifest; rows: ReadRow[] }> {
+export async function heldOutRows(
+  outDir: string,
+  split: string,
+  tasks: readonly EvalTask[],
+  limit?: number,
+): Promise<{ manifest: OutManifest; rows: ReadRow[] }> {
   const manifest = await finishedManifest(outDir);
   const names = Object.keys(manifest.splits);
   if (!names.includes(split)) throw new InputError(`${outDir} has no split "${split}" (its splits: ${names.join(', ')}); pass --split with one of them`);
@@ -148,7 +171,9 @@ async function mediaFile(outDir: string, path: string, row: ReadRow): Promise<Ui
   try {
     return await readFile(join(outDir, path));
   } catch {
-    throw new InputError(`${join(outDir, path)} (named by row ${String(row.id)}) is missing: the out folder is incomplete; run emoforge run again to restore its media`);
+    throw new InputError(
+      `${join(outDir, path)} (named by row ${String(row.id)}) is missing: the out folder is incomplete; run emoforge run again to restore its media`,
+    );
   }
 }
 
@@ -163,7 +188,10 @@ async function messagesFor(outDir: string, row: ReadRow, model: EvalModelConfig)
   if (sendVideo) {
     const mp4 = await mediaFile(outDir, row.video as string, row);
     // vLLM's video part; not in the openai package's types.
-    parts.splice(1, 0, { type: 'video_url', video_url: { url: `data:video/mp4;base64,${Buffer.from(mp4).toString('base64')}` } } as unknown as ChatCompletionContentPart);
+    parts.splice(1, 0, {
+      type: 'video_url',
+      video_url: { url: `data:video/mp4;base64,${Buffer.from(mp4).toString('base64')}` },
+    } as unknown as ChatCompletionContentPart);
   }
   const content = parts.length > 1 ? parts : question;
   return [...(model.system ? [{ role: 'system' as const, content: model.system }] : []), { role: 'user', content }];
@@ -205,7 +233,11 @@ export function summarise(rows: readonly ResultRow[], seedPrefix: string, resamp
       return { n: subset.length, metrics };
     };
     const labels: Record<string, MetricSummary> = {};
-    for (const label of [...new Set(taskRows.map((r) => r.label))].sort()) labels[label] = metricsOf(taskRows.filter((r) => r.label === label), `label:${label}`);
+    for (const label of [...new Set(taskRows.map((r) => r.label))].sort())
+      labels[label] = metricsOf(
+        taskRows.filter((r) => r.label === label),
+        `label:${label}`,
+      );
     tasks[task] = { ...metricsOf(taskRows, 'all'), labels };
   }
   return tasks;
@@ -222,7 +254,10 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
   const model = options.model;
   const name = modelName(model);
   const { manifest, rows } = await heldOutRows(outDir, split, tasks, options.limit);
-  if (rows.length === 0) throw new InputError(`${outDir} has no ${tasks.join('/')} rows in split "${split}": nothing to evaluate (see its manifest.json splits, or pass other --tasks)`);
+  if (rows.length === 0)
+    throw new InputError(
+      `${outDir} has no ${tasks.join('/')} rows in split "${split}": nothing to evaluate (see its manifest.json splits, or pass other --tasks)`,
+    );
 
   const client = new EndpointClient({ config: model.endpoint, store: options.store, log, signal, label: 'model.endpoint' });
   const ledger = new TeacherUsageLedger();
@@ -242,17 +277,29 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     let reply;
     try {
       const messages = await messagesFor(outDir, row, model);
-      reply = await client.chat({ messages, ...model.params }, { signal, estimatedTokens: estimatedTokens(messages, model, Number(row.end) - Number(row.start)) });
+      reply = await client.chat(
+        { messages, ...model.params },
+        { signal, estimatedTokens: estimatedTokens(messages, model, Number(row.end) - Number(row.start)) },
+      );
     } catch (error) {
       ledger.add('eval-model', name, { failures: 1 });
       if (error instanceof InputError) throw error;
-      throw new FatalError(`model ${model.endpoint.model} gave no answer for row ${String(row.id)} (${task}): ${(error as Error).message}. Answers already received are cached: run the same command again to continue`, { cause: error });
+      throw new FatalError(
+        `model ${model.endpoint.model} gave no answer for row ${String(row.id)} (${task}): ${(error as Error).message}. Answers already received are cached: run the same command again to continue`,
+        { cause: error },
+      );
     }
     if (reply.cached) {
       cachedAnswers++;
       ledger.add('eval-model', name, { cacheHits: 1, answers: 1 });
     } else {
-      ledger.add('eval-model', name, { calls: reply.attempts, retries: Math.max(0, reply.attempts - 1), answers: 1, ...reply.usage, usd: priceOf(reply.usage, model.prices) });
+      ledger.add('eval-model', name, {
+        calls: reply.attempts,
+        retries: Math.max(0, reply.attempts - 1),
+        answers: 1,
+        ...reply.usage,
+        usd: priceOf(reply.usage, model.prices),
+      });
     }
     const answer = reply.value.choices?.[0]?.message?.content ?? '';
     const label = asEmotion(row.primary_emotion);
@@ -267,12 +314,18 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
       try {
         judged = await judgeAnswer(judge!, segmentOfRow(row), { task, question, answer, reference: target, steps, label }, signal);
       } catch (error) {
-        throw new FatalError(`the judge (role eval-judge) gave no verdict for row ${String(row.id)} (${task}): ${(error as Error).message}. The model's answers are cached: fix the judge (the model file's teachers block) and run the same command again`, { cause: error });
+        throw new FatalError(
+          `the judge (role eval-judge) gave no verdict for row ${String(row.id)} (${task}): ${(error as Error).message}. The model's answers are cached: fix the judge (the model file's teachers block) and run the same command again`,
+          { cause: error },
+        );
       }
       verdict = judged.value;
       judgeInfo ??= { teacher: judged.teacher, model: judged.model, template: judged.template };
       judgeName = `${judged.teacher}/${judged.model} ${judged.template}`;
-      scores = task === 'rationale' ? { ...scoreRationaleSteps(verdict.steps), steps: verdict.steps.length } : { faithfulness: verdict.faithfulness, label_hit: verdict.labelHit ? 1 : 0 };
+      scores =
+        task === 'rationale'
+          ? { ...scoreRationaleSteps(verdict.steps), steps: verdict.steps.length }
+          : { faithfulness: verdict.faithfulness, label_hit: verdict.labelHit ? 1 : 0 };
     }
     options.onRow?.(++done, rows.length);
     return {
@@ -315,7 +368,9 @@ export async function evaluate(options: EvalOptions): Promise<EvalResult> {
     tasks: summarise(results, `${manifest.corpus}/${split}`),
   };
   await mkdir(dir, { recursive: true });
-  await writeParquetFile(join(dir, 'results.parquet'), RESULT_COLUMNS, results as unknown as Record<string, unknown>[], [{ key: 'emoforge_eval', value: JSON.stringify({ schema: SUMMARY_SCHEMA, model: name, split }) }]);
+  await writeParquetFile(join(dir, 'results.parquet'), RESULT_COLUMNS, results as unknown as Record<string, unknown>[], [
+    { key: 'emoforge_eval', value: JSON.stringify({ schema: SUMMARY_SCHEMA, model: name, split }) },
+  ]);
   await writeFileAtomic(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   const usage = { ...ledger.snapshot(), ...teachers.usage?.() };
   await writeFileAtomic(join(dir, 'usage.json'), `${JSON.stringify(usage, null, 2)}\n`);

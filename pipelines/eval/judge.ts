@@ -86,7 +86,9 @@ export function segmentOfRow(row: ReadRow): Segment {
 /** What an LLM judge's answer must also satisfy: one verdict per step of a rationale, none otherwise. */
 function evalJudgeProblems({ steps }: EvalJudgement, options: EvalJudgeOptions): string[] {
   const expected = options.task === 'rationale' ? options.steps.length : 0;
-  return steps.length === expected ? [] : [`steps: give exactly ${expected} scores (one 0 or 1 per step of the answer, in order)${expected === 0 ? '; this task has no steps, so []' : ''}`];
+  return steps.length === expected
+    ? []
+    : [`steps: give exactly ${expected} scores (one 0 or 1 per step of the answer, in order)${expected === 0 ? '; this task has no steps, so []' : ''}`];
 }
 
 const vocabulary = new EmotionVocabulary();
@@ -112,11 +114,20 @@ export function rulesEvalJudgement(segment: Segment, options: EvalJudgeOptions):
     const bad = ungroundedParts(segment, reasoning, label, STEP_GROUNDING);
     const scores = [...reasoning.map((_, i) => (bad.has(i) ? 0 : 1)), verdict];
     const why: string[] = [];
-    if (bad.size) why.push(`step${bad.size === 1 ? '' : 's'} ${[...bad].map((i) => i + 1).join(', ')} cite${bad.size === 1 ? 's' : ''} nothing the record holds`);
+    if (bad.size)
+      why.push(`step${bad.size === 1 ? '' : 's'} ${[...bad].map((i) => i + 1).join(', ')} cite${bad.size === 1 ? 's' : ''} nothing the record holds`);
     if (!verdict) why.push(`the last step does not conclude ${label}`);
-    return { steps: scores, faithfulness: 0, labelHit: verdict === 1, reason: why.length ? `${why.join('; ')}.` : 'Every step is grounded and the verdict names the label.' };
+    return {
+      steps: scores,
+      faithfulness: 0,
+      labelHit: verdict === 1,
+      reason: why.length ? `${why.join('; ')}.` : 'Every step is grounded and the verdict names the label.',
+    };
   }
-  const sentences = options.answer.split(/(?<=[.!?])\s+/).map((s) => s.trim()).filter(Boolean);
+  const sentences = options.answer
+    .split(/(?<=[.!?])\s+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = ungroundedParts(segment, sentences, label, SENTENCE_GROUNDING);
   const faithfulness = sentences.length === 0 ? 0 : Math.round((10 * (sentences.length - bad.size)) / sentences.length);
   const hit = labelHit(options.answer, label);
@@ -124,7 +135,12 @@ export function rulesEvalJudgement(segment: Segment, options: EvalJudgeOptions):
   if (sentences.length === 0) why.push('the answer is empty');
   if (bad.size) why.push(`${bad.size} of ${sentences.length} sentences cite what the record does not hold`);
   if (!hit) why.push(`it does not name ${label}`);
-  return { steps: [], faithfulness, labelHit: hit, reason: why.length ? `${why.join('; ')}.` : 'Every cited cue is in the record and the answer names the label.' };
+  return {
+    steps: [],
+    faithfulness,
+    labelHit: hit,
+    reason: why.length ? `${why.join('; ')}.` : 'Every cited cue is in the record and the answer names the label.',
+  };
 }
 
 /**
@@ -148,9 +164,20 @@ export const evalJudgeTask = teacherTask({
 });
 
 /** Asks the judge about one answer. */
-export async function judgeAnswer(judge: Teacher, segment: Segment, options: EvalJudgeOptions, signal: AbortSignal): Promise<{ value: EvalJudgement; teacher: string; model: string; template: string; cached: boolean }> {
+export async function judgeAnswer(
+  judge: Teacher,
+  segment: Segment,
+  options: EvalJudgeOptions,
+  signal: AbortSignal,
+): Promise<{ value: EvalJudgement; teacher: string; model: string; template: string; cached: boolean }> {
   const response = await judge.generate(teacherRequest(evalJudgeTask, { template: EVAL_JUDGE_TEMPLATE, segment, options }), signal);
-  return { value: response.value, teacher: response.teacher, model: response.model, template: response.template ?? EVAL_JUDGE_TEMPLATE, cached: response.cached };
+  return {
+    value: response.value,
+    teacher: response.teacher,
+    model: response.model,
+    template: response.template ?? EVAL_JUDGE_TEMPLATE,
+    cached: response.cached,
+  };
 }
 
 export { answerSteps };

@@ -27,7 +27,10 @@ export const EvalMediaConfig = z
 export const EvalModelConfig = z
   .object({
     /** The folder name under OUT/eval/ and the name in summaries. Default: endpoint.model with other characters than [A-Za-z0-9._-] as '-'. */
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit').optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-", starting with a letter or digit')
+      .optional(),
     /** baseURL, apiKeyEnv, model, timeouts, retries and limits: the same block as a teacher's. */
     endpoint: EndpointConfig,
     /** Sampling; default temperature 0. */
@@ -54,7 +57,9 @@ export async function loadEvalModelConfig(file: string): Promise<EvalModelConfig
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(file, [`cannot read the model config (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); write one with endpoint: { baseURL, model } (see README, "Evaluating a model")`]);
+    throw new ConfigError(file, [
+      `cannot read the model config (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); write one with endpoint: { baseURL, model } (see README, "Evaluating a model")`,
+    ]);
   }
   let raw: unknown;
   try {
@@ -63,6 +68,10 @@ export async function loadEvalModelConfig(file: string): Promise<EvalModelConfig
     throw new ConfigError(file, [`YAML syntax error: ${(error as Error).message}`]);
   }
   const parsed = EvalModelConfig.safeParse(raw ?? {});
-  if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`));
+  if (!parsed.success)
+    throw new ConfigError(
+      file,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`),
+    );
   return parsed.data;
 }

@@ -17,9 +17,15 @@ async function summaries(outDir: string): Promise<EvalSummary[]> {
   const found: EvalSummary[] = [];
   const root = join(outDir, 'eval');
   const models = await readdir(root, { withFileTypes: true }).catch(() => []);
-  for (const model of models.filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+  for (const model of models
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort()) {
     const splits = await readdir(join(root, model), { withFileTypes: true }).catch(() => []);
-    for (const split of splits.filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+    for (const split of splits
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort()) {
       const text = await readFile(join(root, model, split, 'summary.json'), 'utf8').catch(() => undefined);
       if (text) found.push(JSON.parse(text) as EvalSummary);
     }
@@ -28,15 +34,21 @@ async function summaries(outDir: string): Promise<EvalSummary[]> {
 }
 
 export function evalSection(list: readonly EvalSummary[]): string {
-  const parts = [`<section id="eval"><h2>Evaluations</h2><p class="muted">emoforge eval: each model's answers on a held-out split, scored per task; intervals are 95% percentile bootstraps. Open-vocabulary labels are grouped by ${e(list[0]?.wheel ?? 'the emotion wheel')}.</p>`];
+  const parts = [
+    `<section id="eval"><h2>Evaluations</h2><p class="muted">emoforge eval: each model's answers on a held-out split, scored per task; intervals are 95% percentile bootstraps. Open-vocabulary labels are grouped by ${e(list[0]?.wheel ?? 'the emotion wheel')}.</p>`,
+  ];
   for (const s of list) {
-    parts.push(`<h3>${e(s.model)} <span class="muted">(${e(s.endpointModel)}) on ${e(s.corpus)} v${e(s.corpusVersion)}, split ${e(s.split)}, ${e(s.rows)} rows${s.judge ? `; judge ${e(`${s.judge.teacher}/${s.judge.model} ${s.judge.template}`)}` : ''}</span></h3>`);
+    parts.push(
+      `<h3>${e(s.model)} <span class="muted">(${e(s.endpointModel)}) on ${e(s.corpus)} v${e(s.corpusVersion)}, split ${e(s.split)}, ${e(s.rows)} rows${s.judge ? `; judge ${e(`${s.judge.teacher}/${s.judge.model} ${s.judge.template}`)}` : ''}</span></h3>`,
+    );
     parts.push('<table><tr><th>task</th><th>label</th><th>metric</th><th class="n">value</th><th class="n">95% interval</th><th class="n">n</th></tr>');
     for (const [task, t] of Object.entries(s.tasks)) {
       const scopes: [string, { metrics: typeof t.metrics }][] = [['all', t], ...Object.entries(t.labels)];
       for (const [label, scope] of scopes) {
         for (const [metric, m] of Object.entries(scope.metrics)) {
-          parts.push(`<tr><td>${e(task)}</td><td>${e(label)}</td><td>${e(metric)}</td><td class="n">${fmt(m.value)}</td><td class="n">[${fmt(m.low)}, ${fmt(m.high)}]</td><td class="n">${m.n}</td></tr>`);
+          parts.push(
+            `<tr><td>${e(task)}</td><td>${e(label)}</td><td>${e(metric)}</td><td class="n">${fmt(m.value)}</td><td class="n">[${fmt(m.low)}, ${fmt(m.high)}]</td><td class="n">${m.n}</td></tr>`,
+          );
         }
       }
     }

@@ -37,7 +37,10 @@ const vocabulary = new EmotionVocabulary();
 export function mcqOptions(question: string): string[] | null {
   const match = /choose one of:?\s*([^\n]+?)\s*[.?]?\s*$/i.exec(question.trim());
   if (!match) return null;
-  const options = match[1].split(/,\s*|\s+or\s+/).map((o) => normaliseLabelWord(o)).filter(Boolean);
+  const options = match[1]
+    .split(/,\s*|\s+or\s+/)
+    .map((o) => normaliseLabelWord(o))
+    .filter(Boolean);
   return options.length >= 2 ? options : null;
 }
 
@@ -60,7 +63,11 @@ export function scoreMcq(question: string, target: string, answer: string): { sc
 // ---------------------------------------------------------------------------------------------
 // ov_labels
 
-export function scoreOvLabels(targetOpenset: readonly string[], rowSentiment: string, answer: string): { scores: RowScores; predicted: string[]; target: string[] } {
+export function scoreOvLabels(
+  targetOpenset: readonly string[],
+  rowSentiment: string,
+  answer: string,
+): { scores: RowScores; predicted: string[]; target: string[] } {
   const target = wheelSet(targetOpenset);
   const predicted = wheelSet(labelWords(answer));
   const hits = [...predicted].filter((g) => target.has(g)).length;
@@ -81,7 +88,10 @@ export function answerSteps(answer: string): string[] {
   const parts = answer.split(/(?=\bstep\s*\d+\s*[:.])/i).map((part) => part.trim().replace(/\s+/g, ' '));
   const numbered = parts.filter((part) => /^step\s*\d+\s*[:.]/i.test(part));
   if (numbered.length > 0) return numbered;
-  return answer.split(/\n+/).map((line) => line.trim()).filter(Boolean);
+  return answer
+    .split(/\n+/)
+    .map((line) => line.trim())
+    .filter(Boolean);
 }
 
 /** MME-Emotion's three scores from the per-step 0/1 verdicts (the last step is the recognition step). */

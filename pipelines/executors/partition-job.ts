@@ -34,7 +34,10 @@ async function pullPartitionInputs(location: string, items: readonly (Clip | Seg
   const uris = new Set(items.map((item) => ('clip' in item ? item.clip.uri : item.uri)));
   for (const uri of uris) {
     const path = join(root, ...uri.split('/'));
-    const have = await stat(path).then((s) => s.size, () => null);
+    const have = await stat(path).then(
+      (s) => s.size,
+      () => null,
+    );
     if (have !== null && have === (await input.size(uri))) continue;
     await mkdir(dirname(path), { recursive: true });
     const download = (input as Store & { download?: (key: string, path: string) => Promise<void> }).download;
@@ -58,10 +61,17 @@ export async function processPartitionJob(job: QueuedJob): Promise<PartitionJobR
   let store = stores.get(location);
   if (!store) stores.set(location, (store = openStore(location)));
   const inputs = await store.get(data.inputs);
-  if (!inputs) throw new Error(`the inputs of partition ${data.partition} (${data.inputs}) are not in the store ${location}: does this worker reach the coordinator's store?`);
+  if (!inputs)
+    throw new Error(
+      `the inputs of partition ${data.partition} (${data.inputs}) are not in the store ${location}: does this worker reach the coordinator's store?`,
+    );
   const items = JSON.parse(inputs.toString('utf8')) as (Clip | Segment)[];
   const root = data.inputLocation ? await pullPartitionInputs(data.inputLocation, items) : data.root;
-  const result = await runPartitionJob(plan, { phase: data.phase, key: data.key, items, root }, { store, log: log.child({ job: job.id, partition: data.partition, phase: data.phase }), signal: new AbortController().signal });
+  const result = await runPartitionJob(
+    plan,
+    { phase: data.phase, key: data.key, items, root },
+    { store, log: log.child({ job: job.id, partition: data.partition, phase: data.phase }), signal: new AbortController().signal },
+  );
   const stored = !result.transientDrops;
   return { stored, segments: result.segments.length, drops: result.drops.length, ...(stored ? {} : { result }) };
 }

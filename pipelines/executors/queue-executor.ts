@@ -97,7 +97,10 @@ export class QueueExecutor implements PartitionExecutor {
       check.stop();
     }
     const result: PartitionResult | null = reply?.result ?? (await work.stored());
-    if (!result) throw new FatalError(`partition ${work.partition} was reported done but its result ${work.key} is not in the store ${this.options.store.location}: do the workers use the same store (--store)?`);
+    if (!result)
+      throw new FatalError(
+        `partition ${work.partition} was reported done but its result ${work.key} is not in the store ${this.options.store.location}: do the workers use the same store (--store)?`,
+      );
     return { result, origin: 'remote' };
   }
 

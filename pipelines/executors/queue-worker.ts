@@ -6,7 +6,15 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { closeFleetRedis, FLEET_REDIS_ENV } from '../endpoints/fleet-rate-limit.ts';
-import { DEFAULT_LEASE, PARTITION_QUEUE, WORKER_STORE_ENV, queueConnection, type LeaseSettings, type PartitionJobData, type PartitionJobReturn } from './queue-settings.ts';
+import {
+  DEFAULT_LEASE,
+  PARTITION_QUEUE,
+  WORKER_STORE_ENV,
+  queueConnection,
+  type LeaseSettings,
+  type PartitionJobData,
+  type PartitionJobReturn,
+} from './queue-settings.ts';
 
 export interface QueueWorkerOptions {
   /** redis://host:port */
@@ -20,7 +28,14 @@ export interface QueueWorkerOptions {
   readonly sharedLimits?: boolean;
   readonly log?: Logger;
   /** Hears about each finished job. */
-  readonly onJob?: (event: { readonly id: string; readonly partition: number; readonly phase: number; readonly ok: boolean; readonly ms: number; readonly detail: string }) => void;
+  readonly onJob?: (event: {
+    readonly id: string;
+    readonly partition: number;
+    readonly phase: number;
+    readonly ok: boolean;
+    readonly ms: number;
+    readonly detail: string;
+  }) => void;
 }
 
 export interface RunningWorker {
@@ -52,7 +67,14 @@ export async function startQueueWorker(options: QueueWorkerOptions): Promise<Run
   worker.on('completed', (job, value) => {
     const ms = performance.now() - (started.get(job.id!) ?? performance.now());
     started.delete(job.id!);
-    options.onJob?.({ id: job.id!, partition: job.data.partition, phase: job.data.phase, ok: true, ms, detail: `${value.segments} segments, ${value.drops} drops${value.stored ? '' : ' (not stored: records failed with errors)'}` });
+    options.onJob?.({
+      id: job.id!,
+      partition: job.data.partition,
+      phase: job.data.phase,
+      ok: true,
+      ms,
+      detail: `${value.segments} segments, ${value.drops} drops${value.stored ? '' : ' (not stored: records failed with errors)'}`,
+    });
   });
   worker.on('failed', (job, error) => {
     if (!job) return;

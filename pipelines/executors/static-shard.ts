@@ -27,7 +27,10 @@ export function parseWorkerShard(text: string): WorkerShard {
   const match = /^(\d+)\/(\d+)$/.exec(text.trim());
   if (!match) throw new RangeError(`--worker takes INDEX/COUNT such as 0/4 (0-based index), got ${JSON.stringify(text)}`);
   const [index, count] = [Number(match[1]), Number(match[2])];
-  if (count < 1 || index >= count) throw new RangeError(`--worker ${text}: the index must be at least 0 and below the count (0/${Math.max(1, count)} … ${Math.max(1, count) - 1}/${Math.max(1, count)})`);
+  if (count < 1 || index >= count)
+    throw new RangeError(
+      `--worker ${text}: the index must be at least 0 and below the count (0/${Math.max(1, count)} … ${Math.max(1, count) - 1}/${Math.max(1, count)})`,
+    );
   return { index, count };
 }
 
@@ -71,11 +74,17 @@ export class StaticShardExecutor implements PartitionExecutor {
       const stored = await work.stored();
       if (stored) return { result: stored, origin: 'remote' };
       if (Date.now() - started >= this.takeoverAfterMs) {
-        this.options.log?.warn({ partition: work.partition, phase: work.phase, owner: work.partition % this.shard.count, waitedMs: Date.now() - started }, 'owner has not stored this partition; processing it here');
+        this.options.log?.warn(
+          { partition: work.partition, phase: work.phase, owner: work.partition % this.shard.count, waitedMs: Date.now() - started },
+          'owner has not stored this partition; processing it here',
+        );
         return { result: await work.here(), origin: 'here' };
       }
       if (!logged) {
-        this.options.log?.info({ partition: work.partition, phase: work.phase, owner: work.partition % this.shard.count }, 'waiting for another worker\'s partition (the next phase needs the whole corpus)');
+        this.options.log?.info(
+          { partition: work.partition, phase: work.phase, owner: work.partition % this.shard.count },
+          "waiting for another worker's partition (the next phase needs the whole corpus)",
+        );
         logged = true;
       }
       await sleep(this.pollMs, undefined, { signal });

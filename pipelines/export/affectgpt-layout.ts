@@ -86,8 +86,14 @@ export async function writeAffectGpt(input: AffectGptInput): Promise<string[]> {
     }
     const chinese = subtitles.some((s) => isChinese(s.row.language));
     const subtitleTable = chinese
-      ? csvTable(['name', 'chinese', 'english'], subtitles.map((s) => [s.name, isChinese(s.row.language) ? s.row.transcript : '', englishOf(s.row)]))
-      : csvTable(['name', 'english'], subtitles.map((s) => [s.name, englishOf(s.row)]));
+      ? csvTable(
+          ['name', 'chinese', 'english'],
+          subtitles.map((s) => [s.name, isChinese(s.row.language) ? s.row.transcript : '', englishOf(s.row)]),
+        )
+      : csvTable(
+          ['name', 'english'],
+          subtitles.map((s) => [s.name, englishOf(s.row)]),
+        );
     const written: [string, string][] = [
       [`${split}/track2_train_${input.corpus}.csv`, csvTable(['name', 'openset'], opensets)],
       [`${split}/track3_train_${input.corpus}.csv`, csvTable(['name', 'reason'], reasons)],

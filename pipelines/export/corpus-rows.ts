@@ -55,7 +55,10 @@ export async function readCorpus(outDir: string): Promise<Corpus> {
   for (const shard of manifest.shards) {
     for (const row of await readRowsHyparquet(join(outDir, shard.file))) {
       const split = splitOf.get(String(row.split));
-      if (!split) throw new FatalError(`${join(outDir, shard.file)} has a row in split ${JSON.stringify(row.split)}, which manifest.json does not name: the out folder is damaged; run the pipeline again to rewrite it`);
+      if (!split)
+        throw new FatalError(
+          `${join(outDir, shard.file)} has a row in split ${JSON.stringify(row.split)}, which manifest.json does not name: the out folder is damaged; run the pipeline again to rewrite it`,
+        );
       rows.push({ ...corpusRow(row), split });
     }
   }
@@ -79,7 +82,10 @@ function corpusRow(row: ReadRow): CorpusRow {
     primaryEmotion: String(row.primary_emotion),
     openset: ((row.openset as unknown[] | null) ?? []).map(String),
     task: row.task as Task,
-    conversations: ((row.conversations as { from: string; value: string }[] | null) ?? []).map((t) => ({ from: t.from as Turn['from'], value: String(t.value) })),
+    conversations: ((row.conversations as { from: string; value: string }[] | null) ?? []).map((t) => ({
+      from: t.from as Turn['from'],
+      value: String(t.value),
+    })),
     video: mediaPath(row.video),
     audio: mediaPath(row.audio),
     faceCrops: ((row.face_crops as unknown[] | null) ?? []).map(mediaPath).filter((p): p is string => p !== null),
@@ -101,7 +107,25 @@ function mediaPath(value: unknown): string | null {
 const MAX_NAME_BYTES = 160;
 
 /** Cells pandas' read_csv turns into NaN, and the booleans it parses: a name must never be one of them. */
-const PANDAS_SPECIAL = new Set(['', '#n/a', '#n/a n/a', '#na', '-1.#ind', '-1.#qnan', '-nan', '1.#ind', '1.#qnan', '<na>', 'n/a', 'na', 'null', 'nan', 'none', 'true', 'false']);
+const PANDAS_SPECIAL = new Set([
+  '',
+  '#n/a',
+  '#n/a n/a',
+  '#na',
+  '-1.#ind',
+  '-1.#qnan',
+  '-nan',
+  '1.#ind',
+  '1.#qnan',
+  '<na>',
+  'n/a',
+  'na',
+  'null',
+  'nan',
+  'none',
+  'true',
+  'false',
+]);
 /** A cell pandas' read_csv may read as a number (underscores included, to be safe). */
 const NUMERIC = /^[+-]?(inf|infinity|nan|[\d_]*\.?[\d_]*(e[+-]?[\d_]+)?)$/i;
 
@@ -113,7 +137,10 @@ const NUMERIC = /^[+-]?(inf|infinity|nan|[\d_]*\.?[\d_]*(e[+-]?[\d_]+)?)$/i;
  * front: AffectGPT reads its CSVs with pandas and joins the name into file paths, so it must stay text.
  */
 export function sanitiseName(name: string): string {
-  let safe = name.normalize('NFC').replace(/[^\p{L}\p{N}._-]/gu, '_').replace(/^\.+/, '');
+  let safe = name
+    .normalize('NFC')
+    .replace(/[^\p{L}\p{N}._-]/gu, '_')
+    .replace(/^\.+/, '');
   while (Buffer.byteLength(safe) > MAX_NAME_BYTES) safe = [...safe].slice(0, -1).join('');
   if (PANDAS_SPECIAL.has(safe.toLowerCase()) || NUMERIC.test(safe)) safe = `clip_${safe}`;
   return safe;

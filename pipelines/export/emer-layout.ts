@@ -58,18 +58,50 @@ export async function writeEmer(input: EmerInput): Promise<string[]> {
 /** The segment's video and its WAV in one AVI (MPEG-4 Part 2 + PCM s16le 16 kHz mono), bit-exact. */
 async function muxAvi(video: string, audio: string, target: string): Promise<void> {
   const args = [
-    '-nostdin', '-v', 'error', '-y',
-    '-i', `file:${resolve(video)}`,
-    '-i', `file:${resolve(audio)}`,
-    '-map', '0:v:0', '-map', '1:a:0',
-    '-c:v', 'mpeg4', '-q:v', '3', '-threads', '1',
-    '-c:a', 'pcm_s16le', '-ar', '16000', '-ac', '1',
-    '-map_metadata', '-1', '-fflags', '+bitexact', '-flags', '+bitexact',
-    '-f', 'avi', `file:${resolve(target)}`,
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    `file:${resolve(video)}`,
+    '-i',
+    `file:${resolve(audio)}`,
+    '-map',
+    '0:v:0',
+    '-map',
+    '1:a:0',
+    '-c:v',
+    'mpeg4',
+    '-q:v',
+    '3',
+    '-threads',
+    '1',
+    '-c:a',
+    'pcm_s16le',
+    '-ar',
+    '16000',
+    '-ac',
+    '1',
+    '-map_metadata',
+    '-1',
+    '-fflags',
+    '+bitexact',
+    '-flags',
+    '+bitexact',
+    '-f',
+    'avi',
+    `file:${resolve(target)}`,
   ];
   try {
     await run('ffmpeg', args, { maxBuffer: 16 * 1024 * 1024 });
   } catch (error) {
-    throw new FatalError(`ffmpeg could not write ${target} from ${video}: ${String((error as { stderr?: string }).stderr ?? error).trim().split('\n').slice(-2).join(' ')}`, { cause: error });
+    throw new FatalError(
+      `ffmpeg could not write ${target} from ${video}: ${String((error as { stderr?: string }).stderr ?? error)
+        .trim()
+        .split('\n')
+        .slice(-2)
+        .join(' ')}`,
+      { cause: error },
+    );
   }
 }

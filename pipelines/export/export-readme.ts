@@ -16,10 +16,12 @@ export interface ReadmeFacts {
 }
 
 const MEDIA_NOTE: Record<MediaMode, string> = {
-  hardlink: 'Media files are hard links to the out folder\'s files (copies where the two are on different file systems): the folder is self-contained; copy it with `cp -a` or `rsync -H`.',
+  hardlink:
+    "Media files are hard links to the out folder's files (copies where the two are on different file systems): the folder is self-contained; copy it with `cp -a` or `rsync -H`.",
   copy: 'Media files are copies: the folder is self-contained.',
-  symlink: 'Media files are symlinks to the out folder\'s files (absolute paths): keep the out folder where it is, or re-export with `--media hardlink` or `copy`.',
-  none: 'Media paths are relative to the out folder (`media/…`), not to this folder: point the trainer\'s media folder at the out folder.',
+  symlink:
+    "Media files are symlinks to the out folder's files (absolute paths): keep the out folder where it is, or re-export with `--media hardlink` or `copy`.",
+  none: "Media paths are relative to the out folder (`media/…`), not to this folder: point the trainer's media folder at the out folder.",
 };
 
 export function exportReadme(facts: ReadmeFacts): string {

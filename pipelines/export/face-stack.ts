@@ -38,7 +38,11 @@ export function npyHeader(bytes: Buffer): { descr: string; fortranOrder: boolean
   return {
     descr,
     fortranOrder: order === 'True',
-    shape: shape.split(',').map((d) => d.trim()).filter(Boolean).map(Number),
+    shape: shape
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map(Number),
     dataOffset: start + headerLength,
   };
 }

@@ -84,17 +84,22 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
   const mediaMode = options.media ?? 'hardlink';
   if (!MEDIA_MODES.includes(mediaMode)) throw new ExportOptionError(`unknown media mode ${JSON.stringify(mediaMode)}: use one of ${MEDIA_MODES.join(', ')}`);
   if (options.format === 'affectgpt' && mediaMode === 'none') {
-    throw new ExportOptionError('affectgpt reads video/<name>.mp4, audio/<name>.wav and openface_face/ inside its dataset root: use --media hardlink (the default), copy or symlink');
+    throw new ExportOptionError(
+      'affectgpt reads video/<name>.mp4, audio/<name>.wav and openface_face/ inside its dataset root: use --media hardlink (the default), copy or symlink',
+    );
   }
   if (options.format === 'emer' && mediaMode !== 'hardlink') {
     throw new ExportOptionError('emer writes AVI files made from each segment (video and audio in one file): --media does not apply, leave it out');
   }
   const affectgptCorpus = options.affectgptCorpus ?? 'mercaptionplus';
-  if (!AFFECTGPT_CORPORA.includes(affectgptCorpus)) throw new ExportOptionError(`unknown AffectGPT corpus ${JSON.stringify(affectgptCorpus)}: use one of ${AFFECTGPT_CORPORA.join(', ')}`);
+  if (!AFFECTGPT_CORPORA.includes(affectgptCorpus))
+    throw new ExportOptionError(`unknown AffectGPT corpus ${JSON.stringify(affectgptCorpus)}: use one of ${AFFECTGPT_CORPORA.join(', ')}`);
   const llavaStyle = options.llavaStyle ?? 'video-audio';
-  if (!LLAVA_STYLES.includes(llavaStyle)) throw new ExportOptionError(`unknown llava style ${JSON.stringify(llavaStyle)}: use one of ${LLAVA_STYLES.join(', ')}`);
+  if (!LLAVA_STYLES.includes(llavaStyle))
+    throw new ExportOptionError(`unknown llava style ${JSON.stringify(llavaStyle)}: use one of ${LLAVA_STYLES.join(', ')}`);
   const maxTokens = options.maxTokens === undefined ? DEFAULT_MAX_TOKENS[options.format] : options.maxTokens;
-  if (maxTokens !== null && !(Number.isInteger(maxTokens) && maxTokens >= 1)) throw new ExportOptionError(`max tokens must be a whole number of at least 1, got ${maxTokens}`);
+  if (maxTokens !== null && !(Number.isInteger(maxTokens) && maxTokens >= 1))
+    throw new ExportOptionError(`max tokens must be a whole number of at least 1, got ${maxTokens}`);
   const outDir = resolve(options.outDir);
   const dest = resolve(options.dest ?? join(outDir, 'export', options.format));
   await assertOutside(outDir, dest, 'shards', 'shards are rewritten by every run');
@@ -147,7 +152,10 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
         files = await writeJsonl(chat);
     }
     const tokenEstimate = options.format === 'emer' ? EMER_TOKEN_ESTIMATE : TOKEN_ESTIMATE;
-    await writeText('README.md', exportReadme({ format: options.format, corpus: corpus.manifest.corpus, media: mediaMode, maxTokens, tokenEstimate, affectgptCorpus, llavaStyle }));
+    await writeText(
+      'README.md',
+      exportReadme({ format: options.format, corpus: corpus.manifest.corpus, media: mediaMode, maxTokens, tokenEstimate, affectgptCorpus, llavaStyle }),
+    );
     const skipped = tally.totalSkipped();
     const report: ExportReport = {
       format: options.format,
@@ -181,7 +189,10 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
 /** Swaps the built folder in: an earlier export moves aside, the new one takes its name, the old one goes. */
 async function publish(building: string, dest: string): Promise<void> {
   const old = `${building}.old`;
-  const hadOld = await lstat(dest).then(() => true, () => false);
+  const hadOld = await lstat(dest).then(
+    () => true,
+    () => false,
+  );
   if (hadOld) await rename(dest, old);
   try {
     await rename(building, dest);
@@ -197,10 +208,15 @@ async function publish(building: string, dest: string): Promise<void> {
 async function assertOwnOrEmpty(dest: string): Promise<void> {
   const info = await lstat(dest).catch(() => null);
   if (!info) return;
-  if (!info.isDirectory()) throw new ExportOptionError(`the export destination ${dest} exists and is not a plain folder${info.isSymbolicLink() ? ' (a symlink)' : ''}: choose a new folder`);
+  if (!info.isDirectory())
+    throw new ExportOptionError(
+      `the export destination ${dest} exists and is not a plain folder${info.isSymbolicLink() ? ' (a symlink)' : ''}: choose a new folder`,
+    );
   const entries = await readdir(dest);
   if (entries.length > 0 && !entries.includes(REPORT)) {
-    throw new ExportOptionError(`the export destination ${dest} is not empty and is not an emoforge export (no ${REPORT}): choose a new or empty folder, or remove it first`);
+    throw new ExportOptionError(
+      `the export destination ${dest} is not empty and is not an emoforge export (no ${REPORT}): choose a new or empty folder, or remove it first`,
+    );
   }
 }
 
@@ -208,23 +224,34 @@ async function assertOwnOrEmpty(dest: string): Promise<void> {
 export function formatExportSummary(report: ExportReport): string {
   const lines: string[] = [];
   const budget = report.maxTokens === null ? 'no token budget' : `${report.skippedOverBudget} skipped over the ${report.maxTokens}-token budget`;
-  lines.push(`emoforge export ${report.format}: ${report.written} samples written, ${budget}${report.skippedNotReviewed ? `, ${report.skippedNotReviewed} not human-reviewed left out` : ''}`);
+  lines.push(
+    `emoforge export ${report.format}: ${report.written} samples written, ${budget}${report.skippedNotReviewed ? `, ${report.skippedNotReviewed} not human-reviewed left out` : ''}`,
+  );
   for (const split of SPLITS) {
     const s = report.splits[split];
-    const skipped = Object.entries(s.skipped).map(([r, n]) => `${r} ${n}`).join(', ');
+    const skipped = Object.entries(s.skipped)
+      .map(([r, n]) => `${r} ${n}`)
+      .join(', ');
     lines.push(`  ${split.padEnd(10)}${String(s.written).padStart(7)} written${skipped ? `; skipped: ${skipped}` : ''}`);
   }
-  const tasks = Object.entries(report.tasks).map(([t, n]) => `${t} ${n}`).join(', ');
+  const tasks = Object.entries(report.tasks)
+    .map(([t, n]) => `${t} ${n}`)
+    .join(', ');
   if (tasks) lines.push(`tasks: ${tasks}`);
-  const skipped = Object.entries(report.notExported).map(([t, n]) => `${t} ${n}`).join(', ');
+  const skipped = Object.entries(report.notExported)
+    .map(([t, n]) => `${t} ${n}`)
+    .join(', ');
   if (skipped) lines.push(`not in this format: ${skipped}`);
   if (report.media.mode !== 'none') {
     const verb = { hardlink: 'hard-linked', copy: 'copied', symlink: 'symlinked' }[report.media.mode];
     for (const kind of ['video', 'audio', 'faces'] as const) {
       const c = report.media[kind];
       if (c.placed === 0 && Object.keys(c.missing).length === 0) continue;
-      const missing = Object.entries(c.missing).map(([r, n]) => `${r} ${n}`).join(', ');
-      const how = kind === 'faces' ? 'written' : report.format === 'emer' ? 'AVI written' : verb + (c.copied ? ` (${c.copied} copied across file systems)` : '');
+      const missing = Object.entries(c.missing)
+        .map(([r, n]) => `${r} ${n}`)
+        .join(', ');
+      const how =
+        kind === 'faces' ? 'written' : report.format === 'emer' ? 'AVI written' : verb + (c.copied ? ` (${c.copied} copied across file systems)` : '');
       lines.push(`${kind}: ${c.placed} ${how}${missing ? `; not placed: ${missing}` : ''}`);
     }
   }

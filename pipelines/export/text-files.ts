@@ -16,7 +16,10 @@ export function csvTable(header: readonly string[], records: readonly (readonly 
  * brackets, backslashes or control characters (each becomes a space), and its spaces are collapsed.
  */
 export function opensetWord(word: string): string {
-  return word.replace(/[\\'",[\]\x00-\x1f\x7f]/g, ' ').replace(/\s+/g, ' ').trim();
+  return word
+    .replace(/[\\'",[\]\x00-\x1f\x7f]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /**

@@ -63,8 +63,10 @@ export const LLAMA_SAFETY_FACTOR = 1.3;
 
 export const EMER_TOKEN_ESTIMATE = `o200k_base tokens (gpt-tokenizer) x ${LLAMA_SAFETY_FACTOR}, rounded up, plus the 41 slot and BOS tokens: an estimate of LLaMA's count that errs high`;
 const EMER_SLOTS = 32 + 8 + 1;
-const EMER_PROMPT_BEFORE = '###Human: Close your eyes, open your ears and you imagine only based on the sound that <Audio></Audio>. Close your ears, open your eyes and you see that <Video></Video>. The subtitle of this video is <Subtitle>';
-const EMER_PROMPT_AFTER = "</Subtitle>. Now answer my question based on what you have seen, heard, and provided subtitle. From what clues can we infer the person's emotional state? ###Assistant: ";
+const EMER_PROMPT_BEFORE =
+  '###Human: Close your eyes, open your ears and you imagine only based on the sound that <Audio></Audio>. Close your ears, open your eyes and you see that <Video></Video>. The subtitle of this video is <Subtitle>';
+const EMER_PROMPT_AFTER =
+  "</Subtitle>. Now answer my question based on what you have seen, heard, and provided subtitle. From what clues can we infer the person's emotional state? ###Assistant: ";
 
 /** The texts the EMER loader tokenizes for a sample (prompt, then target). */
 export function emerTexts(subtitle: string, reason: string): { prompt: string; target: string } {

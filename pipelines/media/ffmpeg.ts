@@ -43,11 +43,20 @@ export function probe(path: string): Promise<Probe> {
         const message = String((error as Error).message ?? error)
           .split('\n')
           .map((line) => line.trim())
-          .filter((line) => line && !line.startsWith('ffprobe version') && !line.startsWith('built with') && !line.startsWith('configuration:') && !/^lib\w+\s/.test(line))
+          .filter(
+            (line) =>
+              line && !line.startsWith('ffprobe version') && !line.startsWith('built with') && !line.startsWith('configuration:') && !/^lib\w+\s/.test(line),
+          )
           .slice(-2)
           .join(' ');
         const killed = killedBy(error as Error);
-        if (killed) reject(new TransientRecordError('unreadable', `ffprobe was killed by ${killed} on ${path}; the next run tries again`, { cause: error, service: 'ffprobe' }));
+        if (killed)
+          reject(
+            new TransientRecordError('unreadable', `ffprobe was killed by ${killed} on ${path}; the next run tries again`, {
+              cause: error,
+              service: 'ffprobe',
+            }),
+          );
         else reject(new RecordError('unreadable', message || 'ffprobe could not read the file', { cause: error }));
         return;
       }
@@ -102,11 +111,16 @@ function runCommand(command: ffmpeg.FfmpegCommand, signal: AbortSignal, reason: 
       .on('error', (error: Error, _stdout: string | null, stderr: string | null) => {
         signal.removeEventListener('abort', onAbort);
         if (signal.aborted) return reject(signal.reason);
-        const tail = String(stderr ?? '').trim().split('\n').slice(-3).join(' ');
+        const tail = String(stderr ?? '')
+          .trim()
+          .split('\n')
+          .slice(-3)
+          .join(' ');
         const killed = killedBy(error);
         if (/No space left on device/i.test(`${stderr ?? ''} ${error.message}`)) {
           reject(new FatalError(`ffmpeg ran out of disk space writing ${what} (ENOSPC): OUT is unchanged; free space and run again`, { cause: error }));
-        } else if (killed) reject(new TransientRecordError(reason, `ffmpeg was killed by ${killed} on ${what}; the next run tries again`, { cause: error, service: 'ffmpeg' }));
+        } else if (killed)
+          reject(new TransientRecordError(reason, `ffmpeg was killed by ${killed} on ${what}; the next run tries again`, { cause: error, service: 'ffmpeg' }));
         else reject(new RecordError(reason, `ffmpeg failed on ${what}: ${tail || error.message}`, { cause: error }));
       })
       .on('end', () => {
@@ -169,7 +183,9 @@ export async function analyseMedia(options: MediaAnalysisOptions): Promise<Media
   const command = ffmpeg(inputUrl(input), { cwd: workDir }).inputOptions(['-nostdin']);
   if (scene) graph.push(`[0:v:0]select='gt(scene,${scene.threshold.toFixed(4)})',metadata=mode=print:file=scenes.txt[scenes]`);
   if (silence) {
-    graph.push(`[0:a:0]silencedetect=noise=${silence.noiseDb.toFixed(1)}dB:duration=${silence.minSec.toFixed(3)},ametadata=mode=print:file=silences.txt[silences]`);
+    graph.push(
+      `[0:a:0]silencedetect=noise=${silence.noiseDb.toFixed(1)}dB:duration=${silence.minSec.toFixed(3)},ametadata=mode=print:file=silences.txt[silences]`,
+    );
   }
   command.complexFilter(graph.join(';'));
   if (scene) command.output('/dev/null').outputOptions(['-map', '[scenes]', '-f', 'null']);
@@ -263,18 +279,36 @@ export async function extractClipMedia(options: ExtractClipOptions): Promise<{ f
     // The first frame at or after each target; `prev_t` is NaN for the first frame.
     const targets = [...new Set(wantsFrames.flatMap((s) => s.frames!.targets.map((t) => round(s.start - windowStart + t, 6))))].sort((a, b) => a - b);
     const pick = targets.map((t) => `(isnan(prev_t)+lt(prev_t,${num(t)}))*gte(t,${num(t)})`).join('+');
-    videoBranches.push(`[kfin]select='${pick}',metadata=mode=add:key=emoforge.keyframe:value=1,metadata=mode=print:file=keyframes.txt,scale=-2:${jpeg.height}:flags=bicubic[kf]`);
+    videoBranches.push(
+      `[kfin]select='${pick}',metadata=mode=add:key=emoforge.keyframe:value=1,metadata=mode=print:file=keyframes.txt,scale=-2:${jpeg.height}:flags=bicubic[kf]`,
+    );
     outputs.push(() =>
-      command.output(join(workDir, 'keyframe-%05d.jpg')).outputOptions([
-        '-map', '[kf]', '-fps_mode', 'passthrough', '-q:v', String(jpeg.quality), '-start_number', '0',
-        ...BITEXACT, '-flags:v', '+bitexact', '-threads', '1', '-y',
-      ]),
+      command
+        .output(join(workDir, 'keyframe-%05d.jpg'))
+        .outputOptions([
+          '-map',
+          '[kf]',
+          '-fps_mode',
+          'passthrough',
+          '-q:v',
+          String(jpeg.quality),
+          '-start_number',
+          '0',
+          ...BITEXACT,
+          '-flags:v',
+          '+bitexact',
+          '-threads',
+          '1',
+          '-y',
+        ]),
     );
   }
   if (wantsWav.length) {
     audioBranches.push('[wavin]anull[wav]');
     outputs.push(() =>
-      command.output(join(workDir, 'window.wav')).outputOptions(['-map', '[wav]', '-ac', '1', '-ar', String(WAV_RATE), '-c:a', 'pcm_s16le', ...BITEXACT, '-flags:a', '+bitexact', '-y']),
+      command
+        .output(join(workDir, 'window.wav'))
+        .outputOptions(['-map', '[wav]', '-ac', '1', '-ar', String(WAV_RATE), '-c:a', 'pcm_s16le', ...BITEXACT, '-flags:a', '+bitexact', '-y']),
     );
   }
   for (const [index, segment] of accurate.entries()) {
@@ -283,7 +317,22 @@ export async function extractClipMedia(options: ExtractClipOptions): Promise<{ f
     const maps: string[] = [];
     if (options.hasVideo) {
       videoBranches.push(`[c${index}vin]trim=start=${num(s)}:end=${num(e)},setpts=PTS-STARTPTS[c${index}v]`);
-      maps.push('-map', `[c${index}v]`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-flags:v', '+bitexact', '-threads', '1');
+      maps.push(
+        '-map',
+        `[c${index}v]`,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '20',
+        '-pix_fmt',
+        'yuv420p',
+        '-flags:v',
+        '+bitexact',
+        '-threads',
+        '1',
+      );
     }
     if (options.hasAudio) {
       audioBranches.push(`[c${index}ain]atrim=start=${num(s)}:end=${num(e)},asetpts=PTS-STARTPTS[c${index}a]`);
@@ -305,7 +354,12 @@ export async function extractClipMedia(options: ExtractClipOptions): Promise<{ f
   const splitInto = (source: string, filter: 'split' | 'asplit', branches: string[]) => {
     if (branches.length === 0) return;
     const labels = branches.map((b) => /^\[([^\]]+)\]/.exec(b)![1]);
-    graph.push(labels.length === 1 ? `${source}${filter === 'split' ? 'null' : 'anull'}[${labels[0]}]` : `${source}${filter}=${labels.length}${labels.map((l) => `[${l}]`).join('')}`, ...branches);
+    graph.push(
+      labels.length === 1
+        ? `${source}${filter === 'split' ? 'null' : 'anull'}[${labels[0]}]`
+        : `${source}${filter}=${labels.length}${labels.map((l) => `[${l}]`).join('')}`,
+      ...branches,
+    );
   };
   splitInto('[0:v:0]', 'split', videoBranches);
   splitInto('[0:a:0]', 'asplit', audioBranches);
@@ -314,7 +368,11 @@ export async function extractClipMedia(options: ExtractClipOptions): Promise<{ f
   for (const add of outputs) add();
   await runCommand(command, signal, 'media-extract-failed', `${segments[0].start}-${segments[segments.length - 1].end}s (${segments.length} segments)`);
 
-  if (wantsWav.length) await sliceWav(join(workDir, 'window.wav'), wantsWav.map((s) => ({ from: s.start - windowStart, to: s.end - windowStart, path: s.wavPath! })));
+  if (wantsWav.length)
+    await sliceWav(
+      join(workDir, 'window.wav'),
+      wantsWav.map((s) => ({ from: s.start - windowStart, to: s.end - windowStart, path: s.wavPath! })),
+    );
   if (jpeg) {
     const printed = await readPrinted(join(workDir, 'keyframes.txt'));
     const files = (await readdir(workDir)).filter((f) => f.startsWith('keyframe-') && f.endsWith('.jpg')).sort();

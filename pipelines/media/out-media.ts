@@ -50,7 +50,8 @@ const CONCURRENCY = 8;
 /** A media key a row may name: a safe store key under media/. */
 export function assertMediaKey(key: string): void {
   assertSafeKey(key);
-  if (!key.startsWith(`${MEDIA_DIR}/`)) throw new FatalError(`media key ${JSON.stringify(key)} is not under ${MEDIA_DIR}/: rows may only name media files of the out folder`);
+  if (!key.startsWith(`${MEDIA_DIR}/`))
+    throw new FatalError(`media key ${JSON.stringify(key)} is not under ${MEDIA_DIR}/: rows may only name media files of the out folder`);
 }
 
 /** The index of the media published in `outDir`, by path; empty when there is none. */
@@ -73,7 +74,13 @@ export async function readMediaIndex(outDir: string): Promise<Map<string, MediaE
  * entries, sorted by path. `previous` (the published index) saves hashing files that are already in
  * place. Nothing is removed here: stale files go after the new manifest is published (pruneMedia).
  */
-export async function placeMedia(outDir: string, store: Store, keys: Iterable<string>, previous: ReadonlyMap<string, MediaEntry>, options: { readonly fallbackDir?: string } = {}): Promise<PlacedMedia> {
+export async function placeMedia(
+  outDir: string,
+  store: Store,
+  keys: Iterable<string>,
+  previous: ReadonlyMap<string, MediaEntry>,
+  options: { readonly fallbackDir?: string } = {},
+): Promise<PlacedMedia> {
   const wanted = [...new Set(keys)].sort();
   for (const key of wanted) assertMediaKey(key);
   const entries = new Array<MediaEntry>(wanted.length);
@@ -98,8 +105,18 @@ export async function placeMedia(outDir: string, store: Store, keys: Iterable<st
         // Rows carried forward from the published version may name media the store no longer has
         // (another store, a cleaned cache): the version folder still links them.
         const kept = options.fallbackDir ? join(options.fallbackDir, key) : undefined;
-        if (kept && (await lstat(kept).then((s) => s.isFile(), () => false))) return kept;
-        throw new FatalError(`media file ${key} is missing from the store ${store.location} (${error.message}): run the pipeline again so the stage that makes it can redo it`, { cause: error });
+        if (
+          kept &&
+          (await lstat(kept).then(
+            (s) => s.isFile(),
+            () => false,
+          ))
+        )
+          return kept;
+        throw new FatalError(
+          `media file ${key} is missing from the store ${store.location} (${error.message}): run the pipeline again so the stage that makes it can redo it`,
+          { cause: error },
+        );
       });
       if (present?.isFile()) {
         // Placed by an unfinished publish, or its index entry is gone: take it as it is if it is the store's bytes.
@@ -179,7 +196,10 @@ export async function pruneMedia(outDir: string, keep: readonly MediaEntry[], pr
 
 /** True when an earlier publish stopped between placing media and pruning it. */
 export async function mediaSweepPending(outDir: string): Promise<boolean> {
-  return stat(join(outDir, SWEEP_MARKER)).then(() => true, () => false);
+  return stat(join(outDir, SWEEP_MARKER)).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function listMedia(outDir: string): Promise<string[]> {

@@ -57,7 +57,8 @@ export function validateColumns(columns: readonly ColumnSpec[]): void {
       throw new TypeError(`columns: column "${column.name}" has feature ${JSON.stringify(column.feature)}, expected one of ${MEDIA_FEATURES.join(', ')}`);
     }
     const holdsMedia = column.kind === 'media' || column.kind === 'list<media>';
-    if (holdsMedia && column.feature === undefined) throw new TypeError(`columns: column "${column.name}" of kind ${column.kind} needs a feature (${MEDIA_FEATURES.join(', ')})`);
+    if (holdsMedia && column.feature === undefined)
+      throw new TypeError(`columns: column "${column.name}" of kind ${column.kind} needs a feature (${MEDIA_FEATURES.join(', ')})`);
     if (column.feature !== undefined && !holdsMedia && column.kind !== 'string' && column.kind !== 'list<string>') {
       throw new TypeError(`columns: column "${column.name}" of kind ${column.kind} cannot hold media`);
     }

@@ -9,8 +9,7 @@ export class ParquetRowError extends FatalError {
   override name = 'ParquetRowError';
 }
 
-const isWellFormed = (text: string): boolean =>
-  (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+const isWellFormed = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
 /**
  * Throws `ParquetRowError` when `row` does not fit `columns`; otherwise returns a rough size of the
@@ -23,14 +22,24 @@ export function checkRow(row: Record<string, unknown>, columns: readonly ColumnS
   let size = 0;
   for (const { name, kind, nullable } of columns) {
     const value = row[name];
-    const problem = value === null || value === undefined
-      ? nullable ? undefined : 'is missing (column is not nullable)'
-      : kind === 'string' ? stringProblem(value)
-      : kind === 'double' ? (typeof value === 'number' ? undefined : `is ${describe(value)}, expected a number`)
-      : kind === 'list<string>' ? listProblem(value, (element) => stringProblem(element))
-      : kind === 'media' ? mediaProblem(value)
-      : kind === 'list<media>' ? listProblem(value, mediaProblem)
-      : listProblem(value, turnProblem);
+    const problem =
+      value === null || value === undefined
+        ? nullable
+          ? undefined
+          : 'is missing (column is not nullable)'
+        : kind === 'string'
+          ? stringProblem(value)
+          : kind === 'double'
+            ? typeof value === 'number'
+              ? undefined
+              : `is ${describe(value)}, expected a number`
+            : kind === 'list<string>'
+              ? listProblem(value, (element) => stringProblem(element))
+              : kind === 'media'
+                ? mediaProblem(value)
+                : kind === 'list<media>'
+                  ? listProblem(value, mediaProblem)
+                  : listProblem(value, turnProblem);
     if (problem) throw new ParquetRowError(`row ${rowNumber}, column "${name}" (${kind}) ${problem}`);
     size += sizeOf(value);
   }
@@ -58,7 +67,8 @@ function sizeOf(value: unknown): number {
 function mediaProblem(value: unknown): string | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return `is ${describe(value)}, expected {bytes, path}`;
   const media = value as Record<string, unknown>;
-  if (media.bytes !== null && media.bytes !== undefined && !(media.bytes instanceof Uint8Array)) return `field "bytes" is ${describe(media.bytes)}, expected bytes`;
+  if (media.bytes !== null && media.bytes !== undefined && !(media.bytes instanceof Uint8Array))
+    return `field "bytes" is ${describe(media.bytes)}, expected bytes`;
   if (media.path !== null && media.path !== undefined) {
     const problem = stringProblem(media.path);
     if (problem) return `field "path" ${problem}`;

@@ -36,7 +36,10 @@ export interface LockInfo {
 /** Another live process holds the lock; the message names it. */
 export class LockHeldError extends FatalError {
   override name = 'LockHeldError';
-  constructor(readonly outDir: string, readonly holder: LockInfo) {
+  constructor(
+    readonly outDir: string,
+    readonly holder: LockInfo,
+  ) {
     super(
       `another refresh of ${outDir} is running (pid ${holder.pid} on ${holder.host}, started ${holder.startedAt}: ${holder.command}); ` +
         `not starting a second one. Wait for it to finish, or if that process is gone from another host, delete ${join(outDir, LOCK_FILE)}`,
@@ -73,7 +76,12 @@ export async function acquireLock(outDir: string, command: string): Promise<Lock
     await takeOver(path, found);
   }
   const found = await inspect(path);
-  throw new LockHeldError(outDir, found.kind === 'held' || found.kind === 'stale' ? found.holder : { pid: 0, host: '?', startedAt: '?', command: 'unknown (the lock file could not be read)' });
+  throw new LockHeldError(
+    outDir,
+    found.kind === 'held' || found.kind === 'stale'
+      ? found.holder
+      : { pid: 0, host: '?', startedAt: '?', command: 'unknown (the lock file could not be read)' },
+  );
 }
 
 /**
@@ -117,7 +125,10 @@ async function inspect(path: string): Promise<Found> {
     throw error;
   }
   const holder = parseLock(text);
-  if (!holder) return ageMs > UNREADABLE_STALE_MS ? { kind: 'unreadable', text } : { kind: 'held', holder: { pid: 0, host: '?', startedAt: '?', command: `unknown (${path} does not hold a lock record)` } };
+  if (!holder)
+    return ageMs > UNREADABLE_STALE_MS
+      ? { kind: 'unreadable', text }
+      : { kind: 'held', holder: { pid: 0, host: '?', startedAt: '?', command: `unknown (${path} does not hold a lock record)` } };
   return isStale(holder) ? { kind: 'stale', holder, text } : { kind: 'held', holder };
 }
 
@@ -125,7 +136,10 @@ async function inspect(path: string): Promise<Found> {
 async function takeOver(path: string, judged: Extract<Found, { text: string }>): Promise<void> {
   const takeover = `${path}${TAKEOVER_SUFFIX}`;
   if (!(await createWhole(takeover, String(process.pid)))) {
-    const age = await stat(takeover).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const age = await stat(takeover).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
     if (age > TAKEOVER_STALE_MS) await rm(takeover, { force: true });
     return;
   }

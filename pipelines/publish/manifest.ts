@@ -10,8 +10,15 @@ export const MANIFEST_FILE = 'manifest.json';
 /** A manifest.json that cannot be read, is not JSON, or does not match the manifest schema; the message names the file. */
 export class ManifestError extends InputError {
   override name = 'ManifestError';
-  constructor(readonly file: string, detail: string, options?: ErrorOptions) {
-    super(`${file} is not a readable emoforge manifest (${detail}): the out folder is damaged or not one emoforge wrote; run the pipeline again to rewrite it`, options);
+  constructor(
+    readonly file: string,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `${file} is not a readable emoforge manifest (${detail}): the out folder is damaged or not one emoforge wrote; run the pipeline again to rewrite it`,
+      options,
+    );
   }
 }
 

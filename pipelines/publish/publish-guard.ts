@@ -83,7 +83,10 @@ export async function carriedRows(outDir: string, corpus: string, transient: rea
       const drop = bySegment.get(segmentId) ?? byClip.get(String(raw.clip_id));
       if (!drop || written.has(segmentId)) continue;
       const row = Sample.safeParse(withMediaPaths(raw));
-      if (!row.success) throw new FatalError(`${join(outDir, shard.file)} holds a row (${String(raw.id)}) that is no longer a valid sample (${row.error.issues[0]?.message}): publish.allowPartial publishes without it`);
+      if (!row.success)
+        throw new FatalError(
+          `${join(outDir, shard.file)} holds a row (${String(raw.id)}) that is no longer a valid sample (${row.error.issues[0]?.message}): publish.allowPartial publishes without it`,
+        );
       rows.push(row.data);
       carried.add(drop);
     }

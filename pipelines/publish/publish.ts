@@ -45,7 +45,8 @@ export async function underPublishLock<T>(outDir: string, command: string, publi
   try {
     return await publish(progress);
   } catch (error) {
-    if (isDiskFull(error) && isFsError(error)) throw fsFailure(error, progress.swapping ? 'the publish stopped half-way: OUT has no manifest.json until a run completes it' : 'OUT is unchanged');
+    if (isDiskFull(error) && isFsError(error))
+      throw fsFailure(error, progress.swapping ? 'the publish stopped half-way: OUT has no manifest.json until a run completes it' : 'OUT is unchanged');
     throw error;
   } finally {
     await lock.release();
@@ -167,7 +168,13 @@ export async function publish(publication: Publication, ctx: PublishContext, pro
     splitNames: { ...splitNames },
     splitFingerprint: publication.splitFingerprint,
     rejects,
-    ...(reviewedShards.length ? { reviewed: { shards: reviewedShards.map((s) => ({ file: `${REVIEWED_DIR}/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes, sha256: s.sha256 })) } } : {}),
+    ...(reviewedShards.length
+      ? {
+          reviewed: {
+            shards: reviewedShards.map((s) => ({ file: `${REVIEWED_DIR}/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes, sha256: s.sha256 })),
+          },
+        }
+      : {}),
     media: mediaIndex,
     stats,
     ...audit,
@@ -176,13 +183,26 @@ export async function publish(publication: Publication, ctx: PublishContext, pro
   // anything else is the next version, with the latest as parent and a diff against it.
   const sameAsLatest = latest !== undefined && sameContent(latest.manifest, content);
   const version = sameAsLatest ? latest.version : (latest?.version ?? 0) + 1;
-  const parent: VersionParent | null = sameAsLatest ? (latest.manifest.parent ?? null) : latest ? { version: latest.version, manifest: latest.manifestSha256 } : null;
+  const parent: VersionParent | null = sameAsLatest
+    ? (latest.manifest.parent ?? null)
+    : latest
+      ? { version: latest.version, manifest: latest.manifestSha256 }
+      : null;
   const diffed = sameAsLatest ? (latest.manifest.diff ?? null) : latest ? await diffVersions(latest.dir, latest.manifest, outDir, content) : null;
   const diff = diffed && !sameAsLatest ? { ...diffed, carried: carried.rows.length } : diffed;
   const manifest: OutManifest = { ...content, version, parent, diff };
   const manifestText = JSON.stringify(manifest, null, 2);
   if (!sameAsLatest || (await readFile(join(latest.dir, MANIFEST_FILE), 'utf8')) !== manifestText) {
-    const files = [...manifest.shards.map((s) => s.file), ...(manifest.reviewed?.shards ?? []).map((s) => s.file), rejects.file, mediaIndex.index, ...media.entries.map((e) => e.file), stats, audit.report, audit.card];
+    const files = [
+      ...manifest.shards.map((s) => s.file),
+      ...(manifest.reviewed?.shards ?? []).map((s) => s.file),
+      rejects.file,
+      mediaIndex.index,
+      ...media.entries.map((e) => e.file),
+      stats,
+      audit.report,
+      audit.card,
+    ];
     await recordVersion(outDir, version, files, manifestText, new Date().toISOString());
   }
   await writeFileAtomic(join(outDir, MANIFEST_FILE), manifestText);
@@ -190,6 +210,26 @@ export async function publish(publication: Publication, ctx: PublishContext, pro
   const pruned = await pruneMedia(outDir, media.entries, previousMedia, sweepAll);
   const line = versionLine(version, sameAsLatest, diff, parent);
   const placed = { files: mediaIndex.files, bytes: mediaIndex.bytes, linked: media.linked, copied: media.copied, kept: media.kept, pruned };
-  ctx.log.info({ rows: totalRows, splits, shards: shards.length, rejects: drops.length, unchanged, version, versionUnchanged: sameAsLatest, diff: diff?.rows ?? null, media: placed }, 'published');
-  return { splits, shards, unchanged, carried: { rows: carried.rows.length, records: carried.records, fromVersion: carried.fromVersion }, version: { number: version, unchanged: sameAsLatest, line, diff }, media: placed };
+  ctx.log.info(
+    {
+      rows: totalRows,
+      splits,
+      shards: shards.length,
+      rejects: drops.length,
+      unchanged,
+      version,
+      versionUnchanged: sameAsLatest,
+      diff: diff?.rows ?? null,
+      media: placed,
+    },
+    'published',
+  );
+  return {
+    splits,
+    shards,
+    unchanged,
+    carried: { rows: carried.rows.length, records: carried.records, fromVersion: carried.fromVersion },
+    version: { number: version, unchanged: sameAsLatest, line, diff },
+    media: placed,
+  };
 }

@@ -31,7 +31,11 @@ const REJECT_COLUMNS: readonly ColumnSpec[] = [
 ];
 
 /** Writes OUT/rejects.parquet, one row per drop in the order given. */
-export async function writeRejects(outDir: string, drops: readonly Drop[], createdBy: string): Promise<{ file: string; rows: number; bytes: number; sha256: string }> {
+export async function writeRejects(
+  outDir: string,
+  drops: readonly Drop[],
+  createdBy: string,
+): Promise<{ file: string; rows: number; bytes: number; sha256: string }> {
   const written = await writeParquetFile(
     join(outDir, REJECTS_FILE),
     REJECT_COLUMNS,

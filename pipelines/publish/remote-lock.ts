@@ -30,7 +30,8 @@ export async function acquireRemoteLock(store: LockStore, command: string): Prom
     }
     if (!(await store.putIfAbsent(LOCK_FILE, JSON.stringify(info)))) continue;
     const now = await readRemote(store);
-    if (now?.token !== info.token) throw new LockHeldError(store.location, now ?? { pid: 0, host: '?', startedAt: '?', command: 'unknown (the lock object changed under this run)' });
+    if (now?.token !== info.token)
+      throw new LockHeldError(store.location, now ?? { pid: 0, host: '?', startedAt: '?', command: 'unknown (the lock object changed under this run)' });
     return {
       path: `${store.location}/${LOCK_FILE}`,
       async release() {
@@ -48,7 +49,9 @@ async function readRemote(store: LockStore): Promise<LockInfo | undefined> {
   if (!bytes) return undefined;
   try {
     const parsed = JSON.parse(bytes.toString('utf8')) as LockInfo;
-    return typeof parsed.pid === 'number' && typeof parsed.host === 'string' ? parsed : { pid: 0, host: '?', startedAt: '?', command: `unknown (${LOCK_FILE} does not hold a lock record)` };
+    return typeof parsed.pid === 'number' && typeof parsed.host === 'string'
+      ? parsed
+      : { pid: 0, host: '?', startedAt: '?', command: `unknown (${LOCK_FILE} does not hold a lock record)` };
   } catch {
     return { pid: 0, host: '?', startedAt: '?', command: `unknown (${LOCK_FILE} does not hold a lock record)` };
   }

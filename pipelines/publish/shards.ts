@@ -61,7 +61,12 @@ export async function stageShards(outDir: string, staging: string, splits: reado
         dir: join(staging, REVIEWED_DIR),
         prefix: name,
         rows: withMedia(rows.sorted(isReviewedSample)),
-        kvMetadata: [{ key: 'emoforge', value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split: name, subset: 'reviewed', configFingerprint: settings.configFingerprint }) }],
+        kvMetadata: [
+          {
+            key: 'emoforge',
+            value: canonicalJson({ schemaVersion: SCHEMA_VERSION, split: name, subset: 'reviewed', configFingerprint: settings.configFingerprint }),
+          },
+        ],
       });
       reviewedShards.push(...subset.map((s) => ({ ...s, split: name })));
     }

@@ -21,7 +21,9 @@ export interface RunTotals {
 
 /** Writes OUT/stats.json (atomically) and returns its name as the manifest records it. */
 export async function writeStatsFile(outDir: string, corpus: string, stages: StatsTable, teachers: TeacherUsageTable, totals: RunTotals): Promise<string> {
-  const teacherUSD = Object.values(teachers).flatMap((byTeacher) => Object.values(byTeacher)).reduce((sum, u) => sum + u.usd, 0);
+  const teacherUSD = Object.values(teachers)
+    .flatMap((byTeacher) => Object.values(byTeacher))
+    .reduce((sum, u) => sum + u.usd, 0);
   const stats = { corpus, stages, teachers, totals: { ...totals, work: totalWork(stages), teacherUSD } };
   await writeFileAtomic(join(outDir, STATS_FILE), JSON.stringify(stats, null, 2));
   return STATS_FILE;

@@ -109,7 +109,11 @@ export async function publishFolder(localDir: string, target: Md5Store, options:
  * `prune`, local files the store no longer holds are removed (clips that left the source). Returns how
  * many files were downloaded.
  */
-export async function pullFolder(source: Md5Store, localDir: string, options: { readonly prune?: boolean } = {}): Promise<{ downloaded: number; removed: number; escaped: string[] }> {
+export async function pullFolder(
+  source: Md5Store,
+  localDir: string,
+  options: { readonly prune?: boolean } = {},
+): Promise<{ downloaded: number; removed: number; escaped: string[] }> {
   let downloaded = 0;
   const seen = new Set<string>();
   // Keys are names chosen by whoever writes the bucket: one that would land outside the mirror
@@ -124,7 +128,10 @@ export async function pullFolder(source: Md5Store, localDir: string, options: { 
     }
     if (isLocalOnly(key)) continue;
     seen.add(key);
-    const size = await stat(path).then((s) => s.size, () => null);
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => null,
+    );
     if (size !== null && size === (await source.size(key))) {
       const remoteMd5 = source.md5 ? await source.md5(key) : null;
       if (remoteMd5 === null || remoteMd5 === (await md5File(path))) continue;

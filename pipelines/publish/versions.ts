@@ -32,7 +32,10 @@ export interface LatestVersion {
 /** The highest complete version in OUT/versions, if any. */
 export async function latestVersion(outDir: string): Promise<LatestVersion | undefined> {
   const root = join(outDir, VERSIONS_DIR);
-  const numbers = (await readdir(root).catch(() => [] as string[])).filter((n) => /^[1-9][0-9]*$/.test(n)).map(Number).sort((a, b) => b - a);
+  const numbers = (await readdir(root).catch(() => [] as string[]))
+    .filter((n) => /^[1-9][0-9]*$/.test(n))
+    .map(Number)
+    .sort((a, b) => b - a);
   for (const version of numbers) {
     const dir = join(root, String(version));
     const bytes = await readManifestBytes(dir);
@@ -73,14 +76,23 @@ export async function diffVersions(parentDir: string, parent: PublishedContent, 
       // The whole row as text, hashed: any column that differs (split, labels, text) marks the row changed.
       const reader = await connection.runAndReadAll(`SELECT id, segment_id, clip_id, name, primary_emotion, md5(t::VARCHAR) FROM read_parquet([${list}]) t`);
       for (const [id, segmentId, clipId, name, primary, digest] of reader.getRows()) {
-        map.set(String(id), { id: String(id), segmentId: String(segmentId), clipId: String(clipId), name: String(name), primary: String(primary), digest: String(digest) });
+        map.set(String(id), {
+          id: String(id),
+          segmentId: String(segmentId),
+          clipId: String(clipId),
+          name: String(name),
+          primary: String(primary),
+          digest: String(digest),
+        });
       }
       return map;
     };
     const before = await digests(parentDir, parent);
     const after = await digests(outDir, current);
     const rejected = new Map<string, string>();
-    const rejectReader = await connection.runAndReadAll(`SELECT clip_id, reason FROM read_parquet(${sqlString(join(outDir, current.rejects.file))}) WHERE clip_id IS NOT NULL ORDER BY stage, id`);
+    const rejectReader = await connection.runAndReadAll(
+      `SELECT clip_id, reason FROM read_parquet(${sqlString(join(outDir, current.rejects.file))}) WHERE clip_id IS NOT NULL ORDER BY stage, id`,
+    );
     for (const [clipId, reason] of rejectReader.getRows()) if (!rejected.has(String(clipId))) rejected.set(String(clipId), String(reason));
 
     const addedRows: string[] = [];
@@ -115,7 +127,8 @@ export async function diffVersions(parentDir: string, parent: PublishedContent, 
     const shifts = new Map<string, { segmentId: string; name: string; from: string; to: string }>();
     for (const r of after.values()) {
       const was = segmentsBefore.get(r.segmentId);
-      if (was && was.primary !== r.primary && !shifts.has(r.segmentId)) shifts.set(r.segmentId, { segmentId: r.segmentId, name: r.name, from: was.primary, to: r.primary });
+      if (was && was.primary !== r.primary && !shifts.has(r.segmentId))
+        shifts.set(r.segmentId, { segmentId: r.segmentId, name: r.name, from: was.primary, to: r.primary });
     }
     return {
       rows: { added: addedRows.length, removed: removedRows.length, changed: changedRows.length, kept: after.size - addedRows.length - changedRows.length },

@@ -19,7 +19,10 @@ export async function frameHashes(jpeg: Uint8Array): Promise<{ plain: string; mi
 }
 
 /** The fingerprint of a span's media: its keyframes (in time order) and its WAV file, either may be absent. */
-export async function footageFingerprint(media: { readonly duration: number; readonly frames: readonly Uint8Array[]; readonly wavPath: string | null; readonly maxAudioSec?: number }, signal: AbortSignal): Promise<FootageFingerprint> {
+export async function footageFingerprint(
+  media: { readonly duration: number; readonly frames: readonly Uint8Array[]; readonly wavPath: string | null; readonly maxAudioSec?: number },
+  signal: AbortSignal,
+): Promise<FootageFingerprint> {
   const hashes = await Promise.all(media.frames.map((jpeg) => frameHashes(jpeg)));
   const audio = media.wavPath ? await audioFingerprint(media.wavPath, signal, media.maxAudioSec) : null;
   return {
@@ -54,12 +57,27 @@ export async function fingerprintFile(path: string, signal: AbortSignal): Promis
       input: path,
       hasAudio: info.hasAudio,
       hasVideo: info.hasVideo,
-      segments: [{ start: 0, end: duration, wavPath: info.hasAudio ? join(dir, 'audio.wav') : undefined, frames: count ? { pattern: join(dir, 'frame-%02d.jpg'), targets, height: FRAME_HEIGHT, quality: 3 } : undefined }],
+      segments: [
+        {
+          start: 0,
+          end: duration,
+          wavPath: info.hasAudio ? join(dir, 'audio.wav') : undefined,
+          frames: count ? { pattern: join(dir, 'frame-%02d.jpg'), targets, height: FRAME_HEIGHT, quality: 3 } : undefined,
+        },
+      ],
       workDir: dir,
       signal,
     });
-    const frames = await Promise.all((await readdir(dir)).filter((f) => f.endsWith('.jpg')).sort().map((f) => readFile(join(dir, f))));
-    return { probe: info, fingerprint: await footageFingerprint({ duration: round(duration, 3), frames, wavPath: info.hasAudio ? join(dir, 'audio.wav') : null }, signal) };
+    const frames = await Promise.all(
+      (await readdir(dir))
+        .filter((f) => f.endsWith('.jpg'))
+        .sort()
+        .map((f) => readFile(join(dir, f))),
+    );
+    return {
+      probe: info,
+      fingerprint: await footageFingerprint({ duration: round(duration, 3), frames, wavPath: info.hasAudio ? join(dir, 'audio.wav') : null }, signal),
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -154,10 +154,16 @@ export interface FootageComparison {
  * benchmark clip cut out of a longer source); otherwise starts align within maxOffsetSec.
  * Duplicate when every modality both have agrees (and at least one could be compared).
  */
-export function compareFootage(a: DecodedFootage, b: DecodedFootage, thresholds: FootageThresholds, options: { readonly contained?: boolean } = {}): FootageComparison {
+export function compareFootage(
+  a: DecodedFootage,
+  b: DecodedFootage,
+  thresholds: FootageThresholds,
+  options: { readonly contained?: boolean } = {},
+): FootageComparison {
   const visual = frameDistance(a, b);
   // Keyframes that differ settle it: no need to align audio.
-  if (visual !== null && visual.bits > thresholds.maxFrameBits) return { frameBits: visual.bits, mirrored: visual.mirrored, audioBer: null, offsetSec: null, duplicate: false };
+  if (visual !== null && visual.bits > thresholds.maxFrameBits)
+    return { frameBits: visual.bits, mirrored: visual.mirrored, audioBer: null, offsetSec: null, duplicate: false };
   const bothHaveAudio = a.codes !== null && b.codes !== null;
   const audio = bothHaveAudio ? audioDistance(a, b, thresholds, options.contained ?? false) : null;
   // Keyframes, when both have them, passed above. When both have audio it must agree too: audio
@@ -233,7 +239,9 @@ export interface FootageItem {
   readonly fingerprint: DecodedFootage;
 }
 
-export type FootageVerdict = { readonly kind: 'kept' } | { readonly kind: 'duplicate'; readonly kept: number; readonly comparison: FootageComparison; readonly via?: number };
+export type FootageVerdict =
+  | { readonly kind: 'kept' }
+  | { readonly kind: 'duplicate'; readonly kept: number; readonly comparison: FootageComparison; readonly via?: number };
 
 export interface FootageReport {
   readonly verdicts: FootageVerdict[];
@@ -287,7 +295,11 @@ export function findFootageDuplicates(items: readonly FootageItem[], search: Foo
       const [ri, rj] = [find(i), find(j)];
       const root = lowerId(ri, rj);
       parent[ri === root ? rj : ri] = root;
-      for (const [member, other] of [[i, j], [j, i]] as const) if (!evidence.has(member)) evidence.set(member, { other, comparison });
+      for (const [member, other] of [
+        [i, j],
+        [j, i],
+      ] as const)
+        if (!evidence.has(member)) evidence.set(member, { other, comparison });
     }
   }
   const clusters = new Set<number>();

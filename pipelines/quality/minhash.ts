@@ -56,7 +56,8 @@ export function validateMinHashOptions(options: MinHashOptions): void {
   const { permutations, shingle, bands, threshold } = options;
   if (!Number.isSafeInteger(permutations) || permutations < 1) throw new RangeError(`permutations must be a positive integer, got ${permutations}`);
   if (!Number.isSafeInteger(shingle) || shingle < 1) throw new RangeError(`shingle must be a positive integer, got ${shingle}`);
-  if (!Number.isSafeInteger(bands) || bands < 1 || permutations % bands !== 0) throw new RangeError(`bands must divide permutations (${permutations}), got ${bands}`);
+  if (!Number.isSafeInteger(bands) || bands < 1 || permutations % bands !== 0)
+    throw new RangeError(`bands must divide permutations (${permutations}), got ${bands}`);
   if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`threshold must be in (0, 1], got ${threshold}`);
 }
 
@@ -342,5 +343,17 @@ export function findDuplicates(documents: readonly DedupDocument[], options: Min
           : { kind: 'near-duplicate', kept: order[root], jaccard, via: { index: order[owner[linked]], jaccard: neighbourEqual[r] / p } };
     }
   }
-  return { verdicts, documents: n, empty, exactDuplicates, candidatePairs, comparedPairs, similarPairs, nearDuplicates, clusters, largestBucket, timings: { exactMs, signaturesMs, lshMs } };
+  return {
+    verdicts,
+    documents: n,
+    empty,
+    exactDuplicates,
+    candidatePairs,
+    comparedPairs,
+    similarPairs,
+    nearDuplicates,
+    clusters,
+    largestBucket,
+    timings: { exactMs, signaturesMs, lshMs },
+  };
 }

@@ -37,7 +37,14 @@ const QA_TASKS: Record<QAItem['kind'], Task> = { mcq: 'mcq', open: 'open_qa', at
 /** Checks an edit against the segment it was made on; the error says what to fix. */
 export function checkEdits(segment: Segment, raw: unknown): EditCheck {
   const parsed = SampleEdits.safeParse(raw);
-  if (!parsed.success) return { ok: false, error: parsed.error.issues.slice(0, 6).map((i) => `${i.path.join('.') || 'edits'}: ${i.message}`).join('; ') };
+  if (!parsed.success)
+    return {
+      ok: false,
+      error: parsed.error.issues
+        .slice(0, 6)
+        .map((i) => `${i.path.join('.') || 'edits'}: ${i.message}`)
+        .join('; '),
+    };
   const edits = parsed.data;
   const problems: string[] = [];
   if (edits.description && !segment.description) problems.push('description: the segment has no description to edit');
@@ -45,7 +52,8 @@ export function checkEdits(segment: Segment, raw: unknown): EditCheck {
   if (edits.rationale && !segment.rationale) problems.push('rationale: the segment has no rationale to edit');
   if (edits.qa) {
     const original = segment.qa ?? [];
-    if (edits.qa.items.length !== original.length) problems.push(`qa.items: give all ${original.length} items of the segment, in order (an edit rewrites items, it does not add or remove them)`);
+    if (edits.qa.items.length !== original.length)
+      problems.push(`qa.items: give all ${original.length} items of the segment, in order (an edit rewrites items, it does not add or remove them)`);
     edits.qa.items.forEach((item, i) => {
       if (original[i] && item.kind !== original[i].kind) problems.push(`qa.items.${i}.kind: stays '${original[i].kind}'`);
     });
@@ -81,12 +89,14 @@ export function applyEdits(segment: Segment, edits: SampleEdits, reviewer: strin
   const human: Provenance = { teacher: HUMAN_TEACHER, model: reviewer, template: HUMAN_TEMPLATE };
   const next: Segment = { ...segment };
   const differs = (a: unknown, b: unknown) => canonicalJson(a) !== canonicalJson(b);
-  if (edits.description && segment.description && edits.description.text !== segment.description.text) next.description = { ...edits.description, provenance: human };
+  if (edits.description && segment.description && edits.description.text !== segment.description.text)
+    next.description = { ...edits.description, provenance: human };
   if (edits.labels && segment.labels && differs(edits.labels, withoutProvenance(segment.labels))) next.labels = { ...edits.labels, provenance: human };
   if (edits.qa && segment.qa) {
     next.qa = edits.qa.items.map((item, i) => (differs(item, withoutProvenance(segment.qa![i])) ? { ...item, provenance: human } : segment.qa![i]));
   }
-  if (edits.rationale && segment.rationale && differs(edits.rationale, withoutProvenance(segment.rationale))) next.rationale = { ...edits.rationale, provenance: human };
+  if (edits.rationale && segment.rationale && differs(edits.rationale, withoutProvenance(segment.rationale)))
+    next.rationale = { ...edits.rationale, provenance: human };
   return next;
 }
 

@@ -16,8 +16,15 @@ export interface MediaPlaces {
 }
 
 const MEDIA_TYPES: Record<string, string> = {
-  '.mp4': 'video/mp4', '.m4v': 'video/mp4', '.mov': 'video/quicktime', '.webm': 'video/webm', '.mkv': 'video/x-matroska',
-  '.wav': 'audio/wav', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.png': 'image/png',
+  '.mp4': 'video/mp4',
+  '.m4v': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.webm': 'video/webm',
+  '.mkv': 'video/x-matroska',
+  '.wav': 'audio/wav',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.png': 'image/png',
 };
 
 function sendText(res: ServerResponse, status: number, text: string): void {
@@ -68,5 +75,7 @@ export async function serveMedia(req: IncomingMessage, res: ServerResponse, sour
     res.end();
     return;
   }
-  createReadStream(path, { start, end }).on('error', () => res.destroy()).pipe(res);
+  createReadStream(path, { start, end })
+    .on('error', () => res.destroy())
+    .pipe(res);
 }

@@ -41,11 +41,15 @@ export const ReviewDecision = z
     note: z.string().max(2000).optional(),
     edits: SampleEdits.optional(),
     /** the queue it was decided from */
-    queue: z.string().regex(/^[a-z0-9:_-]{1,64}$/).optional(),
+    queue: z
+      .string()
+      .regex(/^[a-z0-9:_-]{1,64}$/)
+      .optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
-    if (d.verdict === 'reject' && !d.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: `a reject needs a reason: one of ${REJECT_REASONS.join(', ')}` });
+    if (d.verdict === 'reject' && !d.reason)
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: `a reject needs a reason: one of ${REJECT_REASONS.join(', ')}` });
     if (d.verdict !== 'reject' && d.reason) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'only a reject has a reason' });
     if (d.verdict === 'edit' && !d.edits) ctx.addIssue({ code: 'custom', path: ['edits'], message: 'an edit needs the edited fields' });
     if (d.verdict !== 'edit' && d.edits) ctx.addIssue({ code: 'custom', path: ['edits'], message: 'only an edit carries edited fields' });

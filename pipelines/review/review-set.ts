@@ -115,9 +115,20 @@ export async function loadReviewSet(outDir: string, store: Store): Promise<Revie
   const samples: ReviewSample[] = [];
   let missingSnapshots = 0;
   const add = (snapshot: Segment, hash: string, fields: { split: string | null; published: ReviewStatus; inCorpus: boolean; media: SampleMedia }) => {
-    samples.push({ index: samples.length, segmentId: snapshot.id, hash, name: snapshot.clip.name, snapshot, ...fields, flags: flagsOf(snapshot, checks), disagreement: disagree(snapshot, checks) });
+    samples.push({
+      index: samples.length,
+      segmentId: snapshot.id,
+      hash,
+      name: snapshot.clip.name,
+      snapshot,
+      ...fields,
+      flags: flagsOf(snapshot, checks),
+      disagreement: disagree(snapshot, checks),
+    });
   };
-  const loaded = await mapLimit(rows, 16, async (row) => (typeof row.review_hash === 'string' ? readSnapshot(store, String(row.segment_id), row.review_hash) : null));
+  const loaded = await mapLimit(rows, 16, async (row) =>
+    typeof row.review_hash === 'string' ? readSnapshot(store, String(row.segment_id), row.review_hash) : null,
+  );
   rows.forEach((row, i) => {
     const snapshot = loaded[i];
     if (!snapshot) {
@@ -140,7 +151,9 @@ export async function loadReviewSet(outDir: string, store: Store): Promise<Revie
     });
   });
   if (rows.length > 0 && missingSnapshots === rows.length) {
-    throw new ReviewSetupError(`the store ${store.location} holds no review snapshot of ${outDir}'s rows: pass the --store the run used (and its review stage wrote to)`);
+    throw new ReviewSetupError(
+      `the store ${store.location} holds no review snapshot of ${outDir}'s rows: pass the --store the run used (and its review stage wrote to)`,
+    );
   }
 
   // Segments the review stage dropped: shown so a decision can be revisited, with media from the store.
@@ -160,7 +173,12 @@ export async function loadReviewSet(outDir: string, store: Store): Promise<Revie
       split: null,
       published: 'rejected',
       inCorpus: false,
-      media: { video: fromStore(snapshot.video?.key), audio: fromStore(snapshot.audio?.key), frames: stored(snapshot.frames), faces: stored(snapshot.cues?.visual?.crops) },
+      media: {
+        video: fromStore(snapshot.video?.key),
+        audio: fromStore(snapshot.audio?.key),
+        frames: stored(snapshot.frames),
+        faces: stored(snapshot.cues?.visual?.crops),
+      },
     });
   }
   return { corpus: manifest.corpus, samples, media, missingSnapshots };
@@ -199,7 +217,9 @@ function flagsOf(segment: Segment, checks: Checks): string[] {
 function disagree(segment: Segment, checks: Checks): boolean {
   const { labels, crosscheck } = segment;
   if (!labels || !crosscheck) return false;
-  return !(agrees(labels, crosscheck.primary, checks.consistency, checks.vocabulary) || agrees(crosscheck, labels.primary, checks.consistency, checks.vocabulary));
+  return !(
+    agrees(labels, crosscheck.primary, checks.consistency, checks.vocabulary) || agrees(crosscheck, labels.primary, checks.consistency, checks.vocabulary)
+  );
 }
 
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -215,4 +235,3 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) 
   );
   return out;
 }
-

@@ -72,14 +72,14 @@ const LIST_LIMIT = 5000;
 const REFRESH_MS = 1000;
 const COOKIE = 'emoforge_review';
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const PAGE_FILES: Record<string, { readonly file: string; readonly type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/review.js': { file: 'review.js', type: 'text/javascript; charset=utf-8' },
   '/review.css': { file: 'review.css', type: 'text/css; charset=utf-8' },
 };
-
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
@@ -92,7 +92,8 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
   const policy = options.resolve ?? 'strictest';
   if (!RESOLVE_POLICIES.includes(policy)) throw new ReviewOptionError(`resolve must be one of ${RESOLVE_POLICIES.join(', ')}, got ${JSON.stringify(policy)}`);
   const startQueue = options.queue === undefined ? 'random' : parseQueue(options.queue);
-  if (!startQueue) throw new ReviewOptionError(`--queue must be one of ${QUEUES.join(', ')} or label:EMOTION (${EMOTIONS.join(', ')}), got ${JSON.stringify(options.queue)}`);
+  if (!startQueue)
+    throw new ReviewOptionError(`--queue must be one of ${QUEUES.join(', ')} or label:EMOTION (${EMOTIONS.join(', ')}), got ${JSON.stringify(options.queue)}`);
   const defaultReviewer = options.reviewer === undefined ? undefined : ReviewerName.safeParse(options.reviewer);
   if (defaultReviewer && !defaultReviewer.success) throw new ReviewOptionError(`--reviewer: ${defaultReviewer.error.issues[0]?.message}`);
   const token = options.token ?? (isLoopback(host) ? undefined : randomBytes(24).toString('base64url'));
@@ -121,7 +122,8 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
     res.setHeader('Referrer-Policy', 'no-referrer');
     res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
     res.setHeader('X-Frame-Options', 'DENY');
-    if (isLoopback(host) && !state.allowedHosts.has(String(req.headers.host ?? ''))) return sendText(res, 403, 'this review server answers only to its own address (Host header)');
+    if (isLoopback(host) && !state.allowedHosts.has(String(req.headers.host ?? '')))
+      return sendText(res, 403, 'this review server answers only to its own address (Host header)');
     if (req.headers['sec-fetch-site'] === 'cross-site') return sendText(res, 403, 'cross-site requests are refused');
     const url = new URL(req.url ?? '/', 'http://review.invalid');
     if (token) {
@@ -144,7 +146,8 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
       res.end();
       return;
     }
-    if (path === '/api/state' && method === 'GET') return sendJson(res, 200, await stateOf(url.searchParams.get('reviewer') ?? '', url.searchParams.get('queue') ?? startQueue!));
+    if (path === '/api/state' && method === 'GET')
+      return sendJson(res, 200, await stateOf(url.searchParams.get('reviewer') ?? '', url.searchParams.get('queue') ?? startQueue!));
     const sampleMatch = /^\/api\/samples\/(\d{1,9})$/.exec(path);
     if (sampleMatch && method === 'GET') {
       const sample = set.samples[Number(sampleMatch[1])];
@@ -153,7 +156,8 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
     }
     if (path === '/api/decisions' && method === 'POST') return decide(req, res);
     const mediaMatch = /^\/media\/(\d{1,9})$/.exec(path);
-    if (mediaMatch && (method === 'GET' || method === 'HEAD')) return serveMedia(req, res, set.media[Number(mediaMatch[1])], { outDir: options.outDir, mediaRoot, store: options.store });
+    if (mediaMatch && (method === 'GET' || method === 'HEAD'))
+      return serveMedia(req, res, set.media[Number(mediaMatch[1])], { outDir: options.outDir, mediaRoot, store: options.store });
     if (file || sampleMatch || mediaMatch || path.startsWith('/api/')) return sendText(res, 405, `${method} is not allowed here`);
     return sendText(res, 404, 'not found');
   }
@@ -208,10 +212,13 @@ export async function startReviewServer(options: ReviewServerOptions): Promise<R
   }
 
   async function decide(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) return sendJson(res, 415, { error: 'decisions are JSON (Content-Type: application/json)' });
-    if (req.headers['x-emoforge-review'] !== '1') return sendJson(res, 403, { error: 'decisions come from the review page (X-Emoforge-Review header missing)' });
+    if (!String(req.headers['content-type'] ?? '').startsWith('application/json'))
+      return sendJson(res, 415, { error: 'decisions are JSON (Content-Type: application/json)' });
+    if (req.headers['x-emoforge-review'] !== '1')
+      return sendJson(res, 403, { error: 'decisions come from the review page (X-Emoforge-Review header missing)' });
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host}`) return sendJson(res, 403, { error: 'decisions come from the review page (foreign Origin)' });
+    if (origin !== undefined && origin !== `http://${req.headers.host}`)
+      return sendJson(res, 403, { error: 'decisions come from the review page (foreign Origin)' });
     let body: Record<string, unknown>;
     try {
       body = JSON.parse(await readBody(req)) as Record<string, unknown>;

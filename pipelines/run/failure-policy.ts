@@ -29,7 +29,12 @@ export async function stageOutcome(stage: RecordStage<any>, config: unknown, inp
     // An error no stage classified: treated as transient, so a bug or a flaky dependency never
     // removes published rows (publish.allowPartial publishes anyway).
     ctx.log.error({ err: error }, `stage ${stage.name} failed on a record`);
-    return { kind: 'drop', reason: 'stage-error', detail: `${stage.name} threw: ${(error as Error).message ?? String(error)}`, transient: `${stage.name} (unexpected error)` };
+    return {
+      kind: 'drop',
+      reason: 'stage-error',
+      detail: `${stage.name} threw: ${(error as Error).message ?? String(error)}`,
+      transient: `${stage.name} (unexpected error)`,
+    };
   }
   if (isDrop(result)) return { kind: 'drop', reason: result.reason, detail: result.detail };
   // A stage's output must still be a valid segment: a bug upstream never reaches Parquet.
@@ -38,7 +43,11 @@ export async function stageOutcome(stage: RecordStage<any>, config: unknown, inp
     const check = Segment.safeParse(output);
     if (!check.success) {
       const where = check.error.issues[0];
-      return { kind: 'drop', reason: 'invalid-stage-output', detail: `${stage.name} produced an invalid segment at ${where?.path.join('.')}: ${where?.message}` };
+      return {
+        kind: 'drop',
+        reason: 'invalid-stage-output',
+        detail: `${stage.name} produced an invalid segment at ${where?.path.join('.')}: ${where?.message}`,
+      };
     }
   }
   return { kind: 'ok', value: result };

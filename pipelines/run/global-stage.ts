@@ -11,7 +11,13 @@ import { statsFor, type StatsTable } from '../stats.ts';
 import { stageContext, type RunScope } from './context.ts';
 
 /** Returns the corpus with the stage's decision as its newest layer; its drops join `drops` as segments meet it. */
-export async function runGlobalStage(planned: PlannedStage<GlobalStage<any>>, corpus: StoredCorpus, drops: Drop[], stats: StatsTable, scope: RunScope): Promise<StoredCorpus> {
+export async function runGlobalStage(
+  planned: PlannedStage<GlobalStage<any>>,
+  corpus: StoredCorpus,
+  drops: Drop[],
+  stats: StatsTable,
+  scope: RunScope,
+): Promise<StoredCorpus> {
   const { stage, config } = planned;
   const stageStats = statsFor(stats, stage.name);
   const ctx = stageContext(stage.name, stageStats, scope);

@@ -35,7 +35,13 @@ export async function readPartition(store: Store, key: string): Promise<Partitio
  * Processes one partition and stores its result under `key`. Not stored when records failed
  * transiently (a re-run retries them) or when stand-in teacher text (a dry run) flowed through.
  */
-export async function processAndStore(stages: readonly PlannedStage<RecordStage<any>>[], items: readonly (Clip | Segment)[], key: string, stats: StatsTable, scope: RunScope): Promise<PartitionResult> {
+export async function processAndStore(
+  stages: readonly PlannedStage<RecordStage<any>>[],
+  items: readonly (Clip | Segment)[],
+  key: string,
+  stats: StatsTable,
+  scope: RunScope,
+): Promise<PartitionResult> {
   const result = await processPartition(stages, items, stats, scope);
   if (scope.signal.aborted) throw abortError(scope.signal);
   const { transientDrops, ...durable } = result;
@@ -46,7 +52,12 @@ export async function processAndStore(stages: readonly PlannedStage<RecordStage<
 }
 
 /** Runs every input of a partition (a clip, or a segment of a later phase) through the stages, in id order. */
-async function processPartition(stages: readonly PlannedStage<RecordStage<any>>[], items: readonly (Clip | Segment)[], stats: StatsTable, scope: RunScope): Promise<PartitionResult> {
+async function processPartition(
+  stages: readonly PlannedStage<RecordStage<any>>[],
+  items: readonly (Clip | Segment)[],
+  stats: StatsTable,
+  scope: RunScope,
+): Promise<PartitionResult> {
   const segments: Segment[] = [];
   const drops: Drop[] = [];
   let transientDrops = 0;

@@ -23,7 +23,13 @@ export async function runPass(plan: Plan, options: RunOptions, teachers: Teacher
   const source = await ingest(plan, options, stats, { store, log, signal, teachers, root: '' });
   const drops: Drop[] = [...source.drops];
   const executor = options.executor ?? localExecutor;
-  const { corpus, partitions } = await runPhases(plan, source.clips, { scope: { store, log, signal, teachers, root: source.root, uncached }, executor, progress: options.progress, stats, drops });
+  const { corpus, partitions } = await runPhases(plan, source.clips, {
+    scope: { store, log, signal, teachers, root: source.root, uncached },
+    executor,
+    progress: options.progress,
+    stats,
+    drops,
+  });
   // What this run learnt of answer lengths, for later dry runs (a dry run learns nothing).
   await teachers.persist?.();
 
@@ -82,7 +88,14 @@ async function ingest(plan: Plan, options: RunOptions, stats: StatsTable, scope:
   const ingestStarted = performance.now();
   const source = await plan.source.stage.run(
     plan.source.config,
-    { input: options.input, limit: options.limit, rehash: options.rehash, partitions: plan.config.partitions, refused: options.refusedInputs, onProgress: (d, t) => options.progress?.ingestProgress(d, t) },
+    {
+      input: options.input,
+      limit: options.limit,
+      rehash: options.rehash,
+      partitions: plan.config.partitions,
+      refused: options.refusedInputs,
+      onProgress: (d, t) => options.progress?.ingestProgress(d, t),
+    },
     stageContext(plan.source.stage.name, ingestStats, scope),
   );
   ingestStats.wallMs += performance.now() - ingestStarted;

@@ -25,7 +25,11 @@ interface PhasesRun {
 }
 
 /** Runs the phases over ingest's clips; returns the corpus they leave (undefined with no clips) and the partition counts of all record phases. */
-export async function runPhases(plan: Plan, clips: readonly Clip[], run: PhasesRun): Promise<{ corpus: StoredCorpus | undefined; partitions: PartitionCounts }> {
+export async function runPhases(
+  plan: Plan,
+  clips: readonly Clip[],
+  run: PhasesRun,
+): Promise<{ corpus: StoredCorpus | undefined; partitions: PartitionCounts }> {
   const { scope, executor, stats, drops } = run;
   const finished: StatsTable = {};
   const inFlight = new Set<StatsTable>();

@@ -24,13 +24,26 @@ interface PartitionJob {
  * this code would not produce (a worker running another emoforge version or config): its result
  * would be stored where the coordinator never looks.
  */
-export async function runPartitionJob(plan: Plan, job: PartitionJob, context: { readonly store: Store; readonly log: Logger; readonly signal: AbortSignal }): Promise<PartitionResult> {
+export async function runPartitionJob(
+  plan: Plan,
+  job: PartitionJob,
+  context: { readonly store: Store; readonly log: Logger; readonly signal: AbortSignal },
+): Promise<PartitionResult> {
   const phase = plan.phases[job.phase];
   if (!phase || phase.kind === 'global') throw new FatalError(`job names phase ${job.phase}, which is not a record phase of this config`);
   const teachers = createTeacherRegistry(plan.teachers, { store: context.store, log: context.log, signal: context.signal, budget: plan.config.budget });
   const key = partitionKey(phase.stages.at(-1)!.fingerprint, teacherFingerprint(teachers), job.items);
-  if (key !== job.key) throw new FatalError(`partition key mismatch (coordinator ${job.key}, worker ${key}): this worker runs a different emoforge version, config or teacher setup than the run that queued the job`);
-  const result = await processAndStore(phase.stages, job.items, key, {}, { store: context.store, log: context.log, signal: context.signal, teachers, root: job.root });
+  if (key !== job.key)
+    throw new FatalError(
+      `partition key mismatch (coordinator ${job.key}, worker ${key}): this worker runs a different emoforge version, config or teacher setup than the run that queued the job`,
+    );
+  const result = await processAndStore(
+    phase.stages,
+    job.items,
+    key,
+    {},
+    { store: context.store, log: context.log, signal: context.signal, teachers, root: job.root },
+  );
   await teachers.persist?.();
   return result;
 }

@@ -10,7 +10,12 @@ import { stageContext, type RunScope } from './context.ts';
 import { stageOutcome, type CachedOutcome, type Outcome } from './failure-policy.ts';
 
 /** Returns the stage's output (one segment, or a clip stage's segments) or a drop, `transient` when it failed transiently. */
-export async function runRecordStage(planned: PlannedStage<RecordStage<any>>, input: Clip | Segment, stats: StatsTable, scope: RunScope): Promise<Segment | Segment[] | (DropResult & { transient?: string })> {
+export async function runRecordStage(
+  planned: PlannedStage<RecordStage<any>>,
+  input: Clip | Segment,
+  stats: StatsTable,
+  scope: RunScope,
+): Promise<Segment | Segment[] | (DropResult & { transient?: string })> {
   const { stage, config } = planned;
   const stageStats = statsFor(stats, stage.name);
   stageStats.in++;

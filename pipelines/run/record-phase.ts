@@ -40,7 +40,11 @@ export interface PartitionCounts {
   skipped: number;
 }
 
-export async function runRecordPhase(stages: readonly PlannedStage<RecordStage<any>>[], input: PhaseInput, phase: RecordPhase): Promise<{ parts: CorpusPart[]; drops: Drop[]; partitions: PartitionCounts }> {
+export async function runRecordPhase(
+  stages: readonly PlannedStage<RecordStage<any>>[],
+  input: PhaseInput,
+  phase: RecordPhase,
+): Promise<{ parts: CorpusPart[]; drops: Drop[]; partitions: PartitionCounts }> {
   const { scope, finished, inFlight, executor } = phase;
   const { store, log, signal } = scope;
   const partitions = input.partitions;

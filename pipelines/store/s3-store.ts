@@ -98,7 +98,8 @@ export class S3Store implements Store {
       throw new Error(`S3Store partSize must be a whole number of at least 5 MiB (5242880), got ${options.partSize}`);
     }
     this.queueSize = options.queueSize ?? 4;
-    if (!Number.isInteger(this.queueSize) || this.queueSize < 1) throw new Error(`S3Store queueSize must be a whole number of at least 1, got ${options.queueSize}`);
+    if (!Number.isInteger(this.queueSize) || this.queueSize < 1)
+      throw new Error(`S3Store queueSize must be a whole number of at least 1, got ${options.queueSize}`);
     const scratchRoot = options.scratchDir ?? (process.env.EMOFORGE_S3_CACHE || join(tmpdir(), 'emoforge-s3-cache'));
     this.scratchDir = join(scratchRoot, sha256(this.location).slice(0, 16));
     const config = { ...s3ClientConfig(), ...options.client };
@@ -143,7 +144,13 @@ export class S3Store implements Store {
       return true;
     } catch (error) {
       const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-      if (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412 || e.name === 'ConditionalRequestConflict' || e.$metadata?.httpStatusCode === 409) return false;
+      if (
+        e.name === 'PreconditionFailed' ||
+        e.$metadata?.httpStatusCode === 412 ||
+        e.name === 'ConditionalRequestConflict' ||
+        e.$metadata?.httpStatusCode === 409
+      )
+        return false;
       throw this.explain(error, 'write', Key);
     }
   }
@@ -269,23 +276,40 @@ export class S3Store implements Store {
     const name = e.name ?? e.code ?? '';
     const status = e.$metadata?.httpStatusCode;
     if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(e.message ?? '')) {
-      return new FatalError(`cannot ${action} ${where}: no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or run where an instance/pod role applies)`, { cause: error });
+      return new FatalError(
+        `cannot ${action} ${where}: no AWS credentials found; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or run where an instance/pod role applies)`,
+        { cause: error },
+      );
     }
     if (name === 'NoSuchBucket') {
-      return new FatalError(`cannot ${action} ${where}: bucket "${this.bucket}" does not exist at ${endpoint}; create it (aws s3 mb s3://${this.bucket}, mc mb ALIAS/${this.bucket}) or fix the store location`, { cause: error });
+      return new FatalError(
+        `cannot ${action} ${where}: bucket "${this.bucket}" does not exist at ${endpoint}; create it (aws s3 mb s3://${this.bucket}, mc mb ALIAS/${this.bucket}) or fix the store location`,
+        { cause: error },
+      );
     }
     if (name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
-      return new FatalError(`cannot ${action} ${where}: ${endpoint} rejected the credentials (${name}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE`, { cause: error });
+      return new FatalError(
+        `cannot ${action} ${where}: ${endpoint} rejected the credentials (${name}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE`,
+        { cause: error },
+      );
     }
     if (name === 'AccessDenied' || status === 403) {
-      return new FatalError(`cannot ${action} ${where}: access denied; the credentials need s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on ${this.location}`, { cause: error });
+      return new FatalError(
+        `cannot ${action} ${where}: access denied; the credentials need s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on ${this.location}`,
+        { cause: error },
+      );
     }
     if (/Region is missing/i.test(e.message ?? '')) {
-      return new FatalError(`cannot ${action} ${where}: no AWS region configured; set AWS_REGION (any value, e.g. us-east-1, for MinIO/Ceph)`, { cause: error });
+      return new FatalError(`cannot ${action} ${where}: no AWS region configured; set AWS_REGION (any value, e.g. us-east-1, for MinIO/Ceph)`, {
+        cause: error,
+      });
     }
     const code = (error as { code?: string }).code ?? (error as { cause?: { code?: string } }).cause?.code;
     if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-      return new Error(`cannot ${action} ${where}: cannot reach ${endpoint} (${code}); check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 and that the server is up`, { cause: error });
+      return new Error(
+        `cannot ${action} ${where}: cannot reach ${endpoint} (${code}); check AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3 and that the server is up`,
+        { cause: error },
+      );
     }
     return new Error(`cannot ${action} ${where}: ${name || 'error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(error)}`, { cause: error });
   }
@@ -299,5 +323,7 @@ function isMissing(error: unknown): boolean {
 /** A response body that ended early (connection reset or aborted while streaming). */
 function isCutOff(error: unknown): boolean {
   const e = error as { name?: string; code?: string; message?: string; $metadata?: unknown };
-  return e.$metadata === undefined && (e.code === 'ECONNRESET' || e.message === 'aborted' || e.name === 'AbortError' || e.code === 'ERR_STREAM_PREMATURE_CLOSE');
+  return (
+    e.$metadata === undefined && (e.code === 'ECONNRESET' || e.message === 'aborted' || e.name === 'AbortError' || e.code === 'ERR_STREAM_PREMATURE_CLOSE')
+  );
 }

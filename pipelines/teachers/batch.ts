@@ -98,11 +98,17 @@ export class BatchQueue {
     const id = customIdOf(key);
     const pointer = await this.pointer(id);
     if (pointer?.batchId) {
-      throw new TransientRecordError('teacher-batch-pending', `teacher '${this.teacher}': the ${role} request is in batch ${pointer.batchId}; emoforge picks the answer up when the batch ends`);
+      throw new TransientRecordError(
+        'teacher-batch-pending',
+        `teacher '${this.teacher}': the ${role} request is in batch ${pointer.batchId}; emoforge picks the answer up when the batch ends`,
+      );
     }
     const tried = this.submittedHere.get(id) ?? 0;
     if (tried >= this.config.maxAttempts) {
-      throw new TransientRecordError('teacher-batch-failed', `teacher '${this.teacher}': the ${role} request failed in ${tried} batch(es) (last: ${pointer?.lastError ?? 'unknown'}); run again to retry it, or use the teacher without batch`);
+      throw new TransientRecordError(
+        'teacher-batch-failed',
+        `teacher '${this.teacher}': the ${role} request failed in ${tried} batch(es) (last: ${pointer?.lastError ?? 'unknown'}); run again to retry it, or use the teacher without batch`,
+      );
     }
     this.queued.set(id, { key, role, body });
     throw new TransientRecordError('teacher-batch-pending', `teacher '${this.teacher}': the ${role} request joins the next batch`);
@@ -116,12 +122,23 @@ export class BatchQueue {
       const chunk = entries.slice(start, start + this.config.maxRequestsPerBatch);
       const jsonl = chunk.map(([id, r]) => `${JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: r.body })}\n`).join('');
       const file = await this.call('files.create', signal, async (openai, options) => ({
-        value: await openai.files.create({ file: await toFile(Buffer.from(jsonl), 'emoforge-batch.jsonl', { type: 'application/jsonl' }), purpose: 'batch' }, options),
+        value: await openai.files.create(
+          { file: await toFile(Buffer.from(jsonl), 'emoforge-batch.jsonl', { type: 'application/jsonl' }), purpose: 'batch' },
+          options,
+        ),
       }));
       const batch = await this.call('batches.create', signal, async (openai, options) => ({
-        value: await openai.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { emoforge_teacher: this.teacher } }, options),
+        value: await openai.batches.create(
+          { input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', metadata: { emoforge_teacher: this.teacher } },
+          options,
+        ),
       }));
-      const record: OpenBatch = { format: FORMAT, batchId: batch.id, inputFileId: file.id, requests: Object.fromEntries(chunk.map(([id, r]) => [id, { key: r.key, role: r.role }])) };
+      const record: OpenBatch = {
+        format: FORMAT,
+        batchId: batch.id,
+        inputFileId: file.id,
+        requests: Object.fromEntries(chunk.map(([id, r]) => [id, { key: r.key, role: r.role }])),
+      };
       await this.store.put(`${this.prefix}/open/${safeId(batch.id)}.json`, JSON.stringify(record));
       for (const [id] of chunk) {
         const previous = await this.pointer(id);
@@ -147,7 +164,10 @@ export class BatchQueue {
         pending += total;
         openBatches++;
         const counts = batch.request_counts;
-        this.log.info({ teacher: this.teacher, batch: batch.id, status: batch.status, completed: counts?.completed, failed: counts?.failed, total }, 'batch running');
+        this.log.info(
+          { teacher: this.teacher, batch: batch.id, status: batch.status, completed: counts?.completed, failed: counts?.failed, total },
+          'batch running',
+        );
         continue;
       }
       await this.settle(record, batch.status, batch.output_file_id ?? null, batch.error_file_id ?? null, signal);
@@ -179,7 +199,11 @@ export class BatchQueue {
       const text = await this.download(errorFileId, signal);
       for (const line of text.split('\n')) {
         if (!line.trim()) continue;
-        const entry = JSON.parse(line) as { custom_id: string; response?: { status_code?: number; body?: { error?: { message?: string } } } | null; error?: { message?: string; code?: string } | null };
+        const entry = JSON.parse(line) as {
+          custom_id: string;
+          response?: { status_code?: number; body?: { error?: { message?: string } } } | null;
+          error?: { message?: string; code?: string } | null;
+        };
         errors.set(entry.custom_id, entry.error?.message ?? entry.response?.body?.error?.message ?? `status ${entry.response?.status_code}`);
       }
     }
@@ -193,7 +217,10 @@ export class BatchQueue {
       await this.writePointer(id, { format: FORMAT, batchId: null, attempts: previous?.attempts ?? 1, lastError: reason });
       this.onFailure(request.role);
     }
-    this.log.info({ teacher: this.teacher, batch: record.batchId, status, answered: answered.size, failed: Object.keys(record.requests).length - answered.size }, 'batch settled');
+    this.log.info(
+      { teacher: this.teacher, batch: record.batchId, status, answered: answered.size, failed: Object.keys(record.requests).length - answered.size },
+      'batch settled',
+    );
   }
 
   private async download(fileId: string, signal: AbortSignal): Promise<string> {
@@ -210,7 +237,11 @@ export class BatchQueue {
   }
 
   /** One uncached API call through the endpoint client's limits and retries. */
-  private async call<T>(operation: string, signal: AbortSignal, send: (openai: OpenAI, options: { readonly signal: AbortSignal; readonly timeout: number; readonly maxRetries: 0 }) => Promise<{ value: T }>): Promise<T> {
+  private async call<T>(
+    operation: string,
+    signal: AbortSignal,
+    send: (openai: OpenAI, options: { readonly signal: AbortSignal; readonly timeout: number; readonly maxRetries: 0 }) => Promise<{ value: T }>,
+  ): Promise<T> {
     const result = await this.client.request<T>({ operation, params: { operation }, cache: false, signal, send });
     return result.value;
   }

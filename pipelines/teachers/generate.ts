@@ -36,7 +36,9 @@ type TemplateConfig = z.output<ReturnType<typeof templateConfig>>;
  * A segment stage that asks teachers: cached per record (a re-run never pays a teacher twice), its
  * teacher roles those of its tasks.
  */
-export function teacherStage<C>(spec: Omit<SegmentStage<C>, 'kind' | 'cache' | 'teacherRoles'> & { readonly tasks: readonly AnyTeacherTask[] }): SegmentStage<C> {
+export function teacherStage<C>(
+  spec: Omit<SegmentStage<C>, 'kind' | 'cache' | 'teacherRoles'> & { readonly tasks: readonly AnyTeacherTask[] },
+): SegmentStage<C> {
   const { tasks, ...stage } = spec;
   return { kind: 'segment', cache: true, teacherRoles: tasks.map((task) => task.role), ...stage };
 }

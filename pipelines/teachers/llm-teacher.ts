@@ -6,7 +6,12 @@
 // dropped with the raw text kept in the reason's detail. Caching, rate limits and transport retries
 // are the shared endpoint client's; this class only counts what they did, per role, for the cost
 // table.
-import type { ChatCompletion, ChatCompletionContentPart, ChatCompletionCreateParamsNonStreaming, ChatCompletionMessageParam } from 'openai/resources/chat/completions';
+import type {
+  ChatCompletion,
+  ChatCompletionContentPart,
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionMessageParam,
+} from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { countChatInputTokens, estimateChatTokens, type EndpointClient, type EndpointResult } from '../endpoints/index.ts';
 import { RecordError, TransientRecordError } from '../errors.ts';
@@ -120,11 +125,19 @@ export class LlmTeacher implements Teacher {
     const schema = jsonSchemaOf(task.output);
     const { structuredOutput } = this.options;
     const messages: ChatCompletionMessageParam[] = [
-      { role: 'system', content: structuredOutput === 'json_object' ? `${rendered.system}\n\nAnswer with one JSON object, and nothing else, that matches this JSON Schema:\n${JSON.stringify(schema.plain)}` : rendered.system },
+      {
+        role: 'system',
+        content:
+          structuredOutput === 'json_object'
+            ? `${rendered.system}\n\nAnswer with one JSON object, and nothing else, that matches this JSON Schema:\n${JSON.stringify(schema.plain)}`
+            : rendered.system,
+      },
       { role: 'user', content: request.media ? userContentWithMedia(rendered.user, request.media) : rendered.user },
     ];
     const responseFormat: ChatCompletionCreateParamsNonStreaming['response_format'] =
-      structuredOutput === 'json_object' ? { type: 'json_object' } : { type: 'json_schema', json_schema: { name: `emoforge_${role}`, schema: schema.strict, strict: true } };
+      structuredOutput === 'json_object'
+        ? { type: 'json_object' }
+        : { type: 'json_schema', json_schema: { name: `emoforge_${role}`, schema: schema.strict, strict: true } };
     return { role, prompt, schema, messages, responseFormat };
   }
 
@@ -156,7 +169,10 @@ export class LlmTeacher implements Teacher {
           if (!allCached) this.calibration.record(role, { estimatedInputTokens, ...usage });
           return { value: checked.value, usage, cached: allCached, teacher: this.name, model: this.model, template: prompt.ref };
         }
-        const cut = choice?.finish_reason === 'length' ? `; the answer was cut at the token limit, raise params.max_tokens (now ${params.max_tokens ?? 'the server default'})` : '';
+        const cut =
+          choice?.finish_reason === 'length'
+            ? `; the answer was cut at the token limit, raise params.max_tokens (now ${params.max_tokens ?? 'the server default'})`
+            : '';
         if (attempt >= maxInvalidRetries) {
           throw new RecordError(
             'teacher-invalid-output',
@@ -186,7 +202,11 @@ export class LlmTeacher implements Teacher {
   }
 
   /** One chat request through the shared client, with its HTTP attempts, cache hit and cost counted. */
-  private async complete(role: string, body: Omit<ChatCompletionCreateParamsNonStreaming, 'model' | 'stream'>, signal: AbortSignal): Promise<EndpointResult<ChatCompletion>> {
+  private async complete(
+    role: string,
+    body: Omit<ChatCompletionCreateParamsNonStreaming, 'model' | 'stream'>,
+    signal: AbortSignal,
+  ): Promise<EndpointResult<ChatCompletion>> {
     // The same operation and params as EndpointClient.chat(), so both share cache entries; the
     // custom send only adds the attempt count, which the client does not report on failure.
     const params = { ...body, model: this.client.config.model };
@@ -194,7 +214,10 @@ export class LlmTeacher implements Teacher {
     const { ledger, budget, batch } = this.options;
     if (batch && !(await this.client.isCached('chat.completions', params))) {
       if (budget && ledger.spentUSD() >= budget.maxUSD) {
-        throw new TransientRecordError('budget-exhausted', `budget.maxUSD $${budget.maxUSD} is spent ($${ledger.spentUSD().toFixed(4)} this run): raise budget.maxUSD and run again; answers already paid for come from the cache`);
+        throw new TransientRecordError(
+          'budget-exhausted',
+          `budget.maxUSD $${budget.maxUSD} is spent ($${ledger.spentUSD().toFixed(4)} this run): raise budget.maxUSD and run again; answers already paid for come from the cache`,
+        );
       }
       return batch.defer(role, this.client.cacheKey('chat.completions', params), params);
     }
@@ -207,7 +230,10 @@ export class LlmTeacher implements Teacher {
         async send(openai, requestOptions) {
           // Only requests that would go over HTTP reach send(): a cache hit is never refused.
           if (budget && ledger.spentUSD() >= budget.maxUSD) {
-            throw new TransientRecordError('budget-exhausted', `budget.maxUSD $${budget.maxUSD} is spent ($${ledger.spentUSD().toFixed(4)} this run): raise budget.maxUSD and run again; answers already paid for come from the cache`);
+            throw new TransientRecordError(
+              'budget-exhausted',
+              `budget.maxUSD $${budget.maxUSD} is spent ($${ledger.spentUSD().toFixed(4)} this run): raise budget.maxUSD and run again; answers already paid for come from the cache`,
+            );
           }
           attempts++;
           const completion = await openai.chat.completions.create({ ...params, stream: false }, requestOptions);
@@ -228,7 +254,10 @@ export class LlmTeacher implements Teacher {
 export function userContentWithMedia(text: string, media: TeacherMedia): ChatCompletionContentPart[] {
   const parts: ChatCompletionContentPart[] = [{ type: 'text', text }];
   for (const image of media.images ?? []) {
-    parts.push({ type: 'image_url', image_url: { url: `data:image/jpeg;base64,${Buffer.from(image.jpeg).toString('base64')}`, detail: media.imageDetail ?? 'low' } });
+    parts.push({
+      type: 'image_url',
+      image_url: { url: `data:image/jpeg;base64,${Buffer.from(image.jpeg).toString('base64')}`, detail: media.imageDetail ?? 'low' },
+    });
   }
   if (media.wav) parts.push({ type: 'input_audio', input_audio: { data: Buffer.from(media.wav).toString('base64'), format: 'wav' } });
   return parts;
@@ -254,7 +283,22 @@ interface SchemaForms {
 }
 
 /** Keywords strict structured outputs reject (or servers handle unevenly); zod checks them after. */
-const CONSTRAINT_KEYWORDS = ['$schema', 'minLength', 'maxLength', 'pattern', 'format', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minItems', 'maxItems', 'uniqueItems', 'default'];
+const CONSTRAINT_KEYWORDS = [
+  '$schema',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'format',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'default',
+];
 
 const schemaForms = new WeakMap<z.ZodType, SchemaForms>();
 

@@ -84,7 +84,9 @@ export function loadPromptTemplate(dir: string, role: string, label = 'promptsDi
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(file, [`${label}: cannot read the prompt for role '${role}' (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); add ${role}.yaml with id, version, system and user`]);
+    throw new ConfigError(file, [
+      `${label}: cannot read the prompt for role '${role}' (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); add ${role}.yaml with id, version, system and user`,
+    ]);
   }
   let raw: unknown;
   try {
@@ -93,11 +95,18 @@ export function loadPromptTemplate(dir: string, role: string, label = 'promptsDi
     throw new ConfigError(file, [`not valid YAML: ${(error as Error).message}`]);
   }
   const parsed = PromptFile.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(file, parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`));
+  if (!parsed.success)
+    throw new ConfigError(
+      file,
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`),
+    );
   const { id, version, system, user } = parsed.data;
   const problems: string[] = [];
   if (id.split('.')[0] !== role) problems.push(`id: '${id}' must start with the role, e.g. '${role}.llm'`);
-  for (const [field, body] of [['system', system], ['user', user]] as const) {
+  for (const [field, body] of [
+    ['system', system],
+    ['user', user],
+  ] as const) {
     for (const [, name] of body.matchAll(PLACEHOLDER)) {
       if (!(name in PLACEHOLDERS)) problems.push(`${field}: unknown placeholder {{${name}}} (known: ${Object.keys(PLACEHOLDERS).join(', ')})`);
     }
@@ -136,7 +145,10 @@ export function transcriptBlock(segment: Segment): string {
   const transcript = segment.transcript;
   if (!transcript || /^en(-|$)/i.test(transcript.language)) return dataBlock('transcript', transcript?.text);
   const original = dataBlock('transcript', transcript.text).replace('<transcript>', `<transcript lang="${attribute(transcript.language)}">`);
-  const english = segment.translation?.status === 'translated' && segment.translation.text ? `\n${dataBlock('transcript', segment.translation.text).replace('<transcript>', '<transcript lang="en" source="translation">')}` : '';
+  const english =
+    segment.translation?.status === 'translated' && segment.translation.text
+      ? `\n${dataBlock('transcript', segment.translation.text).replace('<transcript>', '<transcript lang="en" source="translation">')}`
+      : '';
   return original + english;
 }
 
@@ -148,7 +160,12 @@ function attribute(value: string): string {
 function rounded(value: unknown): unknown {
   if (typeof value === 'number') return Number.isFinite(value) ? Math.round(value * 100) / 100 : null;
   if (Array.isArray(value)) return value.map(rounded);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, rounded(v)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, rounded(v)]),
+    );
   return value;
 }
 
@@ -170,7 +187,13 @@ export function cuesForPrompt(segment: Segment): Record<string, unknown> {
  */
 export function promptValues(segment: Segment, fromOptions: Readonly<Partial<Record<Placeholder, string>>> = {}): Record<Placeholder, string> {
   const labels = segment.labels
-    ? { primary: segment.labels.primary, openset: segment.labels.openset, sentiment: segment.labels.sentiment, valence: segment.labels.valence, arousal: segment.labels.arousal }
+    ? {
+        primary: segment.labels.primary,
+        openset: segment.labels.openset,
+        sentiment: segment.labels.sentiment,
+        valence: segment.labels.valence,
+        arousal: segment.labels.arousal,
+      }
     : null;
   return {
     cues: compactJson(cuesForPrompt(segment)),

@@ -29,7 +29,17 @@ import { priceOf, TeacherUsageLedger } from './usage.ts';
  * The roles pipeline stages ask for, each its stage's task object. In this order their teachers'
  * fingerprints make the pipeline's teacher fingerprint, so a new role goes at the end.
  */
-const PIPELINE_TASKS: readonly AnyTeacherTask[] = [visionTask, audioTask, describeTask, labelsTask, qaTask, rationaleTask, crosscheckTask, judgeTask, translateTask];
+const PIPELINE_TASKS: readonly AnyTeacherTask[] = [
+  visionTask,
+  audioTask,
+  describeTask,
+  labelsTask,
+  qaTask,
+  rationaleTask,
+  crosscheckTask,
+  judgeTask,
+  translateTask,
+];
 
 /** The names of the pipeline's roles, in fingerprint order. */
 export const PIPELINE_ROLES: readonly string[] = PIPELINE_TASKS.map((task) => task.role);
@@ -153,7 +163,10 @@ const teacherPath = (name: string) => `teachers.teachers.${name}`;
 export function createTeacherRegistry(config: TeachersConfigInput = {}, context: TeacherRegistryContext = {}): TeacherRegistry {
   const parsed = TeachersConfig.safeParse(config);
   if (!parsed.success) {
-    throw new ConfigError('teachers config', parsed.error.issues.map((issue) => `teachers.${issue.path.join('.')}: ${issue.message}`));
+    throw new ConfigError(
+      'teachers config',
+      parsed.error.issues.map((issue) => `teachers.${issue.path.join('.')}: ${issue.message}`),
+    );
   }
   const roles = parsed.data.roles;
   const ledger = new TeacherUsageLedger();
@@ -178,7 +191,10 @@ export function createTeacherRegistry(config: TeachersConfigInput = {}, context:
       case 'openai': {
         let batch: BatchQueue | undefined;
         if (teacherConfig.batch && !context.dryRun) {
-          if (!context.store) throw new ConfigError('teachers config', [`${teacherPath(name)}.batch: batch mode keeps batch ids and answers in the store; run it through emoforge run`]);
+          if (!context.store)
+            throw new ConfigError('teachers config', [
+              `${teacherPath(name)}.batch: batch mode keeps batch ids and answers in the store; run it through emoforge run`,
+            ]);
           batch = new BatchQueue(
             name,
             teacherConfig.batch,
@@ -245,7 +261,8 @@ export function createTeacherRegistry(config: TeachersConfigInput = {}, context:
     },
     forRole(role: string): Teacher {
       const teacher = TEACHER_ROLES.includes(role) ? teachers.get(roles[role]) : undefined;
-      if (!teacher) throw new ConfigError('teachers config', [`roles.${role}: no teacher is configured for role '${role}' (roles: ${TEACHER_ROLES.join(', ')})`]);
+      if (!teacher)
+        throw new ConfigError('teachers config', [`roles.${role}: no teacher is configured for role '${role}' (roles: ${TEACHER_ROLES.join(', ')})`]);
       return teacher;
     },
   };

@@ -23,12 +23,30 @@ const AROUSAL_HIGH_CUT = 0.2;
 
 /** Open-vocabulary words per emotion, [high-arousal variant, low-arousal variant]; neutral is empty (AffectGPT). */
 const SYNONYMS: Record<Emotion, readonly [readonly string[], readonly string[]]> = {
-  happy: [['happy', 'joyful', 'excited'], ['happy', 'content', 'pleased']],
-  sad: [['sad', 'upset', 'distressed'], ['sad', 'disappointed', 'downcast']],
-  angry: [['angry', 'furious', 'frustrated'], ['angry', 'irritated', 'annoyed']],
-  fearful: [['fearful', 'scared', 'panicked'], ['fearful', 'anxious', 'worried']],
-  surprised: [['surprised', 'astonished', 'amazed'], ['surprised', 'puzzled', 'curious']],
-  disgusted: [['disgusted', 'repulsed', 'revolted'], ['disgusted', 'disdainful', 'displeased']],
+  happy: [
+    ['happy', 'joyful', 'excited'],
+    ['happy', 'content', 'pleased'],
+  ],
+  sad: [
+    ['sad', 'upset', 'distressed'],
+    ['sad', 'disappointed', 'downcast'],
+  ],
+  angry: [
+    ['angry', 'furious', 'frustrated'],
+    ['angry', 'irritated', 'annoyed'],
+  ],
+  fearful: [
+    ['fearful', 'scared', 'panicked'],
+    ['fearful', 'anxious', 'worried'],
+  ],
+  surprised: [
+    ['surprised', 'astonished', 'amazed'],
+    ['surprised', 'puzzled', 'curious'],
+  ],
+  disgusted: [
+    ['disgusted', 'repulsed', 'revolted'],
+    ['disgusted', 'disdainful', 'displeased'],
+  ],
   neutral: [[], []],
 };
 
@@ -54,14 +72,14 @@ function describeVideo(segment: Segment, estimate: EmotionEstimate): string {
   const frames = segment.frames?.length ?? 0;
   const visual = segment.cues?.visual;
   if (visual) {
-    if (visual.tracks?.length === 0 || visual.faceRatio === 0) return `No face was found in ${visual.frames.length} keyframe${visual.frames.length === 1 ? '' : 's'}.`;
+    if (visual.tracks?.length === 0 || visual.faceRatio === 0)
+      return `No face was found in ${visual.frames.length} keyframe${visual.frames.length === 1 ? '' : 's'}.`;
     const person = whichPerson(visual);
     const cited = estimate.evidence.find((e) => e.cue === 'face-expression');
     if (cited) return `${person}${cited.finding}.`;
     return `${person}A face is visible in ${Math.round(visual.faceRatio * 100)}% of the keyframes, but its expression is unclear.`;
   }
-  return frames > 0 ? `${frames} keyframe${frames === 1 ? ' was' : 's were'} extracted, but facial cues were not analysed.`
-    : 'Facial cues were not analysed.';
+  return frames > 0 ? `${frames} keyframe${frames === 1 ? ' was' : 's were'} extracted, but facial cues were not analysed.` : 'Facial cues were not analysed.';
 }
 
 function describeAudio(segment: Segment): string {
@@ -130,20 +148,28 @@ export function writeJudgement(segment: Segment): { score: number; reason: strin
   };
   const labels = segment.labels;
   const description = (segment.description?.text ?? '').toLowerCase();
-  if (labels && segment.rationale && segment.rationale.emotion !== labels.primary) take(4, `the rationale concludes ${segment.rationale.emotion} but the labels say ${labels.primary}`);
+  if (labels && segment.rationale && segment.rationale.emotion !== labels.primary)
+    take(4, `the rationale concludes ${segment.rationale.emotion} but the labels say ${labels.primary}`);
   if (labels && description) {
     const names = [labels.primary, ...labels.openset].map((w) => w.toLowerCase());
-    if (!names.some((w) => description.includes(w)) && labels.primary !== 'neutral') take(2, `the description never names ${labels.primary} or its open-set words`);
+    if (!names.some((w) => description.includes(w)) && labels.primary !== 'neutral')
+      take(2, `the description never names ${labels.primary} or its open-set words`);
   }
   if (description) {
-    if (segment.cues?.visual && !/\b(face|facial|expression|smil|frown|keyframe)/.test(description)) take(1, 'the face was measured but the description never mentions it');
-    if (segment.cues?.acoustic && !/\b(voice|pitch|tone|loud|speech rate|speaking|prosod)/.test(description)) take(1, 'the voice was measured but the description never mentions it');
-    if (segment.transcript?.text.trim() && !/\b(word|said|says|subtitle|transcript|wording|text)/.test(description)) take(1, 'there is a transcript but the description never mentions the words');
+    if (segment.cues?.visual && !/\b(face|facial|expression|smil|frown|keyframe)/.test(description))
+      take(1, 'the face was measured but the description never mentions it');
+    if (segment.cues?.acoustic && !/\b(voice|pitch|tone|loud|speech rate|speaking|prosod)/.test(description))
+      take(1, 'the voice was measured but the description never mentions it');
+    if (segment.transcript?.text.trim() && !/\b(word|said|says|subtitle|transcript|wording|text)/.test(description))
+      take(1, 'there is a transcript but the description never mentions the words');
   }
   if (segment.cues?.agreement?.tag === 'ambiguous') take(1, 'the modalities conflict with no reference to settle them');
   if (!segment.transcript?.text.trim()) take(2, 'no transcript');
   score = Math.max(1, score);
-  return { score, reason: deductions.length ? `${score}/10: ${deductions.join('; ')}` : '10/10: the labels, description and rationale agree and cite every measured modality' };
+  return {
+    score,
+    reason: deductions.length ? `${score}/10: ${deductions.join('; ')}` : '10/10: the labels, description and rationale agree and cite every measured modality',
+  };
 }
 
 /** Which person the face cues are about, as a sentence (empty for records without face tracks). */
@@ -188,11 +214,14 @@ export function writeAudioClues(segment: Segment): { text: string } {
   else {
     const range = a.f0MinHz !== null && a.f0MaxHz !== null ? ` ranging from ${a.f0MinHz.toFixed(0)} to ${a.f0MaxHz.toFixed(0)} Hz` : '';
     const variation = (a.f0SdHz ?? 0) > 40 ? 'a lively, varied intonation' : (a.f0SdHz ?? 0) > 20 ? 'a moderately varied intonation' : 'a flat intonation';
-    const slope = a.f0SlopeHzPerS == null ? '' : a.f0SlopeHzPerS > 10 ? ', rising over the utterance' : a.f0SlopeHzPerS < -10 ? ', falling over the utterance' : '';
+    const slope =
+      a.f0SlopeHzPerS == null ? '' : a.f0SlopeHzPerS > 10 ? ', rising over the utterance' : a.f0SlopeHzPerS < -10 ? ', falling over the utterance' : '';
     sentences.push(`The pitch averages ${a.f0MeanHz.toFixed(0)} Hz${range}, with ${variation} (sd ${(a.f0SdHz ?? 0).toFixed(0)} Hz)${slope}.`);
   }
   const loud = a.rmsDb > -18 ? 'loud' : a.rmsDb > -30 ? 'at a moderate level' : 'quiet';
-  sentences.push(`The voice is ${loud} (${a.rmsDb.toFixed(1)} dBFS${a.loudnessLufs == null ? '' : `, ${a.loudnessLufs.toFixed(1)} LUFS`}), with an intensity spread of ${a.rmsSdDb.toFixed(1)} dB.`);
+  sentences.push(
+    `The voice is ${loud} (${a.rmsDb.toFixed(1)} dBFS${a.loudnessLufs == null ? '' : `, ${a.loudnessLufs.toFixed(1)} LUFS`}), with an intensity spread of ${a.rmsSdDb.toFixed(1)} dB.`,
+  );
   const unit = a.speechRateSource === 'transcript' ? 'words/s' : 'syllables/s';
   const pace = a.pauseRatio > 0.4 ? 'long pauses break the rhythm' : a.pauseRatio > 0.15 ? 'there are some pauses' : 'it flows with few pauses';
   sentences.push(`The rhythm is ${a.speechRate.toFixed(1)} ${unit}, and ${pace} (${Math.round(a.pauseRatio * 100)}% silence).`);
@@ -246,7 +275,10 @@ function writeMcq(segment: Segment, estimate: EmotionEstimate, options: Question
   const answer = estimate.primary;
   const pool = labelSet.filter((label) => label !== answer);
   if (pool.length < MCQ_DISTRACTORS) {
-    throw new RecordError('teacher-bad-options', `options.labelSet needs at least ${MCQ_DISTRACTORS} labels other than the answer '${answer}', got ${JSON.stringify(labelSet)}`);
+    throw new RecordError(
+      'teacher-bad-options',
+      `options.labelSet needs at least ${MCQ_DISTRACTORS} labels other than the answer '${answer}', got ${JSON.stringify(labelSet)}`,
+    );
   }
   const random = seededRandom(segment.id, 'mcq');
   const distractors = shuffle(pool, random).slice(0, MCQ_DISTRACTORS);
@@ -277,11 +309,17 @@ function writeWhy(estimate: EmotionEstimate): Question {
   }
   if (supporting.length === 0) {
     // Only neutral can win without support: it is the prior the other emotions failed to beat.
-    return { kind: 'open', question, answer: `No measured cue is strong enough to point to an emotion: ${evidence.map((e) => lowerFirst(e.finding)).join('; ')}. So the reading stays neutral.` };
+    return {
+      kind: 'open',
+      question,
+      answer: `No measured cue is strong enough to point to an emotion: ${evidence.map((e) => lowerFirst(e.finding)).join('; ')}. So the reading stays neutral.`,
+    };
   }
   const sentences = supporting.map((e) => `${e.finding}.`);
   if (estimate.conflict) {
-    sentences.push(`The voice points to ${estimate.byModality.audio} while the words point to ${estimate.byModality.text}; the combined evidence favours ${primary}.`);
+    sentences.push(
+      `The voice points to ${estimate.byModality.audio} while the words point to ${estimate.byModality.text}; the combined evidence favours ${primary}.`,
+    );
   }
   const weak = estimate.confidence < WEAK_CONFIDENCE ? ', although the evidence is weak' : '';
   sentences.push(`${supporting.length === 1 ? 'This cue points' : 'Together these cues point'} to ${emotionTarget(primary)}${weak}.`);
@@ -321,11 +359,17 @@ function writeFaceAttribute(segment: Segment): Question | null {
   if (!visual.dominant || !mean) return { kind: 'attribute', question, answer: `A face is visible ${seen}, but its expression could not be read.` };
   const probability = mean[visual.dominant] ?? 0;
   if (probability < FACE_MIN_PROBABILITY) {
-    return { kind: 'attribute', question, answer: `A face is visible ${seen}, but its expression is unclear: the most likely reading is ${visual.dominant}, at a mean probability of only ${probability.toFixed(2)}.` };
+    return {
+      kind: 'attribute',
+      question,
+      answer: `A face is visible ${seen}, but its expression is unclear: the most likely reading is ${visual.dominant}, at a mean probability of only ${probability.toFixed(2)}.`,
+    };
   }
   let answer = `The person shows ${article(visual.dominant)} ${visual.dominant} facial expression (mean probability ${probability.toFixed(2)}) ${seen}, stable in ${Math.round(visual.stability * 100)}% of them.`;
-  const runnerUp = EMOTIONS.filter((e) => e !== visual.dominant)
-    .reduce<Emotion | null>((best, e) => ((mean[e] ?? 0) > (best === null ? 0 : mean[best] ?? 0) ? e : best), null);
+  const runnerUp = EMOTIONS.filter((e) => e !== visual.dominant).reduce<Emotion | null>(
+    (best, e) => ((mean[e] ?? 0) > (best === null ? 0 : (mean[best] ?? 0)) ? e : best),
+    null,
+  );
   if (runnerUp && (mean[runnerUp] ?? 0) >= FACE_RUNNER_UP_PROBABILITY) {
     answer += ` The next most likely reading is ${runnerUp} (${(mean[runnerUp] ?? 0).toFixed(2)}).`;
   }
@@ -345,8 +389,10 @@ function writeToneAttribute(segment: Segment): Question | null {
     parts.push(`no pitch could be measured (${Math.round(acoustic.voicedRatio * 100)}% of frames voiced)`);
   }
   if (p.spread) {
-    const measure = acoustic.f0SdHz !== null && p.f0Mean !== null ? `pitch SD ${hz(acoustic.f0SdHz)}`
-      : `pitch range ${Math.round(acoustic.f0MinHz ?? 0)}–${hz(acoustic.f0MaxHz ?? 0)}`;
+    const measure =
+      acoustic.f0SdHz !== null && p.f0Mean !== null
+        ? `pitch SD ${hz(acoustic.f0SdHz)}`
+        : `pitch range ${Math.round(acoustic.f0MinHz ?? 0)}–${hz(acoustic.f0MaxHz ?? 0)}`;
     parts.push(`the intonation is ${p.spread === 'moderate' ? 'moderately varied' : p.spread} (${measure})`);
   }
   parts.push(`the voice is ${p.loudness === 'moderate' ? 'at a moderate level' : p.loudness} (${Math.round(acoustic.rmsDb)} dBFS)`);
@@ -373,7 +419,9 @@ export function writeQuestions(segment: Segment, options: QuestionOptions) {
 }
 
 function supportsPhrase(weights: EmotionEvidence['weights']): string {
-  const ranked = EMOTIONS.filter((e) => (weights[e] ?? 0) > 0).sort((a, b) => (weights[b] ?? 0) - (weights[a] ?? 0)).slice(0, 3);
+  const ranked = EMOTIONS.filter((e) => (weights[e] ?? 0) > 0)
+    .sort((a, b) => (weights[b] ?? 0) - (weights[a] ?? 0))
+    .slice(0, 3);
   if (ranked.length === 1) return ranked[0] === 'neutral' ? 'suggests a neutral state' : `points to ${ranked[0]}`;
   return `fits ${ranked.slice(0, -1).join(', ')} or ${ranked[ranked.length - 1]}`;
 }
@@ -410,9 +458,11 @@ export class RulesTeacher implements Teacher {
     const { task } = request;
     const parsed = task.output.safeParse(task.rules(request.segment, request.options));
     if (!parsed.success) {
-      throw new RecordError('teacher-invalid-output',
+      throw new RecordError(
+        'teacher-invalid-output',
         `rules teacher output for role '${task.role}' (template ${request.template}) does not match the stage schema: ${parsed.error.message}`,
-        { cause: parsed.error });
+        { cause: parsed.error },
+      );
     }
     return { value: parsed.data, usage: { inputTokens: 0, outputTokens: 0 }, cached: false, teacher: this.name, model: this.model };
   }

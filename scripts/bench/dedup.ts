@@ -34,9 +34,15 @@ const docs = Number(args.docs);
 const nearRate = Number(args.near);
 const exactRate = Number(args.exact);
 const style = args.style;
-const options: MinHashOptions = { permutations: Number(args.permutations), bands: Number(args.bands), shingle: Number(args.shingle), threshold: Number(args.threshold) };
+const options: MinHashOptions = {
+  permutations: Number(args.permutations),
+  bands: Number(args.bands),
+  shingle: Number(args.shingle),
+  threshold: Number(args.threshold),
+};
 if (!Number.isSafeInteger(docs) || docs < 10) throw new RangeError(`--docs must be an integer ≥ 10, got ${args.docs}`);
-if (!(nearRate >= 0 && exactRate >= 0 && nearRate + exactRate < 1)) throw new RangeError(`--near and --exact must be ≥ 0 with a sum below 1, got ${args.near} and ${args.exact}`);
+if (!(nearRate >= 0 && exactRate >= 0 && nearRate + exactRate < 1))
+  throw new RangeError(`--near and --exact must be ≥ 0 with a sum below 1, got ${args.near} and ${args.exact}`);
 if (style !== 'llm' && style !== 'rules') throw new RangeError(`--style must be llm or rules, got ${style}`);
 validateMinHashOptions(options);
 
@@ -46,19 +52,165 @@ const random = mulberry32(Number(args.seed));
 const pick = <T>(pool: readonly T[]): T => pool[Math.floor(random() * pool.length)];
 const between = (low: number, high: number) => low + Math.floor(random() * (high - low + 1));
 
-const SUBJECTS = ['the speaker', 'the woman', 'the man', 'the person', 'the young man', 'the older woman', 'the presenter', 'the interviewee', 'the girl', 'the boy', 'the host', 'the caller', 'the actor', 'the customer', 'the teacher', 'the student'];
+const SUBJECTS = [
+  'the speaker',
+  'the woman',
+  'the man',
+  'the person',
+  'the young man',
+  'the older woman',
+  'the presenter',
+  'the interviewee',
+  'the girl',
+  'the boy',
+  'the host',
+  'the caller',
+  'the actor',
+  'the customer',
+  'the teacher',
+  'the student',
+];
 const FACE_VERBS = ['shows', 'wears', 'has', 'displays', 'keeps', 'breaks into', 'settles into', 'briefly flashes', 'holds', 'gives'];
-const INTENSITY = ['a slight', 'a clear', 'a broad', 'a faint', 'a strained', 'an open', 'a tight', 'a warm', 'a fleeting', 'a pronounced', 'a subtle', 'a forced'];
-const EXPRESSIONS = ['smile', 'frown', 'grimace', 'scowl', 'pout', 'look of surprise', 'wide-eyed stare', 'downcast gaze', 'sneer', 'grin', 'blank expression', 'furrowed brow', 'clenched jaw', 'trembling lip', 'raised eyebrow', 'half smile', 'wince', 'glare'];
-const FACE_DETAILS = ['with raised eyebrows', 'with tightly pressed lips', 'while avoiding eye contact', 'and leans forward', 'and shakes their head', 'with reddened eyes', 'and nods repeatedly', 'with a lowered chin', 'while glancing sideways', 'and crosses their arms', 'with flared nostrils', 'and blinks rapidly', 'with the mouth slightly open', 'and tilts the head', 'while looking straight at the camera', 'with shoulders slumped'];
-const PITCH = ['high', 'low', 'steady', 'wavering', 'rising', 'falling', 'flat', 'strained', 'bright', 'husky', 'soft', 'sharp', 'breathy', 'tense', 'warm', 'shaky'];
+const INTENSITY = [
+  'a slight',
+  'a clear',
+  'a broad',
+  'a faint',
+  'a strained',
+  'an open',
+  'a tight',
+  'a warm',
+  'a fleeting',
+  'a pronounced',
+  'a subtle',
+  'a forced',
+];
+const EXPRESSIONS = [
+  'smile',
+  'frown',
+  'grimace',
+  'scowl',
+  'pout',
+  'look of surprise',
+  'wide-eyed stare',
+  'downcast gaze',
+  'sneer',
+  'grin',
+  'blank expression',
+  'furrowed brow',
+  'clenched jaw',
+  'trembling lip',
+  'raised eyebrow',
+  'half smile',
+  'wince',
+  'glare',
+];
+const FACE_DETAILS = [
+  'with raised eyebrows',
+  'with tightly pressed lips',
+  'while avoiding eye contact',
+  'and leans forward',
+  'and shakes their head',
+  'with reddened eyes',
+  'and nods repeatedly',
+  'with a lowered chin',
+  'while glancing sideways',
+  'and crosses their arms',
+  'with flared nostrils',
+  'and blinks rapidly',
+  'with the mouth slightly open',
+  'and tilts the head',
+  'while looking straight at the camera',
+  'with shoulders slumped',
+];
+const PITCH = [
+  'high',
+  'low',
+  'steady',
+  'wavering',
+  'rising',
+  'falling',
+  'flat',
+  'strained',
+  'bright',
+  'husky',
+  'soft',
+  'sharp',
+  'breathy',
+  'tense',
+  'warm',
+  'shaky',
+];
 const PACE = ['quick', 'slow', 'hesitant', 'measured', 'hurried', 'halting', 'even', 'rushed', 'deliberate', 'clipped'];
-const VOICE_FEATURES = ['long pauses between phrases', 'a sudden rise in loudness', 'a quiet, trailing ending', 'clipped syllables', 'an audible sigh', 'a nervous laugh', 'emphatic stress on key words', 'a catch in the throat', 'little variation in pitch', 'a sharp intake of breath', 'a drawn-out final word', 'repeated restarts'];
-const WORDS = ('about after again always another answer anything around back because before believe better between bring call came can\'t change come could daughter day did different doctor doesn\'t done door down each early enough ever every everything face family father feel find first friend from gave give going gone good great half hand happened hard have head hear heard help here home hope hour house idea just keep kind knew know last late leave left let life little long look lost made make maybe mean money morning mother move much name need never next night nothing now office once only other over own paper people phone place plan please problem put question ready real really remember report right room said same saw school second seen should sister sleep something soon sorry start still stop story sure take talk tell than thank that their them then there these thing think this those thought three through time today together told tomorrow tonight tried trust turn understand until upstairs wait want wanted watch water week well went what when where which while whole why will wish with without woman won\'t work world worry would wrong year yesterday young').split(' ');
-const EMOTIONS = ['happy', 'joyful', 'content', 'amused', 'excited', 'relieved', 'sad', 'disappointed', 'hurt', 'lonely', 'angry', 'irritated', 'frustrated', 'resentful', 'afraid', 'anxious', 'nervous', 'surprised', 'shocked', 'disgusted', 'embarrassed', 'calm', 'neutral', 'confused', 'proud', 'guilty'];
-const CONNECTORS = ['Taken together,', 'Overall,', 'Combining these cues,', 'On balance,', 'All things considered,', 'From the face, voice and words,', 'Putting it together,', 'In sum,'];
+const VOICE_FEATURES = [
+  'long pauses between phrases',
+  'a sudden rise in loudness',
+  'a quiet, trailing ending',
+  'clipped syllables',
+  'an audible sigh',
+  'a nervous laugh',
+  'emphatic stress on key words',
+  'a catch in the throat',
+  'little variation in pitch',
+  'a sharp intake of breath',
+  'a drawn-out final word',
+  'repeated restarts',
+];
+const WORDS =
+  "about after again always another answer anything around back because before believe better between bring call came can't change come could daughter day did different doctor doesn't done door down each early enough ever every everything face family father feel find first friend from gave give going gone good great half hand happened hard have head hear heard help here home hope hour house idea just keep kind knew know last late leave left let life little long look lost made make maybe mean money morning mother move much name need never next night nothing now office once only other over own paper people phone place plan please problem put question ready real really remember report right room said same saw school second seen should sister sleep something soon sorry start still stop story sure take talk tell than thank that their them then there these thing think this those thought three through time today together told tomorrow tonight tried trust turn understand until upstairs wait want wanted watch water week well went what when where which while whole why will wish with without woman won't work world worry would wrong year yesterday young".split(
+    ' ',
+  );
+const EMOTIONS = [
+  'happy',
+  'joyful',
+  'content',
+  'amused',
+  'excited',
+  'relieved',
+  'sad',
+  'disappointed',
+  'hurt',
+  'lonely',
+  'angry',
+  'irritated',
+  'frustrated',
+  'resentful',
+  'afraid',
+  'anxious',
+  'nervous',
+  'surprised',
+  'shocked',
+  'disgusted',
+  'embarrassed',
+  'calm',
+  'neutral',
+  'confused',
+  'proud',
+  'guilty',
+];
+const CONNECTORS = [
+  'Taken together,',
+  'Overall,',
+  'Combining these cues,',
+  'On balance,',
+  'All things considered,',
+  'From the face, voice and words,',
+  'Putting it together,',
+  'In sum,',
+];
 const VERDICTS = ['most likely feels', 'appears to be', 'seems', 'is probably', 'sounds and looks', 'comes across as', 'is best described as'];
-const REASONS = ['even though the words are polite', 'despite trying to hide it', 'which the tone makes plain', 'as the face and voice agree', 'although the words alone are neutral', 'mostly from the voice', 'mostly from the face', 'with some uncertainty', 'and the feeling grows over the clip', 'but only briefly'];
+const REASONS = [
+  'even though the words are polite',
+  'despite trying to hide it',
+  'which the tone makes plain',
+  'as the face and voice agree',
+  'although the words alone are neutral',
+  'mostly from the voice',
+  'mostly from the face',
+  'with some uncertainty',
+  'and the feeling grows over the clip',
+  'but only briefly',
+];
 
 function quote(): string {
   const words = Array.from({ length: between(5, 14) }, () => pick(WORDS));
@@ -200,7 +352,10 @@ for (let i = 0; i < docs; i++) {
     if (jaccard >= options.threshold) dropsAccidental++;
     else {
       dropsWrong++;
-      if (wrongExamples.length < 3) wrongExamples.push(`exact Jaccard ${jaccard.toFixed(2)} (estimated ${verdict.kind === 'near-duplicate' ? verdict.jaccard.toFixed(2) : '1'}${verdict.kind === 'near-duplicate' && verdict.via ? `, via ${verdict.via.jaccard.toFixed(2)}` : ''})`);
+      if (wrongExamples.length < 3)
+        wrongExamples.push(
+          `exact Jaccard ${jaccard.toFixed(2)} (estimated ${verdict.kind === 'near-duplicate' ? verdict.jaccard.toFixed(2) : '1'}${verdict.kind === 'near-duplicate' && verdict.via ? `, via ${verdict.via.jaccard.toFixed(2)}` : ''})`,
+        );
     }
   }
 }
@@ -216,14 +371,30 @@ function sameCluster(a: number, b: number): boolean {
 const drops = report.exactDuplicates + report.nearDuplicates;
 const pct = (part: number, whole: number) => (whole === 0 ? 'n/a' : `${((100 * part) / whole).toFixed(2)}%`);
 const rows = options.permutations / options.bands;
-console.log(`dedup bench: ${docs} ${style} descriptions (${(words / docs).toFixed(1)} words each on average), ${nearPlanted} planted near copies, ${exactPlanted} planted exact copies`);
-console.log(`options: ${options.permutations} permutations, ${options.bands} bands × ${rows} rows, ${options.shingle}-word shingles, threshold ${options.threshold}`);
+console.log(
+  `dedup bench: ${docs} ${style} descriptions (${(words / docs).toFixed(1)} words each on average), ${nearPlanted} planted near copies, ${exactPlanted} planted exact copies`,
+);
+console.log(
+  `options: ${options.permutations} permutations, ${options.bands} bands × ${rows} rows, ${options.shingle}-word shingles, threshold ${options.threshold}`,
+);
 console.log(`generation:  ${(generationMs / 1000).toFixed(1)} s (not counted below)`);
-console.log(`dedup:       ${(ms / 1000).toFixed(1)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU (exact ${(report.timings.exactMs / 1000).toFixed(1)} s, signatures ${(report.timings.signaturesMs / 1000).toFixed(1)} s, LSH + verification ${(report.timings.lshMs / 1000).toFixed(1)} s)`);
-console.log(`memory:      peak RSS ${maxRssMb.toFixed(0)} MB; at the end heap used ${mb(memory.heapUsed)} MB of ${mb(memory.heapTotal)} MB, array buffers ${mb(memory.arrayBuffers)} MB, RSS ${mb(memory.rss)} MB`);
-console.log(`LSH:         ${report.candidatePairs} candidate pairs, ${report.comparedPairs} compared, ${report.similarPairs} at or above the threshold; largest bucket ${report.largestBucket}`);
+console.log(
+  `dedup:       ${(ms / 1000).toFixed(1)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s CPU (exact ${(report.timings.exactMs / 1000).toFixed(1)} s, signatures ${(report.timings.signaturesMs / 1000).toFixed(1)} s, LSH + verification ${(report.timings.lshMs / 1000).toFixed(1)} s)`,
+);
+console.log(
+  `memory:      peak RSS ${maxRssMb.toFixed(0)} MB; at the end heap used ${mb(memory.heapUsed)} MB of ${mb(memory.heapTotal)} MB, array buffers ${mb(memory.arrayBuffers)} MB, RSS ${mb(memory.rss)} MB`,
+);
+console.log(
+  `LSH:         ${report.candidatePairs} candidate pairs, ${report.comparedPairs} compared, ${report.similarPairs} at or above the threshold; largest bucket ${report.largestBucket}`,
+);
 console.log(`found:       ${report.clusters} clusters, ${report.exactDuplicates} exact and ${report.nearDuplicates} near-duplicates dropped`);
-console.log(`recall:      near copies ${pct(nearFound, nearPlanted)} (${nearFound}/${nearPlanted}); those with exact Jaccard ≥ ${options.threshold}: ${pct(nearFoundAbove, nearPlantedAbove)} (${nearFoundAbove}/${nearPlantedAbove}); exact copies ${pct(exactFound, exactPlanted)} (${exactFound}/${exactPlanted})`);
-console.log(`  by exact Jaccard: ${bins.map((b, k) => `${k === bins.length - 1 ? `≥ ${b.low.toFixed(2)}` : `[${b.low.toFixed(2)}, ${bins[k + 1].low.toFixed(2)})`} ${pct(b.found, b.planted)} of ${b.planted}`).join('; ')}`);
-console.log(`precision:   ${pct(dropsRight, drops)} of ${drops} drops keep a copy of the same planted text; ${dropsAccidental} join different base texts at exact Jaccard ≥ ${options.threshold} (real duplicates the generator made), ${dropsWrong} below it (false positives)`);
+console.log(
+  `recall:      near copies ${pct(nearFound, nearPlanted)} (${nearFound}/${nearPlanted}); those with exact Jaccard ≥ ${options.threshold}: ${pct(nearFoundAbove, nearPlantedAbove)} (${nearFoundAbove}/${nearPlantedAbove}); exact copies ${pct(exactFound, exactPlanted)} (${exactFound}/${exactPlanted})`,
+);
+console.log(
+  `  by exact Jaccard: ${bins.map((b, k) => `${k === bins.length - 1 ? `≥ ${b.low.toFixed(2)}` : `[${b.low.toFixed(2)}, ${bins[k + 1].low.toFixed(2)})`} ${pct(b.found, b.planted)} of ${b.planted}`).join('; ')}`,
+);
+console.log(
+  `precision:   ${pct(dropsRight, drops)} of ${drops} drops keep a copy of the same planted text; ${dropsAccidental} join different base texts at exact Jaccard ≥ ${options.threshold} (real duplicates the generator made), ${dropsWrong} below it (false positives)`,
+);
 for (const example of wrongExamples) console.log(`  false positive: ${example}`);

@@ -43,7 +43,19 @@ async function coldRun(checkout: string, input: string): Promise<Timing> {
   const work = await mkdtemp(join(tmpdir(), 'emoforge-bench-demo-'));
   try {
     const cli = join(checkout, 'scripts', 'emoforge.mjs');
-    const argv = ['-v', process.execPath, cli, 'run', join(checkout, 'configs', 'demo.yaml'), '--input', input, '--out', join(work, 'out'), '--store', join(work, 'store')];
+    const argv = [
+      '-v',
+      process.execPath,
+      cli,
+      'run',
+      join(checkout, 'configs', 'demo.yaml'),
+      '--input',
+      input,
+      '--out',
+      join(work, 'out'),
+      '--store',
+      join(work, 'store'),
+    ];
     const stderr = await new Promise<string>((resolve, reject) => {
       const child = spawn('/usr/bin/time', argv, { cwd: checkout, stdio: ['ignore', 'ignore', 'pipe'] });
       let text = '';
@@ -51,7 +63,13 @@ async function coldRun(checkout: string, input: string): Promise<Timing> {
       child.on('error', reject);
       child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`${cli} run exited ${code}:\n${text.slice(-2000)}`))));
     });
-    const field = (name: string) => Number(new RegExp(`${name}: ([0-9.:]+)`).exec(stderr)?.[1]?.split(':').reduce((total, part) => total * 60 + Number(part), 0));
+    const field = (name: string) =>
+      Number(
+        new RegExp(`${name}: ([0-9.:]+)`)
+          .exec(stderr)?.[1]
+          ?.split(':')
+          .reduce((total, part) => total * 60 + Number(part), 0),
+      );
     return { wall: field('Elapsed \\(wall clock\\) time \\(h:mm:ss or m:ss\\)'), cpu: field('User time \\(seconds\\)') + field('System time \\(seconds\\)') };
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -81,10 +99,16 @@ try {
     }
   }
 } finally {
-  if (baselineDir) await exec('git', ['-C', REPO, 'worktree', 'remove', '--force', baselineDir]).catch(() => rm(baselineDir!, { recursive: true, force: true }));
+  if (baselineDir)
+    await exec('git', ['-C', REPO, 'worktree', 'remove', '--force', baselineDir]).catch(() => rm(baselineDir!, { recursive: true, force: true }));
 }
-for (const side of sides) process.stdout.write(`${side.label}: median ${median(side.wall).toFixed(1)} s wall, ${median(side.cpu).toFixed(1)} CPU s over ${repeat} cold runs of ${clips} clips\n`);
+for (const side of sides)
+  process.stdout.write(
+    `${side.label}: median ${median(side.wall).toFixed(1)} s wall, ${median(side.cpu).toFixed(1)} CPU s over ${repeat} cold runs of ${clips} clips\n`,
+  );
 if (sides.length === 2) {
   const [current, baseline] = sides;
-  process.stdout.write(`cold demo: ${(median(current.wall) / median(baseline.wall)).toFixed(2)}x wall, ${(median(current.cpu) / median(baseline.cpu)).toFixed(2)}x CPU of ${baseline.label}\n`);
+  process.stdout.write(
+    `cold demo: ${(median(current.wall) / median(baseline.wall)).toFixed(2)}x wall, ${(median(current.cpu) / median(baseline.cpu)).toFixed(2)}x CPU of ${baseline.label}\n`,
+  );
 }

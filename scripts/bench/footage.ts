@@ -17,13 +17,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { mulberry32 } from '../../pipelines/random.ts';
-import { compareFootage, decodeFootage, DEFAULT_FOOTAGE_SEARCH, DEFAULT_THRESHOLDS, findFootageDuplicates, type DecodedFootage } from '../../pipelines/quality/footage.ts';
+import {
+  compareFootage,
+  decodeFootage,
+  DEFAULT_FOOTAGE_SEARCH,
+  DEFAULT_THRESHOLDS,
+  findFootageDuplicates,
+  type DecodedFootage,
+} from '../../pipelines/quality/footage.ts';
 import { fingerprintFile } from '../../pipelines/quality/footage-media.ts';
 import { closeFootageWorkers } from '../../pipelines/quality/footage-worker.ts';
 import { sampleClips } from '../../tests/helpers.ts';
 
 const exec = promisify(execFile);
-const { values: args } = parseArgs({ options: { clips: { type: 'string', default: '12' }, distinct: { type: 'string', default: '0' }, explain: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: { clips: { type: 'string', default: '12' }, distinct: { type: 'string', default: '0' }, explain: { type: 'boolean', default: false } },
+});
 const clipCount = Number(args.clips);
 const distinct = Number(args.distinct);
 const signal = new AbortController().signal;
@@ -61,11 +70,23 @@ try {
   const started = performance.now();
   for (const [index, clip] of clips.entries()) {
     const source = join(input, `${clip.name}.mp4`);
-    items.push({ name: clip.name, base: clip.name, kind: 'original', speaker: clip.speaker, fingerprint: decodeFootage((await fingerprintFile(source, signal)).fingerprint) });
+    items.push({
+      name: clip.name,
+      base: clip.name,
+      kind: 'original',
+      speaker: clip.speaker,
+      fingerprint: decodeFootage((await fingerprintFile(source, signal)).fingerprint),
+    });
     for (const [kind, options] of Object.entries(VARIANTS)) {
       const file = join(work, `${clip.name}.${kind}.mp4`);
       await ffmpeg(kind === 'trimmed' ? ['-ss', '0.5', '-i', source, ...options.slice(2), file] : ['-i', source, ...options, file]);
-      items.push({ name: `${clip.name}.${kind}`, base: clip.name, kind: kind as Item['kind'], speaker: clip.speaker, fingerprint: decodeFootage((await fingerprintFile(file, signal)).fingerprint) });
+      items.push({
+        name: `${clip.name}.${kind}`,
+        base: clip.name,
+        kind: kind as Item['kind'],
+        speaker: clip.speaker,
+        fingerprint: decodeFootage((await fingerprintFile(file, signal)).fingerprint),
+      });
     }
     // The same sentence in another voice, over the same video.
     const voice = VOICES[(index + 1) % VOICES.length];
@@ -73,7 +94,13 @@ try {
     await exec('flite', ['-voice', voice, '-t', clip.text, '-o', wav]);
     const dubbed = join(work, `${clip.name}.voice-${voice}.mp4`);
     await ffmpeg(['-i', source, '-i', wav, '-map', '0:v', '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', dubbed]);
-    items.push({ name: `${clip.name}.voice-${voice}`, base: `${clip.name}.voice-${voice}`, kind: 'other-voice', speaker: `voice-${voice}`, fingerprint: decodeFootage((await fingerprintFile(dubbed, signal)).fingerprint) });
+    items.push({
+      name: `${clip.name}.voice-${voice}`,
+      base: `${clip.name}.voice-${voice}`,
+      kind: 'other-voice',
+      speaker: `voice-${voice}`,
+      fingerprint: decodeFootage((await fingerprintFile(dubbed, signal)).fingerprint),
+    });
   }
   const fingerprintSec = (performance.now() - started) / 1000;
 
@@ -110,18 +137,50 @@ try {
     }
   }
   const ordered = [...tally].sort((x, y) => (x[0] < y[0] ? -1 : 1));
-  for (const [kind, { pairs, flagged }] of ordered) process.stdout.write(`${kind.padEnd(48)} ${String(flagged).padStart(5)} of ${String(pairs).padStart(5)} pairs called duplicates\n`);
+  for (const [kind, { pairs, flagged }] of ordered)
+    process.stdout.write(`${kind.padEnd(48)} ${String(flagged).padStart(5)} of ${String(pairs).padStart(5)} pairs called duplicates\n`);
   const quantile = (values: number[], q: number) => [...values].sort((x, y) => x - y)[Math.min(values.length - 1, Math.floor(q * values.length))] ?? NaN;
-  process.stdout.write(`audio bit error rate: same footage max ${quantile(bers.same, 1).toFixed(3)} (median ${quantile(bers.same, 0.5).toFixed(3)}); different footage min ${quantile(bers.different, 0).toFixed(3)} (median ${quantile(bers.different, 0.5).toFixed(3)}); threshold ${DEFAULT_THRESHOLDS.maxAudioBer}\n`);
-  process.stdout.write(`keyframe distance (bits of 64): same footage max ${quantile(frameBits.same, 1).toFixed(1)} (median ${quantile(frameBits.same, 0.5).toFixed(1)}); threshold ${DEFAULT_THRESHOLDS.maxFrameBits}\n`);
+  process.stdout.write(
+    `audio bit error rate: same footage max ${quantile(bers.same, 1).toFixed(3)} (median ${quantile(bers.same, 0.5).toFixed(3)}); different footage min ${quantile(bers.different, 0).toFixed(3)} (median ${quantile(bers.different, 0.5).toFixed(3)}); threshold ${DEFAULT_THRESHOLDS.maxAudioBer}\n`,
+  );
+  process.stdout.write(
+    `keyframe distance (bits of 64): same footage max ${quantile(frameBits.same, 1).toFixed(1)} (median ${quantile(frameBits.same, 0.5).toFixed(1)}); threshold ${DEFAULT_THRESHOLDS.maxFrameBits}\n`,
+  );
   process.stdout.write(`fingerprints: ${items.length} files in ${fingerprintSec.toFixed(1)} s (ffmpeg included)\n`);
-  process.stdout.write(`footage duplicates: recall ${(tp / (tp + fn)).toFixed(3)} (${tp} of ${tp + fn} same-footage pairs), precision ${(tp / Math.max(1, tp + fp)).toFixed(3)} (${fp} different-footage pairs called duplicates)\n`);
+  process.stdout.write(
+    `footage duplicates: recall ${(tp / (tp + fn)).toFixed(3)} (${tp} of ${tp + fn} same-footage pairs), precision ${(tp / Math.max(1, tp + fp)).toFixed(3)} (${fp} different-footage pairs called duplicates)\n`,
+  );
 
   if (distinct > 0) {
     const dir = join(work, 'distinct');
     await mkdir(dir);
     const random = mulberry32(distinct);
-    const words = ['river', 'window', 'orange', 'quiet', 'market', 'silver', 'garden', 'winter', 'paper', 'candle', 'engine', 'harbor', 'pencil', 'forest', 'basket', 'ladder', 'mirror', 'thunder', 'pocket', 'meadow', 'bridge', 'copper', 'island', 'lantern'];
+    const words = [
+      'river',
+      'window',
+      'orange',
+      'quiet',
+      'market',
+      'silver',
+      'garden',
+      'winter',
+      'paper',
+      'candle',
+      'engine',
+      'harbor',
+      'pencil',
+      'forest',
+      'basket',
+      'ladder',
+      'mirror',
+      'thunder',
+      'pocket',
+      'meadow',
+      'bridge',
+      'copper',
+      'island',
+      'lantern',
+    ];
     const distinctItems: { id: string; fingerprint: DecodedFootage }[] = [];
     const described: string[] = [];
     const made = performance.now();
@@ -130,7 +189,22 @@ try {
       const wav = join(dir, `d${n}.wav`);
       await exec('flite', ['-voice', VOICES[n % VOICES.length], '-t', sentence, '-o', wav]);
       const file = join(dir, `d${n}.mp4`);
-      await ffmpeg(['-f', 'lavfi', '-i', `gradients=s=320x240:seed=${n + 1}:speed=0.02:rate=25`, '-i', wav, '-shortest', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', file]);
+      await ffmpeg([
+        '-f',
+        'lavfi',
+        '-i',
+        `gradients=s=320x240:seed=${n + 1}:speed=0.02:rate=25`,
+        '-i',
+        wav,
+        '-shortest',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+        '-c:a',
+        'aac',
+        file,
+      ]);
       distinctItems.push({ id: String(n).padStart(6, '0'), fingerprint: decodeFootage((await fingerprintFile(file, signal)).fingerprint) });
       described.push(`seed ${n + 1}, voice ${VOICES[n % VOICES.length]}: "${sentence}"`);
       await rm(wav);
@@ -142,10 +216,15 @@ try {
     const kept = report.verdicts.filter((v) => v.kind === 'kept').length;
     if (args.explain) {
       report.verdicts.forEach((v, i) => {
-        if (v.kind === 'duplicate') process.stdout.write(`  dropped ${described[i]}\n    as ${described[v.kept]}${v.via !== undefined ? ` (via ${described[v.via]})` : ''}: keyframes ${v.comparison.frameBits} bits, audio BER ${v.comparison.audioBer}\n`);
+        if (v.kind === 'duplicate')
+          process.stdout.write(
+            `  dropped ${described[i]}\n    as ${described[v.kept]}${v.via !== undefined ? ` (via ${described[v.via]})` : ''}: keyframes ${v.comparison.frameBits} bits, audio BER ${v.comparison.audioBer}\n`,
+          );
       });
     }
-    process.stdout.write(`distinct footage: ${kept} of ${distinct} clips kept (${((100 * kept) / distinct).toFixed(1)}%), ${report.comparedPairs} pairs compared in ${((performance.now() - dedupStarted) / 1000).toFixed(2)} s (clips made and fingerprinted in ${madeSec.toFixed(0)} s)\n`);
+    process.stdout.write(
+      `distinct footage: ${kept} of ${distinct} clips kept (${((100 * kept) / distinct).toFixed(1)}%), ${report.comparedPairs} pairs compared in ${((performance.now() - dedupStarted) / 1000).toFixed(2)} s (clips made and fingerprinted in ${madeSec.toFixed(0)} s)\n`,
+    );
   }
 } finally {
   await closeFootageWorkers();

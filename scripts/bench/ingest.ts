@@ -101,7 +101,17 @@ for (let n = 0; n < files; n++) {
 }
 
 async function timedIngest(checkout: string, store: string): Promise<Timing> {
-  const argv = [join(REPO, 'node_modules', '.bin', 'tsx'), join(REPO, 'scripts', 'bench', 'ingest.ts'), '--child', checkout, '--input', input, '--store', store, ...(args.concurrency ? ['--concurrency', args.concurrency] : [])];
+  const argv = [
+    join(REPO, 'node_modules', '.bin', 'tsx'),
+    join(REPO, 'scripts', 'bench', 'ingest.ts'),
+    '--child',
+    checkout,
+    '--input',
+    input,
+    '--store',
+    store,
+    ...(args.concurrency ? ['--concurrency', args.concurrency] : []),
+  ];
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { cwd: checkout, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -126,14 +136,19 @@ try {
     const cold = await timedIngest(side.checkout, store);
     const rerun = await timedIngest(side.checkout, store);
     results.set(side.label, { cold, rerun });
-    for (const [what, t] of [['cold', cold], ['re-run', rerun]] as const) {
+    for (const [what, t] of [
+      ['cold', cold],
+      ['re-run', rerun],
+    ] as const) {
       console.log(`${side.label.padEnd(28)} ${what.padEnd(7)} ${t.clips} clips  wall ${t.wall.toFixed(2)} s  cpu ${t.cpu.toFixed(2)} s`);
     }
   }
   const mine = results.get('this checkout')!;
   if (args.baseline) {
     const base = results.get(`baseline ${args.baseline}`)!;
-    console.log(`ingest: ${files} files, cold ${(base.cold.wall / mine.cold.wall).toFixed(2)}x wall (${(base.cold.cpu / mine.cold.cpu).toFixed(2)}x cpu), re-run ${(base.rerun.wall / mine.rerun.wall).toFixed(2)}x wall (${(base.rerun.cpu / mine.rerun.cpu).toFixed(2)}x cpu) faster than ${args.baseline}`);
+    console.log(
+      `ingest: ${files} files, cold ${(base.cold.wall / mine.cold.wall).toFixed(2)}x wall (${(base.cold.cpu / mine.cold.cpu).toFixed(2)}x cpu), re-run ${(base.rerun.wall / mine.rerun.wall).toFixed(2)}x wall (${(base.rerun.cpu / mine.rerun.cpu).toFixed(2)}x cpu) faster than ${args.baseline}`,
+    );
   } else {
     console.log(`ingest: ${files} files, cold ${mine.cold.wall.toFixed(1)} s, re-run ${mine.rerun.wall.toFixed(2)} s`);
   }

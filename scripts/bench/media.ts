@@ -20,7 +20,9 @@ import type { Clip, Segment } from '../../schemas/records.ts';
 import { segment } from '../../stages/segment.ts';
 
 const run = promisify(execFile);
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, repeat: { type: 'string', default: '3' }, keep: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { seconds: { type: 'string', default: '60' }, repeat: { type: 'string', default: '3' }, keep: { type: 'string' } },
+});
 const seconds = Number(args.seconds);
 const repeat = Number(args.repeat);
 const WINDOW = 5;
@@ -31,12 +33,44 @@ await mkdir(root, { recursive: true });
 const clipPath = join(root, 'clip.mp4');
 const started = Date.now();
 await run('ffmpeg', [
-  '-nostdin', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=s=1280x720:r=25:d=${seconds}`, '-f', 'lavfi', '-i', `sine=f=440:r=48000:d=${seconds}`,
-  '-c:v', 'libx264', '-preset', 'veryfast', '-g', '50', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '128k', '-shortest', clipPath,
+  '-nostdin',
+  '-loglevel',
+  'error',
+  '-y',
+  '-f',
+  'lavfi',
+  '-i',
+  `testsrc=s=1280x720:r=25:d=${seconds}`,
+  '-f',
+  'lavfi',
+  '-i',
+  `sine=f=440:r=48000:d=${seconds}`,
+  '-c:v',
+  'libx264',
+  '-preset',
+  'veryfast',
+  '-g',
+  '50',
+  '-pix_fmt',
+  'yuv420p',
+  '-c:a',
+  'aac',
+  '-b:a',
+  '128k',
+  '-shortest',
+  clipPath,
 ]);
 console.log(`made a ${seconds} s 1280x720 clip (${((await stat(clipPath)).size / 1e6).toFixed(1)} MB) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-const clip: Clip = { id: await sha256File(clipPath), uri: 'clip.mp4', name: 'clip', bytes: (await stat(clipPath)).size, probe: await probe(clipPath), manifest: {}, partition: 0 };
+const clip: Clip = {
+  id: await sha256File(clipPath),
+  uri: 'clip.mp4',
+  name: 'clip',
+  bytes: (await stat(clipPath)).size,
+  probe: await probe(clipPath),
+  manifest: {},
+  partition: 0,
+};
 const config = segment.configSchema.parse({ strategy: 'fixed', windowSec: WINDOW, frames: FRAMES, cut: 'copy' });
 
 async function ours(dir: string): Promise<{ ms: number; ffmpeg: number; outputs: string }> {
@@ -48,7 +82,11 @@ async function ours(dir: string): Promise<{ ms: number; ffmpeg: number; outputs:
     signal: new AbortController().signal,
     work: { add: (kind, amount = 1) => void (kind === 'ffmpeg' && (ffmpegRuns += amount)) },
     flag: () => undefined,
-    teachers: { forRole: () => { throw new Error('no teacher in the media bench'); } },
+    teachers: {
+      forRole: () => {
+        throw new Error('no teacher in the media bench');
+      },
+    },
     scratch: () => mkdtemp(join(dir, 'scratch-')),
     sourcePath: async () => clipPath,
   };
@@ -72,11 +110,43 @@ async function bare(dir: string, segmentMuxer = false): Promise<{ ms: number; ff
   const seekedInputs = segmentMuxer ? [] : Array.from({ length: windows }, (_, i) => ['-ss', String(i * WINDOW), '-t', String(WINDOW), '-i', clipPath]).flat();
   const cuts = segmentMuxer
     ? ['-map', '0:v:0', '-map', '0:a:0', '-c', 'copy', '-f', 'segment', '-segment_time', String(WINDOW), '-reset_timestamps', '1', join(dir, 'c%03d.mp4')]
-    : Array.from({ length: windows }, (_, i) => ['-map', `${i + 1}:v:0`, '-map', `${i + 1}:a:0`, '-c', 'copy', join(dir, `c${String(i).padStart(3, '0')}.mp4`)]).flat();
+    : Array.from({ length: windows }, (_, i) => [
+        '-map',
+        `${i + 1}:v:0`,
+        '-map',
+        `${i + 1}:a:0`,
+        '-c',
+        'copy',
+        join(dir, `c${String(i).padStart(3, '0')}.mp4`),
+      ]).flat();
   await run('ffmpeg', [
-    '-nostdin', '-loglevel', 'error', '-y', '-i', clipPath, ...seekedInputs,
-    '-map', '0:a:0', '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', '-f', 'segment', '-segment_time', String(WINDOW), join(dir, 'a%03d.wav'),
-    '-map', '0:v:0', '-vf', `fps=${FRAMES / WINDOW},scale=-2:360`, '-q:v', '3', join(dir, 'f%04d.jpg'),
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    clipPath,
+    ...seekedInputs,
+    '-map',
+    '0:a:0',
+    '-ac',
+    '1',
+    '-ar',
+    '16000',
+    '-c:a',
+    'pcm_s16le',
+    '-f',
+    'segment',
+    '-segment_time',
+    String(WINDOW),
+    join(dir, 'a%03d.wav'),
+    '-map',
+    '0:v:0',
+    '-vf',
+    `fps=${FRAMES / WINDOW},scale=-2:360`,
+    '-q:v',
+    '3',
+    join(dir, 'f%04d.jpg'),
     ...cuts,
   ]);
   const ms = performance.now() - t0;
@@ -88,7 +158,11 @@ async function bare(dir: string, segmentMuxer = false): Promise<{ ms: number; ff
 type Side = 'ours' | 'bare' | 'muxer';
 const times: Record<Side, number[]> = { ours: [], bare: [], muxer: [] };
 const described: Record<Side, string> = { ours: '', bare: '', muxer: '' };
-const orders: Side[][] = [['bare', 'ours', 'muxer'], ['ours', 'muxer', 'bare'], ['muxer', 'bare', 'ours']];
+const orders: Side[][] = [
+  ['bare', 'ours', 'muxer'],
+  ['ours', 'muxer', 'bare'],
+  ['muxer', 'bare', 'ours'],
+];
 for (let i = 0; i < repeat; i++) {
   for (const side of orders[i % orders.length]) {
     const dir = await mkdtemp(join(root, `${side}-${i}-`));
@@ -99,7 +173,8 @@ for (let i = 0; i < repeat; i++) {
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const line = (name: string, ms: number, what: string) => `${name.padEnd(24)} ${(ms / 1000).toFixed(2).padStart(6)} s   ${(seconds / (ms / 1000)).toFixed(1).padStart(5)}x realtime   ${what}`;
+const line = (name: string, ms: number, what: string) =>
+  `${name.padEnd(24)} ${(ms / 1000).toFixed(2).padStart(6)} s   ${(seconds / (ms / 1000)).toFixed(1).padStart(5)}x realtime   ${what}`;
 console.log(`median of ${repeat} runs each, order rotated:`);
 console.log(line('segment stage', median(times.ours), described.ours));
 console.log(line('bare ffmpeg (same cuts)', median(times.bare), described.bare));

@@ -33,7 +33,7 @@ const TEMPLATES = [
   '<video>\n<audio>\nDescribe the emotional state of the speaker in this clip, using both facial expression and tone of voice.',
   '<video>\n<audio>\nList every emotion word that fits the person in the video. Answer with comma-separated words.',
   '<video>\n<audio>\nWhich emotion best describes the speaker? Options: (A) joy (B) anger (C) sadness (D) neutral.',
-  '<video>\n<audio>\nExplain step by step which visual and acoustic cues support your reading of the speaker\'s emotion.',
+  "<video>\n<audio>\nExplain step by step which visual and acoustic cues support your reading of the speaker's emotion.",
 ];
 
 function makeVocabulary(random: () => number): string[] {
@@ -53,7 +53,10 @@ export function* benchRows(count: number, seed = 42): Generator<Sample> {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
   const hex = (): string => {
     let out = '';
-    for (let i = 0; i < 8; i++) out += Math.floor(random() * 0x100000000).toString(16).padStart(8, '0');
+    for (let i = 0; i < 8; i++)
+      out += Math.floor(random() * 0x100000000)
+        .toString(16)
+        .padStart(8, '0');
     return out;
   };
   const sentence = (minChars: number, maxChars: number): string => {
@@ -106,7 +109,13 @@ export function* benchRows(count: number, seed = 42): Generator<Sample> {
       face_crops: Array.from({ length: Math.floor(random() * 5) }, (_, f) => `media/faces/${segment.slice(0, 2)}/${segment}/${f}.jpg`),
       conflict: pick(['consistent', 'video-aligned', 'audio-aligned', 'text-aligned', 'ambiguous'] as const),
       cues: JSON.stringify({
-        acoustic: { f0_mean: Math.round(random() * 300 * 10) / 10, f0_std: Math.round(random() * 60 * 10) / 10, energy: Math.round(random() * 1000) / 1000, rate: Math.round(random() * 60) / 10, pauses: Math.floor(random() * 6) },
+        acoustic: {
+          f0_mean: Math.round(random() * 300 * 10) / 10,
+          f0_std: Math.round(random() * 60 * 10) / 10,
+          energy: Math.round(random() * 1000) / 1000,
+          rate: Math.round(random() * 60) / 10,
+          pauses: Math.floor(random() * 6),
+        },
         lexical: { sentiment: Math.round((random() * 2 - 1) * 1000) / 1000 },
         visual: Object.fromEntries(EMOTIONS.slice(0, 7).map((e) => [e, Math.round(random() * 1000) / 1000])),
       }),
@@ -152,10 +161,13 @@ async function runParquetWasm(rows: number, dir: string, rowGroup: number): Prom
 
   const turn = new Struct([new Field('from', new Utf8(), false), new Field('value', new Utf8(), false)]);
   const typeFor = (kind: string) =>
-    kind === 'string' ? new Utf8()
-      : kind === 'double' ? new Float64()
-      : kind === 'list<string>' ? new List(new Field('element', new Utf8(), false))
-      : new List(new Field('element', turn, false));
+    kind === 'string'
+      ? new Utf8()
+      : kind === 'double'
+        ? new Float64()
+        : kind === 'list<string>'
+          ? new List(new Field('element', new Utf8(), false))
+          : new List(new Field('element', turn, false));
   const schema = new Schema(COLUMNS.map((c) => new Field(c.name, typeFor(c.kind), c.nullable)));
 
   const hf = huggingFaceMetadata(COLUMNS);
@@ -239,17 +251,23 @@ async function runDuckDb(rows: number, dir: string, rowGroup: number): Promise<n
 async function child(writer: WriterName, rows: number, dir: string, rowGroup: number): Promise<void> {
   // Module loading is not what we compare: load everything the writer needs before the clock starts.
   await Promise.all(
-    writer === 'ours' ? [import('../../pipelines/parquet/index.ts')]
-      : writer === 'parquet-wasm' ? [import('apache-arrow'), import('parquet-wasm'), import('../../pipelines/parquet/column-spec.ts')]
-      : writer === 'duckdb' ? [import('@duckdb/node-api'), import('../../pipelines/parquet/column-spec.ts')]
-      : [],
+    writer === 'ours'
+      ? [import('../../pipelines/parquet/index.ts')]
+      : writer === 'parquet-wasm'
+        ? [import('apache-arrow'), import('parquet-wasm'), import('../../pipelines/parquet/column-spec.ts')]
+        : writer === 'duckdb'
+          ? [import('@duckdb/node-api'), import('../../pipelines/parquet/column-spec.ts')]
+          : [],
   );
   const started = performance.now();
   const bytes =
-    writer === 'generate' ? await runGenerate(rows)
-      : writer === 'ours' ? await runOurs(rows, dir, rowGroup)
-      : writer === 'parquet-wasm' ? await runParquetWasm(rows, dir, rowGroup)
-      : await runDuckDb(rows, dir, rowGroup);
+    writer === 'generate'
+      ? await runGenerate(rows)
+      : writer === 'ours'
+        ? await runOurs(rows, dir, rowGroup)
+        : writer === 'parquet-wasm'
+          ? await runParquetWasm(rows, dir, rowGroup)
+          : await runDuckDb(rows, dir, rowGroup);
   const ms = performance.now() - started;
   const measurement: Measurement = { writer, rows, ms, maxRssMb: process.resourceUsage().maxRSS / 1024, bytes };
   process.stdout.write(`${JSON.stringify(measurement)}\n`);
@@ -340,7 +358,9 @@ async function main(): Promise<void> {
   } finally {
     if (!values.keep) await rm(root, { recursive: true, force: true });
   }
-  process.stdout.write(`\nParquet writers, ${rows} rows of schemas/sample.ts, zstd, row groups of ${rowGroup} (each writer in its own process; RSS = getrusage maxrss)\n\n`);
+  process.stdout.write(
+    `\nParquet writers, ${rows} rows of schemas/sample.ts, zstd, row groups of ${rowGroup} (each writer in its own process; RSS = getrusage maxrss)\n\n`,
+  );
   process.stdout.write(`${table(results)}\n`);
 }
 

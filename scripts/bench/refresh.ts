@@ -87,7 +87,10 @@ async function main(): Promise<void> {
     await useClips(clips + added);
     const grown = await run(`${added} new clip(s) (${((added / clips) * 100).toFixed(1)}%)`);
 
-    const teacherCalls = (s: RunSummary) => Object.values(s.teacherUsage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.calls, 0);
+    const teacherCalls = (s: RunSummary) =>
+      Object.values(s.teacherUsage)
+        .flatMap((t) => Object.values(t))
+        .reduce((n, u) => n + u.calls, 0);
     const header = ['run', 'wall s', 'of full run', 'version', 'teacher calls', 'teacher work', 'media work', 'ASR', 'partitions cached'];
     const rows = [first, same, grown].map(({ label, ms, summary }) => {
       const w = totalWork(summary.stats);
@@ -104,7 +107,9 @@ async function main(): Promise<void> {
       ];
     });
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    process.stdout.write(`\nrefresh bench: configs/demo.yaml, ${clips} clips, teacher ${args.teacher}${server ? ` (local OpenAI-compatible server, ${latencyMs} ms latency)` : ' (offline rules teacher)'}\n`);
+    process.stdout.write(
+      `\nrefresh bench: configs/demo.yaml, ${clips} clips, teacher ${args.teacher}${server ? ` (local OpenAI-compatible server, ${latencyMs} ms latency)` : ' (offline rules teacher)'}\n`,
+    );
     for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')}\n`);
     const sameRatio = same.ms / first.ms;
     const grownRatio = grown.ms / first.ms;

@@ -48,7 +48,10 @@ interface Measurement {
 
 // ---------------------------------------------------------------- synthetic records
 
-const WORDS = 'i you we they it was really just not never always think feel know said told came went home work today tonight again sorry thanks great fine terrible lovely nobody everyone something nothing maybe honestly believe'.split(' ');
+const WORDS =
+  'i you we they it was really just not never always think feel know said told came went home work today tonight again sorry thanks great fine terrible lovely nobody everyone something nothing maybe honestly believe'.split(
+    ' ',
+  );
 const OPENSET: Record<Emotion, string[]> = {
   happy: ['happy', 'cheerful', 'delighted'],
   sad: ['sad', 'disappointed', 'downcast'],
@@ -68,7 +71,19 @@ function syntheticClip(index: number, partitions: number, speakers: number): Cli
     uri: `bench/clip_${String(index).padStart(7, '0')}.mp4`,
     name: `clip_${String(index).padStart(7, '0')}`,
     bytes: 150_000 + Math.floor(random() * 100_000),
-    probe: { duration: PER_CLIP * 4, formatName: 'mov,mp4,m4a,3gp,3g2,mj2', hasVideo: true, hasAudio: true, videoCodec: 'h264', audioCodec: 'aac', width: 640, height: 360, fps: 25, sampleRate: 48000, channels: 1 },
+    probe: {
+      duration: PER_CLIP * 4,
+      formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+      hasVideo: true,
+      hasAudio: true,
+      videoCodec: 'h264',
+      audioCodec: 'aac',
+      width: 640,
+      height: 360,
+      fps: 25,
+      sampleRate: 48000,
+      channels: 1,
+    },
     manifest: { label: EMOTIONS[index % EMOTIONS.length], speaker: `spk${String(index % speakers).padStart(5, '0')}` },
     partition: Number.parseInt(id.slice(0, 8), 16) % partitions,
   };
@@ -93,7 +108,18 @@ function syntheticSegment(clip: Clip, index: number): Segment {
     const sum = raw.reduce((a, b) => a + b, 0);
     return Object.fromEntries(EMOTIONS.map((e, k) => [e, round(raw[k] / sum, 4)])) as Record<Emotion, number>;
   };
-  const frames = [0.6, 1.8, 2.96, 4.16].map((time) => ({ time, faces: 1, box: { x: round(230 + random() * 20, 4), y: round(90 + random() * 10, 4), width: round(150 + random() * 10, 4), height: round(175 + random() * 20, 4), score: round(0.8 + random() * 0.2, 4) }, expressions: expressions() }));
+  const frames = [0.6, 1.8, 2.96, 4.16].map((time) => ({
+    time,
+    faces: 1,
+    box: {
+      x: round(230 + random() * 20, 4),
+      y: round(90 + random() * 10, 4),
+      width: round(150 + random() * 10, 4),
+      height: round(175 + random() * 20, 4),
+      score: round(0.8 + random() * 0.2, 4),
+    },
+    expressions: expressions(),
+  }));
   const mean = expressions();
   const dominant = EMOTIONS.reduce((best, e) => (mean[e] > mean[best] ? e : best), EMOTIONS[0]);
   const pitchWord = f0 > 200 ? 'high' : f0 < 130 ? 'low' : 'moderate';
@@ -101,7 +127,12 @@ function syntheticSegment(clip: Clip, index: number): Segment {
   const face = `The face reads as ${dominant} (mean probability ${mean[dominant].toFixed(2)}) in ${1 + Math.floor(random() * 4)} of 4 keyframes.`;
   // Descriptions vary in length as teachers' do, with a few outliers for the length tails.
   const extra = random() < 0.01 ? 12 : Math.floor(random() * 3);
-  const description = [face, voice, ...Array.from({ length: extra }, () => `The wording (${words.slice(0, 5).join(' ')}) adds little beyond that.`), `Taken together, the speaker most likely feels ${emotion}.`].join(' ');
+  const description = [
+    face,
+    voice,
+    ...Array.from({ length: extra }, () => `The wording (${words.slice(0, 5).join(' ')}) adds little beyond that.`),
+    `Taken together, the speaker most likely feels ${emotion}.`,
+  ].join(' ');
   return {
     id: sha256(`bench-segment:${clip.id}:${index}`),
     clipId: clip.id,
@@ -111,21 +142,79 @@ function syntheticSegment(clip: Clip, index: number): Segment {
     end: round(start + duration),
     transcript: { text: words.join(' '), language: 'en', languageSource: 'config', engine: 'pocketsphinx', words: timings },
     cues: {
-      acoustic: { duration, f0MeanHz: f0, f0SdHz: sd, f0MinHz: round(f0 - 2 * sd, 1), f0MaxHz: round(f0 + 2 * sd, 1), voicedRatio: round(0.3 + random() * 0.5, 3), rmsDb: rms, rmsSdDb: round(4 + random() * 5), pauseRatio: round(random() * 0.4, 3), speechRate: rate, speechRateSource: 'transcript', f0SlopeHzPerS: round(-20 + random() * 40, 1), loudnessLufs: round(rms + 2, 1) },
-      lexical: { score: round(-1 + random() * 2), sentiment: pick(['positive', 'neutral', 'negative'] as const), positiveWords: [], negativeWords: [], emotionWords: [] },
+      acoustic: {
+        duration,
+        f0MeanHz: f0,
+        f0SdHz: sd,
+        f0MinHz: round(f0 - 2 * sd, 1),
+        f0MaxHz: round(f0 + 2 * sd, 1),
+        voicedRatio: round(0.3 + random() * 0.5, 3),
+        rmsDb: rms,
+        rmsSdDb: round(4 + random() * 5),
+        pauseRatio: round(random() * 0.4, 3),
+        speechRate: rate,
+        speechRateSource: 'transcript',
+        f0SlopeHzPerS: round(-20 + random() * 40, 1),
+        loudnessLufs: round(rms + 2, 1),
+      },
+      lexical: {
+        score: round(-1 + random() * 2),
+        sentiment: pick(['positive', 'neutral', 'negative'] as const),
+        positiveWords: [],
+        negativeWords: [],
+        emotionWords: [],
+      },
       visual: { detector: 'ssd', frames, meanExpressions: mean, dominant, stability: round(random()), faceRatio: 1, crops: [] },
     },
     description: { text: description, provenance: provenance('describe.rules@1') },
-    labels: { primary: emotion, openset: OPENSET[emotion], sentiment: emotion === 'happy' ? 'positive' : emotion === 'neutral' ? 'neutral' : 'negative', valence: round(-1 + random() * 2), arousal: round(-1 + random() * 2), provenance: provenance('labels.rules@1') },
+    labels: {
+      primary: emotion,
+      openset: OPENSET[emotion],
+      sentiment: emotion === 'happy' ? 'positive' : emotion === 'neutral' ? 'neutral' : 'negative',
+      valence: round(-1 + random() * 2),
+      arousal: round(-1 + random() * 2),
+      provenance: provenance('labels.rules@1'),
+    },
     qa: [
-      { kind: 'mcq', question: `Which emotion does the speaker in this clip most likely feel? Choose one of: ${[emotion, 'neutral', 'angry', 'sad'].join(', ')}.`, options: [emotion, 'neutral', 'angry', 'sad'], answer: emotion, provenance: provenance('qa.mcq.rules@1') },
-      { kind: 'open', question: `Why does the person most likely feel ${emotion}?`, answer: `${voice} ${face} Together these cues point to ${emotion}.`, provenance: provenance('qa.mcq.rules@1') },
-      { kind: 'open', question: 'Which cue points most strongly to the emotion?', answer: `The pitch level: ${voice.split('.')[0].toLowerCase()}. Of the measured cues, it points most strongly to ${emotion}.`, provenance: provenance('qa.mcq.rules@1') },
-      { kind: 'attribute', question: 'What facial expression does the person show?', answer: face.replace('The face reads as', 'The person shows'), provenance: provenance('qa.mcq.rules@1') },
-      { kind: 'attribute', question: 'How would you describe the tone of voice?', answer: `The pitch is ${pitchWord} (mean ${Math.round(f0)} Hz), the voice is at ${rms.toFixed(0)} dBFS and the pace is ${rate.toFixed(1)} words/s.`, provenance: provenance('qa.mcq.rules@1') },
+      {
+        kind: 'mcq',
+        question: `Which emotion does the speaker in this clip most likely feel? Choose one of: ${[emotion, 'neutral', 'angry', 'sad'].join(', ')}.`,
+        options: [emotion, 'neutral', 'angry', 'sad'],
+        answer: emotion,
+        provenance: provenance('qa.mcq.rules@1'),
+      },
+      {
+        kind: 'open',
+        question: `Why does the person most likely feel ${emotion}?`,
+        answer: `${voice} ${face} Together these cues point to ${emotion}.`,
+        provenance: provenance('qa.mcq.rules@1'),
+      },
+      {
+        kind: 'open',
+        question: 'Which cue points most strongly to the emotion?',
+        answer: `The pitch level: ${voice.split('.')[0].toLowerCase()}. Of the measured cues, it points most strongly to ${emotion}.`,
+        provenance: provenance('qa.mcq.rules@1'),
+      },
+      {
+        kind: 'attribute',
+        question: 'What facial expression does the person show?',
+        answer: face.replace('The face reads as', 'The person shows'),
+        provenance: provenance('qa.mcq.rules@1'),
+      },
+      {
+        kind: 'attribute',
+        question: 'How would you describe the tone of voice?',
+        answer: `The pitch is ${pitchWord} (mean ${Math.round(f0)} Hz), the voice is at ${rms.toFixed(0)} dBFS and the pace is ${rate.toFixed(1)} words/s.`,
+        provenance: provenance('qa.mcq.rules@1'),
+      },
     ],
     rationale: {
-      steps: [`Step 1: ${face}`, `Step 2: ${voice}`, `Step 3: The words are "${words.slice(0, 6).join(' ')}…", sentiment ${round(random() * 2 - 1).toFixed(2)}.`, `Step 4: predicted emotion is ${emotion}`],
+      steps: [
+        `Step 1: ${face}`,
+        `Step 2: ${voice}`,
+        `Step 3: The words are "${words.slice(0, 6).join(' ')}…", sentiment ${round(random() * 2 - 1).toFixed(2)}.`,
+        `Step 4: predicted emotion is ${emotion}`,
+      ],
       emotion,
       provenance: provenance('rationale.rules@1'),
     },
@@ -168,7 +257,14 @@ const benchJudge: SegmentStage<Record<string, never>> = {
   async run(segment) {
     const tag = segment.cues?.agreement?.tag ?? 'ambiguous';
     const score = tag === 'consistent' ? 9 : tag === 'ambiguous' ? 5 : 7;
-    return { ...segment, judge: { score, reason: `The description follows the cues (${tag}); ${segment.description!.text.length} characters, grounded in the measured pitch and the face.`, provenance: provenance('judge.rules@1') } };
+    return {
+      ...segment,
+      judge: {
+        score,
+        reason: `The description follows the cues (${tag}); ${segment.description!.text.length} characters, grounded in the measured pitch and the face.`,
+        provenance: provenance('judge.rules@1'),
+      },
+    };
   },
 };
 
@@ -195,7 +291,12 @@ async function child(segments: number, dir: string): Promise<Measurement> {
     ],
   };
   const plan = buildPlan('scale-bench.yaml', config, registry);
-  const summary = await runPipeline(plan, { store: new LocalStore(config.store), outDir: config.out, log: pino({ level: 'silent' }), signal: new AbortController().signal });
+  const summary = await runPipeline(plan, {
+    store: new LocalStore(config.store),
+    outDir: config.out,
+    log: pino({ level: 'silent' }),
+    signal: new AbortController().signal,
+  });
   const cpu = process.cpuUsage(cpuStart);
   return {
     segments: summary.segments,
@@ -212,7 +313,9 @@ function runChild(segments: number, dir: string, heapMiB: number): Promise<Measu
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
     // A heap cap: on a shared machine a run that outgrows it fails alone instead of starving the rest.
-    const proc = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${heapMiB}`, script, '--child', String(segments), '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${heapMiB}`, script, '--child', String(segments), '--dir', dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let stdout = '';
     proc.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
     proc.on('error', reject);
@@ -225,7 +328,16 @@ function runChild(segments: number, dir: string, heapMiB: number): Promise<Measu
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { child: { type: 'string' }, dir: { type: 'string' }, full: { type: 'boolean', default: false }, sizes: { type: 'string' }, keep: { type: 'string' }, 'heap-mib': { type: 'string', default: '6144' } } });
+  const { values } = parseArgs({
+    options: {
+      child: { type: 'string' },
+      dir: { type: 'string' },
+      full: { type: 'boolean', default: false },
+      sizes: { type: 'string' },
+      keep: { type: 'string' },
+      'heap-mib': { type: 'string', default: '6144' },
+    },
+  });
   const heapMiB = Number(values['heap-mib']);
   if (!Number.isInteger(heapMiB) || heapMiB < 256) throw new RangeError(`--heap-mib takes a whole number of MiB (at least 256), got ${values['heap-mib']}`);
   if (values.child) {
@@ -233,7 +345,8 @@ async function main(): Promise<void> {
     return;
   }
   const sizes = values.sizes ? values.sizes.split(',').map(Number) : [10_000, 100_000, ...(values.full ? [1_000_000] : [])];
-  if (sizes.some((n) => !Number.isInteger(n) || n < PER_CLIP)) throw new RangeError(`--sizes takes comma-separated segment counts of at least ${PER_CLIP}, got ${values.sizes}`);
+  if (sizes.some((n) => !Number.isInteger(n) || n < PER_CLIP))
+    throw new RangeError(`--sizes takes comma-separated segment counts of at least ${PER_CLIP}, got ${values.sizes}`);
   const root = values.keep ?? (await mkdtemp(join(tmpdir(), 'emoforge-scale-')));
   const results = new Map<number, Measurement>();
   try {
@@ -241,7 +354,9 @@ async function main(): Promise<void> {
       const m = await runChild(n, join(root, String(n)), heapMiB);
       results.set(n, m);
       const per10k = (ms: number) => (ms / 1000 / n) * 10_000;
-      console.log(`${String(n).padStart(8)} segments: ${m.segments} reached the sink, ${m.rows} rows, peak ${m.peakMiB.toFixed(0)} MiB, wall ${(m.wallMs / 1000).toFixed(1)} s (${per10k(m.wallMs).toFixed(2)} s per 10k), CPU ${(m.cpuMs / 1000).toFixed(1)} s (${per10k(m.cpuMs).toFixed(2)} s per 10k)`);
+      console.log(
+        `${String(n).padStart(8)} segments: ${m.segments} reached the sink, ${m.rows} rows, peak ${m.peakMiB.toFixed(0)} MiB, wall ${(m.wallMs / 1000).toFixed(1)} s (${per10k(m.wallMs).toFixed(2)} s per 10k), CPU ${(m.cpuMs / 1000).toFixed(1)} s (${per10k(m.cpuMs).toFixed(2)} s per 10k)`,
+      );
       if (!values.keep) await rm(join(root, String(n)), { recursive: true, force: true });
     }
   } finally {

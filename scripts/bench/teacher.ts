@@ -43,7 +43,8 @@ const window = args.window as NonNullable<RateLimit['window']>;
 if (!(rpm > 0)) throw new RangeError(`--rpm must be > 0, got ${args.rpm}`);
 if (!Number.isSafeInteger(latencyMs) || latencyMs < 0) throw new RangeError(`--latency must be a non-negative integer, got ${args.latency}`);
 if (!Number.isSafeInteger(concurrency) || concurrency <= 0) throw new RangeError(`--concurrency must be a positive integer, got ${args.concurrency}`);
-if (!Number.isSafeInteger(requests) || requests <= 0 || requests > 100_000) throw new RangeError(`--requests must be an integer in 1..100000, got ${args.requests}`);
+if (!Number.isSafeInteger(requests) || requests <= 0 || requests > 100_000)
+  throw new RangeError(`--requests must be an integer in 1..100000, got ${args.requests}`);
 if (window !== 'second' && window !== 'minute') throw new RangeError(`--window must be second or minute, got ${window}`);
 
 /** Each side is stopped after this long: at the limit the work takes requests / rpm minutes. */
@@ -84,7 +85,11 @@ function progress(side: string, done: () => number): () => void {
   };
 }
 
-async function measure(server: OpenAICompatibleServer, side: string, run: (signal: AbortSignal, settled: () => void) => Promise<{ failures: unknown[]; retries?: number }>): Promise<Measurement> {
+async function measure(
+  server: OpenAICompatibleServer,
+  side: string,
+  run: (signal: AbortSignal, settled: () => void) => Promise<{ failures: unknown[]; retries?: number }>,
+): Promise<Measurement> {
   server.reset();
   const deadline = AbortSignal.timeout(deadlineMs);
   // Every request of the side listens to it.
@@ -137,7 +142,9 @@ async function naive(server: OpenAICompatibleServer): Promise<Measurement> {
     const openai = new OpenAI({ baseURL: server.baseURL, apiKey: server.apiKey, logLevel: 'off' });
     const queue = new PQueue({ concurrency });
     const outcomes = await Promise.allSettled(
-      Array.from({ length: requests }, (_, i) => queue.add(() => openai.chat.completions.create({ model: MODEL, ...question(i) }, { signal })).finally(settled)),
+      Array.from({ length: requests }, (_, i) =>
+        queue.add(() => openai.chat.completions.create({ model: MODEL, ...question(i) }, { signal })).finally(settled),
+      ),
     );
     return { failures: outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : [])) };
   });
@@ -147,7 +154,16 @@ function table(results: readonly Measurement[]): string {
   const header = ['client', 'wall s', 'answered/min', 'share of limit', 'failed', '429s', 'retries', 'HTTP requests'];
   const lines = results.map((r) => {
     const perMinute = (r.answered / r.ms) * 60_000;
-    return [r.side, (r.ms / 1000).toFixed(1), perMinute.toFixed(0), `${((perMinute / rpm) * 100).toFixed(1)}%`, String(r.failed), String(r.throttled), String(r.retries), String(r.sent)];
+    return [
+      r.side,
+      (r.ms / 1000).toFixed(1),
+      perMinute.toFixed(0),
+      `${((perMinute / rpm) * 100).toFixed(1)}%`,
+      String(r.failed),
+      String(r.throttled),
+      String(r.retries),
+      String(r.sent),
+    ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
@@ -160,19 +176,27 @@ async function main(): Promise<void> {
   const storeRoot = await mkdtemp(join(tmpdir(), 'emoforge-bench-teacher-'));
   const results: Measurement[] = [];
   try {
-    process.stderr.write(`${requests} distinct chat requests, server at ${server.baseURL}: ${latencyMs} ms latency, ${rpm} requests/min enforced per ${window}\n`);
+    process.stderr.write(
+      `${requests} distinct chat requests, server at ${server.baseURL}: ${latencyMs} ms latency, ${rpm} requests/min enforced per ${window}\n`,
+    );
     results.push(await ours(server, join(storeRoot, 'store')));
     results.push(await naive(server));
   } finally {
     await server.close();
     await rm(storeRoot, { recursive: true, force: true });
   }
-  process.stdout.write(`\nTeacher calls: ${requests} distinct chat requests, one side after the other; server ${latencyMs} ms latency, limit ${rpm}/min enforced per ${window} (429 + Retry-After); concurrency ${concurrency} on both sides\n\n`);
+  process.stdout.write(
+    `\nTeacher calls: ${requests} distinct chat requests, one side after the other; server ${latencyMs} ms latency, limit ${rpm}/min enforced per ${window} (429 + Retry-After); concurrency ${concurrency} on both sides\n\n`,
+  );
   process.stdout.write(`${table(results)}\n\n`);
   const [a, b] = results;
   const share = (r: Measurement) => r.answered / r.ms / (rpm / 60_000);
-  process.stdout.write(`ours: ${(share(a) * 100).toFixed(1)}% of the limit (goal >= 95%), ${a.failed} failed (goal 0); naive: ${b.answered} of ${requests} answered (${b.failed} given up after the SDK's retries)\n`);
-  process.stdout.write(`ratio ours / naive: wall ${(a.ms / b.ms).toFixed(2)}, answered/min ${(share(a) / share(b)).toFixed(2)}, items answered ${(a.answered / Math.max(1, b.answered)).toFixed(2)}, HTTP requests per answered item ${(a.sent / a.answered / (b.sent / Math.max(1, b.answered))).toFixed(2)}\n`);
+  process.stdout.write(
+    `ours: ${(share(a) * 100).toFixed(1)}% of the limit (goal >= 95%), ${a.failed} failed (goal 0); naive: ${b.answered} of ${requests} answered (${b.failed} given up after the SDK's retries)\n`,
+  );
+  process.stdout.write(
+    `ratio ours / naive: wall ${(a.ms / b.ms).toFixed(2)}, answered/min ${(share(a) / share(b)).toFixed(2)}, items answered ${(a.answered / Math.max(1, b.answered)).toFixed(2)}, HTTP requests per answered item ${(a.sent / a.answered / (b.sent / Math.max(1, b.answered))).toFixed(2)}\n`,
+  );
   for (const r of results) if (r.firstFailure) process.stdout.write(`${r.side}, first failure: ${r.firstFailure}\n`);
 }
 

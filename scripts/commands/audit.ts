@@ -16,7 +16,14 @@ const CELL_WIDTH = 60;
 export async function audit(options: AuditOptions): Promise<string> {
   if (options.sql === undefined) return describeTables(options.outDir);
   const result = await auditQuery(options.outDir, options.sql);
-  if (options.json) return `${printableJson(JSON.stringify(result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i]]))), null, 2))}\n`;
+  if (options.json)
+    return `${printableJson(
+      JSON.stringify(
+        result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i]]))),
+        null,
+        2,
+      ),
+    )}\n`;
   return formatTable(result, options.maxRows);
 }
 
@@ -38,12 +45,19 @@ export function formatTable(result: AuditResult, maxRows: number): string {
   const widths = result.columns.map((column, c) => Math.max(column.name.length, ...text.map((row) => row[c].length)));
   const pad = (value: string, c: number) => (numeric[c] ? value.padStart(widths[c]) : value.padEnd(widths[c]));
   const lines = [
-    result.columns.map((column, c) => pad(column.name, c)).join('  ').trimEnd(),
+    result.columns
+      .map((column, c) => pad(column.name, c))
+      .join('  ')
+      .trimEnd(),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...text.map((row) => row.map(pad).join('  ').trimEnd()),
   ];
   const more = result.rows.length - shown.length;
-  lines.push(more > 0 ? `(${result.rows.length} rows, first ${shown.length} shown; --max-rows N or --json for more)` : `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`);
+  lines.push(
+    more > 0
+      ? `(${result.rows.length} rows, first ${shown.length} shown; --max-rows N or --json for more)`
+      : `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

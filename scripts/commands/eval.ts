@@ -21,9 +21,15 @@ export interface EvalCommandOptions {
 
 export function parseTasks(value: string | undefined): EvalTask[] | undefined {
   if (value === undefined) return undefined;
-  const asked = value.split(',').map((t) => t.trim()).filter(Boolean);
+  const asked = value
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const unknown = asked.filter((t) => !(EVAL_TASKS as readonly string[]).includes(t));
-  if (unknown.length || asked.length === 0) throw new EvalOptionError(`--tasks takes a comma list of ${EVAL_TASKS.join(', ')}${unknown.length ? `; ${JSON.stringify(unknown)} ${unknown.length === 1 ? 'is' : 'are'} not scored by eval` : ''}`);
+  if (unknown.length || asked.length === 0)
+    throw new EvalOptionError(
+      `--tasks takes a comma list of ${EVAL_TASKS.join(', ')}${unknown.length ? `; ${JSON.stringify(unknown)} ${unknown.length === 1 ? 'is' : 'are'} not scored by eval` : ''}`,
+    );
   return EVAL_TASKS.filter((t) => asked.includes(t));
 }
 
@@ -31,7 +37,9 @@ const fmt = (v: number | null) => (v === null ? '–' : v.toFixed(3));
 
 export function formatEvaluation(result: EvalResult): string {
   const s = result.summary;
-  const lines = [`emoforge eval ${s.model} on ${s.corpus} v${s.corpusVersion}, split ${s.split}: ${s.rows} rows${s.judge ? `; judge ${s.judge.teacher}/${s.judge.model} ${s.judge.template}` : ''}`];
+  const lines = [
+    `emoforge eval ${s.model} on ${s.corpus} v${s.corpusVersion}, split ${s.split}: ${s.rows} rows${s.judge ? `; judge ${s.judge.teacher}/${s.judge.model} ${s.judge.template}` : ''}`,
+  ];
   for (const [task, t] of Object.entries(s.tasks)) {
     lines.push(`  ${task} (n=${t.n})`);
     for (const [metric, m] of Object.entries(t.metrics)) lines.push(`    ${metric.padEnd(20)} ${fmt(m.value)}  95% [${fmt(m.low)}, ${fmt(m.high)}]  n=${m.n}`);
@@ -39,7 +47,9 @@ export function formatEvaluation(result: EvalResult): string {
   const u = Object.values(result.usage).flatMap((byTeacher) => Object.entries(byTeacher));
   const calls = u.reduce((n, [, c]) => n + c.calls, 0);
   const usd = u.reduce((n, [, c]) => n + c.usd, 0);
-  lines.push(`answers: ${s.rows - result.cachedAnswers} from the model, ${result.cachedAnswers} from the cache; ${calls} HTTP calls in all (judge included), $${usd.toFixed(4)}`);
+  lines.push(
+    `answers: ${s.rows - result.cachedAnswers} from the model, ${result.cachedAnswers} from the cache; ${calls} HTTP calls in all (judge included), $${usd.toFixed(4)}`,
+  );
   lines.push(`output: ${join(result.dir, 'summary.json')} (results.parquet and usage.json beside it)`);
   return `${printableLines(lines.join('\n'))}\n`;
 }

@@ -23,7 +23,13 @@ export interface FingerprintOptions {
 
 export async function fingerprintCommand(options: FingerprintOptions): Promise<{ clips: number; text: string }> {
   const dir = resolve(options.dir);
-  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new FatalError(`${options.dir} is not a folder: fingerprint takes a folder of benchmark clips`);
+  if (
+    !(await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    throw new FatalError(`${options.dir} is not a folder: fingerprint takes a folder of benchmark clips`);
   const scratch = options.store ? undefined : await mkdtemp(join(tmpdir(), 'emoforge-fingerprint-store-'));
   try {
     const store = new LocalStore(resolve(options.store ?? scratch!));
@@ -36,7 +42,10 @@ export async function fingerprintCommand(options: FingerprintOptions): Promise<{
     const temp = join(dirname(output), `.${Date.now()}-${process.pid}.tmp`);
     await writeFile(temp, `${lines.join('\n')}\n`);
     await rename(temp, output);
-    return { clips: list.entries.length, text: `fingerprints of ${list.entries.length} clips of benchmark ${benchmark} written to ${output}; add it to ingest.exclude to keep them out of a corpus\n` };
+    return {
+      clips: list.entries.length,
+      text: `fingerprints of ${list.entries.length} clips of benchmark ${benchmark} written to ${output}; add it to ingest.exclude to keep them out of a corpus\n`,
+    };
   } finally {
     await closeFootageWorkers();
     if (scratch) await rm(scratch, { recursive: true, force: true });

@@ -21,12 +21,24 @@ export async function reviewCommand(options: ReviewCommandOptions): Promise<Revi
     outDir = mirrorFolder('out', outStore.location);
     await pullFolder(outStore, outDir);
   }
-  const serverOptions: ReviewServerOptions = { outDir, store, log: options.log, host: options.host, port: options.port, reviewer: options.reviewer, queue: options.queue, resolve: options.resolve };
+  const serverOptions: ReviewServerOptions = {
+    outDir,
+    store,
+    log: options.log,
+    host: options.host,
+    port: options.port,
+    reviewer: options.reviewer,
+    queue: options.queue,
+    resolve: options.resolve,
+  };
   const server = await startReviewServer(serverOptions);
   const corpus = server.set.samples.filter((s) => s.inCorpus).length;
   const dropped = server.set.samples.length - corpus;
-  options.write(`emoforge review ${server.set.corpus}: ${corpus} samples${dropped ? ` (+${dropped} rejected ones)` : ''}, review log ${server.log.name} in ${store.location}, ${server.log.decisions().length} decisions so far\n`);
-  if (server.set.missingSnapshots) options.write(`  ${server.set.missingSnapshots} published segments have no review snapshot in this store: run the pipeline again with it to review them\n`);
+  options.write(
+    `emoforge review ${server.set.corpus}: ${corpus} samples${dropped ? ` (+${dropped} rejected ones)` : ''}, review log ${server.log.name} in ${store.location}, ${server.log.decisions().length} decisions so far\n`,
+  );
+  if (server.set.missingSnapshots)
+    options.write(`  ${server.set.missingSnapshots} published segments have no review snapshot in this store: run the pipeline again with it to review them\n`);
   options.write(`review page: ${server.url}\n`);
   if (server.token) options.write('  (bound beyond loopback: the address carries the access token; anyone who has it can record decisions under any name)\n');
   options.write('decisions are stored as they are made; `emoforge run` applies them. ^C stops the server.\n');

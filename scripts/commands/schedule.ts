@@ -61,11 +61,16 @@ export async function schedule(options: ScheduleOptions): Promise<number> {
   const first = buildPlan(options.configFile, await loadConfigFile(options.configFile), STAGES);
   const outLocation = options.out ?? first.config.out;
   if (isS3Location(outLocation) || isS3Location(options.input ?? '')) {
-    throw new CronError(`schedule refreshes a local out folder from a local input; for ${outLocation} run \`emoforge run\` from cron or a Kubernetes CronJob (the store may be s3://)`);
+    throw new CronError(
+      `schedule refreshes a local out folder from a local input; for ${outLocation} run \`emoforge run\` from cron or a Kubernetes CronJob (the store may be s3://)`,
+    );
   }
   const outDir = resolve(outLocation);
   const { log } = await openRunLog(outDir, 'schedule');
-  log.info({ config: resolve(options.configFile), out: outDir, cron: options.cron ?? null, once: Boolean(options.once), version: EMOFORGE_VERSION }, 'schedule started');
+  log.info(
+    { config: resolve(options.configFile), out: outDir, cron: options.cron ?? null, once: Boolean(options.once), version: EMOFORGE_VERSION },
+    'schedule started',
+  );
 
   if (options.once) {
     const outcome = await refresh(options, outDir, log);
@@ -81,7 +86,9 @@ export async function schedule(options: ScheduleOptions): Promise<number> {
     const next = job.nextRun();
     if (next) options.write(`${stamp()} next refresh at ${next.toISOString()}\n`);
   });
-  options.write(`${stamp()} emoforge schedule ${first.config.name}: cron "${options.cron}", out ${outDir}; next refresh at ${job.nextRun()?.toISOString() ?? 'never'} (^C stops)\n`);
+  options.write(
+    `${stamp()} emoforge schedule ${first.config.name}: cron "${options.cron}", out ${outDir}; next refresh at ${job.nextRun()?.toISOString() ?? 'never'} (^C stops)\n`,
+  );
   await new Promise<void>((resolveStop) => {
     if (options.signal.aborted) resolveStop();
     else options.signal.addEventListener('abort', () => resolveStop(), { once: true });
@@ -119,14 +126,33 @@ async function refresh(options: ScheduleOptions, outDir: string, log: Logger): P
     const work = totalWork(summary.stats);
     const rows = summary.sink ? Object.values(summary.sink.splits).reduce((a, b) => a + b, 0) : 0;
     const version = summary.sink?.version?.line ?? (summary.incomplete ? 'incomplete, nothing published' : 'nothing published');
-    const calls = Math.max(work.teacher ?? 0, Object.values(summary.teacherUsage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.calls, 0));
+    const calls = Math.max(
+      work.teacher ?? 0,
+      Object.values(summary.teacherUsage)
+        .flatMap((t) => Object.values(t))
+        .reduce((n, u) => n + u.calls, 0),
+    );
     // An outage is logged and retried at the next trigger; the published version keeps its rows.
-    const failed = summary.incomplete ? `; ${describeFailures(summary.incomplete)}${summary.sink ? `, their rows carried from the published version` : ''}: retrying at the next trigger` : '';
+    const failed = summary.incomplete
+      ? `; ${describeFailures(summary.incomplete)}${summary.sink ? `, their rows carried from the published version` : ''}: retrying at the next trigger`
+      : '';
     const line =
       `${stamp()} refresh ${plan.config.name}: ${version}; ${summary.clips} clips → ${rows} rows; ` +
       `cache ${summary.partitions.cached}/${summary.partitions.total} partitions; teacher calls ${calls}, media work ${(work.ffmpeg ?? 0) + (work.ffprobe ?? 0)}, ASR ${work.asr ?? 0}${failed}; ${seconds}s`;
-    if (summary.incomplete) log.warn({ records: summary.incomplete.records, failed: summary.incomplete.failed, published: Boolean(summary.sink) }, 'refresh incomplete: records failed transiently');
-    log.info({ version: summary.sink?.version?.number ?? null, unchanged: summary.sink?.version?.unchanged ?? null, diff: summary.sink?.version?.diff?.rows ?? null, wallMs: Math.round(performance.now() - started) }, 'refresh finished');
+    if (summary.incomplete)
+      log.warn(
+        { records: summary.incomplete.records, failed: summary.incomplete.failed, published: Boolean(summary.sink) },
+        'refresh incomplete: records failed transiently',
+      );
+    log.info(
+      {
+        version: summary.sink?.version?.number ?? null,
+        unchanged: summary.sink?.version?.unchanged ?? null,
+        diff: summary.sink?.version?.diff?.rows ?? null,
+        wallMs: Math.round(performance.now() - started),
+      },
+      'refresh finished',
+    );
     options.write(`${line}\n`);
     return { status: summary.sink ? 'published' : summary.incomplete ? 'incomplete' : 'failed', line };
   } catch (error) {

@@ -21,7 +21,10 @@ export async function trace(outDir: string, query: string): Promise<{ found: boo
     for (const row of await readRowsHyparquet(join(outDir, shard.file))) if (matches(row.clip_id, row.uri, row.segment_id)) rows.push(row);
   }
   if (rejects.length === 0 && rows.length === 0) {
-    return { found: false, text: `no clip matches ${printable(JSON.stringify(query))} in ${outDir}: give a clip id (or its first 6+ characters), a segment id, or the uri as listed by inspect\n` };
+    return {
+      found: false,
+      text: `no clip matches ${printable(JSON.stringify(query))} in ${outDir}: give a clip id (or its first 6+ characters), a segment id, or the uri as listed by inspect\n`,
+    };
   }
   const lines: string[] = [];
   const clips = new Map<string, string>();
@@ -42,8 +45,13 @@ export async function trace(outDir: string, query: string): Promise<{ found: boo
     }
     for (const [segmentId, s] of [...segments].sort((a, b) => a[1].start - b[1].start)) {
       const first = s.rows[0];
-      const tasks = s.rows.map((r) => r.task).sort().join(', ');
-      lines.push(`  segment ${segmentId.slice(0, 12)}…  ${s.start.toFixed(2)}–${s.end.toFixed(2)}s  kept → ${first.split}: ${s.rows.length} rows (${tasks}); primary emotion ${first.primary_emotion}${first.label ? `, manifest label ${first.label}` : ''}`);
+      const tasks = s.rows
+        .map((r) => r.task)
+        .sort()
+        .join(', ');
+      lines.push(
+        `  segment ${segmentId.slice(0, 12)}…  ${s.start.toFixed(2)}–${s.end.toFixed(2)}s  kept → ${first.split}: ${s.rows.length} rows (${tasks}); primary emotion ${first.primary_emotion}${first.label ? `, manifest label ${first.label}` : ''}`,
+      );
       lines.push(`    transcript: ${JSON.stringify(first.transcript)}`);
     }
     if (segments.size === 0 && wholeClip.length === 0 && clipRejects.length === 0) lines.push('  no rows and no rejects');

@@ -81,9 +81,11 @@ function runDecoder(wavPath: string, options: PocketsphinxOptions): Promise<stri
       if (code === 0) return resolve(Buffer.concat(stdout).toString('utf8'));
       void logTail(options.logPath, Buffer.concat(stderr).toString('utf8')).then((tail) =>
         // Killed from outside (OOM killer, an operator): transient. An exit code: the same WAV fails the same way.
-        reject(code === null
-          ? new TransientRecordError('asr-failed', `${binary} was killed by ${killedBy} on ${wavPath}; the next run tries again`, { service: binary })
-          : new RecordError('asr-failed', `${binary} exited with code ${code} on ${wavPath}${tail ? `: ${tail}` : ''}`)),
+        reject(
+          code === null
+            ? new TransientRecordError('asr-failed', `${binary} was killed by ${killedBy} on ${wavPath}; the next run tries again`, { service: binary })
+            : new RecordError('asr-failed', `${binary} exited with code ${code} on ${wavPath}${tail ? `: ${tail}` : ''}`),
+        ),
       );
     });
   });
@@ -92,7 +94,10 @@ function runDecoder(wavPath: string, options: PocketsphinxOptions): Promise<stri
 /** The last ERROR/FATAL lines of the log (or stderr), which say why pocketsphinx gave up. */
 async function logTail(logPath: string | undefined, stderr: string): Promise<string> {
   const log = logPath ? await readFile(logPath, 'utf8').catch(() => '') : '';
-  const lines = `${log}\n${stderr}`.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = `${log}\n${stderr}`
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   const errors = lines.filter((line) => /^(ERROR|FATAL)/.test(line));
   return (errors.length > 0 ? errors : lines).slice(-3).join(' | ');
 }
@@ -102,7 +107,10 @@ export function parseDecoderOutput(stdout: string): Recognition {
   const words: WordTiming[] = [];
   const hypotheses: string[] = [];
   let sawWordLines = false;
-  for (const line of stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {
+  for (const line of stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const match = WORD_LINE.exec(line);
     if (!match) {
       hypotheses.push(line);
@@ -115,6 +123,11 @@ export function parseDecoderOutput(stdout: string): Recognition {
   }
   const text = sawWordLines
     ? words.map((w) => w.word).join(' ')
-    : hypotheses.join(' ').split(/\s+/).filter((token) => token && !FILLER.test(token)).map((token) => token.replace(ALTERNATE, '')).join(' ');
+    : hypotheses
+        .join(' ')
+        .split(/\s+/)
+        .filter((token) => token && !FILLER.test(token))
+        .map((token) => token.replace(ALTERNATE, ''))
+        .join(' ');
   return { text, words };
 }

@@ -71,15 +71,35 @@ export function analyseSamples(wav: DecodedWav, options: ProsodyOptions): Prosod
   const pause = levels.map((level) => level < pauseLevel);
   const track = trackPitch(
     wav.samples,
-    { sampleRate: wav.sampleRate, f0MinHz: options.f0MinHz, f0MaxHz: options.f0MaxHz, frameMs: options.frameMs, hopMs: options.hopMs, threshold: options.yinThreshold },
+    {
+      sampleRate: wav.sampleRate,
+      f0MinHz: options.f0MinHz,
+      f0MaxHz: options.f0MaxHz,
+      frameMs: options.frameMs,
+      hopMs: options.hopMs,
+      threshold: options.yinThreshold,
+    },
     (frame) => pause[frame],
   );
   const duration = wav.samples.length / wav.sampleRate;
   const frameCount = track.rms.length;
   if (frameCount === 0) {
     return {
-      duration, sampleRate: wav.sampleRate, f0MeanHz: null, f0SdHz: null, f0MinHz: null, f0MaxHz: null, f0SlopeHzPerS: null,
-      loudnessLufs: integratedLoudness(wav.samples, wav.sampleRate), voicedRatio: 0, rmsDb: FLOOR_DB, rmsSdDb: 0, pauseRatio: 1, speechSpan: null, syllableNuclei: 0, dspMs: performance.now() - started,
+      duration,
+      sampleRate: wav.sampleRate,
+      f0MeanHz: null,
+      f0SdHz: null,
+      f0MinHz: null,
+      f0MaxHz: null,
+      f0SlopeHzPerS: null,
+      loudnessLufs: integratedLoudness(wav.samples, wav.sampleRate),
+      voicedRatio: 0,
+      rmsDb: FLOOR_DB,
+      rmsSdDb: 0,
+      pauseRatio: 1,
+      speechSpan: null,
+      syllableNuclei: 0,
+      dspMs: performance.now() - started,
     };
   }
 
@@ -97,7 +117,11 @@ export function analyseSamples(wav: DecodedWav, options: ProsodyOptions): Prosod
     f0SdHz: pitches.length ? sd(pitches) : null,
     f0MinHz: pitches.length ? quantile(sorted, 0.05) : null,
     f0MaxHz: pitches.length ? quantile(sorted, 0.95) : null,
-    f0SlopeHzPerS: contourSlope(track.f0.map((f0, i) => (voiced[i] ? f0 : null)), track.hopSeconds, MIN_SLOPE_FRAMES),
+    f0SlopeHzPerS: contourSlope(
+      track.f0.map((f0, i) => (voiced[i] ? f0 : null)),
+      track.hopSeconds,
+      MIN_SLOPE_FRAMES,
+    ),
     loudnessLufs: integratedLoudness(wav.samples, wav.sampleRate),
     voicedRatio: pitches.length / frameCount,
     // Loudness of the speech itself: pauses sit at the noise floor and would swamp the mean.

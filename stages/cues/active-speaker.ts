@@ -106,7 +106,12 @@ export function findSpeaker(tracks: readonly TrackMouth[], envelopeDb: readonly 
   const scores: SpeakerScore[] = tracks.map((track) => {
     const levels = track.frames.map((frame) => envelope[frame]);
     const coverage = track.frames.filter((frame) => speech.has(frame)).length / speechFrames.length;
-    return { track: track.id, correlation: round(pearson([...track.mouthOpening], levels), 4), coverage: round(coverage, 4), mouthMotion: round(deviation(track.mouthOpening), 4) };
+    return {
+      track: track.id,
+      correlation: round(pearson([...track.mouthOpening], levels), 4),
+      coverage: round(coverage, 4),
+      mouthMotion: round(deviation(track.mouthOpening), 4),
+    };
   });
   // Seen in half the speech or more counts fully: a cut away from the speaker should not hide them.
   // A mouth that barely moves (a still face: its correlation is with landmark jitter) counts little.

@@ -77,4 +77,7 @@ export function citableCueValues(segment: Segment): CitableValues[] {
 }
 
 /** How the cues column describes its JSON: single-modality cues by key, then the cues over several. */
-export const CUES_COLUMN = [...CUES].sort((a, b) => Number(a.modality === null) - Number(b.modality === null)).map((cue: CueDescriptor) => cue.column ?? cue.key).join(', ');
+export const CUES_COLUMN = [...CUES]
+  .sort((a, b) => Number(a.modality === null) - Number(b.modality === null))
+  .map((cue: CueDescriptor) => cue.column ?? cue.key)
+  .join(', ');

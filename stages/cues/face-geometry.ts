@@ -22,7 +22,14 @@ export interface FaceGeometry {
   readonly headPitch: number;
 }
 
-export const GEOMETRY_MEASURES = ['mouthOpening', 'lipCornerRaise', 'browHeight', 'eyeOpenness', 'headYaw', 'headPitch'] as const satisfies readonly (keyof FaceGeometry)[];
+export const GEOMETRY_MEASURES = [
+  'mouthOpening',
+  'lipCornerRaise',
+  'browHeight',
+  'eyeOpenness',
+  'headYaw',
+  'headPitch',
+] as const satisfies readonly (keyof FaceGeometry)[];
 
 const x = (p: Landmarks68, i: number) => p[2 * i];
 const y = (p: Landmarks68, i: number) => p[2 * i + 1];

@@ -108,7 +108,13 @@ export class FaceLinker {
     }
     for (const detection of unmatched) {
       if (assigned[detection] >= 0) continue;
-      const track: LinkedTrack = { index: this.#tracks.length, lastBox: boxes[detection], lastFrame: frame, descriptor: Float32Array.from(described.get(detection)!), descriptors: 1 };
+      const track: LinkedTrack = {
+        index: this.#tracks.length,
+        lastBox: boxes[detection],
+        lastFrame: frame,
+        descriptor: Float32Array.from(described.get(detection)!),
+        descriptors: 1,
+      };
       this.#tracks.push(track);
       assigned[detection] = track.index;
     }

@@ -43,7 +43,10 @@ export const cuesLexical: SegmentStage<LexicalConfig> = {
     if (/^en(-|$)/i.test(transcript.language)) return { ...segment, cues: { ...segment.cues, lexical: lexicalCues(transcript.text, config) } };
     const english = segment.translation?.status === 'translated' ? segment.translation.text : null;
     if (english) return { ...segment, cues: { ...segment.cues, lexical: { ...lexicalCues(english, config), source: 'translation' } } };
-    ctx.flag('unsupported-language', `${segment.clip.uri}: cues.lexical reads English; the transcript is '${transcript.language}' and has no English translation (add the translate stage with an LLM teacher)`);
+    ctx.flag(
+      'unsupported-language',
+      `${segment.clip.uri}: cues.lexical reads English; the transcript is '${transcript.language}' and has no English translation (add the translate stage with an LLM teacher)`,
+    );
     return segment;
   },
 };
@@ -68,30 +71,129 @@ export function lexicalCues(text: string, config: LexicalConfig): LexicalCues {
 
 const LEXICON: Record<Exclude<Emotion, 'neutral'>, string[]> = {
   happy: [
-    'happy', 'joy', 'glad', 'delight', 'cheer', 'smile', 'laugh', 'love', 'wonderful', 'great', 'excite', 'thrill',
-    'laughter', 'yay', 'hooray', 'awesome', 'fantastic', 'celebrate', 'celebration', 'grateful', 'thankful', 'pleased',
-    'enjoy', 'fun', 'hopeful', 'proud', 'lucky', 'amazing', 'brilliant', 'beautiful', 'perfect',
+    'happy',
+    'joy',
+    'glad',
+    'delight',
+    'cheer',
+    'smile',
+    'laugh',
+    'love',
+    'wonderful',
+    'great',
+    'excite',
+    'thrill',
+    'laughter',
+    'yay',
+    'hooray',
+    'awesome',
+    'fantastic',
+    'celebrate',
+    'celebration',
+    'grateful',
+    'thankful',
+    'pleased',
+    'enjoy',
+    'fun',
+    'hopeful',
+    'proud',
+    'lucky',
+    'amazing',
+    'brilliant',
+    'beautiful',
+    'perfect',
   ],
   sad: [
-    'sad', 'unhappy', 'lonely', 'alone', 'miss', 'cry', 'tears', 'sob', 'sorrow', 'grief', 'grieve', 'mourn', 'depress',
-    'depression', 'heartbroken', 'heartbreak', 'gloomy', 'miserable', 'misery', 'upset', 'hurt', 'regret', 'disappoint',
-    'hopeless', 'despair',
+    'sad',
+    'unhappy',
+    'lonely',
+    'alone',
+    'miss',
+    'cry',
+    'tears',
+    'sob',
+    'sorrow',
+    'grief',
+    'grieve',
+    'mourn',
+    'depress',
+    'depression',
+    'heartbroken',
+    'heartbreak',
+    'gloomy',
+    'miserable',
+    'misery',
+    'upset',
+    'hurt',
+    'regret',
+    'disappoint',
+    'hopeless',
+    'despair',
   ],
   angry: [
-    'angry', 'anger', 'furious', 'fury', 'mad', 'rage', 'hate', 'annoy', 'irritate', 'outrage', 'livid', 'resent',
-    'frustrate', 'frustration', 'irritation', 'pissed', 'hostile', 'unfair', 'ridiculous', 'sick of', 'fed up',
+    'angry',
+    'anger',
+    'furious',
+    'fury',
+    'mad',
+    'rage',
+    'hate',
+    'annoy',
+    'irritate',
+    'outrage',
+    'livid',
+    'resent',
+    'frustrate',
+    'frustration',
+    'irritation',
+    'pissed',
+    'hostile',
+    'unfair',
+    'ridiculous',
+    'sick of',
+    'fed up',
   ],
-  surprised: [
-    'wow', 'whoa', 'omg', 'surprise', 'amaze', 'astonish', 'shock', 'stun', 'startle', 'unbelievable', 'incredible',
-    'unexpected',
-  ],
+  surprised: ['wow', 'whoa', 'omg', 'surprise', 'amaze', 'astonish', 'shock', 'stun', 'startle', 'unbelievable', 'incredible', 'unexpected'],
   fearful: [
-    'scare', 'afraid', 'fear', 'terrify', 'terror', 'frighten', 'panic', 'panicked', 'nervous', 'anxious', 'anxiety',
-    'worry', 'dread', 'horror', 'horrify', 'creepy', 'danger', 'threat', 'tremble',
+    'scare',
+    'afraid',
+    'fear',
+    'terrify',
+    'terror',
+    'frighten',
+    'panic',
+    'panicked',
+    'nervous',
+    'anxious',
+    'anxiety',
+    'worry',
+    'dread',
+    'horror',
+    'horrify',
+    'creepy',
+    'danger',
+    'threat',
+    'tremble',
   ],
   disgusted: [
-    'disgust', 'gross', 'yuck', 'eww', 'ew', 'nasty', 'revolting', 'vile', 'repulsive', 'repulse', 'filthy', 'stink',
-    'rotten', 'nauseate', 'nauseous', 'sickening', 'sickened', 'ugh',
+    'disgust',
+    'gross',
+    'yuck',
+    'eww',
+    'ew',
+    'nasty',
+    'revolting',
+    'vile',
+    'repulsive',
+    'repulse',
+    'filthy',
+    'stink',
+    'rotten',
+    'nauseate',
+    'nauseous',
+    'sickening',
+    'sickened',
+    'ugh',
   ],
 };
 
@@ -131,7 +233,11 @@ const NEGATION_REACH = 2;
  * worry") is skipped: it does not point to its emotion, and guessing the opposite is not our job.
  */
 export function findEmotionWords(text: string): { word: string; emotion: Emotion }[] {
-  const tokens = text.toLowerCase().replace(/[’‘]/g, "'").match(/[a-z]+(?:'[a-z]+)*/g) ?? [];
+  const tokens =
+    text
+      .toLowerCase()
+      .replace(/[’‘]/g, "'")
+      .match(/[a-z]+(?:'[a-z]+)*/g) ?? [];
   const found: { word: string; emotion: Emotion }[] = [];
   const seen = new Set<string>();
   const negated = (index: number) => tokens.slice(Math.max(0, index - NEGATION_REACH), index).some((token) => NEGATORS.has(token) || token.endsWith("n't"));
@@ -168,7 +274,13 @@ export const lexicalCue: CueDescriptor<'lexical', typeof LexicalCues> = {
     key: 'text',
     view: (lexical) =>
       lexical
-        ? { sentiment: lexical.sentiment, score: lexical.score, positiveWords: lexical.positiveWords, negativeWords: lexical.negativeWords, emotionWords: lexical.emotionWords }
+        ? {
+            sentiment: lexical.sentiment,
+            score: lexical.score,
+            positiveWords: lexical.positiveWords,
+            negativeWords: lexical.negativeWords,
+            emotionWords: lexical.emotionWords,
+          }
         : null,
   },
   citable: (lexical) => [{ unit: 'none', values: [lexical.score, lexical.positiveWords.length, lexical.negativeWords.length, lexical.emotionWords.length] }],

@@ -37,7 +37,10 @@ export function kWeighting(sampleRate: number): readonly [Biquad, Biquad] {
 
 function applyBiquad(input: Float64Array, { b, a }: Biquad): Float64Array {
   const output = new Float64Array(input.length);
-  let x1 = 0, x2 = 0, y1 = 0, y2 = 0;
+  let x1 = 0,
+    x2 = 0,
+    y1 = 0,
+    y2 = 0;
   for (let i = 0; i < input.length; i++) {
     const x = input[i];
     const y = b[0] * x + b[1] * x1 + b[2] * x2 - a[0] * y1 - a[1] * y2;

@@ -122,7 +122,10 @@ let models: Promise<Models> | undefined;
 
 if (isWorkerFor(WORKER_ROLE)) serveJobs<TrackJob, FaceTrackAnalysis>(analyseSpan);
 
-async function ready(models: Models, name: 'ssdMobilenetv1' | 'tinyFaceDetector' | 'faceLandmark68Net' | 'faceLandmark68TinyNet' | 'faceRecognitionNet'): Promise<void> {
+async function ready(
+  models: Models,
+  name: 'ssdMobilenetv1' | 'tinyFaceDetector' | 'faceLandmark68Net' | 'faceLandmark68TinyNet' | 'faceRecognitionNet',
+): Promise<void> {
   let loading = models.loaded.get(name);
   if (!loading) {
     loading = models.faceapi.nets[name].loadFromDisk(modelDir());
@@ -186,7 +189,14 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
       const carried = detectNow ? [] : previous.filter((p) => insideFrame(p.box, job.width, job.height));
       const found = detectNow
         ? (await faceapi.detectAllFaces(input, detectorOptions)).filter((d) => d.box.width >= job.faces.minFacePx)
-        : carried.map((p) => new faceapi.FaceDetection(p.score, new faceapi.Rect(p.box.x / job.width, p.box.y / job.height, p.box.width / job.width, p.box.height / job.height), { width: job.width, height: job.height }));
+        : carried.map(
+            (p) =>
+              new faceapi.FaceDetection(
+                p.score,
+                new faceapi.Rect(p.box.x / job.width, p.box.y / job.height, p.box.width / job.width, p.box.height / job.height),
+                { width: job.width, height: job.height },
+              ),
+          );
       if (detectNow) lap('detect');
       const nextPrevious: Carried[] = [];
       facesPerFrame.push(found.length);
@@ -199,7 +209,10 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
         for (const crop of boxCrops) marks.push((await landmarkNet.detectLandmarks(crop)) as Landmarks);
         const withMarks = found.map((detection, i) => faceapi.extendWithFaceLandmarks(faceapi.extendWithFaceDetection({}, detection), marks[i]));
         lap('landmarks');
-        const aligned = await faceapi.extractFaceTensors(input, withMarks.map((w) => w.alignedRect));
+        const aligned = await faceapi.extractFaceTensors(
+          input,
+          withMarks.map((w) => w.alignedRect),
+        );
         disposables.push(...(aligned as unknown as Tensor[]));
         const expressions: Record<Emotion, number>[] = [];
         for (const face of aligned) {
@@ -225,7 +238,13 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
           // Next frame's box: this one moved as far as the landmarks moved since the last frame.
           const shift = before ? { x: centre.x - before.centre.x, y: centre.y - before.centre.y } : { x: 0, y: 0 };
           nextPrevious.push({ track: trackIndex, box: { ...boxes[i], x: boxes[i].x + shift.x, y: boxes[i].y + shift.y }, centre, score: found[i].score });
-          track.frames.push({ index, box: { ...boxes[i], score: found[i].score }, expressions: expressions[i], geometry: faceGeometry(points), mouth: lipBounds(points) });
+          track.frames.push({
+            index,
+            box: { ...boxes[i], score: found[i].score },
+            expressions: expressions[i],
+            geometry: faceGeometry(points),
+            mouth: lipBounds(points),
+          });
           const emotion = NON_NEUTRAL.reduce((best, e) => (expressions[i][e] > expressions[i][best] ? e : best));
           if (!track.peak || expressions[i][emotion] > track.peak.probability) {
             track.peak = { index, emotion, probability: expressions[i][emotion] };
@@ -261,7 +280,11 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
       const pixels = kept.get(at);
       if (!frame || !pixels) continue;
       const region = squareAround(frame.box, job.crop.margin, job.width, job.height);
-      const jpeg = await sharp(pixels, raw).extract(region).resize(job.crop.size, job.crop.size, { fit: 'fill' }).jpeg({ quality: job.crop.quality }).toBuffer();
+      const jpeg = await sharp(pixels, raw)
+        .extract(region)
+        .resize(job.crop.size, job.crop.size, { fit: 'fill' })
+        .jpeg({ quality: job.crop.quality })
+        .toBuffer();
       crops.push({ time: round(time, 3), jpeg: new Uint8Array(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength) });
     }
   }
@@ -306,8 +329,24 @@ function longestTrack(tracks: readonly FaceTrack[]): string | null {
 /** Raw RGB frames of the span at the analysis rate and size, from one ffmpeg process. */
 async function* decodeFrames(job: TrackJob, frameBytes: number): AsyncGenerator<Uint8Array> {
   const args = [
-    '-nostdin', '-v', 'error', '-ss', String(job.start), '-t', String(Math.max(0.001, job.end - job.start)), '-i', job.input,
-    '-an', '-sn', '-vf', `fps=${job.fps},scale=${job.width}:${job.height}:flags=bilinear`, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1',
+    '-nostdin',
+    '-v',
+    'error',
+    '-ss',
+    String(job.start),
+    '-t',
+    String(Math.max(0.001, job.end - job.start)),
+    '-i',
+    job.input,
+    '-an',
+    '-sn',
+    '-vf',
+    `fps=${job.fps},scale=${job.width}:${job.height}:flags=bilinear`,
+    '-pix_fmt',
+    'rgb24',
+    '-f',
+    'rawvideo',
+    'pipe:1',
   ];
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -445,17 +484,126 @@ async function loadModels(): Promise<Models> {
 
 /** Tensor methods that call the op of the same name with the tensor first (tfjs-core/src/public/chained_ops). */
 const CHAINED_OPS = [
-  'abs', 'acos', 'acosh', 'add', 'all', 'any', 'argMax', 'argMin', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'avgPool',
-  'batchToSpaceND', 'batchNorm', 'broadcastTo', 'cast', 'ceil', 'clipByValue', 'conv1d', 'conv2d', 'conv2dTranspose', 'cos',
-  'cosh', 'cumprod', 'cumsum', 'depthToSpace', 'depthwiseConv2d', 'dilation2d', 'div', 'divNoNan', 'dot', 'elu', 'equal', 'erf',
-  'euclideanNorm', 'exp', 'expandDims', 'expm1', 'fft', 'floor', 'floorDiv', 'gather', 'greater', 'greaterEqual', 'ifft',
-  'irfft', 'isFinite', 'isInf', 'isNaN', 'leakyRelu', 'less', 'lessEqual', 'localResponseNormalization', 'log', 'log1p',
-  'logSigmoid', 'logSoftmax', 'logSumExp', 'logicalAnd', 'logicalNot', 'logicalOr', 'logicalXor', 'matMul', 'max', 'maxPool',
-  'maximum', 'mean', 'min', 'minimum', 'mirrorPad', 'mod', 'mul', 'neg', 'norm', 'notEqual', 'oneHot', 'onesLike', 'pad',
-  'pool', 'pow', 'prelu', 'prod', 'reciprocal', 'relu', 'relu6', 'reshape', 'reverse', 'rfft', 'round', 'rsqrt', 'selu',
-  'separableConv2d', 'sigmoid', 'sign', 'sin', 'sinh', 'slice', 'softmax', 'softplus', 'spaceToBatchND', 'split', 'sqrt',
-  'square', 'squaredDifference', 'squeeze', 'step', 'stridedSlice', 'sub', 'sum', 'tan', 'tanh', 'tile', 'topk', 'transpose',
-  'unique', 'unsortedSegmentSum', 'unstack', 'zerosLike',
+  'abs',
+  'acos',
+  'acosh',
+  'add',
+  'all',
+  'any',
+  'argMax',
+  'argMin',
+  'asin',
+  'asinh',
+  'atan',
+  'atan2',
+  'atanh',
+  'avgPool',
+  'batchToSpaceND',
+  'batchNorm',
+  'broadcastTo',
+  'cast',
+  'ceil',
+  'clipByValue',
+  'conv1d',
+  'conv2d',
+  'conv2dTranspose',
+  'cos',
+  'cosh',
+  'cumprod',
+  'cumsum',
+  'depthToSpace',
+  'depthwiseConv2d',
+  'dilation2d',
+  'div',
+  'divNoNan',
+  'dot',
+  'elu',
+  'equal',
+  'erf',
+  'euclideanNorm',
+  'exp',
+  'expandDims',
+  'expm1',
+  'fft',
+  'floor',
+  'floorDiv',
+  'gather',
+  'greater',
+  'greaterEqual',
+  'ifft',
+  'irfft',
+  'isFinite',
+  'isInf',
+  'isNaN',
+  'leakyRelu',
+  'less',
+  'lessEqual',
+  'localResponseNormalization',
+  'log',
+  'log1p',
+  'logSigmoid',
+  'logSoftmax',
+  'logSumExp',
+  'logicalAnd',
+  'logicalNot',
+  'logicalOr',
+  'logicalXor',
+  'matMul',
+  'max',
+  'maxPool',
+  'maximum',
+  'mean',
+  'min',
+  'minimum',
+  'mirrorPad',
+  'mod',
+  'mul',
+  'neg',
+  'norm',
+  'notEqual',
+  'oneHot',
+  'onesLike',
+  'pad',
+  'pool',
+  'pow',
+  'prelu',
+  'prod',
+  'reciprocal',
+  'relu',
+  'relu6',
+  'reshape',
+  'reverse',
+  'rfft',
+  'round',
+  'rsqrt',
+  'selu',
+  'separableConv2d',
+  'sigmoid',
+  'sign',
+  'sin',
+  'sinh',
+  'slice',
+  'softmax',
+  'softplus',
+  'spaceToBatchND',
+  'split',
+  'sqrt',
+  'square',
+  'squaredDifference',
+  'squeeze',
+  'step',
+  'stridedSlice',
+  'sub',
+  'sum',
+  'tan',
+  'tanh',
+  'tile',
+  'topk',
+  'transpose',
+  'unique',
+  'unsortedSegmentSum',
+  'unstack',
+  'zerosLike',
 ] as const;
 
 function registerChainedOps(tf: TfCore): void {
@@ -469,22 +617,53 @@ function registerChainedOps(tf: TfCore): void {
       return method.apply(this, args);
     };
   };
-  for (const name of CHAINED_OPS) define(name, function (...args) { return ops[name](this, ...args); });
+  for (const name of CHAINED_OPS)
+    define(name, function (...args) {
+      return ops[name](this, ...args);
+    });
   const reshape = (t: InstanceType<TfCore['Tensor']>, shape: number[]) => tf.reshape(t, shape);
-  define('as1D', function () { return reshape(this, [this.size]); });
-  define('as2D', function (...dims) { return reshape(this, dims as number[]); });
-  define('as3D', function (...dims) { return reshape(this, dims as number[]); });
-  define('as4D', function (...dims) { return reshape(this, dims as number[]); });
-  define('as5D', function (...dims) { return reshape(this, dims as number[]); });
-  define('asScalar', function () { return reshape(this, []); });
-  define('flatten', function () { return reshape(this, [this.size]); });
-  define('reshapeAs', function (other) { return reshape(this, (other as InstanceType<TfCore['Tensor']>).shape); });
-  define('asType', function (dtype) { return tf.cast(this, dtype as Parameters<TfCore['cast']>[1]); });
-  define('toFloat', function () { return tf.cast(this, 'float32'); });
-  define('toInt', function () { return tf.cast(this, 'int32'); });
-  define('toBool', function () { return tf.cast(this, 'bool'); });
-  define('resizeBilinear', function (...args) { return (tf.image.resizeBilinear as (...a: unknown[]) => unknown)(this, ...args); });
-  define('resizeNearestNeighbor', function (...args) { return (tf.image.resizeNearestNeighbor as (...a: unknown[]) => unknown)(this, ...args); });
+  define('as1D', function () {
+    return reshape(this, [this.size]);
+  });
+  define('as2D', function (...dims) {
+    return reshape(this, dims as number[]);
+  });
+  define('as3D', function (...dims) {
+    return reshape(this, dims as number[]);
+  });
+  define('as4D', function (...dims) {
+    return reshape(this, dims as number[]);
+  });
+  define('as5D', function (...dims) {
+    return reshape(this, dims as number[]);
+  });
+  define('asScalar', function () {
+    return reshape(this, []);
+  });
+  define('flatten', function () {
+    return reshape(this, [this.size]);
+  });
+  define('reshapeAs', function (other) {
+    return reshape(this, (other as InstanceType<TfCore['Tensor']>).shape);
+  });
+  define('asType', function (dtype) {
+    return tf.cast(this, dtype as Parameters<TfCore['cast']>[1]);
+  });
+  define('toFloat', function () {
+    return tf.cast(this, 'float32');
+  });
+  define('toInt', function () {
+    return tf.cast(this, 'int32');
+  });
+  define('toBool', function () {
+    return tf.cast(this, 'bool');
+  });
+  define('resizeBilinear', function (...args) {
+    return (tf.image.resizeBilinear as (...a: unknown[]) => unknown)(this, ...args);
+  });
+  define('resizeNearestNeighbor', function (...args) {
+    return (tf.image.resizeNearestNeighbor as (...a: unknown[]) => unknown)(this, ...args);
+  });
   define('concat', function (others, axis) {
     return tf.concat([this, ...(others instanceof tf.Tensor ? [others] : (others as InstanceType<TfCore['Tensor']>[]))], axis as number);
   });

@@ -104,7 +104,14 @@ export const cuesVisual: SegmentStage<VisualConfig> = {
         fps: config.analysisFps,
         width,
         height,
-        faces: { detector: config.detector, minConfidence: config.minConfidence, tinyInputSize: config.tinyInputSize, landmarks: config.landmarks, minFacePx: config.minFacePx, detectEvery: config.detectEvery },
+        faces: {
+          detector: config.detector,
+          minConfidence: config.minConfidence,
+          tinyInputSize: config.tinyInputSize,
+          landmarks: config.landmarks,
+          minFacePx: config.minFacePx,
+          detectEvery: config.detectEvery,
+        },
         tracking: { ...config.tracking, maxGapFrames: Math.round(config.tracking.maxGapSec * config.analysisFps) },
         speaker: config.speaker,
         speech: await speechOf(segment, ctx),
@@ -153,7 +160,12 @@ async function visualCues(analysis: FaceTrackAnalysis | null, keyframeTimes: rea
   const peakTrack = track?.peak ?? null;
   const peak =
     peakTrack && analysis?.peakFrame
-      ? { time: analysis.peakFrame.time, emotion: peakTrack.emotion, probability: round(peakTrack.probability, 4), frame: await storeJpeg('frames', 0, analysis.peakFrame.jpeg, analysis.peakFrame.time, ctx, 'peak') }
+      ? {
+          time: analysis.peakFrame.time,
+          emotion: peakTrack.emotion,
+          probability: round(peakTrack.probability, 4),
+          frame: await storeJpeg('frames', 0, analysis.peakFrame.jpeg, analysis.peakFrame.time, ctx, 'peak'),
+        }
       : null;
   const speaker = analysis?.speaker ?? { track: null, confidence: 0, method: 'no-face' as const, scores: [] };
   return {
@@ -163,7 +175,12 @@ async function visualCues(analysis: FaceTrackAnalysis | null, keyframeTimes: rea
     crops,
     analysis: { fps, width: analysis?.width ?? 1, height: analysis?.height ?? 1, frames: analysis?.frameCount ?? 0, cuts: analysis?.cuts.length ?? 0 },
     tracks,
-    speaker: { track: speaker.track, confidence: round(Math.min(1, speaker.confidence), 4), method: speaker.method, scores: speaker.scores.map((s) => ({ ...s })) },
+    speaker: {
+      track: speaker.track,
+      confidence: round(Math.min(1, speaker.confidence), 4),
+      method: speaker.method,
+      scores: speaker.scores.map((s) => ({ ...s })),
+    },
     described,
     otherFaces: Math.max(0, tracks.length - (described ? 1 : 0)),
     geometry: track ? roundGeometrySummary(summariseGeometry(track.frames.map((f) => f.geometry))!) : null,
@@ -196,11 +213,18 @@ function summarise(track: FaceTrack | null, frameCount: number): Pick<VisualCues
   const meanExpressions = meanOf(track.frames.map((f) => f.expressions));
   const dominant = topExpression(meanExpressions);
   const agreeing = track.frames.filter((frame) => topExpression(frame.expressions) === dominant).length;
-  return { meanExpressions, dominant, stability: round(agreeing / track.frames.length, 4), faceRatio: round(Math.min(1, track.frames.length / Math.max(1, frameCount)), 4) };
+  return {
+    meanExpressions,
+    dominant,
+    stability: round(agreeing / track.frames.length, 4),
+    faceRatio: round(Math.min(1, track.frames.length / Math.max(1, frameCount)), 4),
+  };
 }
 
 function meanOf(expressions: readonly Record<Emotion, number>[]): Record<Emotion, number> {
-  return Object.fromEntries(EMOTIONS.map((emotion) => [emotion, round(expressions.reduce((sum, e) => sum + e[emotion], 0) / Math.max(1, expressions.length), 4)])) as Record<Emotion, number>;
+  return Object.fromEntries(
+    EMOTIONS.map((emotion) => [emotion, round(expressions.reduce((sum, e) => sum + e[emotion], 0) / Math.max(1, expressions.length), 4)]),
+  ) as Record<Emotion, number>;
 }
 
 /** The most probable expression; ties go to the earlier name in EMOTIONS, so the answer is stable. */
@@ -209,7 +233,14 @@ function topExpression(probabilities: Record<Emotion, number>): Emotion {
 }
 
 /** Stores a JPEG under a key of its own hash, so the same pixels never make a second file. */
-async function storeJpeg(kind: 'faces' | 'frames', index: number, jpeg: Uint8Array, time: number, ctx: StageContext, name = String(index).padStart(2, '0')): Promise<ArtefactRef> {
+async function storeJpeg(
+  kind: 'faces' | 'frames',
+  index: number,
+  jpeg: Uint8Array,
+  time: number,
+  ctx: StageContext,
+  name = String(index).padStart(2, '0'),
+): Promise<ArtefactRef> {
   const hash = sha256(Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength));
   const key = `media/${kind}/${hash.slice(0, 2)}/${hash}/${name}.jpg`;
   if ((await ctx.store.size(key)) === null) await ctx.store.put(key, Buffer.from(jpeg.buffer, jpeg.byteOffset, jpeg.byteLength));
@@ -220,7 +251,13 @@ function even(value: number): number {
   return Math.max(2, 2 * Math.round(value / 2));
 }
 
-function roundBox(box: { x: number; y: number; width: number; height: number; score: number }): { x: number; y: number; width: number; height: number; score: number } {
+function roundBox(box: { x: number; y: number; width: number; height: number; score: number }): {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  score: number;
+} {
   return { x: round(box.x, 2), y: round(box.y, 2), width: round(box.width, 2), height: round(box.height, 2), score: round(box.score, 4) };
 }
 
@@ -233,7 +270,12 @@ function roundGeometry(geometry: FaceGeometry): FaceGeometry {
 }
 
 function roundGeometrySummary(summary: GeometrySummary): GeometrySummary {
-  return { mean: roundGeometry(summary.mean), range: roundGeometry(summary.range), browRaise: round(summary.browRaise, 4), browLowering: round(summary.browLowering, 4) };
+  return {
+    mean: roundGeometry(summary.mean),
+    range: roundGeometry(summary.range),
+    browRaise: round(summary.browRaise, 4),
+    browLowering: round(summary.browLowering, 4),
+  };
 }
 
 function round(value: number, digits: number): number {
@@ -281,7 +323,12 @@ export const visualCue: CueDescriptor<'visual', typeof VisualCues> = {
             meanExpressions: visual.meanExpressions,
             // Geometric ratios of the 68 landmarks over the inter-ocular distance, not FACS action units.
             geometry: visual.geometry
-              ? { mean: visual.geometry.mean, mouthOpeningRange: visual.geometry.range.mouthOpening, browRaise: visual.geometry.browRaise, browLowering: visual.geometry.browLowering }
+              ? {
+                  mean: visual.geometry.mean,
+                  mouthOpeningRange: visual.geometry.range.mouthOpening,
+                  browRaise: visual.geometry.browRaise,
+                  browLowering: visual.geometry.browLowering,
+                }
               : undefined,
             peak: visual.peak ? { timeSec: visual.peak.time, emotion: visual.peak.emotion, probability: visual.peak.probability } : undefined,
           }
@@ -293,10 +340,21 @@ export const visualCue: CueDescriptor<'visual', typeof VisualCues> = {
     return [
       { unit: 'none', values: [visual.frames.length, withFace, ...visual.frames.map((f) => f.faces)] },
       { unit: 'seconds', values: [...visual.frames.map((f) => f.time), visual.peak?.time] },
-      { unit: 'ratio', values: [visual.stability, visual.faceRatio, ...Object.values(visual.meanExpressions ?? {}), visual.frames.length > 0 ? withFace / visual.frames.length : null] },
+      {
+        unit: 'ratio',
+        values: [
+          visual.stability,
+          visual.faceRatio,
+          ...Object.values(visual.meanExpressions ?? {}),
+          visual.frames.length > 0 ? withFace / visual.frames.length : null,
+        ],
+      },
       // Face tracks (cues.visual 2): their count and numbers, the speaker's confidence and scores, the geometry ratios, the peak.
       { unit: 'none', values: [visual.tracks?.length, visual.otherFaces, ...(visual.tracks ?? []).map((t) => Number(/\d+$/.exec(t.id)?.[0]))] },
-      { unit: 'ratio', values: visual.speaker ? [visual.speaker.confidence, ...visual.speaker.scores.flatMap((t) => [t.correlation, t.coverage, t.mouthMotion])] : [] },
+      {
+        unit: 'ratio',
+        values: visual.speaker ? [visual.speaker.confidence, ...visual.speaker.scores.flatMap((t) => [t.correlation, t.coverage, t.mouthMotion])] : [],
+      },
       { unit: 'none', values: geometry ? [...Object.values(geometry.mean), ...Object.values(geometry.range), geometry.browRaise, geometry.browLowering] : [] },
       { unit: 'ratio', values: [visual.peak?.probability] },
     ];

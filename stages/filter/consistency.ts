@@ -70,7 +70,10 @@ const manifestCheck: ConsistencyCheck = {
     }
     // An open-vocabulary manifest label: it agrees when the teacher used the same word.
     if (labels.openset.some((word) => word.trim().toLowerCase() === label.toLowerCase())) return undefined;
-    return drop('label-mismatch-manifest', `manifest label '${label}' names no known emotion and is not in the openset; ${describeLabels(labels)} (map it with filter.consistency.synonyms)`);
+    return drop(
+      'label-mismatch-manifest',
+      `manifest label '${label}' names no known emotion and is not in the openset; ${describeLabels(labels)} (map it with filter.consistency.synonyms)`,
+    );
   },
 };
 
@@ -102,7 +105,10 @@ const cuesCheck: ConsistencyCheck = {
     const cast = votes(segment, config);
     const shown = cast.map(({ modality, estimate }) => `${modality} ${estimate.emotion} ${estimate.confidence.toFixed(2)}`).join(', ');
     if (config.cues === 'majority') {
-      const expected = majority(cast.map((v) => v.estimate.emotion), config.minVotes);
+      const expected = majority(
+        cast.map((v) => v.estimate.emotion),
+        config.minVotes,
+      );
       if (expected && !agrees(labels, expected, config, vocabulary)) {
         return drop('label-mismatch-cues', `cue majority ${expected} (${shown}) vs ${describeLabels(labels)} (match: ${config.match})`);
       }
@@ -115,10 +121,17 @@ const cuesCheck: ConsistencyCheck = {
         return sentiment ? [{ source: `${modality} ${estimate.emotion}`, sentiment }] : [];
       });
       const lexical = segment.cues?.lexical;
-      if (lexical && segment.transcript?.text.trim()) sentimentVotes.push({ source: `lexical score ${lexical.score.toFixed(2)}`, sentiment: lexical.sentiment });
-      const expected = majority(sentimentVotes.map((v) => v.sentiment), config.minVotes);
+      if (lexical && segment.transcript?.text.trim())
+        sentimentVotes.push({ source: `lexical score ${lexical.score.toFixed(2)}`, sentiment: lexical.sentiment });
+      const expected = majority(
+        sentimentVotes.map((v) => v.sentiment),
+        config.minVotes,
+      );
       if (expected && expected !== labels.sentiment) {
-        return drop('label-mismatch-cues', `cue majority sentiment ${expected} (${sentimentVotes.map((v) => `${v.source} → ${v.sentiment}`).join(', ')}) vs labels.sentiment ${labels.sentiment}`);
+        return drop(
+          'label-mismatch-cues',
+          `cue majority sentiment ${expected} (${sentimentVotes.map((v) => `${v.source} → ${v.sentiment}`).join(', ')}) vs labels.sentiment ${labels.sentiment}`,
+        );
       }
     }
     return undefined;
@@ -135,7 +148,10 @@ const teacherCheck: ConsistencyCheck = {
     }
     // Either teacher naming the other's primary emotion is agreement (open-set reading, as AffectGPT scores).
     if (agrees(labels, second.primary, config, vocabulary) || agrees(second, labels.primary, config, vocabulary)) return undefined;
-    return drop('label-mismatch-teacher', `${labels.provenance.teacher} (${labels.provenance.model}): ${describeLabels(labels)} vs second teacher ${second.provenance.teacher} (${second.provenance.model}): ${describeLabels(second)} (match: ${config.match})`);
+    return drop(
+      'label-mismatch-teacher',
+      `${labels.provenance.teacher} (${labels.provenance.model}): ${describeLabels(labels)} vs second teacher ${second.provenance.teacher} (${second.provenance.model}): ${describeLabels(second)} (match: ${config.match})`,
+    );
   },
 };
 

@@ -153,11 +153,12 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
       for (const [label, members] of byLabel) {
         const cap = perLabel[label as Emotion] ?? maxPerLabel;
         if (cap === undefined || members.length <= cap) continue;
-        const ranked = members
-          .map((i) => ({ i, rank: fingerprint(seed, views[i].id) }))
-          .sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
+        const ranked = members.map((i) => ({ i, rank: fingerprint(seed, views[i].id) })).sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
         for (const { i } of ranked.slice(cap)) {
-          dropped.set(i, drop('label-cap', `${members.length} segments are labelled ${label}, cap ${cap}; kept the ${cap} with the lowest hash of (seed '${seed}', id)`));
+          dropped.set(
+            i,
+            drop('label-cap', `${members.length} segments are labelled ${label}, cap ${cap}; kept the ${cap} with the lowest hash of (seed '${seed}', id)`),
+          );
         }
         ctx.log.info({ label, segments: members.length, cap }, 'label capped');
       }

@@ -11,14 +11,20 @@ import { citableCueValues, type CitableUnit } from '../cues/cues.ts';
 import { containsWords, quotedSpans, stripStepPrefix, withoutQuotes } from './generated-text.ts';
 
 /** A regular expression given as text; the config is refused when it does not compile. */
-export const PatternSource = z.string().min(1).refine((source) => {
-  try {
-    new RegExp(source, 'iu');
-    return true;
-  } catch {
-    return false;
-  }
-}, { message: 'not a valid regular expression' });
+export const PatternSource = z
+  .string()
+  .min(1)
+  .refine(
+    (source) => {
+      try {
+        new RegExp(source, 'iu');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'not a valid regular expression' },
+  );
 
 /** Steps that weigh or conclude rather than cite: no citation is needed for them. */
 export const DEFAULT_CONCLUSION_PATTERNS: readonly string[] = [
@@ -87,7 +93,9 @@ const ORDINAL_SUFFIX = /^(?:st|nd|rd|th)\b/i;
 const STEP_REFERENCE = /\bsteps?\s*$/i;
 
 function citedNumbers(text: string): CitedNumber[] {
-  const numbers = [...text.matchAll(NUMBER)].filter((m) => !ORDINAL_SUFFIX.test(text.slice(m.index! + m[0].length)) && !STEP_REFERENCE.test(text.slice(0, m.index!)));
+  const numbers = [...text.matchAll(NUMBER)].filter(
+    (m) => !ORDINAL_SUFFIX.test(text.slice(m.index! + m[0].length)) && !STEP_REFERENCE.test(text.slice(0, m.index!)),
+  );
   const found = numbers.map((m) => {
     const start = m.index!;
     const negative = /(?:^|[\s([])[-−]$/.test(text.slice(Math.max(0, start - 2), start));

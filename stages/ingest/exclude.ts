@@ -9,7 +9,14 @@ import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { FatalError } from '../../pipelines/errors.ts';
 import { sha256File } from '../../pipelines/fingerprint.ts';
-import { compareFootage, decodeFootage, DEFAULT_THRESHOLDS, FOOTAGE_VERSION, type DecodedFootage, type FootageComparison } from '../../pipelines/quality/footage.ts';
+import {
+  compareFootage,
+  decodeFootage,
+  DEFAULT_THRESHOLDS,
+  FOOTAGE_VERSION,
+  type DecodedFootage,
+  type FootageComparison,
+} from '../../pipelines/quality/footage.ts';
 import { fingerprintFile } from '../../pipelines/quality/footage-media.ts';
 import type { StageContext } from '../../pipelines/stage.ts';
 import { FootageFingerprint } from '../../schemas/records.ts';
@@ -56,7 +63,10 @@ export class Exclusions {
     const clips: BenchmarkClip[] = [];
     for (const path of paths) {
       const info = await stat(resolve(path)).catch(() => null);
-      if (!info) throw new FatalError(`ingest.exclude: ${path} does not exist; give a fingerprint list (emoforge fingerprint DIR -o FILE) or a folder of benchmark clips`);
+      if (!info)
+        throw new FatalError(
+          `ingest.exclude: ${path} does not exist; give a fingerprint list (emoforge fingerprint DIR -o FILE) or a folder of benchmark clips`,
+        );
       const entries = info.isDirectory() ? await fingerprintFolder(resolve(path), options, ctx) : await readFingerprintList(resolve(path));
       clips.push(...entries.entries.map((e) => ({ benchmark: entries.benchmark, name: e.name, sha256: e.sha256, footage: decodeFootage(e.fingerprint) })));
     }
@@ -72,7 +82,12 @@ export class Exclusions {
       // The benchmark clip may sit anywhere inside ours, but cannot be longer than it.
       if (bench.footage.duration > footage.duration + DEFAULT_THRESHOLDS.maxOffsetSec) continue;
       const match = compareFootage(bench.footage, footage, DEFAULT_THRESHOLDS, { contained: true });
-      if (match.duplicate) return { benchmark: bench.benchmark, name: bench.name, detail: `footage of ${clip.uri} contains ${bench.name} of benchmark ${bench.benchmark} (${describe(match)})` };
+      if (match.duplicate)
+        return {
+          benchmark: bench.benchmark,
+          name: bench.name,
+          detail: `footage of ${clip.uri} contains ${bench.name} of benchmark ${bench.benchmark} (${describe(match)})`,
+        };
     }
     return null;
   }
@@ -102,7 +117,10 @@ export async function readFingerprintList(path: string): Promise<{ benchmark: st
       throw new FatalError(`${path} line ${number} is not JSON: a fingerprint list is what emoforge fingerprint DIR -o FILE writes`);
     }
     const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new FatalError(`${path} line ${number}: ${parsed.error.issues[0]?.path.join('.') || 'line'}: ${parsed.error.issues[0]?.message}; make the list again with emoforge fingerprint`);
+    if (!parsed.success)
+      throw new FatalError(
+        `${path} line ${number}: ${parsed.error.issues[0]?.path.join('.') || 'line'}: ${parsed.error.issues[0]?.message}; make the list again with emoforge fingerprint`,
+      );
     return parsed.data;
   };
   const header = parse(FingerprintListHeader, lines[0] ?? '', 1);
@@ -110,14 +128,22 @@ export async function readFingerprintList(path: string): Promise<{ benchmark: st
   lines.slice(1).forEach((line, i) => {
     if (line.trim() === '') return;
     const entry = parse(FingerprintListEntry, line, i + 2);
-    if (entry.fingerprint.version !== FOOTAGE_VERSION) throw new FatalError(`${path} line ${i + 2}: fingerprint version ${entry.fingerprint.version}, this emoforge makes version ${FOOTAGE_VERSION}: make the list again with emoforge fingerprint`);
+    if (entry.fingerprint.version !== FOOTAGE_VERSION)
+      throw new FatalError(
+        `${path} line ${i + 2}: fingerprint version ${entry.fingerprint.version}, this emoforge makes version ${FOOTAGE_VERSION}: make the list again with emoforge fingerprint`,
+      );
     entries.push(entry);
   });
   return { benchmark: header.benchmark, entries };
 }
 
 /** Fingerprints every media file under a folder (names relative to it, in order). */
-export async function fingerprintFolder(dir: string, options: ExclusionOptions, ctx: Pick<StageContext, 'store' | 'signal' | 'work'>, onFile?: (done: number, total: number, name: string) => void): Promise<{ benchmark: string; entries: FingerprintListEntry[] }> {
+export async function fingerprintFolder(
+  dir: string,
+  options: ExclusionOptions,
+  ctx: Pick<StageContext, 'store' | 'signal' | 'work'>,
+  onFile?: (done: number, total: number, name: string) => void,
+): Promise<{ benchmark: string; entries: FingerprintListEntry[] }> {
   const files = (await readdir(dir, { recursive: true, withFileTypes: true }))
     .filter((e) => e.isFile() && options.extensions.includes(extname(e.name).slice(1).toLowerCase()))
     .map((e) => join(e.parentPath, e.name))

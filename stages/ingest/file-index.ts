@@ -8,14 +8,21 @@ import { sha256 } from '../../pipelines/fingerprint.ts';
 import type { Store } from '../../pipelines/store/store.ts';
 import { Probe } from '../../schemas/records.ts';
 
-const FileEntry = z.object({ size: z.string(), mtimeNs: z.string(), ctimeNs: z.string(), ino: z.string(), dev: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }).strict();
+const FileEntry = z
+  .object({ size: z.string(), mtimeNs: z.string(), ctimeNs: z.string(), ino: z.string(), dev: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) })
+  .strict();
 type FileEntry = z.infer<typeof FileEntry>;
 // probes: ffprobe's permanent verdict per sha256 of the files listed (the store's probe cache holds
 // the same, one object per file; here a re-run reads them all in one object).
 /** ffprobe's permanent verdict on some bytes: what it read, or why the file is no clip (a killed ffprobe is never kept). */
-export const ProbeVerdict = z.union([z.object({ probe: Probe }).strict(), z.object({ error: z.object({ reason: z.string(), detail: z.string() }).strict() }).strict()]);
+export const ProbeVerdict = z.union([
+  z.object({ probe: Probe }).strict(),
+  z.object({ error: z.object({ reason: z.string(), detail: z.string() }).strict() }).strict(),
+]);
 export type ProbeVerdict = z.infer<typeof ProbeVerdict>;
-const IndexFile = z.object({ version: z.literal(1), root: z.string(), files: z.record(z.string(), FileEntry), probes: z.record(z.string(), ProbeVerdict) }).strict();
+const IndexFile = z
+  .object({ version: z.literal(1), root: z.string(), files: z.record(z.string(), FileEntry), probes: z.record(z.string(), ProbeVerdict) })
+  .strict();
 
 /**
  * The identity of a file on disk as the index keeps it. The ctime matters: a tool that rewrites a file

@@ -60,7 +60,13 @@ export async function listSources(input: string, config: ListingConfig): Promise
   if (info?.isDirectory()) {
     for (const name of MANIFEST_NAMES) {
       const manifestPath = join(absolute, name);
-      if (await stat(manifestPath).then((s) => s.isFile(), () => false)) return fromManifest(manifestPath, config, true);
+      if (
+        await stat(manifestPath).then(
+          (s) => s.isFile(),
+          () => false,
+        )
+      )
+        return fromManifest(manifestPath, config, true);
     }
     return sorted({ root: absolute, ...(await walkFolder(absolute, config)) });
   }
@@ -94,7 +100,12 @@ async function resolveEntry(path: string, realRoot: string, uri: string): Promis
     if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'reject', reason: 'missing', detail: `${uri} does not exist (or is a link to nothing)` };
     return { kind: 'reject', reason: 'missing', detail: `${uri} cannot be resolved (${code ?? (error as Error).message})` };
   }
-  if (!contained(realRoot, real)) return { kind: 'reject', reason: 'path-escape', detail: `${uri} resolves (through a link) to ${real}, outside the input folder ${realRoot}; it was not opened` };
+  if (!contained(realRoot, real))
+    return {
+      kind: 'reject',
+      reason: 'path-escape',
+      detail: `${uri} resolves (through a link) to ${real}, outside the input folder ${realRoot}; it was not opened`,
+    };
   const info = await stat(real);
   if (info.isDirectory()) return { kind: 'dir', real };
   if (info.isFile()) return { kind: 'file', real };
@@ -146,7 +157,8 @@ async function walkFolder(root: string, config: ListingConfig): Promise<{ entrie
         if (resolved.kind === 'file') {
           if (media) entries.push({ path: resolved.real, uri, name: basename(child.name, extname(child.name)), manifest: {} });
         } else if (resolved.kind === 'dir') {
-          if (ancestors.has(resolved.real) || resolved.real === realRoot) reject(uri, 'symlink-loop', `${uri} links to a folder that contains it (${resolved.real}); not followed`);
+          if (ancestors.has(resolved.real) || resolved.real === realRoot)
+            reject(uri, 'symlink-loop', `${uri} links to a folder that contains it (${resolved.real}); not followed`);
           else await walk(resolved.real, `${uri}/`, new Set([...ancestors, resolved.real]));
         } else if (media || resolved.reason !== 'missing') reject(uri, resolved.reason, resolved.detail);
         continue;
@@ -166,7 +178,13 @@ async function walkFolder(root: string, config: ListingConfig): Promise<{ entrie
  */
 async function fromGlob(input: string, config: ListingConfig): Promise<Listing> {
   const root = resolve(staticPrefix(input));
-  if (!(await stat(root).then((s) => s.isDirectory(), () => false))) return { root, entries: [], drops: [] };
+  if (
+    !(await stat(root).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return { root, entries: [], drops: [] };
   const matches = picomatch(resolve(input), { dot: true });
   const walked = await walkFolder(root, config);
   const matched = (uri: string) => matches(join(root, ...uri.replace(/\/$/, '').split('/')));
@@ -204,29 +222,77 @@ async function fromManifest(manifestPath: string, config: ListingConfig, withFol
   const realRoot = await realpath(root);
   const manifestName = basename(manifestPath);
   const parsed = await readManifest(manifestPath);
-  const rowDrop = (line: number, reason: string, detail: string, uri = `${manifestName}#L${line}`): Drop => ({ id: sha256(`manifest:${manifestName}:${line}`), clipId: null, uri, stage: 'ingest', reason, detail });
+  const rowDrop = (line: number, reason: string, detail: string, uri = `${manifestName}#L${line}`): Drop => ({
+    id: sha256(`manifest:${manifestName}:${line}`),
+    clipId: null,
+    uri,
+    stage: 'ingest',
+    reason,
+    detail,
+  });
   const drops: Drop[] = parsed.errors.map(({ line, detail }) => rowDrop(line, 'bad-manifest-row', detail));
 
   const names = folderNames();
   const outcomes = await mapBounded(parsed.rows, RESOLVE_CONCURRENCY, async (row): Promise<RowOutcome> => {
     if (!row.locator) return { drop: rowDrop(row.line, 'bad-manifest-row', `line ${row.line} has no name/path/uri column value`) };
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(row.locator)) {
-      return { drop: { id: sha256(`uri:${row.locator}`), clipId: null, uri: row.locator, stage: 'ingest', reason: 'unsupported-uri', detail: `line ${row.line}: only local paths are supported by this store (got ${row.locator})` } };
+      return {
+        drop: {
+          id: sha256(`uri:${row.locator}`),
+          clipId: null,
+          uri: row.locator,
+          stage: 'ingest',
+          reason: 'unsupported-uri',
+          detail: `line ${row.line}: only local paths are supported by this store (got ${row.locator})`,
+        },
+      };
     }
     const candidate = resolve(root, row.locator);
     const uri = relative(root, candidate).split(sep).join('/');
     if (uri === '' || uri === '..' || uri.startsWith('../') || isAbsolute(uri)) {
-      return { drop: { id: sha256(`uri:${row.locator}`), clipId: null, uri: row.locator, stage: 'ingest', reason: 'path-escape', detail: `line ${row.line}: ${JSON.stringify(row.locator)} points outside the manifest's folder ${root}` } };
+      return {
+        drop: {
+          id: sha256(`uri:${row.locator}`),
+          clipId: null,
+          uri: row.locator,
+          stage: 'ingest',
+          reason: 'path-escape',
+          detail: `line ${row.line}: ${JSON.stringify(row.locator)} points outside the manifest's folder ${root}`,
+        },
+      };
     }
     const found = await locate(candidate, row.byName, config, names);
-    if (found === undefined) return { drop: { id: sha256(`uri:${uri}`), clipId: null, uri, stage: 'ingest', reason: 'missing', detail: `line ${row.line}: ${row.locator} is listed in ${manifestName} but no such file exists` } };
+    if (found === undefined)
+      return {
+        drop: {
+          id: sha256(`uri:${uri}`),
+          clipId: null,
+          uri,
+          stage: 'ingest',
+          reason: 'missing',
+          detail: `line ${row.line}: ${row.locator} is listed in ${manifestName} but no such file exists`,
+        },
+      };
     const foundUri = relative(root, found).split(sep).join('/');
     const resolved = await resolveEntry(found, realRoot, foundUri);
     if (resolved.kind === 'reject') {
-      const detail = resolved.reason === 'missing' ? `line ${row.line}: ${row.locator} is listed in ${manifestName} but no such file exists` : `line ${row.line}: ${resolved.detail}`;
+      const detail =
+        resolved.reason === 'missing'
+          ? `line ${row.line}: ${row.locator} is listed in ${manifestName} but no such file exists`
+          : `line ${row.line}: ${resolved.detail}`;
       return { drop: { id: sha256(`uri:${foundUri}`), clipId: null, uri: foundUri, stage: 'ingest', reason: resolved.reason, detail } };
     }
-    if (resolved.kind === 'dir') return { drop: { id: sha256(`uri:${foundUri}`), clipId: null, uri: foundUri, stage: 'ingest', reason: 'not-a-file', detail: `line ${row.line}: ${row.locator} is a folder, not a media file` } };
+    if (resolved.kind === 'dir')
+      return {
+        drop: {
+          id: sha256(`uri:${foundUri}`),
+          clipId: null,
+          uri: foundUri,
+          stage: 'ingest',
+          reason: 'not-a-file',
+          detail: `line ${row.line}: ${row.locator} is a folder, not a media file`,
+        },
+      };
     const name = row.byName ? basename(row.locator, extname(found) === extname(row.locator) ? extname(row.locator) : '') : undefined;
     return { entry: { path: resolved.real, uri: foundUri, name: name ?? basename(found, extname(found)), manifest: row.fields }, line: row.line };
   });
@@ -238,7 +304,14 @@ async function fromManifest(manifestPath: string, config: ListingConfig, withFol
       continue;
     }
     const first = entries.get(outcome.entry.uri);
-    if (first) drops.push(rowDrop(outcome.line, 'duplicate-row', `line ${outcome.line} lists ${outcome.entry.uri} again (first listed on line ${first.line}); only the first row counts`));
+    if (first)
+      drops.push(
+        rowDrop(
+          outcome.line,
+          'duplicate-row',
+          `line ${outcome.line} lists ${outcome.entry.uri} again (first listed on line ${first.line}); only the first row counts`,
+        ),
+      );
     else entries.set(outcome.entry.uri, outcome);
   }
   const listed = [...entries.values()].map((e) => e.entry);
@@ -260,7 +333,14 @@ function folderNames(): FolderNames {
   const cache = new Map<string, Promise<ReadonlySet<string>>>();
   return (dir) => {
     let names = cache.get(dir);
-    if (!names) cache.set(dir, (names = readdir(dir).then((list) => new Set(list), () => new Set<string>())));
+    if (!names)
+      cache.set(
+        dir,
+        (names = readdir(dir).then(
+          (list) => new Set(list),
+          () => new Set<string>(),
+        )),
+      );
     return names;
   };
 }

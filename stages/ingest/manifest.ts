@@ -47,7 +47,10 @@ export async function readManifest(path: string): Promise<ManifestParseResult> {
   return fromRecords(parsed);
 }
 
-function fromRecords(parsed: { records: { line: number; values: Record<string, unknown> }[]; errors: { line: number; detail: string }[] }): ManifestParseResult {
+function fromRecords(parsed: {
+  records: { line: number; values: Record<string, unknown> }[];
+  errors: { line: number; detail: string }[];
+}): ManifestParseResult {
   const rows: ManifestRow[] = [];
   for (const { line, values } of parsed.records) {
     const lower: Record<string, string> = {};

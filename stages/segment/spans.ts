@@ -68,7 +68,10 @@ export interface SpeechOptions {
  * `silences` should include pauses shorter than minPauseSec (they are the split points for long utterances).
  */
 export function speechSpans(duration: number, silences: readonly { start: number; end: number }[], options: SpeechOptions): Span[] {
-  const sorted = [...silences].map((s) => ({ start: Math.max(0, s.start), end: Math.min(duration, s.end) })).filter((s) => s.end > s.start).sort((a, b) => a.start - b.start);
+  const sorted = [...silences]
+    .map((s) => ({ start: Math.max(0, s.start), end: Math.min(duration, s.end) }))
+    .filter((s) => s.end > s.start)
+    .sort((a, b) => a.start - b.start);
   const separators = sorted.filter((s) => s.end - s.start >= options.minPauseSec);
   // Speech = the complement of the separating silences.
   let utterances: Span[] = [];
@@ -83,12 +86,16 @@ export function speechSpans(duration: number, silences: readonly { start: number
 
   const split = (span: Span): Span[] => {
     if (span.end - span.start <= options.maxSec) return [span];
-    const pauses = sorted.filter((p) => p.start > span.start && p.end < span.end && p.start - span.start >= options.minSec && span.end - p.end >= options.minSec);
+    const pauses = sorted.filter(
+      (p) => p.start > span.start && p.end < span.end && p.start - span.start >= options.minSec && span.end - p.end >= options.minSec,
+    );
     if (pauses.length === 0) return splitEvenly(span, options.maxSec);
     const longest = pauses.reduce((a, b) => (b.end - b.start > a.end - a.start ? b : a));
     return [...split({ start: span.start, end: longest.start }), ...split({ start: longest.end, end: span.end })];
   };
-  const sized = mergeShort(utterances, options.minSec, options.maxSec).flatMap(split).filter((u) => u.end - u.start >= options.minSec);
+  const sized = mergeShort(utterances, options.minSec, options.maxSec)
+    .flatMap(split)
+    .filter((u) => u.end - u.start >= options.minSec);
 
   return sized.map((u, i) => {
     const previous = sized[i - 1];

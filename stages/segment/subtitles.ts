@@ -32,7 +32,7 @@ function cleanText(lines: string[]): string {
     .replace(/<[^>]*>/g, '')
     .replace(/\{\\[^}]*\}/g, '')
     .replace(/&(#\d+|[a-z]+);/gi, (whole, name: string) =>
-      name.startsWith('#') ? String.fromCodePoint(Number(name.slice(1))) : ENTITIES[name.toLowerCase()] ?? whole,
+      name.startsWith('#') ? String.fromCodePoint(Number(name.slice(1))) : (ENTITIES[name.toLowerCase()] ?? whole),
     )
     .replace(/\s+/g, ' ')
     .trim();

@@ -23,7 +23,10 @@ async function folderHashes(dir: string): Promise<Record<string, string>> {
     for (const entry of await readdir(current, { withFileTypes: true })) {
       const path = join(current, entry.name);
       if (entry.isDirectory()) await walk(path);
-      else hashes[relative(dir, path)] = createHash('sha256').update(await readFile(path)).digest('hex');
+      else
+        hashes[relative(dir, path)] = createHash('sha256')
+          .update(await readFile(path))
+          .digest('hex');
     }
   };
   await walk(dir);
@@ -50,7 +53,9 @@ describe('the audit surface of a run', () => {
     const rows = manifest.slice(1).map((line) => {
       const [name, label, speaker] = line.split(',');
       const text = line.slice(line.indexOf('"'));
-      return name === 'sample_0002' ? [name, label, csv(HOSTILE_SPEAKER), csv(HOSTILE_TEXT), 'CC BY 4.0'].join(',') : [name, label, speaker, text, 'CC BY 4.0'].join(',');
+      return name === 'sample_0002'
+        ? [name, label, csv(HOSTILE_SPEAKER), csv(HOSTILE_TEXT), 'CC BY 4.0'].join(',')
+        : [name, label, speaker, text, 'CC BY 4.0'].join(',');
     });
     await writeFile(join(input, 'manifest.csv'), [`${manifest[0]},licence`, ...rows].join('\n') + '\n');
     await writeFile(join(input, 'empty.mp4'), '');
@@ -81,7 +86,9 @@ describe('the audit surface of a run', () => {
     const manifest = await readJson(join(out, 'manifest.json'));
     const stats = await readJson(join(out, 'stats.json'));
     const perSplit = await auditJson(out, 'SELECT split, count(*) AS n FROM samples GROUP BY split ORDER BY split');
-    expect(Object.fromEntries(perSplit.map((r) => [r.split, r.n]))).toEqual(Object.fromEntries(Object.entries(manifest.splits).filter(([, n]) => Number(n) > 0)));
+    expect(Object.fromEntries(perSplit.map((r) => [r.split, r.n]))).toEqual(
+      Object.fromEntries(Object.entries(manifest.splits).filter(([, n]) => Number(n) > 0)),
+    );
     expect(perSplit.reduce((n, r) => n + Number(r.n), 0)).toBe(stats.totals.rows);
     const [shardRows] = await auditJson(out, 'SELECT sum(rows) AS n, count(*) AS files FROM shards');
     expect(shardRows).toEqual({ n: stats.totals.rows, files: manifest.shards.length });
@@ -124,7 +131,8 @@ describe('the audit surface of a run', () => {
     expect(JSON.parse(json.stdout)).toEqual(await auditJson(out, 'SELECT stage, reason, count FROM drops ORDER BY stage, reason'));
     const tables = await cli(['audit', out]);
     expect(tables.code).toBe(0);
-    for (const name of ['samples', 'rejects', 'stats', 'drops', 'teachers', 'shards']) expect(tables.stdout).toMatch(new RegExp(`^${name} \\(\\d+ rows\\)`, 'm'));
+    for (const name of ['samples', 'rejects', 'stats', 'drops', 'teachers', 'shards'])
+      expect(tables.stdout).toMatch(new RegExp(`^${name} \\(\\d+ rows\\)`, 'm'));
 
     const missing = await cli(['audit', join(out, 'no-such-folder'), '--sql', 'SELECT 1']);
     expect(missing.code).toBe(2);
@@ -141,7 +149,8 @@ describe('the audit surface of a run', () => {
     const before = await folderHashes(out);
     // Statements that need a file are refused by DuckDB's sandbox when they are bound; the others
     // by the statement check before they run.
-    const sealed = /read-only and sealed from the file system; DuckDB refused: Permission Error: Cannot access file .* file system operations are disabled by configuration/;
+    const sealed =
+      /read-only and sealed from the file system; DuckDB refused: Permission Error: Cannot access file .* file system operations are disabled by configuration/;
     const attempts: [string, RegExp][] = [
       [`COPY samples TO '${join(out, 'leak.parquet')}' (FORMAT parquet)`, sealed],
       [`EXPORT DATABASE '${join(out, 'dump')}'`, sealed],
@@ -159,7 +168,9 @@ describe('the audit surface of a run', () => {
     // Below the statement check, DuckDB itself refuses writes and configuration changes.
     const database = await openAuditDatabase(out);
     try {
-      await expect(database.connection.run(`COPY samples TO '${join(out, 'leak.csv')}'`)).rejects.toThrow(/file system operations are disabled by configuration/);
+      await expect(database.connection.run(`COPY samples TO '${join(out, 'leak.csv')}'`)).rejects.toThrow(
+        /file system operations are disabled by configuration/,
+      );
       await expect(database.connection.run('SET lock_configuration = false')).rejects.toThrow(/the configuration has been locked/);
       await expect(database.connection.run(`ATTACH '${join(out, 'x.duckdb')}'`)).rejects.toThrow(/disabled by configuration/);
     } finally {
@@ -173,7 +184,11 @@ describe('the audit surface of a run', () => {
     const changes = html.slice(html.indexOf('<section id="changes">'), html.indexOf('</section>', html.indexOf('<section id="changes">')));
     const stats = await readJson(join(out, 'stats.json'));
     expect(changes).toContain('(config changed)');
-    expect(changes).toMatch(new RegExp(`<td>rows</td><td class="n">${first.rows}</td><td class="n">${stats.totals.rows}</td><td class="n">0</td><td class="n">${first.rows - stats.totals.rows}</td>`));
+    expect(changes).toMatch(
+      new RegExp(
+        `<td>rows</td><td class="n">${first.rows}</td><td class="n">${stats.totals.rows}</td><td class="n">0</td><td class="n">${first.rows - stats.totals.rows}</td>`,
+      ),
+    );
     expect(changes).toContain('<h3>Segments removed</h3>');
     for (const id of droppedBySecondRun) expect(changes).toContain(id.slice(0, 12));
     expect(html).not.toContain('<script>alert');
@@ -205,7 +220,9 @@ describe('the audit surface of a run', () => {
   });
 
   it.skipIf(skipBrowser)(
-    skipBrowser ? `report in headless Chromium — SKIPPED: ${CHROMIUM} is not installed (bash scripts/setup.sh installs it)` : 'report in headless Chromium: no console errors, no requests, every chart drawn, gallery present, screenshot saved',
+    skipBrowser
+      ? `report in headless Chromium — SKIPPED: ${CHROMIUM} is not installed (bash scripts/setup.sh installs it)`
+      : 'report in headless Chromium: no console errors, no requests, every chart drawn, gallery present, screenshot saved',
     async () => {
       const { chromium } = await import('playwright-core');
       const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -227,10 +244,15 @@ describe('the audit surface of a run', () => {
         const facts = await page.evaluate(() => {
           const charts = [...document.querySelectorAll('svg.chart')].map((svg) => {
             const box = (svg as SVGSVGElement).getBoundingClientRect();
-            const marks = [...svg.querySelectorAll('rect')].filter((r) => (r as SVGRectElement).getBBox().width > 0 && (r as SVGRectElement).getBBox().height > 0).length;
+            const marks = [...svg.querySelectorAll('rect')].filter(
+              (r) => (r as SVGRectElement).getBBox().width > 0 && (r as SVGRectElement).getBBox().height > 0,
+            ).length;
             return { section: svg.closest('section')?.id ?? '', width: box.width, height: box.height, marks };
           });
-          const images = [...document.querySelectorAll('article.sample img')].map((img) => ({ loaded: (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0, src: (img as HTMLImageElement).src.slice(0, 23) }));
+          const images = [...document.querySelectorAll('article.sample img')].map((img) => ({
+            loaded: (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0,
+            src: (img as HTMLImageElement).src.slice(0, 23),
+          }));
           const labelRows = [...document.querySelectorAll('#labels tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''));
           return {
             charts,
@@ -260,7 +282,10 @@ describe('the audit surface of a run', () => {
         expect(facts.text).toContain(HOSTILE_TEXT);
         expect(facts.text).toContain(HOSTILE_SPEAKER);
         // Labels before filtering = kept segments + dropped segments that had labels.
-        const [{ kept, dropped }] = await auditJson(out, 'SELECT (SELECT count(DISTINCT segment_id) FROM samples) AS kept, (SELECT count(*) FROM rejects WHERE primary_emotion IS NOT NULL) AS dropped');
+        const [{ kept, dropped }] = await auditJson(
+          out,
+          'SELECT (SELECT count(DISTINCT segment_id) FROM samples) AS kept, (SELECT count(*) FROM rejects WHERE primary_emotion IS NOT NULL) AS dropped',
+        );
         expect(facts.labelsKept).toBe(kept);
         expect(facts.labelsBefore).toBe(Number(kept) + Number(dropped));
         expect(Number(dropped)).toBeGreaterThanOrEqual(droppedBySecondRun.length);

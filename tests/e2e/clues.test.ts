@@ -99,6 +99,4 @@ describe('clues stage', () => {
     await runInProcess(cluesConfig(teachers), { input, out: join(work, 'out-2'), store });
     expect(server.requestsTo(CHAT)).toHaveLength(0);
   }, 300_000);
-
 });
-

@@ -15,7 +15,10 @@ import { cli, demoConfig, readJson, sampleClips, tempDir, writeConfig } from '..
 import { warmStore } from '../support/warm-store.ts';
 
 const run = promisify(execFile);
-const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 async function rowsOf(out: string): Promise<ReadRow[]> {
   const manifest = await readJson(join(out, 'manifest.json'));
@@ -24,16 +27,31 @@ async function rowsOf(out: string): Promise<ReadRow[]> {
 
 function mediaPaths(row: ReadRow): string[] {
   const path = (v: unknown) => (v && typeof v === 'object' ? (v as { path: string }).path : (v as string));
-  return [row.video, row.audio, ...((row.frames as unknown[]) ?? []), ...((row.face_crops as unknown[]) ?? []), row.peak_frame].filter((v) => v !== null && v !== undefined).map(path);
+  return [row.video, row.audio, ...((row.frames as unknown[]) ?? []), ...((row.face_crops as unknown[]) ?? []), row.peak_frame]
+    .filter((v) => v !== null && v !== undefined)
+    .map(path);
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
-async function probe(path: string): Promise<{ duration: number; streams: { codec_type: string; sample_rate?: string; channels?: number; codec_name: string }[] }> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type,codec_name,sample_rate,channels', '-of', 'json', `file:${path}`]);
+async function probe(
+  path: string,
+): Promise<{ duration: number; streams: { codec_type: string; sample_rate?: string; channels?: number; codec_name: string }[] }> {
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'format=duration:stream=codec_type,codec_name,sample_rate,channels',
+    '-of',
+    'json',
+    `file:${path}`,
+  ]);
   const parsed = JSON.parse(stdout);
   return { duration: Number(parsed.format.duration), streams: parsed.streams };
 }
@@ -51,7 +69,10 @@ describe('the out folder is the dataset', () => {
     out = join(work, 'out');
     store = await warmStore(join(work, 'store'));
     // 2 s windows over 2–5 s clips: most clips give several segments, so each needs its own cut.
-    const config = await writeConfig(work, demoConfig({ segment: { strategy: 'fixed', windowSec: 2, minSec: 1, frames: 2 }, transcribe: { engine: 'manifest' } }));
+    const config = await writeConfig(
+      work,
+      demoConfig({ segment: { strategy: 'fixed', windowSec: 2, minSec: 1, frames: 2 }, transcribe: { engine: 'manifest' } }),
+    );
     const result = await cli(['run', config, '--input', input, '--out', out, '--store', store]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -81,8 +102,19 @@ describe('the out folder is the dataset', () => {
     await rm(store, { recursive: true, force: true });
     const manifest = await readJson(join(copy, 'manifest.json'));
     const indexText = await readFile(join(copy, 'media.jsonl'), 'utf8');
-    expect(manifest.media).toEqual({ index: 'media.jsonl', files: expect.any(Number), bytes: expect.any(Number), sha256: createHash('sha256').update(indexText).digest('hex') });
-    const index = new Map(indexText.trim().split('\n').map((line) => JSON.parse(line)).map((e: { file: string; bytes: number; sha256: string }) => [e.file, e]));
+    expect(manifest.media).toEqual({
+      index: 'media.jsonl',
+      files: expect.any(Number),
+      bytes: expect.any(Number),
+      sha256: createHash('sha256').update(indexText).digest('hex'),
+    });
+    const index = new Map(
+      indexText
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line))
+        .map((e: { file: string; bytes: number; sha256: string }) => [e.file, e]),
+    );
     expect(index.size).toBe(manifest.media.files);
     const named = new Set(rows.flatMap(mediaPaths));
     // Rows name exactly the indexed files; the folder holds exactly those (nothing stale, nothing missing).
@@ -146,7 +178,8 @@ describe('media in the out folder across runs', () => {
     }
     const kept = (await rowsOf(out)).flatMap(mediaPaths);
     for (const path of kept) expect((await stat(join(out, 'versions', '2', path))).ino).toBe((await stat(join(out, path))).ino);
-    for (const path of (await rowsOf(join(out, 'versions', '1'))).flatMap(mediaPaths)) expect((await stat(join(out, 'versions', '1', path))).isFile()).toBe(true);
+    for (const path of (await rowsOf(join(out, 'versions', '1'))).flatMap(mediaPaths))
+      expect((await stat(join(out, 'versions', '1', path))).isFile()).toBe(true);
 
     // write.embedMedia: the same rows, each media column a {bytes, path} struct whose bytes are the file's.
     const embedded = join(work, 'embedded');
@@ -171,7 +204,9 @@ describe('media in the out folder across runs', () => {
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
     try {
-      const read = await connection.runAndReadAll(`SELECT audio.path AS path, octet_length(audio.bytes) AS n, len(frames) AS frames FROM read_parquet('${join(embedded, 'shards', '*.parquet')}')`);
+      const read = await connection.runAndReadAll(
+        `SELECT audio.path AS path, octet_length(audio.bytes) AS n, len(frames) AS frames FROM read_parquet('${join(embedded, 'shards', '*.parquet')}')`,
+      );
       for (const row of read.getRowObjectsJS()) {
         expect(String(row.path)).toMatch(/^media\/audio\//);
         expect(Number(row.n)).toBe((await stat(join(embedded, String(row.path)))).size);
@@ -204,7 +239,10 @@ describe('media in the out folder across runs', () => {
     const store = await warmStore(join(work, 'store'));
     // The first run publishes its train rows as `val` and its validation rows as `train`: a folder whose
     // splits only pinning can reproduce (a fresh assignment would put them back).
-    const legacy = await writeConfig(work, demoConfig({ transcribe: { engine: 'manifest' }, write: { seed: 'test', splitNames: { train: 'val', validation: 'train' } } }));
+    const legacy = await writeConfig(
+      work,
+      demoConfig({ transcribe: { engine: 'manifest' }, write: { seed: 'test', splitNames: { train: 'val', validation: 'train' } } }),
+    );
     expect((await cli(['run', legacy, '--input', input, '--out', out, '--store', store])).code).toBe(0);
     const before = await rowsOf(out);
     expect(new Set(before.map((r) => r.split))).toEqual(new Set(['train', 'val', 'test']));

@@ -24,10 +24,38 @@ describe('ingest.exclude', () => {
     // Benchmark "mer-test": a re-encode of sample_0002 and a 1.5 s piece of sample_0003, plus a clip the corpus does not have.
     const bench = join(work, 'mer-test');
     await mkdir(bench);
-    await ffmpeg(['-i', join(input, 'sample_0002.mp4'), '-vf', 'scale=320:-2', '-c:v', 'libx264', '-crf', '32', '-c:a', 'aac', '-b:a', '64k', join(bench, 'test_a.mp4')]);
+    await ffmpeg([
+      '-i',
+      join(input, 'sample_0002.mp4'),
+      '-vf',
+      'scale=320:-2',
+      '-c:v',
+      'libx264',
+      '-crf',
+      '32',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '64k',
+      join(bench, 'test_a.mp4'),
+    ]);
     await mkdir(join(bench, 'nested'));
     await ffmpeg(['-ss', '0.5', '-t', '1.5', '-i', join(input, 'sample_0003.mp4'), '-c:v', 'libx264', '-c:a', 'aac', join(bench, 'nested', 'test_b.mp4')]);
-    await ffmpeg(['-f', 'lavfi', '-i', 'gradients=s=320x240:seed=7:duration=3', '-f', 'lavfi', '-i', 'sine=frequency=330:duration=3', '-c:v', 'libx264', '-c:a', 'aac', join(bench, 'test_c.mp4')]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'gradients=s=320x240:seed=7:duration=3',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=330:duration=3',
+      '-c:v',
+      'libx264',
+      '-c:a',
+      'aac',
+      join(bench, 'test_c.mp4'),
+    ]);
     list = join(work, 'mer-test.jsonl');
     const made = await cli(['fingerprint', bench, '-o', list]);
     expect(made.stderr).toBe('');
@@ -40,7 +68,10 @@ describe('ingest.exclude', () => {
   }, 300_000);
 
   it('writes a list with a header and one clip a line', async () => {
-    const lines = (await readFile(list, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(list, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toEqual({ emoforge: 'fingerprints', version: 1, benchmark: 'mer-test' });
     expect(lines.slice(1).map((l) => l.name)).toEqual(['nested/test_b.mp4', 'test_a.mp4', 'test_c.mp4']);
     for (const entry of lines.slice(1)) {
@@ -52,7 +83,9 @@ describe('ingest.exclude', () => {
 
   it('keeps benchmark clips out of the corpus with benchmark-overlap, naming the benchmark, and lets the rest through', async () => {
     const out = join(work, 'out');
-    const stages = (demoConfig({ transcribe: { engine: 'manifest' }, ingest: { exclude: [list, sameBytes] } }).stages as Record<string, unknown>[]).filter((s) => !('cues.visual' in s));
+    const stages = (demoConfig({ transcribe: { engine: 'manifest' }, ingest: { exclude: [list, sameBytes] } }).stages as Record<string, unknown>[]).filter(
+      (s) => !('cues.visual' in s),
+    );
     const config = await writeConfig(work, { ...demoConfig(), stages });
     const run = await cli(['run', config, '--input', input, '--out', out, '--store', join(work, 'store')]);
     expect(run.stderr).toBe('');
@@ -60,7 +93,9 @@ describe('ingest.exclude', () => {
     const rejects = await readRowsHyparquet(join(out, 'rejects.parquet'));
     const reason = (uri: string) => rejects.find((r) => r.uri === uri);
     expect(reason('sample_0002.mp4')).toMatchObject({ stage: 'ingest', reason: 'benchmark-overlap' });
-    expect(reason('sample_0002.mp4')!.detail).toMatch(/^footage of sample_0002\.mp4 contains test_a\.mp4 of benchmark mer-test \(audio bit error rate 0\.\d{3} at -?\d\.\d\d s; keyframes/);
+    expect(reason('sample_0002.mp4')!.detail).toMatch(
+      /^footage of sample_0002\.mp4 contains test_a\.mp4 of benchmark mer-test \(audio bit error rate 0\.\d{3} at -?\d\.\d\d s; keyframes/,
+    );
     expect(reason('sample_0003.mp4')!.detail).toMatch(/contains nested\/test_b\.mp4 of benchmark mer-test \(audio bit error rate 0\.\d{3} at 0\.[3-7]\d s/);
     expect(reason('sample_0004.mp4')).toMatchObject({ reason: 'benchmark-overlap', detail: 'same bytes as emer_0001.mp4 of benchmark emer' });
     expect(reason('sample_0001.mp4')).toBeUndefined();

@@ -12,7 +12,10 @@ import { DEFAULT_TASKS } from '../../pipelines/conversations.ts';
 import { COLUMNS } from '../../schemas/sample.ts';
 import { cli, demoConfig, readJson, sampleClips, tempDir, writeConfig } from '../helpers.ts';
 
-const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+const sha = async (path: string) =>
+  createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
 
 async function shardHashes(out: string): Promise<Record<string, string>> {
   const files = (await readdir(join(out, 'shards'))).sort();
@@ -70,7 +73,10 @@ describe('emoforge run on the demo clips', () => {
     expect(manifest.configFingerprint).toMatch(/^[0-9a-f]{64}$/);
     const logs = await readdir(join(out, 'logs'));
     expect(logs.length).toBe(1);
-    const lines = (await readFile(join(out, 'logs', logs[0]), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    const lines = (await readFile(join(out, 'logs', logs[0]), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.some((l) => l.msg === 'run finished')).toBe(true);
     // Not a TTY: plain lines, no cursor movement.
     expect(first.stdout).not.toContain('\x1b[');
@@ -81,7 +87,9 @@ describe('emoforge run on the demo clips', () => {
     const glob = join(out, 'shards', '*.parquet');
     const columns = await query(`DESCRIBE SELECT * FROM read_parquet('${glob}')`);
     expect(columns.map((c) => c.column_name)).toEqual(COLUMNS.map((c) => c.name));
-    const rows = await query(`SELECT id, segment_id, task, split, speaker, len(conversations) AS turns, conversations[1].value AS human, conversations[2].value AS answer FROM read_parquet('${glob}')`);
+    const rows = await query(
+      `SELECT id, segment_id, task, split, speaker, len(conversations) AS turns, conversations[1].value AS human, conversations[2].value AS answer FROM read_parquet('${glob}')`,
+    );
     expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
     expect(new Set(rows.map((r) => r.task))).toEqual(new Set(DEFAULT_TASKS));
     // Every segment gives one row of each single-answer task and at least one of each QA kind.
@@ -164,7 +172,9 @@ describe('emoforge run on the demo clips', () => {
     const run = await cli(['run', file, '--input', input, '--out', dest, '--store', store]);
     expect(run.code).toBe(0);
     expect((await readJson(join(dest, 'stats.json'))).totals.work).toEqual({});
-    const rows = await query(`SELECT task, len(conversations) AS turns, conversations[3].value AS follow_up FROM read_parquet('${join(dest, 'shards', '*.parquet')}')`);
+    const rows = await query(
+      `SELECT task, len(conversations) AS turns, conversations[3].value AS follow_up FROM read_parquet('${join(dest, 'shards', '*.parquet')}')`,
+    );
     expect(rows.filter((r) => r.task === 'qra')).toHaveLength(6);
     expect(rows.filter((r) => r.task === 'description')).toHaveLength(6);
     for (const row of rows.filter((r) => r.task === 'qra')) {
@@ -194,7 +204,13 @@ describe('emoforge run on the demo clips', () => {
     await promisify(execFile)('cp', ['-a', out, copy]);
     await rm(store, { recursive: true, force: true });
     const manifest = await readJson(join(copy, 'manifest.json'));
-    const listed = new Map((await readFile(join(copy, manifest.media.index), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).map((e: { file: string; sha256: string }) => [e.file, e.sha256]));
+    const listed = new Map(
+      (await readFile(join(copy, manifest.media.index), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+        .map((e: { file: string; sha256: string }) => [e.file, e.sha256]),
+    );
     let paths = 0;
     for (const shard of manifest.shards) {
       for (const row of await readRowsHyparquet(join(copy, shard.file))) {

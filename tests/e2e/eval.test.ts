@@ -28,7 +28,10 @@ let rows: ReadRow[];
 let planted: PlantedModels;
 const results: Record<string, EvalResult> = {};
 
-const modelConfig = (model: string, extra: Record<string, unknown> = {}) => ({ endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model, maxRetries: 0 }, ...extra });
+const modelConfig = (model: string, extra: Record<string, unknown> = {}) => ({
+  endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model, maxRetries: 0 },
+  ...extra,
+});
 const value = (r: EvalResult, task: string, metric: string, label?: string) => {
   const t = (r.summary.tasks as any)[task];
   return (label ? t.labels[label] : t).metrics[metric];
@@ -41,7 +44,11 @@ beforeAll(async () => {
   out = join(work, 'out');
   store = await warmStore(join(work, 'store'));
   const input = await sampleClips(6);
-  const run = await runInProcess(demoConfig({ transcribe: { engine: 'manifest' }, write: { seed: 'test', splits: { train: 0, validation: 0, test: 1 } } }), { input, out, store });
+  const run = await runInProcess(demoConfig({ transcribe: { engine: 'manifest' }, write: { seed: 'test', splits: { train: 0, validation: 0, test: 1 } } }), {
+    input,
+    out,
+    store,
+  });
   expect(run.summary.sink?.splits).toEqual({ train: 0, validation: 0, test: 54 });
   rows = (await heldOutRows(out, 'test', ['mcq', 'ov_labels', 'rationale', 'description', 'open_qa'])).rows;
   planted = new PlantedModels(rows);
@@ -57,7 +64,11 @@ afterAll(async () => {
 
 describe('emoforge eval on planted models', () => {
   it('evaluates every held-out row of the scored tasks; the corpus is 4 happy, 1 angry and 1 sad segment', () => {
-    const byTask = (task: string) => rows.filter((r) => r.task === task).map((r) => String(r.primary_emotion)).sort();
+    const byTask = (task: string) =>
+      rows
+        .filter((r) => r.task === task)
+        .map((r) => String(r.primary_emotion))
+        .sort();
     expect(byTask('mcq')).toEqual(['angry', 'happy', 'happy', 'happy', 'happy', 'sad']);
     expect(byTask('ov_labels')).toEqual(['angry', 'happy', 'happy', 'happy', 'happy', 'sad']);
     expect(byTask('open_qa')).toHaveLength(12);
@@ -70,16 +81,35 @@ describe('emoforge eval on planted models', () => {
     planted.media.clear();
     const model = EvalModelConfig.parse(modelConfig('always-right', { name: 'video-model', media: { video: true, audio: false } }));
     const r = await evaluate({ outDir: out, model, store: new LocalStore(store), tasks: ['mcq'], limit: 4 });
-    expect(r.rows.map((row) => row.id)).toEqual(rows.filter((row) => row.task === 'mcq').map((row) => String(row.id)).slice(0, 4));
+    expect(r.rows.map((row) => row.id)).toEqual(
+      rows
+        .filter((row) => row.task === 'mcq')
+        .map((row) => String(row.id))
+        .slice(0, 4),
+    );
     expect([...planted.media.values()]).toEqual(Array(4).fill({ images: 0, audio: 0, video: 1 }));
-    const sent = server.requestsTo(CHAT).filter((q) => q.json.model === 'always-right').at(-1)!;
+    const sent = server
+      .requestsTo(CHAT)
+      .filter((q) => q.json.model === 'always-right')
+      .at(-1)!;
     expect(sent.json.messages[0].content[1].video_url.url).toMatch(/^data:video\/mp4;base64,AAAA/);
     expect(value(r, 'mcq', 'accuracy').n).toBe(4);
   });
 
   it('always-right scores 1 on every metric (faithfulness 10), with zero-width intervals', () => {
     const r = results['always-right'];
-    for (const [task, metric] of [['mcq', 'accuracy'], ['ov_labels', 'f_score'], ['ov_labels', 'precision'], ['ov_labels', 'recall'], ['ov_labels', 'sentiment_accuracy'], ['rationale', 'recognition'], ['rationale', 'reasoning'], ['rationale', 'cot'], ['description', 'label_hit'], ['open_qa', 'label_hit']]) {
+    for (const [task, metric] of [
+      ['mcq', 'accuracy'],
+      ['ov_labels', 'f_score'],
+      ['ov_labels', 'precision'],
+      ['ov_labels', 'recall'],
+      ['ov_labels', 'sentiment_accuracy'],
+      ['rationale', 'recognition'],
+      ['rationale', 'reasoning'],
+      ['rationale', 'cot'],
+      ['description', 'label_hit'],
+      ['open_qa', 'label_hit'],
+    ]) {
       expect(value(r, task, metric), `${task}.${metric}`).toEqual({ value: 1, low: 1, high: 1, n: task === 'open_qa' ? 12 : 6 });
     }
     expect(value(r, 'description', 'faithfulness').value).toBe(10);
@@ -143,13 +173,21 @@ describe('emoforge eval on planted models', () => {
 
   it('an endpoint that fails stops the evaluation with what to do; the next run pays only for the rest', async () => {
     // Other sampling params: new requests, not the cache of the runs above; one request at a time.
-    const model = EvalModelConfig.parse(modelConfig('always-right', { name: 'flaky', params: { temperature: 0.2 }, endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'always-right', maxRetries: 0, limits: { concurrency: 1 } } }));
+    const model = EvalModelConfig.parse(
+      modelConfig('always-right', {
+        name: 'flaky',
+        params: { temperature: 0.2 },
+        endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'always-right', maxRetries: 0, limits: { concurrency: 1 } },
+      }),
+    );
     const ok = () => server.requestsTo(CHAT).filter((q) => q.outcome === 'ok').length;
     await evaluate({ outDir: out, model, store: new LocalStore(store), tasks: ['mcq'] });
     server.failNext(faults.status(500), 1, CHAT);
     const before = ok();
     const failed = evaluate({ outDir: out, model, store: new LocalStore(store), tasks: ['mcq', 'ov_labels'] });
-    await expect(failed).rejects.toThrow(/model always-right gave no answer for row [0-9a-f]{64} \(ov_labels\): .*500.*Answers already received are cached: run the same command again to continue/);
+    await expect(failed).rejects.toThrow(
+      /model always-right gave no answer for row [0-9a-f]{64} \(ov_labels\): .*500.*Answers already received are cached: run the same command again to continue/,
+    );
     // The failure stopped the run: nothing was sent after it.
     expect(ok()).toBe(before);
     const again = await evaluate({ outDir: out, model, store: new LocalStore(store), tasks: ['mcq', 'ov_labels'] });
@@ -167,7 +205,12 @@ describe('emoforge eval on planted models', () => {
     };
     try {
       const model = EvalModelConfig.parse(
-        modelConfig('hostile', { teachers: { teachers: { grader: { kind: 'openai', endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'judge-model', maxRetries: 0 } } }, roles: { 'eval-judge': 'grader' } } }),
+        modelConfig('hostile', {
+          teachers: {
+            teachers: { grader: { kind: 'openai', endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'judge-model', maxRetries: 0 } } },
+            roles: { 'eval-judge': 'grader' },
+          },
+        }),
       );
       const r = await evaluate({ outDir: out, model, store: new LocalStore(store), tasks: ['description'] });
       const judged = server.requestsTo(CHAT).filter((q) => q.json.model === 'judge-model');
@@ -187,7 +230,17 @@ describe('emoforge eval on planted models', () => {
       // stops the evaluation with what to do.
       server.chat = { ...server.chat, json: () => ({ steps: [1], faithfulness: 9, labelHit: true, reason: 'fine' }) };
       const strict = EvalModelConfig.parse(
-        modelConfig('hostile', { teachers: { teachers: { grader: { kind: 'openai', endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'judge-model-2', maxRetries: 0, limits: { concurrency: 1 } } } }, roles: { 'eval-judge': 'grader' } } }),
+        modelConfig('hostile', {
+          teachers: {
+            teachers: {
+              grader: {
+                kind: 'openai',
+                endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'judge-model-2', maxRetries: 0, limits: { concurrency: 1 } },
+              },
+            },
+            roles: { 'eval-judge': 'grader' },
+          },
+        }),
       );
       await expect(evaluate({ outDir: out, model: strict, store: new LocalStore(store), tasks: ['description'] })).rejects.toThrow(
         /the judge \(role eval-judge\) gave no verdict for row [0-9a-f]{64} \(description\): .*steps: give exactly 0 scores.*fix the judge/,

@@ -77,11 +77,22 @@ function affectGptList(text: string): string[] {
   if (s === '') return [];
   if (s[0] === '[') s = s.slice(1);
   if (s.at(-1) === ']') s = s.slice(0, -1);
-  return s.split(/['",]/).map((w) => w.trim()).filter((w) => w !== '' && w !== ',');
+  return s
+    .split(/['",]/)
+    .map((w) => w.trim())
+    .filter((w) => w !== '' && w !== ',');
 }
 
 async function probe(path: string): Promise<{ duration: number; streams: { codec_type: string; sample_rate?: string; channels?: number }[] }> {
-  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration:stream=codec_type,sample_rate,channels', '-of', 'json', `file:${path}`]);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'format=duration:stream=codec_type,sample_rate,channels',
+    '-of',
+    'json',
+    `file:${path}`,
+  ]);
   const parsed = JSON.parse(stdout);
   return { duration: Number(parsed.format.duration), streams: parsed.streams };
 }
@@ -105,7 +116,10 @@ async function tree(dir: string): Promise<Record<string, string>> {
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
     const path = join(entry.parentPath, entry.name);
     if (entry.isSymbolicLink()) out[relative(dir, path)] = `-> ${await readlink(path)}`;
-    else if (entry.isFile()) out[relative(dir, path)] = createHash('sha256').update(await readFile(path)).digest('hex');
+    else if (entry.isFile())
+      out[relative(dir, path)] = createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex');
   }
   return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
@@ -123,7 +137,10 @@ describe('emoforge export', () => {
     const input = await sampleClips(3);
     work = await tempDir();
     out = join(work, 'out');
-    const config = await writeConfig(work, demoConfig({ segment: { strategy: 'fixed', windowSec: 2, minSec: 1, frames: 2 }, transcribe: { engine: 'manifest' } }));
+    const config = await writeConfig(
+      work,
+      demoConfig({ segment: { strategy: 'fixed', windowSec: 2, minSec: 1, frames: 2 }, transcribe: { engine: 'manifest' } }),
+    );
     const result = await cli(['run', config, '--input', input, '--out', out, '--store', await warmStore(join(work, 'store'))]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -131,7 +148,13 @@ describe('emoforge export', () => {
     for (const row of corpus.rows) {
       const name = corpus.names.get(row.segmentId)!;
       const known = segments.get(name);
-      segments.set(name, { start: row.start, end: row.end, split: row.split, faceCrops: row.faceCrops.length, openset: row.task === 'ov_labels' ? row.openset : (known?.openset ?? []) });
+      segments.set(name, {
+        start: row.start,
+        end: row.end,
+        split: row.split,
+        faceCrops: row.faceCrops.length,
+        openset: row.task === 'ov_labels' ? row.openset : (known?.openset ?? []),
+      });
     }
     // Several segments per clip: every export must use each segment's own cut, not the source clip.
     const perClip = new Map<string, number>();
@@ -180,7 +203,12 @@ describe('emoforge export', () => {
       }
     }
     // Every segment with a description, labels and a face is a name of its split's root.
-    expect([...seen].sort()).toEqual([...segments].filter(([, s]) => s.faceCrops > 0).map(([n]) => n).sort());
+    expect([...seen].sort()).toEqual(
+      [...segments]
+        .filter(([, s]) => s.faceCrops > 0)
+        .map(([n]) => n)
+        .sort(),
+    );
     const report = await readJson(join(dest, 'export-report.json'));
     expect(report).toMatchObject({ format: 'affectgpt', style: 'mercaptionplus', maxTokens: 1024, written: seen.size * 2, skippedOverBudget: 0 });
     expect(report.tasks).toEqual({ description: seen.size, ov_labels: seen.size });
@@ -190,7 +218,11 @@ describe('emoforge export', () => {
     // OV-MERD's file names; the media is the same.
     const ovmerd = join(work, 'ovmerd');
     expect((await cli(['export', out, '--format', 'affectgpt', '--corpus', 'ovmerd', '--dest', ovmerd])).code).toBe(0);
-    expect((await readdir(join(ovmerd, 'train'))).filter((f) => f.endsWith('.csv')).sort()).toEqual(['subtitle_chieng.csv', 'track2_train_ovmerd.csv', 'track3_train_ovmerd.csv']);
+    expect((await readdir(join(ovmerd, 'train'))).filter((f) => f.endsWith('.csv')).sort()).toEqual([
+      'subtitle_chieng.csv',
+      'track2_train_ovmerd.csv',
+      'track3_train_ovmerd.csv',
+    ]);
   });
 
   it('affectgpt: the token budget keeps or skips a name whole, and the report says how many and why', async () => {
@@ -218,7 +250,7 @@ describe('emoforge export', () => {
     expect(names * 2).toBe(report.written);
   });
 
-  it('emer: the older EMER layout, one names,subtitles,reasons CSV per split and an AVI carrying the segment\'s own video and its audio', async () => {
+  it("emer: the older EMER layout, one names,subtitles,reasons CSV per split and an AVI carrying the segment's own video and its audio", async () => {
     const dest = join(work, 'emer');
     const exported = await cli(['export', out, '--format', 'emer', '--dest', dest]);
     expect(exported.stderr).toBe('');
@@ -228,7 +260,12 @@ describe('emoforge export', () => {
     for (const split of ['train', 'validation', 'test']) {
       const table = await csv(join(dest, split, 'gt-eng.csv'));
       expect(table.header).toEqual(['names', 'subtitles', 'reasons']);
-      expect(table.records.map((r) => r.names).sort()).toEqual(descriptions.filter((r) => r.split === split).map((r) => corpus.names.get(r.segmentId)!).sort());
+      expect(table.records.map((r) => r.names).sort()).toEqual(
+        descriptions
+          .filter((r) => r.split === split)
+          .map((r) => corpus.names.get(r.segmentId)!)
+          .sort(),
+      );
       for (const record of table.records) {
         names++;
         const avi = join(dest, split, 'video-process', `${record.names}.avi`);
@@ -295,7 +332,11 @@ describe('emoforge export', () => {
   });
 
   it('llava: video-audio, LLaVA-NeXT (<image> for the video, no audio) and Qwen-VL (<video>, no audio) placeholder styles', async () => {
-    const styles = { 'video-audio': { video: '<video>', audio: true }, 'llava-next': { video: '<image>', audio: false }, 'qwen-vl': { video: '<video>', audio: false } };
+    const styles = {
+      'video-audio': { video: '<video>', audio: true },
+      'llava-next': { video: '<image>', audio: false },
+      'qwen-vl': { video: '<video>', audio: false },
+    };
     for (const [style, rule] of Object.entries(styles)) {
       const dest = join(work, `llava-${style}`);
       const exported = await cli(['export', out, '--format', 'llava', '--style', style, '--dest', dest]);
@@ -310,7 +351,8 @@ describe('emoforge export', () => {
           expect(entry.conversations[0].value.startsWith(`${rule.video}\n${rule.audio ? '<audio>\n' : ''}`)).toBe(true);
           // Exactly one video token; nothing a trainer would leave in the text as a literal placeholder.
           expect(count(text, rule.video)).toBe(1);
-          for (const other of ['<video>', '<image>', '<audio>', '<AudioHere>', '<ImageHere>']) if (other !== rule.video && !(rule.audio && other === '<audio>')) expect(count(text, other), `${style}: ${other}`).toBe(0);
+          for (const other of ['<video>', '<image>', '<audio>', '<AudioHere>', '<ImageHere>'])
+            if (other !== rule.video && !(rule.audio && other === '<audio>')) expect(count(text, other), `${style}: ${other}`).toBe(0);
           if (rule.audio) expect(count(text, '<audio>')).toBe(1);
           const name = entry.video.replace(/^media\/video\/|\.mp4$/g, '');
           expect((await stat(join(dest, entry.video))).isFile()).toBe(true);

@@ -50,15 +50,50 @@ describe('hostile media through the pipeline', () => {
       await mkdir(join(path, '..'), { recursive: true });
       const tone = `sine=f=${220 + 40 * i}:r=16000:d=2`;
       if (name.endsWith('.wav')) await ffmpeg(['-f', 'lavfi', '-i', tone, `file:${path}`]);
-      else await ffmpeg(['-f', 'lavfi', '-i', `testsrc=s=160x120:r=25:d=2`, '-f', 'lavfi', '-i', tone, '-c:v', 'libx264', '-c:a', 'aac', '-shortest', `file:${path}`]);
+      else
+        await ffmpeg([
+          '-f',
+          'lavfi',
+          '-i',
+          `testsrc=s=160x120:r=25:d=2`,
+          '-f',
+          'lavfi',
+          '-i',
+          tone,
+          '-c:v',
+          'libx264',
+          '-c:a',
+          'aac',
+          '-shortest',
+          `file:${path}`,
+        ]);
     }
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc=s=160x120:r=25:d=2', '-c:v', 'libx264', join(input, 'video only.mp4')]);
     await ffmpeg(['-f', 'lavfi', '-i', 'sine=f=900:r=16000:d=2', '-c:a', 'aac', join(input, 'audio only.m4a')]);
     await writeFile(join(input, 'empty.mp4'), '');
     // A valid container with streams but no samples: zero duration.
-    await ffmpeg(['-f', 'lavfi', '-i', 'testsrc=s=160x120:r=25', '-f', 'lavfi', '-i', 'sine=r=16000', '-t', '0', '-c:v', 'libx264', '-c:a', 'aac', join(input, 'zero-duration.mp4')]);
+    await ffmpeg([
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=s=160x120:r=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=r=16000',
+      '-t',
+      '0',
+      '-c:v',
+      'libx264',
+      '-c:a',
+      'aac',
+      join(input, 'zero-duration.mp4'),
+    ]);
     const listed = [...HOSTILE, 'video only.mp4', 'audio only.m4a', 'empty.mp4', 'zero-duration.mp4'];
-    await writeFile(join(input, 'manifest.csv'), ['path,text,speaker', ...listed.map((name, i) => `${csvCell(name)},${csvCell(`I am so happy today, number ${i}.`)},spk${i % 3}`)].join('\n') + '\n');
+    await writeFile(
+      join(input, 'manifest.csv'),
+      ['path,text,speaker', ...listed.map((name, i) => `${csvCell(name)},${csvCell(`I am so happy today, number ${i}.`)},spk${i % 3}`)].join('\n') + '\n',
+    );
 
     const out = join(work, 'out');
     const { summary } = await runInProcess(demoConfig({ transcribe: { engine: 'manifest' } }), { input, out, store: join(work, 'store') });
@@ -88,8 +123,27 @@ describe('hostile media through the pipeline', () => {
     const path = join(input, 'two hours.mp4');
     let started = performance.now();
     await ffmpeg([
-      '-f', 'lavfi', '-i', 'color=c=gray:s=16x16:r=1', '-f', 'lavfi', '-i', 'anullsrc=r=8000:cl=mono', '-t', '7200',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '600', '-c:a', 'aac', '-b:a', '8k', path,
+      '-f',
+      'lavfi',
+      '-i',
+      'color=c=gray:s=16x16:r=1',
+      '-f',
+      'lavfi',
+      '-i',
+      'anullsrc=r=8000:cl=mono',
+      '-t',
+      '7200',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-g',
+      '600',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '8k',
+      path,
     ]);
     const made = (performance.now() - started) / 1000;
     const bytes = (await stat(path)).size;

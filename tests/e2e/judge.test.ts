@@ -48,7 +48,12 @@ function config(): Record<string, unknown> {
     },
   );
   const stages = base.stages as Record<string, unknown>[];
-  stages.splice(stages.findIndex((s) => 'filter' in s), 0, { crosscheck: {} }, { judge: { minScore: 6 } });
+  stages.splice(
+    stages.findIndex((s) => 'filter' in s),
+    0,
+    { crosscheck: {} },
+    { judge: { minScore: 6 } },
+  );
   return base;
 }
 
@@ -66,7 +71,9 @@ describe('judge and crosscheck', () => {
           return { primary: concluded, openset: concluded === 'neutral' ? [] : [concluded], sentiment: 'neutral', valence: 0, arousal: 0 };
         }
         if (roleOf(body) === 'judge') {
-          return text.includes('all is lost') ? { score: 3, reason: 'The rationale cites a pitch the cues do not hold.' } : { score: 9, reason: 'Faithful and consistent.' };
+          return text.includes('all is lost')
+            ? { score: 3, reason: 'The rationale cites a pitch the cues do not hold.' }
+            : { score: 9, reason: 'Faithful and consistent.' };
         }
         return realisticAnswer(body);
       },
@@ -92,7 +99,9 @@ describe('judge and crosscheck', () => {
     const rejects = await readRowsHyparquet(join(out, 'rejects.parquet'));
     const judgeReject = rejects.find((r) => r.reason === 'judge-below-threshold');
     expect(judgeReject?.detail).toMatch(/scored 3\/10 < minScore 6: The rationale cites a pitch/);
-    expect(rejects.find((r) => r.reason === 'label-mismatch-teacher')?.detail).toMatch(/second teacher second \(judge-model\): labels.primary angry, openset \[furious\]/);
+    expect(rejects.find((r) => r.reason === 'label-mismatch-teacher')?.detail).toMatch(
+      /second teacher second \(judge-model\): labels.primary angry, openset \[furious\]/,
+    );
 
     server.reset();
     await runInProcess(config(), { input, out: join(work, 'out-2'), store });
@@ -105,9 +114,12 @@ describe('judge and crosscheck', () => {
     const rules = (template: string) => ({ teacher: 'rules', model: 'rules-v3', template });
     const id = 'a'.repeat(64);
     const segment = Segment.parse({
-      id, clipId: id,
+      id,
+      clipId: id,
       clip: { id, uri: 'a.mp4', name: 'a', bytes: 1, probe: { duration: 2, formatName: 'mp4', hasVideo: true, hasAudio: true }, manifest: {}, partition: 0 },
-      index: 0, start: 0, end: 2,
+      index: 0,
+      start: 0,
+      end: 2,
       transcript: { text: 'we won!', language: 'en', engine: 'manifest' },
       description: { text: 'The voice is high; the words are positive. The speaker is most likely happy.', provenance: rules('describe.rules@1') },
       labels: { primary: 'happy', openset: ['joyful'], sentiment: 'positive', valence: 0.6, arousal: 0.5, provenance: rules('labels.rules@1') },
@@ -117,6 +129,10 @@ describe('judge and crosscheck', () => {
     expect('drop' in good ? good : good.judge).toMatchObject({ score: 10, provenance: { teacher: 'rules', template: 'judge.rules@1' } });
     const contradicted = { ...segment, rationale: { ...segment.rationale!, steps: ['Step 1: predicted emotion is sad'], emotion: 'sad' as const } };
     const bad = await judgeStage.run(contradicted, JudgeConfig.parse({ minScore: 7 }), ctx);
-    expect(bad).toMatchObject({ drop: true, reason: 'judge-below-threshold', detail: expect.stringMatching(/scored 6\/10 < minScore 7: 6\/10: -4 the rationale concludes sad but the labels say happy/) });
+    expect(bad).toMatchObject({
+      drop: true,
+      reason: 'judge-below-threshold',
+      detail: expect.stringMatching(/scored 6\/10 < minScore 7: 6\/10: -4 the rationale concludes sad but the labels say happy/),
+    });
   });
 });

@@ -73,6 +73,11 @@ describe('inputs accounted for', () => {
     expect(ingest.out).toBe(3);
     expect(ingest.dropped).toEqual({ 'path-escape': 1, 'hidden-file': 1, 'not-a-file': 1 });
     const rejects = await readRowsHyparquet(join(out, 'rejects.parquet'));
-    expect(rejects.filter((r) => r.stage === 'ingest').map((r) => `${r.uri} ${r.reason}`).sort()).toEqual(['._sample_0003.mp4 hidden-file', 'pipe.mp4 not-a-file', 'secret.mp4 path-escape']);
+    expect(
+      rejects
+        .filter((r) => r.stage === 'ingest')
+        .map((r) => `${r.uri} ${r.reason}`)
+        .sort(),
+    ).toEqual(['._sample_0003.mp4 hidden-file', 'pipe.mp4 not-a-file', 'secret.mp4 path-escape']);
   });
 });

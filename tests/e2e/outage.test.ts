@@ -18,13 +18,24 @@ function answer(body: any): unknown {
   const role = String(body.response_format?.json_schema?.name ?? '').replace(/^emoforge_/, '');
   const labels: string[] = JSON.parse(/Label set \(options must come from it\): (\[.*\])/.exec(body.messages[1].content)?.[1] ?? '[]');
   switch (role) {
-    case 'describe': return { text: 'The face looks calm; the voice is steady at a moderate level; the words are neutral. The speaker is most likely neutral.' };
-    case 'labels': return { primary: 'neutral', openset: [], sentiment: 'neutral', valence: 0, arousal: -0.1 };
-    case 'qa': return { items: [
-      { kind: 'mcq', question: `Which emotion does the speaker most likely feel? Choose one of: ${labels.slice(0, 4).join(', ')}.`, options: labels.slice(0, 4), answer: labels[0] },
-      { kind: 'open', question: 'Why does the person most likely feel neutral?', answer: 'The face and the voice stay calm.' },
-    ] };
-    default: return { steps: ['Step 1: The face shows no strong expression.', 'Step 2: predicted emotion is neutral'], emotion: 'neutral' };
+    case 'describe':
+      return { text: 'The face looks calm; the voice is steady at a moderate level; the words are neutral. The speaker is most likely neutral.' };
+    case 'labels':
+      return { primary: 'neutral', openset: [], sentiment: 'neutral', valence: 0, arousal: -0.1 };
+    case 'qa':
+      return {
+        items: [
+          {
+            kind: 'mcq',
+            question: `Which emotion does the speaker most likely feel? Choose one of: ${labels.slice(0, 4).join(', ')}.`,
+            options: labels.slice(0, 4),
+            answer: labels[0],
+          },
+          { kind: 'open', question: 'Why does the person most likely feel neutral?', answer: 'The face and the voice stay calm.' },
+        ],
+      };
+    default:
+      return { steps: ['Step 1: The face shows no strong expression.', 'Step 2: predicted emotion is neutral'], emotion: 'neutral' };
   }
 }
 
@@ -34,7 +45,21 @@ let input: string;
 
 function config(temperature: number, top: Record<string, unknown> = {}) {
   const teachers = {
-    teachers: { llm: { kind: 'openai', endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'outage-model', timeoutMs: 2000, maxRetries: 1, initialBackoffMs: 10, maxBackoffMs: 20 }, params: { temperature } } },
+    teachers: {
+      llm: {
+        kind: 'openai',
+        endpoint: {
+          baseURL: server.baseURL,
+          apiKeyEnv: KEY_ENV,
+          model: 'outage-model',
+          timeoutMs: 2000,
+          maxRetries: 1,
+          initialBackoffMs: 10,
+          maxBackoffMs: 20,
+        },
+        params: { temperature },
+      },
+    },
     roles: { describe: 'llm', labels: 'llm', qa: 'llm', rationale: 'llm' },
   };
   // No face model: the outage is about teachers, and every row still names its video and audio.
@@ -79,7 +104,12 @@ describe('a teacher outage', () => {
     expect(result.stdout).not.toContain('everything came from the cache');
     expect(result.stdout).toMatch(/teacher calls [1-9]\d* \(\d+ generations failed\)/);
     expect(result.stdout).toMatch(/failed: teachers\.teachers\.llm\.endpoint .* in describe: service-unavailable for 3 records/);
-    expect(await stat(join(out, 'manifest.json')).then(() => true, () => false)).toBe(false);
+    expect(
+      await stat(join(out, 'manifest.json')).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
   }, 240_000);
 
   it('on a published corpus: carries every row (and its media) forward instead of removing them', async () => {
@@ -105,7 +135,9 @@ describe('a teacher outage', () => {
     expect(stats.totals.carriedRecords).toBe(3);
     // Every media file a carried row names is in the index and on disk.
     const index = await readMediaIndex(out);
-    const named = new Set(after.flatMap((r) => [r.video, r.audio, ...(r.frames as string[]), ...(r.face_crops as string[])].filter((p): p is string => typeof p === 'string')));
+    const named = new Set(
+      after.flatMap((r) => [r.video, r.audio, ...(r.frames as string[]), ...(r.face_crops as string[])].filter((p): p is string => typeof p === 'string')),
+    );
     expect(named.size).toBeGreaterThan(0);
     for (const file of named) {
       expect(index.has(file), file).toBe(true);
@@ -124,7 +156,9 @@ describe('a teacher outage', () => {
     const out = join(work, 'scheduled');
     const result = await run('schedule', config(0.7), out, ['schedule', '--once']);
     expect(result.code, result.stderr).toBe(3);
-    expect(result.stdout).toMatch(/refresh test-corpus: incomplete, nothing published; .*3 records failed transiently \(describe: service-unavailable 3 \(teachers\.teachers\.llm\.endpoint .*\)\): retrying at the next trigger/);
+    expect(result.stdout).toMatch(
+      /refresh test-corpus: incomplete, nothing published; .*3 records failed transiently \(describe: service-unavailable 3 \(teachers\.teachers\.llm\.endpoint .*\)\): retrying at the next trigger/,
+    );
     const log = (await readdir(join(out, 'logs'))).find((f) => f.startsWith('schedule-'))!;
     const logs = await readFile(join(out, 'logs', log), 'utf8');
     expect(logs).toContain('refresh incomplete: records failed transiently');

@@ -86,7 +86,17 @@ describe('quality filters in a pipeline run', () => {
     expect(text).toContain('sample_0003,angry,');
     await writeFile(manifest, text.replace('sample_0003,angry,', 'sample_0003,happy,'));
     // The planted duplicate: sample_0004 remuxed (new bytes, so a new clip id; the same content).
-    await execFileAsync('ffmpeg', ['-v', 'error', '-i', join(input, 'sample_0004.mp4'), '-c', 'copy', '-metadata', 'title=re-upload', join(input, 'zz_reupload_0004.mp4')]);
+    await execFileAsync('ffmpeg', [
+      '-v',
+      'error',
+      '-i',
+      join(input, 'sample_0004.mp4'),
+      '-c',
+      'copy',
+      '-metadata',
+      'title=re-upload',
+      join(input, 'zz_reupload_0004.mp4'),
+    ]);
     const row = text.split('\n').find((line) => line.startsWith('sample_0004,'))!;
     await appendFile(manifest, `${row.replace('sample_0004,', 'zz_reupload_0004,').replace(/,spk\d+,/, ',spk09,')}\n`);
     work = await tempDir('emoforge-quality-');
@@ -99,12 +109,30 @@ describe('quality filters in a pipeline run', () => {
 
     const rejects = await readRowsHyparquet(join(out, 'rejects.parquet'));
     const byUri = new Map(rejects.map((r) => [String(r.uri), r]));
-    expect(byUri.get('sample_0001.mp4')).toMatchObject({ stage: 'filter', reason: 'refusal-text', detail: expect.stringContaining(`description says "I can't"`) });
-    expect(byUri.get('sample_0002.mp4')).toMatchObject({ stage: 'filter', reason: 'ungrounded-rationale', detail: expect.stringMatching(/states 480 Hz, but no stored value \(hz\) is within 5%/) });
-    expect(byUri.get('sample_0003.mp4')).toMatchObject({ stage: 'filter', reason: 'label-mismatch-manifest', detail: expect.stringMatching(/^manifest label 'happy' \(happy\) vs labels\.primary angry, openset \[angry/) });
+    expect(byUri.get('sample_0001.mp4')).toMatchObject({
+      stage: 'filter',
+      reason: 'refusal-text',
+      detail: expect.stringContaining(`description says "I can't"`),
+    });
+    expect(byUri.get('sample_0002.mp4')).toMatchObject({
+      stage: 'filter',
+      reason: 'ungrounded-rationale',
+      detail: expect.stringMatching(/states 480 Hz, but no stored value \(hz\) is within 5%/),
+    });
+    expect(byUri.get('sample_0003.mp4')).toMatchObject({
+      stage: 'filter',
+      reason: 'label-mismatch-manifest',
+      detail: expect.stringMatching(/^manifest label 'happy' \(happy\) vs labels\.primary angry, openset \[angry/),
+    });
     // The duplicate pair: the copy sorted first by segment id is kept; the other names it.
     const duplicate = rejects.find((r) => r.reason === 'duplicate-footage');
-    expect(duplicate).toMatchObject({ stage: 'dedup', reason: 'duplicate-footage', detail: expect.stringMatching(/^same footage as kept segment [0-9a-f]+ \((sample|zz_reupload)_0004\.mp4\): keyframes 0\.0 of 64 bits apart, audio bit error rate 0\.000 at offset 0\.00 s$/) });
+    expect(duplicate).toMatchObject({
+      stage: 'dedup',
+      reason: 'duplicate-footage',
+      detail: expect.stringMatching(
+        /^same footage as kept segment [0-9a-f]+ \((sample|zz_reupload)_0004\.mp4\): keyframes 0\.0 of 64 bits apart, audio bit error rate 0\.000 at offset 0\.00 s$/,
+      ),
+    });
     expect(['sample_0004.mp4', 'zz_reupload_0004.mp4']).toContain(String(duplicate!.uri));
     expect(rejects).toHaveLength(4);
 
@@ -125,7 +153,12 @@ describe('quality filters in a pipeline run', () => {
       if (attempt === 'cached') expect(summary.partitions.cached).toBe(summary.partitions.total);
       else expect(summary.partitions.cached).toBeLessThan(summary.partitions.total);
       const stats = await readJson(join(out, 'stats.json'));
-      expect(stats.stages.filter).toMatchObject({ in: 5, out: 3, dropped: { 'refusal-text': 1, 'label-mismatch-manifest': 1 }, flagged: { 'ungrounded-rationale': 1 } });
+      expect(stats.stages.filter).toMatchObject({
+        in: 5,
+        out: 3,
+        dropped: { 'refusal-text': 1, 'label-mismatch-manifest': 1 },
+        flagged: { 'ungrounded-rationale': 1 },
+      });
       expect(await rowNames(out)).toContain('sample_0002');
       expect((await rowNames(out)).size).toBe(2);
       expect(formatSummary('quality', ['filter'], summary, out, 'run.jsonl')).toMatch(/\n {18}flagged \(kept\): ungrounded-rationale 1\n/);

@@ -35,7 +35,11 @@ async function rowsOf(dir: string): Promise<Row[]> {
 
 const json = (rows: Row[]) => JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? Number(v) : v));
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-const idsOfClips = (rows: Row[], names: string[]) => rows.filter((r) => names.includes(String(r.name))).map((r) => String(r.id)).sort();
+const idsOfClips = (rows: Row[], names: string[]) =>
+  rows
+    .filter((r) => names.includes(String(r.name)))
+    .map((r) => String(r.id))
+    .sort();
 
 describe('versions of an out folder', () => {
   it('adds clips as version 2, removes a clip and a takedown as version 3, keeps old versions readable, and keeps the version when nothing changed', async () => {
@@ -107,7 +111,12 @@ describe('versions of an out folder', () => {
     const stats3 = await readJson(join(out, 'stats.json'));
     expect(stats3.stages.ingest.dropped.takedown).toBe(2);
     const rejects = await readRowsDuckDb(join(out, 'rejects.parquet'));
-    expect(rejects.filter((r) => r.reason === 'takedown').map((r) => r.uri).sort()).toEqual(['reupload.mp4', 'sample_0002.mp4']);
+    expect(
+      rejects
+        .filter((r) => r.reason === 'takedown')
+        .map((r) => r.uri)
+        .sort(),
+    ).toEqual(['reupload.mp4', 'sample_0002.mp4']);
 
     // Versions 1 and 2 still read as they were published.
     expect(json(await rowsOf(join(out, 'versions', '1')))).toBe(json(rows1));
@@ -121,7 +130,10 @@ describe('versions of an out folder', () => {
     expect(again.summary.sink?.version).toMatchObject({ number: 3, unchanged: true });
     expect(again.summary.sink?.version?.line).toBe('version 3: unchanged (same shards and rejects as published)');
     expect((await readFile(join(out, 'manifest.json'))).equals(before)).toBe(true);
-    const work4 = Object.values(again.summary.stats).reduce((n, s) => n + (s.work.teacher ?? 0) + (s.work.ffmpeg ?? 0) + (s.work.ffprobe ?? 0) + (s.work.asr ?? 0), 0);
+    const work4 = Object.values(again.summary.stats).reduce(
+      (n, s) => n + (s.work.teacher ?? 0) + (s.work.ffmpeg ?? 0) + (s.work.ffprobe ?? 0) + (s.work.asr ?? 0),
+      0,
+    );
     expect(work4).toBe(0);
     expect((await readdir(join(out, 'versions'))).sort()).toEqual(['1', '2', '3']);
     expect(json(await rowsOf(out))).toBe(json(rows3));
@@ -141,12 +153,24 @@ describe('emoforge schedule and the refresh lock', () => {
     const config = await writeConfig(work, demoConfig(OVERRIDES, { out, store: join(work, 'store') }));
 
     // A refresh in a real process holds the lock; a plain run beside it is refused with the holder named.
-    const holder = spawn(process.execPath, [join(REPO, 'scripts/emoforge.mjs'), 'schedule', config, '--once', '--input', input], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const holder = spawn(process.execPath, [join(REPO, 'scripts/emoforge.mjs'), 'schedule', config, '--once', '--input', input], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let holderOut = '';
     holder.stdout.on('data', (d) => (holderOut += d));
     holder.stderr.on('data', (d) => (holderOut += d));
     const holderExit = new Promise<number | null>((r) => holder.on('exit', (code) => r(code)));
-    for (let i = 0; i < 600 && !(await stat(join(out, LOCK_FILE)).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (
+      let i = 0;
+      i < 600 &&
+      !(await stat(join(out, LOCK_FILE)).then(
+        () => true,
+        () => false,
+      ));
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50));
     const lock = await readJson(join(out, LOCK_FILE));
     expect(lock).toMatchObject({ pid: holder.pid, host: hostname() });
     const refused = await cli(['run', config, '--input', input]);
@@ -159,7 +183,10 @@ describe('emoforge schedule and the refresh lock', () => {
     // A lock left by a process that died on this host is stale: the next run takes it over.
     const dead = spawn(process.execPath, ['-e', '0']);
     await new Promise((r) => dead.on('exit', r));
-    await writeFile(join(out, LOCK_FILE), JSON.stringify({ pid: dead.pid, host: hostname(), startedAt: '2026-01-01T00:00:00.000Z', command: 'emoforge run (killed)' }));
+    await writeFile(
+      join(out, LOCK_FILE),
+      JSON.stringify({ pid: dead.pid, host: hostname(), startedAt: '2026-01-01T00:00:00.000Z', command: 'emoforge run (killed)' }),
+    );
     const resumed = await cli(['run', config, '--input', input]);
     expect(resumed.stderr).toBe('');
     expect(resumed.code).toBe(0);
@@ -167,14 +194,19 @@ describe('emoforge schedule and the refresh lock', () => {
     expect(resumed.stdout).toContain('everything came from the cache');
 
     // A cron schedule (every second) refreshes, logs the version line, and stops on SIGTERM.
-    const scheduled = spawn(process.execPath, [join(REPO, 'scripts/emoforge.mjs'), 'schedule', config, '--cron', '* * * * * *', '--input', input], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const scheduled = spawn(process.execPath, [join(REPO, 'scripts/emoforge.mjs'), 'schedule', config, '--cron', '* * * * * *', '--input', input], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
     scheduled.stdout.on('data', (d) => (text += d));
     scheduled.stderr.on('data', (d) => (text += d));
     const exited = new Promise<number | null>((r) => scheduled.on('exit', (code) => r(code)));
     for (let i = 0; i < 1200 && !/refresh test-corpus: version 1: unchanged/.test(text); i++) await new Promise((r) => setTimeout(r, 50));
     expect(text).toContain('cron "* * * * * *"');
-    expect(text).toMatch(/refresh test-corpus: version 1: unchanged \(same shards and rejects as published\); 3 clips → \d+ rows; cache (\d+)\/\1 partitions; teacher calls 0, media work 0, ASR 0/);
+    expect(text).toMatch(
+      /refresh test-corpus: version 1: unchanged \(same shards and rejects as published\); 3 clips → \d+ rows; cache (\d+)\/\1 partitions; teacher calls 0, media work 0, ASR 0/,
+    );
     scheduled.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(text).toContain('schedule stopped');

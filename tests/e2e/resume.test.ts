@@ -39,7 +39,12 @@ describe('crash and resume', () => {
     expect(doneAtKill).toBeGreaterThanOrEqual(1);
     expect(doneAtKill).toBeLessThan(totalPartitions);
     // Killed before publishing: no manifest at all, so nothing points at partial shards.
-    expect(await stat(join(out, 'manifest.json')).then(() => true, () => false)).toBe(false);
+    expect(
+      await stat(join(out, 'manifest.json')).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
 
     const resumed = await cli(['run', file, '--input', input, '--out', out, '--store', store]);
     expect(resumed.code).toBe(0);

@@ -19,7 +19,17 @@ import { LocalStore } from '../../pipelines/store/index.ts';
 import { cli, demoConfig, readJson, sampleClips, spawnCli, tempDir, writeConfig } from '../helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--autoplay-policy=no-user-gesture-required',
+];
 // In CI, scripts/setup.sh installs chromium, so a missing browser must fail the test there, not skip it.
 const skipBrowser = !existsSync(CHROMIUM) && !process.env.CI;
 
@@ -80,13 +90,22 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
     input = await sampleClips(4);
     // A clip whose name and transcript are written to break out of HTML.
     await rename(join(input, 'sample_0002.mp4'), join(input, `${HOSTILE_NAME}.mp4`));
-    const manifest = (await readFile(join(input, 'manifest.csv'), 'utf8')).replace(/^sample_0002,sad,spk02,.*$/m, `${HOSTILE_NAME},sad,spk02,"${HOSTILE_TEXT.replaceAll('"', '""')}"`);
+    const manifest = (await readFile(join(input, 'manifest.csv'), 'utf8')).replace(
+      /^sample_0002,sad,spk02,.*$/m,
+      `${HOSTILE_NAME},sad,spk02,"${HOSTILE_TEXT.replaceAll('"', '""')}"`,
+    );
     await writeFile(join(input, 'manifest.csv'), manifest);
     out = join(work, 'out');
     store = join(work, 'store');
     const base = demoConfig({ transcribe: { engine: 'manifest' }, 'cues.visual': { detector: 'tiny' } }, { name: 'review-e2e' });
     const stages = base.stages as Record<string, unknown>[];
-    stages.splice(stages.findIndex((s) => 'filter' in s), 0, { crosscheck: {} }, { judge: { minScore: 1 } }, { review: { log: LOG } });
+    stages.splice(
+      stages.findIndex((s) => 'filter' in s),
+      0,
+      { crosscheck: {} },
+      { judge: { minScore: 1 } },
+      { review: { log: LOG } },
+    );
     config = await writeConfig(work, base);
     const run = await cli(['run', config, '--input', input, '--out', out, '--store', store]);
     expect(run.stderr).toBe('');
@@ -94,7 +113,8 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
     server = await serve([out, '--store', store, '--log', LOG, '--port', '0']);
     const state = await (await fetch(`${server.url}api/state?reviewer=`)).json();
     for (const s of state.samples) index.set(s.name, s.i);
-    for (const shard of (await readJson(join(out, 'manifest.json'))).shards) for (const row of await readRowsHyparquet(join(out, shard.file))) segmentOf.set(String(row.name), String(row.segment_id));
+    for (const shard of (await readJson(join(out, 'manifest.json'))).shards)
+      for (const row of await readRowsHyparquet(join(out, shard.file))) segmentOf.set(String(row.name), String(row.segment_id));
     expect(segmentOf.size).toBe(4);
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
@@ -215,18 +235,27 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
 
       await page.reload();
       await page.waitForSelector('#sample-name');
-      for (const [name, verdict] of [[EDIT, 'edit'], [REJECT, 'reject'], [ACCEPT, 'accept']] as const) expect(await page.locator(badge(name, verdict)).count(), name).toBe(1);
+      for (const [name, verdict] of [
+        [EDIT, 'edit'],
+        [REJECT, 'reject'],
+        [ACCEPT, 'accept'],
+      ] as const)
+        expect(await page.locator(badge(name, verdict)).count(), name).toBe(1);
       await open(page, EDIT);
       expect(await page.locator('#my-decision .badge').textContent()).toBe('edit');
       // The reviewer sees the text they wrote, and the teacher's beside it.
       expect(await page.inputValue('#edit-description')).toBe(EDITED_TEXT);
-      expect(await page.locator('#generated details.original').first().textContent()).toMatch(/^teacher's text(The speaker could not be identified[^.]*\. )?The face reads as/);
+      expect(await page.locator('#generated details.original').first().textContent()).toMatch(
+        /^teacher's text(The speaker could not be identified[^.]*\. )?The face reads as/,
+      );
       expect(await page.locator('#sync').textContent()).toBe('all decisions saved');
       // The README's picture: the page as a reviewer sees it, and a 96-colour copy small enough to commit.
       await page.screenshot({ path: join(work, 'review-page.png') });
       expect((await stat(join(work, 'review-page.png'))).size).toBeGreaterThan(10_000);
       const { default: sharp } = await import('sharp');
-      await sharp(join(work, 'review-page.png')).png({ palette: true, colours: 96, compressionLevel: 9, effort: 10 }).toFile(join(work, 'review-page-small.png'));
+      await sharp(join(work, 'review-page.png'))
+        .png({ palette: true, colours: 96, compressionLevel: 9, effort: 10 })
+        .toFile(join(work, 'review-page-small.png'));
       // The one console error is the browser reporting the refused edit's 400.
       expect(problems).toEqual(['error: Failed to load resource: the server responded with a status of 400 (Bad Request)']);
       expect(foreign).toEqual([]);
@@ -254,7 +283,12 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
       await alice.page.keyboard.press('a');
       await alice.page.waitForFunction(() => /1 decision waiting/.test(document.getElementById('sync')?.textContent ?? ''));
       const bobDecides = (async () => {
-        for (const [name, verdict] of [[EDIT, 'accept'], [REJECT, 'reject'], [ACCEPT, 'accept'], [FOURTH, 'reject']] as const) {
+        for (const [name, verdict] of [
+          [EDIT, 'accept'],
+          [REJECT, 'reject'],
+          [ACCEPT, 'accept'],
+          [FOURTH, 'reject'],
+        ] as const) {
           await open(bob.page, name);
           if (verdict === 'accept') await bob.page.keyboard.press('a');
           else {
@@ -272,7 +306,13 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
       await Promise.all([bobDecides, aliceComesBack]);
       await alice.page.reload();
       await alice.page.waitForSelector('#sample-name');
-      for (const name of [EDIT, REJECT, ACCEPT, FOURTH]) expect(await alice.page.locator(`#items li[data-i="${index.get(name)}"] .badge`).first().textContent()).toMatch(/^you: /);
+      for (const name of [EDIT, REJECT, ACCEPT, FOURTH])
+        expect(
+          await alice.page
+            .locator(`#items li[data-i="${index.get(name)}"] .badge`)
+            .first()
+            .textContent(),
+        ).toMatch(/^you: /);
       expect(await alice.page.locator('#estimate').textContent()).toContain('κ alice·bob = 0.50 (n = 4)');
       expect([...alice.problems, ...bob.problems]).toEqual([]);
     } finally {
@@ -282,13 +322,20 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
     const decisions = await new ReviewLog(new LocalStore(store), LOG).read();
     expect(decisions).toHaveLength(8);
     expect(decisions.filter((d) => d.reviewer === 'bob').map((d) => d.verdict)).toEqual(['accept', 'reject', 'accept', 'reject']);
-    expect(decisions.filter((d) => d.segmentId === segmentOf.get(FOURTH)).map((d) => `${d.reviewer}:${d.verdict}`).sort()).toEqual(['alice:accept', 'bob:reject']);
+    expect(
+      decisions
+        .filter((d) => d.segmentId === segmentOf.get(FOURTH))
+        .map((d) => `${d.reviewer}:${d.verdict}`)
+        .sort(),
+    ).toEqual(['alice:accept', 'bob:reject']);
   });
 
   it('the server keeps to loopback, its own Host, JSON from its own page, and media by number', async () => {
     const response = await fetch(server!.url);
     expect(response.status).toBe(200);
-    expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    expect(response.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    );
     const html = await response.text();
     expect(html).not.toMatch(/<script>|<script [^>]*>[^<]|\son\w+=|<style/);
     expect(new URL(server!.url).hostname).toBe('127.0.0.1');
@@ -309,12 +356,25 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
     expect((await post({ 'content-type': 'application/json' })).status).toBe(403);
     expect((await post({ 'content-type': 'application/json', 'x-emoforge-review': '1', origin: 'http://attacker.example' })).status).toBe(403);
     expect((await post({ 'content-type': 'application/json', 'x-emoforge-review': '1', 'sec-fetch-site': 'cross-site' })).status).toBe(403);
-    const decide = (body: unknown) => fetch(`${server!.url}api/decisions`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-emoforge-review': '1' }, body: JSON.stringify(body) });
+    const decide = (body: unknown) =>
+      fetch(`${server!.url}api/decisions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-emoforge-review': '1' },
+        body: JSON.stringify(body),
+      });
     expect((await decide({ id: 'unknown0001', segmentId: 'f'.repeat(64), hash: 'f'.repeat(64), reviewer: 'eve', verdict: 'accept' })).status).toBe(404);
     const changed = await decide({ id: 'changed0001', segmentId: segmentOf.get(FOURTH), hash: 'f'.repeat(64), reviewer: 'eve', verdict: 'accept' });
     expect(changed.status).toBe(409);
     expect((await changed.json()).error).toMatch(/not the one the page showed: reload the page/);
-    for (const path of ['/media/../../../etc/passwd', '/media/%2e%2e%2fmanifest.json', '/media/999999', '/media/-1', '/manifest.json', '/../README.md', '/media/0/../../stats.json']) {
+    for (const path of [
+      '/media/../../../etc/passwd',
+      '/media/%2e%2e%2fmanifest.json',
+      '/media/999999',
+      '/media/-1',
+      '/manifest.json',
+      '/../README.md',
+      '/media/0/../../stats.json',
+    ]) {
       expect(await raw(path, {}), path).toBe(404);
     }
     const media = await fetch(`${server!.url}media/0`, { headers: { range: 'bytes=0-9' } });
@@ -360,7 +420,11 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
     expect((description.conversations as { value: string }[])[1].value).toBe(EDITED_TEXT);
     expect(description).toMatchObject({ teacher: 'human', model: 'alice', template: 'review.human@1', review: 'edited' });
     expect(of(EDIT).every((r) => r.review === 'edited')).toBe(true);
-    expect(of(EDIT).filter((r) => r.task !== 'description').every((r) => r.teacher === 'rules')).toBe(true);
+    expect(
+      of(EDIT)
+        .filter((r) => r.task !== 'description')
+        .every((r) => r.teacher === 'rules'),
+    ).toBe(true);
     expect(of(ACCEPT).length).toBeGreaterThan(0);
     expect(of(ACCEPT).every((r) => r.review === 'none')).toBe(true);
     expect(of(REJECT)).toEqual([]);
@@ -368,7 +432,12 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
 
     const rejects = await readRowsHyparquet(join(out, 'rejects.parquet'));
     const human = rejects.filter((r) => r.reason === 'human-rejected');
-    expect(human.map((r) => [r.stage, r.id]).sort()).toEqual([['review', segmentOf.get(REJECT)], ['review', segmentOf.get(FOURTH)]].sort());
+    expect(human.map((r) => [r.stage, r.id]).sort()).toEqual(
+      [
+        ['review', segmentOf.get(REJECT)],
+        ['review', segmentOf.get(FOURTH)],
+      ].sort(),
+    );
     expect(human.find((r) => r.id === segmentOf.get(FOURTH))?.detail).toMatch(/^rejected by bob \(bad-media\) \[content [0-9a-f]{12}, /);
     const stats = await readJson(join(out, 'stats.json'));
     expect(stats.stages.review).toMatchObject({ in: 4, out: 2, dropped: { 'human-rejected': 2 }, flagged: { 'human-edited': 1, 'review-stale': 1 } });

@@ -56,7 +56,9 @@ async function outFolder(dir: string, shards: number, version: string): Promise<
 }
 
 /** What a reader of the bucket would conclude: the manifest (if any) and whether every shard it names is whole. */
-async function readerView(store: S3Store): Promise<{ manifest: { version: string; shards: { file: string; sha256: string }[] } | null; brokenShards: string[] }> {
+async function readerView(
+  store: S3Store,
+): Promise<{ manifest: { version: string; shards: { file: string; sha256: string }[] } | null; brokenShards: string[] }> {
   const text = await store.get('manifest.json');
   if (!text) return { manifest: null, brokenShards: [] };
   const manifest = JSON.parse(text.toString()) as { version: string; shards: { file: string; sha256: string }[] };
@@ -72,13 +74,16 @@ async function readerView(store: S3Store): Promise<{ manifest: { version: string
 function killOnPart(store: S3Store, n: number): { readonly killed: () => boolean } {
   let parts = 0;
   let killed = false;
-  store.client.middlewareStack.add((next, context) => (args) => {
-    if (context.commandName === 'UploadPartCommand' && ++parts === n && !killed) {
-      killed = true;
-      server.kill();
-    }
-    return next(args);
-  }, { step: 'initialize' });
+  store.client.middlewareStack.add(
+    (next, context) => (args) => {
+      if (context.commandName === 'UploadPartCommand' && ++parts === n && !killed) {
+        killed = true;
+        server.kill();
+      }
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
   return { killed: () => killed };
 }
 
@@ -90,7 +95,9 @@ describe('S3 store end to end', () => {
     await outFolder(dir, 3, 'v1');
     const first = s3('published');
     const trap = killOnPart(first, 3);
-    await expect(publishFolder(dir, first)).rejects.toThrow(/cannot write s3:\/\/emoforge-e2e\/published\/shards\/.*(cannot reach|ECONNRESET|socket hang up|aborted)/);
+    await expect(publishFolder(dir, first)).rejects.toThrow(
+      /cannot write s3:\/\/emoforge-e2e\/published\/shards\/.*(cannot reach|ECONNRESET|socket hang up|aborted)/,
+    );
     expect(trap.killed()).toBe(true);
     await server.restart();
     expect((await readerView(s3('published'))).manifest).toBeNull();
@@ -137,7 +144,10 @@ describe('S3 store end to end', () => {
     const input = s3('clips');
     for (const file of (await readdir(clips)).sort()) await input.putFile(file, join(clips, file));
     // The first run names the input in the config, the second with --input (same location, same fingerprint).
-    const config = await writeConfig(work, demoConfig({ transcribe: { engine: 'manifest' }, 'cues.visual': false, ingest: { input: `s3://${BUCKET}/clips` } }, { partitions: 3, concurrency: 1 }));
+    const config = await writeConfig(
+      work,
+      demoConfig({ transcribe: { engine: 'manifest' }, 'cues.visual': false, ingest: { input: `s3://${BUCKET}/clips` } }, { partitions: 3, concurrency: 1 }),
+    );
     const args = ['run', config, '--store', `s3://${BUCKET}/cache`, '--out', `s3://${BUCKET}/corpus`];
     const saved = { ...process.env };
     Object.assign(process.env, server.env, { EMOFORGE_S3_CACHE: join(work, 'machine-1') });
@@ -153,7 +163,11 @@ describe('S3 store end to end', () => {
       const published = await keys(s3('corpus'));
       expect(published).toEqual(expect.arrayContaining(['manifest.json', 'rejects.parquet', 'stats.json', 'media.jsonl']));
       // The published corpus carries its media: every file the index lists is in the bucket with its bytes.
-      const index = (await s3('corpus').get('media.jsonl'))!.toString().trim().split('\n').map((line) => JSON.parse(line) as { file: string; sha256: string });
+      const index = (await s3('corpus').get('media.jsonl'))!
+        .toString()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { file: string; sha256: string });
       expect(index.length).toBeGreaterThan(0);
       for (const entry of index) expect(sha256((await s3('corpus').get(entry.file))!)).toBe(entry.sha256);
       const stats = JSON.parse((await s3('corpus').get('stats.json'))!.toString()) as { totals: { rows: number } };
@@ -171,7 +185,9 @@ describe('S3 store end to end', () => {
       const second = await readerView(s3('corpus'));
       expect(second.brokenShards).toEqual([]);
       expect(second.manifest!.shards.map((s) => s.sha256)).toEqual(view.manifest!.shards.map((s) => s.sha256));
-      expect(await readFile(join(work, 'machine-2', 'out', BUCKET, 'corpus', 'manifest.json'), 'utf8')).toBe((await s3('corpus').get('manifest.json'))!.toString());
+      expect(await readFile(join(work, 'machine-2', 'out', BUCKET, 'corpus', 'manifest.json'), 'utf8')).toBe(
+        (await s3('corpus').get('manifest.json'))!.toString(),
+      );
     } finally {
       process.env = saved;
     }

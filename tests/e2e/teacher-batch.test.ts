@@ -41,7 +41,14 @@ function config(batch: Record<string, unknown> = {}): Record<string, unknown> {
     { transcribe: { engine: 'manifest' }, 'cues.visual': false },
     {
       teachers: {
-        teachers: { llm: { kind: 'openai', endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'batch-model', maxRetries: 2, initialBackoffMs: 10 }, prices: PRICES, batch: { pollIntervalMs: 20, ...batch } } },
+        teachers: {
+          llm: {
+            kind: 'openai',
+            endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'batch-model', maxRetries: 2, initialBackoffMs: 10 },
+            prices: PRICES,
+            batch: { pollIntervalMs: 20, ...batch },
+          },
+        },
         roles: Object.fromEntries(ROLES.map((r) => [r, 'llm'])),
       },
     },
@@ -49,7 +56,10 @@ function config(batch: Record<string, unknown> = {}): Record<string, unknown> {
 }
 
 const count = (method: string, path: string) => server.requestsTo(path).filter((r) => r.method === method).length;
-const sum = (usage: TeacherUsageTable, key: 'calls' | 'inputTokens' | 'outputTokens' | 'usd') => Object.values(usage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u[key], 0);
+const sum = (usage: TeacherUsageTable, key: 'calls' | 'inputTokens' | 'outputTokens' | 'usd') =>
+  Object.values(usage)
+    .flatMap((t) => Object.values(t))
+    .reduce((n, u) => n + u[key], 0);
 const roleOf = (body: any) => String(body.response_format?.json_schema?.name ?? '').replace(/^emoforge_/, '');
 
 describe('teachers in batch mode', () => {

@@ -26,13 +26,24 @@ function answer(body: any): unknown {
   const role = String(body.response_format?.json_schema?.name ?? '').replace(/^emoforge_/, '');
   const labels: string[] = JSON.parse(/Label set \(options must come from it\): (\[.*\])/.exec(body.messages[1].content)?.[1] ?? '[]');
   switch (role) {
-    case 'describe': return { text: 'The face looks calm; the voice is steady at a moderate level; the words are neutral. The speaker is most likely neutral.' };
-    case 'labels': return { primary: 'neutral', openset: [], sentiment: 'neutral', valence: 0, arousal: -0.1 };
-    case 'qa': return { items: [
-      { kind: 'mcq', question: `Which emotion does the speaker most likely feel? Choose one of: ${labels.slice(0, 4).join(', ')}.`, options: labels.slice(0, 4), answer: labels[0] },
-      { kind: 'open', question: 'Why does the person most likely feel neutral?', answer: 'The face and the voice stay calm.' },
-    ] };
-    default: return { steps: ['Step 1: The face shows no strong expression.', 'Step 2: predicted emotion is neutral'], emotion: 'neutral' };
+    case 'describe':
+      return { text: 'The face looks calm; the voice is steady at a moderate level; the words are neutral. The speaker is most likely neutral.' };
+    case 'labels':
+      return { primary: 'neutral', openset: [], sentiment: 'neutral', valence: 0, arousal: -0.1 };
+    case 'qa':
+      return {
+        items: [
+          {
+            kind: 'mcq',
+            question: `Which emotion does the speaker most likely feel? Choose one of: ${labels.slice(0, 4).join(', ')}.`,
+            options: labels.slice(0, 4),
+            answer: labels[0],
+          },
+          { kind: 'open', question: 'Why does the person most likely feel neutral?', answer: 'The face and the voice stay calm.' },
+        ],
+      };
+    default:
+      return { steps: ['Step 1: The face shows no strong expression.', 'Step 2: predicted emotion is neutral'], emotion: 'neutral' };
   }
 }
 
@@ -60,7 +71,16 @@ function teachers(endpoint: Record<string, unknown> = {}): TeachersConfigInput {
     teachers: {
       llm: {
         kind: 'openai',
-        endpoint: { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'faulty-model', timeoutMs: 400, maxRetries: 3, initialBackoffMs: 20, maxBackoffMs: 2000, ...endpoint },
+        endpoint: {
+          baseURL: server.baseURL,
+          apiKeyEnv: KEY_ENV,
+          model: 'faulty-model',
+          timeoutMs: 400,
+          maxRetries: 3,
+          initialBackoffMs: 20,
+          maxBackoffMs: 2000,
+          ...endpoint,
+        },
         prices: { inputPerMTokUSD: 1, outputPerMTokUSD: 2 },
       },
     },
@@ -71,9 +91,20 @@ function teachers(endpoint: Record<string, unknown> = {}): TeachersConfigInput {
 function segment(n: number): Segment {
   const id = n.toString(16).padStart(64, '0');
   return Segment.parse({
-    id, clipId: id,
-    clip: { id, uri: `c${n}.mp4`, name: `c${n}`, bytes: 1, probe: { duration: 2, formatName: 'mp4', hasVideo: true, hasAudio: true }, manifest: {}, partition: 0 },
-    index: 0, start: 0, end: 2,
+    id,
+    clipId: id,
+    clip: {
+      id,
+      uri: `c${n}.mp4`,
+      name: `c${n}`,
+      bytes: 1,
+      probe: { duration: 2, formatName: 'mp4', hasVideo: true, hasAudio: true },
+      manifest: {},
+      partition: 0,
+    },
+    index: 0,
+    start: 0,
+    end: 2,
     transcript: { text: `Sentence number ${n}.`, language: 'en', engine: 'manifest' },
   });
 }
@@ -98,8 +129,13 @@ describe('teacher requests under endpoint faults', () => {
       const started = performance.now();
       const result = await describeStage.run(segment(n), describeStage.configSchema.parse({}), ctx);
       const waited = performance.now() - started;
-      expect(result).toMatchObject({ description: { text: expect.stringContaining('most likely neutral'), provenance: { teacher: 'llm', model: 'faulty-model' } } });
-      expect(server.requestsTo(CHAT).map((r) => r.outcome)).toEqual([...Array(times).fill(fault.kind === 'status' ? `status:${fault.status}` : fault.kind), 'ok']);
+      expect(result).toMatchObject({
+        description: { text: expect.stringContaining('most likely neutral'), provenance: { teacher: 'llm', model: 'faulty-model' } },
+      });
+      expect(server.requestsTo(CHAT).map((r) => r.outcome)).toEqual([
+        ...Array(times).fill(fault.kind === 'status' ? `status:${fault.status}` : fault.kind),
+        'ok',
+      ]);
       expect(registry.usage?.().describe.llm).toMatchObject({ calls: times + 1, retries: times, answers: 1, failures: 0 });
       if (fault.kind === 'status' && fault.status === 429) expect(waited).toBeGreaterThanOrEqual(950);
       if (fault.kind === 'hang') expect(waited).toBeGreaterThanOrEqual(380);
@@ -137,7 +173,9 @@ describe('a pipeline run on LLM teachers', () => {
     const first = await runInProcess(config, { input, out: join(work, 'out-1'), store });
     const requests = server.requestsTo(CHAT);
     const answered = requests.filter((r) => r.outcome === 'ok');
-    console.info(`LLM pipeline run: ${first.summary.segments} segments, ${requests.length} chat requests (${answered.length} answered, ${requests.length - answered.length} faults), ${Math.round(first.summary.wallMs)} ms`);
+    console.info(
+      `LLM pipeline run: ${first.summary.segments} segments, ${requests.length} chat requests (${answered.length} answered, ${requests.length - answered.length} faults), ${Math.round(first.summary.wallMs)} ms`,
+    );
     expect(first.summary.drops).toBe(0);
     expect(first.summary.segments).toBe(3);
     // Every role answered every segment; identical prompts (two clips' MCQ, say) share one cached request.
@@ -173,9 +211,15 @@ describe('a pipeline run on LLM teachers', () => {
     server.reset();
     // One answered request costs well over the cap, so the run stops paying after the first ones.
     // budget-exhausted is transient: allowPartial publishes the records the budget paid for (else nothing is published until a run completes).
-    const config = demoConfig({ transcribe: { engine: 'manifest' } }, { teachers: teachers({ limits: { concurrency: 1 } }), budget: { maxUSD: 1e-6 }, concurrency: 1, publish: { allowPartial: true } });
+    const config = demoConfig(
+      { transcribe: { engine: 'manifest' } },
+      { teachers: teachers({ limits: { concurrency: 1 } }), budget: { maxUSD: 1e-6 }, concurrency: 1, publish: { allowPartial: true } },
+    );
     const first = await runInProcess(config, { input, out: join(work, 'budget-1'), store });
-    const paid = server.requestsTo(CHAT).filter((r) => r.outcome === 'ok').map((r) => JSON.stringify(r.json.messages));
+    const paid = server
+      .requestsTo(CHAT)
+      .filter((r) => r.outcome === 'ok')
+      .map((r) => JSON.stringify(r.json.messages));
     expect(paid.length).toBeGreaterThanOrEqual(1);
     expect(paid.length).toBeLessThan(3 * ROLES.length);
     const exhausted = Object.values(first.summary.stats).reduce((n, s) => n + (s.dropped['budget-exhausted'] ?? 0), 0);
@@ -198,15 +242,25 @@ describe('a pipeline run on LLM teachers', () => {
     const store = await warmStore(join(work, 'dry-store'));
     const config = demoConfig({ transcribe: { engine: 'manifest' } }, { teachers: teachers() });
     server.chat = { json: realisticAnswer };
-    const tokensOf = (usage: TeacherUsageTable) => Object.values(usage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.inputTokens + u.outputTokens, 0);
-    const usdOf = (usage: TeacherUsageTable) => Object.values(usage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.usd, 0);
+    const tokensOf = (usage: TeacherUsageTable) =>
+      Object.values(usage)
+        .flatMap((t) => Object.values(t))
+        .reduce((n, u) => n + u.inputTokens + u.outputTokens, 0);
+    const usdOf = (usage: TeacherUsageTable) =>
+      Object.values(usage)
+        .flatMap((t) => Object.values(t))
+        .reduce((n, u) => n + u.usd, 0);
 
     // 1. A first dry run knows nothing of this teacher's answers: output lengths from the stand-ins.
     const first = await runInProcess(config, { input, out: join(work, 'dry-out'), store }, { dryRun: true });
     expect(server.requestsTo(CHAT)).toHaveLength(0);
     expect(first.summary.sink).toBeUndefined();
     expect(Object.values(first.summary.projectionBasis ?? {}).every((b) => b.basis === 'stand-in')).toBe(true);
-    expect(Object.values(first.summary.teacherUsage).flatMap((t) => Object.values(t)).reduce((n, u) => n + u.answers, 0)).toBe(12 * ROLES.length);
+    expect(
+      Object.values(first.summary.teacherUsage)
+        .flatMap((t) => Object.values(t))
+        .reduce((n, u) => n + u.answers, 0),
+    ).toBe(12 * ROLES.length);
 
     // 2. A real run on 3 clips (a user trying the teacher out) pays for 3 answers per role...
     await runInProcess(config, { input, out: join(work, 'pilot-out'), store }, { limit: 3 });
@@ -238,7 +292,9 @@ describe('a pipeline run on LLM teachers', () => {
     );
     expect(Math.abs(projected - realTokens) / realTokens).toBeLessThanOrEqual(0.1);
     // The describe prompts depend on nothing generated: their input projection is the tokenizer's own.
-    const describeReal = reported.filter((r) => r.json?.response_format?.json_schema?.name === 'emoforge_describe').reduce((n, r) => n + r.reportedUsage!.prompt_tokens, 0);
+    const describeReal = reported
+      .filter((r) => r.json?.response_format?.json_schema?.name === 'emoforge_describe')
+      .reduce((n, r) => n + r.reportedUsage!.prompt_tokens, 0);
     expect(Math.abs(second.summary.teacherUsage.describe.llm.inputTokens - describeReal) / describeReal).toBeLessThanOrEqual(0.02);
   }, 600_000);
 });

@@ -33,11 +33,17 @@ describe('stage configs', () => {
   });
 
   it('name the YAML path and the closest valid key', () => {
-    expect(problems(demoConfig({ describe: { templat: 'describe.rules@1' } }))).toEqual([expect.stringMatching(/^stages\[7\]\.describe: unknown key "templat": did you mean "template"\? \(valid keys: template\)$/)]);
-    expect(problems(demoConfig({ qa: { labelSett: ['happy', 'sad', 'angry', 'neutral'] } }))).toEqual([expect.stringMatching(/^stages\[9\]\.qa: unknown key "labelSett": did you mean "labelSet"\?/)]);
+    expect(problems(demoConfig({ describe: { templat: 'describe.rules@1' } }))).toEqual([
+      expect.stringMatching(/^stages\[7\]\.describe: unknown key "templat": did you mean "template"\? \(valid keys: template\)$/),
+    ]);
+    expect(problems(demoConfig({ qa: { labelSett: ['happy', 'sad', 'angry', 'neutral'] } }))).toEqual([
+      expect.stringMatching(/^stages\[9\]\.qa: unknown key "labelSett": did you mean "labelSet"\?/),
+    ]);
     expect(problems(demoConfig({ labels: { tempalte: 'x@1' } }))[0]).toMatch(/did you mean "template"/);
     expect(problems(demoConfig({ rationale: { templates: 'x@1' } }))[0]).toMatch(/did you mean "template"/);
-    expect(problems(demoConfig({ filter: { consistency: { manifst: true } } }))).toEqual([expect.stringMatching(/^stages\[11\]\.filter\.consistency: unknown key "manifst": did you mean "manifest"\?/)]);
+    expect(problems(demoConfig({ filter: { consistency: { manifst: true } } }))).toEqual([
+      expect.stringMatching(/^stages\[11\]\.filter\.consistency: unknown key "manifst": did you mean "manifest"\?/),
+    ]);
     expect(problems(demoConfig({}, { partitons: 4 }))).toEqual([expect.stringMatching(/^\(top level\): unknown key "partitons": did you mean "partitions"\?/)]);
     expect(problems(demoConfig({ describe: { colour: 'blue' } }))[0]).toMatch(/"colour" is not a setting here \(valid keys: template\)/);
   });
@@ -58,20 +64,30 @@ describe('filter wiring', () => {
       const at = stages.findIndex((s) => 'filter' in s);
       const [filter] = stages.splice(at, 1);
       (filter.filter as Record<string, unknown>).consistency = { manifest: true };
-      stages.splice(stages.findIndex((s) => 'labels' in s), 0, filter);
+      stages.splice(
+        stages.findIndex((s) => 'labels' in s),
+        0,
+        filter,
+      );
     });
     expect(problems(config).join('\n')).toMatch(/"filter" reads "labels", which no earlier stage adds; put the stage that adds it \(labels\) before "filter"/);
   });
 
   it('refuses consistency.teacher without crosscheck, naming the stage to add', () => {
-    expect(problems(demoConfig({ filter: { consistency: { teacher: true } } })).join('\n')).toMatch(/"filter" reads "crosscheck", which no earlier stage adds; put the stage that adds it \(crosscheck\) before "filter"/);
+    expect(problems(demoConfig({ filter: { consistency: { teacher: true } } })).join('\n')).toMatch(
+      /"filter" reads "crosscheck", which no earlier stage adds; put the stage that adds it \(crosscheck\) before "filter"/,
+    );
   });
 
   it('refuses grounding without a rationale stage, and accepts it turned off', () => {
-    const noRationale = (grounding: string) => stagesWith((stages) => {
-      stages.splice(stages.findIndex((s) => 'rationale' in s), 1);
-      (stages.find((s) => 'filter' in s)!.filter as Record<string, unknown>).grounding = grounding;
-    });
+    const noRationale = (grounding: string) =>
+      stagesWith((stages) => {
+        stages.splice(
+          stages.findIndex((s) => 'rationale' in s),
+          1,
+        );
+        (stages.find((s) => 'filter' in s)!.filter as Record<string, unknown>).grounding = grounding;
+      });
     expect(problems(noRationale('drop')).join('\n')).toMatch(/"filter" reads "rationale".*\(rationale\) before "filter"/);
     expect(problems(noRationale('off'))).toEqual([]);
   });

@@ -22,7 +22,18 @@ function problems(raw: unknown): string[] {
 describe('config validation', () => {
   it('accepts the demo shape and fingerprints stages in a chain', () => {
     const plan = buildPlan('c.yaml', demoConfig(), STAGES);
-    expect(plan.records.map((p) => p.stage.name)).toEqual(['segment', 'transcribe', 'cues.visual', 'cues.acoustic', 'cues.lexical', 'describe', 'labels', 'qa', 'rationale', 'filter']);
+    expect(plan.records.map((p) => p.stage.name)).toEqual([
+      'segment',
+      'transcribe',
+      'cues.visual',
+      'cues.acoustic',
+      'cues.lexical',
+      'describe',
+      'labels',
+      'qa',
+      'rationale',
+      'filter',
+    ]);
     const changed = buildPlan('c.yaml', demoConfig({ qa: { labelSet: ['a', 'b', 'c', 'd'] } }), STAGES);
     const same = (i: number) => plan.records[i].fingerprint === changed.records[i].fingerprint;
     expect([0, 1, 2, 3, 4, 5, 6].every(same)).toBe(true);
@@ -34,7 +45,16 @@ describe('config validation', () => {
   it('leaves endpoint throughput settings out of fingerprints, but not the model', () => {
     const endpoint = { baseURL: 'http://127.0.0.1:9/v1', model: 'whisper-1' };
     const base = buildPlan('c.yaml', demoConfig({ transcribe: { engine: 'openai', endpoint } }), STAGES);
-    const tuned = buildPlan('c.yaml', demoConfig({ transcribe: { engine: 'openai', endpoint: { ...endpoint, baseURL: 'https://asr.example/v1', timeoutMs: 5000, maxRetries: 9, limits: { concurrency: 32, requestsPerMinute: 60 } } } }), STAGES);
+    const tuned = buildPlan(
+      'c.yaml',
+      demoConfig({
+        transcribe: {
+          engine: 'openai',
+          endpoint: { ...endpoint, baseURL: 'https://asr.example/v1', timeoutMs: 5000, maxRetries: 9, limits: { concurrency: 32, requestsPerMinute: 60 } },
+        },
+      }),
+      STAGES,
+    );
     const other = buildPlan('c.yaml', demoConfig({ transcribe: { engine: 'openai', endpoint: { ...endpoint, model: 'gpt-4o-transcribe' } } }), STAGES);
     expect(tuned.fingerprint).toBe(base.fingerprint);
     expect(other.fingerprint).not.toBe(base.fingerprint);
@@ -66,7 +86,9 @@ describe('config validation', () => {
     const raw = demoConfig();
     raw.stages = (raw.stages as Record<string, unknown>[]).filter((s) => !('transcribe' in s));
     const issues = problems(raw);
-    expect(issues.some((i) => /"cues.lexical" reads "transcript", which no earlier stage adds; put the stage that adds it \(transcribe\) before/.test(i))).toBe(true);
+    expect(issues.some((i) => /"cues.lexical" reads "transcript", which no earlier stage adds; put the stage that adds it \(transcribe\) before/.test(i))).toBe(
+      true,
+    );
   });
 
   it('requires ingest first and write last', () => {

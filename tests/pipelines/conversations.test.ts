@@ -11,17 +11,47 @@ const rules = (template: string) => ({ teacher: 'rules', model: 'rules-v1', temp
 function segment(seed: string, text: string, extra: Partial<Segment> = {}): Segment {
   const clipId = hex(`clip:${seed}`);
   return Segment.parse({
-    id: hex(`segment:${seed}`), clipId,
+    id: hex(`segment:${seed}`),
+    clipId,
     clip: {
-      id: clipId, uri: `clips/${seed}.mp4`, name: seed, bytes: 64_000,
-      probe: { duration: 2.5, formatName: 'mov,mp4', hasVideo: true, hasAudio: true }, manifest: {}, partition: 1,
+      id: clipId,
+      uri: `clips/${seed}.mp4`,
+      name: seed,
+      bytes: 64_000,
+      probe: { duration: 2.5, formatName: 'mov,mp4', hasVideo: true, hasAudio: true },
+      manifest: {},
+      partition: 1,
     },
-    index: 0, start: 0, end: 2.5,
+    index: 0,
+    start: 0,
+    end: 2.5,
     transcript: { text, language: 'en', engine: 'pocketsphinx' },
-    description: { text: "Facial cues were not analysed. The voice is high-pitched (mean F0 250 Hz). The wording ('won') is strongly positive, with a sentiment score of +0.62. Taken together, the speaker most likely feels happy.", provenance: rules('describe.rules@1') },
-    labels: { primary: 'happy', openset: ['happy', 'joyful', 'excited'], sentiment: 'positive', valence: 0.71, arousal: 0.55, provenance: rules('labels.rules@1') },
-    qa: [{ kind: 'mcq', question: 'Which emotion does the speaker in this clip most likely feel? Choose one of: sad, happy, fearful, neutral.', options: ['sad', 'happy', 'fearful', 'neutral'], answer: 'happy', provenance: rules('qa.mcq.rules@1') }],
-    rationale: { steps: ['Step 1: The mean pitch is 250 Hz, high for adult speech, which fits happy, surprised or fearful.', 'Step 2: predicted emotion is happy'], emotion: 'happy', provenance: rules('rationale.rules@1') },
+    description: {
+      text: "Facial cues were not analysed. The voice is high-pitched (mean F0 250 Hz). The wording ('won') is strongly positive, with a sentiment score of +0.62. Taken together, the speaker most likely feels happy.",
+      provenance: rules('describe.rules@1'),
+    },
+    labels: {
+      primary: 'happy',
+      openset: ['happy', 'joyful', 'excited'],
+      sentiment: 'positive',
+      valence: 0.71,
+      arousal: 0.55,
+      provenance: rules('labels.rules@1'),
+    },
+    qa: [
+      {
+        kind: 'mcq',
+        question: 'Which emotion does the speaker in this clip most likely feel? Choose one of: sad, happy, fearful, neutral.',
+        options: ['sad', 'happy', 'fearful', 'neutral'],
+        answer: 'happy',
+        provenance: rules('qa.mcq.rules@1'),
+      },
+    ],
+    rationale: {
+      steps: ['Step 1: The mean pitch is 250 Hz, high for adult speech, which fits happy, surprised or fearful.', 'Step 2: predicted emotion is happy'],
+      emotion: 'happy',
+      provenance: rules('rationale.rules@1'),
+    },
     ...extra,
   });
 }
@@ -50,7 +80,9 @@ describe('buildSamples', () => {
     expect(mcq.conversations[0].value).toContain('Choose one of: sad, happy, fearful, neutral.');
     expect(mcq.conversations[1].value).toBe('happy');
     expect(mcq.provenance.template).toBe('qa.mcq.rules@1');
-    expect(rationale.conversations[1].value).toBe('Step 1: The mean pitch is 250 Hz, high for adult speech, which fits happy, surprised or fearful.\nStep 2: predicted emotion is happy');
+    expect(rationale.conversations[1].value).toBe(
+      'Step 1: The mean pitch is 250 Hz, high for adult speech, which fits happy, surprised or fearful.\nStep 2: predicted emotion is happy',
+    );
   });
 
   it('answers "neutral" when the openset is empty', () => {
@@ -93,20 +125,44 @@ describe('buildSamples', () => {
 
 describe('buildSamples for open, attribute and Q → R → A tasks', () => {
   const qa = [
-    { kind: 'attribute' as const, question: 'How would you describe the tone of voice?', answer: 'High-pitched and fast.', provenance: rules('qa.attribute.rules@1') },
-    { kind: 'open' as const, question: 'Why does the person seem happy?', answer: "Because the words 'won' and 'final' are positive.", provenance: rules('qa.open.rules@1') },
-    { kind: 'mcq' as const, question: 'Which emotion? Choose one of: sad, happy.', options: ['sad', 'happy'], answer: 'happy', provenance: rules('qa.mcq.rules@1') },
+    {
+      kind: 'attribute' as const,
+      question: 'How would you describe the tone of voice?',
+      answer: 'High-pitched and fast.',
+      provenance: rules('qa.attribute.rules@1'),
+    },
+    {
+      kind: 'open' as const,
+      question: 'Why does the person seem happy?',
+      answer: "Because the words 'won' and 'final' are positive.",
+      provenance: rules('qa.open.rules@1'),
+    },
+    {
+      kind: 'mcq' as const,
+      question: 'Which emotion? Choose one of: sad, happy.',
+      options: ['sad', 'happy'],
+      answer: 'happy',
+      provenance: rules('qa.mcq.rules@1'),
+    },
     { kind: 'attribute' as const, question: 'What does the person say?', answer: 'We won the final!', provenance: rules('qa.attribute.rules@1') },
   ];
 
   it('packages one sample per open and attribute item, in task order, numbered within each task', () => {
     const samples = buildSamples(segment('qa', 'We won the final!', { qa }));
     expect(samples.map((s) => [s.task, s.ordinal])).toEqual([
-      ['description', 0], ['ov_labels', 0], ['mcq', 0], ['open_qa', 0], ['attribute_qa', 0], ['attribute_qa', 1], ['rationale', 0],
+      ['description', 0],
+      ['ov_labels', 0],
+      ['mcq', 0],
+      ['open_qa', 0],
+      ['attribute_qa', 0],
+      ['attribute_qa', 1],
+      ['rationale', 0],
     ]);
     const open = samples.find((s) => s.task === 'open_qa')!;
     expect(open.conversations).toHaveLength(2);
-    expect(open.conversations[0].value).toBe('<video>\n<audio>\nThe subtitle of this video is: <Subtitle>We won the final!</Subtitle>. Why does the person seem happy?');
+    expect(open.conversations[0].value).toBe(
+      '<video>\n<audio>\nThe subtitle of this video is: <Subtitle>We won the final!</Subtitle>. Why does the person seem happy?',
+    );
     expect(open.conversations[1]).toEqual({ from: 'gpt', value: "Because the words 'won' and 'final' are positive." });
     expect(open.provenance.template).toBe('qa.open.rules@1');
     const attributes = samples.filter((s) => s.task === 'attribute_qa');
@@ -133,7 +189,9 @@ describe('buildSamples for open, attribute and Q → R → A tasks', () => {
   it('skips a task whose field is missing, and qra when the rationale is nothing but its verdict', () => {
     const bare = segment('bare', 'Hello.', { qa: [], rationale: undefined });
     expect(buildSamples(bare, { tasks: ['open_qa', 'attribute_qa', 'qra'] })).toEqual([]);
-    const verdictOnly = segment('verdict', 'Hello.', { rationale: { steps: ['Step 1: predicted emotion is happy'], emotion: 'happy', provenance: rules('rationale.rules@1') } });
+    const verdictOnly = segment('verdict', 'Hello.', {
+      rationale: { steps: ['Step 1: predicted emotion is happy'], emotion: 'happy', provenance: rules('rationale.rules@1') },
+    });
     expect(buildSamples(verdictOnly, { tasks: ['qra'] })).toEqual([]);
   });
 
@@ -161,10 +219,16 @@ describe('buildSamples for open, attribute and Q → R → A tasks', () => {
   });
 
   it('presents media and subtitle in the selected template, and neutralises the placeholders of every template in teacher text', () => {
-    const seg = segment('templates', 'We <Video> won!', { qa: [{ kind: 'open', question: 'Why <VideoHere> and </Audio>?', answer: 'The <ImageHere> and <audio> say so.', provenance: rules('qa.open.rules@1') }] });
+    const seg = segment('templates', 'We <Video> won!', {
+      qa: [{ kind: 'open', question: 'Why <VideoHere> and </Audio>?', answer: 'The <ImageHere> and <audio> say so.', provenance: rules('qa.open.rules@1') }],
+    });
     const human = (template: 'llava' | 'affectgpt' | 'openai') => buildSamples(seg, { tasks: ['open_qa'], template })[0].conversations;
-    expect(human('llava')[0].value).toBe('<video>\n<audio>\nThe subtitle of this video is: <Subtitle>We &lt;Video&gt; won!</Subtitle>. Why [VideoHere] and [Audio]?');
-    expect(human('affectgpt')[0].value).toBe('<Audio><AudioHere></Audio> <Video><ImageHere></Video> The subtitle of this video is: <Subtitle>We &lt;Video&gt; won!</Subtitle>. Now answer my question based on what you have seen, heard, and subtitles. Why [VideoHere] and [Audio]?');
+    expect(human('llava')[0].value).toBe(
+      '<video>\n<audio>\nThe subtitle of this video is: <Subtitle>We &lt;Video&gt; won!</Subtitle>. Why [VideoHere] and [Audio]?',
+    );
+    expect(human('affectgpt')[0].value).toBe(
+      '<Audio><AudioHere></Audio> <Video><ImageHere></Video> The subtitle of this video is: <Subtitle>We &lt;Video&gt; won!</Subtitle>. Now answer my question based on what you have seen, heard, and subtitles. Why [VideoHere] and [Audio]?',
+    );
     expect(human('openai')[0].value).toBe('The subtitle of this video is: <Subtitle>We &lt;Video&gt; won!</Subtitle>. Why [VideoHere] and [Audio]?');
     for (const template of ['llava', 'affectgpt', 'openai'] as const) expect(human(template)[1].value).toBe('The [ImageHere] and [audio] say so.');
     expect(buildSamples(seg, { tasks: ['open_qa'] })).toEqual(buildSamples(seg, { tasks: ['open_qa'], template: 'llava' }));

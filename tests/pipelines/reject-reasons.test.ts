@@ -28,13 +28,25 @@ describe("README's reject reasons", () => {
     const emitted = new Set<string>();
     for (const file of [...(await sources('stages')), ...(await sources('pipelines'))]) {
       const text = await readFile(file, 'utf8');
-      for (const pattern of PATTERNS) for (const match of text.matchAll(pattern)) for (const reason of match.slice(1)) if (reason && !INTERNAL.has(reason)) emitted.add(reason);
+      for (const pattern of PATTERNS)
+        for (const match of text.matchAll(pattern)) for (const reason of match.slice(1)) if (reason && !INTERNAL.has(reason)) emitted.add(reason);
     }
     const readme = await readFile(join(REPO, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Reject reasons'), readme.indexOf('\n## ', readme.indexOf('## Reject reasons') + 3));
     const documented = new Set([...section.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]));
     // The scan finds what it should (a sample from every kind of source).
-    for (const reason of ['path-escape', 'media-extract-failed', 'stage-error', 'service-unavailable', 'endpoint-rejected', 'duplicate-row', 'corrupt', 'not-media', 'near-duplicate']) expect(emitted).toContain(reason);
+    for (const reason of [
+      'path-escape',
+      'media-extract-failed',
+      'stage-error',
+      'service-unavailable',
+      'endpoint-rejected',
+      'duplicate-row',
+      'corrupt',
+      'not-media',
+      'near-duplicate',
+    ])
+      expect(emitted).toContain(reason);
     expect([...emitted].filter((r) => !documented.has(r)).sort(), 'emitted but not in README').toEqual([]);
     expect([...documented].filter((r) => !emitted.has(r)).sort(), 'in README but never emitted').toEqual([]);
   });

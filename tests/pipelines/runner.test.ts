@@ -21,7 +21,15 @@ const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 const NoConfig = z.object({}).strict() as z.ZodType<Record<string, never>>;
 
 function clip(name: string, partition: number): Clip {
-  return { id: sha(`clip ${name}`), uri: `${name}.mp4`, name, bytes: 1, probe: { duration: 4, formatName: 'mov', hasVideo: true, hasAudio: true }, manifest: {}, partition };
+  return {
+    id: sha(`clip ${name}`),
+    uri: `${name}.mp4`,
+    name,
+    bytes: 1,
+    probe: { duration: 4, formatName: 'mov', hasVideo: true, hasAudio: true },
+    manifest: {},
+    partition,
+  };
 }
 
 // Partition 0 holds a and b, 1 holds c, 2 holds d; `split` makes 1 + 2 + 3 + 2 = 8 segments, and
@@ -63,7 +71,14 @@ const split: ClipStage<Record<string, never>> = {
   cache: true,
   async run(source) {
     calls.split++;
-    return Array.from({ length: PIECES[source.name] }, (_, index) => ({ id: sha(`${source.id}/${index}`), clipId: source.id, clip: source, index, start: index, end: index + 1 }));
+    return Array.from({ length: PIECES[source.name] }, (_, index) => ({
+      id: sha(`${source.id}/${index}`),
+      clipId: source.id,
+      clip: source,
+      index,
+      start: index,
+      end: index + 1,
+    }));
   },
 };
 

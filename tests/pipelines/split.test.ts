@@ -19,11 +19,30 @@ function segment({ i, speaker, group, clip, label }: Spec): Segment {
   return {
     id: fingerprint('segment', i),
     clipId,
-    clip: { id: clipId, uri: `c${i}.mp4`, name: `c${i}`, bytes: 1, partition: 0, manifest: { speaker, group }, probe: { duration: 3, formatName: 'mp4', hasAudio: true, hasVideo: true } },
+    clip: {
+      id: clipId,
+      uri: `c${i}.mp4`,
+      name: `c${i}`,
+      bytes: 1,
+      partition: 0,
+      manifest: { speaker, group },
+      probe: { duration: 3, formatName: 'mp4', hasAudio: true, hasVideo: true },
+    },
     index: 0,
     start: 0,
     end: 3,
-    ...(label ? { labels: { primary: label, openset: [label], sentiment: 'neutral', valence: 0, arousal: 0, provenance: { teacher: 'rules', model: 'rules-v3', template: 'labels.rules@1' } } } : {}),
+    ...(label
+      ? {
+          labels: {
+            primary: label,
+            openset: [label],
+            sentiment: 'neutral',
+            valence: 0,
+            arousal: 0,
+            provenance: { teacher: 'rules', model: 'rules-v3', template: 'labels.rules@1' },
+          },
+        }
+      : {}),
   };
 }
 
@@ -33,7 +52,14 @@ function unit(key: string): number {
 }
 
 // Skewed labels: happy 35%, neutral 25%, sad 15%, angry 12%, surprised 8%, fearful 5%.
-const SKEW: readonly [Emotion, number][] = [['happy', 0.35], ['neutral', 0.25], ['sad', 0.15], ['angry', 0.12], ['surprised', 0.08], ['fearful', 0.05]];
+const SKEW: readonly [Emotion, number][] = [
+  ['happy', 0.35],
+  ['neutral', 0.25],
+  ['sad', 0.15],
+  ['angry', 0.12],
+  ['surprised', 0.08],
+  ['fearful', 0.05],
+];
 function skewedLabel(key: string): Emotion {
   let u = unit(key);
   for (const [label, share] of SKEW) if ((u -= share) < 0) return label;

@@ -22,7 +22,9 @@ async function probe(file: string): Promise<ProbeJson> {
 }
 
 async function sha256(file: string): Promise<string> {
-  return createHash('sha256').update(await readFile(file)).digest('hex');
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 /** Minimal CSV reader for the manifest: quoted fields may hold commas and doubled quotes. */

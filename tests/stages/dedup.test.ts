@@ -28,18 +28,54 @@ interface Texts {
 function segment(seed: string, texts: Texts, speaker = 'spk01'): Segment {
   const clipId = hex(`clip:${seed}`);
   return Segment.parse({
-    id: hex(`segment:${seed}`), clipId,
-    clip: { id: clipId, uri: `clips/${seed}.mp4`, name: seed, bytes: 1000, probe: { duration: 3, formatName: 'mov,mp4', hasVideo: true, hasAudio: true }, manifest: { speaker }, partition: 0 },
-    index: 0, start: 0, end: 3,
+    id: hex(`segment:${seed}`),
+    clipId,
+    clip: {
+      id: clipId,
+      uri: `clips/${seed}.mp4`,
+      name: seed,
+      bytes: 1000,
+      probe: { duration: 3, formatName: 'mov,mp4', hasVideo: true, hasAudio: true },
+      manifest: { speaker },
+      partition: 0,
+    },
+    index: 0,
+    start: 0,
+    end: 3,
     transcript: { text: texts.transcript ?? `transcript of ${seed}`, language: 'en', engine: 'manifest' },
     description: { text: texts.description, provenance: PROVENANCE },
-    qa: [{ kind: 'open', question: 'Why does the person most likely feel this way?', answer: texts.answer ?? `Because of what happened in ${seed}.`, provenance: PROVENANCE }],
+    qa: [
+      {
+        kind: 'open',
+        question: 'Why does the person most likely feel this way?',
+        answer: texts.answer ?? `Because of what happened in ${seed}.`,
+        provenance: PROVENANCE,
+      },
+    ],
   });
 }
 
-const FACES = ['smiles broadly', 'frowns deeply', 'stares wide-eyed', 'looks down at the floor', 'grimaces', 'raises one eyebrow', 'clenches the jaw', 'bites the lower lip'];
+const FACES = [
+  'smiles broadly',
+  'frowns deeply',
+  'stares wide-eyed',
+  'looks down at the floor',
+  'grimaces',
+  'raises one eyebrow',
+  'clenches the jaw',
+  'bites the lower lip',
+];
 const VOICES = ['high and quick', 'low and slow', 'flat and steady', 'shaky and soft', 'loud and sharp', 'breathy and hesitant'];
-const SAID = ['we won the prize this is wonderful news', 'all is lost and i am so tired', 'you broke it again i am so angry with you', 'the meeting starts at nine in the morning', 'wait what did you just say to me', 'please do not leave me here alone tonight', 'i cannot believe how good this tastes', 'that smell is making me feel sick'];
+const SAID = [
+  'we won the prize this is wonderful news',
+  'all is lost and i am so tired',
+  'you broke it again i am so angry with you',
+  'the meeting starts at nine in the morning',
+  'wait what did you just say to me',
+  'please do not leave me here alone tonight',
+  'i cannot believe how good this tastes',
+  'that smell is making me feel sick',
+];
 
 /** Distinct descriptions in the rules teacher's spirit: shared phrasing, different cues. */
 function description(i: number): string {
@@ -87,7 +123,10 @@ describe('dedup', () => {
     expect(dedup.readsFor!(defaults)).toEqual(['fingerprint']);
     expect(dedup.readsFor!(textOnly({ fields: ['rationale'] }))).toEqual(['rationale']);
     // A config written before footage dedup (text options at the top) asked for text dedup.
-    expect(dedup.configSchema.parse({ fields: ['description'], threshold: 0.9 })).toEqual({ ...defaults, text: { ...defaults.text, enabled: true, fields: ['description'], threshold: 0.9 } });
+    expect(dedup.configSchema.parse({ fields: ['description'], threshold: 0.9 })).toEqual({
+      ...defaults,
+      text: { ...defaults.text, enabled: true, fields: ['description'], threshold: 0.9 },
+    });
     const parse = (config: unknown) => dedup.configSchema.parse({ text: config });
     expect(() => parse({ bands: 12 })).toThrow('bands (12) must divide permutations (128)');
     expect(() => parse({ permutations: 100 })).toThrow('bands (16) must divide permutations (100)');
@@ -114,8 +153,14 @@ describe('dedup', () => {
     const droppedNear = keptNear === near.id ? distinct[5] : near;
     const keptExact = [exact.id, distinct[9].id].sort()[0];
     const droppedExact = keptExact === exact.id ? distinct[9] : exact;
-    expect(result.get(droppedNear.id)).toMatch(new RegExp(`^near-duplicate: estimated description\\+qa Jaccard 0\\.(8|9)\\d with kept segment ${keptNear} \\(clips/[a-z0-9-]+\\.mp4\\) of the same speaker or source$`));
-    expect(result.get(droppedExact.id)).toBe(`exact-duplicate: same description+qa text (lower-cased, whitespace collapsed) as kept segment ${keptExact} (${all.find((s) => s.id === keptExact)!.clip.uri}) of the same speaker or source`);
+    expect(result.get(droppedNear.id)).toMatch(
+      new RegExp(
+        `^near-duplicate: estimated description\\+qa Jaccard 0\\.(8|9)\\d with kept segment ${keptNear} \\(clips/[a-z0-9-]+\\.mp4\\) of the same speaker or source$`,
+      ),
+    );
+    expect(result.get(droppedExact.id)).toBe(
+      `exact-duplicate: same description+qa text (lower-cased, whitespace collapsed) as kept segment ${keptExact} (${all.find((s) => s.id === keptExact)!.clip.uri}) of the same speaker or source`,
+    );
     expect([...result.values()].filter((v) => v === 'kept')).toHaveLength(24);
   });
 
@@ -154,7 +199,10 @@ describe('dedup', () => {
 
   it('checks at config time that the fields it compares are made before it', () => {
     const stages = (demoConfig().stages as Record<string, unknown>[]).slice();
-    const withDedup = (at: number, config: Record<string, unknown>) => ({ ...demoConfig(), stages: [...stages.slice(0, at), { dedup: config }, ...stages.slice(at)] });
+    const withDedup = (at: number, config: Record<string, unknown>) => ({
+      ...demoConfig(),
+      stages: [...stages.slice(0, at), { dedup: config }, ...stages.slice(at)],
+    });
     const filterAt = stages.findIndex((s) => 'filter' in s);
     const plan = buildPlan('c.yaml', withDedup(filterAt + 1, {}), STAGES);
     expect(plan.phases.map((p) => (p.kind === 'global' ? p.stage.stage.name : 'records'))).toEqual(['records', 'cues.agreement', 'records', 'dedup']);
@@ -164,7 +212,9 @@ describe('dedup', () => {
     try {
       buildPlan('c.yaml', withDedup(describeAt + 1, rationaleText), STAGES);
     } catch (error) {
-      expect((error as ConfigError).issues).toEqual([expect.stringContaining('"dedup" reads "rationale", which no earlier stage adds; put the stage that adds it (rationale)')]);
+      expect((error as ConfigError).issues).toEqual([
+        expect.stringContaining('"dedup" reads "rationale", which no earlier stage adds; put the stage that adds it (rationale)'),
+      ]);
     }
     expect(() => buildPlan('c.yaml', withDedup(describeAt + 1, { text: { enabled: true, fields: ['description', 'transcript'] } }), STAGES)).not.toThrow();
     // Footage dedup reads the fingerprint segment makes: fine anywhere after it.
@@ -182,8 +232,23 @@ describe('dedup in a run', () => {
     input = await sampleClips(4);
     const ffmpeg = promisify(execFile);
     await ffmpeg('ffmpeg', ['-v', 'error', '-i', join(input, 'sample_0001.mp4'), '-c', 'copy', '-metadata', 'title=remux', join(input, 'remux_0001.mp4')]);
-    await ffmpeg('ffmpeg', ['-v', 'error', '-i', join(input, 'sample_0002.mp4'), '-c:v', 'copy', '-c:a', 'aac', '-b:a', '96k', join(input, 'reencode_0002.mp4')]);
-    await appendFile(join(input, 'manifest.csv'), 'remux_0001,happy,spk05,"we won the prize, this is wonderful news!"\nreencode_0002,sad,spk06,"all is lost and i am so tired."\n');
+    await ffmpeg('ffmpeg', [
+      '-v',
+      'error',
+      '-i',
+      join(input, 'sample_0002.mp4'),
+      '-c:v',
+      'copy',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '96k',
+      join(input, 'reencode_0002.mp4'),
+    ]);
+    await appendFile(
+      join(input, 'manifest.csv'),
+      'remux_0001,happy,spk05,"we won the prize, this is wonderful news!"\nreencode_0002,sad,spk06,"all is lost and i am so tired."\n',
+    );
     work = await tempDir('emoforge-dedup-run-');
   }, 300_000);
 
@@ -211,7 +276,10 @@ describe('dedup in a run', () => {
     for (const shard of manifest.shards) rows.push(...(await readRowsHyparquet(join(paths.out, shard.file))));
     const keptIds = new Set(rows.map((r) => r.segment_id));
     expect(keptIds.size).toBe(4);
-    const pairs = [['sample_0001.mp4', 'remux_0001.mp4'], ['sample_0002.mp4', 'reencode_0002.mp4']];
+    const pairs = [
+      ['sample_0001.mp4', 'remux_0001.mp4'],
+      ['sample_0002.mp4', 'reencode_0002.mp4'],
+    ];
     for (const pair of pairs) {
       // One of each pair is rejected, the other is in the shards and named as kept.
       const rejected = rejects.filter((r) => pair.includes(r.uri as string));
@@ -227,7 +295,10 @@ describe('dedup in a run', () => {
 
     // Text dedup alone compares only segments of one speaker or source: the copies have speakers and
     // sources of their own, so their identical descriptions are not compared. Only dedup and write run again.
-    const second = await runInProcess(config({ footage: { enabled: false }, text: { enabled: true, fields: ['description'] } }), { ...paths, out: join(work, 'out-description') });
+    const second = await runInProcess(config({ footage: { enabled: false }, text: { enabled: true, fields: ['description'] } }), {
+      ...paths,
+      out: join(work, 'out-description'),
+    });
     expect(second.summary.partitions.cached).toBe(second.summary.partitions.total);
     expect(second.summary.stats.dedup).toMatchObject({ in: 6, out: 6, dropped: {} });
   }, 300_000);

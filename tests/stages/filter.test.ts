@@ -20,7 +20,15 @@ import { stageContext, tempDir } from '../helpers.ts';
 
 const hex = (seed: string) => createHash('sha256').update(seed).digest('hex');
 
-const face = (happy: number, neutral: number) => ({ happy, neutral, sad: 0.02, angry: 0.01, fearful: 0.01, disgusted: 0, surprised: 1 - happy - neutral - 0.04 });
+const face = (happy: number, neutral: number) => ({
+  happy,
+  neutral,
+  sad: 0.02,
+  angry: 0.01,
+  fearful: 0.01,
+  disgusted: 0,
+  surprised: 1 - happy - neutral - 0.04,
+});
 
 /** A fully measured record: face, voice, words and the agreement of the three. */
 function measured(seed: string, overrides: { text?: string; label?: string } = {}): Segment {
@@ -29,23 +37,49 @@ function measured(seed: string, overrides: { text?: string; label?: string } = {
     id: hex(`segment:${seed}`),
     clipId,
     clip: {
-      id: clipId, uri: `clips/${seed}.mp4`, name: seed, bytes: 120_000,
+      id: clipId,
+      uri: `clips/${seed}.mp4`,
+      name: seed,
+      bytes: 120_000,
       probe: { duration: 3.2, formatName: 'mov,mp4', hasVideo: true, hasAudio: true },
-      manifest: { speaker: 'spk1', label: overrides.label ?? 'joyful' }, partition: 0,
+      manifest: { speaker: 'spk1', label: overrides.label ?? 'joyful' },
+      partition: 0,
     },
-    index: 0, start: 0, end: 3.2,
+    index: 0,
+    start: 0,
+    end: 3.2,
     transcript: { text: overrides.text ?? 'We won the final, I am so happy!', language: 'en', languageSource: 'config', engine: 'pocketsphinx' },
     cues: {
-      acoustic: { duration: 3.2, f0MeanHz: 252.4, f0SdHz: 44, f0MinHz: 181, f0MaxHz: 329.6, voicedRatio: 0.7, rmsDb: -13.6, rmsSdDb: 6, pauseRatio: 0.1, speechRate: 3.12, speechRateSource: 'transcript' },
+      acoustic: {
+        duration: 3.2,
+        f0MeanHz: 252.4,
+        f0SdHz: 44,
+        f0MinHz: 181,
+        f0MaxHz: 329.6,
+        voicedRatio: 0.7,
+        rmsDb: -13.6,
+        rmsSdDb: 6,
+        pauseRatio: 0.1,
+        speechRate: 3.12,
+        speechRateSource: 'transcript',
+      },
       lexical: { score: 0.62, sentiment: 'positive', positiveWords: ['won', 'happy'], negativeWords: [], emotionWords: [{ word: 'happy', emotion: 'happy' }] },
       visual: {
         detector: 'ssd',
         frames: [0.4, 1.2, 2].map((time) => ({ time, faces: 1, box: { x: 200, y: 60, width: 120, height: 140, score: 0.98 }, expressions: face(0.8, 0.1) })),
-        meanExpressions: face(0.8, 0.1), dominant: 'happy', stability: 1, faceRatio: 1, crops: [],
+        meanExpressions: face(0.8, 0.1),
+        dominant: 'happy',
+        stability: 1,
+        faceRatio: 1,
+        crops: [],
       },
       agreement: {
-        visual: { emotion: 'happy', confidence: 0.8 }, acoustic: { emotion: 'happy', confidence: 0.66 }, lexical: { emotion: 'happy', confidence: 0.9 },
-        reference: { source: 'label', emotion: 'happy' }, acousticBaseline: 'absolute', tag: 'consistent',
+        visual: { emotion: 'happy', confidence: 0.8 },
+        acoustic: { emotion: 'happy', confidence: 0.66 },
+        lexical: { emotion: 'happy', confidence: 0.9 },
+        reference: { source: 'label', emotion: 'happy' },
+        acousticBaseline: 'absolute',
+        tag: 'consistent',
       },
     },
   });
@@ -99,16 +133,22 @@ const edit = (segment: Segment, change: (copy: Segment) => void): Segment => {
 };
 
 describe('filter keeps a sound record', () => {
-  it('keeps the rules teacher\'s record under every check, grounding at its strictest', async () => {
+  it("keeps the rules teacher's record under every check, grounding at its strictest", async () => {
     expect(base.labels!.primary).toBe('happy');
     expect(base.rationale!.steps.length).toBeGreaterThanOrEqual(5);
     expect(await run(base, STRICT)).toEqual(base);
   });
 
-  it('keeps the rules teacher\'s records for sad, neutral, silent and face-less inputs (their rationales are grounded)', async () => {
+  it("keeps the rules teacher's records for sad, neutral, silent and face-less inputs (their rationales are grounded)", async () => {
     const sad = measured('sad', { text: 'I lost everything and I miss her so much.', label: 'sad' });
     sad.cues!.acoustic = { ...sad.cues!.acoustic!, f0MeanHz: 88.2, f0SdHz: 5.1, f0MinHz: 80, f0MaxHz: 99, rmsDb: -31.2, pauseRatio: 0.46, speechRate: 1.6 };
-    sad.cues!.lexical = { score: -0.55, sentiment: 'negative', positiveWords: [], negativeWords: ['lost', 'miss'], emotionWords: [{ word: 'miss', emotion: 'sad' }] };
+    sad.cues!.lexical = {
+      score: -0.55,
+      sentiment: 'negative',
+      positiveWords: [],
+      negativeWords: ['lost', 'miss'],
+      emotionWords: [{ word: 'miss', emotion: 'sad' }],
+    };
     const neutral = measured('neutral', { text: 'The meeting is at three in the afternoon.', label: 'neutral' });
     neutral.cues!.acoustic = { ...neutral.cues!.acoustic!, f0MeanHz: 131, f0SdHz: 19, f0MinHz: 104, f0MaxHz: 171, rmsDb: -21, speechRate: 2.8 };
     neutral.cues!.lexical = { score: 0, sentiment: 'neutral', positiveWords: [], negativeWords: [], emotionWords: [] };
@@ -147,7 +187,10 @@ describe('low-level rules', () => {
   });
 
   it('language-not-allowed: the transcript language must be on the allow-list (by primary subtag)', async () => {
-    expect(await dropped(base, { languages: ['fr', 'de'] })).toMatchObject({ reason: 'language-not-allowed', detail: "transcript language 'en' (config) is not in languages [fr, de]" });
+    expect(await dropped(base, { languages: ['fr', 'de'] })).toMatchObject({
+      reason: 'language-not-allowed',
+      detail: "transcript language 'en' (config) is not in languages [fr, de]",
+    });
     expect(await run(base, { languages: ['en-GB'] })).toEqual(base);
     const undetermined = edit(base, (s) => void Object.assign(s.transcript!, { language: 'und', languageSource: 'detected' }));
     expect(await dropped(undetermined, { languages: ['en'] })).toMatchObject({ reason: 'language-not-allowed' });
@@ -162,7 +205,10 @@ describe('low-level rules', () => {
   });
 
   it('description-too-short / description-too-long', async () => {
-    expect(await dropped(edit(base, (s) => void (s.description!.text = 'Happy.')))).toMatchObject({ reason: 'description-too-short', detail: '6 chars < minDescriptionChars 20' });
+    expect(await dropped(edit(base, (s) => void (s.description!.text = 'Happy.')))).toMatchObject({
+      reason: 'description-too-short',
+      detail: '6 chars < minDescriptionChars 20',
+    });
     expect(await dropped(base, { maxDescriptionChars: 100 })).toMatchObject({ reason: 'description-too-long' });
   });
 
@@ -188,7 +234,10 @@ describe('low-level rules', () => {
     const custom = edit(base, (s) => void (s.description!.text = 'Unfortunately this request goes against my guidelines.'));
     expect(await run(custom)).toEqual(custom);
     expect(await dropped(custom, { refusalPatterns: [String.raw`against my guidelines`] })).toMatchObject({ reason: 'refusal-text' });
-    expect(filter.configSchema.safeParse({ refusalPatterns: ['(unclosed'] }).error?.issues[0]).toMatchObject({ path: ['refusalPatterns', 0], message: 'not a valid regular expression' });
+    expect(filter.configSchema.safeParse({ refusalPatterns: ['(unclosed'] }).error?.issues[0]).toMatchObject({
+      path: ['refusalPatterns', 0],
+      message: 'not a valid regular expression',
+    });
   });
 
   it('teacher-boilerplate: the model talking about itself', async () => {
@@ -231,7 +280,9 @@ describe('speaker visible', () => {
     expect(verdict.reason).toBe('speaker-not-visible');
     expect(verdict.detail).toContain('no speaking face among 0 face tracks (av-correlation, confidence 0.05; face-1 r=0.81');
     // Its own threshold, above the stage's.
-    expect((await dropped(found, { speakerVisible: { minConfidence: 0.8 } })).detail).toBe('speaker face-1 found with confidence 0.69 < speakerVisible.minConfidence 0.8');
+    expect((await dropped(found, { speakerVisible: { minConfidence: 0.8 } })).detail).toBe(
+      'speaker face-1 found with confidence 0.69 < speakerVisible.minConfidence 0.8',
+    );
     // A record from before speaker analysis (cues.visual 1) cannot show its speaker.
     expect((await dropped(base, { speakerVisible: true })).detail).toMatch(/no speaker analysis/);
     expect(() => parse({ speakerVisible: { minConfidence: 3 } })).toThrow(/minConfidence/);
@@ -244,13 +295,23 @@ describe('the person the cues are about', () => {
   const tracked = (speaker: string | null) =>
     edit(measured('tracked'), (s) => {
       const track = (id: string) => ({
-        id, times: [0.5, 1], boxes: [0, 1].map(() => ({ x: 200, y: 60, width: 120, height: 140, score: 0.98 })), expressions: [expressions, expressions],
-        meanExpressions: expressions, mouthOpening: [0.1, 0.26], geometry: { mean: geometry, range: { ...geometry, mouthOpening: 0.16 }, browRaise: 0.03, browLowering: 0.02 },
+        id,
+        times: [0.5, 1],
+        boxes: [0, 1].map(() => ({ x: 200, y: 60, width: 120, height: 140, score: 0.98 })),
+        expressions: [expressions, expressions],
+        meanExpressions: expressions,
+        mouthOpening: [0.1, 0.26],
+        geometry: { mean: geometry, range: { ...geometry, mouthOpening: 0.16 }, browRaise: 0.03, browLowering: 0.02 },
       });
       s.cues!.visual = {
         ...s.cues!.visual!,
         tracks: [track('face-1'), track('face-2'), track('face-3')],
-        speaker: { track: speaker, confidence: speaker ? 0.69 : 0.04, method: 'av-correlation', scores: [{ track: 'face-2', correlation: 0.81, coverage: 1, mouthMotion: 0.07 }] },
+        speaker: {
+          track: speaker,
+          confidence: speaker ? 0.69 : 0.04,
+          method: 'av-correlation',
+          scores: [{ track: 'face-2', correlation: 0.81, coverage: 1, mouthMotion: 0.07 }],
+        },
         described: speaker ?? 'face-1',
         otherFaces: 2,
         geometry: { mean: geometry, range: { ...geometry, mouthOpening: 0.16 }, browRaise: 0.03, browLowering: 0.02 },
@@ -260,18 +321,37 @@ describe('the person the cues are about', () => {
 
   it('the prompts and the rules teacher name the speaking track, the other faces, or that the speaker was not found; the rationale stays grounded', async () => {
     const found = tracked('face-2');
-    expect(personOf(found)).toBe('the speaking person: face track face-2, whose mouth moves with the speech (confidence 0.69); 2 other faces are in the video and not described');
-    expect(cuesForPrompt(found).video).toMatchObject({ person: personOf(found), faceTracks: 3, otherFaces: 2, speaker: { track: 'face-2', confidence: 0.69 }, peak: { timeSec: 1, emotion: 'happy' } });
-    expect(personOf(tracked(null))).toMatch(/^face track face-1, the face seen longest; the speaker was not identified \(no face moves its mouth with the speech\)/);
+    expect(personOf(found)).toBe(
+      'the speaking person: face track face-2, whose mouth moves with the speech (confidence 0.69); 2 other faces are in the video and not described',
+    );
+    expect(cuesForPrompt(found).video).toMatchObject({
+      person: personOf(found),
+      faceTracks: 3,
+      otherFaces: 2,
+      speaker: { track: 'face-2', confidence: 0.69 },
+      peak: { timeSec: 1, emotion: 'happy' },
+    });
+    expect(personOf(tracked(null))).toMatch(
+      /^face track face-1, the face seen longest; the speaker was not identified \(no face moves its mouth with the speech\)/,
+    );
 
     const written = await generated(found);
-    expect(written.description!.text).toContain('The face cues are about the person speaking (face track face-2, whose mouth moves with the speech at confidence 0.69); 2 other faces are not described.');
-    expect((await generated(tracked(null))).description!.text).toContain('The speaker could not be identified, so the face cues are about the face seen longest (face track face-1)');
+    expect(written.description!.text).toContain(
+      'The face cues are about the person speaking (face track face-2, whose mouth moves with the speech at confidence 0.69); 2 other faces are not described.',
+    );
+    expect((await generated(tracked(null))).description!.text).toContain(
+      'The speaker could not be identified, so the face cues are about the face seen longest (face track face-1)',
+    );
     const vision = await ask(visionTask, found);
-    expect(vision.text).toContain('Its expression peaks at 1.00 s (happy, 0.80). Landmark geometry (ratios to the eye spacing, not action units): mouth opening 0.18');
+    expect(vision.text).toContain(
+      'Its expression peaks at 1.00 s (happy, 0.80). Landmark geometry (ratios to the eye spacing, not action units): mouth opening 0.18',
+    );
     // Every number the teacher cites (confidence, track number, geometry) is in the record: strict grounding keeps it.
     expect(await run(written, STRICT)).toEqual(written);
-    const cited = edit(written, (s) => void (s.rationale!.steps[0] = `${s.rationale!.steps[0]} The speaker (confidence 0.69) shows a happy peak at 1.0 s, mouth opening 0.18.`));
+    const cited = edit(
+      written,
+      (s) => void (s.rationale!.steps[0] = `${s.rationale!.steps[0]} The speaker (confidence 0.69) shows a happy peak at 1.0 s, mouth opening 0.18.`),
+    );
     expect(await run(cited, STRICT)).toEqual(cited);
     const invented = edit(written, (s) => void (s.rationale!.steps[0] = `${s.rationale!.steps[0]} The expression peaks at 2.9 s.`));
     expect((await dropped(invented, STRICT)).reason).toBe('ungrounded-rationale');
@@ -297,19 +377,29 @@ describe('label consistency', () => {
     expect(await dropped(secondary, { consistency: { manifest: true, match: 'primary' } })).toMatchObject({ reason: 'label-mismatch-manifest' });
     // Unknown words: hinted at, and mapped by config.
     const stoked = edit(base, (s) => void (s.clip.manifest.label = 'stoked'));
-    expect(await dropped(stoked, { consistency: { manifest: true } })).toMatchObject({ detail: expect.stringContaining('map it with filter.consistency.synonyms') });
+    expect(await dropped(stoked, { consistency: { manifest: true } })).toMatchObject({
+      detail: expect.stringContaining('map it with filter.consistency.synonyms'),
+    });
     expect(await run(stoked, { consistency: { manifest: true, synonyms: { stoked: 'happy' } } })).toEqual(stoked);
     expect(filter.configSchema.safeParse({ consistency: { synonyms: { stoked: 'thrilled' } } }).success).toBe(false);
     // No manifest label: nothing to compare.
-    expect(await run(edit(base, (s) => void delete s.clip.manifest.label), { consistency: { manifest: true } })).toMatchObject({ id: base.id });
+    expect(
+      await run(
+        edit(base, (s) => void delete s.clip.manifest.label),
+        { consistency: { manifest: true } },
+      ),
+    ).toMatchObject({ id: base.id });
   });
 
   it('label-mismatch-cues: the primary emotion must match the majority of the modality votes', async () => {
-    const outvoted = edit(base, (s) => Object.assign(s.cues!.agreement!, { acoustic: { emotion: 'sad', confidence: 0.7 }, lexical: { emotion: 'sad', confidence: 0.6 } }));
+    const outvoted = edit(base, (s) =>
+      Object.assign(s.cues!.agreement!, { acoustic: { emotion: 'sad', confidence: 0.7 }, lexical: { emotion: 'sad', confidence: 0.6 } }),
+    );
     expect(await run(outvoted)).toEqual(outvoted);
     expect(await dropped(outvoted, { consistency: { cues: 'majority' } })).toMatchObject({
       reason: 'label-mismatch-cues',
-      detail: 'cue majority sad (visual happy 0.80, acoustic sad 0.70, lexical sad 0.60) vs labels.primary happy, openset [happy, joyful, excited] (match: openset)',
+      detail:
+        'cue majority sad (visual happy 0.80, acoustic sad 0.70, lexical sad 0.60) vs labels.primary happy, openset [happy, joyful, excited] (match: openset)',
     });
     // No majority (three different votes), or votes below minVoteConfidence: nothing to compare.
     const split3 = edit(outvoted, (s) => void (s.cues!.agreement!.lexical = { emotion: 'angry', confidence: 0.6 }));
@@ -322,7 +412,8 @@ describe('label consistency', () => {
     });
     expect(await dropped(negative, { consistency: { sentiment: 'majority' } })).toMatchObject({
       reason: 'label-mismatch-cues',
-      detail: 'cue majority sentiment negative (visual happy → positive, acoustic angry → negative, lexical score -0.40 → negative) vs labels.sentiment positive',
+      detail:
+        'cue majority sentiment negative (visual happy → positive, acoustic angry → negative, lexical score -0.40 → negative) vs labels.sentiment positive',
     });
   });
 });
@@ -335,14 +426,19 @@ describe('rationale grounding', () => {
     const pitch = steps().findIndex((step) => step.includes('252 Hz'));
     expect(pitch).toBeGreaterThan(0);
     const off = edit(base, (s) => void (s.rationale!.steps[pitch] = s.rationale!.steps[pitch].replace('252 Hz', '410 Hz')));
-    expect(await dropped(off)).toMatchObject({ reason: 'ungrounded-rationale', detail: `step ${pitch + 1} states 410 Hz, but no stored value (hz) is within 5%` });
+    expect(await dropped(off)).toMatchObject({
+      reason: 'ungrounded-rationale',
+      detail: `step ${pitch + 1} states 410 Hz, but no stored value (hz) is within 5%`,
+    });
     // Within tolerance (a rounding an LLM might write), and units are told apart.
     expect(await run(withStep(pitch, 'The mean pitch is about 250 Hz, high for adult speech.'))).toMatchObject({ id: base.id });
     expect(await run(withStep(pitch, 'The pitch ranges over 181-330 Hz.'))).toMatchObject({ id: base.id });
     expect(await dropped(withStep(pitch, 'The voice sits at 252 dBFS.'))).toMatchObject({ reason: 'ungrounded-rationale' });
     expect(await run(withStep(pitch, 'The voice is loud at -14 dBFS and fast at 3.1 words/s, pauses fill 10% of it.'))).toMatchObject({ id: base.id });
     expect(await dropped(withStep(pitch, 'The voice is loud at +14 dBFS.'))).toMatchObject({ detail: expect.stringContaining('states 14 dBFS') });
-    expect(await dropped(withStep(pitch, 'The mean pitch is about 250 Hz.'), { grounding: { numberTolerance: 0 } })).toMatchObject({ reason: 'ungrounded-rationale' });
+    expect(await dropped(withStep(pitch, 'The mean pitch is about 250 Hz.'), { grounding: { numberTolerance: 0 } })).toMatchObject({
+      reason: 'ungrounded-rationale',
+    });
     expect(await run(withStep(pitch, 'The mean pitch is 252 Hz.'), { grounding: { numberTolerance: 0 } })).toMatchObject({ id: base.id });
   });
 
@@ -365,12 +461,16 @@ describe('rationale grounding', () => {
     expect(await run(withStep(0, 'The face looks calm.'), { grounding: { minExpressionProbability: 0.1 } })).toMatchObject({ id: base.id });
     expect(await run(withStep(0, 'The face shows no anger at all.'))).toMatchObject({ id: base.id });
     const faceless = edit(base, (s) => void delete s.cues!.visual);
-    expect(await dropped(edit(faceless, (s) => void (s.rationale!.steps[0] = 'Step 1: The face reads as happy.')))).toMatchObject({ detail: 'step 1 attributes happy to the face, but no face was measured' });
+    expect(await dropped(edit(faceless, (s) => void (s.rationale!.steps[0] = 'Step 1: The face reads as happy.')))).toMatchObject({
+      detail: 'step 1 attributes happy to the face, but no face was measured',
+    });
   });
 
-  it('ungrounded-rationale: a verdict that is not the rationale\'s emotion; an uncited step only when strict', async () => {
+  it("ungrounded-rationale: a verdict that is not the rationale's emotion; an uncited step only when strict", async () => {
     const last = steps().length - 1;
-    expect(await dropped(withStep(last, 'predicted emotion is sad'))).toMatchObject({ detail: `step ${last + 1} the verdict names 'sad' but rationale.emotion is happy` });
+    expect(await dropped(withStep(last, 'predicted emotion is sad'))).toMatchObject({
+      detail: `step ${last + 1} the verdict names 'sad' but rationale.emotion is happy`,
+    });
     const vague = withStep(1, 'The person is clearly thinking about their family.');
     expect(await run(vague)).toMatchObject({ id: base.id });
     expect(await dropped(vague, { grounding: { uncited: 'ungrounded' } })).toMatchObject({ detail: 'step 2 cites no cue of the record' });

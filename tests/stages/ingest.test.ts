@@ -65,7 +65,15 @@ describe('ingest', () => {
     const result = await ingest.run(config, { input: join(dir, 'list.jsonl'), partitions: 2 }, context(await tempDir()));
     expect(result.clips.map((c) => [c.uri, c.manifest.label])).toEqual([['inside.mp4', 'angry']]);
     const reasons = result.drops.map((d) => `${d.uri} ${d.reason}`).sort();
-    expect(reasons).toEqual(['../outside.mp4 path-escape', '/etc/passwd path-escape', 'link.mp4 path-escape', 'list.jsonl#L5 bad-manifest-row', 's3://bucket/clip.mp4 unsupported-uri'].sort());
+    expect(reasons).toEqual(
+      [
+        '../outside.mp4 path-escape',
+        '/etc/passwd path-escape',
+        'link.mp4 path-escape',
+        'list.jsonl#L5 bad-manifest-row',
+        's3://bucket/clip.mp4 unsupported-uri',
+      ].sort(),
+    );
   });
 
   it('takes a glob, honours --limit in sorted order, and rejects too-long clips', async () => {
@@ -77,6 +85,8 @@ describe('ingest', () => {
   });
 
   it('tells the user what to pass when the input does not exist', async () => {
-    await expect(ingest.run(config, { input: '/nonexistent/folder', partitions: 1 }, context(await tempDir()))).rejects.toThrow(/does not exist \(expected a folder, a glob/);
+    await expect(ingest.run(config, { input: '/nonexistent/folder', partitions: 1 }, context(await tempDir()))).rejects.toThrow(
+      /does not exist \(expected a folder, a glob/,
+    );
   });
 });

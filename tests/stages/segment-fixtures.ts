@@ -89,6 +89,12 @@ export function truthOf(pieces: (Int16Array | number)[]): { start: number; end: 
 }
 
 export const lavfiAv = (seconds: number, size = '320x240') => [
-  '-f', 'lavfi', '-i', `testsrc=s=${size}:r=25:d=${seconds}`,
-  '-f', 'lavfi', '-i', `sine=f=440:r=44100:d=${seconds}`,
+  '-f',
+  'lavfi',
+  '-i',
+  `testsrc=s=${size}:r=25:d=${seconds}`,
+  '-f',
+  'lavfi',
+  '-i',
+  `sine=f=440:r=44100:d=${seconds}`,
 ];

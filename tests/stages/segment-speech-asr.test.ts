@@ -17,7 +17,6 @@ import { clipOf, truthOf, writeWav } from './segment-fixtures.ts';
 
 const LIBRIVOX = '/usr/share/pocketsphinx/test/data/librivox';
 
-
 let root: string | undefined;
 afterAll(async () => {
   if (root) await rm(root, { recursive: true, force: true });
@@ -44,7 +43,9 @@ describe.skipIf(!existsSync(`${LIBRIVOX}/transcription`))('speech segmentation o
     const clip = await clipOf(path);
     const segments = await segment.run(clip, segment.configSchema.parse({ strategy: 'speech', minSec: 1, maxSec: 10, minPauseSec: 0.5 }), ctx);
     if (isDrop(segments)) throw new Error(`dropped: ${segments.detail}`);
-    console.info(`speech segments ${JSON.stringify(segments.map((s) => [s.start, s.end]))}; utterances ${JSON.stringify(truth.map((t) => [+t.start.toFixed(2), +t.end.toFixed(2)]))}`);
+    console.info(
+      `speech segments ${JSON.stringify(segments.map((s) => [s.start, s.end]))}; utterances ${JSON.stringify(truth.map((t) => [+t.start.toFixed(2), +t.end.toFixed(2)]))}`,
+    );
 
     const hypotheses: string[] = [];
     for (const s of segments) {
@@ -53,7 +54,9 @@ describe.skipIf(!existsSync(`${LIBRIVOX}/transcription`))('speech segmentation o
       hypotheses.push(result.transcript!.text);
     }
     const error = wordErrorRate(references.join(' '), hypotheses.join(' '));
-    console.info(`LibriVox via speech segments: ${segments.length} segments for ${references.length} utterances, WER ${error.toFixed(3)}\n${hypotheses.join('\n')}`);
+    console.info(
+      `LibriVox via speech segments: ${segments.length} segments for ${references.length} utterances, WER ${error.toFixed(3)}\n${hypotheses.join('\n')}`,
+    );
     expect(error).toBeLessThanOrEqual(0.45);
   }, 300_000);
 });

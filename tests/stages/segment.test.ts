@@ -44,9 +44,35 @@ describe('segment: scene strategy', () => {
     path = join(root, 'shots.mp4');
     // red 2 s | blue 3 s | testsrc 2 s at 25 fps: cuts at 2.00 s and 5.00 s.
     await ffmpeg([
-      '-f', 'lavfi', '-i', 'color=red:s=320x240:r=25:d=2', '-f', 'lavfi', '-i', 'color=blue:s=320x240:r=25:d=3', '-f', 'lavfi', '-i', 'testsrc=s=320x240:r=25:d=2',
-      '-f', 'lavfi', '-i', 'sine=f=300:r=16000:d=7',
-      '-filter_complex', '[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]', '-map', '[v]', '-map', '3:a', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-c:a', 'aac', path,
+      '-f',
+      'lavfi',
+      '-i',
+      'color=red:s=320x240:r=25:d=2',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=blue:s=320x240:r=25:d=3',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=s=320x240:r=25:d=2',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=f=300:r=16000:d=7',
+      '-filter_complex',
+      '[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]',
+      '-map',
+      '[v]',
+      '-map',
+      '3:a',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      path,
     ]);
   });
 
@@ -112,7 +138,9 @@ describe('segment: speech strategy', () => {
       expect(s.frames).toEqual([]);
       expect(s.video).toBeUndefined();
     }
-    console.info(`speech: worst utterance boundary error ${worst.toFixed(3)} s; truth ${JSON.stringify(truth.map((t) => [+t.start.toFixed(3), +t.end.toFixed(3)]))}`);
+    console.info(
+      `speech: worst utterance boundary error ${worst.toFixed(3)} s; truth ${JSON.stringify(truth.map((t) => [+t.start.toFixed(3), +t.end.toFixed(3)]))}`,
+    );
     expect(worst).toBeLessThanOrEqual(0.2);
 
     const padded = await segmentsOf(clip, path, { strategy: 'speech', paddingSec: 1, minSec: 0.5 });
@@ -129,36 +157,81 @@ describe('segment: speech strategy', () => {
     const silence = join(root, 'silence.wav');
     await writeWav(silence, [3]);
     const { ctx } = context(silence);
-    expect(await segment.run(await clipOf(silence), segment.configSchema.parse({ strategy: 'speech' }), ctx)).toMatchObject({ drop: true, reason: 'no-speech' });
+    expect(await segment.run(await clipOf(silence), segment.configSchema.parse({ strategy: 'speech' }), ctx)).toMatchObject({
+      drop: true,
+      reason: 'no-speech',
+    });
     const mute = join(root, 'mute.mp4');
     await ffmpeg(['-f', 'lavfi', '-i', 'testsrc=s=160x120:r=25:d=2', '-c:v', 'libx264', mute]);
-    expect(await segment.run(await clipOf(mute), segment.configSchema.parse({ strategy: 'speech' }), context(mute).ctx)).toMatchObject({ drop: true, reason: 'no-audio' });
+    expect(await segment.run(await clipOf(mute), segment.configSchema.parse({ strategy: 'speech' }), context(mute).ctx)).toMatchObject({
+      drop: true,
+      reason: 'no-audio',
+    });
   });
 
   it('splits a long utterance at its longest internal pause, else evenly, and merges short ones', () => {
-    const silences = [{ start: 0, end: 1 }, { start: 4, end: 4.15 }, { start: 7, end: 7.25 }, { start: 13, end: 14 }, { start: 14.4, end: 15 }];
+    const silences = [
+      { start: 0, end: 1 },
+      { start: 4, end: 4.15 },
+      { start: 7, end: 7.25 },
+      { start: 13, end: 14 },
+      { start: 14.4, end: 15 },
+    ];
     const spans = speechSpans(15, silences, { minPauseSec: 0.3, minSec: 1, maxSec: 5, paddingSec: 0 });
     // 1..13 is 12 s: split at the 0.25 s pause (7–7.25), then 1..7 at the 0.15 s pause (4–4.15); 14–14.4 is too short and stands alone.
-    expect(spans).toEqual([{ start: 1, end: 4 }, { start: 4.15, end: 7 }, { start: 7.25, end: 13 }].flatMap((s) => (s.end - s.start > 5 ? [{ start: 7.25, end: 10.125 }, { start: 10.125, end: 13 }] : [s])));
+    expect(spans).toEqual(
+      [
+        { start: 1, end: 4 },
+        { start: 4.15, end: 7 },
+        { start: 7.25, end: 13 },
+      ].flatMap((s) =>
+        s.end - s.start > 5
+          ? [
+              { start: 7.25, end: 10.125 },
+              { start: 10.125, end: 13 },
+            ]
+          : [s],
+      ),
+    );
     expect(speechSpans(10, [], { minPauseSec: 0.3, minSec: 1, maxSec: 4, paddingSec: 0.2 })).toEqual([
-      { start: 0, end: 3.333 }, { start: 3.333, end: 6.667 }, { start: 6.667, end: 10 },
+      { start: 0, end: 3.333 },
+      { start: 3.333, end: 6.667 },
+      { start: 6.667, end: 10 },
     ]);
     // A 0.5 s utterance joins its nearer neighbour.
-    expect(speechSpans(10, [{ start: 0, end: 1 }, { start: 3, end: 3.4 }, { start: 3.9, end: 6 }, { start: 8, end: 10 }], { minPauseSec: 0.3, minSec: 1, maxSec: 5, paddingSec: 0 }))
-      .toEqual([{ start: 1, end: 3.9 }, { start: 6, end: 8 }]);
+    expect(
+      speechSpans(
+        10,
+        [
+          { start: 0, end: 1 },
+          { start: 3, end: 3.4 },
+          { start: 3.9, end: 6 },
+          { start: 8, end: 10 },
+        ],
+        { minPauseSec: 0.3, minSec: 1, maxSec: 5, paddingSec: 0 },
+      ),
+    ).toEqual([
+      { start: 1, end: 3.9 },
+      { start: 6, end: 8 },
+    ]);
   });
 
   it('merges tiny shots into a neighbour and splits long ones evenly', () => {
     expect(sceneSpans(20, [0.3, 5, 5.2, 8], { minSec: 1, maxSec: 6 })).toEqual([
-      { start: 0, end: 5 }, { start: 5, end: 8 }, { start: 8, end: 14 }, { start: 14, end: 20 },
+      { start: 0, end: 5 },
+      { start: 5, end: 8 },
+      { start: 8, end: 14 },
+      { start: 14, end: 20 },
     ]);
   });
 });
 
 describe('segment: subtitles strategy', () => {
   let video: string;
-  const SRT = '\uFEFF1\r\n00:00:01,000 --> 00:00:03,500\r\n<i>Hello</i> there,\r\nmy <b>friend</b>.\r\n\r\n2\r\n00:00:04,250 --> 00:00:07,000 X1:10\r\nWhy &amp; how?\r\n\r\n3\r\n00:00:08,000 --> 00:00:08,000\r\nzero length\r\n';
-  const VTT = 'WEBVTT - test\n\nNOTE a comment\nspanning lines\n\n00:00.500 --> 00:02.125 align:start\n<v Roger>I <c.loud>told</c> you</v>\n\nsecond\n00:03.000 --> 00:09.750\n{\\an8}Again!\n';
+  const SRT =
+    '\uFEFF1\r\n00:00:01,000 --> 00:00:03,500\r\n<i>Hello</i> there,\r\nmy <b>friend</b>.\r\n\r\n2\r\n00:00:04,250 --> 00:00:07,000 X1:10\r\nWhy &amp; how?\r\n\r\n3\r\n00:00:08,000 --> 00:00:08,000\r\nzero length\r\n';
+  const VTT =
+    'WEBVTT - test\n\nNOTE a comment\nspanning lines\n\n00:00.500 --> 00:02.125 align:start\n<v Roger>I <c.loud>told</c> you</v>\n\nsecond\n00:03.000 --> 00:09.750\n{\\an8}Again!\n';
 
   beforeAll(async () => {
     await mkdir(join(root, 'subs'), { recursive: true });
@@ -217,7 +290,16 @@ describe('segment: subtitles strategy', () => {
   });
 
   it('keeps cues inside the clip', () => {
-    expect(subtitleSpans(5, [{ start: 4, end: 9, text: 'late' }, { start: 6, end: 7, text: 'after' }], {})).toEqual([{ start: 4, end: 5, subtitle: 'late' }]);
+    expect(
+      subtitleSpans(
+        5,
+        [
+          { start: 4, end: 9, text: 'late' },
+          { start: 6, end: 7, text: 'after' },
+        ],
+        {},
+      ),
+    ).toEqual([{ start: 4, end: 5, subtitle: 'late' }]);
   });
 });
 

@@ -25,7 +25,6 @@ let speechKey: string;
 let silenceKey: string;
 let longKey: string;
 
-
 async function putAudio(path: string): Promise<string> {
   const key = `media/${sha256(await readFile(path))}.wav`;
   await store.putFile(key, path);
@@ -56,7 +55,6 @@ function makeSegment(audioKey: string, manifest: ManifestFields = {}, span = { s
 function makeContext(signal = new AbortController().signal) {
   return stageContext({ store, stage: 'transcribe', signal });
 }
-
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'emoforge-transcribe-'));
@@ -118,7 +116,7 @@ describe('transcribe', () => {
     expect(work).toEqual({});
   });
 
-  it('auto recognises a segment cut from a longer clip instead of giving it the whole clip\'s text', async () => {
+  it("auto recognises a segment cut from a longer clip instead of giving it the whole clip's text", async () => {
     const { ctx, work } = makeContext();
     const segment = makeSegment(speechKey, { text: 'a much longer subtitle for the whole clip' }, { start: 10, end: 14, clipDuration: 30 });
     const result = (await transcribe.run(segment, transcribe.configSchema.parse({}), ctx)) as Segment;
@@ -151,7 +149,7 @@ describe('transcribe', () => {
     expect(() => transcribe.configSchema.parse({ engin: 'manifest' })).toThrow();
   });
 
-  it('fails the record with the decoder\'s reason when the audio is not 16 kHz', async () => {
+  it("fails the record with the decoder's reason when the audio is not 16 kHz", async () => {
     const narrowband = join(root, 'narrowband.wav');
     await run('ffmpeg', ['-loglevel', 'error', '-y', '-i', await store.localPath(speechKey), '-ar', '8000', '-c:a', 'pcm_s16le', narrowband]);
     const key = await putAudio(narrowband);
@@ -164,13 +162,23 @@ describe('transcribe', () => {
 
   it('stops the run with an install hint when the engine is missing', async () => {
     const wav = await store.localPath(speechKey);
-    const error = await recognizeWithPocketsphinx(wav, { signal: new AbortController().signal, binary: 'pocketsphinx_continuous_not_installed' }).catch((e: unknown) => e);
+    const error = await recognizeWithPocketsphinx(wav, { signal: new AbortController().signal, binary: 'pocketsphinx_continuous_not_installed' }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(FatalError);
     expect((error as Error).message).toContain('apt-get install -y pocketsphinx pocketsphinx-en-us');
   });
 
   it('drops fillers and pronunciation variants from the decoder output', () => {
-    const output = ['i opted to', '<s> 0.110 0.200 0.999400', 'i 0.210 0.420 0.710391', '<sil> 0.430 0.500 1.000000', '[NOISE] 0.510 0.600 0.5', 'what(2) 1.790 4.400 1.000000', '</s> 4.41 4.50 1.0'].join('\n');
+    const output = [
+      'i opted to',
+      '<s> 0.110 0.200 0.999400',
+      'i 0.210 0.420 0.710391',
+      '<sil> 0.430 0.500 1.000000',
+      '[NOISE] 0.510 0.600 0.5',
+      'what(2) 1.790 4.400 1.000000',
+      '</s> 4.41 4.50 1.0',
+    ].join('\n');
     expect(parseDecoderOutput(output)).toEqual({
       text: 'i what',
       words: [
@@ -180,24 +188,28 @@ describe('transcribe', () => {
     });
   });
 
-  it.skipIf(!existsSync(`${LIBRIVOX}/transcription`))('reads real LibriVox speech (pocketsphinx-testdata)', async () => {
-    const references = new Map<string, string>();
-    for (const line of (await readFile(`${LIBRIVOX}/transcription`, 'utf8')).split('\n')) {
-      const match = /^<s> (.*) <\/s> \((.+)\)$/.exec(line.trim());
-      if (match) references.set(match[2], match[1]);
-    }
-    let errors = 0;
-    let referenceWords = 0;
-    for (const [id, reference] of references) {
-      const key = await putAudio(`${LIBRIVOX}/${id}.wav`);
-      const { ctx } = makeContext();
-      const result = (await transcribe.run(makeSegment(key), transcribe.configSchema.parse({ engine: 'pocketsphinx' }), ctx)) as Segment;
-      const count = reference.split(' ').length;
-      errors += wordErrorRate(reference, result.transcript!.text) * count;
-      referenceWords += count;
-      console.info(`${id}: "${result.transcript!.text}"`);
-    }
-    console.info(`pocketsphinx on ${references.size} LibriVox utterances: WER ${(errors / referenceWords).toFixed(3)} over ${referenceWords} words`);
-    expect(errors / referenceWords).toBeLessThan(0.5);
-  }, 300_000);
+  it.skipIf(!existsSync(`${LIBRIVOX}/transcription`))(
+    'reads real LibriVox speech (pocketsphinx-testdata)',
+    async () => {
+      const references = new Map<string, string>();
+      for (const line of (await readFile(`${LIBRIVOX}/transcription`, 'utf8')).split('\n')) {
+        const match = /^<s> (.*) <\/s> \((.+)\)$/.exec(line.trim());
+        if (match) references.set(match[2], match[1]);
+      }
+      let errors = 0;
+      let referenceWords = 0;
+      for (const [id, reference] of references) {
+        const key = await putAudio(`${LIBRIVOX}/${id}.wav`);
+        const { ctx } = makeContext();
+        const result = (await transcribe.run(makeSegment(key), transcribe.configSchema.parse({ engine: 'pocketsphinx' }), ctx)) as Segment;
+        const count = reference.split(' ').length;
+        errors += wordErrorRate(reference, result.transcript!.text) * count;
+        referenceWords += count;
+        console.info(`${id}: "${result.transcript!.text}"`);
+      }
+      console.info(`pocketsphinx on ${references.size} LibriVox utterances: WER ${(errors / referenceWords).toFixed(3)} over ${referenceWords} words`);
+      expect(errors / referenceWords).toBeLessThan(0.5);
+    },
+    300_000,
+  );
 });

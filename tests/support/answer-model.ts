@@ -47,7 +47,9 @@ function pick<T>(items: readonly T[], count: number, random: () => number): T[] 
 }
 
 function allText(body: any): string {
-  return (body.messages as any[]).map((m) => (typeof m.content === 'string' ? m.content : (m.content ?? []).map((p: any) => p.text ?? '').join('\n'))).join('\n');
+  return (body.messages as any[])
+    .map((m) => (typeof m.content === 'string' ? m.content : (m.content ?? []).map((p: any) => p.text ?? '').join('\n')))
+    .join('\n');
 }
 
 function transcriptOf(text: string): string {
@@ -65,14 +67,29 @@ function primaryOf(text: string): string {
 export function realisticAnswer(body: any): unknown {
   const text = allText(body);
   const named = String(body.response_format?.json_schema?.name ?? '').replace(/^emoforge_/, '');
-  const role = named || (/step-by-step reasoning/i.test(text) ? 'rationale' : /question-answer items/i.test(text) ? 'qa' : /open-vocabulary|emotion labels/i.test(text) ? 'labels' : 'describe');
+  const role =
+    named ||
+    (/step-by-step reasoning/i.test(text)
+      ? 'rationale'
+      : /question-answer items/i.test(text)
+        ? 'qa'
+        : /open-vocabulary|emotion labels/i.test(text)
+          ? 'labels'
+          : 'describe');
   const random = randomFrom(JSON.stringify(body.messages));
   const transcript = transcriptOf(text);
   const emotion = primaryOf(text);
   switch (role) {
     case 'describe': {
-      const said = transcript ? `In the text, the speaker says: "${transcript}" The wording itself carries part of the feeling.` : 'There is no transcript, so the words cannot be used.';
-      const sentences = [...pick(VIDEO, 2 + Math.floor(random() * 3), random), ...pick(AUDIO, 2 + Math.floor(random() * 2), random), said, ...pick(INFERENCE, 1 + Math.floor(random() * 2), random)];
+      const said = transcript
+        ? `In the text, the speaker says: "${transcript}" The wording itself carries part of the feeling.`
+        : 'There is no transcript, so the words cannot be used.';
+      const sentences = [
+        ...pick(VIDEO, 2 + Math.floor(random() * 3), random),
+        ...pick(AUDIO, 2 + Math.floor(random() * 2), random),
+        said,
+        ...pick(INFERENCE, 1 + Math.floor(random() * 2), random),
+      ];
       return { text: `${sentences.join(' ')} Therefore, the speaker most likely feels ${emotion}.` };
     }
     case 'labels': {
@@ -84,20 +101,53 @@ export function realisticAnswer(body: any): unknown {
     case 'qa': {
       const set: string[] = JSON.parse(/Label set \(options must come from it\): (\[.*\])/.exec(text)?.[1] ?? '[]');
       const answer = set.includes(emotion) ? emotion : (set[0] ?? emotion);
-      const options = [answer, ...pick(set.filter((l) => l !== answer), 3, random)];
+      const options = [
+        answer,
+        ...pick(
+          set.filter((l) => l !== answer),
+          3,
+          random,
+        ),
+      ];
       options.sort(() => random() - 0.5);
       const kinds: string[] = JSON.parse(/Kinds to write: (\[.*\])/.exec(text)?.[1] ?? '["mcq"]');
       const f0 = /"f0MeanHz":([\d.]+)/.exec(text)?.[1];
       const face = /"dominantExpression":"(\w+)"/.exec(text)?.[1];
       const items: unknown[] = [];
-      if (kinds.includes('mcq')) items.push({ kind: 'mcq', question: `Which emotion does the speaker in this clip most likely feel? Choose one of: ${options.join(', ')}.`, options, answer });
+      if (kinds.includes('mcq'))
+        items.push({
+          kind: 'mcq',
+          question: `Which emotion does the speaker in this clip most likely feel? Choose one of: ${options.join(', ')}.`,
+          options,
+          answer,
+        });
       if (kinds.includes('open')) {
-        items.push({ kind: 'open', question: `Why does the person most likely feel ${emotion}?`, answer: `${pick([...VIDEO, ...AUDIO], 2, random).join(' ')} Together these cues point to ${emotion}.` });
-        items.push({ kind: 'open', question: 'Which cue points most strongly to the emotion?', answer: face ? `The facial expression: the dominant expression is ${face}, which points most strongly to ${emotion}.` : `The voice: ${pick(AUDIO, 1, random)[0]}` });
+        items.push({
+          kind: 'open',
+          question: `Why does the person most likely feel ${emotion}?`,
+          answer: `${pick([...VIDEO, ...AUDIO], 2, random).join(' ')} Together these cues point to ${emotion}.`,
+        });
+        items.push({
+          kind: 'open',
+          question: 'Which cue points most strongly to the emotion?',
+          answer: face
+            ? `The facial expression: the dominant expression is ${face}, which points most strongly to ${emotion}.`
+            : `The voice: ${pick(AUDIO, 1, random)[0]}`,
+        });
       }
       if (kinds.includes('attribute')) {
-        if (face) items.push({ kind: 'attribute', question: 'What facial expression does the person show?', answer: `The person shows a mostly ${face} facial expression across the keyframes.` });
-        if (f0) items.push({ kind: 'attribute', question: "How does the person's voice sound?", answer: `The voice has a mean pitch of ${f0} Hz at a moderate loudness and an even pace.` });
+        if (face)
+          items.push({
+            kind: 'attribute',
+            question: 'What facial expression does the person show?',
+            answer: `The person shows a mostly ${face} facial expression across the keyframes.`,
+          });
+        if (f0)
+          items.push({
+            kind: 'attribute',
+            question: "How does the person's voice sound?",
+            answer: `The voice has a mean pitch of ${f0} Hz at a moderate loudness and an even pace.`,
+          });
         if (transcript) items.push({ kind: 'attribute', question: 'What does the person say?', answer: `The person says: "${transcript}"` });
       }
       return { items };
@@ -106,10 +156,24 @@ export function realisticAnswer(body: any): unknown {
       const f0 = /"f0MeanHz":([\d.]+)/.exec(text)?.[1];
       const face = /"dominantExpression":"(\w+)"/.exec(text)?.[1];
       const steps = [
-        face ? `The dominant facial expression across the keyframes is ${face}, which is the first visual evidence for the emotion.` : 'The face was not measured, so the visual channel is skipped.',
-        f0 ? `The mean pitch is ${f0} Hz, and its variation over the utterance suggests how aroused the speaker is.` : 'The pitch was not measured, so the acoustic channel gives limited evidence.',
-        transcript ? `The speaker says "${transcript.split(/\s+/).slice(0, 8).join(' ')}", and the choice of words is consistent with the other cues.` : 'There is no transcript to check the words against.',
-        ...pick(['The loudness stays within a normal range, which argues against strong anger.', 'The pauses are short, so the speech flows without hesitation.', 'The visual and audio cues agree, so no conflict needs to be resolved.'], Math.floor(random() * 3), random),
+        face
+          ? `The dominant facial expression across the keyframes is ${face}, which is the first visual evidence for the emotion.`
+          : 'The face was not measured, so the visual channel is skipped.',
+        f0
+          ? `The mean pitch is ${f0} Hz, and its variation over the utterance suggests how aroused the speaker is.`
+          : 'The pitch was not measured, so the acoustic channel gives limited evidence.',
+        transcript
+          ? `The speaker says "${transcript.split(/\s+/).slice(0, 8).join(' ')}", and the choice of words is consistent with the other cues.`
+          : 'There is no transcript to check the words against.',
+        ...pick(
+          [
+            'The loudness stays within a normal range, which argues against strong anger.',
+            'The pauses are short, so the speech flows without hesitation.',
+            'The visual and audio cues agree, so no conflict needs to be resolved.',
+          ],
+          Math.floor(random() * 3),
+          random,
+        ),
       ];
       const numbered = steps.map((s, i) => `Step ${i + 1}: ${s}`);
       numbered.push(`Step ${numbered.length + 1}: predicted emotion is ${emotion}`);

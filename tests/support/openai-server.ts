@@ -21,10 +21,19 @@ export const faults = {
   /** An error status with an OpenAI-style error body; `retryAfter` sets the Retry-After header as given. */
   status(status: number, options: { retryAfter?: string; headers?: Record<string, string>; message?: string; code?: string } = {}): Fault {
     const headers = { ...(options.retryAfter !== undefined ? { 'retry-after': options.retryAfter } : {}), ...options.headers };
-    return { kind: 'status', status, headers, body: { error: { message: options.message ?? `injected ${status}`, type: 'test_fault', code: options.code ?? null } } };
+    return {
+      kind: 'status',
+      status,
+      headers,
+      body: { error: { message: options.message ?? `injected ${status}`, type: 'test_fault', code: options.code ?? null } },
+    };
   },
   rateLimited(retryAfterSeconds?: number): Fault {
-    return faults.status(429, { retryAfter: retryAfterSeconds === undefined ? undefined : String(retryAfterSeconds), message: 'Rate limit reached', code: 'rate_limit_exceeded' });
+    return faults.status(429, {
+      retryAfter: retryAfterSeconds === undefined ? undefined : String(retryAfterSeconds),
+      message: 'Rate limit reached',
+      code: 'rate_limit_exceeded',
+    });
   },
   /** Never answers (until the client gives up or the server closes). */
   hang: (): Fault => ({ kind: 'hang' }),
@@ -180,7 +189,10 @@ export class OpenAICompatibleServer {
   private readonly sockets = new Set<Socket>();
   private readonly startedAt = performance.now();
 
-  private constructor(private readonly server: Server, options: OpenAIServerOptions) {
+  private constructor(
+    private readonly server: Server,
+    options: OpenAIServerOptions,
+  ) {
     const { port } = server.address() as AddressInfo;
     this.baseURL = `http://127.0.0.1:${port}/v1`;
     this.apiKey = options.apiKey ?? 'sk-test-emoforge-0123456789';
@@ -295,7 +307,9 @@ export class OpenAICompatibleServer {
     if (bearer !== this.apiKey) {
       record.outcome = 'unauthorized';
       // Echoes the presented key, as a careless server might: clients must not repeat it.
-      return sendJson(res, 401, { error: { message: `Incorrect API key provided: ${bearer ?? '(none)'}`, type: 'invalid_request_error', code: 'invalid_api_key' } });
+      return sendJson(res, 401, {
+        error: { message: `Incorrect API key provided: ${bearer ?? '(none)'}`, type: 'invalid_request_error', code: 'invalid_api_key' },
+      });
     }
 
     const limitedMs = this.rateLimitWait();
@@ -323,7 +337,13 @@ export class OpenAICompatibleServer {
           res.end('{"text": "cut off');
           return;
         case 'truncated': {
-          const whole = Buffer.from(JSON.stringify({ id: 'chatcmpl-truncated', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'x'.repeat(200) }, finish_reason: 'stop' }] }));
+          const whole = Buffer.from(
+            JSON.stringify({
+              id: 'chatcmpl-truncated',
+              object: 'chat.completion',
+              choices: [{ index: 0, message: { role: 'assistant', content: 'x'.repeat(200) }, finish_reason: 'stop' }],
+            }),
+          );
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(whole.length) });
           res.write(whole.subarray(0, whole.length >> 1), () => req.socket.destroy());
           return;
@@ -354,11 +374,19 @@ export class OpenAICompatibleServer {
     const granularities = [...(fields['timestamp_granularities[]'] ?? []), ...(fields.timestamp_granularities ?? [])];
     if (format === 'verbose_json' && this.transcription.supportsVerboseJson === false) {
       record.outcome = 'unsupported';
-      return sendJson(res, 400, { error: { message: `response_format 'verbose_json' is not compatible with model ${model}; use json or text`, param: 'response_format', type: 'invalid_request_error' } });
+      return sendJson(res, 400, {
+        error: {
+          message: `response_format 'verbose_json' is not compatible with model ${model}; use json or text`,
+          param: 'response_format',
+          type: 'invalid_request_error',
+        },
+      });
     }
     if (granularities.length && this.transcription.supportsTimestampGranularities === false) {
       record.outcome = 'unsupported';
-      return sendJson(res, 400, { error: { message: 'timestamp_granularities is not supported by this server', param: 'timestamp_granularities', type: 'invalid_request_error' } });
+      return sendJson(res, 400, {
+        error: { message: 'timestamp_granularities is not supported by this server', param: 'timestamp_granularities', type: 'invalid_request_error' },
+      });
     }
     const configured = this.transcription.text;
     const text = typeof configured === 'function' ? configured(file, fields) : (configured ?? `a clip of ${file.bytes} bytes`);
@@ -379,7 +407,18 @@ export class OpenAICompatibleServer {
       .filter((part) => part.length)
       .map((part, i) => {
         const start = i === 0 ? 0 : middle * step;
-        return { id: i, seek: 0, start: round(start), end: round(start + part.length * step), text: ` ${part.join(' ')}`, tokens: [], temperature: 0, avg_logprob: -0.2, compression_ratio: 1.2, no_speech_prob: 0.01 };
+        return {
+          id: i,
+          seek: 0,
+          start: round(start),
+          end: round(start + part.length * step),
+          text: ` ${part.join(' ')}`,
+          tokens: [],
+          temperature: 0,
+          avg_logprob: -0.2,
+          compression_ratio: 1.2,
+          no_speech_prob: 0.01,
+        };
       });
     const response: Record<string, unknown> = {
       task: 'transcribe',
@@ -404,7 +443,10 @@ export class OpenAICompatibleServer {
   }
 
   /** The chat completion a request gets (a scripted reply, else the behaviour's json / content). */
-  private answerChat(body: any, scripted: ChatReply | undefined): { completion: unknown; usage: { prompt_tokens: number; completion_tokens: number } | undefined } {
+  private answerChat(
+    body: any,
+    scripted: ChatReply | undefined,
+  ): { completion: unknown; usage: { prompt_tokens: number; completion_tokens: number } | undefined } {
     const wantsJson = body.response_format?.type === 'json_schema' || body.response_format?.type === 'json_object';
     const { json, content } = this.chat;
     const refusal = scripted?.refusal ?? null;
@@ -417,9 +459,7 @@ export class OpenAICompatibleServer {
             ? content(body)
             : (content ?? 'ok');
     const usage =
-      this.chat.usage === null
-        ? undefined
-        : (this.chat.usage ?? { prompt_tokens: promptTokens(body), completion_tokens: countTokens(text ?? refusal ?? '') });
+      this.chat.usage === null ? undefined : (this.chat.usage ?? { prompt_tokens: promptTokens(body), completion_tokens: countTokens(text ?? refusal ?? '') });
     const completion = {
       id: `chatcmpl-${createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)}`,
       object: 'chat.completion',
@@ -457,12 +497,32 @@ export class OpenAICompatibleServer {
     const input = this.files.get(String(body?.input_file_id));
     if (!input || body.endpoint !== '/v1/chat/completions' || body.completion_window !== '24h') {
       record.outcome = 'bad-request';
-      return sendJson(res, 400, { error: { message: 'input_file_id of an uploaded file, endpoint /v1/chat/completions and completion_window 24h are required', type: 'invalid_request_error' } });
+      return sendJson(res, 400, {
+        error: {
+          message: 'input_file_id of an uploaded file, endpoint /v1/chat/completions and completion_window 24h are required',
+          type: 'invalid_request_error',
+        },
+      });
     }
-    const lines = input.content.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    const lines = input.content
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     const id = `batch_${this.batches.size + 1}_${createHash('sha256').update(input.content).digest('hex').slice(0, 8)}`;
     const outcome = this.batch.outcomes?.shift() ?? 'completed';
-    const batch: ServerBatch = { id, inputFileId: body.input_file_id, endpoint: body.endpoint, completionWindow: body.completion_window, polls: 0, outcome, status: 'validating', outputFileId: null, errorFileId: null, counts: { total: lines.length, completed: 0, failed: 0 }, metadata: body.metadata ?? null };
+    const batch: ServerBatch = {
+      id,
+      inputFileId: body.input_file_id,
+      endpoint: body.endpoint,
+      completionWindow: body.completion_window,
+      polls: 0,
+      outcome,
+      status: 'validating',
+      outputFileId: null,
+      errorFileId: null,
+      counts: { total: lines.length, completed: 0, failed: 0 },
+      metadata: body.metadata ?? null,
+    };
     this.batches.set(id, batch);
     sendJson(res, 200, this.batchObject(batch));
   }
@@ -488,24 +548,47 @@ export class OpenAICompatibleServer {
       batch.status = batch.outcome;
       return;
     }
-    const lines = this.files.get(batch.inputFileId)!.content.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    const lines = this.files
+      .get(batch.inputFileId)!
+      .content.toString('utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     const answered = batch.outcome === 'expired' ? lines.slice(0, lines.length >> 1) : lines;
     const outputs: string[] = [];
     const errors: string[] = [];
     for (const line of answered) {
       const request = JSON.parse(line) as { custom_id: string; body: any };
       if (this.batch.errorFor?.(request.custom_id, request.body)) {
-        errors.push(JSON.stringify({ id: `req_${outputs.length + errors.length}`, custom_id: request.custom_id, response: { status_code: 500, request_id: 'r', body: { error: { message: 'injected batch line error', type: 'server_error' } } }, error: null }));
+        errors.push(
+          JSON.stringify({
+            id: `req_${outputs.length + errors.length}`,
+            custom_id: request.custom_id,
+            response: { status_code: 500, request_id: 'r', body: { error: { message: 'injected batch line error', type: 'server_error' } } },
+            error: null,
+          }),
+        );
         continue;
       }
       const { completion, usage } = this.answerChat(request.body, undefined);
-      const entry = { id: `req_${outputs.length + errors.length}`, custom_id: request.custom_id, response: { status_code: 200, request_id: 'r', body: completion }, error: null };
+      const entry = {
+        id: `req_${outputs.length + errors.length}`,
+        custom_id: request.custom_id,
+        response: { status_code: 200, request_id: 'r', body: completion },
+        error: null,
+      };
       outputs.push(JSON.stringify(entry));
       this.batchUsage.push({ customId: request.custom_id, usage });
     }
     for (const line of lines.slice(answered.length)) {
       const request = JSON.parse(line) as { custom_id: string };
-      errors.push(JSON.stringify({ id: `req_x`, custom_id: request.custom_id, response: null, error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' } }));
+      errors.push(
+        JSON.stringify({
+          id: `req_x`,
+          custom_id: request.custom_id,
+          response: null,
+          error: { code: 'batch_expired', message: 'This request could not be executed before the completion window expired.' },
+        }),
+      );
     }
     const store = (content: string[]) => {
       const id = `file-out-${this.files.size}`;
@@ -523,9 +606,18 @@ export class OpenAICompatibleServer {
 
   private batchObject(batch: ServerBatch): unknown {
     return {
-      id: batch.id, object: 'batch', endpoint: batch.endpoint, errors: null, input_file_id: batch.inputFileId, completion_window: batch.completionWindow,
-      status: batch.status, output_file_id: batch.outputFileId, error_file_id: batch.errorFileId, created_at: 1_700_000_000,
-      request_counts: batch.counts, metadata: batch.metadata,
+      id: batch.id,
+      object: 'batch',
+      endpoint: batch.endpoint,
+      errors: null,
+      input_file_id: batch.inputFileId,
+      completion_window: batch.completionWindow,
+      status: batch.status,
+      output_file_id: batch.outputFileId,
+      error_file_id: batch.errorFileId,
+      created_at: 1_700_000_000,
+      request_counts: batch.counts,
+      metadata: batch.metadata,
     };
   }
 }

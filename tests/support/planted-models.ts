@@ -24,7 +24,15 @@ interface Key {
 }
 
 /** The opposite emotion of a label, for wrong answers (never the label, never its sentiment). */
-const WRONG: Record<string, string> = { happy: 'disgusted', surprised: 'disgusted', neutral: 'fearful', sad: 'happy', angry: 'happy', fearful: 'happy', disgusted: 'happy' };
+const WRONG: Record<string, string> = {
+  happy: 'disgusted',
+  surprised: 'disgusted',
+  neutral: 'fearful',
+  sad: 'happy',
+  angry: 'happy',
+  fearful: 'happy',
+  disgusted: 'happy',
+};
 
 function questionText(body: any): string {
   const user = [...body.messages].reverse().find((m: any) => m.role === 'user');
@@ -52,7 +60,11 @@ export class PlantedModels {
     const key = this.key.get(question);
     if (!key) return 'I do not know.';
     const parts = Array.isArray(body.messages.at(-1).content) ? (body.messages.at(-1).content as any[]) : [];
-    this.media.set(question, { images: parts.filter((p) => p.type === 'image_url').length, audio: parts.filter((p) => p.type === 'input_audio').length, video: parts.filter((p) => p.type === 'video_url').length });
+    this.media.set(question, {
+      images: parts.filter((p) => p.type === 'image_url').length,
+      audio: parts.filter((p) => p.type === 'input_audio').length,
+      video: parts.filter((p) => p.type === 'video_url').length,
+    });
     const model = body.model as PlantedModel;
     if (model === 'always-right') return key.target;
     if (model === 'confusion') return key.label === 'happy' ? confused(key) : key.target;

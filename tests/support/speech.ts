@@ -16,7 +16,12 @@ export async function fliteWav(dir: string, text: string, name: string, fliteArg
 
 /** Word error rate: word-level edit distance over the reference length, ignoring case and punctuation. */
 export function wordErrorRate(reference: string, hypothesis: string): number {
-  const words = (text: string) => text.toLowerCase().replace(/[^a-z' ]+/g, ' ').split(/\s+/).filter(Boolean);
+  const words = (text: string) =>
+    text
+      .toLowerCase()
+      .replace(/[^a-z' ]+/g, ' ')
+      .split(/\s+/)
+      .filter(Boolean);
   const ref = words(reference);
   const hyp = words(hypothesis);
   let previous = Array.from({ length: hyp.length + 1 }, (_, j) => j);

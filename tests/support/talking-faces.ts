@@ -95,7 +95,11 @@ const here = fileURLToPath(import.meta.url);
 async function cacheDir(): Promise<string> {
   const require = createRequire(import.meta.url);
   const faceApiVersion = (JSON.parse(await readFile(require.resolve('@vladmandic/face-api/package.json'), 'utf8')) as { version: string }).version;
-  const key = createHash('sha256').update(await readFile(here)).update(faceApiVersion).digest('hex').slice(0, 16);
+  const key = createHash('sha256')
+    .update(await readFile(here))
+    .update(faceApiVersion)
+    .digest('hex')
+    .slice(0, 16);
   const dir = join(tmpdir(), `emoforge-talking-faces-${key}`);
   await mkdir(dir, { recursive: true });
   return dir;
@@ -113,10 +117,13 @@ function photoPixels(number: number): Promise<{ raw: Buffer; width: number; heig
     loading = sharp(photoPath(number))
       .metadata()
       .then((meta) => sharp(photoPath(number)).resize(PHOTO_WIDTH, 2 * Math.round((meta.height! * PHOTO_WIDTH) / meta.width! / 2), { fit: 'fill' }))
-      .then((image) => image.removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true })
-      .then(({ data, info }) => ({ raw: data, width: info.width, height: info.height })));
+      .then((image) =>
+        image
+          .removeAlpha()
+          .raw()
+          .toBuffer({ resolveWithObject: true })
+          .then(({ data, info }) => ({ raw: data, width: info.width, height: info.height })),
+      );
     photoCache.set(number, loading);
   }
   return loading;
@@ -129,7 +136,28 @@ export async function photoFaces(number: number): Promise<Photo> {
   if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as Photo;
   const { width, height } = await photoPixels(number);
   const still = join(dir, `photo-${number}.mp4`);
-  await run('ffmpeg', ['-loglevel', 'error', '-y', '-loop', '1', '-i', photoPath(number), '-t', '0.5', '-r', '4', '-vf', `scale=${width}:${height}`, '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-crf', '12', still]);
+  await run('ffmpeg', [
+    '-loglevel',
+    'error',
+    '-y',
+    '-loop',
+    '1',
+    '-i',
+    photoPath(number),
+    '-t',
+    '0.5',
+    '-r',
+    '4',
+    '-vf',
+    `scale=${width}:${height}`,
+    '-pix_fmt',
+    'yuv420p',
+    '-c:v',
+    'libx264',
+    '-crf',
+    '12',
+    still,
+  ]);
   const analysis = await trackFaces(
     {
       label: `photo ${number}`,
@@ -164,7 +192,11 @@ function round(box: Box): Box {
 
 export function windowAt(shot: Shot, time: number): Window {
   const k = shot.end > shot.start ? Math.min(1, Math.max(0, (time - shot.start) / (shot.end - shot.start))) : 0;
-  return { x: shot.from.x + (shot.to.x - shot.from.x) * k, y: shot.from.y + (shot.to.y - shot.from.y) * k, width: shot.from.width + (shot.to.width - shot.from.width) * k };
+  return {
+    x: shot.from.x + (shot.to.x - shot.from.x) * k,
+    y: shot.from.y + (shot.to.y - shot.from.y) * k,
+    width: shot.from.width + (shot.to.width - shot.from.width) * k,
+  };
 }
 
 export function shotAt(shots: readonly Shot[], time: number): Shot {
@@ -183,7 +215,11 @@ export function faceInClip(photo: Photo, face: number, shot: Shot, time: number)
 }
 
 /** A random window of width in [minShare, maxShare] of the photo that holds `keep` faces whole and leaves `avoid` faces out; null when none is found. */
-export function randomWindow(photo: Photo, random: () => number, options: { keep: number[]; avoid?: number[]; minShare: number; maxShare: number }): Window | null {
+export function randomWindow(
+  photo: Photo,
+  random: () => number,
+  options: { keep: number[]; avoid?: number[]; minShare: number; maxShare: number },
+): Window | null {
   for (let attempt = 0; attempt < 200; attempt++) {
     const width = photo.width * (options.minShare + (options.maxShare - options.minShare) * random());
     const height = (width * 9) / 16;
@@ -221,17 +257,71 @@ export async function talkingClip(plan: ClipPlan): Promise<TalkingClip> {
     const utterance = join(work, 'utterance.wav');
     await run('flite', ['-voice', 'slt', '-t', plan.sentence, '-o', join(work, 'raw.wav')]);
     const delayMs = Math.round(LEAD_SEC * 1000);
-    await run('ffmpeg', ['-loglevel', 'error', '-y', '-i', join(work, 'raw.wav'), '-af', `adelay=${delayMs}|${delayMs},apad`, '-t', String(duration), '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', utterance]);
+    await run('ffmpeg', [
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      join(work, 'raw.wav'),
+      '-af',
+      `adelay=${delayMs}|${delayMs},apad`,
+      '-t',
+      String(duration),
+      '-ac',
+      '1',
+      '-ar',
+      '16000',
+      '-c:a',
+      'pcm_s16le',
+      utterance,
+    ]);
     const speech = decodeWav(await readFile(utterance));
     const frames = Math.round(duration * CLIP_FPS);
     const levels = mouthLevels(speech.samples, speech.sampleRate, frames);
 
     const partial = `${video}.${process.pid}.partial.mp4`;
-    const ffmpeg = spawn('ffmpeg', [
-      '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${CLIP_WIDTH}x${CLIP_HEIGHT}`, '-r', String(CLIP_FPS), '-i', 'pipe:0',
-      '-i', utterance, '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-pix_fmt', 'yuv420p', '-threads', '1',
-      '-c:a', 'aac', '-b:a', '64k', '-t', String(duration), partial,
-    ], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const ffmpeg = spawn(
+      'ffmpeg',
+      [
+        '-loglevel',
+        'error',
+        '-y',
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        '-s',
+        `${CLIP_WIDTH}x${CLIP_HEIGHT}`,
+        '-r',
+        String(CLIP_FPS),
+        '-i',
+        'pipe:0',
+        '-i',
+        utterance,
+        '-map',
+        '0:v',
+        '-map',
+        '1:a',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '18',
+        '-pix_fmt',
+        'yuv420p',
+        '-threads',
+        '1',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '64k',
+        '-t',
+        String(duration),
+        partial,
+      ],
+      { stdio: ['pipe', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     ffmpeg.stderr.on('data', (c: Buffer) => void (stderr += c.toString()));
     const done = new Promise<void>((resolve, reject) => {
@@ -251,7 +341,11 @@ export async function talkingClip(plan: ClipPlan): Promise<TalkingClip> {
       const region = { left: Math.round(win.x), top: Math.round(win.y), width: Math.round(win.width), height: Math.round((win.width * 9) / 16) };
       region.width = Math.min(region.width, width - region.left);
       region.height = Math.min(region.height, height - region.top);
-      const frame = await sharp(pixels, { raw: { width, height, channels: 3 } }).extract(region).resize(CLIP_WIDTH, CLIP_HEIGHT, { fit: 'fill' }).raw().toBuffer();
+      const frame = await sharp(pixels, { raw: { width, height, channels: 3 } })
+        .extract(region)
+        .resize(CLIP_WIDTH, CLIP_HEIGHT, { fit: 'fill' })
+        .raw()
+        .toBuffer();
       if (!ffmpeg.stdin.write(frame)) await new Promise((resolve) => ffmpeg.stdin.once('drain', resolve));
     }
     ffmpeg.stdin.end();
@@ -330,7 +424,10 @@ export function openMouth(raw: Buffer, width: number, height: number, mouth: Box
 }
 
 /** Plans of the measured clips: `count` speaker clips, cut clips and cropped-out clips, from one seed. */
-export async function planClips(seed: number, counts: { speaking: number; cuts: number; croppedOut: number }): Promise<{ speaking: ClipPlan[]; cuts: ClipPlan[]; croppedOut: ClipPlan[] }> {
+export async function planClips(
+  seed: number,
+  counts: { speaking: number; cuts: number; croppedOut: number },
+): Promise<{ speaking: ClipPlan[]; cuts: ClipPlan[]; croppedOut: ClipPlan[] }> {
   const random = mulberry32(seed);
   const photos = await Promise.all([1, 2, 3, 4, 5, 6].map(photoFaces));
   const usable = photos.filter((p) => p.faces.length >= 2);
@@ -345,7 +442,12 @@ export async function planClips(seed: number, counts: { speaking: number; cuts: 
     const from = randomWindow(photo, random, { keep: [face], minShare: 0.35, maxShare: 0.7 });
     const to = randomWindow(photo, random, { keep: [face], minShare: 0.35, maxShare: 0.7 });
     if (!from || !to) continue;
-    speaking.push({ name: `speaking-${speaking.length}`, shots: [{ photo: photo.number, start: 0, end: durationOf, from, to }], speaker: { photo: photo.number, face }, sentence: sentence() });
+    speaking.push({
+      name: `speaking-${speaking.length}`,
+      shots: [{ photo: photo.number, start: 0, end: durationOf, from, to }],
+      speaker: { photo: photo.number, face },
+      sentence: sentence(),
+    });
   }
 
   const cuts: ClipPlan[] = [];

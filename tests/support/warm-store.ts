@@ -65,7 +65,12 @@ export async function warmStoreReady(): Promise<string | null> {
   const [ready, failed] = [join(root, 'ready'), join(root, 'failed')];
   if (existsSync(ready)) return store;
   // mkdir is atomic: exactly one test process builds.
-  if (await mkdir(join(root, 'building')).then(() => true, () => false)) {
+  if (
+    await mkdir(join(root, 'building')).then(
+      () => true,
+      () => false,
+    )
+  ) {
     try {
       await buildWarmStore(store, join(root, 'build'));
     } catch (err) {

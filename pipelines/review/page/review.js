@@ -92,7 +92,11 @@ async function flushOutbox() {
       if (list.length === 0) break;
       const decision = list[0];
       try {
-        await api('/api/decisions', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Emoforge-Review': '1' }, body: JSON.stringify(decision) });
+        await api('/api/decisions', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-Emoforge-Review': '1' },
+          body: JSON.stringify(decision),
+        });
       } catch (error) {
         // The server said no (invalid edit, changed content): drop it and say why. Anything else: retry later.
         if (!error.status || error.status >= 500) {
@@ -140,7 +144,9 @@ async function loadState(keepCurrent) {
 
 function renderQueues() {
   const select = $('queue');
-  select.replaceChildren(...page.state.queues.map((q) => el('option', { value: q.name, text: `${q.title} (${q.size})`, selected: q.name === page.state.queue.name })));
+  select.replaceChildren(
+    ...page.state.queues.map((q) => el('option', { value: q.name, text: `${q.title} (${q.size})`, selected: q.name === page.state.queue.name })),
+  );
 }
 
 function summaryOf(i) {
@@ -165,20 +171,23 @@ function renderList() {
       el('button', { type: 'button', onclick: () => void openSample(s.i) }, el('span', { class: 'name', text: s.name }), el('span', {}, statusBadges(s))),
     ),
   );
-  if (page.state.queue.size > page.state.samples.length) items.push(el('li', { class: 'muted', text: `… ${page.state.queue.size - page.state.samples.length} more` }));
+  if (page.state.queue.size > page.state.samples.length)
+    items.push(el('li', { class: 'muted', text: `… ${page.state.queue.size - page.state.samples.length} more` }));
   $('items').replaceChildren(...items);
 }
 
 function renderHeader() {
   const s = page.state;
   const p = s.progress;
-  $('progress').textContent = `${p.decided}/${p.samples} samples decided · ${p.mine} by you${p.stale ? ` · ${p.stale} back in the queue (content changed)` : ''}`;
+  $('progress').textContent =
+    `${p.decided}/${p.samples} samples decided · ${p.mine} by you${p.stale ? ` · ${p.stale} back in the queue (content changed)` : ''}`;
   const e = s.estimate;
   const parts = [];
   if (e.total) parts.push(`random sample: accepted as is ${pct(e.rate)} (95% CI ${pct(e.low)}–${pct(e.high)}, n = ${e.total})`);
   for (const a of s.agreement) parts.push(`κ ${a.a}·${a.b} = ${a.kappa === null ? 'n/a' : fixed(a.kappa, 2)} (n = ${a.items})`);
   $('estimate').textContent = parts.join(' · ');
-  if (s.missingSnapshots) notice(`${s.missingSnapshots} published segments have no review snapshot in this store (run the pipeline again with this store to review them).`, 'info');
+  if (s.missingSnapshots)
+    notice(`${s.missingSnapshots} published segments have no review snapshot in this store (run the pipeline again with this store to review them).`, 'info');
 }
 
 function highlight() {
@@ -231,7 +240,9 @@ function provenance(p) {
 
 /** A textarea as tall as its text (2 to 8 lines). */
 function textBox(props, text) {
-  const lines = String(text).split('\n').reduce((n, line) => n + Math.max(1, Math.ceil(line.length / 80)), 0);
+  const lines = String(text)
+    .split('\n')
+    .reduce((n, line) => n + Math.max(1, Math.ceil(line.length / 80)), 0);
   return el('textarea', { ...props, rows: Math.min(8, Math.max(2, lines)), value: text });
 }
 
@@ -254,8 +265,27 @@ function renderMedia(d) {
       video ? el('video', { id: 'video', src: video, controls: true, preload: 'metadata' }) : el('p', { class: 'muted', text: 'no video' }),
       audio ? el('audio', { id: 'audio', src: audio, controls: true, preload: 'metadata' }) : el('p', { class: 'muted', text: 'no audio' }),
     ),
-    el('div', { class: 'media' }, frames.map((f) => el('figure', {}, el('img', { src: mediaUrl(f.url), alt: `keyframe at ${fixed(f.time, 2)} s` }), el('figcaption', { text: `${fixed(f.time, 2)} s` })))),
-    faces.length ? el('div', { class: 'media' }, faces.map((f) => el('figure', { class: 'face' }, el('img', { src: mediaUrl(f.url), alt: `face crop at ${fixed(f.time, 2)} s` }), el('figcaption', { text: `face ${fixed(f.time, 2)} s` })))) : null,
+    el(
+      'div',
+      { class: 'media' },
+      frames.map((f) =>
+        el('figure', {}, el('img', { src: mediaUrl(f.url), alt: `keyframe at ${fixed(f.time, 2)} s` }), el('figcaption', { text: `${fixed(f.time, 2)} s` })),
+      ),
+    ),
+    faces.length
+      ? el(
+          'div',
+          { class: 'media' },
+          faces.map((f) =>
+            el(
+              'figure',
+              { class: 'face' },
+              el('img', { src: mediaUrl(f.url), alt: `face crop at ${fixed(f.time, 2)} s` }),
+              el('figcaption', { text: `face ${fixed(f.time, 2)} s` }),
+            ),
+          ),
+        )
+      : null,
   );
 }
 
@@ -270,7 +300,11 @@ function renderCues(d) {
   const parts = [el('h3', { text: 'Cues' })];
   const v = cues.visual;
   if (v) {
-    parts.push(el('p', { text: `Face: dominant ${v.dominant ?? 'none'} · stability ${fixed(v.stability, 2)} · face in ${pct(v.faceRatio)} of keyframes (${v.detector})` }));
+    parts.push(
+      el('p', {
+        text: `Face: dominant ${v.dominant ?? 'none'} · stability ${fixed(v.stability, 2)} · face in ${pct(v.faceRatio)} of keyframes (${v.detector})`,
+      }),
+    );
     parts.push(
       el(
         'table',
@@ -285,7 +319,15 @@ function renderCues(d) {
               {},
               el('td', { class: 'n', text: `${fixed(f.time, 2)} s` }),
               el('td', { class: 'n', text: f.faces }),
-              el('td', {}, f.expressions ? topExpressions(f.expressions, 3).map(([name, p]) => el('span', {}, `${name} `, el('meter', { min: 0, max: 1, value: p }), ` ${fixed(p, 2)}  `)) : 'no face'),
+              el(
+                'td',
+                {},
+                f.expressions
+                  ? topExpressions(f.expressions, 3).map(([name, p]) =>
+                      el('span', {}, `${name} `, el('meter', { min: 0, max: 1, value: p }), ` ${fixed(p, 2)}  `),
+                    )
+                  : 'no face',
+              ),
             ),
           ),
         ),
@@ -310,16 +352,41 @@ function renderCues(d) {
       el(
         'table',
         { id: 'prosody' },
-        el('tbody', {}, rows.map(([name, value, unit, digits]) => el('tr', {}, el('th', { text: name }), el('td', { class: 'n', text: typeof value === 'string' ? value : fixed(value, digits) }), el('td', { text: unit })))),
+        el(
+          'tbody',
+          {},
+          rows.map(([name, value, unit, digits]) =>
+            el(
+              'tr',
+              {},
+              el('th', { text: name }),
+              el('td', { class: 'n', text: typeof value === 'string' ? value : fixed(value, digits) }),
+              el('td', { text: unit }),
+            ),
+          ),
+        ),
       ),
     );
   }
   const l = cues.lexical;
-  if (l) parts.push(el('p', { text: `Words: sentiment ${l.sentiment} (${fixed(l.score, 2)})${l.emotionWords.length ? ` · emotion words ${l.emotionWords.map((w) => `${w.word} → ${w.emotion}`).join(', ')}` : ''}` }));
+  if (l)
+    parts.push(
+      el('p', {
+        text: `Words: sentiment ${l.sentiment} (${fixed(l.score, 2)})${l.emotionWords.length ? ` · emotion words ${l.emotionWords.map((w) => `${w.word} → ${w.emotion}`).join(', ')}` : ''}`,
+      }),
+    );
   const g = cues.agreement;
   if (g) {
     const m = (x) => (x ? `${x.emotion} (${fixed(x.confidence, 2)})` : '–');
-    parts.push(el('p', {}, 'Modalities: ', el('span', { class: 'badge', id: 'conflict', text: g.tag }), ` · face ${m(g.visual)} · voice ${m(g.acoustic)} · words ${m(g.lexical)} · reference ${g.reference.emotion ?? 'none'} (${g.reference.source})`));
+    parts.push(
+      el(
+        'p',
+        {},
+        'Modalities: ',
+        el('span', { class: 'badge', id: 'conflict', text: g.tag }),
+        ` · face ${m(g.visual)} · voice ${m(g.acoustic)} · words ${m(g.lexical)} · reference ${g.reference.emotion ?? 'none'} (${g.reference.source})`,
+      ),
+    );
   }
   if (d.clues?.visual) parts.push(el('p', { class: 'pre', text: `Visual clues: ${d.clues.visual.text}` }), provenance(d.clues.visual.provenance));
   if (d.clues?.acoustic) parts.push(el('p', { class: 'pre', text: `Audio clues: ${d.clues.acoustic.text}` }), provenance(d.clues.acoustic.provenance));
@@ -327,19 +394,32 @@ function renderCues(d) {
 }
 
 function emotionSelect(id, value) {
-  return el('select', { id, 'data-edit': 'true' }, page.state.emotions.map((e) => el('option', { value: e, text: e, selected: e === value })));
+  return el(
+    'select',
+    { id, 'data-edit': 'true' },
+    page.state.emotions.map((e) => el('option', { value: e, text: e, selected: e === value })),
+  );
 }
 
 /** The teacher's text beside an edited field, folded. */
 function teacherText(shown, original) {
-  return shown !== original ? el('details', { class: 'original' }, el('summary', { text: "teacher's text" }), el('div', { class: 'pre', text: original })) : null;
+  return shown !== original
+    ? el('details', { class: 'original' }, el('summary', { text: "teacher's text" }), el('div', { class: 'pre', text: original }))
+    : null;
 }
 
 function renderGenerated(d, draft) {
   const parts = [el('h3', { text: 'Generated text (edit any of it)' })];
   if (d.description) {
     const text = draft?.description?.text ?? d.description.text;
-    parts.push(field('Description', textBox({ id: 'edit-description', 'data-edit': 'true' }, text), teacherText(text, d.description.text), provenance(d.description.provenance)));
+    parts.push(
+      field(
+        'Description',
+        textBox({ id: 'edit-description', 'data-edit': 'true' }, text),
+        teacherText(text, d.description.text),
+        provenance(d.description.provenance),
+      ),
+    );
   }
   if (d.labels) {
     const L = draft?.labels ?? d.labels;
@@ -353,12 +433,19 @@ function renderGenerated(d, draft) {
         ' open set ',
         el('input', { type: 'text', id: 'edit-openset', 'data-edit': 'true', value: L.openset.join(', '), size: 30 }),
         ' sentiment ',
-        el('select', { id: 'edit-sentiment', 'data-edit': 'true' }, ['positive', 'neutral', 'negative'].map((x) => el('option', { value: x, text: x, selected: x === L.sentiment }))),
+        el(
+          'select',
+          { id: 'edit-sentiment', 'data-edit': 'true' },
+          ['positive', 'neutral', 'negative'].map((x) => el('option', { value: x, text: x, selected: x === L.sentiment })),
+        ),
         ' valence ',
         el('input', { type: 'number', id: 'edit-valence', 'data-edit': 'true', min: -1, max: 1, step: 0.01, value: L.valence }),
         ' arousal ',
         el('input', { type: 'number', id: 'edit-arousal', 'data-edit': 'true', min: -1, max: 1, step: 0.01, value: L.arousal }),
-        teacherText(`${L.primary} · ${L.openset.join(', ')} · ${L.sentiment} · ${L.valence} · ${L.arousal}`, `${d.labels.primary} · ${d.labels.openset.join(', ')} · ${d.labels.sentiment} · ${d.labels.valence} · ${d.labels.arousal}`),
+        teacherText(
+          `${L.primary} · ${L.openset.join(', ')} · ${L.sentiment} · ${L.valence} · ${L.arousal}`,
+          `${d.labels.primary} · ${d.labels.openset.join(', ')} · ${d.labels.sentiment} · ${d.labels.valence} · ${d.labels.arousal}`,
+        ),
         provenance(d.labels.provenance),
       ),
     );
@@ -371,15 +458,31 @@ function renderGenerated(d, draft) {
         { class: 'qa', 'data-qa': n },
         el('div', { class: 'prov', text: `${item.kind} question ${n + 1}` }),
         field('Question', textBox({ id: `edit-qa-${n}-question`, 'data-edit': 'true' }, q.question)),
-        item.kind === 'mcq' ? field('Options (comma-separated)', el('input', { type: 'text', class: 'wide', id: `edit-qa-${n}-options`, 'data-edit': 'true', value: (q.options || []).join(', ') })) : null,
-        field('Answer', textBox({ id: `edit-qa-${n}-answer`, 'data-edit': 'true' }, q.answer), teacherText(`${q.question}\n${q.answer}`, `${item.question}\n${item.answer}`)),
+        item.kind === 'mcq'
+          ? field(
+              'Options (comma-separated)',
+              el('input', { type: 'text', class: 'wide', id: `edit-qa-${n}-options`, 'data-edit': 'true', value: (q.options || []).join(', ') }),
+            )
+          : null,
+        field(
+          'Answer',
+          textBox({ id: `edit-qa-${n}-answer`, 'data-edit': 'true' }, q.answer),
+          teacherText(`${q.question}\n${q.answer}`, `${item.question}\n${item.answer}`),
+        ),
         provenance(item.provenance),
       ),
     );
   });
   if (d.rationale) {
     const R = draft?.rationale ?? d.rationale;
-    parts.push(field('Rationale (one step a line)', textBox({ id: 'edit-steps', 'data-edit': 'true' }, R.steps.join('\n')), teacherText(R.steps.join('\n'), d.rationale.steps.join('\n')), el('div', {}, 'emotion ', emotionSelect('edit-rationale-emotion', R.emotion), provenance(d.rationale.provenance))));
+    parts.push(
+      field(
+        'Rationale (one step a line)',
+        textBox({ id: 'edit-steps', 'data-edit': 'true' }, R.steps.join('\n')),
+        teacherText(R.steps.join('\n'), d.rationale.steps.join('\n')),
+        el('div', {}, 'emotion ', emotionSelect('edit-rationale-emotion', R.emotion), provenance(d.rationale.provenance)),
+      ),
+    );
   }
   return el('section', { id: 'generated' }, parts);
 }
@@ -389,7 +492,15 @@ function renderJudgements(d) {
   if (d.judge) parts.push(el('p', { id: 'judge' }, el('b', { text: `Judge ${d.judge.score}/10: ` }), d.judge.reason), provenance(d.judge.provenance));
   if (d.crosscheck) {
     const c = d.crosscheck;
-    parts.push(el('p', { id: 'crosscheck', class: d.disagreement ? 'flag' : '' }, el('b', { text: 'Second teacher: ' }), `${c.primary} (${c.sentiment}; valence ${fixed(c.valence, 2)}, arousal ${fixed(c.arousal, 2)}) · ${c.openset.join(', ') || 'no open-set words'}${d.disagreement ? ' — disagrees with the labels' : ''}`), provenance(c.provenance));
+    parts.push(
+      el(
+        'p',
+        { id: 'crosscheck', class: d.disagreement ? 'flag' : '' },
+        el('b', { text: 'Second teacher: ' }),
+        `${c.primary} (${c.sentiment}; valence ${fixed(c.valence, 2)}, arousal ${fixed(c.arousal, 2)}) · ${c.openset.join(', ') || 'no open-set words'}${d.disagreement ? ' — disagrees with the labels' : ''}`,
+      ),
+      provenance(c.provenance),
+    );
   }
   for (const flag of d.flags) parts.push(el('p', { class: 'flag', text: `Flag: ${flag}` }));
   return parts.length ? el('section', { id: 'judgements' }, el('h3', { text: 'Judge, second teacher, flags' }), parts) : null;
@@ -398,18 +509,34 @@ function renderJudgements(d) {
 function renderDecisions(d) {
   const mine = d.votes.find((v) => v.reviewer === page.reviewer);
   const lines = d.votes.map((v) =>
-    el('li', {}, el('span', { class: `badge ${v.verdict}`, text: v.verdict }), ` ${v.reviewer} · ${v.at}${v.reason ? ` · ${v.reason}` : ''}${v.note ? `: ${v.note}` : ''}${v.edits ? ` · rewrote ${Object.keys(v.edits).join(', ')}` : ''}${v.queue ? ` · from ${v.queue}` : ''}`),
+    el(
+      'li',
+      {},
+      el('span', { class: `badge ${v.verdict}`, text: v.verdict }),
+      ` ${v.reviewer} · ${v.at}${v.reason ? ` · ${v.reason}` : ''}${v.note ? `: ${v.note}` : ''}${v.edits ? ` · rewrote ${Object.keys(v.edits).join(', ')}` : ''}${v.queue ? ` · from ${v.queue}` : ''}`,
+    ),
   );
   return el(
     'section',
     { id: 'decisions' },
     el('h3', { text: 'Decisions on this content' }),
     mine
-      ? el('p', { id: 'my-decision' }, 'Your decision: ', el('span', { class: `badge ${mine.verdict}`, text: mine.verdict }), mine.verdict === 'edit' ? ' (the fields show your text; "teacher\'s text" opens what it replaces)' : '')
+      ? el(
+          'p',
+          { id: 'my-decision' },
+          'Your decision: ',
+          el('span', { class: `badge ${mine.verdict}`, text: mine.verdict }),
+          mine.verdict === 'edit' ? ' (the fields show your text; "teacher\'s text" opens what it replaces)' : '',
+        )
       : el('p', { id: 'my-decision', class: 'muted', text: 'You have not decided on this sample.' }),
     lines.length ? el('ul', {}, lines) : null,
     d.applied ? el('p', { text: `Applies at the next run: ${d.applied.verdict} (by ${d.applied.reviewer}, ${page.state.policy} of the votes).` }) : null,
-    d.stale && !d.votes.length ? el('p', { class: 'badge stale', text: `${d.stale} earlier decision${d.stale === 1 ? '' : 's'} judged content that has since changed: review it again.` }) : null,
+    d.stale && !d.votes.length
+      ? el('p', {
+          class: 'badge stale',
+          text: `${d.stale} earlier decision${d.stale === 1 ? '' : 's'} judged content that has since changed: review it again.`,
+        })
+      : null,
     d.stale && d.votes.length ? el('p', { class: 'muted', text: `${d.stale} decision(s) on earlier content no longer apply.` }) : null,
   );
 }
@@ -420,7 +547,12 @@ function renderActions() {
     { class: 'actions', id: 'actions' },
     el('button', { type: 'button', class: 'act accept', id: 'accept', onclick: () => void accept(), text: 'Accept (a)' }),
     el('button', { type: 'button', class: 'act edit', id: 'save-edit', onclick: () => void saveEdit(), text: 'Save edit (Ctrl+Enter)' }),
-    el('select', { id: 'reject-reason', onkeydown: rejectOnEnter }, el('option', { value: '', text: 'reject reason…' }), page.state.rejectReasons.map((r) => el('option', { value: r, text: r }))),
+    el(
+      'select',
+      { id: 'reject-reason', onkeydown: rejectOnEnter },
+      el('option', { value: '', text: 'reject reason…' }),
+      page.state.rejectReasons.map((r) => el('option', { value: r, text: r })),
+    ),
     el('input', { type: 'text', id: 'reject-note', placeholder: 'note (optional)', maxlength: 2000, onkeydown: rejectOnEnter }),
     el('button', { type: 'button', class: 'act reject', id: 'reject', onclick: () => void reject(), text: 'Reject (r)' }),
     el('button', { type: 'button', class: 'act', id: 'next', onclick: () => step(1), text: 'Next (n)' }),
@@ -447,7 +579,14 @@ function renderSample() {
     `published rows: ${d.published}`,
   ].filter(Boolean);
   $('sample').replaceChildren(
-    el('section', { id: 'head' }, el('h2', { id: 'sample-name', text: d.name }), el('div', { class: 'muted', text: meta.join(' · ') }), el('div', { class: 'muted', text: d.uri }), renderActions()),
+    el(
+      'section',
+      { id: 'head' },
+      el('h2', { id: 'sample-name', text: d.name }),
+      el('div', { class: 'muted', text: meta.join(' · ') }),
+      el('div', { class: 'muted', text: d.uri }),
+      renderActions(),
+    ),
     el(
       'div',
       { class: 'columns' },
@@ -455,7 +594,13 @@ function renderSample() {
         'div',
         {},
         renderMedia(d),
-        el('section', { id: 'transcript-section' }, el('h3', { text: 'Transcript' }), el('p', { id: 'transcript', class: 'pre', text: d.transcript ? d.transcript.text || '(empty)' : '(none)' }), d.transcript ? el('div', { class: 'prov', text: `${d.transcript.engine} · ${d.transcript.language}` }) : null),
+        el(
+          'section',
+          { id: 'transcript-section' },
+          el('h3', { text: 'Transcript' }),
+          el('p', { id: 'transcript', class: 'pre', text: d.transcript ? d.transcript.text || '(empty)' : '(none)' }),
+          d.transcript ? el('div', { class: 'prov', text: `${d.transcript.engine} · ${d.transcript.language}` }) : null,
+        ),
         renderCues(d),
       ),
       el('div', {}, renderDecisions(d), renderJudgements(d), renderGenerated(d, draft)),
@@ -486,26 +631,49 @@ function collectEdits() {
   if (d.labels) {
     const labels = {
       primary: value('edit-primary'),
-      openset: value('edit-openset').split(',').map((w) => w.trim()).filter(Boolean),
+      openset: value('edit-openset')
+        .split(',')
+        .map((w) => w.trim())
+        .filter(Boolean),
       sentiment: value('edit-sentiment'),
       valence: Number(value('edit-valence')),
       arousal: Number(value('edit-arousal')),
     };
-    const original = { primary: d.labels.primary, openset: d.labels.openset, sentiment: d.labels.sentiment, valence: d.labels.valence, arousal: d.labels.arousal };
+    const original = {
+      primary: d.labels.primary,
+      openset: d.labels.openset,
+      sentiment: d.labels.sentiment,
+      valence: d.labels.valence,
+      arousal: d.labels.arousal,
+    };
     if (!same(labels, original)) edits.labels = labels;
   }
   if (d.qa.length) {
     const items = d.qa.map((item, n) => {
       const edited = { kind: item.kind, question: value(`edit-qa-${n}-question`).trim() };
-      if (item.kind === 'mcq') edited.options = value(`edit-qa-${n}-options`).split(',').map((o) => o.trim()).filter(Boolean);
+      if (item.kind === 'mcq')
+        edited.options = value(`edit-qa-${n}-options`)
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean);
       edited.answer = value(`edit-qa-${n}-answer`).trim();
       return edited;
     });
-    const originals = d.qa.map((item) => (item.kind === 'mcq' ? { kind: item.kind, question: item.question, options: item.options, answer: item.answer } : { kind: item.kind, question: item.question, answer: item.answer }));
+    const originals = d.qa.map((item) =>
+      item.kind === 'mcq'
+        ? { kind: item.kind, question: item.question, options: item.options, answer: item.answer }
+        : { kind: item.kind, question: item.question, answer: item.answer },
+    );
     if (!same(items, originals)) edits.qa = { items };
   }
   if (d.rationale) {
-    const rationale = { steps: value('edit-steps').split('\n').map((s) => s.trim()).filter(Boolean), emotion: value('edit-rationale-emotion') };
+    const rationale = {
+      steps: value('edit-steps')
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      emotion: value('edit-rationale-emotion'),
+    };
     if (!same(rationale, { steps: d.rationale.steps, emotion: d.rationale.emotion })) edits.rationale = rationale;
   }
   return edits;
@@ -593,7 +761,8 @@ function reject() {
 
 function onKey(event) {
   const target = event.target;
-  const typing = target instanceof HTMLElement && (target.tagName === 'TEXTAREA' || target.tagName === 'SELECT' || (target.tagName === 'INPUT' && target.type !== 'button'));
+  const typing =
+    target instanceof HTMLElement && (target.tagName === 'TEXTAREA' || target.tagName === 'SELECT' || (target.tagName === 'INPUT' && target.type !== 'button'));
   if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
     if (target && target.dataset && target.dataset.edit) {
       event.preventDefault();

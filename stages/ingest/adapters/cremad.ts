@@ -43,11 +43,20 @@ export const cremad: CorpusAdapter<CremadConfig> = {
     const rejects: AdapterReject[] = [];
     const folder = config.source === 'video' ? 'VideoFlash' : 'AudioWAV';
     const files = await filesUnder(root, folder);
-    if (files.length === 0) rejects.push({ uri: folder, reason: 'not-in-layout', detail: `${folder}/ is missing or empty under ${root}: CREMA-D keeps ${config.source === 'video' ? 'its videos in VideoFlash/' : 'its WAVs in AudioWAV/'}` });
+    if (files.length === 0)
+      rejects.push({
+        uri: folder,
+        reason: 'not-in-layout',
+        detail: `${folder}/ is missing or empty under ${root}: CREMA-D keeps ${config.source === 'video' ? 'its videos in VideoFlash/' : 'its WAVs in AudioWAV/'}`,
+      });
     for (const uri of files) {
       const m = FILE.exec(basename(uri));
       if (!m || uri !== `${folder}/${basename(uri)}`) {
-        rejects.push({ uri, reason: 'not-in-layout', detail: `${uri} is not ${folder}/AAAA_SSS_EEE_LL.${config.source === 'video' ? 'flv' : 'wav'} (CREMA-D layout)` });
+        rejects.push({
+          uri,
+          reason: 'not-in-layout',
+          detail: `${uri} is not ${folder}/AAAA_SSS_EEE_LL.${config.source === 'video' ? 'flv' : 'wav'} (CREMA-D layout)`,
+        });
         continue;
       }
       const [, actor, sentence, emotionCode, level, extension] = m;

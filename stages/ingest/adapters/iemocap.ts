@@ -16,8 +16,17 @@ import { Emotion } from '../../../schemas/emotion.ts';
 import { filesUnder, rescale, type AdapterEntry, type AdapterReject, type CorpusAdapter } from './adapter.ts';
 
 const LABELS: Record<string, Emotion | null> = {
-  neu: 'neutral', hap: 'happy', exc: 'happy', sad: 'sad', ang: 'angry', sur: 'surprised', fea: 'fearful', dis: 'disgusted',
-  fru: null, oth: null, xxx: null,
+  neu: 'neutral',
+  hap: 'happy',
+  exc: 'happy',
+  sad: 'sad',
+  ang: 'angry',
+  sur: 'surprised',
+  fea: 'fearful',
+  dis: 'disgusted',
+  fru: null,
+  oth: null,
+  xxx: null,
 };
 const LINE = /^\[(\d+(?:\.\d+)?) - (\d+(?:\.\d+)?)\]\t(Ses0[1-5][FM]_\S+_([FM])\d+)\t(\w+)\t\[(\d+(?:\.\d+)?), (\d+(?:\.\d+)?), (\d+(?:\.\d+)?)\]$/;
 const TRANSCRIPT = /^(Ses0[1-5][FM]_\S+) \[[\d.]+-[\d.]+\]: (.*)$/;
@@ -44,7 +53,12 @@ export const iemocap: CorpusAdapter<IemocapConfig> = {
     for (const session of config.sessions) {
       const base = `Session${session}`;
       const evaluations = (await filesUnder(root, `${base}/dialog/EmoEvaluation`)).filter((uri) => uri.split('/').length === 4 && uri.endsWith('.txt'));
-      if (evaluations.length === 0) rejects.push({ uri: `${base}/dialog/EmoEvaluation`, reason: 'not-in-layout', detail: `no evaluation files in ${base}/dialog/EmoEvaluation under ${root}` });
+      if (evaluations.length === 0)
+        rejects.push({
+          uri: `${base}/dialog/EmoEvaluation`,
+          reason: 'not-in-layout',
+          detail: `no evaluation files in ${base}/dialog/EmoEvaluation under ${root}`,
+        });
       const videos = new Set(await filesUnder(root, `${base}/dialog/avi/DivX`));
       const used = new Set<string>();
       for (const evaluation of evaluations) {
@@ -57,7 +71,11 @@ export const iemocap: CorpusAdapter<IemocapConfig> = {
           const where = `${evaluation} line ${index + 1}`;
           const m = LINE.exec(raw.trimEnd());
           if (!m) {
-            rejects.push({ uri: evaluation, reason: 'bad-manifest-row', detail: `${where}: not "[start - end]\\tturn\\tlabel\\t[V, A, D]": ${JSON.stringify(raw.slice(0, 80))}` });
+            rejects.push({
+              uri: evaluation,
+              reason: 'bad-manifest-row',
+              detail: `${where}: not "[start - end]\\tturn\\tlabel\\t[V, A, D]": ${JSON.stringify(raw.slice(0, 80))}`,
+            });
             return;
           }
           const [, start, end, turn, gender, code, v, a, d] = m;
@@ -67,7 +85,11 @@ export const iemocap: CorpusAdapter<IemocapConfig> = {
           }
           const emotion = code in LABELS ? (LABELS[code] ?? config.map[code as 'fru' | 'oth'] ?? null) : undefined;
           if (emotion === undefined) {
-            rejects.push({ uri: evaluation, reason: 'bad-manifest-row', detail: `${where}: label ${JSON.stringify(code)} is not one of IEMOCAP's (${Object.keys(LABELS).join(' ')})` });
+            rejects.push({
+              uri: evaluation,
+              reason: 'bad-manifest-row',
+              detail: `${where}: label ${JSON.stringify(code)} is not one of IEMOCAP's (${Object.keys(LABELS).join(' ')})`,
+            });
             return;
           }
           if (emotion === null) {
@@ -100,12 +122,27 @@ export const iemocap: CorpusAdapter<IemocapConfig> = {
               ...(texts.has(turn) ? { text: texts.get(turn)!, textLanguage: 'en' } : {}),
               valence: rescale(Number(v), 1, 5),
               arousal: rescale(Number(a), 1, 5),
-              labelSource: { corpus: 'iemocap', label: code, code, extra: { valence: Number(v), arousal: Number(a), dominance: Number(d), session, gender: gender === 'F' ? 'female' : 'male', start: span.start, end: span.end } },
+              labelSource: {
+                corpus: 'iemocap',
+                label: code,
+                code,
+                extra: {
+                  valence: Number(v),
+                  arousal: Number(a),
+                  dominance: Number(d),
+                  session,
+                  gender: gender === 'F' ? 'female' : 'male',
+                  start: span.start,
+                  end: span.end,
+                },
+              },
             },
           });
         });
       }
-      if (config.source === 'video') for (const video of videos) if (!used.has(video)) rejects.push({ uri: video, reason: 'not-in-annotations', detail: `${video} has no turn in ${base}/dialog/EmoEvaluation` });
+      if (config.source === 'video')
+        for (const video of videos)
+          if (!used.has(video)) rejects.push({ uri: video, reason: 'not-in-annotations', detail: `${video} has no turn in ${base}/dialog/EmoEvaluation` });
     }
     return { entries, rejects };
   },

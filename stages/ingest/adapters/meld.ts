@@ -13,7 +13,15 @@ import type { Emotion } from '../../../schemas/emotion.ts';
 import { parseCsv } from '../manifest.ts';
 import { filesUnder, type AdapterEntry, type AdapterReject, type CorpusAdapter } from './adapter.ts';
 
-const EMOTIONS: Record<string, Emotion> = { anger: 'angry', disgust: 'disgusted', fear: 'fearful', joy: 'happy', neutral: 'neutral', sadness: 'sad', surprise: 'surprised' };
+const EMOTIONS: Record<string, Emotion> = {
+  anger: 'angry',
+  disgust: 'disgusted',
+  fear: 'fearful',
+  joy: 'happy',
+  neutral: 'neutral',
+  sadness: 'sad',
+  surprise: 'surprised',
+};
 const SENTIMENTS = new Set(['positive', 'neutral', 'negative']);
 const SPLITS = [
   { split: 'train', csv: 'train_sent_emo.csv', folders: ['train_splits', 'train/train_splits'] },
@@ -25,7 +33,10 @@ const REQUIRED = ['Utterance', 'Speaker', 'Emotion', 'Sentiment', 'Dialogue_ID',
 const MeldConfig = z
   .object({
     /** Which of the three CSVs to read. Default all three. */
-    splits: z.array(z.enum(['train', 'validation', 'test'])).min(1).default(['train', 'validation', 'test']),
+    splits: z
+      .array(z.enum(['train', 'validation', 'test']))
+      .min(1)
+      .default(['train', 'validation', 'test']),
   })
   .strict();
 export type MeldConfig = z.infer<typeof MeldConfig>;
@@ -71,12 +82,20 @@ export const meld: CorpusAdapter<MeldConfig> = {
         const dialogue = v.Dialogue_ID?.trim();
         const utterance = v.Utterance_ID?.trim();
         if (!/^\d+$/.test(dialogue ?? '') || !/^\d+$/.test(utterance ?? '')) {
-          rejects.push({ uri: csv, reason: 'bad-manifest-row', detail: `${where}: Dialogue_ID ${JSON.stringify(dialogue)} / Utterance_ID ${JSON.stringify(utterance)} are not numbers` });
+          rejects.push({
+            uri: csv,
+            reason: 'bad-manifest-row',
+            detail: `${where}: Dialogue_ID ${JSON.stringify(dialogue)} / Utterance_ID ${JSON.stringify(utterance)} are not numbers`,
+          });
           continue;
         }
         const file = `dia${dialogue}_utt${utterance}.mp4`;
         if (!emotion || !SENTIMENTS.has(sentiment)) {
-          rejects.push({ uri: csv, reason: 'bad-manifest-row', detail: `${where} (${file}): emotion ${JSON.stringify(v.Emotion)} / sentiment ${JSON.stringify(v.Sentiment)} are not MELD's` });
+          rejects.push({
+            uri: csv,
+            reason: 'bad-manifest-row',
+            detail: `${where} (${file}): emotion ${JSON.stringify(v.Emotion)} / sentiment ${JSON.stringify(v.Sentiment)} are not MELD's`,
+          });
           continue;
         }
         const uri = files.get(file);
@@ -96,7 +115,17 @@ export const meld: CorpusAdapter<MeldConfig> = {
             text: v.Utterance.trim(),
             textLanguage: 'en',
             sentiment: sentiment as 'positive' | 'neutral' | 'negative',
-            labelSource: { corpus: 'meld', label: v.Emotion.trim(), extra: { sentiment, dialogue: Number(dialogue), utterance: Number(utterance), ...(v.Season ? { season: v.Season.trim() } : {}), ...(v.Episode ? { episode: v.Episode.trim() } : {}) } },
+            labelSource: {
+              corpus: 'meld',
+              label: v.Emotion.trim(),
+              extra: {
+                sentiment,
+                dialogue: Number(dialogue),
+                utterance: Number(utterance),
+                ...(v.Season ? { season: v.Season.trim() } : {}),
+                ...(v.Episode ? { episode: v.Episode.trim() } : {}),
+              },
+            },
             officialSplit: split,
           },
         });
@@ -104,7 +133,8 @@ export const meld: CorpusAdapter<MeldConfig> = {
     }
     // Every file in the split folders is accounted for: a clip no CSV row names is a reject.
     for (const folder of folders) {
-      for (const uri of await filesUnder(root, folder)) if (!claimed.has(uri)) rejects.push({ uri, reason: 'not-in-annotations', detail: `${uri} is in no MELD CSV row` });
+      for (const uri of await filesUnder(root, folder))
+        if (!claimed.has(uri)) rejects.push({ uri, reason: 'not-in-annotations', detail: `${uri} is in no MELD CSV row` });
     }
     return { entries, rejects };
   },

@@ -14,8 +14,19 @@ import { parseCsv } from '../manifest.ts';
 import { filesUnder, rescale, type AdapterEntry, type AdapterReject, type CorpusAdapter } from './adapter.ts';
 
 const LABELS: Record<string, Emotion> = {
-  neutral: 'neutral', angry: 'angry', anger: 'angry', happy: 'happy', happiness: 'happy', sad: 'sad', sadness: 'sad',
-  worried: 'fearful', worry: 'fearful', fear: 'fearful', surprise: 'surprised', surprised: 'surprised', disgust: 'disgusted',
+  neutral: 'neutral',
+  angry: 'angry',
+  anger: 'angry',
+  happy: 'happy',
+  happiness: 'happy',
+  sad: 'sad',
+  sadness: 'sad',
+  worried: 'fearful',
+  worry: 'fearful',
+  fear: 'fearful',
+  surprise: 'surprised',
+  surprised: 'surprised',
+  disgust: 'disgusted',
 };
 const MEDIA = new Set(['mp4', 'avi', 'mkv', 'mov']);
 
@@ -56,7 +67,13 @@ export const mer: CorpusAdapter<MerConfig> = {
 
     // Test files first: a clip two files label stays in the held-out split, never in training.
     const priority = (split: string | undefined) => ['test', 'validation', 'train', undefined].indexOf(split as never);
-    const labelFiles = [...(config.labels ?? top.filter((f) => /label.*\.csv$/i.test(f)).sort().map((file) => ({ file, split: splitFromName(file) })))].sort((a, b) => priority(a.split) - priority(b.split) || (a.file < b.file ? -1 : 1));
+    const labelFiles = [
+      ...(config.labels ??
+        top
+          .filter((f) => /label.*\.csv$/i.test(f))
+          .sort()
+          .map((file) => ({ file, split: splitFromName(file) }))),
+    ].sort((a, b) => priority(a.split) - priority(b.split) || (a.file < b.file ? -1 : 1));
     const labelled = new Map<string, { fields: ManifestFields; where: string }>();
     for (const { file, split } of labelFiles) {
       for (const { line, values } of await csvRows(root, file, rejects)) {
@@ -70,7 +87,11 @@ export const mer: CorpusAdapter<MerConfig> = {
         const valenceText = String(values.valence ?? values.val ?? '').trim();
         const emotion = discrete ? LABELS[discrete.toLowerCase()] : undefined;
         if (discrete && !emotion) {
-          rejects.push({ uri: file, reason: 'bad-manifest-row', detail: `${where}: label ${JSON.stringify(discrete)} is not one of MER's (${Object.keys(LABELS).join(', ')})` });
+          rejects.push({
+            uri: file,
+            reason: 'bad-manifest-row',
+            detail: `${where}: label ${JSON.stringify(discrete)} is not one of MER's (${Object.keys(LABELS).join(', ')})`,
+          });
           continue;
         }
         const valence = valenceText === '' ? undefined : Number(valenceText);
@@ -109,7 +130,8 @@ export const mer: CorpusAdapter<MerConfig> = {
       }
     }
 
-    for (const [name, { where }] of labelled) if (!clips.has(name)) rejects.push({ uri: `${name}.mp4`, reason: 'missing', detail: `${where} names ${name}, which has no clip in ${folder}` });
+    for (const [name, { where }] of labelled)
+      if (!clips.has(name)) rejects.push({ uri: `${name}.mp4`, reason: 'missing', detail: `${where} names ${name}, which has no clip in ${folder}` });
     for (const [name, uri] of [...clips].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const text = texts.get(name);
       const fields = labelled.get(name)?.fields ?? {};

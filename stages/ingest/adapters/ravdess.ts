@@ -28,9 +28,15 @@ const FILE = /^Actor_(\d{2})\/(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\
 const RavdessConfig = z
   .object({
     /** Which modalities to take. Default [audio-video]: the multimodal files (video-only has no audio, audio-only no face). */
-    modalities: z.array(z.enum(['audio-video', 'video-only', 'audio-only'])).min(1).default(['audio-video']),
+    modalities: z
+      .array(z.enum(['audio-video', 'video-only', 'audio-only']))
+      .min(1)
+      .default(['audio-video']),
     /** Which vocal channels to take. Default [speech] (the sung files are another task). */
-    channels: z.array(z.enum(['speech', 'song'])).min(1).default(['speech']),
+    channels: z
+      .array(z.enum(['speech', 'song']))
+      .min(1)
+      .default(['speech']),
   })
   .strict();
 export type RavdessConfig = z.infer<typeof RavdessConfig>;
@@ -66,7 +72,11 @@ export const ravdess: CorpusAdapter<RavdessConfig> = {
       const kind = MODALITIES[modality as keyof typeof MODALITIES];
       const vocal = CHANNELS[channel as keyof typeof CHANNELS];
       if (!config.modalities.includes(kind) || !config.channels.includes(vocal)) {
-        rejects.push({ uri, reason: 'preset-excluded', detail: `${uri} is ${kind} ${vocal}; ingest.ravdess takes modalities [${config.modalities.join(', ')}], channels [${config.channels.join(', ')}]` });
+        rejects.push({
+          uri,
+          reason: 'preset-excluded',
+          detail: `${uri} is ${kind} ${vocal}; ingest.ravdess takes modalities [${config.modalities.join(', ')}], channels [${config.channels.join(', ')}]`,
+        });
         continue;
       }
       const { label, emotion } = EMOTIONS[emotionCode];
@@ -85,7 +95,14 @@ export const ravdess: CorpusAdapter<RavdessConfig> = {
             corpus: 'ravdess',
             label,
             code: emotionCode,
-            extra: { intensity: INTENSITY[intensity as keyof typeof INTENSITY], modality: kind, channel: vocal, statement: Number(statement), repetition: Number(repetition), gender: Number(actor) % 2 === 1 ? 'male' : 'female' },
+            extra: {
+              intensity: INTENSITY[intensity as keyof typeof INTENSITY],
+              modality: kind,
+              channel: vocal,
+              statement: Number(statement),
+              repetition: Number(repetition),
+              gender: Number(actor) % 2 === 1 ? 'male' : 'female',
+            },
           },
         },
       });

@@ -4,7 +4,17 @@ import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { buildDigest, cardMetadata, diffRuns, hubLicense, renderCard, renderReport, thumbnailKeys, type AuditInput, type PreviousRunState } from '../../../pipelines/audit/index.ts';
+import {
+  buildDigest,
+  cardMetadata,
+  diffRuns,
+  hubLicense,
+  renderCard,
+  renderReport,
+  thumbnailKeys,
+  type AuditInput,
+  type PreviousRunState,
+} from '../../../pipelines/audit/index.ts';
 import { loadThumbnails, THUMBNAIL_WIDTH } from '../../../pipelines/audit/thumbnails.ts';
 import { segmentDrop } from '../../../pipelines/drops.ts';
 import { emptyStageStats } from '../../../pipelines/stats.ts';
@@ -67,7 +77,11 @@ function segment(spec: SegmentSpec): Segment {
     description: { text: `The person in ${spec.name} looks ${spec.primary}.`, provenance: provenance('describe') },
     labels: { primary: spec.primary, openset: [spec.primary], sentiment: 'neutral', valence: 0.2, arousal: -0.1, provenance: provenance('labels') },
     qa: [{ kind: 'mcq', question: 'Which emotion?', options: [spec.primary, 'sad'], answer: spec.primary, provenance: provenance('qa') }],
-    rationale: { steps: [`Step 1: the transcript says "${spec.transcript ?? ''}"`, `Step 2: predicted emotion is ${spec.primary}`], emotion: spec.primary, provenance: provenance('rationale') },
+    rationale: {
+      steps: [`Step 1: the transcript says "${spec.transcript ?? ''}"`, `Step 2: predicted emotion is ${spec.primary}`],
+      emotion: spec.primary,
+      provenance: provenance('rationale'),
+    },
     ...(spec.judge ? { judge: { score: spec.judge, reason: `rubric ${HOSTILE}`, provenance: provenance('judge') } } : {}),
   });
 }
@@ -123,7 +137,8 @@ function rowsOf(s: Segment, split: Split, tasks: readonly Task[] = ['description
 
 function stats(): AuditInput['stats'] {
   const table: AuditInput['stats'] = {};
-  const put = (stage: string, i: number, o: number, dropped: Record<string, number> = {}) => (table[stage] = { ...emptyStageStats(), in: i, out: o, dropped, wallMs: 1234.5 });
+  const put = (stage: string, i: number, o: number, dropped: Record<string, number> = {}) =>
+    (table[stage] = { ...emptyStageStats(), in: i, out: o, dropped, wallMs: 1234.5 });
   put('ingest', 6, 5, { 'empty-file': 1 });
   put('labels', 5, 5);
   put('filter', 5, 3, { 'too-long': 1, 'description-too-short': 1 });
@@ -134,11 +149,41 @@ function stats(): AuditInput['stats'] {
 /** Three kept segments (happy, happy, sad), two dropped by the filter after labels (angry, happy), one source rejected by ingest. */
 function run(overrides: Partial<AuditInput> = {}): AuditInput {
   const kept = [
-    segment({ name: 'clip-a', primary: 'happy', speaker: 'spk1', licence: 'CC BY 4.0', frame: 'media/aa/frame-a.jpg', judge: 8, agreement: { reference: 'happy', visual: 'happy', acoustic: 'sad', lexical: 'happy', tag: 'video-aligned' } }),
-    segment({ name: HOSTILE, primary: 'happy', transcript: HOSTILE, speaker: HOSTILE, licence: 'CC BY 4.0', agreement: { reference: 'happy', visual: 'happy', acoustic: null, lexical: 'sad', tag: 'video-aligned' } }),
-    segment({ name: 'clip-c', primary: 'sad', end: 4.5, speaker: 'spk3', licence: 'cc-by-4.0', judge: 10, agreement: { reference: 'sad', visual: 'sad', acoustic: 'sad', lexical: 'sad', tag: 'consistent' } }),
+    segment({
+      name: 'clip-a',
+      primary: 'happy',
+      speaker: 'spk1',
+      licence: 'CC BY 4.0',
+      frame: 'media/aa/frame-a.jpg',
+      judge: 8,
+      agreement: { reference: 'happy', visual: 'happy', acoustic: 'sad', lexical: 'happy', tag: 'video-aligned' },
+    }),
+    segment({
+      name: HOSTILE,
+      primary: 'happy',
+      transcript: HOSTILE,
+      speaker: HOSTILE,
+      licence: 'CC BY 4.0',
+      agreement: { reference: 'happy', visual: 'happy', acoustic: null, lexical: 'sad', tag: 'video-aligned' },
+    }),
+    segment({
+      name: 'clip-c',
+      primary: 'sad',
+      end: 4.5,
+      speaker: 'spk3',
+      licence: 'cc-by-4.0',
+      judge: 10,
+      agreement: { reference: 'sad', visual: 'sad', acoustic: 'sad', lexical: 'sad', tag: 'consistent' },
+    }),
   ];
-  const droppedAngry = segment({ name: 'clip-d', primary: 'angry', end: 9, transcript: `angry ${HOSTILE}`, frame: 'media/dd/frame-d.jpg', agreement: { tag: 'ambiguous' } });
+  const droppedAngry = segment({
+    name: 'clip-d',
+    primary: 'angry',
+    end: 9,
+    transcript: `angry ${HOSTILE}`,
+    frame: 'media/dd/frame-d.jpg',
+    agreement: { tag: 'ambiguous' },
+  });
   const droppedHappy = segment({ name: 'clip-e', primary: 'happy', end: 2, judge: 3 });
   const drops: Drop[] = [
     { id: hex('empty'), clipId: null, uri: 'empty.mp4', stage: 'ingest', reason: 'empty-file', detail: 'the file is empty' },
@@ -152,7 +197,9 @@ function run(overrides: Partial<AuditInput> = {}): AuditInput {
     configFingerprint: hex('config'),
     stages: ['ingest', 'labels', 'filter', 'write'].map((name, i) => ({ name, version: 1, fingerprint: hex(`${name}${i}`) })),
     stats: stats(),
-    teacherUsage: { labels: { gpt: { calls: 7, cacheHits: 2, retries: 1, invalidRetries: 0, answers: 5, failures: 0, inputTokens: 1200, outputTokens: 300, usd: 0.0123 } } },
+    teacherUsage: {
+      labels: { gpt: { calls: 7, cacheHits: 2, retries: 1, invalidRetries: 0, answers: 5, failures: 0, inputTokens: 1200, outputTokens: 300, usd: 0.0123 } },
+    },
     sourcesSeen: 6,
     segments: kept,
     rows,
@@ -168,7 +215,47 @@ function run(overrides: Partial<AuditInput> = {}): AuditInput {
   };
 }
 
-const ALLOWED_TAGS = new Set(['html', 'head', 'meta', 'title', 'style', 'body', 'header', 'main', 'nav', 'section', 'h1', 'h2', 'h3', 'h4', 'div', 'p', 'a', 'b', 'span', 'code', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'ul', 'ol', 'li', 'dl', 'dt', 'dd', 'article', 'img', 'br', 'svg', 'rect', 'text', 'line']);
+const ALLOWED_TAGS = new Set([
+  'html',
+  'head',
+  'meta',
+  'title',
+  'style',
+  'body',
+  'header',
+  'main',
+  'nav',
+  'section',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'div',
+  'p',
+  'a',
+  'b',
+  'span',
+  'code',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+  'ul',
+  'ol',
+  'li',
+  'dl',
+  'dt',
+  'dd',
+  'article',
+  'img',
+  'br',
+  'svg',
+  'rect',
+  'text',
+  'line',
+]);
 
 describe('report.html', () => {
   it('keeps hostile clip text as text: no script, no event handler, only the tags the report writes', () => {
@@ -195,7 +282,10 @@ describe('report.html', () => {
   it('gives the same bytes for the same run, whatever the order records arrive in, and reads no clock', () => {
     const input = run();
     const a = renderReport(buildDigest(input), new Map());
-    const b = renderReport(buildDigest({ ...input, segments: [...input.segments].reverse(), rows: [...input.rows].reverse(), drops: [...input.drops].reverse() }), new Map());
+    const b = renderReport(
+      buildDigest({ ...input, segments: [...input.segments].reverse(), rows: [...input.rows].reverse(), drops: [...input.drops].reverse() }),
+      new Map(),
+    );
     expect(b).toBe(a);
     expect(a).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:/);
     expect(renderCard(buildDigest(input))).toBe(renderCard(buildDigest({ ...input, segments: [...input.segments].reverse() })));
@@ -262,11 +352,20 @@ describe('report.html', () => {
       rows: [
         // a: same rows, was sad (label shift), was in test (split move); c: one row fewer before; gone: removed
         ...rowsOf(a, 'train').map((r) => ({ id: r.id, segmentId: r.segment_id, name: r.name, primary: 'sad', split: 'test' })),
-        ...rowsOf(c, 'test', ['description', 'mcq']).map((r) => ({ id: r.id, segmentId: r.segment_id, name: r.name, primary: r.primary_emotion, split: r.split })),
+        ...rowsOf(c, 'test', ['description', 'mcq']).map((r) => ({
+          id: r.id,
+          segmentId: r.segment_id,
+          name: r.name,
+          primary: r.primary_emotion,
+          split: r.split,
+        })),
         { id: hex('old row'), segmentId: hex('gone'), name: 'gone-clip', primary: 'angry', split: 'train' },
       ],
     };
-    const changes = diffRuns(previous, input.rows.map((r) => ({ id: r.id, segmentId: r.segment_id, name: r.name, primary: r.primary_emotion, split: r.split })));
+    const changes = diffRuns(
+      previous,
+      input.rows.map((r) => ({ id: r.id, segmentId: r.segment_id, name: r.name, primary: r.primary_emotion, split: r.split })),
+    );
     expect(changes.rowsAdded).toBe(3); // b's two rows, c's rationale row
     expect(changes.rowsRemoved).toBe(1);
     expect(changes.rowsKept).toBe(4);
@@ -283,7 +382,9 @@ describe('report.html', () => {
 
   it('embeds keyframes from the store as small JPEG thumbnails', async () => {
     const store = new LocalStore(await tempDir());
-    const frame = await sharp({ create: { width: 640, height: 360, channels: 3, background: { r: 200, g: 40, b: 40 } } }).jpeg().toBuffer();
+    const frame = await sharp({ create: { width: 640, height: 360, channels: 3, background: { r: 200, g: 40, b: 40 } } })
+      .jpeg()
+      .toBuffer();
     await store.put('media/aa/frame-a.jpg', frame);
     const digest = buildDigest(run());
     expect(thumbnailKeys(digest)).toEqual(['media/aa/frame-a.jpg', 'media/dd/frame-d.jpg']);
@@ -325,7 +426,13 @@ describe('dataset card', () => {
       { name: 'test', num_bytes: 1100, num_examples: 3 },
     ]);
     expect(meta.dataset_info.features.map((f: { name: string }) => f.name)).toEqual(COLUMNS.map((c) => c.name));
-    expect(meta.dataset_info.features.find((f: { name: string }) => f.name === 'conversations')).toEqual({ name: 'conversations', list: [{ name: 'from', dtype: 'string' }, { name: 'value', dtype: 'string' }] });
+    expect(meta.dataset_info.features.find((f: { name: string }) => f.name === 'conversations')).toEqual({
+      name: 'conversations',
+      list: [
+        { name: 'from', dtype: 'string' },
+        { name: 'value', dtype: 'string' },
+      ],
+    });
     expect(meta.dataset_info.features.find((f: { name: string }) => f.name === 'openset')).toEqual({ name: 'openset', sequence: 'string' });
     // Media columns are typed the way `datasets` writes Video, Audio and lists of Image in a card.
     const featureOf = (name: string) => meta.dataset_info.features.find((f: { name: string }) => f.name === name);
@@ -356,7 +463,12 @@ describe('dataset card', () => {
     expect(hubLicense('my own terms')).toBeUndefined();
     const base = run();
     const withLicences = (licences: (string | undefined)[]) =>
-      cardMetadata(buildDigest({ ...base, segments: base.segments.map((s, i) => ({ ...s, clip: { ...s.clip, manifest: { ...s.clip.manifest, licence: licences[i] } } })) }));
+      cardMetadata(
+        buildDigest({
+          ...base,
+          segments: base.segments.map((s, i) => ({ ...s, clip: { ...s.clip, manifest: { ...s.clip.manifest, licence: licences[i] } } })),
+        }),
+      );
     expect(withLicences(['CC BY 4.0', 'cc-by-4.0', 'CC-BY-4.0']).license).toBe('cc-by-4.0');
     expect(withLicences(['CC BY 4.0', 'MIT', 'MIT']).license).toEqual(['cc-by-4.0', 'mit']);
     expect(withLicences([undefined, undefined, undefined]).license).toBe('other');

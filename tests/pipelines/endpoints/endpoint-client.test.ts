@@ -36,11 +36,29 @@ beforeEach(() => {
 });
 
 function config(overrides: Partial<EndpointConfigInput> = {}): EndpointConfigInput {
-  return { baseURL: server.baseURL, apiKeyEnv: KEY_ENV, model: 'test-model', timeoutMs: 5000, maxRetries: 3, initialBackoffMs: 20, maxBackoffMs: 5000, ...overrides };
+  return {
+    baseURL: server.baseURL,
+    apiKeyEnv: KEY_ENV,
+    model: 'test-model',
+    timeoutMs: 5000,
+    maxRetries: 3,
+    initialBackoffMs: 20,
+    maxBackoffMs: 5000,
+    ...overrides,
+  };
 }
 
-function client(overrides: Partial<EndpointConfigInput> = {}, options: { key?: string; store?: LocalStore; signal?: AbortSignal; log?: pino.Logger } = {}): EndpointClient {
-  return new EndpointClient({ config: config(overrides), env: { [KEY_ENV]: options.key ?? server.apiKey }, store: options.store, signal: options.signal, log: options.log });
+function client(
+  overrides: Partial<EndpointConfigInput> = {},
+  options: { key?: string; store?: LocalStore; signal?: AbortSignal; log?: pino.Logger } = {},
+): EndpointClient {
+  return new EndpointClient({
+    config: config(overrides),
+    env: { [KEY_ENV]: options.key ?? server.apiKey },
+    store: options.store,
+    signal: options.signal,
+    log: options.log,
+  });
 }
 
 const ask = (c: EndpointClient, text = 'hello', signal?: AbortSignal) => c.chat({ messages: [{ role: 'user', content: text }] }, { signal });
@@ -87,7 +105,16 @@ describe('endpoint config', () => {
     expect(serverRetryDelayMs(new Headers({ 'retry-after': '2' }))).toBe(2000);
     expect(serverRetryDelayMs(new Headers({ 'retry-after': 'Wed, 01 Jan 2025 00:00:03 GMT' }), now)).toBe(3000);
     expect(serverRetryDelayMs(new Headers({ 'retry-after-ms': '250', 'retry-after': '9' }))).toBe(250);
-    expect(serverRetryDelayMs(new Headers({ 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '1m2.5s', 'x-ratelimit-remaining-tokens': '900', 'x-ratelimit-reset-tokens': '9m' }))).toBe(62_500);
+    expect(
+      serverRetryDelayMs(
+        new Headers({
+          'x-ratelimit-remaining-requests': '0',
+          'x-ratelimit-reset-requests': '1m2.5s',
+          'x-ratelimit-remaining-tokens': '900',
+          'x-ratelimit-reset-tokens': '9m',
+        }),
+      ),
+    ).toBe(62_500);
     expect(serverRetryDelayMs(new Headers({ 'content-type': 'application/json' }))).toBeUndefined();
     expect(parseDuration('20ms')).toBe(20);
     expect(parseDuration('soon')).toBeUndefined();
@@ -117,7 +144,9 @@ describe('endpoint retries', () => {
     server.failNext(faults.status(429, { headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '400ms' } }), 1, CHAT);
     await ask(client({ initialBackoffMs: 0 }));
     const [a, b, c] = server.requestsTo(CHAT);
-    console.info(`retry-after-ms 300 → ${(b.receivedAt - a.receivedAt).toFixed(0)} ms; x-ratelimit-reset-requests 400ms → ${(c.receivedAt - b.receivedAt).toFixed(0)} ms`);
+    console.info(
+      `retry-after-ms 300 → ${(b.receivedAt - a.receivedAt).toFixed(0)} ms; x-ratelimit-reset-requests 400ms → ${(c.receivedAt - b.receivedAt).toFixed(0)} ms`,
+    );
     expect(b.receivedAt - a.receivedAt).toBeGreaterThanOrEqual(290);
     expect(c.receivedAt - b.receivedAt).toBeGreaterThanOrEqual(390);
   });
@@ -136,7 +165,9 @@ describe('endpoint retries', () => {
     const c = client({ maxRetries: 2 });
     const error = (await ask(c).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(RetryableError);
-    expect(error.message).toMatch(/chat\.completions with model 'test-model' at http:\/\/127\.0\.0\.1:\d+\/v1: 500 \(upstream exploded\); gave up after 3 attempt\(s\) \(endpoint\.maxRetries is 2\)/);
+    expect(error.message).toMatch(
+      /chat\.completions with model 'test-model' at http:\/\/127\.0\.0\.1:\d+\/v1: 500 \(upstream exploded\); gave up after 3 attempt\(s\) \(endpoint\.maxRetries is 2\)/,
+    );
     expect(server.requestsTo(CHAT)).toHaveLength(3);
     expect(c.stats()).toMatchObject({ calls: 3, retries: 2, failures: 1 });
   });
@@ -193,7 +224,12 @@ describe('endpoint limits and abort', () => {
     const controller = new AbortController();
     const c = client({ limits: { concurrency: 1 } }, { signal: controller.signal });
     const started = performance.now();
-    const calls = Array.from({ length: 5 }, (_, i) => ask(c, `q${i}`).then(() => 'done', (e: Error) => e.message));
+    const calls = Array.from({ length: 5 }, (_, i) =>
+      ask(c, `q${i}`).then(
+        () => 'done',
+        (e: Error) => e.message,
+      ),
+    );
     setTimeout(() => controller.abort(new Error('run cancelled')), 100);
     expect(await Promise.all(calls)).toEqual(Array(5).fill('run cancelled'));
     // Unaborted, five 400 ms calls one at a time would take 2 s.
@@ -250,7 +286,9 @@ describe('endpoint limits and abort', () => {
     // (k - 9) × 100 ms after the start.
     const early = released.filter((t, k) => k >= 10 && t < (k - 9) * 100 - 5);
     const burst = released.filter((t) => t < 50).length;
-    console.info(`600 rpm, 25 calls at once → burst of ${burst}, then one per ${((released[24] - released[10]) / 14).toFixed(0)} ms, last released at ${released[24].toFixed(0)} ms`);
+    console.info(
+      `600 rpm, 25 calls at once → burst of ${burst}, then one per ${((released[24] - released[10]) / 14).toFixed(0)} ms, last released at ${released[24].toFixed(0)} ms`,
+    );
     expect(burst).toBe(10);
     expect(early).toEqual([]);
     expect(released[24]).toBeGreaterThanOrEqual(1495);

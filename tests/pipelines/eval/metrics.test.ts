@@ -40,7 +40,12 @@ describe('emotion wheel grouping', () => {
     // Neutral target (empty set): no precision or recall; the sentiment still counts.
     expect(scoreOvLabels([], 'neutral', 'neutral').scores).toEqual({ precision: null, recall: null, sentiment: 1 });
     // F of the means: rows (1, 0.5), (0.5, 1), (0, 0) → P = 0.5, R = 0.5, F = 0.5.
-    const rows = [{ precision: 1, recall: 0.5 }, { precision: 0.5, recall: 1 }, { precision: 0, recall: 0 }, { precision: null, recall: null }];
+    const rows = [
+      { precision: 1, recall: 0.5 },
+      { precision: 0.5, recall: 1 },
+      { precision: 0, recall: 0 },
+      { precision: null, recall: null },
+    ];
     expect(TASK_METRICS.ov_labels.f_score(rows)).toBeCloseTo(0.5, 12);
     expect(sentimentOfSet(new Set(['happy', 'sad', 'mad']))).toBe('negative');
     expect(sentimentOfSet(new Set(['surprised']))).toBe('neutral');
@@ -48,7 +53,8 @@ describe('emotion wheel grouping', () => {
 });
 
 describe('mcq', () => {
-  const question = 'The subtitle of this video is: <Subtitle>x</Subtitle>. Which emotion does the speaker in this clip most likely feel? Choose one of: sad, happy, angry, neutral.';
+  const question =
+    'The subtitle of this video is: <Subtitle>x</Subtitle>. Which emotion does the speaker in this clip most likely feel? Choose one of: sad, happy, angry, neutral.';
   it('finds the options and the one the answer names', () => {
     expect(mcqOptions(question)).toEqual(['sad', 'happy', 'angry', 'neutral']);
     expect(chosenOption('Happy.', ['sad', 'happy', 'angry', 'neutral'])).toBe('happy');
@@ -68,16 +74,57 @@ describe('rationale (MME-Emotion)', () => {
   });
 
   const row = {
-    id: 'a'.repeat(64), segment_id: 'b'.repeat(64), clip_id: 'c'.repeat(64), start: 0, end: 3, transcript: 'all is lost and i am so tired', language: 'en',
-    primary_emotion: 'sad', openset: ['sad'], sentiment: 'negative', valence: -0.6, arousal: -0.4, teacher: 'rules', model: 'rules-v3', template: 'rationale.rules@1',
-    cues: JSON.stringify({ acoustic: { duration: 3, f0MeanHz: 92, f0SdHz: 4, f0MinHz: 83, f0MaxHz: 97, f0SlopeHzPerS: -2, voicedRatio: 0.6, rmsDb: -31, rmsSdDb: 3, loudnessLufs: -30, pauseRatio: 0.3, speechRate: 2.1, speechRateSource: 'transcript' } }),
+    id: 'a'.repeat(64),
+    segment_id: 'b'.repeat(64),
+    clip_id: 'c'.repeat(64),
+    start: 0,
+    end: 3,
+    transcript: 'all is lost and i am so tired',
+    language: 'en',
+    primary_emotion: 'sad',
+    openset: ['sad'],
+    sentiment: 'negative',
+    valence: -0.6,
+    arousal: -0.4,
+    teacher: 'rules',
+    model: 'rules-v3',
+    template: 'rationale.rules@1',
+    cues: JSON.stringify({
+      acoustic: {
+        duration: 3,
+        f0MeanHz: 92,
+        f0SdHz: 4,
+        f0MinHz: 83,
+        f0MaxHz: 97,
+        f0SlopeHzPerS: -2,
+        voicedRatio: 0.6,
+        rmsDb: -31,
+        rmsSdDb: 3,
+        loudnessLufs: -30,
+        pauseRatio: 0.3,
+        speechRate: 2.1,
+        speechRateSource: 'transcript',
+      },
+    }),
   };
 
   it('the rules judge checks the verdict against the label and each other step against the record', () => {
-    const steps = ['Step 1: The mean pitch is 92 Hz, low for adult speech.', 'Step 2: The mean pitch is 250 Hz.', 'Step 3: The speaker says "all is lost".', 'Step 4: predicted emotion is sad'];
+    const steps = [
+      'Step 1: The mean pitch is 92 Hz, low for adult speech.',
+      'Step 2: The mean pitch is 250 Hz.',
+      'Step 3: The speaker says "all is lost".',
+      'Step 4: predicted emotion is sad',
+    ];
     const verdict = rulesEvalJudgement(segmentOfRow(row), { task: 'rationale', question: 'q', answer: steps.join('\n'), reference: '', steps, label: 'sad' });
     expect(verdict.steps).toEqual([1, 0, 1, 1]);
-    const wrong = rulesEvalJudgement(segmentOfRow(row), { task: 'rationale', question: 'q', answer: '', reference: '', steps: ['Step 1: The mean pitch is 92 Hz.', 'Step 2: predicted emotion is happy'], label: 'sad' });
+    const wrong = rulesEvalJudgement(segmentOfRow(row), {
+      task: 'rationale',
+      question: 'q',
+      answer: '',
+      reference: '',
+      steps: ['Step 1: The mean pitch is 92 Hz.', 'Step 2: predicted emotion is happy'],
+      label: 'sad',
+    });
     expect(wrong.steps).toEqual([1, 0]);
     expect(wrong.reason).toMatch(/does not conclude sad/);
   });
@@ -149,14 +196,28 @@ describe('--tasks', () => {
     expect(parseTasks('ov_labels, mcq')).toEqual(['mcq', 'ov_labels']);
     expect(parseTasks(undefined)).toBeUndefined();
     expect(() => parseTasks('mcq,attribute_qa')).toThrow(EvalOptionError);
-    expect(() => parseTasks('mcq,attribute_qa')).toThrow('--tasks takes a comma list of mcq, ov_labels, rationale, description, open_qa; ["attribute_qa"] is not scored by eval');
+    expect(() => parseTasks('mcq,attribute_qa')).toThrow(
+      '--tasks takes a comma list of mcq, ov_labels, rationale, description, open_qa; ["attribute_qa"] is not scored by eval',
+    );
   });
 });
 
 describe('summaries', () => {
   it('per task and label: values, intervals and n of the rows that define each metric', async () => {
     const { summarise } = await import('../../../pipelines/eval/evaluate.ts');
-    const row = (id: string, label: string, scores: object) => ({ id, segment_id: id, task: 'ov_labels' as const, label, question: '', target: '', answer: '', score: null, scores: JSON.stringify(scores), judge_reason: null, judge: null });
+    const row = (id: string, label: string, scores: object) => ({
+      id,
+      segment_id: id,
+      task: 'ov_labels' as const,
+      label,
+      question: '',
+      target: '',
+      answer: '',
+      score: null,
+      scores: JSON.stringify(scores),
+      judge_reason: null,
+      judge: null,
+    });
     const tasks = summarise(
       [
         row('1', 'happy', { precision: 1, recall: 0.5, sentiment: 1 }),

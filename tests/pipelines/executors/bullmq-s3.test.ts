@@ -47,7 +47,20 @@ describe('bullmq workers with an s3:// input', () => {
         expect(output).toContain('waiting for partitions');
         // Machine A: the coordinator, with another mirror folder.
         process.env.EMOFORGE_S3_CACHE = join(work, 'machine-a');
-        const run = await cli(['run', config, '--executor', 'bullmq', '--redis', redis.url, '--input', `s3://${BUCKET}/clips`, '--store', `s3://${BUCKET}/cache`, '--out', join(work, 'out')]);
+        const run = await cli([
+          'run',
+          config,
+          '--executor',
+          'bullmq',
+          '--redis',
+          redis.url,
+          '--input',
+          `s3://${BUCKET}/clips`,
+          '--store',
+          `s3://${BUCKET}/cache`,
+          '--out',
+          join(work, 'out'),
+        ]);
         expect(run.code, run.stderr + run.stdout + output).toBe(0);
         expect(run.stdout).toMatch(/→ 3 segments/);
         expect(output).toMatch(/done partition/);

@@ -40,7 +40,9 @@ describe('bullmq executor', () => {
     const store = join(work, 'store');
     const out = join(work, 'out');
     // A short lease, so the killed worker's job is taken over within seconds.
-    const workers = [0, 1, 2].map(() => spawnCli(['worker', '--redis', redis.url, '--concurrency', '1', '--lock-duration', '4000', '--stalled-interval', '2000']));
+    const workers = [0, 1, 2].map(() =>
+      spawnCli(['worker', '--redis', redis.url, '--concurrency', '1', '--lock-duration', '4000', '--stalled-interval', '2000']),
+    );
     const outputs = workers.map(() => '');
     const exits = workers.map((w) => new Promise<number | null>((resolve) => w.on('exit', (code, signal) => resolve(signal === 'SIGKILL' ? -9 : code))));
     workers.forEach((w, i) => w.stdout!.on('data', (chunk: Buffer) => (outputs[i] += chunk.toString())));
@@ -60,7 +62,8 @@ describe('bullmq executor', () => {
       expect(await storeKeys(store, 'partitions')).toEqual(allPartitions);
 
       // Every row exactly once, and the rows of the single run.
-      const ids = async (dir: string) => (await Promise.all((await readdir(join(dir, 'shards'))).map((f) => readRowsHyparquet(join(dir, 'shards', f))))).flat().map((r) => String(r.id));
+      const ids = async (dir: string) =>
+        (await Promise.all((await readdir(join(dir, 'shards'))).map((f) => readRowsHyparquet(join(dir, 'shards', f))))).flat().map((r) => String(r.id));
       const rowIds = await ids(out);
       expect(new Set(rowIds).size).toBe(rowIds.length);
       expect(rowIds.sort()).toEqual((await ids(join(work, 'single-out'))).sort());
@@ -105,8 +108,13 @@ describe('bullmq executor', () => {
     const server = await OpenAICompatibleServer.start();
     const store = new LocalStore(await tempDir());
     const client = (env: Record<string, string>) =>
-      new EndpointClient({ config: { baseURL: server.baseURL, apiKeyEnv: 'FLEET_TEST_KEY', model: 'fleet-test', limits: { requestsPerMinute: 600, concurrency: 32 } }, env: { FLEET_TEST_KEY: server.apiKey, ...env }, store });
-    const ask = (c: EndpointClient, tag: string, n: number) => Array.from({ length: n }, (_, i) => c.chat({ messages: [{ role: 'user', content: `${tag} ${i}` }], max_tokens: 4 }));
+      new EndpointClient({
+        config: { baseURL: server.baseURL, apiKeyEnv: 'FLEET_TEST_KEY', model: 'fleet-test', limits: { requestsPerMinute: 600, concurrency: 32 } },
+        env: { FLEET_TEST_KEY: server.apiKey, ...env },
+        store,
+      });
+    const ask = (c: EndpointClient, tag: string, n: number) =>
+      Array.from({ length: n }, (_, i) => c.chat({ messages: [{ role: 'user', content: `${tag} ${i}` }], max_tokens: 4 }));
     try {
       // Two "workers" at ~10 requests/s with a burst of 10: 30 requests each take ~2 s on their own buckets...
       let started = performance.now();

@@ -36,7 +36,10 @@ describe('--worker i/N', () => {
     let processed = 0;
     for (const [i, w] of workers.entries()) {
       expect(w.code, w.stderr).toBe(0);
-      const m = /--worker (\d)\/3: (\d+) partitions processed here, (\d+) already stored, (\d+) waited for from other workers, (\d+) left to them; nothing was published/.exec(w.stdout);
+      const m =
+        /--worker (\d)\/3: (\d+) partitions processed here, (\d+) already stored, (\d+) waited for from other workers, (\d+) left to them; nothing was published/.exec(
+          w.stdout,
+        );
       expect(m, w.stdout).not.toBeNull();
       expect(Number(m![1])).toBe(i);
       processed += Number(m![2]);
@@ -47,11 +50,18 @@ describe('--worker i/N', () => {
     // Every partition of both phases was processed exactly once across the workers, and stored.
     expect(processed).toBe(allPartitions.length);
     expect(await storeKeys(store, 'partitions')).toEqual(allPartitions);
-    expect(await stat(join(out, 'manifest.json')).then(() => true, () => false)).toBe(false);
+    expect(
+      await stat(join(out, 'manifest.json')).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
 
     const finalize = await cli(['finalize', file, '--input', input, '--out', out, '--store', store]);
     expect(finalize.code, finalize.stderr).toBe(0);
-    expect(finalize.stdout).toMatch(new RegExp(`cache: ${allPartitions.length}/${allPartitions.length} partitions reused; no media work, no ASR, no generation`));
+    expect(finalize.stdout).toMatch(
+      new RegExp(`cache: ${allPartitions.length}/${allPartitions.length} partitions reused; no media work, no ASR, no generation`),
+    );
     expect(await shardHashes(out)).toEqual(expected);
   }, 300_000);
 });

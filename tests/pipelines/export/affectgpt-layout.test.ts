@@ -59,8 +59,12 @@ describe('affectgpt layout', () => {
       if (s !== 'gone') await writeFile(join(out, 'media/video', `${s}.mp4`), `video ${s}`);
       await writeFile(join(out, 'media/audio', `${s}.wav`), `audio ${s}`);
       // Two crops of different sizes and one colour each: the stack resizes both and stores B, G, R.
-      await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 255, g: 0, b: 10 } } }).png().toFile(join(out, 'media/faces', `${s}-0.png`));
-      await sharp({ create: { width: 100, height: 80, channels: 3, background: { r: 0, g: 200, b: 30 } } }).png().toFile(join(out, 'media/faces', `${s}-1.png`));
+      await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 255, g: 0, b: 10 } } })
+        .png()
+        .toFile(join(out, 'media/faces', `${s}-0.png`));
+      await sharp({ create: { width: 100, height: 80, channels: 3, background: { r: 0, g: 200, b: 30 } } })
+        .png()
+        .toFile(join(out, 'media/faces', `${s}-1.png`));
     }
     const rows = [
       row('en', 'description'),

@@ -34,7 +34,7 @@ const TRICKY_TEXT = [
 ];
 
 function sampleRow(i: number): Sample {
-  const hex = (seed: number) => (seed.toString(16).padStart(8, '0')).repeat(8);
+  const hex = (seed: number) => seed.toString(16).padStart(8, '0').repeat(8);
   const turns = 2 + (i % 3);
   return {
     id: hex(i),
@@ -117,7 +117,7 @@ describe('writeShards', () => {
     for (const shard of shards.slice(0, -1)) expect(shard.bytes).toBeGreaterThanOrEqual(targetBytes);
   });
 
-  it('reports each shard\'s real size and sha256', async () => {
+  it("reports each shard's real size and sha256", async () => {
     for (const shard of shards) {
       const info = await parquetInfo(join(dir, shard.file));
       expect(info.bytes).toBe(shard.bytes);
@@ -185,7 +185,13 @@ describe('writeShards', () => {
     expect(table.numRows).toBe(shards[0].rows);
     expect(String(table.schema.fields.find((f) => f.name === 'conversations')!.type)).toMatch(/^List<Struct<\{from:.*Utf8.*value:.*Utf8/);
     expect(table.schema.metadata.get('huggingface')).toContain('"conversations"');
-    expect(table.getChild('conversations')!.get(0)!.toArray().map((t: { toJSON(): unknown }) => t.toJSON())).toEqual(ROWS[0].conversations);
+    expect(
+      table
+        .getChild('conversations')!
+        .get(0)!
+        .toArray()
+        .map((t: { toJSON(): unknown }) => t.toJSON()),
+    ).toEqual(ROWS[0].conversations);
   });
 
   it('gives byte-identical shards when the same rows are written again', async () => {
@@ -218,7 +224,9 @@ describe('writeShards edge cases', () => {
       yield* ROWS.slice(0, 400);
       throw new Error('source broke');
     }
-    await expect(writeShards({ dir, prefix: 'train', columns: SAMPLE_COLUMNS, rows: failing(), targetBytes: 16 * 1024, rowGroupRows: 50 })).rejects.toThrow('source broke');
+    await expect(writeShards({ dir, prefix: 'train', columns: SAMPLE_COLUMNS, rows: failing(), targetBytes: 16 * 1024, rowGroupRows: 50 })).rejects.toThrow(
+      'source broke',
+    );
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -226,17 +234,19 @@ describe('writeShards edge cases', () => {
     const bad = { ...ROWS[1], conversations: [{ from: 'human', value: 42 }] };
     const run = writeShards({ dir: join(root, 'bad'), prefix: 'train', columns: SAMPLE_COLUMNS, rows: [ROWS[0], bad] });
     await expect(run).rejects.toBeInstanceOf(ParquetRowError);
-    await expect(writeShards({ dir: join(root, 'bad'), prefix: 'train', columns: SAMPLE_COLUMNS, rows: [ROWS[0], bad] }))
-      .rejects.toThrow('row 1, column "conversations" (list<turn>) element 0 field "value" is number 42, expected a string');
+    await expect(writeShards({ dir: join(root, 'bad'), prefix: 'train', columns: SAMPLE_COLUMNS, rows: [ROWS[0], bad] })).rejects.toThrow(
+      'row 1, column "conversations" (list<turn>) element 0 field "value" is number 42, expected a string',
+    );
     const surrogate = { ...ROWS[0], transcript: 'broken \ud83d' };
-    await expect(writeShards({ dir: join(root, 'bad'), prefix: 'train', columns: SAMPLE_COLUMNS, rows: [surrogate] }))
-      .rejects.toThrow('lone UTF-16 surrogate');
+    await expect(writeShards({ dir: join(root, 'bad'), prefix: 'train', columns: SAMPLE_COLUMNS, rows: [surrogate] })).rejects.toThrow('lone UTF-16 surrogate');
     expect(await readdir(join(root, 'bad'))).toEqual([]);
   });
 
   it('names the bad option', async () => {
     await expect(writeShards({ dir: root, prefix: 'train/x', columns: SAMPLE_COLUMNS, rows: [] })).rejects.toThrow('prefix');
-    await expect(writeShards({ dir: root, prefix: 'train', columns: SAMPLE_COLUMNS, rows: [], targetBytes: 0 })).rejects.toThrow('targetBytes must be a positive integer, got 0');
+    await expect(writeShards({ dir: root, prefix: 'train', columns: SAMPLE_COLUMNS, rows: [], targetBytes: 0 })).rejects.toThrow(
+      'targetBytes must be a positive integer, got 0',
+    );
   });
 });
 

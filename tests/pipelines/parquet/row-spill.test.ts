@@ -14,7 +14,14 @@ interface Row {
 
 function rows(n: number, seed: number): Row[] {
   const random = mulberry32(seed);
-  return Array.from({ length: n }, (_, i) => ({ id: Math.floor(random() * 2 ** 52).toString(16).padStart(13, '0') + String(i), text: `row ${i} ${'x'.repeat(Math.floor(random() * 50))}`, score: i % 7 === 0 ? null : random() }));
+  return Array.from({ length: n }, (_, i) => ({
+    id:
+      Math.floor(random() * 2 ** 52)
+        .toString(16)
+        .padStart(13, '0') + String(i),
+    text: `row ${i} ${'x'.repeat(Math.floor(random() * 50))}`,
+    score: i % 7 === 0 ? null : random(),
+  }));
 }
 
 async function collect(spill: RowSpill<Row>, keep?: (row: Row) => boolean): Promise<Row[]> {

@@ -10,10 +10,15 @@ import { REPO, tempDir } from '../../helpers.ts';
 
 function racer(outDir: string, rounds: number, startAt: number): Promise<{ acquired: number; refused: number; violations: number }> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO, 'tests/support/lock-racer.ts'), outDir, String(rounds), String(startAt)], { cwd: REPO, timeout: 120_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${error.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!));
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(REPO, 'tests/support/lock-racer.ts'), outDir, String(rounds), String(startAt)],
+      { cwd: REPO, timeout: 120_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${error.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout.trim().split('\n').at(-1)!));
+      },
+    );
   });
 }
 

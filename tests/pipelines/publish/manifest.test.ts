@@ -74,7 +74,9 @@ describe('manifest.json read back', () => {
   it('names the file when it is not JSON', async () => {
     const dir = await tempDir('manifest-');
     await writeFile(join(dir, 'manifest.json'), '{"corpus": "demo", "shards": [');
-    await expect(readManifest(dir)).rejects.toThrow(new RegExp(`${join(dir, 'manifest.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a readable emoforge manifest \\(not JSON`));
+    await expect(readManifest(dir)).rejects.toThrow(
+      new RegExp(`${join(dir, 'manifest.json').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a readable emoforge manifest \\(not JSON`),
+    );
   });
 });
 

@@ -60,7 +60,8 @@ describe('footage fingerprints', () => {
       { id: 'b', fingerprint: other },
       { id: 'd', fingerprint: copies.mirror },
     ];
-    const verdicts = (list: typeof items) => new Map(list.map((item, i) => [item.id, findFootageDuplicates(list, { ...DEFAULT_THRESHOLDS, maxDurationDiffSec: 1 }).verdicts[i]]));
+    const verdicts = (list: typeof items) =>
+      new Map(list.map((item, i) => [item.id, findFootageDuplicates(list, { ...DEFAULT_THRESHOLDS, maxDurationDiffSec: 1 }).verdicts[i]]));
     const forward = verdicts(items);
     expect(forward.get('a')).toEqual({ kind: 'kept' });
     expect(forward.get('b')).toEqual({ kind: 'kept' });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { estimateJaccard, exactJaccard, exactKey, findDuplicates, shingleHashes, signature, type DedupDocument, type MinHashOptions } from '../../../pipelines/quality/minhash.ts';
+import {
+  estimateJaccard,
+  exactJaccard,
+  exactKey,
+  findDuplicates,
+  shingleHashes,
+  signature,
+  type DedupDocument,
+  type MinHashOptions,
+} from '../../../pipelines/quality/minhash.ts';
 import { mulberry32 } from '../../../pipelines/random.ts';
 
 const OPTIONS: MinHashOptions = { permutations: 128, shingle: 3, bands: 16, threshold: 0.8 };
@@ -9,14 +18,21 @@ const words = (from: number, count: number) => Array.from({ length: count }, (_,
 
 const FACES = ['smiles broadly', 'frowns', 'stares wide-eyed', 'looks down', 'grimaces', 'raises an eyebrow', 'clenches the jaw', 'bites the lip'];
 const VOICES = ['high and quick', 'low and slow', 'flat and steady', 'shaky and soft', 'loud and sharp', 'breathy and hesitant'];
-const VOCABULARY = 'after again always answer around back before believe better bring call change come could daughter doctor door early enough every family father find friend gave give going hand happened hard head hear help home hope hour house idea keep kind knew know last late leave life little long look lost made make maybe mean money morning mother move name need never night nothing office only paper people phone place plan please problem question ready really remember report right room school second sister sleep sorry start still stop story sure take talk tell thank think thought today together tomorrow tonight trust turn understand wait want watch water week went where while why wish without work world worry wrong year yesterday young'.split(' ');
+const VOCABULARY =
+  'after again always answer around back before believe better bring call change come could daughter doctor door early enough every family father find friend gave give going hand happened hard head hear help home hope hour house idea keep kind knew know last late leave life little long look lost made make maybe mean money morning mother move name need never night nothing office only paper people phone place plan please problem question ready really remember report right room school second sister sleep sorry start still stop story sure take talk tell thank think thought today together tomorrow tonight trust turn understand wait want watch water week went where while why wish without work world worry wrong year yesterday young'.split(
+    ' ',
+  );
 
 /** `count` distinct emotion descriptions (about 45 words each). */
 function descriptions(count: number, seed = 7): string[] {
   const random = mulberry32(seed);
   const pick = <T>(pool: readonly T[]) => pool[Math.floor(random() * pool.length)];
   const quote = () => Array.from({ length: 10 }, () => pick(VOCABULARY)).join(' ');
-  return Array.from({ length: count }, () => `The speaker ${pick(FACES)} while the voice is ${pick(VOICES)} at ${100 + Math.floor(random() * 200)} Hz. They say "${quote()}" and then "${quote()}". Overall they seem ${pick(['happy', 'sad', 'angry', 'afraid', 'calm', 'surprised'])}.`);
+  return Array.from(
+    { length: count },
+    () =>
+      `The speaker ${pick(FACES)} while the voice is ${pick(VOICES)} at ${100 + Math.floor(random() * 200)} Hz. They say "${quote()}" and then "${quote()}". Overall they seem ${pick(['happy', 'sad', 'angry', 'afraid', 'calm', 'surprised'])}.`,
+  );
 }
 
 /** `text` with the word at `at` replaced. */
@@ -50,7 +66,18 @@ describe('shingles and Jaccard', () => {
   it('estimates known Jaccard similarities within the MinHash error', () => {
     const errors: number[] = [];
     // Two runs of n words offset by k share n − k of n + k words: Jaccard (n − k) / (n + k).
-    for (const [n, k] of [[100, 0], [90, 10], [100, 20], [100, 50], [80, 40], [120, 5], [60, 30], [50, 50], [150, 15], [200, 100]]) {
+    for (const [n, k] of [
+      [100, 0],
+      [90, 10],
+      [100, 20],
+      [100, 50],
+      [80, 40],
+      [120, 5],
+      [60, 30],
+      [50, 50],
+      [150, 15],
+      [200, 100],
+    ]) {
       for (const base of [0, 1000, 5000]) {
         const a = [words(base, n)];
         const b = [words(base + k, n)];
@@ -100,7 +127,12 @@ describe('findDuplicates', () => {
   });
 
   it('gives the same clusters and kept ids whatever the input order', () => {
-    const documents = [...base, { id: 'seg-001a', texts: [edit(texts[1], 20)] }, { id: 'seg-002a', texts: [edit(texts[2], 30)] }, { id: 'seg-000b', texts: [texts[2]] }];
+    const documents = [
+      ...base,
+      { id: 'seg-001a', texts: [edit(texts[1], 20)] },
+      { id: 'seg-002a', texts: [edit(texts[2], 30)] },
+      { id: 'seg-000b', texts: [texts[2]] },
+    ];
     const expected = verdictsById(documents);
     expect(expected.get('seg-002')).toBe('exact-duplicate of seg-000b');
     expect(expected.get('seg-002a')).toBe('near-duplicate of seg-000b');

@@ -36,7 +36,15 @@ function segment(name: string, primary: Emotion = 'happy', transcript = `${name}
   return Segment.parse({
     id: hex(`segment ${name}`),
     clipId,
-    clip: { id: clipId, uri: `${name}.mp4`, name, bytes: 1000, probe: { duration: 3, formatName: 'mp4', hasVideo: true, hasAudio: true }, manifest: { label: primary, speaker: 'spk1' }, partition: 1 },
+    clip: {
+      id: clipId,
+      uri: `${name}.mp4`,
+      name,
+      bytes: 1000,
+      probe: { duration: 3, formatName: 'mp4', hasVideo: true, hasAudio: true },
+      manifest: { label: primary, speaker: 'spk1' },
+      partition: 1,
+    },
     index: 0,
     start: 0,
     end: 3,
@@ -45,10 +53,20 @@ function segment(name: string, primary: Emotion = 'happy', transcript = `${name}
     description: { text: `The words are positive. The person is most likely ${primary}.`, provenance: rules('describe.rules@1') },
     labels: { primary, openset: [primary], sentiment: 'positive', valence: 0.6, arousal: 0.4, provenance: rules('labels.rules@1') },
     qa: [
-      { kind: 'mcq', question: 'Which emotion? Choose one of: happy, sad, angry, neutral.', options: ['happy', 'sad', 'angry', 'neutral'], answer: 'happy', provenance: rules('qa.mcq.rules@1') },
+      {
+        kind: 'mcq',
+        question: 'Which emotion? Choose one of: happy, sad, angry, neutral.',
+        options: ['happy', 'sad', 'angry', 'neutral'],
+        answer: 'happy',
+        provenance: rules('qa.mcq.rules@1'),
+      },
       { kind: 'open', question: 'Why?', answer: 'The words are positive.', provenance: rules('qa.mcq.rules@1') },
     ],
-    rationale: { steps: ['Step 1: The words are positive.', `Step 2: predicted emotion is ${primary}`], emotion: primary, provenance: rules('rationale.rules@1') },
+    rationale: {
+      steps: ['Step 1: The words are positive.', `Step 2: predicted emotion is ${primary}`],
+      emotion: primary,
+      provenance: rules('rationale.rules@1'),
+    },
     judge: { score: 8, reason: 'fine', provenance: rules('judge.rules@1') },
   });
 }
@@ -56,7 +74,13 @@ function segment(name: string, primary: Emotion = 'happy', transcript = `${name}
 let seq = 0;
 function decision(s: Segment, fields: Partial<ReviewDecision> & Pick<ReviewDecision, 'reviewer' | 'verdict'>): ReviewDecision {
   seq++;
-  return { id: `decision${String(seq).padStart(4, '0')}`, segmentId: s.id, hash: reviewHash(s), at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(), ...fields } as ReviewDecision;
+  return {
+    id: `decision${String(seq).padStart(4, '0')}`,
+    segmentId: s.id,
+    hash: reviewHash(s),
+    at: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(),
+    ...fields,
+  } as ReviewDecision;
 }
 
 describe('the content a decision judged', () => {
@@ -89,7 +113,10 @@ describe('edits are checked as teacher answers are', () => {
     expect(check.ok).toBe(true);
     if (!check.ok) return;
     const edited = applyEdits(s, check.edits, 'Ada Lovelace');
-    expect(edited.description).toEqual({ text: 'A broad smile and a bright voice: she is happy about the prize.', provenance: { teacher: 'human', model: 'Ada Lovelace', template: HUMAN_TEMPLATE } });
+    expect(edited.description).toEqual({
+      text: 'A broad smile and a bright voice: she is happy about the prize.',
+      provenance: { teacher: 'human', model: 'Ada Lovelace', template: HUMAN_TEMPLATE },
+    });
     expect(edited.labels).toEqual(s.labels);
     expect(editedTasks(s, check.edits)).toEqual(['description']);
   });
@@ -99,11 +126,20 @@ describe('edits are checked as teacher answers are', () => {
     const check = checkEdits(s, { rationale: steps });
     expect(check.ok).toBe(false);
     for (const problem of rationaleTask.check!(steps, {})) expect(!check.ok && check.error).toContain(problem);
-    expect(checkEdits(s, { labels: { ...s.labels!, primary: 'elated' } })).toMatchObject({ ok: false, error: expect.stringMatching(/^labels\.primary: Invalid option/) });
+    expect(checkEdits(s, { labels: { ...s.labels!, primary: 'elated' } })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/^labels\.primary: Invalid option/),
+    });
     const items = s.qa!.map(({ provenance: _p, ...item }) => item);
-    expect(checkEdits(s, { qa: { items: [{ ...items[0], options: ['happy', 'sad', 'angry', 'jolly'] }, items[1]] } })).toMatchObject({ ok: false, error: expect.stringContaining('["jolly"] are not in the label set') });
+    expect(checkEdits(s, { qa: { items: [{ ...items[0], options: ['happy', 'sad', 'angry', 'jolly'] }, items[1]] } })).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('["jolly"] are not in the label set'),
+    });
     expect(checkEdits(s, { qa: { items: [items[0]] } })).toMatchObject({ ok: false, error: expect.stringContaining('give all 2 items') });
-    expect(checkEdits(s, { description: { text: s.description!.text } })).toMatchObject({ ok: false, error: 'the edit changes nothing: accept the sample instead' });
+    expect(checkEdits(s, { description: { text: s.description!.text } })).toMatchObject({
+      ok: false,
+      error: 'the edit changes nothing: accept the sample instead',
+    });
     expect(checkEdits(s, {})).toMatchObject({ ok: false });
   });
 
@@ -121,7 +157,7 @@ describe('edits are checked as teacher answers are', () => {
 
 describe('which decision applies', () => {
   const s = segment('clip-c');
-  it('takes each reviewer\'s latest vote, then the strictest (or the latest) of them; other content is stale', () => {
+  it("takes each reviewer's latest vote, then the strictest (or the latest) of them; other content is stale", () => {
     const old = { ...decision(s, { reviewer: 'alice', verdict: 'accept' }), hash: hex('older content') };
     const a1 = decision(s, { reviewer: 'alice', verdict: 'reject', reason: 'wrong-emotion' });
     const a2 = decision(s, { reviewer: 'alice', verdict: 'accept' });
@@ -138,7 +174,7 @@ describe('which decision applies', () => {
 });
 
 describe('figures', () => {
-  it('Wilson intervals and Cohen\'s kappa', () => {
+  it("Wilson intervals and Cohen's kappa", () => {
     const half = wilson(5, 10);
     expect(half.rate).toBe(0.5);
     expect(half.low).toBeCloseTo(0.2366, 4);
@@ -147,9 +183,19 @@ describe('figures', () => {
     expect(wilson(3, 3).high).toBe(1);
     expect(() => wilson(4, 3)).toThrow(RangeError);
     // alice keep, reject, keep, keep; bob keep, reject, keep, reject: po 0.75, pe 0.5.
-    const k = cohensKappa([['keep', 'keep'], ['reject', 'reject'], ['keep', 'keep'], ['keep', 'reject']]);
+    const k = cohensKappa([
+      ['keep', 'keep'],
+      ['reject', 'reject'],
+      ['keep', 'keep'],
+      ['keep', 'reject'],
+    ]);
     expect(k).toEqual({ items: 4, observed: 0.75, expected: 0.5, kappa: 0.5 });
-    expect(cohensKappa([['keep', 'keep'], ['keep', 'keep']]).kappa).toBeNull();
+    expect(
+      cohensKappa([
+        ['keep', 'keep'],
+        ['keep', 'keep'],
+      ]).kappa,
+    ).toBeNull();
   });
 });
 
@@ -159,7 +205,10 @@ function logSuite(name: string, makeStore: () => Promise<Store>) {
       const store = await makeStore();
       const log = new ReviewLog(store, 'team-a');
       const samples = ['x1', 'x2', 'x3', 'x4', 'x5'].map((n) => segment(n));
-      const made = samples.flatMap((s) => [decision(s, { reviewer: 'alice', verdict: 'accept' }), decision(s, { reviewer: 'bob', verdict: 'reject', reason: 'bad-media', note: '<script>x</script>' })]);
+      const made = samples.flatMap((s) => [
+        decision(s, { reviewer: 'alice', verdict: 'accept' }),
+        decision(s, { reviewer: 'bob', verdict: 'reject', reason: 'bad-media', note: '<script>x</script>' }),
+      ]);
       await Promise.all(made.map((d) => log.append(d)));
       await log.append({ ...made[0], at: '2030-01-01T00:00:00.000Z' });
       const reader = new ReviewLog(store, 'team-a');
@@ -172,7 +221,10 @@ function logSuite(name: string, makeStore: () => Promise<Store>) {
       const misfiled = { ...made[2], id: 'misfiled01' };
       await store.put(`review/logs/team-a/${samples[0].id}/${reviewHash(samples[0])}/misfiled01.json`, JSON.stringify(misfiled));
       expect((await reader.read()).length).toBe(made.length);
-      expect(reader.problems().map((p) => p.error)).toEqual([expect.stringMatching(/^not JSON/), 'the decision names another segment, hash or id than its key']);
+      expect(reader.problems().map((p) => p.error)).toEqual([
+        expect.stringMatching(/^not JSON/),
+        'the decision names another segment, hash or id than its key',
+      ]);
       await expect(log.append({ ...made[0], id: 'x' })).rejects.toThrow(/decision id/);
       await expect(log.append({ ...made[0], id: 'noreason01', verdict: 'reject' })).rejects.toThrow(/a reject needs a reason/);
       expect(() => new ReviewLog(store, '../up')).toThrow(/review log name/);
@@ -197,7 +249,12 @@ describe('the review stage', () => {
   async function run(store: Store, segments: Segment[], over: Record<string, unknown> = {}, extra: Partial<StageContext> = {}) {
     const flags: Record<string, number> = {};
     const { ctx } = stageContext({ store, stage: 'review' });
-    const results = await reviewStage.run(segments, config(over), { ...ctx, log: pino({ level: 'silent' }), flag: (reason) => void (flags[reason] = (flags[reason] ?? 0) + 1), ...extra });
+    const results = await reviewStage.run(segments, config(over), {
+      ...ctx,
+      log: pino({ level: 'silent' }),
+      flag: (reason) => void (flags[reason] = (flags[reason] ?? 0) + 1),
+      ...extra,
+    });
     return { results, flags };
   }
 
@@ -206,7 +263,9 @@ describe('the review stage', () => {
     const [accepted, edited, rejected, changed, untouched] = ['s-acc', 's-edit', 's-rej', 's-changed', 's-none'].map((n) => segment(n));
     const log = new ReviewLog(store, 'unit');
     await log.append(decision(accepted, { reviewer: 'alice', verdict: 'accept', queue: 'random' }));
-    await log.append(decision(edited, { reviewer: 'alice', verdict: 'edit', edits: { labels: { ...edited.labels!, primary: 'surprised', openset: ['amazed'] } } }));
+    await log.append(
+      decision(edited, { reviewer: 'alice', verdict: 'edit', edits: { labels: { ...edited.labels!, primary: 'surprised', openset: ['amazed'] } } }),
+    );
     await log.append(decision(edited, { reviewer: 'bob', verdict: 'accept' }));
     await log.append(decision(rejected, { reviewer: 'bob', verdict: 'reject', reason: 'hallucinated-cue', note: 'no smile <b>at all</b>' }));
     await log.append(decision(changed, { reviewer: 'alice', verdict: 'accept' }));
@@ -216,14 +275,44 @@ describe('the review stage', () => {
     const { results, flags } = await run(store, [accepted, edited, rejected, rewritten, untouched]);
     expect(flags).toEqual({ 'human-accepted': 1, 'human-edited': 1, 'review-stale': 1 });
     const [a, e, r, c, n] = results;
-    expect('drop' in a ? a : a.review).toMatchObject({ status: 'accepted', by: 'alice', votes: [{ reviewer: 'alice', verdict: 'accept', queue: 'random', primary: 'happy' }] });
+    expect('drop' in a ? a : a.review).toMatchObject({
+      status: 'accepted',
+      by: 'alice',
+      votes: [{ reviewer: 'alice', verdict: 'accept', queue: 'random', primary: 'happy' }],
+    });
     if ('drop' in e) throw new Error('edited segment dropped');
-    expect(e.review).toMatchObject({ status: 'edited', by: 'alice', edited: ['ov_labels'], votes: [{ reviewer: 'alice', primary: 'surprised' }, { reviewer: 'bob', primary: 'happy' }] });
+    expect(e.review).toMatchObject({
+      status: 'edited',
+      by: 'alice',
+      edited: ['ov_labels'],
+      votes: [
+        { reviewer: 'alice', primary: 'surprised' },
+        { reviewer: 'bob', primary: 'happy' },
+      ],
+    });
     expect(e.labels).toMatchObject({ primary: 'surprised', openset: ['amazed'], provenance: { teacher: 'human', model: 'alice' } });
     expect(e.description).toEqual(edited.description);
-    expect(r).toMatchObject({ drop: true, reason: 'human-rejected', detail: expect.stringMatching(/^rejected by bob \(hallucinated-cue\): no smile <b>at all<\/b> \[content [0-9a-f]{12}, /), segment: { review: { status: 'rejected' } } });
+    expect(r).toMatchObject({
+      drop: true,
+      reason: 'human-rejected',
+      detail: expect.stringMatching(/^rejected by bob \(hallucinated-cue\): no smile <b>at all<\/b> \[content [0-9a-f]{12}, /),
+      segment: { review: { status: 'rejected' } },
+    });
     expect('drop' in c ? c : c.review).toMatchObject({ status: 'none', stale: 1, votes: [] });
-    expect('drop' in n ? n : n.review).toEqual({ hash: reviewHash(untouched), status: 'none', edited: [], votes: [], stale: 0, teachers: { description: 'rules (rules-v3)', ov_labels: 'rules (rules-v3)', mcq: 'rules (rules-v3)', open_qa: 'rules (rules-v3)', rationale: 'rules (rules-v3)' } });
+    expect('drop' in n ? n : n.review).toEqual({
+      hash: reviewHash(untouched),
+      status: 'none',
+      edited: [],
+      votes: [],
+      stale: 0,
+      teachers: {
+        description: 'rules (rules-v3)',
+        ov_labels: 'rules (rules-v3)',
+        mcq: 'rules (rules-v3)',
+        open_qa: 'rules (rules-v3)',
+        rationale: 'rules (rules-v3)',
+      },
+    });
     // What each was judged on is in the store, teacher text and all.
     expect(await readSnapshot(store, edited.id, reviewHash(edited))).toEqual(edited);
     expect(await readSnapshot(store, changed.id, reviewHash(rewritten))).toEqual(rewritten);
@@ -238,7 +327,10 @@ describe('the review stage', () => {
     const s = segment('s-bad');
     await mkdir(join(store.location, 'review/logs/unit', s.id, reviewHash(s)), { recursive: true });
     const bad = { ...decision(s, { reviewer: 'eve', verdict: 'edit', edits: { description: { text: 'fine' } } }), id: 'handwritten01' };
-    await writeFile(join(store.location, 'review/logs/unit', s.id, reviewHash(s), 'handwritten01.json'), JSON.stringify({ ...bad, edits: { rationale: { steps: ['no'], emotion: 'happy' } } }));
+    await writeFile(
+      join(store.location, 'review/logs/unit', s.id, reviewHash(s), 'handwritten01.json'),
+      JSON.stringify({ ...bad, edits: { rationale: { steps: ['no'], emotion: 'happy' } } }),
+    );
     const { results, flags } = await run(store, [s], {}, { standIn: true });
     expect(flags).toEqual({ 'review-invalid-edit': 1 });
     expect('drop' in results[0] ? results[0] : results[0].rationale).toEqual(s.rationale);
@@ -264,7 +356,10 @@ describe('queues and the report figures', () => {
     };
   });
   const d = (i: number, reviewer: string, verdict: ReviewDecision['verdict'], extra: Partial<ReviewDecision> = {}) =>
-    ({ ...decision(samples[i].snapshot, { reviewer, verdict, ...(verdict === 'reject' ? { reason: 'wrong-emotion' } : {}), ...extra }), hash: samples[i].hash }) as ReviewDecision;
+    ({
+      ...decision(samples[i].snapshot, { reviewer, verdict, ...(verdict === 'reject' ? { reason: 'wrong-emotion' } : {}), ...extra }),
+      hash: samples[i].hash,
+    }) as ReviewDecision;
   const decisions = [d(0, 'alice', 'accept', { queue: 'random' }), d(1, 'alice', 'reject', { queue: 'random' }), d(0, 'bob', 'accept'), d(1, 'bob', 'accept')];
   const input: QueueInput = { samples, decisions, log: 'unit', policy: 'strictest' };
 
@@ -289,13 +384,67 @@ describe('queues and the report figures', () => {
   it('acceptance per task and teacher with intervals, reject reasons, kappa and label agreement', () => {
     const state = (i: number, status: 'accepted' | 'rejected', votes: { reviewer: string; verdict: 'accept' | 'reject'; queue?: string }[]) => ({
       ...samples[i].snapshot,
-      review: { hash: samples[i].hash, status, by: votes[0].reviewer, edited: [], votes: votes.map((v) => ({ ...v, at: '2026-01-01T00:00:00Z', primary: samples[i].snapshot.labels!.primary, ...(v.verdict === 'reject' ? { reason: 'wrong-emotion' } : {}) })), stale: 0, teachers: { description: 'rules (rules-v3)', ov_labels: 'gpt (gpt-4o)' } },
+      review: {
+        hash: samples[i].hash,
+        status,
+        by: votes[0].reviewer,
+        edited: [],
+        votes: votes.map((v) => ({
+          ...v,
+          at: '2026-01-01T00:00:00Z',
+          primary: samples[i].snapshot.labels!.primary,
+          ...(v.verdict === 'reject' ? { reason: 'wrong-emotion' } : {}),
+        })),
+        stale: 0,
+        teachers: { description: 'rules (rules-v3)', ov_labels: 'gpt (gpt-4o)' },
+      },
     });
-    const kept = [state(0, 'accepted', [{ reviewer: 'alice', verdict: 'accept', queue: 'random' }, { reviewer: 'bob', verdict: 'accept' }])];
-    const rejected = state(1, 'rejected', [{ reviewer: 'alice', verdict: 'reject', queue: 'random' }, { reviewer: 'bob', verdict: 'accept' }]);
-    const digest = reviewDigest(kept, [{ id: rejected.id, clipId: rejected.clipId, uri: rejected.clip.uri, stage: 'review', reason: 'human-rejected', detail: '', segment: { name: 'q1', start: 0, end: 3, speaker: null, label: null, primaryEmotion: 'sad', sentiment: null, transcript: null, description: null, qa: null, rationale: null, frame: null, conflict: null, review: rejected.review } }], { review: { in: 4, out: 3, dropped: { 'human-rejected': 1 }, flagged: { 'review-stale': 2 }, cached: 0, wallMs: 0, work: {} } }, [])!;
+    const kept = [
+      state(0, 'accepted', [
+        { reviewer: 'alice', verdict: 'accept', queue: 'random' },
+        { reviewer: 'bob', verdict: 'accept' },
+      ]),
+    ];
+    const rejected = state(1, 'rejected', [
+      { reviewer: 'alice', verdict: 'reject', queue: 'random' },
+      { reviewer: 'bob', verdict: 'accept' },
+    ]);
+    const digest = reviewDigest(
+      kept,
+      [
+        {
+          id: rejected.id,
+          clipId: rejected.clipId,
+          uri: rejected.clip.uri,
+          stage: 'review',
+          reason: 'human-rejected',
+          detail: '',
+          segment: {
+            name: 'q1',
+            start: 0,
+            end: 3,
+            speaker: null,
+            label: null,
+            primaryEmotion: 'sad',
+            sentiment: null,
+            transcript: null,
+            description: null,
+            qa: null,
+            rationale: null,
+            frame: null,
+            conflict: null,
+            review: rejected.review,
+          },
+        },
+      ],
+      { review: { in: 4, out: 3, dropped: { 'human-rejected': 1 }, flagged: { 'review-stale': 2 }, cached: 0, wallMs: 0, work: {} } },
+      [],
+    )!;
     expect(digest).toMatchObject({ reviewed: 2, accepted: 1, rejected: 1, stale: 2, reasons: [{ reason: 'wrong-emotion', count: 1 }] });
-    expect(digest.tasks.map((t) => [t.key, t.successes, t.total])).toEqual([['description', 1, 2], ['ov_labels', 1, 2]]);
+    expect(digest.tasks.map((t) => [t.key, t.successes, t.total])).toEqual([
+      ['description', 1, 2],
+      ['ov_labels', 1, 2],
+    ]);
     expect(digest.teachers.map((t) => t.key)).toEqual(['gpt (gpt-4o)', 'rules (rules-v3)']);
     expect(digest.random).toMatchObject({ successes: 1, total: 2 });
     expect(digest.pairs).toEqual([{ a: 'alice', b: 'bob', kappa: { items: 2, observed: 0.5, expected: 0.5, kappa: 0 }, labels: wilson(1, 1) }]);

@@ -41,7 +41,14 @@ const REGISTRY = new Map([...STAGES, ['flaky', flaky]]);
 
 function plan(partitions: number, withGlobal = false) {
   const stages = withGlobal
-    ? ['ingest', { segment: { strategy: 'whole', frames: 0 } }, 'flaky', { dedup: { fields: ['description'] } }, { filter: { grounding: 'off' } }, { write: { seed: 't' } }]
+    ? [
+        'ingest',
+        { segment: { strategy: 'whole', frames: 0 } },
+        'flaky',
+        { dedup: { fields: ['description'] } },
+        { filter: { grounding: 'off' } },
+        { write: { seed: 't' } },
+      ]
     : ['ingest', { segment: { strategy: 'whole', frames: 0 } }, 'flaky', { write: { seed: 't' } }];
   return buildPlan('policy.yaml', { name: 'policy', partitions, concurrency: 2, stages }, REGISTRY);
 }
@@ -87,7 +94,11 @@ describe('permanent failures', () => {
     mode = 'permanent';
     // dedup (global) between two record phases: each worker needs every partition of the first.
     const started = Date.now();
-    const workers = await Promise.all([0, 1].map((index) => run(input, work, { partitions: 4, withGlobal: true, executor: new StaticShardExecutor({ index, count: 2 }, { pollMs: 50, takeoverAfterMs: 60_000 }) })));
+    const workers = await Promise.all(
+      [0, 1].map((index) =>
+        run(input, work, { partitions: 4, withGlobal: true, executor: new StaticShardExecutor({ index, count: 2 }, { pollMs: 50, takeoverAfterMs: 60_000 }) }),
+      ),
+    );
     expect(Date.now() - started).toBeLessThan(45_000);
     // Each worker waited for (and got) the other's partitions of the first phase.
     expect(workers.some((w) => (w.partitions.remote ?? 0) > 0)).toBe(true);

@@ -33,10 +33,13 @@ describe('S3Store', () => {
   it('uploads objects larger than the part size in parts, smaller ones in one PUT', async () => {
     const store = new S3Store(`s3://${BUCKET}/multipart`, { client: server.clientConfig, scratchDir });
     const commands: string[] = [];
-    store.client.middlewareStack.add((next, context) => (args) => {
-      commands.push(context.commandName!);
-      return next(args);
-    }, { step: 'initialize' });
+    store.client.middlewareStack.add(
+      (next, context) => (args) => {
+        commands.push(context.commandName!);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
     const big = randomBytes(S3_PART_SIZE * 2 + 1);
     await store.put('big.bin', big);
     expect(commands.filter((c) => c === 'UploadPartCommand')).toHaveLength(3);
@@ -101,9 +104,16 @@ describe('S3Store', () => {
     expect(s3ClientConfig({})).toMatchObject({ forcePathStyle: false });
     expect(s3ClientConfig({}).endpoint).toBeUndefined();
     expect(s3ClientConfig({ AWS_REGION: 'eu-west-1' })).toMatchObject({ region: 'eu-west-1', forcePathStyle: false });
-    expect(s3ClientConfig({ AWS_ENDPOINT_URL: 'http://minio:9000' })).toMatchObject({ endpoint: 'http://minio:9000', region: 'us-east-1', forcePathStyle: true });
+    expect(s3ClientConfig({ AWS_ENDPOINT_URL: 'http://minio:9000' })).toMatchObject({
+      endpoint: 'http://minio:9000',
+      region: 'us-east-1',
+      forcePathStyle: true,
+    });
     expect(s3ClientConfig({ AWS_ENDPOINT_URL: 'http://a', AWS_ENDPOINT_URL_S3: 'http://s3-only' })).toMatchObject({ endpoint: 'http://s3-only' });
-    expect(s3ClientConfig({ AWS_ENDPOINT_URL: 'https://acct.r2.cloudflarestorage.com', EMOFORGE_S3_FORCE_PATH_STYLE: '0', AWS_REGION: 'auto' })).toMatchObject({ forcePathStyle: false, region: 'auto' });
+    expect(s3ClientConfig({ AWS_ENDPOINT_URL: 'https://acct.r2.cloudflarestorage.com', EMOFORGE_S3_FORCE_PATH_STYLE: '0', AWS_REGION: 'auto' })).toMatchObject({
+      forcePathStyle: false,
+      region: 'auto',
+    });
     expect(s3ClientConfig({ EMOFORGE_S3_FORCE_PATH_STYLE: '1' })).toMatchObject({ forcePathStyle: true });
 
     // A store built from the environment alone reaches the server.

@@ -19,9 +19,11 @@ const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('he
 /** Runs `fn` over `items` with at most `limit` at once. */
 async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: limit }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 export const UNSAFE_KEYS = ['../x', 'a/../../x', '/etc/passwd', 'a//b', '', 'a/./b', 'a b', 'a/', 'a\\b', '..'];

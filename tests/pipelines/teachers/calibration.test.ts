@@ -24,7 +24,12 @@ describe('teacher calibration', () => {
     run2.record('describe', { estimatedInputTokens: 200, inputTokens: 220, outputTokens: 50 });
     expect(await run2.observed('describe')).toEqual({ answers: 3, estimatedInputTokens: 400, inputTokens: 440, outputTokens: 150 });
     await run2.persist();
-    expect(await new TeacherCalibration({ model: 'm', prompts: 'v1' }, store).observed('describe')).toEqual({ answers: 3, estimatedInputTokens: 400, inputTokens: 440, outputTokens: 150 });
+    expect(await new TeacherCalibration({ model: 'm', prompts: 'v1' }, store).observed('describe')).toEqual({
+      answers: 3,
+      estimatedInputTokens: 400,
+      inputTokens: 440,
+      outputTokens: 150,
+    });
     // A new prompt version is another teacher: it starts with nothing observed.
     expect(await new TeacherCalibration({ model: 'm', prompts: 'v2' }, store).observed('describe')).toBeUndefined();
   });

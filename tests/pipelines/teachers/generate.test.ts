@@ -19,27 +19,84 @@ const hex = (seed: string) => createHash('sha256').update(seed).digest('hex');
 function segment(seed: string, cues: Segment['cues'], text?: string): Segment {
   const clipId = hex(`clip:${seed}`);
   return Segment.parse({
-    id: hex(`segment:${seed}`), clipId,
+    id: hex(`segment:${seed}`),
+    clipId,
     clip: {
-      id: clipId, uri: `clips/${seed}.mp4`, name: seed, bytes: 98_304,
-      probe: { duration: 2.9, formatName: 'mov,mp4', hasVideo: true, hasAudio: true, videoCodec: 'h264', audioCodec: 'aac', width: 320, height: 240, fps: 25, sampleRate: 16000, channels: 1 },
-      manifest: { label: seed, speaker: 'flite-kal' }, partition: 3,
+      id: clipId,
+      uri: `clips/${seed}.mp4`,
+      name: seed,
+      bytes: 98_304,
+      probe: {
+        duration: 2.9,
+        formatName: 'mov,mp4',
+        hasVideo: true,
+        hasAudio: true,
+        videoCodec: 'h264',
+        audioCodec: 'aac',
+        width: 320,
+        height: 240,
+        fps: 25,
+        sampleRate: 16000,
+        channels: 1,
+      },
+      manifest: { label: seed, speaker: 'flite-kal' },
+      partition: 3,
     },
-    index: 0, start: 0, end: 2.9,
+    index: 0,
+    start: 0,
+    end: 2.9,
     audio: { key: `media/${hex(seed).slice(0, 2)}/${hex(seed)}.wav`, bytes: 92_844 },
     ...(text !== undefined ? { transcript: { text, language: 'en', engine: 'pocketsphinx' } } : {}),
     ...(cues ? { cues } : {}),
   });
 }
 
-const happy = segment('happy', {
-  acoustic: { duration: 2.9, f0MeanHz: 249.6, f0SdHz: 38.2, f0MinHz: 188.4, f0MaxHz: 317.1, voicedRatio: 0.72, rmsDb: -15.2, rmsSdDb: 5.5, pauseRatio: 0.08, speechRate: 3.4, speechRateSource: 'transcript' },
-  lexical: { score: 0.71, sentiment: 'positive', positiveWords: ['wonderful', 'love'], negativeWords: [], emotionWords: [{ word: 'wonderful', emotion: 'happy' }] },
-}, 'This is wonderful, I love it!');
-const sad = segment('sad', {
-  acoustic: { duration: 2.9, f0MeanHz: 91.3, f0SdHz: 6.4, f0MinHz: 82.2, f0MaxHz: 104.9, voicedRatio: 0.55, rmsDb: -27.8, rmsSdDb: 2.1, pauseRatio: 0.31, speechRate: 1.7, speechRateSource: 'transcript' },
-  lexical: { score: -0.48, sentiment: 'negative', positiveWords: [], negativeWords: ['alone'], emotionWords: [{ word: 'alone', emotion: 'sad' }] },
-}, 'I feel so alone now.');
+const happy = segment(
+  'happy',
+  {
+    acoustic: {
+      duration: 2.9,
+      f0MeanHz: 249.6,
+      f0SdHz: 38.2,
+      f0MinHz: 188.4,
+      f0MaxHz: 317.1,
+      voicedRatio: 0.72,
+      rmsDb: -15.2,
+      rmsSdDb: 5.5,
+      pauseRatio: 0.08,
+      speechRate: 3.4,
+      speechRateSource: 'transcript',
+    },
+    lexical: {
+      score: 0.71,
+      sentiment: 'positive',
+      positiveWords: ['wonderful', 'love'],
+      negativeWords: [],
+      emotionWords: [{ word: 'wonderful', emotion: 'happy' }],
+    },
+  },
+  'This is wonderful, I love it!',
+);
+const sad = segment(
+  'sad',
+  {
+    acoustic: {
+      duration: 2.9,
+      f0MeanHz: 91.3,
+      f0SdHz: 6.4,
+      f0MinHz: 82.2,
+      f0MaxHz: 104.9,
+      voicedRatio: 0.55,
+      rmsDb: -27.8,
+      rmsSdDb: 2.1,
+      pauseRatio: 0.31,
+      speechRate: 1.7,
+      speechRateSource: 'transcript',
+    },
+    lexical: { score: -0.48, sentiment: 'negative', positiveWords: [], negativeWords: ['alone'], emotionWords: [{ word: 'alone', emotion: 'sad' }] },
+  },
+  'I feel so alone now.',
+);
 const silent = segment('silent', undefined);
 
 const STAGES = [describeStage, labelsStage, qaStage, rationaleStage] as SegmentStage<unknown>[];
@@ -55,10 +112,18 @@ beforeAll(async () => {
   context = (teachers = createTeacherRegistry()) => {
     work = {};
     return {
-      store, log, teachers,
+      store,
+      log,
+      teachers,
       signal: new AbortController().signal,
-      work: { add: (kind: WorkKind, amount = 1) => { work[kind] = (work[kind] ?? 0) + amount; } },
-      flag: (reason) => { throw new Error(`the generation stages flagged ${reason}`); },
+      work: {
+        add: (kind: WorkKind, amount = 1) => {
+          work[kind] = (work[kind] ?? 0) + amount;
+        },
+      },
+      flag: (reason) => {
+        throw new Error(`the generation stages flagged ${reason}`);
+      },
       scratch: () => mkdtemp(join(root, 'scratch-')),
       sourcePath: async (clip) => join(root, 'input', clip.uri),
     };
@@ -151,11 +216,17 @@ describe('generation stages with the rules teacher', () => {
     const both = await qaStage.run(attributes, qaStage.configSchema.parse({ kinds: ['mcq'] }), ctx);
     if (isDrop(both)) throw new Error('dropped');
     expect(both.qa!.map((item) => `${item.provenance.template} ${item.kind}`)).toEqual([
-      'qa.attributes.rules@1 attribute', 'qa.attributes.rules@1 attribute', 'qa.mcq.rules@1 mcq',
+      'qa.attributes.rules@1 attribute',
+      'qa.attributes.rules@1 attribute',
+      'qa.mcq.rules@1 mcq',
     ]);
     const again = await qaStage.run(both, qaStage.configSchema.parse({ kinds: ['mcq', 'open'] }), ctx);
     expect(isDrop(again) ? [] : again.qa!.map((item) => `${item.provenance.template} ${item.kind}`)).toEqual([
-      'qa.attributes.rules@1 attribute', 'qa.attributes.rules@1 attribute', 'qa.mcq.rules@1 mcq', 'qa.mcq.rules@1 open', 'qa.mcq.rules@1 open',
+      'qa.attributes.rules@1 attribute',
+      'qa.attributes.rules@1 attribute',
+      'qa.mcq.rules@1 mcq',
+      'qa.mcq.rules@1 open',
+      'qa.mcq.rules@1 open',
     ]);
   });
 
@@ -163,8 +234,13 @@ describe('generation stages with the rules teacher', () => {
     const requests: unknown[] = [];
     const rules = createTeacherRegistry().forRole('qa');
     const recording: Teacher = {
-      name: 'recording', model: 'recording-1', fingerprint: {},
-      generate: async (request, signal) => { requests.push(request.options); return rules.generate(request, signal); },
+      name: 'recording',
+      model: 'recording-1',
+      fingerprint: {},
+      generate: async (request, signal) => {
+        requests.push(request.options);
+        return rules.generate(request, signal);
+      },
     };
     const labelSet = ['happy', 'calm', 'bored', 'tense'];
     const out = await qaStage.run(happy, qaStage.configSchema.parse({ labelSet, kinds: ['attribute', 'mcq'] }), context({ forRole: () => recording }));
@@ -174,7 +250,9 @@ describe('generation stages with the rules teacher', () => {
 
   it('validate their configs and name the bad option', () => {
     expect(qaStage.configSchema.parse({})).toEqual({
-      template: 'qa.mcq.rules@1', labelSet: ['happy', 'sad', 'angry', 'neutral', 'surprised', 'fearful'], kinds: ['mcq', 'open', 'attribute'],
+      template: 'qa.mcq.rules@1',
+      labelSet: ['happy', 'sad', 'angry', 'neutral', 'surprised', 'fearful'],
+      kinds: ['mcq', 'open', 'attribute'],
     });
     // the order written in the config does not matter (nor change the cache key): kinds are kept in canonical order
     expect(qaStage.configSchema.parse({ kinds: ['attribute', 'open', 'attribute'] }).kinds).toEqual(['open', 'attribute']);
@@ -196,7 +274,9 @@ describe('generation stages with the rules teacher', () => {
   it('count teacher work only for responses that were not cached', async () => {
     const rules = createTeacherRegistry().forRole('describe');
     const cachedTeacher: Teacher = {
-      name: 'replay', model: 'replay-1', fingerprint: {},
+      name: 'replay',
+      model: 'replay-1',
+      fingerprint: {},
       generate: async (request, signal) => ({ ...(await rules.generate(request, signal)), cached: true, teacher: 'replay', model: 'replay-1' }),
     };
     const ctx = context({ forRole: () => cachedTeacher });

@@ -21,11 +21,17 @@ function segment(seed: string, parts: { text?: string; acoustic?: z.input<typeof
     id: hex(`segment:${seed}`),
     clipId,
     clip: {
-      id: clipId, uri: `clips/${seed}.mp4`, name: seed, bytes: 120_000,
+      id: clipId,
+      uri: `clips/${seed}.mp4`,
+      name: seed,
+      bytes: 120_000,
       probe: { duration: 3.2, formatName: 'mov,mp4', hasVideo: true, hasAudio: true, sampleRate: 16000, channels: 1 },
-      manifest: { speaker: 'spk1' }, partition: 0,
+      manifest: { speaker: 'spk1' },
+      partition: 0,
     },
-    index: 0, start: 0, end: 3.2,
+    index: 0,
+    start: 0,
+    end: 3.2,
     ...(parts.text !== undefined ? { transcript: { text: parts.text, language: 'en', engine: 'pocketsphinx' } } : {}),
     cues: { ...(parts.acoustic ? { acoustic: parts.acoustic } : {}), ...(parts.lexical ? { lexical: parts.lexical } : {}) },
   });
@@ -33,22 +39,70 @@ function segment(seed: string, parts: { text?: string; acoustic?: z.input<typeof
 
 const happy = segment('happy', {
   text: 'We won the final, I am so happy!',
-  acoustic: { duration: 3.2, f0MeanHz: 252.4, f0SdHz: 44, f0MinHz: 181, f0MaxHz: 329.6, voicedRatio: 0.7, rmsDb: -13.6, rmsSdDb: 6, pauseRatio: 0.1, speechRate: 3.12, speechRateSource: 'transcript' },
+  acoustic: {
+    duration: 3.2,
+    f0MeanHz: 252.4,
+    f0SdHz: 44,
+    f0MinHz: 181,
+    f0MaxHz: 329.6,
+    voicedRatio: 0.7,
+    rmsDb: -13.6,
+    rmsSdDb: 6,
+    pauseRatio: 0.1,
+    speechRate: 3.12,
+    speechRateSource: 'transcript',
+  },
   lexical: { score: 0.62, sentiment: 'positive', positiveWords: ['won', 'happy'], negativeWords: [], emotionWords: [{ word: 'happy', emotion: 'happy' }] },
 });
 const sad = segment('sad', {
   text: 'I lost everything and I miss her so much.',
-  acoustic: { duration: 3.2, f0MeanHz: 88.2, f0SdHz: 5.1, f0MinHz: 80, f0MaxHz: 99, voicedRatio: 0.6, rmsDb: -31.2, rmsSdDb: 3, pauseRatio: 0.46, speechRate: 1.6, speechRateSource: 'transcript' },
+  acoustic: {
+    duration: 3.2,
+    f0MeanHz: 88.2,
+    f0SdHz: 5.1,
+    f0MinHz: 80,
+    f0MaxHz: 99,
+    voicedRatio: 0.6,
+    rmsDb: -31.2,
+    rmsSdDb: 3,
+    pauseRatio: 0.46,
+    speechRate: 1.6,
+    speechRateSource: 'transcript',
+  },
   lexical: { score: -0.55, sentiment: 'negative', positiveWords: [], negativeWords: ['lost', 'miss'], emotionWords: [] },
 });
 const neutral = segment('neutral', {
   text: 'The meeting is at three in the afternoon.',
-  acoustic: { duration: 3.2, f0MeanHz: 131, f0SdHz: 19, f0MinHz: 104, f0MaxHz: 171, voicedRatio: 0.65, rmsDb: -21, rmsSdDb: 4, pauseRatio: 0.15, speechRate: 2.8, speechRateSource: 'transcript' },
+  acoustic: {
+    duration: 3.2,
+    f0MeanHz: 131,
+    f0SdHz: 19,
+    f0MinHz: 104,
+    f0MaxHz: 171,
+    voicedRatio: 0.65,
+    rmsDb: -21,
+    rmsSdDb: 4,
+    pauseRatio: 0.15,
+    speechRate: 2.8,
+    speechRateSource: 'transcript',
+  },
   lexical: { score: 0, sentiment: 'neutral', positiveWords: [], negativeWords: [], emotionWords: [] },
 });
 const bare = segment('bare', {});
 const voiceOnlyUnvoiced = segment('unvoiced', {
-  acoustic: { duration: 2, f0MeanHz: null, f0SdHz: null, f0MinHz: null, f0MaxHz: null, voicedRatio: 0.02, rmsDb: -24.4, rmsSdDb: 2, pauseRatio: 0.2, speechRate: 4.1, speechRateSource: 'syllable-nuclei' },
+  acoustic: {
+    duration: 2,
+    f0MeanHz: null,
+    f0SdHz: null,
+    f0MinHz: null,
+    f0MaxHz: null,
+    voicedRatio: 0.02,
+    rmsDb: -24.4,
+    rmsSdDb: 2,
+    pauseRatio: 0.2,
+    speechRate: 4.1,
+    speechRateSource: 'syllable-nuclei',
+  },
 });
 
 const teacher = new RulesTeacher();
@@ -69,9 +123,23 @@ describe('estimateSegment', () => {
   });
 
   it('recognises the demo prosody without any words', () => {
-    const voice = (f0: number, rmsDb: number, rate: number) => segment(`voice-${f0}-${rmsDb}-${rate}`, {
-      text: '', acoustic: { duration: 3, f0MeanHz: f0, f0SdHz: f0 * 0.15, f0MinHz: f0 * 0.8, f0MaxHz: f0 * 1.3, voicedRatio: 0.6, rmsDb, rmsSdDb: 4, pauseRatio: 0.2, speechRate: rate, speechRateSource: 'transcript' },
-    });
+    const voice = (f0: number, rmsDb: number, rate: number) =>
+      segment(`voice-${f0}-${rmsDb}-${rate}`, {
+        text: '',
+        acoustic: {
+          duration: 3,
+          f0MeanHz: f0,
+          f0SdHz: f0 * 0.15,
+          f0MinHz: f0 * 0.8,
+          f0MaxHz: f0 * 1.3,
+          voicedRatio: 0.6,
+          rmsDb,
+          rmsSdDb: 4,
+          pauseRatio: 0.2,
+          speechRate: rate,
+          speechRateSource: 'transcript',
+        },
+      });
     expect(estimateSegment(voice(250, -20, 3.0)).primary).toBe('happy');
     expect(estimateSegment(voice(90, -21, 1.8)).primary).toBe('sad');
     expect(estimateSegment(voice(290, -20, 3.0)).primary).toBe('fearful');
@@ -106,7 +174,13 @@ describe('RulesTeacher describe', () => {
   });
 
   it('mentions keyframes honestly when they exist, without describing a face', async () => {
-    const withFrames = Segment.parse({ ...happy, frames: [{ key: 'media/ab/a.jpg', bytes: 10 }, { key: 'media/ab/b.jpg', bytes: 10 }] });
+    const withFrames = Segment.parse({
+      ...happy,
+      frames: [
+        { key: 'media/ab/a.jpg', bytes: 10 },
+        { key: 'media/ab/b.jpg', bytes: 10 },
+      ],
+    });
     const { text } = await ask(describeTask, withFrames);
     expect(text.startsWith('2 keyframes were extracted, but facial cues were not analysed.')).toBe(true);
     expect(text).not.toMatch(/smil|frown|eyebrow/i);
@@ -114,13 +188,19 @@ describe('RulesTeacher describe', () => {
 
   it('cites the face expression first when face cues exist, and says so when no face was found', async () => {
     const frame = (time: number, happyP: number) => ({
-      time, faces: 1, box: { x: 200, y: 60, width: 120, height: 140, score: 0.98 },
+      time,
+      faces: 1,
+      box: { x: 200, y: 60, width: 120, height: 140, score: 0.98 },
       expressions: { happy: happyP, neutral: 1 - happyP, sad: 0, angry: 0, fearful: 0, disgusted: 0, surprised: 0 },
     });
     const visual = {
-      detector: 'ssd' as const, frames: [frame(0.4, 0.9), frame(1.2, 0.94), frame(2, 0.2)],
+      detector: 'ssd' as const,
+      frames: [frame(0.4, 0.9), frame(1.2, 0.94), frame(2, 0.2)],
       meanExpressions: { happy: 0.68, neutral: 0.32, sad: 0, angry: 0, fearful: 0, disgusted: 0, surprised: 0 },
-      dominant: 'happy' as const, stability: 0.67, faceRatio: 1, crops: [],
+      dominant: 'happy' as const,
+      stability: 0.67,
+      faceRatio: 1,
+      crops: [],
     };
     const withFace = Segment.parse({ ...neutral, cues: { ...neutral.cues, visual } });
     const { text } = await ask(describeTask, withFace);
@@ -129,13 +209,30 @@ describe('RulesTeacher describe', () => {
     expect(steps[0]).toMatch(/^Step 1: The face reads as happy/);
     expect(estimateSegment(withFace).byModality.video).toBe('happy');
 
-    const noFace = Segment.parse({ ...neutral, cues: { ...neutral.cues, visual: { ...visual, frames: visual.frames.map((f) => ({ ...f, faces: 0, box: null, expressions: null })), meanExpressions: null, dominant: null, stability: 0, faceRatio: 0 } } });
+    const noFace = Segment.parse({
+      ...neutral,
+      cues: {
+        ...neutral.cues,
+        visual: {
+          ...visual,
+          frames: visual.frames.map((f) => ({ ...f, faces: 0, box: null, expressions: null })),
+          meanExpressions: null,
+          dominant: null,
+          stability: 0,
+          faceRatio: 0,
+        },
+      },
+    });
     expect((await ask(describeTask, noFace)).text.startsWith('No face was found in 3 keyframes.')).toBe(true);
     expect(estimateSegment(noFace).byModality.video).toBeNull();
   });
 
   it('names a conflict between voice and words', async () => {
-    const mixed = segment('mixed', { ...{ text: 'I am so happy today' }, acoustic: sad.cues!.acoustic, lexical: { score: 0.3, sentiment: 'positive', positiveWords: ['happy'], negativeWords: [], emotionWords: [{ word: 'happy', emotion: 'happy' }] } });
+    const mixed = segment('mixed', {
+      ...{ text: 'I am so happy today' },
+      acoustic: sad.cues!.acoustic,
+      lexical: { score: 0.3, sentiment: 'positive', positiveWords: ['happy'], negativeWords: [], emotionWords: [{ word: 'happy', emotion: 'happy' }] },
+    });
     const { text } = await ask(describeTask, mixed);
     expect(text).toMatch(/The voice points to sad while the words point to happy/);
   });
@@ -164,20 +261,31 @@ describe('RulesTeacher labels', () => {
 });
 
 const faceFrame = (time: number, happyP: number) => ({
-  time, faces: 1, box: { x: 200, y: 60, width: 120, height: 140, score: 0.98 },
+  time,
+  faces: 1,
+  box: { x: 200, y: 60, width: 120, height: 140, score: 0.98 },
   expressions: { happy: happyP, neutral: 1 - happyP, sad: 0, angry: 0, fearful: 0, disgusted: 0, surprised: 0 },
 });
 /** Visual cues of three keyframes with a face whose mean 'happy' probability is `happyP`. */
 function faceCues(happyP: number) {
   return {
-    detector: 'ssd' as const, frames: [faceFrame(0.4, happyP), faceFrame(1.2, happyP), faceFrame(2, happyP)],
+    detector: 'ssd' as const,
+    frames: [faceFrame(0.4, happyP), faceFrame(1.2, happyP), faceFrame(2, happyP)],
     meanExpressions: { happy: happyP, neutral: 1 - happyP, sad: 0, angry: 0, fearful: 0, disgusted: 0, surprised: 0 },
-    dominant: (happyP >= 0.5 ? 'happy' : 'neutral') as 'happy' | 'neutral', stability: 0.67, faceRatio: 1, crops: [],
+    dominant: (happyP >= 0.5 ? 'happy' : 'neutral') as 'happy' | 'neutral',
+    stability: 0.67,
+    faceRatio: 1,
+    crops: [],
   };
 }
 const noFaceCues = {
-  detector: 'ssd' as const, frames: [0.4, 1.2, 2].map((time) => ({ time, faces: 0, box: null, expressions: null })),
-  meanExpressions: null, dominant: null, stability: 0, faceRatio: 0, crops: [],
+  detector: 'ssd' as const,
+  frames: [0.4, 1.2, 2].map((time) => ({ time, faces: 0, box: null, expressions: null })),
+  meanExpressions: null,
+  dominant: null,
+  stability: 0,
+  faceRatio: 0,
+  crops: [],
 };
 const withVisual = (seg: Segment, visual: unknown) => Segment.parse({ ...seg, cues: { ...seg.cues, visual } });
 
@@ -203,7 +311,9 @@ describe('RulesTeacher qa', () => {
     expect(questions((await ask(qaTask, happy, { kinds: ['open'] })).items)).toEqual([WHY_HAPPY, STRONGEST]);
     expect(questions((await ask(qaTask, happy, { kinds: ['attribute', 'mcq'] })).items)).toEqual([expect.stringMatching(/^mcq: /), TONE, SAID]);
     for (const kinds of [['essay'], [], 'mcq']) {
-      await expect(ask(qaTask, happy, { kinds })).rejects.toSatisfy((error: unknown) => error instanceof RecordError && error.reason === 'teacher-bad-options' && /options\.kinds/.test(error.message));
+      await expect(ask(qaTask, happy, { kinds })).rejects.toSatisfy(
+        (error: unknown) => error instanceof RecordError && error.reason === 'teacher-bad-options' && /options\.kinds/.test(error.message),
+      );
     }
   });
 
@@ -218,7 +328,10 @@ describe('RulesTeacher qa', () => {
 
   it('keeps the same items on every run and varies the option order across segments', async () => {
     const first = await ask(qaTask, withVisual(happy, faceCues(0.68)));
-    const again = await new RulesTeacher().generate(teacherRequest(qaTask, { template: 'qa.rules@1', segment: structuredClone(withVisual(happy, faceCues(0.68))) }), signal);
+    const again = await new RulesTeacher().generate(
+      teacherRequest(qaTask, { template: 'qa.rules@1', segment: structuredClone(withVisual(happy, faceCues(0.68))) }),
+      signal,
+    );
     expect(again.value).toEqual(first);
 
     const orders = new Set<string>();
@@ -253,43 +366,72 @@ describe('RulesTeacher qa', () => {
   it('names the single cue that adds most to the emotion', async () => {
     const [, strongest] = (await ask(qaTask, happy, { kinds: ['open'] })).items;
     // the emotion word 'happy' (weight 1.0) outweighs the high pitch (0.8) and the positive wording (0.74)
-    expect(strongest.answer).toBe("The emotion words: the transcript contains the word 'happy', which expresses happiness. Of the measured cues, it points most strongly to happy.");
+    expect(strongest.answer).toBe(
+      "The emotion words: the transcript contains the word 'happy', which expresses happiness. Of the measured cues, it points most strongly to happy.",
+    );
     const faceOnly = withVisual(bare, { ...faceCues(0.9), stability: 1 });
     expect(estimateSegment(faceOnly).primary).toBe('happy');
     const face = (await ask(qaTask, faceOnly, { kinds: ['open'] })).items;
     expect(face[0].answer).toBe('The face reads as happy (mean probability 0.90) in 3 of 3 keyframes, stable in 100% of them. This cue points to happy.');
-    expect(face[1].answer).toBe('The facial expression: the face reads as happy (mean probability 0.90) in 3 of 3 keyframes, stable in 100% of them. Of the measured cues, it points most strongly to happy.');
+    expect(face[1].answer).toBe(
+      'The facial expression: the face reads as happy (mean probability 0.90) in 3 of 3 keyframes, stable in 100% of them. Of the measured cues, it points most strongly to happy.',
+    );
   });
 
   it('says no cue was measured instead of inventing one, and then asks no "which cue" question', async () => {
     const { items } = await ask(qaTask, bare, { kinds: ['open', 'attribute'] });
-    expect(items).toEqual([{
-      kind: 'open', question: 'Why does the person most likely feel neutral?',
-      answer: 'No facial, acoustic or textual cue was measured that points to an emotion, so the reading stays neutral.',
-    }]);
+    expect(items).toEqual([
+      {
+        kind: 'open',
+        question: 'Why does the person most likely feel neutral?',
+        answer: 'No facial, acoustic or textual cue was measured that points to an emotion, so the reading stays neutral.',
+      },
+    ]);
     expect((await ask(qaTask, bare, { kinds: ['attribute'] })).items).toEqual([]);
   });
 
   it('says when the measured cues are too weak to beat a neutral reading', async () => {
     const fastOnly = segment('fast-only', {
-      acoustic: { duration: 2, f0MeanHz: null, f0SdHz: null, f0MinHz: null, f0MaxHz: null, voicedRatio: 0.05, rmsDb: -20, rmsSdDb: 2, pauseRatio: 0.1, speechRate: 4, speechRateSource: 'transcript' },
+      acoustic: {
+        duration: 2,
+        f0MeanHz: null,
+        f0SdHz: null,
+        f0MinHz: null,
+        f0MaxHz: null,
+        voicedRatio: 0.05,
+        rmsDb: -20,
+        rmsSdDb: 2,
+        pauseRatio: 0.1,
+        speechRate: 4,
+        speechRateSource: 'transcript',
+      },
     });
     expect(estimateSegment(fastOnly)).toMatchObject({ primary: 'neutral', evidence: [{ cue: 'speech-rate' }] });
-    expect((await ask(qaTask, fastOnly, { kinds: ['open'] })).items).toEqual([{
-      kind: 'open', question: 'Why does the person most likely feel neutral?',
-      answer: 'No measured cue is strong enough to point to an emotion: the speech is fast, at 4.0 words/s. So the reading stays neutral.',
-    }]);
+    expect((await ask(qaTask, fastOnly, { kinds: ['open'] })).items).toEqual([
+      {
+        kind: 'open',
+        question: 'Why does the person most likely feel neutral?',
+        answer: 'No measured cue is strong enough to point to an emotion: the speech is fast, at 4.0 words/s. So the reading stays neutral.',
+      },
+    ]);
   });
 
   it('describes the face only when one was found, and says when its expression is unclear', async () => {
     const face = (await ask(qaTask, withVisual(neutral, faceCues(0.68)), { kinds: ['attribute'] })).items[0];
     expect(face).toEqual({
-      kind: 'attribute', question: 'What facial expression does the person show?',
-      answer: 'The person shows a happy facial expression (mean probability 0.68) in 3 of 3 keyframes, stable in 67% of them. The next most likely reading is neutral (0.32).',
+      kind: 'attribute',
+      question: 'What facial expression does the person show?',
+      answer:
+        'The person shows a happy facial expression (mean probability 0.68) in 3 of 3 keyframes, stable in 67% of them. The next most likely reading is neutral (0.32).',
     });
-    const unclear = withVisual(neutral, { ...faceCues(0.3), dominant: 'happy', meanExpressions: { happy: 0.3, neutral: 0.28, sad: 0.2, angry: 0.12, fearful: 0.1, disgusted: 0, surprised: 0 } });
-    expect((await ask(qaTask, unclear, { kinds: ['attribute'] })).items[0].answer)
-      .toBe('A face is visible in 3 of 3 keyframes, but its expression is unclear: the most likely reading is happy, at a mean probability of only 0.30.');
+    const unclear = withVisual(neutral, {
+      ...faceCues(0.3),
+      dominant: 'happy',
+      meanExpressions: { happy: 0.3, neutral: 0.28, sad: 0.2, angry: 0.12, fearful: 0.1, disgusted: 0, surprised: 0 },
+    });
+    expect((await ask(qaTask, unclear, { kinds: ['attribute'] })).items[0].answer).toBe(
+      'A face is visible in 3 of 3 keyframes, but its expression is unclear: the most likely reading is happy, at a mean probability of only 0.30.',
+    );
     // an unclear face is not evidence: neither "why" nor the rationale cites it
     expect((await ask(qaTask, unclear, { kinds: ['open'] })).items.map((i) => i.answer).join(' ')).not.toMatch(/face/i);
     expect((await ask(rationaleTask, unclear)).steps.join(' ')).not.toMatch(/face/i);
@@ -300,13 +442,18 @@ describe('RulesTeacher qa', () => {
 
   it('describes the tone of voice with pitch level, loudness and pace, and only from acoustic cues', async () => {
     const tone = (await ask(qaTask, sad, { kinds: ['attribute'] })).items.find((i) => i.question.includes('tone'))!;
-    expect(tone.answer).toBe('The pitch is low (mean 88 Hz, range 80–99 Hz), the intonation is flat (pitch SD 5 Hz), the voice is quiet (-31 dBFS), the pace is slow (1.6 words/s) and pauses fill 46% of the segment.');
+    expect(tone.answer).toBe(
+      'The pitch is low (mean 88 Hz, range 80–99 Hz), the intonation is flat (pitch SD 5 Hz), the voice is quiet (-31 dBFS), the pace is slow (1.6 words/s) and pauses fill 46% of the segment.',
+    );
 
     const unvoiced = (await ask(qaTask, voiceOnlyUnvoiced, { kinds: ['attribute'] })).items;
-    expect(unvoiced).toEqual([{
-      kind: 'attribute', question: 'How would you describe the tone of voice?',
-      answer: 'No pitch could be measured (2% of frames voiced), the voice is at a moderate level (-24 dBFS) and the pace is ordinary (4.1 syllables/s).',
-    }]);
+    expect(unvoiced).toEqual([
+      {
+        kind: 'attribute',
+        question: 'How would you describe the tone of voice?',
+        answer: 'No pitch could be measured (2% of frames voiced), the voice is at a moderate level (-24 dBFS) and the pace is ordinary (4.1 syllables/s).',
+      },
+    ]);
 
     const wordsOnly = segment('words-only', { text: 'Fine, see you then.' });
     expect(questions((await ask(qaTask, wordsOnly, { kinds: ['attribute'] })).items)).toEqual([SAID]);
@@ -322,7 +469,8 @@ describe('RulesTeacher qa', () => {
   it('writes items the QA schema accepts', async () => {
     for (const seg of [happy, sad, neutral, bare, voiceOnlyUnvoiced, withVisual(happy, faceCues(0.68)), withVisual(sad, noFaceCues)]) {
       const { items } = await ask(qaTask, seg);
-      for (const item of items) expect(() => QAItem.parse({ ...item, provenance: { teacher: 'rules', model: RULES_MODEL, template: 'qa.rules@1' } })).not.toThrow();
+      for (const item of items)
+        expect(() => QAItem.parse({ ...item, provenance: { teacher: 'rules', model: RULES_MODEL, template: 'qa.rules@1' } })).not.toThrow();
     }
   });
 });
@@ -366,14 +514,17 @@ describe('RulesTeacher rationale', () => {
 describe('RulesTeacher contract', () => {
   it('validates its output with the request schema', async () => {
     const tooShort = z.object({ text: z.string().max(10) });
-    await expect(teacher.generate(teacherRequest({ ...describeTask, output: tooShort }, { template: 'describe.rules@1', segment: happy }), signal))
-      .rejects.toSatisfy((error: unknown) => error instanceof RecordError && error.reason === 'teacher-invalid-output' && /describe/.test(error.message));
+    await expect(
+      teacher.generate(teacherRequest({ ...describeTask, output: tooShort }, { template: 'describe.rules@1', segment: happy }), signal),
+    ).rejects.toSatisfy((error: unknown) => error instanceof RecordError && error.reason === 'teacher-invalid-output' && /describe/.test(error.message));
   });
 
   it('stops when the signal is aborted', async () => {
     const controller = new AbortController();
     controller.abort(new Error('run cancelled'));
-    await expect(teacher.generate(teacherRequest(labelsTask, { template: 'labels.rules@1', segment: happy }), controller.signal)).rejects.toThrow('run cancelled');
+    await expect(teacher.generate(teacherRequest(labelsTask, { template: 'labels.rules@1', segment: happy }), controller.signal)).rejects.toThrow(
+      'run cancelled',
+    );
   });
 });
 
@@ -394,7 +545,9 @@ describe('createTeacherRegistry', () => {
 
   it('names the role and the missing teacher in its errors', () => {
     expect(() => createTeacherRegistry({ roles: { rationale: 'gpt4o' } })).toThrow(ConfigError);
-    expect(() => createTeacherRegistry({ roles: { rationale: 'gpt4o' } })).toThrow(/roles\.rationale: role 'rationale' uses teacher 'gpt4o', which is not defined under teachers \(defined: rules\)/);
+    expect(() => createTeacherRegistry({ roles: { rationale: 'gpt4o' } })).toThrow(
+      /roles\.rationale: role 'rationale' uses teacher 'gpt4o', which is not defined under teachers \(defined: rules\)/,
+    );
     expect(() => createTeacherRegistry({ teachers: { x: { kind: 'vllm' } } } as never)).toThrow(/teachers\.x/);
     expect(() => createTeacherRegistry({ roles: { caption: 'rules' } } as never)).toThrow(/caption/);
   });

@@ -24,7 +24,6 @@ let store: LocalStore;
 let server: OpenAICompatibleServer;
 const audio: Record<'speech' | 'short' | 'other' | 'third', { key: string; bytes: Buffer }> = {} as never;
 
-
 async function putAudio(path: string): Promise<{ key: string; bytes: Buffer }> {
   const bytes = await readFile(path);
   const key = `media/${sha256(bytes)}.wav`;
@@ -115,7 +114,11 @@ describe('transcribe engine openai', () => {
 
     server.reset();
     const second = makeContext();
-    const again = (await transcribe.run(makeSegment(audio.speech.key), openaiConfig({ endpoint: { ...openaiConfig().endpoint!, limits: { concurrency: 1 } } }), second.ctx)) as Segment;
+    const again = (await transcribe.run(
+      makeSegment(audio.speech.key),
+      openaiConfig({ endpoint: { ...openaiConfig().endpoint!, limits: { concurrency: 1 } } }),
+      second.ctx,
+    )) as Segment;
     expect(again.transcript).toEqual(transcript);
     expect(server.requests).toHaveLength(0);
     expect(second.work).toEqual({});
@@ -172,7 +175,9 @@ describe('transcribe engine openai', () => {
     })();
     expect(error).toBeInstanceOf(ConfigError);
     expect(error!.message).toMatch(/stages\[2\]\.transcribe\.endpoint.*engine 'openai' needs an endpoint/);
-    expect(() => transcribe.configSchema.parse({ engine: 'manifest', endpoint: { baseURL: 'http://localhost:1/v1', model: 'm' } })).toThrow(/only used by engine 'openai'/);
+    expect(() => transcribe.configSchema.parse({ engine: 'manifest', endpoint: { baseURL: 'http://localhost:1/v1', model: 'm' } })).toThrow(
+      /only used by engine 'openai'/,
+    );
     expect(() => transcribe.configSchema.parse({ engine: 'openai', endpoint: { baseURL: 'localhost', model: 'm' } })).toThrow(/http\(s\) URL/);
   });
 });
@@ -190,8 +195,14 @@ describe('transcribe engine subtitles', () => {
 
   it('drops a segment without subtitle text', async () => {
     const { ctx } = makeContext();
-    expect(await transcribe.run(makeSegment(audio.speech.key), transcribe.configSchema.parse({ engine: 'subtitles' }), ctx)).toMatchObject({ drop: true, reason: 'no-subtitle' });
-    expect(await transcribe.run(makeSegment(undefined, { subtitle: '   ' }), transcribe.configSchema.parse({ engine: 'subtitles' }), ctx)).toMatchObject({ drop: true, reason: 'no-subtitle' });
+    expect(await transcribe.run(makeSegment(audio.speech.key), transcribe.configSchema.parse({ engine: 'subtitles' }), ctx)).toMatchObject({
+      drop: true,
+      reason: 'no-subtitle',
+    });
+    expect(await transcribe.run(makeSegment(undefined, { subtitle: '   ' }), transcribe.configSchema.parse({ engine: 'subtitles' }), ctx)).toMatchObject({
+      drop: true,
+      reason: 'no-subtitle',
+    });
   });
 
   it('detects the language of subtitle text when the config says auto', async () => {

@@ -238,7 +238,12 @@ describe('cues.acoustic', () => {
     const gated = join(root, 'gated.wav');
     await ffmpeg(['-f', 'lavfi', '-i', "aevalsrc='if(lt(t,2),0.1,if(lt(t,4),0.005623,0))*sin(2*PI*997*t)':s=16000:d=5", '-c:a', 'pcm_s16le', gated]);
     const comparisons: string[] = [];
-    for (const [name, path] of [['gated tone', gated], ['flite low', await store.localPath(keys.low)], ['flite high', await store.localPath(keys.high)], ['tone', await store.localPath(keys.sine)]] as const) {
+    for (const [name, path] of [
+      ['gated tone', gated],
+      ['flite low', await store.localPath(keys.low)],
+      ['flite high', await store.localPath(keys.high)],
+      ['tone', await store.localPath(keys.sine)],
+    ] as const) {
       const wav = decodeWav(await readFile(path));
       const measured = integratedLoudness(wav.samples, wav.sampleRate)!;
       const reference = await ffmpegLoudness(path);
@@ -309,7 +314,9 @@ describe('cues.acoustic', () => {
     const cues = await acousticCues(keys.long);
     const seconds = (performance.now() - started) / 1000;
     clearInterval(timer);
-    console.info(`cues.acoustic: ${cues.duration} s of speech in ${seconds.toFixed(2)} s (${(cues.duration / seconds).toFixed(0)}x realtime), ${ticks} timer ticks meanwhile`);
+    console.info(
+      `cues.acoustic: ${cues.duration} s of speech in ${seconds.toFixed(2)} s (${(cues.duration / seconds).toFixed(0)}x realtime), ${ticks} timer ticks meanwhile`,
+    );
     expect(cues.duration).toBeGreaterThan(55);
     // A blocked loop would tick about once; a free one about every 5 ms (less on a busy machine).
     expect(ticks).toBeGreaterThan((seconds * 1000) / 5 / 10);

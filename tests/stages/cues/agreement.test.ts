@@ -31,9 +31,19 @@ interface Voice {
 function acoustic(voice: Voice): AcousticCues {
   const f0 = voice.f0;
   return {
-    duration: 3, f0MeanHz: f0, f0SdHz: f0 === null ? null : f0 * (voice.cv ?? 0.15), f0MinHz: f0 === null ? null : f0 * 0.8, f0MaxHz: f0 === null ? null : f0 * 1.25,
-    voicedRatio: f0 === null ? 0 : 0.6, rmsDb: voice.rmsDb, rmsSdDb: 4, pauseRatio: 0.1, speechRate: voice.rate, speechRateSource: 'transcript',
-    f0SlopeHzPerS: f0 === null ? null : -5, loudnessLufs: voice.lufs === undefined ? null : voice.lufs,
+    duration: 3,
+    f0MeanHz: f0,
+    f0SdHz: f0 === null ? null : f0 * (voice.cv ?? 0.15),
+    f0MinHz: f0 === null ? null : f0 * 0.8,
+    f0MaxHz: f0 === null ? null : f0 * 1.25,
+    voicedRatio: f0 === null ? 0 : 0.6,
+    rmsDb: voice.rmsDb,
+    rmsSdDb: 4,
+    pauseRatio: 0.1,
+    speechRate: voice.rate,
+    speechRateSource: 'transcript',
+    f0SlopeHzPerS: f0 === null ? null : -5,
+    loudnessLufs: voice.lufs === undefined ? null : voice.lufs,
   };
 }
 
@@ -43,7 +53,10 @@ function face(emotion: Emotion, probability = 0.8, stability = 1, faceRatio = 1)
     detector: 'ssd',
     frames: [],
     meanExpressions: { happy: rest, sad: rest, angry: rest, neutral: rest, surprised: rest, fearful: rest, disgusted: rest, [emotion]: probability },
-    dominant: emotion, stability, faceRatio, crops: [],
+    dominant: emotion,
+    stability,
+    faceRatio,
+    crops: [],
   };
 }
 
@@ -56,14 +69,20 @@ function segment(seed: string, options: { speaker?: string; label?: string; voic
   if (options.text !== undefined) cues.lexical = lexicalCues(options.text, { neutralBand: 0.1 });
   if (options.visual) cues.visual = options.visual;
   return Segment.parse({
-    id: hex(`segment:${seed}`), clipId,
+    id: hex(`segment:${seed}`),
+    clipId,
     clip: {
-      id: clipId, uri: `clips/${seed}.mp4`, name: seed, bytes: 98_304,
+      id: clipId,
+      uri: `clips/${seed}.mp4`,
+      name: seed,
+      bytes: 98_304,
       probe: { duration: 3, formatName: 'mov,mp4', hasVideo: true, hasAudio: true, sampleRate: 16000, channels: 1 },
       manifest: { ...(options.label !== undefined ? { label: options.label } : {}), ...(options.speaker !== undefined ? { speaker: options.speaker } : {}) },
       partition: 0,
     },
-    index: 0, start: 0, end: 3,
+    index: 0,
+    start: 0,
+    end: 3,
     ...(options.text !== undefined ? { transcript: { text: options.text, language: 'en', engine: 'manifest' } } : {}),
     cues,
   });
@@ -105,14 +124,22 @@ afterAll(async () => {
 
 describe('cues.agreement', () => {
   it('is a global stage with documented defaults that rejects bad options by name', () => {
-    expect(cuesAgreement).toMatchObject({ kind: 'global', name: 'cues.agreement', reads: ['cues.acoustic', 'cues.lexical'], adds: ['cues.agreement'], cache: false });
+    expect(cuesAgreement).toMatchObject({
+      kind: 'global',
+      name: 'cues.agreement',
+      reads: ['cues.acoustic', 'cues.lexical'],
+      adds: ['cues.agreement'],
+      cache: false,
+    });
     expect(defaults).toEqual({ minSpeakerSegments: 3 });
     expect(() => cuesAgreement.configSchema.parse({ minSpeakerSegments: 1 })).toThrow(/minSpeakerSegments|>=2/);
     expect(() => cuesAgreement.configSchema.parse({ minSpeakerSegment: 3 })).toThrow();
   });
 
   it("reads a voice against the speaker's own baseline: a naturally high voice is not happy for being high", async () => {
-    const highSpeaker = [278, 280, 285, 276].map((f0, i) => segment(`high-${i}`, { speaker: 'high-voice', voice: { ...HIGH_BRIGHT, f0, rmsDb: -16 + i * 0.3 } }));
+    const highSpeaker = [278, 280, 285, 276].map((f0, i) =>
+      segment(`high-${i}`, { speaker: 'high-voice', voice: { ...HIGH_BRIGHT, f0, rmsDb: -16 + i * 0.3 } }),
+    );
     const lowSpeaker = [104, 108, 110].map((f0, i) => segment(`low-${i}`, { speaker: 'low-voice', voice: { f0, cv: 0.12, rmsDb: -24, rate: 2.6 } }));
     // The same speaker, really downcast this time: lower, flatter, quieter and slower than usual, though
     // at 230 Hz still "high" by absolute standards.
@@ -168,8 +195,18 @@ describe('cues.agreement', () => {
       ['majority-all', { visual: face('happy'), voice: HIGH_BRIGHT, text: HAPPY_WORDS }, 'consistent', { source: 'majority', emotion: 'happy' }],
       ['majority-two', { visual: face('sad'), voice: SAD_VOICE, text: HAPPY_WORDS }, 'ambiguous', { source: 'majority', emotion: 'sad' }],
       ['majority-tie', { voice: SAD_VOICE, text: HAPPY_WORDS }, 'ambiguous', { source: 'none', emotion: null }],
-      ['unknown-label', { label: 'bewildered', visual: face('happy'), voice: HIGH_BRIGHT, text: HAPPY_WORDS }, 'consistent', { source: 'majority', emotion: 'happy' }],
-      ['calm', { label: 'calm', visual: face('neutral'), voice: { f0: 165, cv: 0.165, rmsDb: -23, rate: 2.8 }, text: PLAIN_WORDS }, 'consistent', { source: 'label', emotion: 'neutral' }],
+      [
+        'unknown-label',
+        { label: 'bewildered', visual: face('happy'), voice: HIGH_BRIGHT, text: HAPPY_WORDS },
+        'consistent',
+        { source: 'majority', emotion: 'happy' },
+      ],
+      [
+        'calm',
+        { label: 'calm', visual: face('neutral'), voice: { f0: 165, cv: 0.165, rmsDb: -23, rate: 2.8 }, text: PLAIN_WORDS },
+        'consistent',
+        { source: 'label', emotion: 'neutral' },
+      ],
     ];
     for (const [seed, options, tag, reference] of cases) {
       const [agreement] = await agree([segment(`tag-${seed}`, options)]);
@@ -197,7 +234,14 @@ describe('cues.agreement', () => {
       segment('no-cues', {}),
       segment('one-modality', { label: 'sad', voice: SAD_VOICE }),
     ]);
-    expect(empty[0]).toEqual({ visual: null, acoustic: null, lexical: null, reference: { source: 'label', emotion: 'happy' }, acousticBaseline: 'absolute', tag: 'ambiguous' });
+    expect(empty[0]).toEqual({
+      visual: null,
+      acoustic: null,
+      lexical: null,
+      reference: { source: 'label', emotion: 'happy' },
+      acousticBaseline: 'absolute',
+      tag: 'ambiguous',
+    });
     expect(empty[1]).toMatchObject({ visual: null, acoustic: null, lexical: null, reference: { source: 'none', emotion: null }, tag: 'ambiguous' });
     // A single modality agreeing with the label is no agreement between modalities.
     expect(empty[2]).toMatchObject({ visual: null, lexical: null, acoustic: { emotion: 'sad' }, tag: 'ambiguous' });
@@ -205,10 +249,30 @@ describe('cues.agreement', () => {
 
   it('reads manifest labels through the one label normaliser (synonyms and dataset codes) and treats unknown labels as absent', async () => {
     const expected: Record<string, Emotion> = {
-      joyful: 'happy', joy: 'happy', happiness: 'happy', anger: 'angry', mad: 'angry', fear: 'fearful', afraid: 'fearful', scared: 'fearful',
-      surprise: 'surprised', sadness: 'sad', calm: 'neutral', none: 'neutral', disgust: 'disgusted', ' Happy ': 'happy', SAD: 'sad',
+      joyful: 'happy',
+      joy: 'happy',
+      happiness: 'happy',
+      anger: 'angry',
+      mad: 'angry',
+      fear: 'fearful',
+      afraid: 'fearful',
+      scared: 'fearful',
+      surprise: 'surprised',
+      sadness: 'sad',
+      calm: 'neutral',
+      none: 'neutral',
+      disgust: 'disgusted',
+      ' Happy ': 'happy',
+      SAD: 'sad',
       // IEMOCAP / CREMA-D codes, which the filter always knew and cues.agreement used to read as no label.
-      hap: 'happy', exc: 'happy', ang: 'angry', fru: 'angry', neu: 'neutral', sur: 'surprised', dis: 'disgusted', fea: 'fearful',
+      hap: 'happy',
+      exc: 'happy',
+      ang: 'angry',
+      fru: 'angry',
+      neu: 'neutral',
+      sur: 'surprised',
+      dis: 'disgusted',
+      fea: 'fearful',
     };
     const labels = [...Object.keys(expected), 'bewildered'];
     const read = await agree(labels.map((label, i) => segment(`label-${i}`, { label, voice: SAD_VOICE, text: SAD_WORDS })));
@@ -222,7 +286,9 @@ describe('cues.agreement', () => {
 
   it('gives the same result for the same segments in any order', async () => {
     const segments = [
-      ...[278, 280, 285, 276].map((f0, i) => segment(`order-high-${i}`, { speaker: 'high', label: 'happy', voice: { ...HIGH_BRIGHT, f0 }, text: HAPPY_WORDS, visual: face('happy') })),
+      ...[278, 280, 285, 276].map((f0, i) =>
+        segment(`order-high-${i}`, { speaker: 'high', label: 'happy', voice: { ...HIGH_BRIGHT, f0 }, text: HAPPY_WORDS, visual: face('happy') }),
+      ),
       segment('order-down', { speaker: 'high', voice: { f0: 230, cv: 0.09, rmsDb: -25, rate: 2.2 }, text: SAD_WORDS }),
       segment('order-a', { speaker: 'a', voice: { f0: 200, cv: 0.15, rmsDb: -22, rate: 2.8 }, text: PLAIN_WORDS }),
       segment('order-b', { voice: LOUD_FAST, label: 'angry', text: PLAIN_WORDS, visual: face('angry') }),
@@ -246,7 +312,11 @@ describe('cues.agreement', () => {
     const plan = buildPlan('test.yaml', config, STAGES);
     expect(plan.phases.map((p) => p.kind)).toEqual(['records', 'global', 'records']);
     const summary = await runPipeline(plan, {
-      store: new LocalStore(join(work, 'store')), outDir: out, log: pino({ level: 'silent' }), signal: new AbortController().signal, input,
+      store: new LocalStore(join(work, 'store')),
+      outDir: out,
+      log: pino({ level: 'silent' }),
+      signal: new AbortController().signal,
+      input,
     });
     expect(summary.stats['cues.agreement']).toMatchObject({ in: 6, out: 6 });
 
@@ -263,7 +333,9 @@ describe('cues.agreement', () => {
     }
     expect(bySegment.size).toBe(6);
     expect([...bySegment.values()].every((a) => a.reference.source === 'label')).toBe(true);
-    const summaryLine = [...bySegment.values()].map((a) => `${a.reference.emotion}:${a.tag}/${a.acousticBaseline}(a=${a.acoustic?.emotion},t=${a.lexical?.emotion})`);
+    const summaryLine = [...bySegment.values()].map(
+      (a) => `${a.reference.emotion}:${a.tag}/${a.acousticBaseline}(a=${a.acoustic?.emotion},t=${a.lexical?.emotion})`,
+    );
     console.info(`agreement on 6 demo clips: ${summaryLine.join(' ')}`);
     await rm(work, { recursive: true, force: true });
     await rm(input, { recursive: true, force: true });

@@ -117,14 +117,25 @@ describe('cues.lexical', () => {
   });
 
   it('calls plain statements neutral', async () => {
-    expect(await lexical('The meeting is at three on Tuesday.')).toEqual({ score: 0, sentiment: 'neutral', positiveWords: [], negativeWords: [], emotionWords: [] });
+    expect(await lexical('The meeting is at three on Tuesday.')).toEqual({
+      score: 0,
+      sentiment: 'neutral',
+      positiveWords: [],
+      negativeWords: [],
+      emotionWords: [],
+    });
     expect((await lexical('')).sentiment).toBe('neutral');
     // One mild word in a long sentence is barely positive; a wider neutral band calls it neutral.
-    const long = 'We walked to the station and then took the train to the city where we met the others for a nice lunch near the river before the long ride home through the hills in the evening light across the valley';
+    const long =
+      'We walked to the station and then took the train to the city where we met the others for a nice lunch near the river before the long ride home through the hills in the evening light across the valley';
     const mild = await lexical(long);
     expect(mild.sentiment).toBe('positive');
     expect(mild.score).toBeLessThan(0.2);
-    const wide = (await cuesLexical.run(makeSegment({ text: long, language: 'en', engine: 'manifest' }), cuesLexical.configSchema.parse({ neutralBand: 0.2 }), ctx)) as Segment;
+    const wide = (await cuesLexical.run(
+      makeSegment({ text: long, language: 'en', engine: 'manifest' }),
+      cuesLexical.configSchema.parse({ neutralBand: 0.2 }),
+      ctx,
+    )) as Segment;
     expect(wide.cues!.lexical!.sentiment).toBe('neutral');
   });
 
@@ -135,7 +146,19 @@ describe('cues.lexical', () => {
   });
 
   it('keeps the other cues and drops what it cannot score', async () => {
-    const acoustic = { duration: 3, f0MeanHz: 200, f0SdHz: 10, f0MinHz: 180, f0MaxHz: 220, voicedRatio: 0.5, rmsDb: -20, rmsSdDb: 5, pauseRatio: 0.1, speechRate: 3, speechRateSource: 'transcript' as const };
+    const acoustic = {
+      duration: 3,
+      f0MeanHz: 200,
+      f0SdHz: 10,
+      f0MinHz: 180,
+      f0MaxHz: 220,
+      voicedRatio: 0.5,
+      rmsDb: -20,
+      rmsSdDb: 5,
+      pauseRatio: 0.1,
+      speechRate: 3,
+      speechRateSource: 'transcript' as const,
+    };
     const result = (await cuesLexical.run(makeSegment({ text: 'great', language: 'en', engine: 'manifest' }, { cues: { acoustic } }), config, ctx)) as Segment;
     expect(result.cues!.acoustic).toEqual(acoustic);
     expect(result.cues!.lexical!.sentiment).toBe('positive');
@@ -150,7 +173,11 @@ describe('cues.lexical', () => {
     const untranslated = (await cuesLexical.run(chinese, config, flagging)) as Segment;
     expect(untranslated.cues?.lexical).toBeUndefined();
     expect(flags).toEqual([expect.stringMatching(/^unsupported-language: .*the transcript is 'zh' and has no English translation/)]);
-    const translated = (await cuesLexical.run({ ...chinese, translation: { status: 'translated', text: 'I am so happy', from: 'zh' } }, config, flagging)) as Segment;
+    const translated = (await cuesLexical.run(
+      { ...chinese, translation: { status: 'translated', text: 'I am so happy', from: 'zh' } },
+      config,
+      flagging,
+    )) as Segment;
     expect(translated.cues!.lexical).toMatchObject({ sentiment: 'positive', source: 'translation', positiveWords: ['happy'] });
     expect(flags).toHaveLength(1);
   });

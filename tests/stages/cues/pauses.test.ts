@@ -30,7 +30,21 @@ async function join16k(name: string, parts: readonly (string | number)[]): Promi
   const inputs = parts.flatMap((part) => (typeof part === 'number' ? ['-f', 'lavfi', '-t', String(part), '-i', 'anullsrc=r=16000:cl=mono'] : ['-i', part]));
   const labels = parts.map((_, i) => `[${i}:a]`).join('');
   const out = join(root, `${name}.wav`);
-  await run('ffmpeg', ['-loglevel', 'error', '-y', ...inputs, '-filter_complex', `${labels}concat=n=${parts.length}:v=0:a=1`, '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', out]);
+  await run('ffmpeg', [
+    '-loglevel',
+    'error',
+    '-y',
+    ...inputs,
+    '-filter_complex',
+    `${labels}concat=n=${parts.length}:v=0:a=1`,
+    '-ac',
+    '1',
+    '-ar',
+    '16000',
+    '-c:a',
+    'pcm_s16le',
+    out,
+  ]);
   return out;
 }
 
@@ -43,13 +57,20 @@ async function putAudio(path: string): Promise<string> {
 function segmentWith(audioKey: string, text = 'the meeting starts at nine in the morning'): Segment {
   const clipId = sha256(`clip:${audioKey}`);
   return Segment.parse({
-    id: sha256(`segment:${audioKey}`), clipId,
+    id: sha256(`segment:${audioKey}`),
+    clipId,
     clip: {
-      id: clipId, uri: 'clips/speech.wav', name: 'speech', bytes: 1000,
+      id: clipId,
+      uri: 'clips/speech.wav',
+      name: 'speech',
+      bytes: 1000,
       probe: { duration: 5, formatName: 'wav', hasVideo: false, hasAudio: true, sampleRate: 16000, channels: 1 },
-      manifest: {}, partition: 0,
+      manifest: {},
+      partition: 0,
     },
-    index: 0, start: 0, end: 5,
+    index: 0,
+    start: 0,
+    end: 5,
     audio: { key: audioKey, bytes: 1 },
     transcript: { text, language: 'en', engine: 'manifest' },
   });

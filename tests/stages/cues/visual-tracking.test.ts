@@ -35,7 +35,14 @@ describe('findSpeaker', () => {
   const options = { minConfidence: 0.2, minCoverage: 0.25 };
 
   it('names the face whose mouth moves with the speech, with a confidence over the others', () => {
-    const verdict = findSpeaker([{ id: 'face-1', frames, mouthOpening: still }, { id: 'face-2', frames, mouthOpening: talking }], envelope, options);
+    const verdict = findSpeaker(
+      [
+        { id: 'face-1', frames, mouthOpening: still },
+        { id: 'face-2', frames, mouthOpening: talking },
+      ],
+      envelope,
+      options,
+    );
     expect(verdict.track).toBe('face-2');
     expect(verdict.method).toBe('av-correlation');
     expect(verdict.confidence).toBeGreaterThan(0.8);
@@ -50,7 +57,16 @@ describe('findSpeaker', () => {
     expect(findSpeaker([{ id: 'face-1', frames, mouthOpening: talking }], null, options)).toMatchObject({ track: null, method: 'no-speech' });
     expect(findSpeaker([], envelope, options)).toMatchObject({ track: null, method: 'no-face' });
     // Two mouths moving with one voice: too close to call.
-    expect(findSpeaker([{ id: 'face-1', frames, mouthOpening: talking }, { id: 'face-2', frames, mouthOpening: talking }], envelope, options).track).toBeNull();
+    expect(
+      findSpeaker(
+        [
+          { id: 'face-1', frames, mouthOpening: talking },
+          { id: 'face-2', frames, mouthOpening: talking },
+        ],
+        envelope,
+        options,
+      ).track,
+    ).toBeNull();
   });
 
   it('measures the envelope of a WAV at frame times and correlates', () => {
@@ -71,11 +87,41 @@ describe('faceGeometry', () => {
     for (let i = 0; i < 5; i++) p.push([125 + i * 10, 70]); // left brow 22-26
     for (let i = 0; i < 4; i++) p.push([100, 90 + i * 10]); // nose bridge 27-30
     for (let i = 0; i < 5; i++) p.push([80 + i * 10, 130]); // nostrils 31-35
-    const eye = (cx: number) => [[cx - 15, 90], [cx - 5, 85], [cx + 5, 85], [cx + 15, 90], [cx + 5, 95], [cx - 5, 95]] as [number, number][];
+    const eye = (cx: number) =>
+      [
+        [cx - 15, 90],
+        [cx - 5, 85],
+        [cx + 5, 85],
+        [cx + 15, 90],
+        [cx + 5, 95],
+        [cx - 5, 95],
+      ] as [number, number][];
     p.push(...eye(60), ...eye(140)); // eyes 36-47
     const y = 160;
-    const outer: [number, number][] = [[70, y - lift], [80, y - 6], [90, y - 8], [100, y - 7], [110, y - 8], [120, y - 6], [130, y - lift], [120, y + 6 + gap], [110, y + 8 + gap], [100, y + 9 + gap], [90, y + 8 + gap], [80, y + 6 + gap]];
-    const inner: [number, number][] = [[75, y - lift], [90, y - 2], [100, y - 2], [110, y - 2], [125, y - lift], [110, y + 2 + gap], [100, y + 2 + gap], [90, y + 2 + gap]];
+    const outer: [number, number][] = [
+      [70, y - lift],
+      [80, y - 6],
+      [90, y - 8],
+      [100, y - 7],
+      [110, y - 8],
+      [120, y - 6],
+      [130, y - lift],
+      [120, y + 6 + gap],
+      [110, y + 8 + gap],
+      [100, y + 9 + gap],
+      [90, y + 8 + gap],
+      [80, y + 6 + gap],
+    ];
+    const inner: [number, number][] = [
+      [75, y - lift],
+      [90, y - 2],
+      [100, y - 2],
+      [110, y - 2],
+      [125, y - lift],
+      [110, y + 2 + gap],
+      [100, y + 2 + gap],
+      [90, y + 2 + gap],
+    ];
     p.push(...outer, ...inner); // lips 48-67
     return p.flat();
   }

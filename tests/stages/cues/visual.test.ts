@@ -6,17 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageContext, tempDir } from '../../helpers.ts';
 import { fliteWav } from '../../support/speech.ts';
-import {
-  CLIP_HEIGHT,
-  CLIP_WIDTH,
-  faceInClip,
-  photoFaces,
-  planClips,
-  shotAt,
-  talkingClip,
-  type Photo,
-  type TalkingClip,
-} from '../../support/talking-faces.ts';
+import { CLIP_HEIGHT, CLIP_WIDTH, faceInClip, photoFaces, planClips, shotAt, talkingClip, type Photo, type TalkingClip } from '../../support/talking-faces.ts';
 import { RecordError } from '../../../pipelines/errors.ts';
 import { sha256 } from '../../../pipelines/fingerprint.ts';
 import { isDrop } from '../../../pipelines/stage.ts';
@@ -43,7 +33,10 @@ async function putFile(kind: string, path: string): Promise<ArtefactRef> {
   return { key, bytes: bytes.byteLength };
 }
 
-function makeSegment(path: string, options: { audio?: ArtefactRef; keyframes?: number; width?: number; height?: number; start?: number; end?: number }): Segment {
+function makeSegment(
+  path: string,
+  options: { audio?: ArtefactRef; keyframes?: number; width?: number; height?: number; start?: number; end?: number },
+): Segment {
   const clipId = sha256(`clip:${path}`);
   const { start = 0, end = 2, keyframes = 4 } = options;
   return Segment.parse({
@@ -54,7 +47,14 @@ function makeSegment(path: string, options: { audio?: ArtefactRef; keyframes?: n
       uri: path,
       name: 'clip',
       bytes: 1000,
-      probe: { duration: end, formatName: 'mov,mp4,m4a,3gp,3g2,mj2', hasVideo: true, hasAudio: !!options.audio, width: options.width ?? 640, height: options.height ?? 360 },
+      probe: {
+        duration: end,
+        formatName: 'mov,mp4,m4a,3gp,3g2,mj2',
+        hasVideo: true,
+        hasAudio: !!options.audio,
+        width: options.width ?? 640,
+        height: options.height ?? 360,
+      },
       manifest: {},
       partition: 0,
     },
@@ -63,7 +63,11 @@ function makeSegment(path: string, options: { audio?: ArtefactRef; keyframes?: n
     end,
     ...(options.audio ? { audio: options.audio } : {}),
     // Keyframe refs as segment makes them: only their times matter to this stage.
-    frames: Array.from({ length: keyframes }, (_, i) => ({ key: `media/frames/00/none/${String(i).padStart(2, '0')}.jpg`, bytes: 1, time: Math.round((((i + 0.5) * (end - start)) / keyframes) * 1000) / 1000 })),
+    frames: Array.from({ length: keyframes }, (_, i) => ({
+      key: `media/frames/00/none/${String(i).padStart(2, '0')}.jpg`,
+      bytes: 1,
+      time: Math.round((((i + 0.5) * (end - start)) / keyframes) * 1000) / 1000,
+    })),
   });
 }
 
@@ -88,7 +92,10 @@ beforeAll(async () => {
     await run('ffmpeg', ['-loglevel', 'error', '-y', ...input, '-t', '2', '-r', '16', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-threads', '1', path]);
     return path;
   };
-  clips.portrait = { path: await make('portrait', ['-loop', '1', '-i', portrait, '-vf', 'scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2']), audio };
+  clips.portrait = {
+    path: await make('portrait', ['-loop', '1', '-i', portrait, '-vf', 'scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2']),
+    audio,
+  };
   clips.grey = { path: await make('grey', ['-f', 'lavfi', '-i', 'color=c=gray:s=640x360']), audio };
   const broken = join(root, 'broken.mp4');
   await writeFile(broken, Buffer.from('this is not a video, just text with an .mp4 name'));
@@ -138,7 +145,17 @@ describe('cues.visual on one face', () => {
 
   it('records no face for a plain clip and no speech without audio, without dropping', async () => {
     const grey = await visualCues(makeSegment(clips.grey.path, { audio: clips.grey.audio }));
-    expect(grey).toMatchObject({ tracks: [], meanExpressions: null, dominant: null, faceRatio: 0, crops: [], peak: null, described: null, otherFaces: 0, geometry: null });
+    expect(grey).toMatchObject({
+      tracks: [],
+      meanExpressions: null,
+      dominant: null,
+      faceRatio: 0,
+      crops: [],
+      peak: null,
+      described: null,
+      otherFaces: 0,
+      geometry: null,
+    });
     expect(grey.speaker).toMatchObject({ track: null, method: 'no-face' });
     expect(grey.frames.every((f) => f.faces === 0 && f.box === null)).toBe(true);
 

@@ -30,7 +30,10 @@ function voiced(track: { f0: (number | null)[] }): number[] {
 
 describe('trackPitch (YIN)', () => {
   it.each([80, 110, 220, 330, 440])('tracks a %i Hz sine within half a percent', (f0) => {
-    const track = trackPitch(signal(1, (t) => 0.5 * Math.sin(2 * Math.PI * f0 * t)), OPTIONS);
+    const track = trackPitch(
+      signal(1, (t) => 0.5 * Math.sin(2 * Math.PI * f0 * t)),
+      OPTIONS,
+    );
     const pitches = voiced(track);
     // The last frames lack the lookahead for a full lag search and may come back unvoiced.
     expect(track.f0.slice(0, -3).every((pitch) => pitch !== null)).toBe(true);
@@ -52,7 +55,10 @@ describe('trackPitch (YIN)', () => {
   });
 
   it('reports frame RMS and timing', () => {
-    const track = trackPitch(signal(1, (t) => 0.5 * Math.sin(2 * Math.PI * 200 * t)), OPTIONS);
+    const track = trackPitch(
+      signal(1, (t) => 0.5 * Math.sin(2 * Math.PI * 200 * t)),
+      OPTIONS,
+    );
     const layout = frameLayout(RATE, RATE, 40, 10);
     expect(layout).toEqual({ window: 640, hop: 160, count: 97 });
     expect(track.rms.length).toBe(97);
@@ -63,7 +69,11 @@ describe('trackPitch (YIN)', () => {
   });
 
   it('skips frames the caller excludes', () => {
-    const track = trackPitch(signal(0.5, (t) => 0.5 * Math.sin(2 * Math.PI * 200 * t)), OPTIONS, (frame) => frame % 2 === 0);
+    const track = trackPitch(
+      signal(0.5, (t) => 0.5 * Math.sin(2 * Math.PI * 200 * t)),
+      OPTIONS,
+      (frame) => frame % 2 === 0,
+    );
     expect(track.f0.every((f0, i) => (i % 2 === 0 ? f0 === null : f0 !== null))).toBe(true);
   });
 

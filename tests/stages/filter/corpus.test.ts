@@ -14,9 +14,20 @@ const provenance = { teacher: 'rules', model: 'rules-v3', template: 'x.rules@1' 
 function segment(i: number, description: string, label: Emotion = 'happy', answers: string[] = ['happy']): Segment {
   const clipId = hex(`clip:${i}`);
   return Segment.parse({
-    id: hex(`segment:${i}`), clipId,
-    clip: { id: clipId, uri: `c${i}.mp4`, name: `c${i}`, bytes: 1, partition: 0, manifest: {}, probe: { duration: 3, formatName: 'mp4', hasAudio: true, hasVideo: true } },
-    index: 0, start: 0, end: 3,
+    id: hex(`segment:${i}`),
+    clipId,
+    clip: {
+      id: clipId,
+      uri: `c${i}.mp4`,
+      name: `c${i}`,
+      bytes: 1,
+      partition: 0,
+      manifest: {},
+      probe: { duration: 3, formatName: 'mp4', hasAudio: true, hasVideo: true },
+    },
+    index: 0,
+    start: 0,
+    end: 3,
     transcript: { text: `words of clip ${i}`, language: 'en', engine: 'manifest' },
     description: { text: description, provenance },
     labels: { primary: label, openset: [label], sentiment: 'neutral', valence: 0, arousal: 0, provenance },
@@ -41,8 +52,15 @@ describe('filter.corpus length tails', () => {
 
   it('length-outlier: drops both tails beyond k sd of the corpus, with the bounds in the detail', async () => {
     const results = await run(corpus);
-    expect(reasons(results).slice(0, 200).every((r) => r === 'kept')).toBe(true);
-    expect(results[200]).toMatchObject({ reason: 'length-outlier', detail: expect.stringMatching(/^description has 5 words, outside description mean 34\.\d ± 3 sd 4\.\d = \[\d+\.\d, \d+\.\d\] over 202 texts$/) });
+    expect(
+      reasons(results)
+        .slice(0, 200)
+        .every((r) => r === 'kept'),
+    ).toBe(true);
+    expect(results[200]).toMatchObject({
+      reason: 'length-outlier',
+      detail: expect.stringMatching(/^description has 5 words, outside description mean 34\.\d ± 3 sd 4\.\d = \[\d+\.\d, \d+\.\d\] over 202 texts$/),
+    });
     expect(results[201]).toMatchObject({ reason: 'length-outlier', detail: expect.stringContaining('description has 80 words') });
     // A wider k keeps the short one; sd 0 turns the rule off.
     expect(reasons(await run(corpus, { lengthTails: { sd: 7 } })).filter((r) => r !== 'kept')).toEqual(['length-outlier']);
@@ -65,11 +83,18 @@ describe('filter.corpus label caps', () => {
 
   it('label-cap: keeps at most the cap per label, chosen by hash of (seed, id) whatever the input order', async () => {
     const results = await run(corpus, { lengthTails: { sd: 0 }, labelCaps: { maxPerLabel: 4 } });
-    const keptOf = (label: Emotion, rs: (Segment | DropResult)[], input = corpus) => input.filter((s, i) => s.labels!.primary === label && !isDrop(rs[i])).map((s) => s.id).sort();
+    const keptOf = (label: Emotion, rs: (Segment | DropResult)[], input = corpus) =>
+      input
+        .filter((s, i) => s.labels!.primary === label && !isDrop(rs[i]))
+        .map((s) => s.id)
+        .sort();
     expect(keptOf('happy', results)).toHaveLength(4);
     expect(keptOf('neutral', results)).toHaveLength(4);
     expect(keptOf('sad', results)).toHaveLength(3);
-    expect(results.find(isDrop)).toMatchObject({ reason: 'label-cap', detail: "10 segments are labelled happy, cap 4; kept the 4 with the lowest hash of (seed 'emoforge', id)" });
+    expect(results.find(isDrop)).toMatchObject({
+      reason: 'label-cap',
+      detail: "10 segments are labelled happy, cap 4; kept the 4 with the lowest hash of (seed 'emoforge', id)",
+    });
     const reversed = [...corpus].reverse();
     expect(keptOf('happy', await run(reversed, { labelCaps: { maxPerLabel: 4 } }), reversed)).toEqual(keptOf('happy', results));
     expect(keptOf('happy', await run(corpus, { labelCaps: { maxPerLabel: 4, seed: 'other' } }))).not.toEqual(keptOf('happy', results));

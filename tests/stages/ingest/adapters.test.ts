@@ -42,10 +42,23 @@ describe('ravdess', () => {
     expect(listing.entries.map((e) => e.uri)).toEqual(['Actor_01/01-01-03-02-01-02-01.mp4', 'Actor_02/01-01-02-01-02-01-02.mp4']);
     const [happy, calm] = listing.entries;
     expect(happy.manifest).toEqual({
-      label: 'happy', speaker: 'ravdess-actor-01', group: 'ravdess-actor-01', text: 'Kids are talking by the door.', textLanguage: 'en',
-      labelSource: { corpus: 'ravdess', label: 'happy', code: '03', extra: { intensity: 'strong', modality: 'audio-video', channel: 'speech', statement: 1, repetition: 2, gender: 'male' } },
+      label: 'happy',
+      speaker: 'ravdess-actor-01',
+      group: 'ravdess-actor-01',
+      text: 'Kids are talking by the door.',
+      textLanguage: 'en',
+      labelSource: {
+        corpus: 'ravdess',
+        label: 'happy',
+        code: '03',
+        extra: { intensity: 'strong', modality: 'audio-video', channel: 'speech', statement: 1, repetition: 2, gender: 'male' },
+      },
     });
-    expect(calm.manifest).toMatchObject({ label: 'neutral', text: 'Dogs are sitting by the door.', labelSource: { label: 'calm', code: '02', extra: { gender: 'female' } } });
+    expect(calm.manifest).toMatchObject({
+      label: 'neutral',
+      text: 'Dogs are sitting by the door.',
+      labelSource: { label: 'calm', code: '02', extra: { gender: 'female' } },
+    });
     expect(reasons(listing)).toEqual({
       'Actor_01/01-02-05-01-01-01-01.mp4': 'preset-excluded',
       'Actor_02/02-01-04-01-01-01-02.mp4': 'preset-excluded',
@@ -98,14 +111,20 @@ describe('meld', () => {
       'dev/dev_splits_complete/dia4_utt0.mp4': 'x',
       'output_repeated_splits_test/dia2_utt3.mp4': 'x',
     });
-    expect(listing.entries.map((e) => [e.name, e.manifest.label, e.manifest.sentiment, e.manifest.officialSplit, e.manifest.speaker, e.manifest.group])).toEqual([
+    expect(
+      listing.entries.map((e) => [e.name, e.manifest.label, e.manifest.sentiment, e.manifest.officialSplit, e.manifest.speaker, e.manifest.group]),
+    ).toEqual([
       ['train_dia0_utt0', 'surprised', 'negative', 'train', 'meld-Monica', 'meld-train-dia0'],
       ['train_dia0_utt1', 'happy', 'positive', 'train', 'meld-Joey', 'meld-train-dia0'],
       ['validation_dia4_utt0', 'neutral', 'neutral', 'validation', 'meld-Rachel', 'meld-validation-dia4'],
       ['test_dia2_utt3', 'angry', 'negative', 'test', 'meld-Chandler', 'meld-test-dia2'],
     ]);
     expect(listing.entries[0].manifest.text).toBe("Oh my God, he's lost it.");
-    expect(listing.entries[0].manifest.labelSource).toMatchObject({ corpus: 'meld', label: 'surprise', extra: { dialogue: 0, utterance: 0, season: '3', episode: '19' } });
+    expect(listing.entries[0].manifest.labelSource).toMatchObject({
+      corpus: 'meld',
+      label: 'surprise',
+      extra: { dialogue: 0, utterance: 0, season: '3', episode: '19' },
+    });
     expect(listing.rejects.map((r) => [r.reason, r.detail.slice(0, 40)])).toEqual([
       ['bad-manifest-row', 'train_sent_emo.csv line 4 (dia0_utt2.mp4'],
       ['missing', 'dev_sent_emo.csv line 3 names dia4_utt7.'],
@@ -134,17 +153,36 @@ describe('iemocap', () => {
     'Session1/dialog/EmoEvaluation/Ses01F_impro01.txt': evaluation,
     'Session1/dialog/avi/DivX/Ses01F_impro01.avi': 'x',
     'Session1/dialog/avi/DivX/Ses01F_impro02.avi': 'no evaluation',
-    'Session1/dialog/transcriptions/Ses01F_impro01.txt': 'Ses01F_impro01_F000 [006.2901-008.2357]: Excuse me.\nSes01F_impro01_M001 [010.0100-011.3925]: Do you have your forms?\n',
+    'Session1/dialog/transcriptions/Ses01F_impro01.txt':
+      'Ses01F_impro01_F000 [006.2901-008.2357]: Excuse me.\nSes01F_impro01_M001 [010.0100-011.3925]: Do you have your forms?\n',
   };
 
   it('makes each turn a span of the dialogue video, maps and rescales its labels, and rejects unagreed and unmapped ones', async () => {
     const listing = await list('iemocap', files, { sessions: [1] });
     expect(listing.entries.map((e) => [e.name, e.uri, e.span, e.manifest.label, e.manifest.speaker, e.manifest.text])).toEqual([
       ['Ses01F_impro01_F000', 'Session1/dialog/avi/DivX/Ses01F_impro01.avi', { start: 6.2901, end: 8.2357 }, 'neutral', 'iemocap-Ses01-F', 'Excuse me.'],
-      ['Ses01F_impro01_M001', 'Session1/dialog/avi/DivX/Ses01F_impro01.avi', { start: 10.01, end: 11.3925 }, 'happy', 'iemocap-Ses01-M', 'Do you have your forms?'],
+      [
+        'Ses01F_impro01_M001',
+        'Session1/dialog/avi/DivX/Ses01F_impro01.avi',
+        { start: 10.01, end: 11.3925 },
+        'happy',
+        'iemocap-Ses01-M',
+        'Do you have your forms?',
+      ],
     ]);
-    expect(listing.entries[1].manifest).toMatchObject({ group: 'iemocap-Ses01F_impro01', valence: 0.5, arousal: 0.75, labelSource: { label: 'exc', extra: { dominance: 3.5, session: 1, gender: 'male' } } });
-    expect(listing.rejects.map((r) => r.reason)).toEqual(['label-not-mapped', 'label-not-mapped', 'bad-manifest-row', 'bad-manifest-row', 'not-in-annotations']);
+    expect(listing.entries[1].manifest).toMatchObject({
+      group: 'iemocap-Ses01F_impro01',
+      valence: 0.5,
+      arousal: 0.75,
+      labelSource: { label: 'exc', extra: { dominance: 3.5, session: 1, gender: 'male' } },
+    });
+    expect(listing.rejects.map((r) => r.reason)).toEqual([
+      'label-not-mapped',
+      'label-not-mapped',
+      'bad-manifest-row',
+      'bad-manifest-row',
+      'not-in-annotations',
+    ]);
     expect(listing.rejects[0].detail).toBe('Session1/dialog/EmoEvaluation/Ses01F_impro01.txt line 8: the annotators did not agree (xxx)');
     expect(listing.rejects[1].detail).toContain("'fru' names no emotion of ours; map it with ingest.iemocap.map");
     expect(listing.rejects[2].detail).toContain('line 12: span 22.0000–21.0000 is empty');
@@ -170,7 +208,17 @@ describe('mer', () => {
       'test1-label.csv': 'name,discrete\nsample_00000002,angry\n',
       'transcription.csv': 'name,chinese,english\nsample_00000001,我很担心他。,I am very worried about him.\nsample_00000003,,Only English here.\n',
     });
-    expect(listing.entries.map((e) => [e.name, e.manifest.label, e.manifest.valence, e.manifest.officialSplit, e.manifest.text, e.manifest.textLanguage, e.manifest.textEn])).toEqual([
+    expect(
+      listing.entries.map((e) => [
+        e.name,
+        e.manifest.label,
+        e.manifest.valence,
+        e.manifest.officialSplit,
+        e.manifest.text,
+        e.manifest.textLanguage,
+        e.manifest.textEn,
+      ]),
+    ).toEqual([
       ['sample_00000001', 'fearful', -0.5, 'train', '我很担心他。', 'zh', 'I am very worried about him.'],
       ['sample_00000002', 'angry', undefined, 'test', undefined, undefined, undefined],
       ['sample_00000003', undefined, undefined, undefined, 'Only English here.', 'en', undefined],

@@ -100,7 +100,10 @@ describe('a manifest input', () => {
   it('rejects a repeated row duplicate-row, a fifo not-a-file, a loop symlink-loop; every row is accounted for', async () => {
     await writeFile(join(hostile, 'list.csv'), 'path,label\na.mp4,happy\npipe.mp4,sad\nloop.mp4,sad\na.mp4,angry\nup/secret.mp4,sad\nsub/b.mp4,calm\n');
     const result = await ingest.run(config, { input: join(hostile, 'list.csv'), partitions: 2 }, context());
-    expect(result.clips.map((c) => [c.uri, c.manifest.label])).toEqual([['a.mp4', 'happy'], ['sub/b.mp4', 'calm']]);
+    expect(result.clips.map((c) => [c.uri, c.manifest.label])).toEqual([
+      ['a.mp4', 'happy'],
+      ['sub/b.mp4', 'calm'],
+    ]);
     expect(reasons(result)).toEqual(['list.csv#L5 duplicate-row', 'loop.mp4 symlink-loop', 'pipe.mp4 not-a-file', 'up/secret.mp4 path-escape']);
     expect(result.drops.find((d) => d.reason === 'duplicate-row')!.detail).toContain('first listed on line 2');
     expect(result.seen).toBe(6);
@@ -148,7 +151,11 @@ describe('sniffing', () => {
 describe('an s3:// input mirror', () => {
   it('never writes a key that would land outside the mirror, and reports it', async () => {
     const mirror = join(await tempDir(), 'mirror');
-    const bytes = new Map([['ok.mp4', Buffer.from('fine')], ['../escaped.mp4', Buffer.from('outside')], ['a/../../../x.mp4', Buffer.from('outside')]]);
+    const bytes = new Map([
+      ['ok.mp4', Buffer.from('fine')],
+      ['../escaped.mp4', Buffer.from('outside')],
+      ['a/../../../x.mp4', Buffer.from('outside')],
+    ]);
     // A bucket listing as hostile as S3 allows (keys are arbitrary strings there).
     const bucket = {
       location: 's3://hostile/clips',
@@ -167,7 +174,11 @@ describe('an s3:// input mirror', () => {
     expect(pulled.escaped.sort()).toEqual(['../escaped.mp4', 'a/../../../x.mp4']);
     expect(await readdir(mirror)).toEqual(['ok.mp4']);
     expect(await readdir(join(mirror, '..'))).toEqual(['mirror']);
-    const result = await ingest.run(config, { input: mirror, partitions: 1, refused: pulled.escaped.map((uri) => ({ uri, detail: 'outside the mirror' })) }, context());
+    const result = await ingest.run(
+      config,
+      { input: mirror, partitions: 1, refused: pulled.escaped.map((uri) => ({ uri, detail: 'outside the mirror' })) },
+      context(),
+    );
     expect(reasons(result)).toEqual(['../escaped.mp4 path-escape', 'a/../../../x.mp4 path-escape', 'ok.mp4 not-media']);
     expectAccounted(result);
   });
