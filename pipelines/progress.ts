@@ -68,7 +68,7 @@ class TtyProgress implements ProgressListener {
       );
     }
     const clear = this.lines ? `\x1b[${this.lines}A\x1b[0J` : '';
-    this.stream.write(clear + printableLines(out.join('\n')) + '\n');
+    this.stream.write(`${clear + printableLines(out.join('\n'))}\n`);
     this.lines = out.length;
   }
 }

@@ -65,6 +65,7 @@ export function splitGroups(input: readonly (Segment | SplitMember)[], ties?: Re
   const union = (a: string, b: string) => {
     const [ra, rb] = [find(a), find(b)];
     // The smaller key is the root, so a group's name does not depend on input order.
+    // biome-ignore lint/complexity/useMathMinMax: the keys are strings; Math.min would compare NaNs
     if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
   };
   for (const segment of segments) {

@@ -51,15 +51,13 @@ async function readRows(files: readonly string[]): Promise<PreviousRow[]> {
   try {
     const list = files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ');
     const reader = await connection.runAndReadAll(`SELECT id, segment_id, name, primary_emotion, split FROM read_parquet([${list}]) ORDER BY id`);
-    return reader
-      .getRows()
-      .map(([id, segmentId, name, primary, split]) => ({
-        id: String(id),
-        segmentId: String(segmentId),
-        name: String(name),
-        primary: String(primary),
-        split: String(split),
-      }));
+    return reader.getRows().map(([id, segmentId, name, primary, split]) => ({
+      id: String(id),
+      segmentId: String(segmentId),
+      name: String(name),
+      primary: String(primary),
+      split: String(split),
+    }));
   } finally {
     connection.closeSync();
     instance.closeSync();

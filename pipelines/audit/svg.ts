@@ -86,8 +86,8 @@ export function binValues(seriesValues: readonly (readonly number[])[], bins: nu
   const all = seriesValues.flat().filter(Number.isFinite);
   if (all.length === 0) return [];
   // A loop, not Math.min(...all): spreading 100,000+ values overflows the call stack.
-  const min = domain?.[0] ?? all.reduce((a, b) => (b < a ? b : a), Infinity);
-  const max = domain?.[1] ?? all.reduce((a, b) => (b > a ? b : a), -Infinity);
+  const min = domain?.[0] ?? all.reduce((a, b) => Math.min(b, a), Infinity);
+  const max = domain?.[1] ?? all.reduce((a, b) => Math.max(b, a), -Infinity);
   const n = max > min ? bins : 1;
   const width = max > min ? (max - min) / n : 1;
   const result = Array.from({ length: n }, (_, i) => ({ from: min + i * width, to: min + (i + 1) * width, counts: seriesValues.map(() => 0) }));

@@ -108,7 +108,7 @@ export async function writeLlamaFactory(input: ChatInput): Promise<string[]> {
       tags: { role_tag: 'role', content_tag: 'content', user_tag: 'user', assistant_tag: 'assistant' },
     };
   }
-  await input.writeText('dataset_info.json', JSON.stringify(info, null, 2) + '\n');
+  await input.writeText('dataset_info.json', `${JSON.stringify(info, null, 2)}\n`);
   return ['dataset_info.json', ...files];
 }
 

@@ -27,7 +27,7 @@ const MEDIA_NOTE: Record<MediaMode, string> = {
 export function exportReadme(facts: ReadmeFacts): string {
   const budget = facts.maxTokens === null ? 'No token budget was applied.' : `Samples over ${facts.maxTokens} tokens were left out (${facts.tokenEstimate}).`;
   const head = `# ${facts.corpus}: ${facts.format} export\n\nWritten by \`emoforge export --format ${facts.format}\`; \`export-report.json\` counts what was written and what was skipped, and why. ${budget} ${MEDIA_NOTE[facts.media]}\n\n`;
-  return head + body(facts) + '\n';
+  return `${head + body(facts)}\n`;
 }
 
 function body(facts: ReadmeFacts): string {

@@ -14,7 +14,7 @@ export function npyBytes(shape: readonly number[], data: Uint8Array): Buffer {
   const dict = `{'descr': '|u1', 'fortran_order': False, 'shape': (${dims}), }`;
   // magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of 64, ending in \n
   const unpadded = 10 + dict.length + 1;
-  const header = dict + ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const header = `${dict + ' '.repeat((64 - (unpadded % 64)) % 64)}\n`;
   const prefix = Buffer.alloc(10);
   Buffer.from([0x93]).copy(prefix, 0);
   prefix.write('NUMPY', 1, 'latin1');

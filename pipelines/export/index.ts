@@ -177,7 +177,7 @@ export async function exportCorpus(options: ExportOptions): Promise<ExportReport
       files: [...files, 'README.md', REPORT],
       media: media.report(),
     };
-    await writeText(REPORT, JSON.stringify(report, null, 2) + '\n');
+    await writeText(REPORT, `${JSON.stringify(report, null, 2)}\n`);
     await publish(building, dest);
     return report;
   } catch (error) {
@@ -256,7 +256,7 @@ export function formatExportSummary(report: ExportReport): string {
     }
   }
   lines.push(`in ${report.dest}: ${report.files.join(', ')}`);
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 /** The dest may not be OUT/<folder> or inside it (checked on real paths, so a symlink cannot hide it). */

@@ -7,7 +7,7 @@ export function csvField(value: string): string {
 }
 
 export function csvTable(header: readonly string[], records: readonly (readonly string[])[]): string {
-  return [header, ...records].map((cells) => cells.map(csvField).join(',')).join('\n') + '\n';
+  return `${[header, ...records].map((cells) => cells.map(csvField).join(',')).join('\n')}\n`;
 }
 
 /**

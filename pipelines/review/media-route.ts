@@ -41,7 +41,7 @@ export async function serveMedia(req: IncomingMessage, res: ServerResponse, sour
     const info = await lstat(candidate).catch(() => null);
     // A listed file must still be a plain file inside OUT/media (no symlink leads out of it).
     const real = info?.isFile() ? await realpath(candidate).catch(() => null) : null;
-    if (!real || !real.startsWith(where.mediaRoot + sep)) return sendText(res, 404, 'media file missing from the out folder');
+    if (!real?.startsWith(where.mediaRoot + sep)) return sendText(res, 404, 'media file missing from the out folder');
     path = real;
   } else {
     path = await where.store.localPath(source.key).catch(() => '');

@@ -88,7 +88,7 @@ export async function loadReviewSet(outDir: string, store: Store): Promise<Revie
     return handle({ kind: 'out', file: entry.file, bytes: entry.bytes });
   };
   const fromStore = (key: string | undefined): number | null => {
-    if (!key || !key.startsWith('media/')) return null;
+    if (!key?.startsWith('media/')) return null;
     try {
       assertSafeKey(key);
     } catch {

@@ -17,7 +17,8 @@
 // run, after which the record is dropped `teacher-batch-failed` (transient: a later run tries again).
 // The window between the batch's creation and the write of its record is not covered: a crash
 // exactly there leaves a batch emoforge does not know about (visible in the provider's dashboard).
-import OpenAI, { toFile } from 'openai';
+import type OpenAI from 'openai';
+import { toFile } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { Logger } from 'pino';
 import { z } from 'zod';

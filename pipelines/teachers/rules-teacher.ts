@@ -9,7 +9,7 @@ import { estimateEmotion, type EmotionEstimate } from '../affect/estimate.ts';
 import { FACE_MIN_PROBABILITY, hz, type EmotionEvidence } from '../affect/evidence.ts';
 import { readProsody } from '../affect/prosody.ts';
 import { EMOTIONS, type Emotion } from '../../schemas/emotion.ts';
-import { QAItem, type Segment } from '../../schemas/records.ts';
+import type { QAItem, Segment } from '../../schemas/records.ts';
 import { cueEvidence } from '../../stages/cues/cues.ts';
 import { RecordError } from '../errors.ts';
 import { sha256 } from '../fingerprint.ts';

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     await rm(input, { recursive: true, force: true });
     await mkdir(input, { recursive: true });
     for (const name of names.slice(0, n)) await copyFile(join(full, `${name}.mp4`), join(input, `${name}.mp4`));
-    await writeFile(join(input, 'manifest.csv'), [lines[0], ...lines.slice(1, n + 1)].join('\n') + '\n');
+    await writeFile(join(input, 'manifest.csv'), `${[lines[0], ...lines.slice(1, n + 1)].join('\n')}\n`);
   };
 
   const server = args.teacher === 'openai' ? await OpenAICompatibleServer.start({ latencyMs, chat: { json: realisticAnswer } }) : undefined;

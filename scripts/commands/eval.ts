@@ -88,7 +88,7 @@ export async function evalCommand(options: EvalCommandOptions): Promise<number> 
   log.flush();
   const { writeEvalReport } = await import('../../pipelines/eval/report.ts');
   const report = await writeEvalReport(resolve(options.out));
-  options.write(formatEvaluation(result) + (report ? `report: ${report}\n` : '') + `log:    ${logFile}\n`);
+  options.write(`${formatEvaluation(result) + (report ? `report: ${report}\n` : '')}log:    ${logFile}\n`);
   return 0;
 }
 

@@ -34,7 +34,7 @@ export async function inspect(path: string, firstRows: number): Promise<string> 
   if (manifest.media)
     lines.push(`media: ${manifest.media.files} files, ${formatBytes(manifest.media.bytes)} under ${join(path, 'media')} (listed in ${manifest.media.index})`);
   if (manifest.shards[0]) lines.push('', await inspectShard(join(path, manifest.shards[0].file), firstRows));
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 async function inspectShard(path: string, firstRows: number): Promise<string> {
@@ -50,7 +50,7 @@ async function inspectShard(path: string, firstRows: number): Promise<string> {
     lines.push(`row ${i}:`);
     for (const [key, value] of Object.entries(row)) lines.push(`  ${key}: ${preview(value)}`);
   });
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 function preview(value: unknown): string {

@@ -57,5 +57,5 @@ export async function trace(outDir: string, query: string): Promise<{ found: boo
     if (segments.size === 0 && wholeClip.length === 0 && clipRejects.length === 0) lines.push('  no rows and no rejects');
   }
   // Names and details are outside text: a clip named with escape sequences must not drive the terminal.
-  return { found: true, text: printableLines(lines.join('\n')) + '\n' };
+  return { found: true, text: `${printableLines(lines.join('\n'))}\n` };
 }

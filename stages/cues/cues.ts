@@ -50,7 +50,7 @@ function rank(cue: CueDescriptor): number {
 }
 
 /** A segment's measured value of a cue, or undefined when its stage did not run. */
-function valueOf(cue: CueDescriptor, segment: Segment): unknown {
+function measuredValue(cue: CueDescriptor, segment: Segment): unknown {
   // Segment['cues'] is built from the same registry, so the key is one of its fields.
   return (segment.cues as Readonly<Record<string, unknown>> | undefined)?.[cue.key];
 }
@@ -58,20 +58,20 @@ function valueOf(cue: CueDescriptor, segment: Segment): unknown {
 /** Every cue's evidence for the emotion estimate, in citation order (the face, the voice, the words). */
 export function cueEvidence(segment: Segment): EmotionEvidence[] {
   return CITATION_ORDER.flatMap((cue) => {
-    const value = valueOf(cue, segment);
+    const value = measuredValue(cue, segment);
     return value === undefined ? [] : cue.evidence(value, segment);
   });
 }
 
 /** Each cue's prompt view under its prompt key, in citation order (the body of the {{cues}} JSON). */
 export function cueViews(segment: Segment): Record<string, unknown> {
-  return Object.fromEntries(CITATION_ORDER.map((cue) => [cue.prompt.key, cue.prompt.view(valueOf(cue, segment), segment)]));
+  return Object.fromEntries(CITATION_ORDER.map((cue) => [cue.prompt.key, cue.prompt.view(measuredValue(cue, segment), segment)]));
 }
 
 /** Every stored cue value a rationale may cite, by unit. */
 export function citableCueValues(segment: Segment): CitableValues[] {
   return CUES.flatMap((cue: CueDescriptor) => {
-    const value = valueOf(cue, segment);
+    const value = measuredValue(cue, segment);
     return value === undefined ? [] : cue.citable(value, segment);
   });
 }

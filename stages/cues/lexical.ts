@@ -204,7 +204,7 @@ const VOWEL_SUFFIXES = SUFFIXES.filter((suffix) => /^[aeiouy]/.test(suffix));
 /** Inflected forms of a stem: plain suffixes, e-drop (scare → scaring), y → i (lonely → loneliness), consonant doubling (sad → sadder). */
 function inflections(stem: string): string[] {
   const forms = [stem, ...SUFFIXES.map((suffix) => stem + suffix)];
-  if (stem.endsWith('e')) forms.push(stem + 'd', ...VOWEL_SUFFIXES.map((suffix) => stem.slice(0, -1) + suffix));
+  if (stem.endsWith('e')) forms.push(`${stem}d`, ...VOWEL_SUFFIXES.map((suffix) => stem.slice(0, -1) + suffix));
   if (/[^aeiou]y$/.test(stem)) forms.push(...['es', 'ed', 'er', 'est', 'ly', 'ness', 'ful'].map((suffix) => `${stem.slice(0, -1)}i${suffix}`));
   if (/(^|[^aeiou])[aeiou][bdgklmnprt]$/.test(stem)) forms.push(...VOWEL_SUFFIXES.map((suffix) => stem + stem.at(-1) + suffix));
   return forms;

@@ -229,7 +229,10 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
               lap('descriptors');
               return descriptor;
             })
-          : carried.map((p, i) => (linker.carry(index, p.track, boxes[i]), p.track));
+          : carried.map((p, i) => {
+              linker.carry(index, p.track, boxes[i]);
+              return p.track;
+            });
         for (const [i, trackIndex] of assigned.entries()) {
           const track = (tracks[trackIndex] ??= { frames: [], peak: null, peakPixels: null });
           const points = withMarks[i].landmarks.positions.flatMap((p: { x: number; y: number }) => [p.x, p.y]);

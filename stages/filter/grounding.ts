@@ -168,7 +168,7 @@ function expressionClaims(clause: string, vocabulary: EmotionVocabulary): (reado
 
 function faceSupports(segment: Segment, emotion: Emotion, minProbability: number): boolean {
   const visual = segment.cues?.visual;
-  if (!visual || !visual.meanExpressions) return false;
+  if (!visual?.meanExpressions) return false;
   return visual.dominant === emotion || (visual.meanExpressions[emotion] ?? 0) >= minProbability;
 }
 

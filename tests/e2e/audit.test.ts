@@ -57,7 +57,7 @@ describe('the audit surface of a run', () => {
         ? [name, label, csv(HOSTILE_SPEAKER), csv(HOSTILE_TEXT), 'CC BY 4.0'].join(',')
         : [name, label, speaker, text, 'CC BY 4.0'].join(',');
     });
-    await writeFile(join(input, 'manifest.csv'), [`${manifest[0]},licence`, ...rows].join('\n') + '\n');
+    await writeFile(join(input, 'manifest.csv'), `${[`${manifest[0]},licence`, ...rows].join('\n')}\n`);
     await writeFile(join(input, 'empty.mp4'), '');
     const work = await tempDir();
     out = join(work, 'out');
@@ -262,7 +262,7 @@ describe('the audit surface of a run', () => {
             scripts: document.querySelectorAll('script').length,
             labelsBefore: labelRows.reduce((n, r) => n + Number(r[1].replace(/,/g, '')), 0),
             labelsKept: labelRows.reduce((n, r) => n + Number(r[3].replace(/,/g, '')), 0),
-            text: document.body.innerText,
+            text: document.body.textContent,
           };
         });
         expect(problems).toEqual([]);

@@ -63,11 +63,11 @@ describe('corpus presets', () => {
     await mkdir(join(root, 'Session1/dialog/transcriptions'), { recursive: true });
     await writeFile(
       join(root, 'Session1/dialog/EmoEvaluation/Ses01F_impro01.txt'),
-      [
+      `${[
         '[0.5000 - 2.7500]\tSes01F_impro01_F000\tneu\t[2.5000, 2.0000, 2.5000]',
         '[3.1000 - 5.9000]\tSes01F_impro01_M000\tang\t[1.5000, 4.5000, 4.0000]',
         '[6.2000 - 7.5000]\tSes01F_impro01_F001\txxx\t[2.5000, 3.5000, 3.0000]',
-      ].join('\n\n') + '\n',
+      ].join('\n\n')}\n`,
     );
     await writeFile(
       join(root, 'Session1/dialog/transcriptions/Ses01F_impro01.txt'),
@@ -101,7 +101,7 @@ describe('corpus presets', () => {
   it('meld: write.splits official keeps the official test set the test split, the same characters in every split', async () => {
     const root = join(work, 'MELD.Raw');
     const header = 'Sr No.,Utterance,Speaker,Emotion,Sentiment,Dialogue_ID,Utterance_ID,Season,Episode,StartTime,EndTime\n';
-    const rows = (split: string, lines: [string, string, string, string, number, number][]) =>
+    const rows = (_split: string, lines: [string, string, string, string, number, number][]) =>
       header +
       lines.map(([text, speaker, emotion, sentiment, d, u], i) => `${i + 1},"${text}",${speaker},${emotion},${sentiment},${d},${u},1,1,a,b`).join('\n') +
       '\n';

@@ -92,7 +92,7 @@ describe('hostile media through the pipeline', () => {
     const listed = [...HOSTILE, 'video only.mp4', 'audio only.m4a', 'empty.mp4', 'zero-duration.mp4'];
     await writeFile(
       join(input, 'manifest.csv'),
-      ['path,text,speaker', ...listed.map((name, i) => `${csvCell(name)},${csvCell(`I am so happy today, number ${i}.`)},spk${i % 3}`)].join('\n') + '\n',
+      `${['path,text,speaker', ...listed.map((name, i) => `${csvCell(name)},${csvCell(`I am so happy today, number ${i}.`)},spk${i % 3}`)].join('\n')}\n`,
     );
 
     const out = join(work, 'out');

@@ -20,7 +20,7 @@ async function inputOf(full: string, dir: string, names: readonly string[]): Pro
   const { mkdir } = await import('node:fs/promises');
   await mkdir(dir, { recursive: true });
   for (const name of names) await copyFile(join(full, `${name}.mp4`), join(dir, `${name}.mp4`));
-  await writeFile(join(dir, 'manifest.csv'), [lines[0], ...lines.slice(1).filter((l) => names.includes(l.split(',')[0]))].join('\n') + '\n');
+  await writeFile(join(dir, 'manifest.csv'), `${[lines[0], ...lines.slice(1).filter((l) => names.includes(l.split(',')[0]))].join('\n')}\n`);
   return dir;
 }
 

@@ -233,7 +233,7 @@ describe('low-level rules', () => {
     // Extra patterns join the defaults.
     const custom = edit(base, (s) => void (s.description!.text = 'Unfortunately this request goes against my guidelines.'));
     expect(await run(custom)).toEqual(custom);
-    expect(await dropped(custom, { refusalPatterns: [String.raw`against my guidelines`] })).toMatchObject({ reason: 'refusal-text' });
+    expect(await dropped(custom, { refusalPatterns: ['against my guidelines'] })).toMatchObject({ reason: 'refusal-text' });
     expect(filter.configSchema.safeParse({ refusalPatterns: ['(unclosed'] }).error?.issues[0]).toMatchObject({
       path: ['refusalPatterns', 0],
       message: 'not a valid regular expression',
@@ -247,7 +247,7 @@ describe('low-level rules', () => {
     expect(await dropped(preamble)).toMatchObject({ reason: 'teacher-boilerplate' });
     const custom = edit(base, (s) => void (s.description!.text += ' Let me know if you need anything else.'));
     expect(await run(custom)).toEqual(custom);
-    expect(await dropped(custom, { boilerplatePatterns: [String.raw`let me know if`] })).toMatchObject({ reason: 'teacher-boilerplate' });
+    expect(await dropped(custom, { boilerplatePatterns: ['let me know if'] })).toMatchObject({ reason: 'teacher-boilerplate' });
   });
 
   it('repetitive-text: a degenerate loop, measured as the share of repeated word n-grams', async () => {

@@ -2,7 +2,6 @@
 // nodes (never as HTML): clip names, transcripts and teacher text are hostile input. A decision is
 // kept in localStorage (the outbox) until the server has stored it, so a reload, a dropped
 // connection or a closed tab never loses one; edits in progress are kept as drafts the same way.
-'use strict';
 
 const OUTBOX = 'emoforge-review:outbox';
 const DRAFT = 'emoforge-review:draft:';
@@ -764,7 +763,7 @@ function onKey(event) {
   const typing =
     target instanceof HTMLElement && (target.tagName === 'TEXTAREA' || target.tagName === 'SELECT' || (target.tagName === 'INPUT' && target.type !== 'button'));
   if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
-    if (target && target.dataset && target.dataset.edit) {
+    if (target?.dataset?.edit) {
       event.preventDefault();
       void saveEdit();
     }

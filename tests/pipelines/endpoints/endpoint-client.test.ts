@@ -354,7 +354,12 @@ describe('endpoint cache', () => {
 describe('endpoint secrets', () => {
   it('never writes the key to logs or error messages, and sends only the configured key', async () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _encoding, done) => void (lines.push(String(chunk)), done()) });
+    const sink = new Writable({
+      write: (chunk, _encoding, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const log = pino({ level: 'trace' }, sink);
     const good = client({ maxRetries: 2 }, { log });
     server.failNext(faults.rateLimited(0), 1, CHAT).failNext(faults.status(500), 5, CHAT);

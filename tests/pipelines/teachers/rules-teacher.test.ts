@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AcousticCues, LexicalCues } from '../../../schemas/cues.ts';
+import type { AcousticCues, LexicalCues } from '../../../schemas/cues.ts';
 import { QAItem, Segment } from '../../../schemas/records.ts';
 import { ConfigError, RecordError } from '../../../pipelines/errors.ts';
 import { RULES_MODEL, RulesTeacher, estimateSegment } from '../../../pipelines/teachers/rules-teacher.ts';
