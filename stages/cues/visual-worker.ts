@@ -30,7 +30,11 @@ export interface FaceOptions {
   readonly minFacePx: number;
   /** The detector runs on every Nth analysed frame (and after a cut); faces are followed by their landmarks in between. */
   readonly detectEvery: number;
+  /** 'detection': the expression net runs on the frames the detector runs on, and a followed face keeps its last values in between; 'all': on every frame. */
+  readonly expressionFrames: ExpressionFrames;
 }
+
+export type ExpressionFrames = 'all' | 'detection';
 
 export interface TrackJob {
   /** What is analysed, for messages (the clip's uri and span). */
@@ -207,9 +211,11 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
         for (const crop of boxCrops) marks.push((await landmarkNet.detectLandmarks(crop)) as Landmarks);
         const withMarks = found.map((detection, i) => faceapi.extendWithFaceLandmarks(faceapi.extendWithFaceDetection({}, detection), marks[i]));
         lap('landmarks');
-        const aligned = withMarks.map((w) => cropFace(tf, pixels, job.width, job.height, w.alignedRect.box));
+        // Aligned crops feed the expression net and, on detection frames, the recognition net.
+        const expressionsNow = detectNow || job.faces.expressionFrames === 'all';
+        const aligned = expressionsNow ? withMarks.map((w) => cropFace(tf, pixels, job.width, job.height, w.alignedRect.box)) : [];
         disposables.push(...aligned);
-        const expressions: Record<Emotion, number>[] = [];
+        const expressions: Record<Emotion, number>[] = expressionsNow ? [] : carried.map((p) => p.expressions);
         for (const face of aligned) {
           const predicted = await faceapi.nets.faceExpressionNet.predictExpressions(face);
           const scores = Array.isArray(predicted) ? predicted[0] : predicted;
@@ -235,7 +241,13 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
           const before = previous.find((p) => p.track === trackIndex);
           // Next frame's box: this one moved as far as the landmarks moved since the last frame.
           const shift = before ? { x: centre.x - before.centre.x, y: centre.y - before.centre.y } : { x: 0, y: 0 };
-          nextPrevious.push({ track: trackIndex, box: { ...boxes[i], x: boxes[i].x + shift.x, y: boxes[i].y + shift.y }, centre, score: found[i].score });
+          nextPrevious.push({
+            track: trackIndex,
+            box: { ...boxes[i], x: boxes[i].x + shift.x, y: boxes[i].y + shift.y },
+            centre,
+            score: found[i].score,
+            expressions: expressions[i],
+          });
           track.frames.push({
             index,
             box: { ...boxes[i], score: found[i].score },
@@ -402,6 +414,7 @@ interface Carried {
   readonly box: Box;
   readonly centre: { readonly x: number; readonly y: number };
   readonly score: number;
+  readonly expressions: Record<Emotion, number>;
 }
 
 function centroid(points: readonly number[]): { x: number; y: number } {
