@@ -8,7 +8,7 @@
 // from /usr/bin/time on the same ffmpeg command.
 //
 //   npx tsx scripts/bench/faces.ts [--runs 2] [--clips 12] [--speaker-clips 22] [--detector tiny] [--fps 8]
-//     [--detect-every N] [--input-size 320] [--landmarks full|tiny] [--tracking-only]
+//     [--detect-every N] [--input-size 320] [--landmarks full|tiny] [--expression-frames detection|all] [--tracking-only]
 //
 // The last four lines are always:
 //   tracking one-face: N.Nx realtime per core
@@ -38,6 +38,7 @@ const { values: args } = parseArgs({
     'detect-every': { type: 'string' },
     'input-size': { type: 'string' },
     landmarks: { type: 'string' },
+    'expression-frames': { type: 'string' },
     'tracking-only': { type: 'boolean', default: false },
   },
 });
@@ -61,6 +62,7 @@ function settings(): Record<string, unknown> {
     ...(args['detect-every'] ? { detectEvery: Number(args['detect-every']) } : {}),
     ...(args['input-size'] ? { tinyInputSize: Number(args['input-size']) } : {}),
     ...(args.landmarks ? { landmarks: args.landmarks } : {}),
+    ...(args['expression-frames'] ? { expressionFrames: args['expression-frames'] } : {}),
   };
 }
 
@@ -148,6 +150,7 @@ async function measureTracking(label: string, path: string): Promise<Tracking> {
       landmarks: defaults.landmarks,
       minFacePx: defaults.minFacePx,
       detectEvery: defaults.detectEvery,
+      expressionFrames: defaults.expressionFrames,
     },
     tracking: { ...defaults.tracking, maxGapFrames: Math.round(defaults.tracking.maxGapSec * defaults.analysisFps) },
     speaker: defaults.speaker,
@@ -247,6 +250,7 @@ async function speakerFound(count: number): Promise<{ found: number; clips: numb
           landmarks: defaults.landmarks,
           minFacePx: defaults.minFacePx,
           detectEvery: defaults.detectEvery,
+          expressionFrames: defaults.expressionFrames,
         },
         tracking: { ...defaults.tracking, maxGapFrames: Math.round(defaults.tracking.maxGapSec * defaults.analysisFps) },
         speaker: defaults.speaker,

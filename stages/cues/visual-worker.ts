@@ -30,7 +30,11 @@ export interface FaceOptions {
   readonly minFacePx: number;
   /** The detector runs on every Nth analysed frame (and after a cut); faces are followed by their landmarks in between. */
   readonly detectEvery: number;
+  /** 'detection': the expression net runs on the frames the detector runs on, and a followed face keeps its last values in between; 'all': on every frame. */
+  readonly expressionFrames: ExpressionFrames;
 }
+
+export type ExpressionFrames = 'all' | 'detection';
 
 export interface TrackJob {
   /** What is analysed, for messages (the clip's uri and span). */
@@ -178,9 +182,7 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
     const cut = previousThumb !== null && meanAbsDiff(thumb, previousThumb) > job.tracking.cutThreshold;
     if (cut) cuts.push(index);
     previousThumb = thumb;
-    const image = tf.tensor3d(pixels, [job.height, job.width, 3], 'int32');
-    const input = image as unknown as FaceApiTensor3D;
-    const disposables: Tensor[] = [image];
+    const disposables: Tensor[] = [];
     try {
       lap('other');
       // The detector runs every `detectEvery` frames and after a cut; in between, each face of the
@@ -188,7 +190,7 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
       const detectNow = index % job.faces.detectEvery === 0 || cut;
       const carried = detectNow ? [] : previous.filter((p) => insideFrame(p.box, job.width, job.height));
       const found = detectNow
-        ? (await faceapi.detectAllFaces(input, detectorOptions)).filter((d) => d.box.width >= job.faces.minFacePx)
+        ? (await detectFaces(faceapi, tf, pixels, job, detectorOptions)).filter((d) => d.box.width >= job.faces.minFacePx)
         : carried.map(
             (p) =>
               new faceapi.FaceDetection(
@@ -202,19 +204,18 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
       facesPerFrame.push(found.length);
       detections += found.length;
       if (found.length > 0) {
-        const boxCrops = await faceapi.extractFaceTensors(input, found);
-        disposables.push(...(boxCrops as unknown as Tensor[]));
+        const boxCrops = found.map((d) => cropFace(tf, pixels, job.width, job.height, d.box));
+        disposables.push(...boxCrops);
         type Landmarks = InstanceType<FaceApi['FaceLandmarks68']>;
         const marks: Landmarks[] = [];
         for (const crop of boxCrops) marks.push((await landmarkNet.detectLandmarks(crop)) as Landmarks);
         const withMarks = found.map((detection, i) => faceapi.extendWithFaceLandmarks(faceapi.extendWithFaceDetection({}, detection), marks[i]));
         lap('landmarks');
-        const aligned = await faceapi.extractFaceTensors(
-          input,
-          withMarks.map((w) => w.alignedRect),
-        );
-        disposables.push(...(aligned as unknown as Tensor[]));
-        const expressions: Record<Emotion, number>[] = [];
+        // Aligned crops feed the expression net and, on detection frames, the recognition net.
+        const expressionsNow = detectNow || job.faces.expressionFrames === 'all';
+        const aligned = expressionsNow ? withMarks.map((w) => cropFace(tf, pixels, job.width, job.height, w.alignedRect.box)) : [];
+        disposables.push(...aligned);
+        const expressions: Record<Emotion, number>[] = expressionsNow ? [] : carried.map((p) => p.expressions);
         for (const face of aligned) {
           const predicted = await faceapi.nets.faceExpressionNet.predictExpressions(face);
           const scores = Array.isArray(predicted) ? predicted[0] : predicted;
@@ -240,7 +241,13 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
           const before = previous.find((p) => p.track === trackIndex);
           // Next frame's box: this one moved as far as the landmarks moved since the last frame.
           const shift = before ? { x: centre.x - before.centre.x, y: centre.y - before.centre.y } : { x: 0, y: 0 };
-          nextPrevious.push({ track: trackIndex, box: { ...boxes[i], x: boxes[i].x + shift.x, y: boxes[i].y + shift.y }, centre, score: found[i].score });
+          nextPrevious.push({
+            track: trackIndex,
+            box: { ...boxes[i], x: boxes[i].x + shift.x, y: boxes[i].y + shift.y },
+            centre,
+            score: found[i].score,
+            expressions: expressions[i],
+          });
           track.frames.push({
             index,
             box: { ...boxes[i], score: found[i].score },
@@ -251,10 +258,10 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
           const emotion = NON_NEUTRAL.reduce((best, e) => (expressions[i][e] > expressions[i][best] ? e : best));
           if (!track.peak || expressions[i][emotion] > track.peak.probability) {
             track.peak = { index, emotion, probability: expressions[i][emotion] };
-            track.peakPixels = Uint8Array.from(pixels);
+            track.peakPixels = pixels.slice();
           }
         }
-        if (cropIndices.has(index)) kept.set(index, Uint8Array.from(pixels));
+        if (cropIndices.has(index)) kept.set(index, pixels.slice());
       }
       previous = nextPrevious;
     } finally {
@@ -313,6 +320,34 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
     descriptorsComputed: linker.descriptorsComputed,
     detections,
   };
+}
+
+/** The detector on the whole frame; the frame's tensor lives only for the call (frames without detection need none). */
+async function detectFaces(faceapi: FaceApi, tf: TfCore, pixels: Uint8Array, job: TrackJob, options: Parameters<FaceApi['detectAllFaces']>[1]) {
+  const image = tf.tensor3d(pixels, [job.height, job.width, 3], 'int32');
+  try {
+    return await faceapi.detectAllFaces(image as unknown as FaceApiTensor3D, options);
+  } finally {
+    image.dispose();
+  }
+}
+
+/**
+ * The pixels of a face box as an int32 tensor, copied row by row from the frame: the same values as
+ * face-api's extractFaceTensors (box clipped at the borders and floored, then tf.slice of the frame
+ * tensor), without a tensor of the whole frame and at a tenth of the slice's cost on the WASM backend.
+ */
+function cropFace(tf: TfCore, pixels: Uint8Array, width: number, height: number, box: Box): FaceApiTensor3D {
+  const x = Math.floor(Math.max(box.x, 0));
+  const y = Math.floor(Math.max(box.y, 0));
+  const w = Math.max(1, Math.floor(Math.min(box.x + box.width - Math.max(box.x, 0), width - Math.max(box.x, 0))));
+  const h = Math.max(1, Math.floor(Math.min(box.y + box.height - Math.max(box.y, 0), height - Math.max(box.y, 0))));
+  const values = new Int32Array(w * h * 3);
+  for (let row = 0; row < h; row++) {
+    const from = ((y + row) * width + x) * 3;
+    values.set(pixels.subarray(from, from + w * 3), row * w * 3);
+  }
+  return tf.tensor3d(values, [h, w, 3], 'int32') as unknown as FaceApiTensor3D;
 }
 
 /** The track seen in most frames; a tie goes to the larger mean box, then the earlier track. */
@@ -379,6 +414,7 @@ interface Carried {
   readonly box: Box;
   readonly centre: { readonly x: number; readonly y: number };
   readonly score: number;
+  readonly expressions: Record<Emotion, number>;
 }
 
 function centroid(points: readonly number[]): { x: number; y: number } {

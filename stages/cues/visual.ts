@@ -55,18 +55,34 @@ const VisualConfig = z
     detector: z.enum(['ssd', 'tiny']).default('tiny'),
     /** Detections scoring below this are not faces. Default 0.5. */
     minConfidence: z.number().gt(0).lt(1).default(0.5),
-    /** Input size of the tiny detector, a multiple of 32: larger finds smaller faces, slower. Default 320. */
+    /**
+     * Input size of the tiny detector, a multiple of 32: larger finds smaller faces, slower. Default 320
+     * (tests/stages/cues/visual.test.ts: 288 and 256 cost ~20% and ~35% of the detector's time but lose
+     * faces across cuts, and 224 misses the large frontal portrait).
+     */
     tinyInputSize: z.number().int().min(128).max(1024).multipleOf(32).default(320),
-    /** 68-point landmark net: 'full' or 'tiny' (faster, coarser mouth). Default 'full'. */
-    landmarks: z.enum(['full', 'tiny']).default('full'),
+    /**
+     * 68-point landmark net: 'full' or 'tiny' (a third cheaper a face, coarser mouth). Default 'tiny': the
+     * real-photo test's figures are the same with either (tests/stages/cues/visual.test.ts).
+     */
+    landmarks: z.enum(['full', 'tiny']).default('tiny'),
     /** Analysed frames per second: mouth motion needs ~8 to follow syllables. Default 8. */
     analysisFps: z.number().positive().max(30).default(8),
     /** Analysed frame height in pixels (never above the video's own). Default 360. */
     analysisHeight: z.number().int().min(64).max(2160).default(360),
     /** Faces narrower than this many pixels of the analysed frame are ignored. Default 20. */
     minFacePx: z.number().int().min(8).default(20),
-    /** Run the detector on every Nth analysed frame (and after a cut); in between, faces are followed by their landmarks. Default 2. */
-    detectEvery: z.number().int().min(1).max(30).default(2),
+    /**
+     * Run the detector on every Nth analysed frame (and after a cut); in between, faces are followed by
+     * their landmarks. Default 3 (the real-photo test's figures are those of 2; at 4 a speaker is missed).
+     */
+    detectEvery: z.number().int().min(1).max(30).default(3),
+    /**
+     * Frames the expression net runs on: 'detection' (those the detector runs on; a followed face keeps
+     * its last expressions in between) or 'all'. Default 'detection' (a third of the expression cost at
+     * detectEvery 3; scripts/bench/faces.ts).
+     */
+    expressionFrames: z.enum(['all', 'detection']).default('detection'),
     tracking: TrackingConfig.prefault({}),
     speaker: SpeakerConfig.prefault({}),
     crop: CropConfig.prefault({}),
@@ -81,7 +97,9 @@ export const cuesVisual: SegmentStage<VisualConfig> = {
   kind: 'segment',
   name: 'cues.visual',
   // 2: face tracks over the analysed video (not the largest face per keyframe), the active speaker, geometry, the peak frame.
-  version: 2,
+  // 3: the expression net on detection frames only (a followed face keeps its last expressions), the
+  // detector every 3rd analysed frame (was 2), the tiny landmark net (was full).
+  version: 3,
   configSchema: VisualConfig,
   reads: ['frames', 'audio'],
   adds: ['cues.visual'],
@@ -111,6 +129,7 @@ export const cuesVisual: SegmentStage<VisualConfig> = {
           landmarks: config.landmarks,
           minFacePx: config.minFacePx,
           detectEvery: config.detectEvery,
+          expressionFrames: config.expressionFrames,
         },
         tracking: { ...config.tracking, maxGapFrames: Math.round(config.tracking.maxGapSec * config.analysisFps) },
         speaker: config.speaker,

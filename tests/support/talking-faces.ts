@@ -167,7 +167,7 @@ export async function photoFaces(number: number): Promise<Photo> {
       fps: 4,
       width,
       height,
-      faces: { detector: 'ssd', minConfidence: 0.5, tinyInputSize: 416, landmarks: 'full', minFacePx: 40, detectEvery: 1 },
+      faces: { detector: 'ssd', minConfidence: 0.5, tinyInputSize: 416, landmarks: 'full', minFacePx: 40, detectEvery: 1, expressionFrames: 'all' },
       tracking: { minIou: 0.3, maxDescriptorDistance: 0.55, maxGapFrames: 2, cutThreshold: 30 },
       speaker: { minConfidence: 0.2, minCoverage: 0.5 },
       speech: null,
