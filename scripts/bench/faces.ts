@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { decodeWav } from '../../pipelines/media/wav.ts';
-import { cuesVisual } from '../../stages/cues/visual.ts';
+import { cuesVisual, trackSettings } from '../../stages/cues/visual.ts';
 import { closeFaceWorkers, trackFaces, type FaceTrackAnalysis, type TrackJob } from '../../stages/cues/visual-worker.ts';
 import { REPO, sampleClips } from '../../tests/helpers.ts';
 import { CLIP_HEIGHT, CLIP_WIDTH, faceInClip, photoFaces, planClips, shotAt, talkingClip } from '../../tests/support/talking-faces.ts';
@@ -140,20 +140,9 @@ async function measureTracking(label: string, path: string): Promise<Tracking> {
     input: path,
     start: 0,
     end: 10,
-    fps: defaults.analysisFps,
     width: 640,
     height: 360,
-    faces: {
-      detector: defaults.detector,
-      minConfidence: defaults.minConfidence,
-      tinyInputSize: defaults.tinyInputSize,
-      landmarks: defaults.landmarks,
-      minFacePx: defaults.minFacePx,
-      detectEvery: defaults.detectEvery,
-      expressionFrames: defaults.expressionFrames,
-    },
-    tracking: { ...defaults.tracking, maxGapFrames: Math.round(defaults.tracking.maxGapSec * defaults.analysisFps) },
-    speaker: defaults.speaker,
+    ...trackSettings(defaults),
     speech: await speechOf(path),
     cropTimes: [1.25, 3.75, 6.25, 8.75],
     crop: { ...defaults.crop, quality: 90 },
@@ -240,20 +229,9 @@ async function speakerFound(count: number): Promise<{ found: number; clips: numb
         input: clip.video,
         start: 0,
         end: clip.duration,
-        fps: defaults.analysisFps,
         width: CLIP_WIDTH,
         height: CLIP_HEIGHT,
-        faces: {
-          detector: defaults.detector,
-          minConfidence: defaults.minConfidence,
-          tinyInputSize: defaults.tinyInputSize,
-          landmarks: defaults.landmarks,
-          minFacePx: defaults.minFacePx,
-          detectEvery: defaults.detectEvery,
-          expressionFrames: defaults.expressionFrames,
-        },
-        tracking: { ...defaults.tracking, maxGapFrames: Math.round(defaults.tracking.maxGapSec * defaults.analysisFps) },
-        speaker: defaults.speaker,
+        ...trackSettings(defaults),
         speech: { samples: wav.samples, sampleRate: wav.sampleRate },
         cropTimes: [],
         crop: { ...defaults.crop, enabled: false, quality: 90 },

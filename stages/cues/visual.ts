@@ -119,20 +119,9 @@ export const cuesVisual: SegmentStage<VisualConfig> = {
         input: await ctx.sourcePath(segment.clip),
         start: segment.start,
         end: segment.end,
-        fps: config.analysisFps,
         width,
         height,
-        faces: {
-          detector: config.detector,
-          minConfidence: config.minConfidence,
-          tinyInputSize: config.tinyInputSize,
-          landmarks: config.landmarks,
-          minFacePx: config.minFacePx,
-          detectEvery: config.detectEvery,
-          expressionFrames: config.expressionFrames,
-        },
-        tracking: { ...config.tracking, maxGapFrames: Math.round(config.tracking.maxGapSec * config.analysisFps) },
-        speaker: config.speaker,
+        ...trackSettings(config),
         speech: await speechOf(segment, ctx),
         cropTimes: keyframeTimes,
         crop: { ...config.crop, quality: JPEG_QUALITY },
@@ -143,6 +132,24 @@ export const cuesVisual: SegmentStage<VisualConfig> = {
     return { ...segment, cues: { ...segment.cues, visual } };
   },
 };
+
+/** What the tracker takes from the stage's settings (the bench runs the tracker with them too). */
+export function trackSettings(config: VisualConfig): Pick<TrackJob, 'fps' | 'faces' | 'tracking' | 'speaker'> {
+  return {
+    fps: config.analysisFps,
+    faces: {
+      detector: config.detector,
+      minConfidence: config.minConfidence,
+      tinyInputSize: config.tinyInputSize,
+      landmarks: config.landmarks,
+      minFacePx: config.minFacePx,
+      detectEvery: config.detectEvery,
+      expressionFrames: config.expressionFrames,
+    },
+    tracking: { ...config.tracking, maxGapFrames: Math.round(config.tracking.maxGapSec * config.analysisFps) },
+    speaker: config.speaker,
+  };
+}
 
 /** The segment's WAV as mono samples, or null when it has none. */
 async function speechOf(segment: Segment, ctx: StageContext): Promise<TrackJob['speech']> {
