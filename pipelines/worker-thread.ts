@@ -7,7 +7,7 @@ import { Worker, isMainThread, parentPort, workerData, type ResourceLimits, type
 import { RecordError } from './errors.ts';
 
 /**
- * Starts a TypeScript module as a worker thread. On Node 20 ESM loader hooks never reach a worker:
+ * Starts a TypeScript module (or its compiled copy) as a worker thread. On Node 20 ESM loader hooks never reach a worker:
  * execArgv `--import tsx` and importing tsx inside the worker both end in ERR_UNKNOWN_FILE_EXTENSION
  * (nodejs/node#47747, fixed in 22). tsx's CommonJS require hook works in-thread, so an eval'd
  * bootstrap registers it and requires the module. tsx is resolved from here, not from the working
@@ -17,6 +17,8 @@ import { RecordError } from './errors.ts';
  */
 export function startTypeScriptWorker(module: string | URL, options: { readonly workerData?: unknown; readonly resourceLimits?: ResourceLimits } = {}): Worker {
   const file = module instanceof URL || module.startsWith('file:') ? fileURLToPath(module) : module;
+  // The compiled copy (.build/, see scripts/build.mjs) is plain JavaScript: started as it is.
+  if (file.endsWith('.js')) return new Worker(file, { workerData: options.workerData, resourceLimits: options.resourceLimits });
   const tsxCjs = createRequire(import.meta.url).resolve('tsx/cjs/api');
   const bootstrap = `require(${JSON.stringify(tsxCjs)}).register(); require(${JSON.stringify(file)});`;
   return new Worker(bootstrap, { eval: true, workerData: options.workerData, resourceLimits: options.resourceLimits });

@@ -2,30 +2,18 @@
 // that Debian ships as `astronaut.png` (512x512) in python3-imageio. Order: an installed copy, a
 // cached copy in <repo>/.vendor, else `apt-get download` + `dpkg -x` into that cache (no root needed).
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { FatalError } from '../pipelines/errors.ts';
+import { repoRoot } from '../pipelines/repo-root.ts';
 
 const execFileAsync = promisify(execFile);
 
 const DEBIAN_PACKAGE = 'python3-imageio';
 const PATH_IN_PACKAGE = 'usr/lib/python3/dist-packages/imageio/resources/images/astronaut.png';
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/** The folder holding package.json, searched upwards from this file. */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new FatalError(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-}
 
 async function isPng(file: string): Promise<boolean> {
   try {

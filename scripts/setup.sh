@@ -41,4 +41,6 @@ fi
 
 echo "setup: installing npm dependencies (npm ci)"
 npm ci --no-audit --no-fund --loglevel=error
+echo "setup: compiling the TypeScript (npm run build)"
+node scripts/build.mjs
 echo "setup: done"

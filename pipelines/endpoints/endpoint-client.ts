@@ -5,7 +5,7 @@
 // to do, a per-attempt timeout, and one AbortSignal that stops everything. The openai package does
 // the HTTP with its own retries off (maxRetries: 0): retrying is ours, so it is counted and capped.
 import { setTimeout as sleep } from 'node:timers/promises';
-import OpenAI, { APIError } from 'openai';
+import type OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import PQueue from 'p-queue';
 import pino, { type Logger } from 'pino';
@@ -13,11 +13,12 @@ import { ConfigError, FatalError, RecordError } from '../errors.ts';
 import { fingerprint } from '../fingerprint.ts';
 import type { Store } from '../store/store.ts';
 import { EndpointConfig, type EndpointConfigInput } from './endpoint-config.ts';
-import { classifyFailure, displayEndpoint, EndpointRetryableError, type FailureContext } from './endpoint-errors.ts';
+import { classifyFailure, displayEndpoint, EndpointRetryableError, isApiError, type FailureContext } from './endpoint-errors.ts';
 import { backoffDelayMs, serverRetryDelayMs } from './retry-delay.ts';
 import { fleetRedis, RedisTokenBucket, type RateBucket } from './fleet-rate-limit.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { estimateChatTokens } from './tokens.ts';
+import { openaiLib } from './openai-lib.ts';
 
 /** Bumped when the cached entry's shape changes, so old entries are never misread. */
 const CACHE_FORMAT = 'endpoint-response@1';
@@ -292,7 +293,7 @@ export class EndpointClient {
 
   /** One HTTP attempt, inside a concurrency slot, after the rate limits allow it. */
   private async attempt<T>(call: EndpointCall<T>, estimated: number, signal: AbortSignal): Promise<EndpointReply<T>> {
-    const openai = this.client();
+    const openai = await this.client();
     for (;;) {
       const paused = this.pausedUntil - Date.now();
       if (paused > 0) await sleep(paused, undefined, { signal });
@@ -330,12 +331,12 @@ export class EndpointClient {
       apiKeyEnv: this.config.apiKeyEnv,
       label: this.label,
       scrub: (text) => this.scrub(text),
-      retryAfterMs: error instanceof APIError ? serverRetryDelayMs(error.headers) : undefined,
+      retryAfterMs: isApiError(error) ? serverRetryDelayMs(error.headers) : undefined,
     };
   }
 
   /** The openai client, made on first use so a fully cached run needs no key. */
-  private client(): OpenAI {
+  private async client(): Promise<OpenAI> {
     if (this.openai) return this.openai;
     const name = this.config.apiKeyEnv;
     const apiKey = this.env[name];
@@ -345,7 +346,8 @@ export class EndpointClient {
       );
     }
     this.apiKey = apiKey;
-    this.openai = new OpenAI({ baseURL: this.config.baseURL, apiKey, maxRetries: 0, timeout: this.config.timeoutMs, logLevel: 'off' });
+    const { default: OpenAIClient } = await openaiLib();
+    this.openai = new OpenAIClient({ baseURL: this.config.baseURL, apiKey, maxRetries: 0, timeout: this.config.timeoutMs, logLevel: 'off' });
     return this.openai;
   }
 

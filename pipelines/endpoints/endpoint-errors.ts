@@ -5,8 +5,9 @@
 // again, so the drop is cached. Retryable failures that outlast the retries drop their record
 // transiently: the next run asks again. Every message says what to do next and never carries the
 // key, even when a server echoes it back.
-import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import type { APIError } from 'openai';
 import { FatalError, RecordError, RetryableError, type FailureOptions } from '../errors.ts';
+import { openaiIfLoaded } from './openai-lib.ts';
 
 /** A failure worth retrying; `retryAfterMs` is the server's hint, when it gave one. */
 export class EndpointRetryableError extends RetryableError {
@@ -70,8 +71,9 @@ export function classifyFailure(error: unknown, context: FailureContext): Endpoi
     service: `${context.label ?? 'endpoint'} (model '${context.model}' at ${context.endpoint})`,
   };
 
-  if (error instanceof APIUserAbortError) return new EndpointRetryableError(`${where} was aborted`, undefined, undefined, cause);
-  if (error instanceof APIConnectionError) {
+  const openai = openaiIfLoaded();
+  if (openai && error instanceof openai.APIUserAbortError) return new EndpointRetryableError(`${where} was aborted`, undefined, undefined, cause);
+  if (openai && error instanceof openai.APIConnectionError) {
     // APIConnectionTimeoutError is a subclass: the per-request timeout fired.
     return new EndpointRetryableError(
       `${where}: ${detail} (connection failed or timed out; retrying helps when the endpoint is up)`,
@@ -80,7 +82,7 @@ export function classifyFailure(error: unknown, context: FailureContext): Endpoi
       cause,
     );
   }
-  if (error instanceof APIError && typeof error.status === 'number') {
+  if (isApiError(error) && typeof error.status === 'number') {
     const status = error.status;
     if (status === 401) {
       return new EndpointFatalError(`${where}: 401 unauthorized (${detail}): set ${context.apiKeyEnv} to a valid key for this endpoint`, status, cause);
@@ -121,12 +123,18 @@ export function classifyFailure(error: unknown, context: FailureContext): Endpoi
 }
 
 function isClean(error: Error, scrub: (text: string) => string): boolean {
-  const text = `${error.message} ${error instanceof APIError ? JSON.stringify(error.error ?? null) : ''}`;
+  const text = `${error.message} ${isApiError(error) ? JSON.stringify(error.error ?? null) : ''}`;
   return scrub(text) === text;
 }
 
+/** An openai API error (none can exist before the package is loaded). */
+export function isApiError(error: unknown): error is APIError {
+  const openai = openaiIfLoaded();
+  return openai !== undefined && error instanceof openai.APIError;
+}
+
 function serverMessage(error: unknown): string {
-  if (error instanceof APIError) {
+  if (isApiError(error)) {
     const body = error.error as { message?: unknown } | undefined;
     if (body && typeof body.message === 'string') return body.message;
   }

@@ -5,8 +5,11 @@
 // keeps read-refill-write atomic. Configured per process with EMOFORGE_REDIS_URL (set by
 // `emoforge worker --redis` and `emoforge run --executor bullmq --redis` for their children);
 // without it every process keeps its own in-memory buckets.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { lazyRequire } from '../lazy-require.ts';
+
+const ioredis = lazyRequire<typeof import('ioredis')>('ioredis');
 
 /** What EndpointClient needs of a bucket, in memory or in Redis. */
 export interface RateBucket {
@@ -95,7 +98,7 @@ export function fleetRedis(env: Readonly<Record<string, string | undefined>> = p
   if (!url) return undefined;
   if (shared?.url === url) return shared.redis;
   if (shared) void shared.redis.quit().catch(() => undefined);
-  shared = { url, redis: new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: false }) };
+  shared = { url, redis: new (ioredis().Redis)(url, { maxRetriesPerRequest: 3, lazyConnect: false }) };
   return shared.redis;
 }
 

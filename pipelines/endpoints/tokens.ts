@@ -3,7 +3,10 @@
 // a few percent on English), plus the chat format's per-message overhead, the structured-output
 // schema the server adds to the prompt, and fixed costs for images and audio. The server's reported
 // usage settles the exact figure afterwards; this is the estimate that decides what may be sent.
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { lazyRequire } from '../lazy-require.ts';
+
+/** The o200k_base tables take ~0.3 CPU s to load: only runs that count tokens pay it. */
+const o200k = lazyRequire<typeof import('gpt-tokenizer/encoding/o200k_base')>('gpt-tokenizer/cjs/encoding/o200k_base');
 
 /** Tokens the chat format adds per message (role and separators), and to prime the reply. */
 const PER_MESSAGE = 3;
@@ -17,7 +20,7 @@ const WAV_BYTES_PER_SECOND = 32_000;
 
 /** Tokens of a plain text. */
 export function countTextTokens(text: string): number {
-  return text === '' ? 0 : countTokens(text);
+  return text === '' ? 0 : o200k().countTokens(text);
 }
 
 function contentTokens(content: unknown): number {

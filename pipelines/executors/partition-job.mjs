@@ -1,10 +1,17 @@
 // BullMQ's sandboxed processor entry: it runs in a child process BullMQ forks, which knows nothing
-// of TypeScript, so tsx's loader is registered here before the processor is imported. A child
-// whose parent worker died (SIGKILL) exits instead of working on as an orphan.
-import { register } from 'tsx/esm/api';
+// of TypeScript. Next to the compiled copy (.build/, see scripts/build.mjs) it imports the compiled
+// processor; next to the source it registers tsx's loader first. A child whose parent worker died
+// (SIGKILL) exits instead of working on as an orphan.
+import { existsSync } from 'node:fs';
 
-register();
 process.on('disconnect', () => process.exit(1));
-const { processPartitionJob } = await import('./partition-job.ts');
+const compiled = new URL('./partition-job.js', import.meta.url);
+let processor;
+if (existsSync(compiled)) processor = await import(compiled.href);
+else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  processor = await import('./partition-job.ts');
+}
 
-export default processPartitionJob;
+export default processor.processPartitionJob;

@@ -2,7 +2,6 @@
 // every shard with both, so a file one ecosystem misreads cannot pass; `emoforge inspect` uses the
 // summary. Both readers load the whole file: they are for checks and inspection, not for training.
 import { readFile } from 'node:fs/promises';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { parquetMetadata, parquetReadObjects, parquetSchema } from 'hyparquet';
 import type { FileMetaData, SchemaTree } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
@@ -26,6 +25,7 @@ export async function readRowsHyparquet(path: string): Promise<ReadRow[]> {
 
 /** All rows as plain JS objects (lists as arrays, structs as objects), read with DuckDB. */
 export async function readRowsDuckDb(path: string): Promise<ReadRow[]> {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {

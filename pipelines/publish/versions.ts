@@ -11,7 +11,6 @@
 // made goes to versions/<n>/published.json, which nothing compares.
 import { copyFile, link, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { ClipChange, OutManifest, VersionDiff, VersionParent } from '../../schemas/manifest.ts';
 import { sha256 } from '../fingerprint.ts';
 import { MANIFEST_FILE, parseManifest, readManifestBytes } from './manifest.ts';
@@ -66,6 +65,8 @@ interface RowDigest {
  * publication in `outDir`; removed clips take their reason from this publication's rejects.
  */
 export async function diffVersions(parentDir: string, parent: PublishedContent, outDir: string, current: PublishedContent): Promise<VersionDiff> {
+  // DuckDB (~180 modules) loads only when there is a parent version to compare against.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {

@@ -9,19 +9,15 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { FatalError } from '../errors.ts';
 import { assertSafeKey, type Store } from './store.ts';
 import { sha256 } from '../fingerprint.ts';
+import { lazyRequire } from '../lazy-require.ts';
+
+/** The AWS SDK (~0.3 CPU s to load) is loaded by the first S3 store a process opens. */
+const sdk = lazyRequire<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3');
+const storage = lazyRequire<typeof import('@aws-sdk/lib-storage')>('@aws-sdk/lib-storage');
 
 // The pinned SDK supports Node 20; its warning that later releases will need Node 22 would print on every
 // run (package.json pins the version, so no later release arrives unnoticed).
@@ -104,7 +100,7 @@ export class S3Store implements Store {
     this.scratchDir = join(scratchRoot, sha256(this.location).slice(0, 16));
     const config = { ...s3ClientConfig(), ...options.client };
     this.endpoint = typeof config.endpoint === 'string' ? config.endpoint : 'AWS S3';
-    this.client = new S3Client(config);
+    this.client = new (sdk().S3Client)(config);
   }
 
   private objectKey(key: string): string {
@@ -117,7 +113,7 @@ export class S3Store implements Store {
     // The SDK retries failed requests, not a body cut off mid-stream; those get two more tries here.
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+        const response = await this.client.send(new (sdk().GetObjectCommand)({ Bucket: this.bucket, Key }));
         return Buffer.from(await response.Body!.transformToByteArray());
       } catch (error) {
         if (isMissing(error)) return null;
@@ -140,7 +136,7 @@ export class S3Store implements Store {
   async putIfAbsent(key: string, bytes: string): Promise<boolean> {
     const Key = this.objectKey(key);
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: Buffer.from(bytes), IfNoneMatch: '*' }));
+      await this.client.send(new (sdk().PutObjectCommand)({ Bucket: this.bucket, Key, Body: Buffer.from(bytes), IfNoneMatch: '*' }));
       return true;
     } catch (error) {
       const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -163,7 +159,7 @@ export class S3Store implements Store {
 
   /** One PUT for bodies up to partSize, else a multipart upload; the object appears only when complete. */
   private async upload(Key: string, Body: Uint8Array | Readable): Promise<void> {
-    const upload = new Upload({
+    const upload = new (storage().Upload)({
       client: this.client,
       params: { Bucket: this.bucket, Key, Body },
       partSize: this.partSize,
@@ -179,7 +175,7 @@ export class S3Store implements Store {
 
   private async head(Key: string): Promise<{ size: number; etag: string } | null> {
     try {
-      const response = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      const response = await this.client.send(new (sdk().HeadObjectCommand)({ Bucket: this.bucket, Key }));
       return { size: response.ContentLength ?? 0, etag: (response.ETag ?? '').replace(/"/g, '') };
     } catch (error) {
       if (isMissing(error)) return null;
@@ -212,7 +208,7 @@ export class S3Store implements Store {
     do {
       let page;
       try {
-        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken }));
+        page = await this.client.send(new (sdk().ListObjectsV2Command)({ Bucket: this.bucket, Prefix, ContinuationToken }));
       } catch (error) {
         throw this.explain(error, 'list', Prefix);
       }
@@ -224,7 +220,7 @@ export class S3Store implements Store {
   async delete(key: string): Promise<void> {
     const Key = this.objectKey(key);
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key }));
+      await this.client.send(new (sdk().DeleteObjectCommand)({ Bucket: this.bucket, Key }));
     } catch (error) {
       if (isMissing(error)) return;
       throw this.explain(error, 'delete', Key);
@@ -258,7 +254,7 @@ export class S3Store implements Store {
     await mkdir(dirname(path), { recursive: true });
     const temp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
     try {
-      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, IfMatch: etag ? `"${etag}"` : undefined }));
+      const response = await this.client.send(new (sdk().GetObjectCommand)({ Bucket: this.bucket, Key, IfMatch: etag ? `"${etag}"` : undefined }));
       await pipeline(response.Body as Readable, createWriteStream(temp));
       await rename(temp, path);
     } catch (error) {

@@ -18,11 +18,11 @@
 // The window between the batch's creation and the write of its record is not covered: a crash
 // exactly there leaves a batch emoforge does not know about (visible in the provider's dashboard).
 import type OpenAI from 'openai';
-import { toFile } from 'openai';
 import type { ChatCompletion } from 'openai/resources/chat/completions';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { EndpointClient, EndpointUsage } from '../endpoints/index.ts';
+import { openaiLib } from '../endpoints/openai-lib.ts';
 import { TransientRecordError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
 
@@ -124,7 +124,7 @@ export class BatchQueue {
       const jsonl = chunk.map(([id, r]) => `${JSON.stringify({ custom_id: id, method: 'POST', url: '/v1/chat/completions', body: r.body })}\n`).join('');
       const file = await this.call('files.create', signal, async (openai, options) => ({
         value: await openai.files.create(
-          { file: await toFile(Buffer.from(jsonl), 'emoforge-batch.jsonl', { type: 'application/jsonl' }), purpose: 'batch' },
+          { file: await (await openaiLib()).toFile(Buffer.from(jsonl), 'emoforge-batch.jsonl', { type: 'application/jsonl' }), purpose: 'batch' },
           options,
         ),
       }));

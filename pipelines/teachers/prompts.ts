@@ -14,8 +14,7 @@
 // never instructions. Placeholders are filled in one pass, so a `{{...}}` inside a transcript stays
 // text.
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { EMOTIONS } from '../../schemas/emotion.ts';
@@ -24,9 +23,10 @@ import { cueViews } from '../../stages/cues/cues.ts';
 import { personOf } from '../../stages/cues/visual.ts';
 import { ConfigError, FatalError } from '../errors.ts';
 import { sha256 } from '../fingerprint.ts';
+import { repoRoot } from '../repo-root.ts';
 
 /** The prompts shipped with emoforge. */
-export const BUNDLED_PROMPTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../configs/prompts');
+export const BUNDLED_PROMPTS_DIR = join(repoRoot(), 'configs', 'prompts');
 
 /** What a template may ask for; anything else is a typo caught when the file loads. */
 export const PLACEHOLDERS = {

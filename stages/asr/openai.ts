@@ -4,10 +4,10 @@
 // steps down, per endpoint, when the server refuses them (gpt-4o-transcribe and several local
 // servers only speak json).
 import { createReadStream } from 'node:fs';
-import { toFile } from 'openai';
 import type { TranscriptionCreateParamsNonStreaming } from 'openai/resources/audio/transcriptions';
 import type { EndpointClient } from '../../pipelines/endpoints/endpoint-client.ts';
 import { EndpointRejectedError } from '../../pipelines/endpoints/endpoint-errors.ts';
+import { openaiLib } from '../../pipelines/endpoints/openai-lib.ts';
 
 export interface EndpointTranscription {
   /** Whitespace-normalised text. */
@@ -57,7 +57,7 @@ export async function transcribeAudio(client: EndpointClient, options: Transcrib
         send: async (openai, requestOptions) => {
           const body: TranscriptionCreateParamsNonStreaming = {
             // A fresh stream per attempt: a retried upload must start from byte 0.
-            file: await toFile(createReadStream(options.audioPath), 'segment.wav', { type: 'audio/wav' }),
+            file: await (await openaiLib()).toFile(createReadStream(options.audioPath), 'segment.wav', { type: 'audio/wav' }),
             model: client.config.model,
             response_format: format === 'json' ? 'json' : 'verbose_json',
             ...(format === 'verbose_json+timestamps' ? { timestamp_granularities: ['word', 'segment'] as ('word' | 'segment')[] } : {}),
