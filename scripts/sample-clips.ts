@@ -23,8 +23,10 @@ import { findFaceImage } from './face-image.ts';
 const execFileAsync = promisify(execFile);
 
 export interface SampleClipsOptions {
-  /** how many clips to write; default 12 (each emotion twice, each speaker three times); at most MAX_SAMPLE_CLIPS */
+  /** how many clips to write; default 12 (each emotion twice, each speaker three times) */
   readonly count?: number;
+  /** index of the first clip (0-based): clips start … start + count - 1, the same bytes as in a set from 0; default 0 */
+  readonly start?: number;
   /**
    * several real people instead of the portrait: face-api's group photos panned and zoomed, one face
    * speaking with its mouth moving; the manifest's speaker names that face. Default false.
@@ -148,8 +150,11 @@ const MOVES: readonly (readonly [number, number, number, number, number, number]
 ];
 const FIRST_ROUND_MOVES = 5;
 
-/** Clips in one round: every (emotion, sentence, voice, move) the round index picks, once. */
-const ROUND = EMOTION_CYCLE.length * 4 * VOICES.length * FIRST_ROUND_MOVES;
+/**
+ * Clips in one round: the first-round plan (emotion i mod 6, voice i mod 4, move i mod 5, sentence
+ * floor(i / 6) mod 4) repeats after lcm(6, 4, 5) × 2 = 120 clips, all 120 different.
+ */
+const ROUND = 120;
 // A later round r changes the address, rate and loudness by r mod 13, 7 and 3: coprime, so rounds
 // 0 … 272 each get their own triple (round 0 the plain one) and no two clips share a plan.
 const ADDRESSES = ['', 'mary', 'john', 'anna', 'peter', 'sarah', 'tom', 'emma', 'david', 'lucy', 'paul', 'kate', 'sam'];
@@ -395,8 +400,12 @@ function csvField(value: string, always = false): string {
  */
 export async function makeSampleClips(dir: string, options: SampleClipsOptions = {}): Promise<SampleClip[]> {
   const count = options.count ?? 12;
-  if (!Number.isInteger(count) || count < 1 || count > MAX_SAMPLE_CLIPS) {
-    throw new RangeError(`sample-clips option count must be an integer from 1 to ${MAX_SAMPLE_CLIPS}, got ${String(options.count)}`);
+  const start = options.start ?? 0;
+  if (!Number.isInteger(start) || start < 0 || start >= MAX_SAMPLE_CLIPS) {
+    throw new RangeError(`sample-clips option start must be an integer from 0 to ${MAX_SAMPLE_CLIPS - 1}, got ${String(options.start)}`);
+  }
+  if (!Number.isInteger(count) || count < 1 || start + count > MAX_SAMPLE_CLIPS) {
+    throw new RangeError(`sample-clips option count must be an integer from 1 to ${MAX_SAMPLE_CLIPS - start} (distinct clips), got ${String(options.count)}`);
   }
   const people = options.people ?? false;
   const out = resolve(dir);
@@ -416,7 +425,7 @@ export async function makeSampleClips(dir: string, options: SampleClipsOptions =
     return rendering;
   };
   try {
-    const plans = Array.from({ length: count }, (_, i) => planSampleClip(i));
+    const plans = Array.from({ length: count }, (_, i) => planSampleClip(start + i));
     // the photos' faces are found once (and cached) before the workers need them
     if (people) await peopleShots(0, MIN_CLIP_S);
     const made = new Map<string, { speaker: string; group?: string }>();
