@@ -4,8 +4,9 @@
 // mouth opens and closes with a flite utterance (the jaw below the lips is stretched down by the
 // speech envelope and the gap painted as a mouth interior), every other face stays still.
 // The faces of each photo (boxes and lip landmarks) are found once with the stage's own worker on a
-// still of the photo at PHOTO_WIDTH. Clips are cached under the OS temp dir, keyed by this file's
-// source, so an unchanged generator makes each clip once per machine.
+// still of the photo at PHOTO_WIDTH (cached under the OS temp dir, keyed by this file's source).
+// talkingClip caches whole clips there too, so the cues.visual measurements make each clip once per
+// machine; `emoforge sample-clips --people` plans its own shots and writes with writeTalkingVideo.
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -62,11 +62,11 @@ async function measure(name: string, generator: string, dir: string): Promise<Si
 
 const root = args.keep ?? (await mkdtemp(join(tmpdir(), 'emoforge-bench-sample-clips-')));
 const repo = repoRoot();
-// the old generator sits next to the new one so its relative imports resolve
-const oldSource = join(repo, 'scripts', `.sample-clips-${args.old}.ts`);
+// the old generator goes to the temp folder, its relative imports pointed at this tree's files
+const oldSource = join(root, `sample-clips-${args.old}.ts`);
 try {
   const { stdout } = await run('git', ['show', `${args.old}:scripts/sample-clips.ts`], { cwd: repo, maxBuffer: 16 << 20 });
-  await writeFile(oldSource, stdout);
+  await writeFile(oldSource, stdout.replace(/from '\.\.\//g, `from '${repo}/`).replace(/from '\.\//g, `from '${repo}/scripts/`));
   const before = await measure(`${args.old} (before)`, oldSource, join(root, 'old'));
   const after = await measure('this tree (after)', join(repo, 'scripts', 'sample-clips.ts'), join(root, 'new'));
 
