@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers.ts';
 import { MAX_SAMPLE_CLIPS, makeSampleClips, planSampleClip, type SampleClip } from '../../scripts/sample-clips.ts';
 import { cuesVisual, trackSettings } from '../../stages/cues/visual.ts';
 import { closeFaceWorkers, trackFaces } from '../../stages/cues/visual-worker.ts';
@@ -167,6 +168,12 @@ describe('sample clips at any count', () => {
     expect(first.map((p) => p.move)).toEqual([0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]);
     expect(first[0]).toMatchObject({ text: 'we won the prize, this is wonderful news!', prosody: { f0Hz: 217, f0SdHz: 39.2, stretch: 0.9, gain: 0.9 } });
     expect(first[7]).toMatchObject({ text: 'nobody came, and i feel so sad.', prosody: { f0Hz: 85, stretch: 1.25, gain: 0.55 } });
+  });
+
+  it('refuses a --count past the distinct clips on the command line (exit 2, naming the limit)', async () => {
+    const result = await cli(['sample-clips', join(root, 'cli'), '--count', String(MAX_SAMPLE_CLIPS + 1)]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`at most ${MAX_SAMPLE_CLIPS}`);
   });
 
   it('makes clip 121 unlike clip 1, and the same bytes whether made alone or among others', async () => {
