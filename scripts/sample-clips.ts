@@ -164,7 +164,7 @@ const GAINS = [1, 0.85, 0.7];
 /** F0 multipliers for later rounds: variety only, rms's clamped shift can hide them */
 const PITCHES = [1.08, 0.93];
 
-/** The most clips that all differ in (text, voice, prosody); a bigger count is refused. */
+/** The most clips whose plans (text, voice, prosody, camera move) all differ; a bigger count is refused. */
 export const MAX_SAMPLE_CLIPS = ROUND * ADDRESSES.length * RATES.length * GAINS.length;
 
 /** The portrait cropped to 16:9 around the face (centre ≈ 225,120 in the 512x512 original). */
