@@ -35,8 +35,9 @@ usage:
       refresh the corpus on a cron schedule (or once, now, with --once): each refresh publishes a
       new version when the output changed (OUT/versions/N, manifest version/parent/diff) and prints
       its summary; never two refreshes of one out folder at once (OUT/.emoforge.lock)
-  emoforge sample-clips DIR [--count N]
-      write N (default 12) deterministic demo clips and a manifest.csv into DIR (offline)
+  emoforge sample-clips DIR [--count N] [--people]
+      write N (default 12) deterministic demo clips and a manifest.csv into DIR (offline), all
+      different; --people: several real people (face-api's group photos), one face speaking
   emoforge inspect OUT_OR_SHARD [--rows N]
       schema, row counts and the first rows of an out folder or one .parquet file
   emoforge trace OUT CLIP_ID_OR_URI
@@ -503,13 +504,15 @@ async function scheduleCommand(args: string[]): Promise<number> {
 }
 
 async function sampleClipsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { count: { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { count: { type: 'string' }, people: { type: 'boolean' } } });
   if (positionals.length !== 1) throw new UsageError('sample-clips takes one output folder, e.g. emoforge sample-clips demo/clips');
   const count = positiveInt('count', values.count);
-  const { makeSampleClips } = await import('./sample-clips.ts');
+  const { makeSampleClips, MAX_SAMPLE_CLIPS } = await import('./sample-clips.ts');
+  if (count !== undefined && count > MAX_SAMPLE_CLIPS) throw new UsageError(`--count can be at most ${MAX_SAMPLE_CLIPS} (distinct clips), got ${count}`);
   const isTty = Boolean(process.stdout.isTTY);
   const clips = await makeSampleClips(resolve(positionals[0]), {
     count,
+    people: values.people ?? false,
     onProgress: (done, total, name) => {
       if (isTty) process.stdout.write(`\rsample-clips: ${done}/${total} ${name}\x1b[K`);
     },

@@ -24,7 +24,7 @@ import { decodeWav } from '../../pipelines/media/wav.ts';
 import { cuesVisual, trackSettings } from '../../stages/cues/visual.ts';
 import { closeFaceWorkers, trackFaces, type FaceTrackAnalysis, type TrackJob } from '../../stages/cues/visual-worker.ts';
 import { REPO, sampleClips } from '../../tests/helpers.ts';
-import { CLIP_HEIGHT, CLIP_WIDTH, faceInClip, photoFaces, planClips, shotAt, talkingClip } from '../../tests/support/talking-faces.ts';
+import { CLIP_HEIGHT, CLIP_WIDTH, faceInClip, photoFaces, planClips, shotAt, talkingClip } from '../talking-faces.ts';
 import { findFaceImage } from '../face-image.ts';
 
 const exec = promisify(execFile);
