@@ -11,7 +11,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { repoRoot } from '../face-image.ts';
+import { repoRoot } from '../../pipelines/repo-root.ts';
 
 const run = promisify(execFile);
 const { values: args } = parseArgs({
