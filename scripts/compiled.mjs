@@ -9,9 +9,9 @@ import { join } from 'node:path';
 
 /** Where the compiled copy goes, under the repository root. */
 export const BUILD_DIR = '.build';
-/** The folders compiled (tsconfig.build.json's `include`), and single files whose change means a rebuild. */
-export const SOURCE_DIRS = ['pipelines', 'stages', 'schemas', 'scripts', 'tests'];
-export const SOURCE_FILES = ['tsconfig.json', 'tsconfig.build.json', 'vitest.config.ts', 'package-lock.json'];
+/** The folders compiled, and single files whose change means a rebuild (compiler settings, dependencies). */
+export const SOURCE_DIRS = ['pipelines', 'stages', 'schemas', 'scripts'];
+export const SOURCE_FILES = ['tsconfig.json', 'package-lock.json'];
 /** The record of what was compiled: every source file's size and modification time. */
 export const STAMP_FILE = 'sources.json';
 

@@ -41,6 +41,6 @@ fi
 
 echo "setup: installing npm dependencies (npm ci)"
 npm ci --no-audit --no-fund --loglevel=error
-echo "setup: compiling the TypeScript (npm run build)"
-node scripts/build.mjs
+echo "setup: compiling the TypeScript to .build/ (npm run build)"
+node scripts/build.mjs --no-check
 echo "setup: done"
