@@ -14,6 +14,7 @@ import type { Emotion } from '../../schemas/emotion.ts';
 import { findSpeaker, speechEnvelope, type SpeakerScore, type SpeakerVerdict } from './active-speaker.ts';
 import { faceGeometry, type FaceGeometry } from './face-geometry.ts';
 import { FaceLinker, type Box } from './face-tracks.ts';
+import { TinyFaceDetector, type TinyFaceDetectorParams } from './tiny-face-detector.ts';
 
 export type FaceDetector = 'ssd' | 'tiny';
 export type LandmarkNet = 'full' | 'tiny';
@@ -115,19 +116,26 @@ type TfCore = typeof import('@tensorflow/tfjs-core');
 type FaceApiTensor3D = Parameters<FaceApi['extractFaceTensors']>[0];
 type Tensor = { dispose(): void };
 
-interface Models {
+export interface FaceModels {
   readonly faceapi: FaceApi;
   readonly tf: TfCore;
   /** Nets load on first use: most runs only ever use one detector and one landmark net. */
   readonly loaded: Map<string, Promise<void>>;
 }
 
-let models: Promise<Models> | undefined;
+let models: Promise<FaceModels> | undefined;
+
+/** face-api and tfjs on the WASM backend in this thread, loaded once (the worker's own; tests of the nets use it too). */
+export function faceModels(): Promise<FaceModels> {
+  models ??= loadModels();
+  return models;
+}
 
 if (isWorkerFor(WORKER_ROLE)) serveJobs<TrackJob, FaceTrackAnalysis>(analyseSpan);
 
-async function ready(
-  models: Models,
+/** Loads one of face-api's nets from its package's weights, once per thread. */
+export async function loadNet(
+  models: FaceModels,
   name: 'ssdMobilenetv1' | 'tinyFaceDetector' | 'faceLandmark68Net' | 'faceLandmark68TinyNet' | 'faceRecognitionNet',
 ): Promise<void> {
   let loading = models.loaded.get(name);
@@ -145,16 +153,27 @@ interface Accumulating {
 }
 
 async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
-  const loaded = await (models ??= loadModels());
+  const loaded = await faceModels();
   const { faceapi, tf } = loaded;
-  await ready(loaded, job.faces.detector === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector');
-  await ready(loaded, job.faces.landmarks === 'full' ? 'faceLandmark68Net' : 'faceLandmark68TinyNet');
-  await ready(loaded, 'faceRecognitionNet');
+  await loadNet(loaded, job.faces.detector === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector');
+  await loadNet(loaded, job.faces.landmarks === 'full' ? 'faceLandmark68Net' : 'faceLandmark68TinyNet');
+  await loadNet(loaded, 'faceRecognitionNet');
   const landmarkNet = job.faces.landmarks === 'full' ? faceapi.nets.faceLandmark68Net : faceapi.nets.faceLandmark68TinyNet;
-  const detectorOptions =
-    job.faces.detector === 'ssd'
-      ? new faceapi.SsdMobilenetv1Options({ minConfidence: job.faces.minConfidence })
-      : new faceapi.TinyFaceDetectorOptions({ inputSize: job.faces.tinyInputSize, scoreThreshold: job.faces.minConfidence });
+  const ssdOptions = new faceapi.SsdMobilenetv1Options({ minConfidence: job.faces.minConfidence });
+  const tinyDetector =
+    job.faces.detector === 'tiny' ? new TinyFaceDetector(tf, faceapi.nets.tinyFaceDetector.params as unknown as TinyFaceDetectorParams) : null;
+  /** The detector on the whole frame, as face-api detections. */
+  const detect = async (pixels: Uint8Array) => {
+    if (!tinyDetector) return detectFaces(faceapi, tf, pixels, job, ssdOptions);
+    const faces = await tinyDetector.detect(pixels, job.width, job.height, job.faces.tinyInputSize, job.faces.minConfidence);
+    return faces.map(
+      (f) =>
+        new faceapi.FaceDetection(f.score, new faceapi.Rect(f.x / job.width, f.y / job.height, f.width / job.width, f.height / job.height), {
+          width: job.width,
+          height: job.height,
+        }),
+    );
+  };
   const timings = { decode: 0, detect: 0, landmarks: 0, expressions: 0, descriptors: 0, other: 0 };
   const linker = new FaceLinker(job.tracking);
   const tracks: Accumulating[] = [];
@@ -190,7 +209,7 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
       const detectNow = index % job.faces.detectEvery === 0 || cut;
       const carried = detectNow ? [] : previous.filter((p) => insideFrame(p.box, job.width, job.height));
       const found = detectNow
-        ? (await detectFaces(faceapi, tf, pixels, job, detectorOptions)).filter((d) => d.box.width >= job.faces.minFacePx)
+        ? (await detect(pixels)).filter((d) => d.box.width >= job.faces.minFacePx)
         : carried.map(
             (p) =>
               new faceapi.FaceDetection(
@@ -322,7 +341,7 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
   };
 }
 
-/** The detector on the whole frame; the frame's tensor lives only for the call (frames without detection need none). */
+/** face-api's SSD detector on the whole frame; the frame's tensor lives only for the call (frames without detection need none). */
 async function detectFaces(faceapi: FaceApi, tf: TfCore, pixels: Uint8Array, job: TrackJob, options: Parameters<FaceApi['detectAllFaces']>[1]) {
   const image = tf.tensor3d(pixels, [job.height, job.width, 3], 'int32');
   try {
@@ -491,7 +510,7 @@ function modelDir(): string {
  * pieces while face-api loads. Everything goes through require so face-api,
  * the WASM backend and this file share one tfjs-core instance (an ESM import would load another).
  */
-async function loadModels(): Promise<Models> {
+async function loadModels(): Promise<FaceModels> {
   const require = createRequire(import.meta.url);
   const tf = require('@tensorflow/tfjs-core') as TfCore;
   require('@tensorflow/tfjs-backend-cpu');
