@@ -9,6 +9,8 @@
 // boxes are decoded and non-max suppressed as face-api does (tinyYolov2/TinyYolov2Base.ts).
 import type { Tensor1D, Tensor4D } from '@tensorflow/tfjs-core';
 
+import { squareInput } from './net-input.ts';
+
 type TfCore = typeof import('@tensorflow/tfjs-core');
 
 /** face-api's loaded parameters of the tiny face detector (`nets.tinyFaceDetector.params`). */
@@ -40,7 +42,7 @@ export interface TinyFaceDetection {
 }
 
 /** face-api's tinyFaceDetector/const.ts: channel means, anchor box sizes in grid cells, NMS overlap. */
-const MEAN_RGB = [117.001, 114.697, 97.404] as const;
+const MEAN_RGB: [number, number, number] = [117.001, 114.697, 97.404];
 const ANCHORS = [
   [1.603231, 2.094468],
   [6.041143, 7.080126],
@@ -124,52 +126,10 @@ export class TinyFaceDetector {
   }
 }
 
-/**
- * The network's input: the frame padded with black on the right or bottom to a square, resized
- * bilinearly to `size` (tf.image.resizeBilinear without corner alignment or half-pixel centres, as
- * face-api does), minus the channel means, over 255. One pass over the output pixels.
- */
+/** The network's input: the frame padded with black on the right or bottom to a square, resized to `size`, normalised (net-input.ts). */
 export function letterbox(pixels: Uint8Array, width: number, height: number, size: number): Float32Array {
-  const side = Math.max(width, height);
-  const scale = side / size;
   const out = new Float32Array(size * size * 3);
-  // Per output column: the two source columns' byte offsets (-1 past the frame: padding) and the weight of the second.
-  const left = new Int32Array(size);
-  const right = new Int32Array(size);
-  const weightX = new Float32Array(size);
-  for (let x = 0; x < size; x++) {
-    const source = x * scale;
-    const x0 = Math.floor(source);
-    const x1 = Math.min(x0 + 1, side - 1);
-    left[x] = x0 < width ? x0 * 3 : -1;
-    right[x] = x1 < width ? x1 * 3 : -1;
-    weightX[x] = source - x0;
-  }
-  const [meanR, meanG, meanB] = MEAN_RGB;
-  const rowBytes = width * 3;
-  for (let y = 0; y < size; y++) {
-    const source = y * scale;
-    const y0 = Math.floor(source);
-    const y1 = Math.min(y0 + 1, side - 1);
-    const wy = source - y0;
-    const top = y0 < height ? y0 * rowBytes : -1;
-    const bottom = y1 < height ? y1 * rowBytes : -1;
-    let o = y * size * 3;
-    for (let x = 0; x < size; x++, o += 3) {
-      const a = left[x];
-      const b = right[x];
-      const wx = weightX[x];
-      for (let c = 0; c < 3; c++) {
-        const p00 = top >= 0 && a >= 0 ? pixels[top + a + c] : 0;
-        const p01 = top >= 0 && b >= 0 ? pixels[top + b + c] : 0;
-        const p10 = bottom >= 0 && a >= 0 ? pixels[bottom + a + c] : 0;
-        const p11 = bottom >= 0 && b >= 0 ? pixels[bottom + b + c] : 0;
-        const upper = p00 + (p01 - p00) * wx;
-        const lower = p10 + (p11 - p10) * wx;
-        out[o + c] = (upper + (lower - upper) * wy - (c === 0 ? meanR : c === 1 ? meanG : meanB)) / 255;
-      }
-    }
-  }
+  squareInput(pixels, width, { x: 0, y: 0, width, height }, 0, size, MEAN_RGB, out, 0);
   return out;
 }
 

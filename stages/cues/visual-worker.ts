@@ -13,6 +13,7 @@ import { WorkerPool, isWorkerFor, serveJobs } from '../../pipelines/worker-threa
 import type { Emotion } from '../../schemas/emotion.ts';
 import { findSpeaker, speechEnvelope, type SpeakerScore, type SpeakerVerdict } from './active-speaker.ts';
 import { faceGeometry, type FaceGeometry } from './face-geometry.ts';
+import { FaceCropNets, cropRegion, type FaceProcessorNet } from './face-crop-nets.ts';
 import { FaceLinker, type Box } from './face-tracks.ts';
 import { TinyFaceDetector, type TinyFaceDetectorParams } from './tiny-face-detector.ts';
 
@@ -158,7 +159,7 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
   await loadNet(loaded, job.faces.detector === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector');
   await loadNet(loaded, job.faces.landmarks === 'full' ? 'faceLandmark68Net' : 'faceLandmark68TinyNet');
   await loadNet(loaded, 'faceRecognitionNet');
-  const landmarkNet = job.faces.landmarks === 'full' ? faceapi.nets.faceLandmark68Net : faceapi.nets.faceLandmark68TinyNet;
+  const landmarkNet = (job.faces.landmarks === 'full' ? faceapi.nets.faceLandmark68Net : faceapi.nets.faceLandmark68TinyNet) as unknown as FaceProcessorNet;
   const ssdOptions = new faceapi.SsdMobilenetv1Options({ minConfidence: job.faces.minConfidence });
   const tinyDetector =
     job.faces.detector === 'tiny' ? new TinyFaceDetector(tf, faceapi.nets.tinyFaceDetector.params as unknown as TinyFaceDetectorParams) : null;
@@ -174,6 +175,7 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
         }),
     );
   };
+  const cropNets = new FaceCropNets(tf);
   const timings = { decode: 0, detect: 0, landmarks: 0, expressions: 0, descriptors: 0, other: 0 };
   const linker = new FaceLinker(job.tracking);
   const tracks: Accumulating[] = [];
@@ -201,91 +203,101 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
     const cut = previousThumb !== null && meanAbsDiff(thumb, previousThumb) > job.tracking.cutThreshold;
     if (cut) cuts.push(index);
     previousThumb = thumb;
-    const disposables: Tensor[] = [];
-    try {
-      lap('other');
-      // The detector runs every `detectEvery` frames and after a cut; in between, each face of the
-      // previous frame is followed by running the landmark net on its box moved with its landmarks.
-      const detectNow = index % job.faces.detectEvery === 0 || cut;
-      const carried = detectNow ? [] : previous.filter((p) => insideFrame(p.box, job.width, job.height));
-      const found = detectNow
-        ? (await detect(pixels)).filter((d) => d.box.width >= job.faces.minFacePx)
-        : carried.map(
-            (p) =>
-              new faceapi.FaceDetection(
-                p.score,
-                new faceapi.Rect(p.box.x / job.width, p.box.y / job.height, p.box.width / job.width, p.box.height / job.height),
-                { width: job.width, height: job.height },
-              ),
-          );
-      if (detectNow) lap('detect');
-      const nextPrevious: Carried[] = [];
-      facesPerFrame.push(found.length);
-      detections += found.length;
-      if (found.length > 0) {
-        const boxCrops = found.map((d) => cropFace(tf, pixels, job.width, job.height, d.box));
-        disposables.push(...boxCrops);
-        type Landmarks = InstanceType<FaceApi['FaceLandmarks68']>;
-        const marks: Landmarks[] = [];
-        for (const crop of boxCrops) marks.push((await landmarkNet.detectLandmarks(crop)) as Landmarks);
-        const withMarks = found.map((detection, i) => faceapi.extendWithFaceLandmarks(faceapi.extendWithFaceDetection({}, detection), marks[i]));
-        lap('landmarks');
-        // Aligned crops feed the expression net and, on detection frames, the recognition net.
-        const expressionsNow = detectNow || job.faces.expressionFrames === 'all';
-        const aligned = expressionsNow ? withMarks.map((w) => cropFace(tf, pixels, job.width, job.height, w.alignedRect.box)) : [];
-        disposables.push(...aligned);
-        const expressions: Record<Emotion, number>[] = expressionsNow ? [] : carried.map((p) => p.expressions);
-        for (const face of aligned) {
-          const predicted = await faceapi.nets.faceExpressionNet.predictExpressions(face);
-          const scores = Array.isArray(predicted) ? predicted[0] : predicted;
-          expressions.push(Object.fromEntries(EXPRESSIONS.map((name) => [name, scores[name]])) as Record<Emotion, number>);
-        }
-        lap('expressions');
-        const boxes = found.map((d) => ({ x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height }));
-        const assigned = detectNow
-          ? await linker.link(index, boxes, cut, async (i) => {
-              lap('other');
-              const descriptor = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(aligned[i])) as Float32Array;
-              lap('descriptors');
-              return descriptor;
-            })
-          : carried.map((p, i) => {
-              linker.carry(index, p.track, boxes[i]);
-              return p.track;
-            });
-        for (const [i, trackIndex] of assigned.entries()) {
-          const track = (tracks[trackIndex] ??= { frames: [], peak: null, peakPixels: null });
-          const points = withMarks[i].landmarks.positions.flatMap((p: { x: number; y: number }) => [p.x, p.y]);
-          const centre = centroid(points);
-          const before = previous.find((p) => p.track === trackIndex);
-          // Next frame's box: this one moved as far as the landmarks moved since the last frame.
-          const shift = before ? { x: centre.x - before.centre.x, y: centre.y - before.centre.y } : { x: 0, y: 0 };
-          nextPrevious.push({
-            track: trackIndex,
-            box: { ...boxes[i], x: boxes[i].x + shift.x, y: boxes[i].y + shift.y },
-            centre,
-            score: found[i].score,
-            expressions: expressions[i],
+    lap('other');
+    // The detector runs every `detectEvery` frames and after a cut; in between, each face of the
+    // previous frame is followed by running the landmark net on its box moved with its landmarks.
+    const detectNow = index % job.faces.detectEvery === 0 || cut;
+    const carried = detectNow ? [] : previous.filter((p) => insideFrame(p.box, job.width, job.height));
+    const found = detectNow
+      ? (await detect(pixels)).filter((d) => d.box.width >= job.faces.minFacePx)
+      : carried.map(
+          (p) =>
+            new faceapi.FaceDetection(
+              p.score,
+              new faceapi.Rect(p.box.x / job.width, p.box.y / job.height, p.box.width / job.width, p.box.height / job.height),
+              { width: job.width, height: job.height },
+            ),
+        );
+    if (detectNow) lap('detect');
+    const nextPrevious: Carried[] = [];
+    facesPerFrame.push(found.length);
+    detections += found.length;
+    if (found.length > 0) {
+      type Landmarks = InstanceType<FaceApi['FaceLandmarks68']>;
+      const cropMarks = await cropNets.landmarks(
+        landmarkNet,
+        job.faces.landmarks === 'tiny',
+        pixels,
+        job.width,
+        job.height,
+        found.map((d) => d.box),
+      );
+      const marks = cropMarks.map(
+        (m) =>
+          new faceapi.FaceLandmarks68(
+            m.points.map((p) => new faceapi.Point(p.x, p.y)),
+            { width: m.width, height: m.height },
+          ) as Landmarks,
+      );
+      const withMarks = found.map((detection, i) => faceapi.extendWithFaceLandmarks(faceapi.extendWithFaceDetection({}, detection), marks[i]));
+      lap('landmarks');
+      // Aligned boxes feed the expression net and, on detection frames, the recognition net.
+      const expressionsNow = detectNow || job.faces.expressionFrames === 'all';
+      const alignedBoxes = withMarks.map((w) => w.alignedRect.box);
+      const expressions: Record<Emotion, number>[] = expressionsNow
+        ? (await cropNets.expressions(faceapi.nets.faceExpressionNet as unknown as FaceProcessorNet, pixels, job.width, job.height, alignedBoxes)).map(
+            (scores) => Object.fromEntries(EXPRESSIONS.map((name, i) => [name, scores[i]])) as Record<Emotion, number>,
+          )
+        : carried.map((p) => p.expressions);
+      lap('expressions');
+      const boxes = found.map((d) => ({ x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height }));
+      const assigned = detectNow
+        ? await linker.link(index, boxes, cut, async (i) => {
+            lap('other');
+            const aligned = cropFace(tf, pixels, job.width, job.height, alignedBoxes[i]);
+            let descriptor: Float32Array;
+            try {
+              descriptor = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(aligned)) as Float32Array;
+            } finally {
+              (aligned as unknown as Tensor).dispose();
+            }
+            lap('descriptors');
+            return descriptor;
+          })
+        : carried.map((p, i) => {
+            linker.carry(index, p.track, boxes[i]);
+            return p.track;
           });
-          track.frames.push({
-            index,
-            box: { ...boxes[i], score: found[i].score },
-            expressions: expressions[i],
-            geometry: faceGeometry(points),
-            mouth: lipBounds(points),
-          });
-          const emotion = NON_NEUTRAL.reduce((best, e) => (expressions[i][e] > expressions[i][best] ? e : best));
-          if (!track.peak || expressions[i][emotion] > track.peak.probability) {
-            track.peak = { index, emotion, probability: expressions[i][emotion] };
-            track.peakPixels = pixels.slice();
-          }
+      for (const [i, trackIndex] of assigned.entries()) {
+        const track = (tracks[trackIndex] ??= { frames: [], peak: null, peakPixels: null });
+        const points = withMarks[i].landmarks.positions.flatMap((p: { x: number; y: number }) => [p.x, p.y]);
+        const centre = centroid(points);
+        const before = previous.find((p) => p.track === trackIndex);
+        // Next frame's box: this one moved as far as the landmarks moved since the last frame.
+        const shift = before ? { x: centre.x - before.centre.x, y: centre.y - before.centre.y } : { x: 0, y: 0 };
+        nextPrevious.push({
+          track: trackIndex,
+          box: { ...boxes[i], x: boxes[i].x + shift.x, y: boxes[i].y + shift.y },
+          centre,
+          score: found[i].score,
+          expressions: expressions[i],
+        });
+        track.frames.push({
+          index,
+          box: { ...boxes[i], score: found[i].score },
+          expressions: expressions[i],
+          geometry: faceGeometry(points),
+          mouth: lipBounds(points),
+        });
+        const emotion = NON_NEUTRAL.reduce((best, e) => (expressions[i][e] > expressions[i][best] ? e : best));
+        if (!track.peak || expressions[i][emotion] > track.peak.probability) {
+          track.peak = { index, emotion, probability: expressions[i][emotion] };
+          track.peakPixels = pixels.slice();
         }
-        if (cropIndices.has(index)) kept.set(index, pixels.slice());
       }
-      previous = nextPrevious;
-    } finally {
-      for (const tensor of disposables) tensor.dispose();
+      if (cropIndices.has(index)) kept.set(index, pixels.slice());
     }
+    previous = nextPrevious;
     lap('other');
     index++;
   }
@@ -354,13 +366,10 @@ async function detectFaces(faceapi: FaceApi, tf: TfCore, pixels: Uint8Array, job
 /**
  * The pixels of a face box as an int32 tensor, copied row by row from the frame: the same values as
  * face-api's extractFaceTensors (box clipped at the borders and floored, then tf.slice of the frame
- * tensor), without a tensor of the whole frame and at a tenth of the slice's cost on the WASM backend.
+ * tensor), without a tensor of the whole frame. For the recognition net, which still takes a tensor.
  */
 function cropFace(tf: TfCore, pixels: Uint8Array, width: number, height: number, box: Box): FaceApiTensor3D {
-  const x = Math.floor(Math.max(box.x, 0));
-  const y = Math.floor(Math.max(box.y, 0));
-  const w = Math.max(1, Math.floor(Math.min(box.x + box.width - Math.max(box.x, 0), width - Math.max(box.x, 0))));
-  const h = Math.max(1, Math.floor(Math.min(box.y + box.height - Math.max(box.y, 0), height - Math.max(box.y, 0))));
+  const { x, y, width: w, height: h } = cropRegion(box, width, height);
   const values = new Int32Array(w * h * 3);
   for (let row = 0; row < h; row++) {
     const from = ((y + row) * width + x) * 3;

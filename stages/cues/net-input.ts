@@ -1,0 +1,80 @@
+// The square input of a face-api net, made straight from a frame's RGB bytes. face-api makes it with
+// tensor ops (NetInput.toBatchTensor and normalize: pad to a square with tf.concat, resize, subtract
+// the channel means with another concat, divide), and on the WASM backend the two concats alone cost
+// more than a small net's convolutions. One pass over the output pixels here, same values.
+
+/** A region of a frame in whole pixels, inside the frame. */
+export interface PixelRegion {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Writes into `out` at `offset` the net input of `region` of an RGB frame `frameWidth` pixels wide:
+ * the region padded with black to a square (`before` pixels above or left of it, the rest after it),
+ * resized bilinearly to `size`×`size` as tf.image.resizeBilinear does without corner alignment or
+ * half-pixel centres, minus `mean` per channel, over 255.
+ */
+export function squareInput(
+  pixels: Uint8Array,
+  frameWidth: number,
+  region: PixelRegion,
+  before: number,
+  size: number,
+  mean: readonly [number, number, number],
+  out: Float32Array,
+  offset: number,
+): void {
+  const { width, height } = region;
+  const side = Math.max(width, height);
+  const padX = width < height ? before : 0;
+  const padY = height < width ? before : 0;
+  const scale = side / size;
+  const rowBytes = frameWidth * 3;
+  // Per output column: byte offsets in the frame row of the two source columns (-1: padding) and the second's weight.
+  const left = new Int32Array(size);
+  const right = new Int32Array(size);
+  const weightX = new Float32Array(size);
+  for (let x = 0; x < size; x++) {
+    const source = x * scale;
+    const x0 = Math.floor(source);
+    const x1 = Math.min(x0 + 1, side - 1);
+    left[x] = columnByte(x0 - padX, width, region.x);
+    right[x] = columnByte(x1 - padX, width, region.x);
+    weightX[x] = source - x0;
+  }
+  const [meanR, meanG, meanB] = mean;
+  for (let y = 0; y < size; y++) {
+    const source = y * scale;
+    const y0 = Math.floor(source);
+    const y1 = Math.min(y0 + 1, side - 1);
+    const wy = source - y0;
+    const top = rowByte(y0 - padY, height, region.y, rowBytes);
+    const bottom = rowByte(y1 - padY, height, region.y, rowBytes);
+    let o = offset + y * size * 3;
+    for (let x = 0; x < size; x++, o += 3) {
+      const a = left[x];
+      const b = right[x];
+      const wx = weightX[x];
+      for (let c = 0; c < 3; c++) {
+        const p00 = top >= 0 && a >= 0 ? pixels[top + a + c] : 0;
+        const p01 = top >= 0 && b >= 0 ? pixels[top + b + c] : 0;
+        const p10 = bottom >= 0 && a >= 0 ? pixels[bottom + a + c] : 0;
+        const p11 = bottom >= 0 && b >= 0 ? pixels[bottom + b + c] : 0;
+        const upper = p00 + (p01 - p00) * wx;
+        const lower = p10 + (p11 - p10) * wx;
+        out[o + c] = (upper + (lower - upper) * wy - (c === 0 ? meanR : c === 1 ? meanG : meanB)) / 255;
+      }
+    }
+  }
+}
+
+function columnByte(column: number, width: number, regionX: number): number {
+  return column >= 0 && column < width ? (regionX + column) * 3 : -1;
+}
+
+function rowByte(row: number, height: number, regionY: number, rowBytes: number): number {
+  return row >= 0 && row < height ? (regionY + row) * rowBytes : -1;
+}
