@@ -15,7 +15,8 @@ export interface PixelRegion {
  * Writes into `out` at `offset` the net input of `region` of an RGB frame `frameWidth` pixels wide:
  * the region padded with black to a square (`before` pixels above or left of it, the rest after it),
  * resized bilinearly to `size`×`size` as tf.image.resizeBilinear does without corner alignment or
- * half-pixel centres, minus `mean` per channel, over 255.
+ * half-pixel centres, minus `mean` per channel, over 255. With `extent`, only the first
+ * `extent.width` columns and `extent.height` rows of that square are written (row-major at that width).
  */
 export function squareInput(
   pixels: Uint8Array,
@@ -26,18 +27,20 @@ export function squareInput(
   mean: readonly [number, number, number],
   out: Float32Array,
   offset: number,
+  extent: { readonly width: number; readonly height: number } = { width: size, height: size },
 ): void {
   const { width, height } = region;
+  const columns = extent.width;
   const side = Math.max(width, height);
   const padX = width < height ? before : 0;
   const padY = height < width ? before : 0;
   const scale = side / size;
   const rowBytes = frameWidth * 3;
   // Per output column: byte offsets in the frame row of the two source columns (-1: padding) and the second's weight.
-  const left = new Int32Array(size);
-  const right = new Int32Array(size);
-  const weightX = new Float32Array(size);
-  for (let x = 0; x < size; x++) {
+  const left = new Int32Array(columns);
+  const right = new Int32Array(columns);
+  const weightX = new Float32Array(columns);
+  for (let x = 0; x < columns; x++) {
     const source = x * scale;
     const x0 = Math.floor(source);
     const x1 = Math.min(x0 + 1, side - 1);
@@ -46,15 +49,15 @@ export function squareInput(
     weightX[x] = source - x0;
   }
   const [meanR, meanG, meanB] = mean;
-  for (let y = 0; y < size; y++) {
+  for (let y = 0; y < extent.height; y++) {
     const source = y * scale;
     const y0 = Math.floor(source);
     const y1 = Math.min(y0 + 1, side - 1);
     const wy = source - y0;
     const top = rowByte(y0 - padY, height, region.y, rowBytes);
     const bottom = rowByte(y1 - padY, height, region.y, rowBytes);
-    let o = offset + y * size * 3;
-    for (let x = 0; x < size; x++, o += 3) {
+    let o = offset + y * columns * 3;
+    for (let x = 0; x < columns; x++, o += 3) {
       const a = left[x];
       const b = right[x];
       const wx = weightX[x];

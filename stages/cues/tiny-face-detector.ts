@@ -51,6 +51,8 @@ const ANCHORS = [
   [9.041765, 10.66308],
 ] as const;
 const IOU_THRESHOLD = 0.4;
+/** input pixels per output cell (five stride-2 pools) */
+const STRIDE = 32;
 /** x, y, w, h, score per anchor (one class: no class scores) */
 const BOX_ENCODING = 5;
 /** face-api's leaky ReLU slope, as float32 */
@@ -62,25 +64,38 @@ export class TinyFaceDetector {
     private readonly params: TinyFaceDetectorParams,
   ) {}
 
-  /** Faces in an RGB frame (`width`×`height`×3 bytes), scoring above `scoreThreshold`, at `inputSize` px (a multiple of 32). */
-  async detect(pixels: Uint8Array, width: number, height: number, inputSize: number, scoreThreshold: number): Promise<TinyFaceDetection[]> {
+  /**
+   * Faces in an RGB frame (`width`×`height`×3 bytes) scoring above `scoreThreshold`, the frame scaled
+   * so its longer side is `inputSize` px (a multiple of 32). face-api pads the scaled frame to an
+   * `inputSize` square; here (unless `square`) the input stops at the picture rounded up to a multiple
+   * of 32, the network's stride: a 640x360 frame at 320 is a 320x192 input, 60% of the square's
+   * convolutions. The cells that see picture see the same pixels; near the bottom edge they see the
+   * convolutions' zero padding sooner than in the square, so scores there move a little.
+   */
+  async detect(
+    pixels: Uint8Array,
+    width: number,
+    height: number,
+    options: { readonly inputSize: number; readonly scoreThreshold: number; readonly square?: boolean },
+  ): Promise<TinyFaceDetection[]> {
     const { tf } = this;
-    const input = tf.tensor4d(letterbox(pixels, width, height, inputSize), [1, inputSize, inputSize, 3], 'float32');
+    const { inputSize, scoreThreshold } = options;
+    const { picture, input: shape } = inputShape(width, height, inputSize, options.square ?? false);
+    const values = new Float32Array(shape.width * shape.height * 3);
+    squareInput(pixels, width, { x: 0, y: 0, width, height }, 0, inputSize, MEAN_RGB, values, 0, shape);
+    const input = tf.tensor4d(values, [1, shape.height, shape.width, 3], 'float32');
     let output: Tensor4D;
     try {
       output = this.forward(input);
     } finally {
       input.dispose();
     }
-    let values: Float32Array;
-    let cells: number;
     try {
-      cells = output.shape[1];
-      values = (await output.data()) as Float32Array;
+      const [, rows, columns] = output.shape;
+      return decode((await output.data()) as Float32Array, rows, columns, picture, width, height, inputSize, scoreThreshold);
     } finally {
       output.dispose();
     }
-    return decode(values, cells, width, height, inputSize, scoreThreshold);
   }
 
   private forward(x: Tensor4D): Tensor4D {
@@ -126,30 +141,41 @@ export class TinyFaceDetector {
   }
 }
 
-/** The network's input: the frame padded with black on the right or bottom to a square, resized to `size`, normalised (net-input.ts). */
-export function letterbox(pixels: Uint8Array, width: number, height: number, size: number): Float32Array {
-  const out = new Float32Array(size * size * 3);
-  squareInput(pixels, width, { x: 0, y: 0, width, height }, 0, size, MEAN_RGB, out, 0);
-  return out;
+/** The scaled frame's size (face-api's computeReshapedDimensions) and the network input's: the square, or the picture rounded up to the stride. */
+function inputShape(width: number, height: number, inputSize: number, square: boolean) {
+  const scale = inputSize / Math.max(width, height);
+  const picture = { width: Math.round(width * scale), height: Math.round(height * scale) };
+  const stride = (size: number) => Math.min(inputSize, Math.ceil(size / STRIDE) * STRIDE);
+  return { picture, input: square ? { width: inputSize, height: inputSize } : { width: stride(picture.width), height: stride(picture.height) } };
 }
 
-/** Boxes above the threshold from the [cells, cells, anchors × 5] output, non-max suppressed, in frame pixels. */
-export function decode(values: Float32Array, cells: number, width: number, height: number, inputSize: number, scoreThreshold: number): TinyFaceDetection[] {
-  // The boxes are relative to the resized frame inside the square: correct for the padding.
-  const scale = inputSize / Math.max(width, height);
-  const correctX = inputSize / Math.round(width * scale);
-  const correctY = inputSize / Math.round(height * scale);
+/**
+ * Boxes above the threshold from the [rows, columns, anchors × 5] output, non-max suppressed, in frame
+ * pixels. As face-api's TinyYolov2Base.extractBoxes, with the cell size in input pixels (the stride)
+ * where face-api divides by the cell count of its square.
+ */
+export function decode(
+  values: Float32Array,
+  rows: number,
+  columns: number,
+  picture: { readonly width: number; readonly height: number },
+  width: number,
+  height: number,
+  inputSize: number,
+  scoreThreshold: number,
+): TinyFaceDetection[] {
   const found: { left: number; top: number; right: number; bottom: number; score: number }[] = [];
-  for (let row = 0; row < cells; row++) {
-    for (let col = 0; col < cells; col++) {
+  for (let row = 0; row < rows; row++) {
+    for (let col = 0; col < columns; col++) {
       for (let anchor = 0; anchor < ANCHORS.length; anchor++) {
-        const at = ((row * cells + col) * ANCHORS.length + anchor) * BOX_ENCODING;
+        const at = ((row * columns + col) * ANCHORS.length + anchor) * BOX_ENCODING;
         const score = sigmoid(values[at + 4]);
         if (scoreThreshold && score <= scoreThreshold) continue;
-        const centreX = ((col + sigmoid(values[at])) / cells) * correctX;
-        const centreY = ((row + sigmoid(values[at + 1])) / cells) * correctY;
-        const boxWidth = ((Math.exp(values[at + 2]) * ANCHORS[anchor][0]) / cells) * correctX;
-        const boxHeight = ((Math.exp(values[at + 3]) * ANCHORS[anchor][1]) / cells) * correctY;
+        // Relative to the scaled picture, as face-api's boxes are.
+        const centreX = ((col + sigmoid(values[at])) * STRIDE) / picture.width;
+        const centreY = ((row + sigmoid(values[at + 1])) * STRIDE) / picture.height;
+        const boxWidth = (Math.exp(values[at + 2]) * ANCHORS[anchor][0] * STRIDE) / picture.width;
+        const boxHeight = (Math.exp(values[at + 3]) * ANCHORS[anchor][1] * STRIDE) / picture.height;
         const left = centreX - boxWidth / 2;
         const top = centreY - boxHeight / 2;
         found.push({ left, top, right: left + boxWidth, bottom: top + boxHeight, score });

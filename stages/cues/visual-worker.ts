@@ -166,7 +166,7 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
   /** The detector on the whole frame, as face-api detections. */
   const detect = async (pixels: Uint8Array) => {
     if (!tinyDetector) return detectFaces(faceapi, tf, pixels, job, ssdOptions);
-    const faces = await tinyDetector.detect(pixels, job.width, job.height, job.faces.tinyInputSize, job.faces.minConfidence);
+    const faces = await tinyDetector.detect(pixels, job.width, job.height, { inputSize: job.faces.tinyInputSize, scoreThreshold: job.faces.minConfidence });
     return faces.map(
       (f) =>
         new faceapi.FaceDetection(f.score, new faceapi.Rect(f.x / job.width, f.y / job.height, f.width / job.width, f.height / job.height), {
