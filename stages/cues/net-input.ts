@@ -61,17 +61,33 @@ export function squareInput(
       const a = left[x];
       const b = right[x];
       const wx = weightX[x];
+      if (top >= 0 && bottom >= 0 && a >= 0 && b >= 0) {
+        // Inside the region (nearly every pixel): no padding to test for.
+        const t0 = top + a;
+        const t1 = top + b;
+        const b0 = bottom + a;
+        const b1 = bottom + b;
+        out[o] = (lerp(pixels[t0], pixels[t1], pixels[b0], pixels[b1], wx, wy) - meanR) / 255;
+        out[o + 1] = (lerp(pixels[t0 + 1], pixels[t1 + 1], pixels[b0 + 1], pixels[b1 + 1], wx, wy) - meanG) / 255;
+        out[o + 2] = (lerp(pixels[t0 + 2], pixels[t1 + 2], pixels[b0 + 2], pixels[b1 + 2], wx, wy) - meanB) / 255;
+        continue;
+      }
       for (let c = 0; c < 3; c++) {
         const p00 = top >= 0 && a >= 0 ? pixels[top + a + c] : 0;
         const p01 = top >= 0 && b >= 0 ? pixels[top + b + c] : 0;
         const p10 = bottom >= 0 && a >= 0 ? pixels[bottom + a + c] : 0;
         const p11 = bottom >= 0 && b >= 0 ? pixels[bottom + b + c] : 0;
-        const upper = p00 + (p01 - p00) * wx;
-        const lower = p10 + (p11 - p10) * wx;
-        out[o + c] = (upper + (lower - upper) * wy - (c === 0 ? meanR : c === 1 ? meanG : meanB)) / 255;
+        out[o + c] = (lerp(p00, p01, p10, p11, wx, wy) - (c === 0 ? meanR : c === 1 ? meanG : meanB)) / 255;
       }
     }
   }
+}
+
+/** Bilinear: along the rows first, then between them (tfjs's order). */
+function lerp(p00: number, p01: number, p10: number, p11: number, wx: number, wy: number): number {
+  const upper = p00 + (p01 - p00) * wx;
+  const lower = p10 + (p11 - p10) * wx;
+  return upper + (lower - upper) * wy;
 }
 
 function columnByte(column: number, width: number, regionX: number): number {
