@@ -99,7 +99,9 @@ export const cuesVisual: SegmentStage<VisualConfig> = {
   // 2: face tracks over the analysed video (not the largest face per keyframe), the active speaker, geometry, the peak frame.
   // 3: the expression net on detection frames only (a followed face keeps its last expressions), the
   // detector every 3rd analysed frame (was 2), the tiny landmark net (was full).
-  version: 3,
+  // 4: the nets' lean forward passes (tiny-face-detector.ts, face-crop-nets.ts); the tiny detector's
+  // input stops at the picture (not the padded square), which moves scores near the bottom edge.
+  version: 4,
   configSchema: VisualConfig,
   reads: ['frames', 'audio'],
   adds: ['cues.visual'],

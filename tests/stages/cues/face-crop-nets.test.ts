@@ -45,7 +45,14 @@ describe('the landmark and expression nets on crops cut from the frame', () => {
         const crops = await faceapi.extractFaceTensors(image as never, detections);
         for (const tiny of [true, false]) {
           const net = tiny ? faceapi.nets.faceLandmark68TinyNet : faceapi.nets.faceLandmark68Net;
-          const ours = await nets.landmarks(net as unknown as FaceProcessorNet, tiny, pixels, WIDTH, HEIGHT, detections.map((d) => d.box));
+          const ours = await nets.landmarks(
+            net as unknown as FaceProcessorNet,
+            tiny,
+            pixels,
+            WIDTH,
+            HEIGHT,
+            detections.map((d) => d.box),
+          );
           expect(ours).toHaveLength(detections.length);
           for (const [i, crop] of crops.entries()) {
             const theirs = (await net.detectLandmarks(crop)) as InstanceType<typeof faceapi.FaceLandmarks68>;
