@@ -32,6 +32,8 @@ export interface FaceOptions {
   readonly minFacePx: number;
   /** The detector runs on every Nth analysed frame (and after a cut); faces are followed by their landmarks in between. */
   readonly detectEvery: number;
+  /** The detector's interval once two detections in a row found no face come or go (back to `detectEvery` when one does). Default `detectEvery`. */
+  readonly steadyDetectEvery?: number;
   /** 'detection': the expression net runs on the frames the detector runs on, and a followed face keeps its last values in between; 'all': on every frame. */
   readonly expressionFrames: ExpressionFrames;
 }
@@ -187,6 +189,9 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
   let previousThumb: Float32Array | null = null;
   /** the faces of the last analysed frame, followed into the next when the detector does not run */
   let previous: Carried[] = [];
+  let lastDetection: number | null = null;
+  /** detection frames in a row that found exactly the faces followed into them (none came, none went) */
+  let steadyDetections = 0;
   let detections = 0;
   let index = 0;
 
@@ -204,9 +209,12 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
     if (cut) cuts.push(index);
     previousThumb = thumb;
     lap('other');
-    // The detector runs every `detectEvery` frames and after a cut; in between, each face of the
+    // The detector runs every `detectEvery` frames (every `steadyDetectEvery` once two detections in
+    // a row found just the faces already followed) and after a cut; in between, each face of the
     // previous frame is followed by running the landmark net on its box moved with its landmarks.
-    const detectNow = index % job.faces.detectEvery === 0 || cut;
+    const interval = steadyDetections >= 2 ? (job.faces.steadyDetectEvery ?? job.faces.detectEvery) : job.faces.detectEvery;
+    const detectNow = cut || lastDetection === null || index - lastDetection >= interval;
+    if (detectNow) lastDetection = index;
     const carried = detectNow ? [] : previous.filter((p) => insideFrame(p.box, job.width, job.height));
     const found = detectNow
       ? (await detect(pixels)).filter((d) => d.box.width >= job.faces.minFacePx)
@@ -296,6 +304,11 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
         }
       }
       if (cropIndices.has(index)) kept.set(index, pixels);
+    }
+    if (detectNow) {
+      const followed = new Set(previous.map((p) => p.track));
+      const steady = !cut && nextPrevious.length === followed.size && nextPrevious.every((p) => followed.has(p.track));
+      steadyDetections = steady ? steadyDetections + 1 : 0;
     }
     previous = nextPrevious;
     lap('other');
