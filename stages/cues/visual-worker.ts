@@ -103,6 +103,8 @@ export interface FaceTrackAnalysis {
   readonly timings: { decode: number; detect: number; landmarks: number; expressions: number; descriptors: number; other: number };
   readonly descriptorsComputed: number;
   readonly detections: number;
+  /** analysed frames the detector ran on */
+  readonly detectorRuns: number;
 }
 
 const WORKER_ROLE = 'emoforge-visual-worker';
@@ -190,6 +192,7 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
   /** the faces of the last analysed frame, followed into the next when the detector does not run */
   let previous: Carried[] = [];
   let lastDetection: number | null = null;
+  let detectorRuns = 0;
   /** detection frames in a row that found exactly the faces followed into them (none came, none went) */
   let steadyDetections = 0;
   let detections = 0;
@@ -214,7 +217,10 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
     // previous frame is followed by running the landmark net on its box moved with its landmarks.
     const interval = steadyDetections >= 2 ? (job.faces.steadyDetectEvery ?? job.faces.detectEvery) : job.faces.detectEvery;
     const detectNow = cut || lastDetection === null || index - lastDetection >= interval;
-    if (detectNow) lastDetection = index;
+    if (detectNow) {
+      lastDetection = index;
+      detectorRuns++;
+    }
     const carried = detectNow ? [] : previous.filter((p) => insideFrame(p.box, job.width, job.height));
     const found = detectNow
       ? (await detect(pixels)).filter((d) => d.box.width >= job.faces.minFacePx)
@@ -363,6 +369,7 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
     timings,
     descriptorsComputed: linker.descriptorsComputed,
     detections,
+    detectorRuns,
   };
 }
 
