@@ -2,7 +2,8 @@
 // video file and its speech samples; a lazily started worker thread (this same file, loaded through
 // tsx) decodes the span with ffmpeg at the analysis rate and runs face-api on the tfjs WASM backend
 // (detector, 68-landmark net, expression net; the recognition net only for faces that no box
-// overlap links), links detections into tracks (face-tracks.ts), finds the active speaker
+// overlap links; the tiny detector, landmark and expression nets through our own forward passes of
+// face-api's weights, tiny-face-detector.ts and face-crop-nets.ts), links detections into tracks (face-tracks.ts), finds the active speaker
 // (active-speaker.ts), measures facial geometry (face-geometry.ts) and encodes the face crops and
 // the peak frame. Everything that touches pixels stays in the worker.
 import { spawn } from 'node:child_process';
