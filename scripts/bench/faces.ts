@@ -8,7 +8,7 @@
 // from /usr/bin/time on the same ffmpeg command.
 //
 //   npx tsx scripts/bench/faces.ts [--runs 2] [--clips 12] [--speaker-clips 22] [--detector tiny] [--fps 8]
-//     [--detect-every N] [--input-size 320] [--landmarks full|tiny] [--expression-frames detection|all] [--tracking-only]
+//     [--detect-every N] [--steady-detect-every N] [--input-size 320] [--landmarks full|tiny] [--expression-frames detection|all] [--tracking-only]
 //
 // The last four lines are always:
 //   tracking one-face: N.Nx realtime per core
@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     detector: { type: 'string', default: 'tiny' },
     fps: { type: 'string', default: '8' },
     'detect-every': { type: 'string' },
+    'steady-detect-every': { type: 'string' },
     'input-size': { type: 'string' },
     landmarks: { type: 'string' },
     'expression-frames': { type: 'string' },
@@ -60,6 +61,7 @@ function settings(): Record<string, unknown> {
     detector: args.detector,
     analysisFps: fps,
     ...(args['detect-every'] ? { detectEvery: Number(args['detect-every']) } : {}),
+    ...(args['steady-detect-every'] ? { steadyDetectEvery: Number(args['steady-detect-every']) } : {}),
     ...(args['input-size'] ? { tinyInputSize: Number(args['input-size']) } : {}),
     ...(args.landmarks ? { landmarks: args.landmarks } : {}),
     ...(args['expression-frames'] ? { expressionFrames: args['expression-frames'] } : {}),

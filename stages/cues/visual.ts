@@ -78,6 +78,12 @@ const VisualConfig = z
      */
     detectEvery: z.number().int().min(1).max(30).default(3),
     /**
+     * The detector's interval once two detections in a row found just the faces already followed (none
+     * came, none went); back to `detectEvery` at the first detection that finds a change, and after a
+     * cut. A face entering a steady scene is found up to this many frames late. Default 6.
+     */
+    steadyDetectEvery: z.number().int().min(1).max(30).default(6),
+    /**
      * Frames the expression net runs on: 'detection' (those the detector runs on; a followed face keeps
      * its last expressions in between) or 'all'. Default 'detection' (a third of the expression cost at
      * detectEvery 3; scripts/bench/faces.ts).
@@ -99,7 +105,9 @@ export const cuesVisual: SegmentStage<VisualConfig> = {
   // 2: face tracks over the analysed video (not the largest face per keyframe), the active speaker, geometry, the peak frame.
   // 3: the expression net on detection frames only (a followed face keeps its last expressions), the
   // detector every 3rd analysed frame (was 2), the tiny landmark net (was full).
-  version: 3,
+  // 4: the nets' lean forward passes (tiny-face-detector.ts, face-crop-nets.ts); the tiny detector's
+  // input stops at the picture (not the padded square), which moves scores near the bottom edge.
+  version: 4,
   configSchema: VisualConfig,
   reads: ['frames', 'audio'],
   adds: ['cues.visual'],
@@ -144,6 +152,7 @@ export function trackSettings(config: VisualConfig): Pick<TrackJob, 'fps' | 'fac
       landmarks: config.landmarks,
       minFacePx: config.minFacePx,
       detectEvery: config.detectEvery,
+      steadyDetectEvery: config.steadyDetectEvery,
       expressionFrames: config.expressionFrames,
     },
     tracking: { ...config.tracking, maxGapFrames: Math.round(config.tracking.maxGapSec * config.analysisFps) },

@@ -15,8 +15,8 @@ import type { ArtefactRef } from '../../../schemas/artefact.ts';
 import { VisualCues } from '../../../schemas/cues.ts';
 import { Segment } from '../../../schemas/records.ts';
 import { findFaceImage } from '../../../scripts/face-image.ts';
-import { cuesVisual, type VisualConfig } from '../../../stages/cues/visual.ts';
-import { closeFaceWorkers } from '../../../stages/cues/visual-worker.ts';
+import { cuesVisual, trackSettings, type VisualConfig } from '../../../stages/cues/visual.ts';
+import { closeFaceWorkers, trackFaces } from '../../../stages/cues/visual-worker.ts';
 
 const run = promisify(execFile);
 
@@ -181,6 +181,35 @@ describe('cues.visual on one face', () => {
     expect(visual.detector).toBe('ssd');
     expect(visual.tracks).toHaveLength(1);
     expect(visual.dominant).toBe('happy');
+  });
+
+  it('runs the detector less often once the faces hold steady, and follows the same face', async () => {
+    const track = async (steadyDetectEvery: number) =>
+      trackFaces(
+        {
+          label: 'portrait',
+          input: clips.portrait.path,
+          start: 0,
+          end: 2,
+          width: 640,
+          height: 360,
+          ...trackSettings(config({ steadyDetectEvery })),
+          speech: null,
+          cropTimes: [],
+          crop: { enabled: false, size: 224, margin: 0.25, quality: 90 },
+        },
+        new AbortController().signal,
+      );
+    const every3 = await track(3);
+    const steady = await track(6);
+    // 16 analysed frames: at 3 the detector runs on 0, 3, 6, 9, 12, 15; at 6 once 3 and 6 found the
+    // one face frame 0 found (two steady detections), on 0, 3, 6, 12.
+    expect(every3.detectorRuns).toBe(6);
+    expect(steady.detectorRuns).toBe(4);
+    for (const analysis of [every3, steady]) {
+      expect(analysis.tracks).toHaveLength(1);
+      expect(analysis.tracks[0].frames.length).toBeGreaterThanOrEqual(15);
+    }
   });
 
   it('rejects a file ffmpeg cannot decode as a bad video naming the clip', async () => {
