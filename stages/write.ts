@@ -5,7 +5,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { readPreviousRun } from '../pipelines/audit/index.ts';
+import { readPreviousRun } from '../pipelines/audit/previous-run.ts';
 import type { AuditRow } from '../pipelines/audit/digest.ts';
 import { buildSamples, CONVERSATION_TEMPLATES, DEFAULT_TASKS, type ConversationTemplate } from '../pipelines/conversations.ts';
 import { segmentDrop } from '../pipelines/drops.ts';

@@ -2,7 +2,6 @@
 // shards are the compact record of the previous run: their manifest lists them with sha256s, and
 // DuckDB reads only the five small columns a diff needs before the new shards replace them.
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import type { OutManifest } from '../../schemas/manifest.ts';
 import { readManifest } from '../publish/manifest.ts';
 
@@ -46,6 +45,8 @@ export async function readPreviousRun(outDir: string, corpus: string): Promise<P
 }
 
 async function readRows(files: readonly string[]): Promise<PreviousRow[]> {
+  // Loaded here (~180 modules): a first run, with no previous shards, never needs it.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
