@@ -180,10 +180,20 @@ export function compareFootage(
 
 function frameDistance(a: DecodedFootage, b: DecodedFootage): { bits: number; mirrored: boolean } | null {
   if (a.frames.length === 0 || b.frames.length === 0) return null;
-  // From the side with fewer frames, each frame's nearest on the other side.
-  const [few, many] = a.frames.length <= b.frames.length ? [a, b] : [b, a];
-  const plain = meanNearest(few.frames, many.frames);
-  const flipped = meanNearest(few.frames, many.mirrored);
+  // From the side with fewer frames, each frame's nearest on the other side; with as many frames
+  // on each side, both ways averaged, so that comparing a with b is comparing b with a.
+  const ways: (readonly [DecodedFootage, DecodedFootage])[] =
+    a.frames.length < b.frames.length
+      ? [[a, b]]
+      : b.frames.length < a.frames.length
+        ? [[b, a]]
+        : [
+            [a, b],
+            [b, a],
+          ];
+  const mean = (side: (many: DecodedFootage) => Uint32Array) => ways.reduce((sum, [few, many]) => sum + meanNearest(few.frames, side(many)), 0) / ways.length;
+  const plain = mean((many) => many.frames);
+  const flipped = mean((many) => many.mirrored);
   return flipped < plain ? { bits: flipped, mirrored: true } : { bits: plain, mirrored: false };
 }
 
