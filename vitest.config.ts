@@ -14,7 +14,8 @@ export default defineConfig({
     hookTimeout: 300_000,
     pool: 'forks',
     fileParallelism: true,
-    maxWorkers: 2,
+    // Three on two cores: e2e files spend much of their time waiting on the processes they start.
+    maxWorkers: 3,
     sequence: { sequencer: SlowestFirst },
     projects: [
       // The global setup makes the demo clips (for both projects) and the e2e files' warm store.
