@@ -57,7 +57,7 @@ describe('the compiled copy', () => {
 
   it('gives the same answers as the TypeScript sources (EMOFORGE_FROM_SOURCE=1)', async () => {
     // `npm test` builds before vitest starts, so the compiled copy is current here.
-    expect(compiledIsCurrent(REPO)).toBe(true);
+    expect(compiledIsCurrent(REPO), '.build/ does not match the sources: run `npm run build` (npm test does)').toBe(true);
     const cli = (args: string[], env: Record<string, string> = {}) =>
       run(process.execPath, [join(REPO, 'scripts/emoforge.mjs'), ...args], { cwd: REPO, env: { ...process.env, ...env } }).then(
         (r) => ({ code: 0, ...r }),
