@@ -347,7 +347,8 @@ export class EndpointClient {
     }
     this.apiKey = apiKey;
     const { default: OpenAIClient } = await openaiLib();
-    this.openai = new OpenAIClient({ baseURL: this.config.baseURL, apiKey, maxRetries: 0, timeout: this.config.timeoutMs, logLevel: 'off' });
+    // Two first calls may both have waited for the import: the first client made is the one kept.
+    this.openai ??= new OpenAIClient({ baseURL: this.config.baseURL, apiKey, maxRetries: 0, timeout: this.config.timeoutMs, logLevel: 'off' });
     return this.openai;
   }
 
