@@ -162,13 +162,16 @@ describe('a pipeline run on LLM teachers', () => {
     // A whole pipeline runs beside the server in this process: under load an answer can take longer
     // than the 400 ms the unit cases use, which would add retries the test does not plant.
     const config = demoConfig({ transcribe: { engine: 'manifest' } }, { teachers: teachers({ timeoutMs: 3000 }) });
-    // Transient faults spread over the run's requests: each is retried and recovered.
+    // Transient faults spread over the run's requests: each is retried and recovered. `distinct`:
+    // each fails a different request, also when one request is all the run has in flight (a slow
+    // machine); else a lone request's retries would take all five and run out (maxRetries 3).
+    const distinct = { distinct: true };
     server
-      .failNext(faults.rateLimited(1), 1, CHAT)
-      .failNext(faults.status(500), 1, CHAT)
-      .failNext(faults.hang(), 1, CHAT)
-      .failNext(faults.invalidJson(), 1, CHAT)
-      .failNext(faults.truncated(), 1, CHAT);
+      .failNext(faults.rateLimited(1), 1, CHAT, distinct)
+      .failNext(faults.status(500), 1, CHAT, distinct)
+      .failNext(faults.hang(), 1, CHAT, distinct)
+      .failNext(faults.invalidJson(), 1, CHAT, distinct)
+      .failNext(faults.truncated(), 1, CHAT, distinct);
 
     const first = await runInProcess(config, { input, out: join(work, 'out-1'), store });
     const requests = server.requestsTo(CHAT);
@@ -176,6 +179,9 @@ describe('a pipeline run on LLM teachers', () => {
     console.info(
       `LLM pipeline run: ${first.summary.segments} segments, ${requests.length} chat requests (${answered.length} answered, ${requests.length - answered.length} faults), ${Math.round(first.summary.wallMs)} ms`,
     );
+    // Named by stage and reason, so a failure says what dropped.
+    const dropped = Object.entries(first.summary.stats).flatMap(([stage, s]) => Object.entries(s.dropped).map(([reason, n]) => `${stage}: ${reason} x${n}`));
+    expect(dropped).toEqual([]);
     expect(first.summary.drops).toBe(0);
     expect(first.summary.segments).toBe(3);
     // Every role answered every segment; identical prompts (two clips' MCQ, say) share one cached request.

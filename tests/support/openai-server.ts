@@ -164,6 +164,17 @@ interface QueuedFault {
   fault: Fault;
   path: string | undefined;
   remaining: number;
+  /** Skip requests (same path and body) that a fault of this kind already failed. */
+  distinct: boolean;
+}
+
+export interface FaultOptions {
+  /**
+   * Fail only requests no `distinct` fault has failed before (same path and body): a retry passes,
+   * so queued faults spread over distinct requests however the client's requests interleave.
+   * Without it, a lone client's retries take every queued fault in turn.
+   */
+  readonly distinct?: boolean;
 }
 
 export class OpenAICompatibleServer {
@@ -185,6 +196,8 @@ export class OpenAICompatibleServer {
   /** 'second': the bucket's level and when it was last refilled; undefined is full. */
   private bucket: { level: number; at: number } | undefined;
   private readonly faultQueue: QueuedFault[] = [];
+  /** path + body of each request a `distinct` fault failed. */
+  private readonly faulted = new Set<string>();
   private chatCount = 0;
   private readonly sockets = new Set<Socket>();
   private readonly startedAt = performance.now();
@@ -218,8 +231,8 @@ export class OpenAICompatibleServer {
   }
 
   /** The next `count` requests (to `path`, e.g. '/v1/chat/completions', or to any path) get `fault`. */
-  failNext(fault: Fault, count = 1, path?: string): this {
-    this.faultQueue.push({ fault, path, remaining: count });
+  failNext(fault: Fault, count = 1, path?: string, options: FaultOptions = {}): this {
+    this.faultQueue.push({ fault, path, remaining: count, distinct: options.distinct ?? false });
     return this;
   }
 
@@ -237,6 +250,7 @@ export class OpenAICompatibleServer {
   reset(): void {
     this.requests.length = 0;
     this.faultQueue.length = 0;
+    this.faulted.clear();
     this.admitted = [];
     this.bucket = undefined;
     this.chatCount = 0;
@@ -247,11 +261,14 @@ export class OpenAICompatibleServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private nextFault(path: string): Fault | undefined {
-    const index = this.faultQueue.findIndex((q) => q.path === undefined || q.path === path);
+  private nextFault(path: string, body: Buffer): Fault | undefined {
+    const key = `${path}\n${body.toString('latin1')}`;
+    const seen = this.faulted.has(key);
+    const index = this.faultQueue.findIndex((q) => (q.path === undefined || q.path === path) && !(q.distinct && seen));
     if (index < 0) return undefined;
     const queued = this.faultQueue[index];
     if (--queued.remaining <= 0) this.faultQueue.splice(index, 1);
+    if (queued.distinct) this.faulted.add(key);
     return queued.fault;
   }
 
@@ -320,7 +337,7 @@ export class OpenAICompatibleServer {
       return sendJson(res, 429, { error: { message, type: 'requests', code: 'rate_limit_exceeded' } }, { 'retry-after': String(Math.ceil(limitedMs / 1000)) });
     }
 
-    const fault = this.nextFault(path);
+    const fault = this.nextFault(path, body);
     if (this.latencyMs > 0) await delay(this.latencyMs);
     if (fault) {
       record.outcome = fault.kind === 'status' ? `status:${fault.status}` : fault.kind;
