@@ -3,8 +3,11 @@
 // (faces move, grow, and leave the frame), optionally cutting between photos; one chosen face's
 // mouth opens and closes with a flite utterance (the jaw below the lips is stretched down by the
 // speech envelope and the gap painted as a mouth interior), every other face stays still.
-// The faces of each photo (boxes and lip landmarks) are found once with the stage's own worker on a
-// still of the photo at PHOTO_WIDTH (cached under the OS temp dir, keyed by this file's source).
+// The faces of each photo (boxes and lip landmarks) were found with face-api's SSD detector and
+// full landmark net on a still of the photo at PHOTO_WIDTH, and are recorded in
+// talking-faces.photos.json with the face-api version and each photo's sha256 (re-record with
+// `npx tsx scripts/record-photo-faces.ts`); for a photo or a face-api release the record does not
+// match, they are found again with the stage's own worker (cached under the OS temp dir).
 // talkingClip caches whole clips there too, so the cues.visual measurements make each clip once per
 // machine; `emoforge sample-clips --people` plans its own shots and writes with writeTalkingVideo.
 import { execFile, spawn } from 'node:child_process';
@@ -17,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { decodeWav } from '../pipelines/media/wav.ts';
+import { decodeWav, type DecodedWav } from '../pipelines/media/wav.ts';
 import { mulberry32 } from '../pipelines/random.ts';
 import type { Box } from '../stages/cues/face-tracks.ts';
 import { trackFaces } from '../stages/cues/visual-worker.ts';
@@ -94,11 +97,9 @@ const here = fileURLToPath(import.meta.url);
 
 /** Cache folder keyed by this generator's source and the face-api version. */
 async function cacheDir(): Promise<string> {
-  const require = createRequire(import.meta.url);
-  const faceApiVersion = (JSON.parse(await readFile(require.resolve('@vladmandic/face-api/package.json'), 'utf8')) as { version: string }).version;
   const key = createHash('sha256')
     .update(await readFile(here))
-    .update(faceApiVersion)
+    .update(await faceApiVersion())
     .digest('hex')
     .slice(0, 16);
   const dir = join(tmpdir(), `emoforge-talking-faces-${key}`);
@@ -106,7 +107,7 @@ async function cacheDir(): Promise<string> {
   return dir;
 }
 
-function photoPath(number: number): string {
+export function photoPath(number: number): string {
   return join(dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'demo', `sample${number}.jpg`);
 }
 
@@ -130,8 +131,47 @@ function photoPixels(number: number): Promise<{ raw: Buffer; width: number; heig
   return loading;
 }
 
-/** The faces of photo `number`, found by the stage's worker (SSD, full landmarks) on a still of it; cached. */
+/** Where the faces of the six photos are recorded (next to this module, in the sources and the compiled copy). */
+export const PHOTOS_RECORD = join(dirname(here), 'talking-faces.photos.json');
+
+/** The record: the face-api release whose photos and nets found the faces, and per photo its bytes' sha256 and faces. */
+export interface PhotosRecord {
+  readonly faceApi: string;
+  readonly photos: Record<string, Photo & { readonly sha256: string }>;
+}
+
+async function faceApiVersion(): Promise<string> {
+  const require = createRequire(import.meta.url);
+  return (JSON.parse(await readFile(require.resolve('@vladmandic/face-api/package.json'), 'utf8')) as { version: string }).version;
+}
+
+let recorded: Promise<PhotosRecord | null> | undefined;
+
+/** The photo as recorded, or null when the record is missing or was made from another face-api release or other bytes. */
+export async function recordedPhoto(number: number): Promise<Photo | null> {
+  recorded ??= readFile(PHOTOS_RECORD, 'utf8').then(
+    (text) => JSON.parse(text) as PhotosRecord,
+    () => null,
+  );
+  const record = await recorded;
+  const entry = record?.photos[String(number)];
+  if (!record || !entry || record.faceApi !== (await faceApiVersion())) return null;
+  if (
+    createHash('sha256')
+      .update(await readFile(photoPath(number)))
+      .digest('hex') !== entry.sha256
+  )
+    return null;
+  return { number: entry.number, width: entry.width, height: entry.height, faces: entry.faces };
+}
+
+/** The faces of photo `number`: as recorded when the record matches, else found by the stage's worker (SSD, full landmarks) on a still of it and cached. */
 export async function photoFaces(number: number): Promise<Photo> {
+  return (await recordedPhoto(number)) ?? detectPhotoFaces(number);
+}
+
+/** Finds the faces of photo `number` with the stage's worker (SSD, full landmarks) on a still of it; cached under the OS temp dir. */
+export async function detectPhotoFaces(number: number): Promise<Photo> {
   const dir = await cacheDir();
   const file = join(dir, `photo-${number}.json`);
   if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as Photo;
@@ -257,25 +297,9 @@ export async function talkingClip(plan: ClipPlan): Promise<TalkingClip> {
   try {
     const utterance = join(work, 'utterance.wav');
     await run('flite', ['-voice', 'slt', '-t', plan.sentence, '-o', join(work, 'raw.wav')]);
-    const delayMs = Math.round(LEAD_SEC * 1000);
-    await run('ffmpeg', [
-      '-loglevel',
-      'error',
-      '-y',
-      '-i',
-      join(work, 'raw.wav'),
-      '-af',
-      `adelay=${delayMs}|${delayMs},apad`,
-      '-t',
-      String(duration),
-      '-ac',
-      '1',
-      '-ar',
-      '16000',
-      '-c:a',
-      'pcm_s16le',
-      utterance,
-    ]);
+    const padded = padUtterance(decodeWav(await readFile(join(work, 'raw.wav'))), duration);
+    if (padded) await writeFile(utterance, padded);
+    else await padWithFfmpeg(join(work, 'raw.wav'), duration, utterance);
     const partial = `${video}.${process.pid}.partial.mp4`;
     await writeTalkingVideo(plan, utterance, duration, partial);
     await rename(utterance, wav);
@@ -284,6 +308,56 @@ export async function talkingClip(plan: ClipPlan): Promise<TalkingClip> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+const UTTERANCE_RATE = 16_000;
+
+/**
+ * flite's 16 kHz mono utterance with LEAD_SEC of silence before it, padded with silence or cut to
+ * `duration`, as a 16-bit WAV: the samples ffmpeg's `adelay,apad -t` gives, without starting it.
+ * Null for any other rate or layout (then ffmpeg does it).
+ */
+export function padUtterance(speech: DecodedWav, duration: number): Buffer | null {
+  if (speech.sampleRate !== UTTERANCE_RATE || speech.channels !== 1) return null;
+  const lead = Math.round(LEAD_SEC * UTTERANCE_RATE);
+  const frames = Math.round(duration * UTTERANCE_RATE);
+  const out = Buffer.alloc(44 + frames * 2);
+  out.write('RIFF', 0, 'latin1');
+  out.writeUInt32LE(36 + frames * 2, 4);
+  out.write('WAVEfmt ', 8, 'latin1');
+  out.writeUInt32LE(16, 16);
+  out.writeUInt16LE(1, 20);
+  out.writeUInt16LE(1, 22);
+  out.writeUInt32LE(UTTERANCE_RATE, 24);
+  out.writeUInt32LE(UTTERANCE_RATE * 2, 28);
+  out.writeUInt16LE(2, 32);
+  out.writeUInt16LE(16, 34);
+  out.write('data', 36, 'latin1');
+  out.writeUInt32LE(frames * 2, 40);
+  for (let i = 0; i < speech.samples.length && lead + i < frames; i++) out.writeInt16LE(Math.round(speech.samples[i] * 32768), 44 + (lead + i) * 2);
+  return out;
+}
+
+export async function padWithFfmpeg(raw: string, duration: number, utterance: string): Promise<void> {
+  const delayMs = Math.round(LEAD_SEC * 1000);
+  await run('ffmpeg', [
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    raw,
+    '-af',
+    `adelay=${delayMs}|${delayMs},apad`,
+    '-t',
+    String(duration),
+    '-ac',
+    '1',
+    '-ar',
+    String(UTTERANCE_RATE),
+    '-c:a',
+    'pcm_s16le',
+    utterance,
+  ]);
 }
 
 /**
@@ -357,8 +431,14 @@ export async function writeTalkingVideo(plan: Pick<ClipPlan, 'shots' | 'speaker'
     const region = { left: Math.round(win.x), top: Math.round(win.y), width: Math.round(win.width), height: Math.round((win.width * 9) / 16) };
     region.width = Math.min(region.width, width - region.left);
     region.height = Math.min(region.height, height - region.top);
-    const frame = await sharp(pixels, { raw: { width, height, channels: 3 } })
-      .extract(region)
+    // The window's rows copied out first: sharp then reads the window, not the whole photo.
+    const rowBytes = region.width * 3;
+    const crop = Buffer.allocUnsafe(rowBytes * region.height);
+    for (let y = 0; y < region.height; y++) {
+      const from = ((region.top + y) * width + region.left) * 3;
+      pixels.copy(crop, y * rowBytes, from, from + rowBytes);
+    }
+    const frame = await sharp(crop, { raw: { width: region.width, height: region.height, channels: 3 } })
       .resize(CLIP_WIDTH, CLIP_HEIGHT, { fit: 'fill' })
       .raw()
       .toBuffer();

@@ -125,8 +125,11 @@ describe('bullmq executor', () => {
       started = performance.now();
       await Promise.all([...ask(client(shared), 'fleet-a', 30), ...ask(client(shared), 'fleet-b', 30)]);
       const fleet = performance.now() - started;
-      expect(separate).toBeLessThan(3800);
+      // The shared limit is the floor of the second half; the first half is at least 2.5 s faster
+      // when the machine is quiet and stays well ahead when both are slowed by a loaded machine
+      // (an absolute bound on it failed under load: 5.2 s).
       expect(fleet).toBeGreaterThan(4600);
+      expect(fleet - separate).toBeGreaterThan(1500);
       expect(server.requestsTo('/v1/chat/completions')).toHaveLength(120);
     } finally {
       await closeFleetRedis();

@@ -6,7 +6,18 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageContext, tempDir } from '../../helpers.ts';
 import { fliteWav } from '../../support/speech.ts';
-import { CLIP_HEIGHT, CLIP_WIDTH, faceInClip, photoFaces, planClips, shotAt, talkingClip, type Photo, type TalkingClip } from '../../support/talking-faces.ts';
+import {
+  CLIP_HEIGHT,
+  CLIP_WIDTH,
+  faceInClip,
+  photoFaces,
+  planClips,
+  recordedPhoto,
+  shotAt,
+  talkingClip,
+  type Photo,
+  type TalkingClip,
+} from '../../support/talking-faces.ts';
 import { RecordError } from '../../../pipelines/errors.ts';
 import { sha256 } from '../../../pipelines/fingerprint.ts';
 import { isDrop } from '../../../pipelines/stage.ts';
@@ -285,6 +296,11 @@ async function talkingCues(clip: TalkingClip): Promise<VisualCues> {
 
 describe('cues.visual on several real people, one speaking', () => {
   let figures: Figures;
+
+  it('has the faces of the six photos recorded for the installed face-api and its photos', async () => {
+    // Else every clip below waits for the nets to find them again; `npx tsx scripts/record-photo-faces.ts` re-records.
+    for (const number of [1, 2, 3, 4, 5, 6]) expect(await recordedPhoto(number), `sample${number}.jpg`).not.toBeNull();
+  });
 
   beforeAll(async () => {
     const plans = await planClips(SEED, COUNTS);
