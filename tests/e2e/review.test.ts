@@ -17,6 +17,7 @@ import { readRowsHyparquet } from '../../pipelines/parquet/read.ts';
 import { ReviewLog } from '../../pipelines/review/review-log.ts';
 import { LocalStore } from '../../pipelines/store/index.ts';
 import { cli, demoConfig, readJson, sampleClips, spawnCli, tempDir, writeConfig } from '../helpers.ts';
+import { warmStore, warmStoreReady } from '../support/warm-store.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -73,6 +74,9 @@ async function stop(served: Served | undefined): Promise<void> {
   await exited;
 }
 
+// The suite's warm store is built by the first test that needs it: not inside this file's set-up time limit.
+beforeAll(() => warmStoreReady(), 600_000);
+
 describe.skipIf(skipBrowser)('human review in the loop', () => {
   let work: string;
   let input: string;
@@ -96,7 +100,8 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
     );
     await writeFile(join(input, 'manifest.csv'), manifest);
     out = join(work, 'out');
-    store = join(work, 'store');
+    // The suite's warm store: the three clips the test leaves as they are skip their media work.
+    store = await warmStore(join(work, 'store'));
     const base = demoConfig({ transcribe: { engine: 'manifest' }, 'cues.visual': { detector: 'tiny' } }, { name: 'review-e2e' });
     const stages = base.stages as Record<string, unknown>[];
     stages.splice(
