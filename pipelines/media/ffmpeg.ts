@@ -1,7 +1,7 @@
 // The ffmpeg/ffprobe adapter. ffprobe runs through fluent-ffmpeg; ffmpeg commands are argument arrays
 // spawned directly, because fluent-ffmpeg starts `ffmpeg -formats` and `ffmpeg -encoders` before its
 // first command in every process (each ffmpeg start is ~65 ms CPU loading Debian's ~215 libraries:
-// 4 of the 42 processes of a 12-clip demo run) only to check format names we write ourselves.
+// 4 of the 41 processes of a 12-clip demo run) only to check format names we write ourselves.
 // Inputs are always absolute paths with an explicit `file:` protocol, so a hostile clip name ("-y",
 // "concat:…", "http:…") is never read as an option or another protocol; arguments are passed as
 // arrays, never through a shell.
