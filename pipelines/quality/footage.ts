@@ -358,30 +358,59 @@ function fft(re: Float64Array, im: Float64Array): void {
     for (; j & bit; bit >>= 1) j ^= bit;
     j ^= bit;
     if (i < j) {
-      [re[i], re[j]] = [re[j], re[i]];
-      [im[i], im[j]] = [im[j], im[i]];
+      const r = re[i];
+      re[i] = re[j];
+      re[j] = r;
+      const m = im[i];
+      im[i] = im[j];
+      im[j] = m;
     }
   }
-  for (let size = 2; size <= n; size <<= 1) {
-    const angle = (-2 * Math.PI) / size;
-    const wr = Math.cos(angle);
-    const wi = Math.sin(angle);
+  const { cos, sin } = twiddles(n);
+  for (let size = 2, table = 0; size <= n; table += size >> 1, size <<= 1) {
+    const half = size >> 1;
     for (let start = 0; start < n; start += size) {
-      let cr = 1;
-      let ci = 0;
-      for (let k = 0; k < size / 2; k++) {
+      for (let k = 0; k < half; k++) {
         const a = start + k;
-        const b = a + size / 2;
+        const b = a + half;
+        const cr = cos[table + k];
+        const ci = sin[table + k];
         const tr = re[b] * cr - im[b] * ci;
         const ti = re[b] * ci + im[b] * cr;
         re[b] = re[a] - tr;
         im[b] = im[a] - ti;
         re[a] += tr;
         im[a] += ti;
-        const next = cr * wr - ci * wi;
-        ci = cr * wi + ci * wr;
-        cr = next;
       }
     }
   }
+}
+
+const TWIDDLES = new Map<number, { cos: Float64Array; sin: Float64Array }>();
+
+/**
+ * The butterflies' twiddle factors of an `n`-point FFT, every stage's in a row (n - 1 in all), made
+ * once by the same recurrence the butterflies once ran per block (so the spectra, and the codes
+ * from them, are bit for bit what they were).
+ */
+function twiddles(n: number): { cos: Float64Array; sin: Float64Array } {
+  let made = TWIDDLES.get(n);
+  if (made) return made;
+  made = { cos: new Float64Array(n), sin: new Float64Array(n) };
+  for (let size = 2, table = 0; size <= n; table += size >> 1, size <<= 1) {
+    const angle = (-2 * Math.PI) / size;
+    const wr = Math.cos(angle);
+    const wi = Math.sin(angle);
+    let cr = 1;
+    let ci = 0;
+    for (let k = 0; k < size / 2; k++) {
+      made.cos[table + k] = cr;
+      made.sin[table + k] = ci;
+      const next = cr * wr - ci * wi;
+      ci = cr * wi + ci * wr;
+      cr = next;
+    }
+  }
+  TWIDDLES.set(n, made);
+  return made;
 }

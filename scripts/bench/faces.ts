@@ -8,7 +8,8 @@
 // from /usr/bin/time on the same ffmpeg command.
 //
 //   npx tsx scripts/bench/faces.ts [--runs 2] [--clips 12] [--speaker-clips 22] [--detector tiny] [--fps 8]
-//     [--detect-every N] [--steady-detect-every N] [--input-size 320] [--landmarks full|tiny] [--expression-frames detection|all] [--tracking-only]
+//     [--detect-every N] [--steady-detect-every N] [--input-size 320] [--landmarks full|tiny] [--expression-frames detection|all]
+//     [--tracking-only | --pipeline-only]
 //
 // The last four lines are always:
 //   tracking one-face: N.Nx realtime per core
@@ -41,6 +42,7 @@ const { values: args } = parseArgs({
     landmarks: { type: 'string' },
     'expression-frames': { type: 'string' },
     'tracking-only': { type: 'boolean', default: false },
+    'pipeline-only': { type: 'boolean', default: false },
   },
 });
 const runs = positive('runs');
@@ -257,6 +259,12 @@ async function speakerFound(count: number): Promise<{ found: number; clips: numb
 }
 
 try {
+  if (args['pipeline-only']) {
+    const pipeline = await pipelineRate(pipelineClips);
+    console.log(`demo pipeline, manifest transcripts, ${pipelineClips} clips of 4 s, cold: ${pipeline.cpu.toFixed(1)} CPU s (/usr/bin/time)`);
+    console.log(`offline pipeline: ${Math.round(pipeline.perCoreHour)} clips per core-hour`);
+    process.exit(0);
+  }
   const oneFace = await measureTracking('one-face', await panningClip('one-face', await findFaceImage(), 760, 0.05));
   const threeFace = await measureTracking(
     'three-face',

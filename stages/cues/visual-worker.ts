@@ -267,17 +267,21 @@ async function analyseSpan(job: TrackJob): Promise<FaceTrackAnalysis> {
       lap('expressions');
       const boxes = found.map((d) => ({ x: d.box.x, y: d.box.y, width: d.box.width, height: d.box.height }));
       const assigned = detectNow
-        ? await linker.link(index, boxes, cut, async (i) => {
-            lap('other');
-            const aligned = cropFace(tf, pixels, job.width, job.height, alignedBoxes[i]);
-            let descriptor: Float32Array;
-            try {
-              descriptor = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(aligned)) as Float32Array;
-            } finally {
-              (aligned as unknown as Tensor).dispose();
-            }
-            lap('descriptors');
-            return descriptor;
+        ? await linker.link(index, boxes, cut, (i) => {
+            // The face's pixels are copied now: the linker may ask for the descriptor frames later.
+            const face = facePixels(pixels, job.width, job.height, alignedBoxes[i]);
+            return async () => {
+              lap('other');
+              const aligned = tf.tensor3d(face.values, face.shape, 'int32') as unknown as FaceApiTensor3D;
+              let descriptor: Float32Array;
+              try {
+                descriptor = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(aligned)) as Float32Array;
+              } finally {
+                (aligned as unknown as Tensor).dispose();
+              }
+              lap('descriptors');
+              return descriptor;
+            };
           })
         : carried.map((p, i) => {
             linker.carry(index, p.track, boxes[i]);
@@ -385,18 +389,19 @@ async function detectFaces(faceapi: FaceApi, tf: TfCore, pixels: Uint8Array, job
 }
 
 /**
- * The pixels of a face box as an int32 tensor, copied row by row from the frame: the same values as
- * face-api's extractFaceTensors (box clipped at the borders and floored, then tf.slice of the frame
- * tensor), without a tensor of the whole frame. For the recognition net, which still takes a tensor.
+ * The pixels of a face box as int32 values (for a [h, w, 3] tensor), copied row by row from the
+ * frame: the same values as face-api's extractFaceTensors (box clipped at the borders and floored,
+ * then tf.slice of the frame tensor), without a tensor of the whole frame. For the recognition net,
+ * which still takes a tensor.
  */
-function cropFace(tf: TfCore, pixels: Uint8Array, width: number, height: number, box: Box): FaceApiTensor3D {
+function facePixels(pixels: Uint8Array, width: number, height: number, box: Box): { values: Int32Array; shape: [number, number, 3] } {
   const { x, y, width: w, height: h } = cropRegion(box, width, height);
   const values = new Int32Array(w * h * 3);
   for (let row = 0; row < h; row++) {
     const from = ((y + row) * width + x) * 3;
     values.set(pixels.subarray(from, from + w * 3), row * w * 3);
   }
-  return tf.tensor3d(values, [h, w, 3], 'int32') as unknown as FaceApiTensor3D;
+  return { values, shape: [h, w, 3] };
 }
 
 /** The track seen in most frames; a tie goes to the larger mean box, then the earlier track. */
@@ -415,10 +420,14 @@ function longestTrack(tracks: readonly FaceTrack[]): string | null {
 
 /** Raw RGB frames of the span at the analysis rate and size, from one ffmpeg process. */
 async function* decodeFrames(job: TrackJob, frameBytes: number): AsyncGenerator<Uint8Array> {
+  // One decoder thread (bit-exact at any count): cheaper in CPU on short spans, and the pipeline
+  // runs a worker per core already.
   const args = [
     '-nostdin',
     '-v',
     'error',
+    '-threads',
+    '1',
     '-ss',
     String(job.start),
     '-t',

@@ -91,20 +91,51 @@ function yinFrame(
   let energy0 = 0;
   for (let j = start; j < start + window; j++) energy0 += x[j] * x[j];
   let energyLag = energy0;
+  const end = start + window;
+  // r(tau) is computed two lags a pass (each lag's sums in the same order as alone, so the same
+  // floats), sharing the window's loads: the second waits here until the search asks for it.
+  let aheadLag = 0;
+  let ahead = 0;
   const at = (tau: number): number => {
     while (computed < tau) {
       const lag = ++computed;
       energyLag += x[start + window + lag - 1] * x[start + window + lag - 1] - x[start + lag - 1] * x[start + lag - 1];
-      let r0 = 0;
-      let r1 = 0;
-      let j = start;
-      const end = start + window;
-      for (; j + 1 < end; j += 2) {
-        r0 += x[j] * x[j + lag];
-        r1 += x[j + 1] * x[j + 1 + lag];
+      let r: number;
+      if (aheadLag === lag) r = ahead;
+      else if (lag + 1 <= tauMax) {
+        let r0 = 0;
+        let r1 = 0;
+        let s0 = 0;
+        let s1 = 0;
+        let j = start;
+        for (; j + 1 < end; j += 2) {
+          const a = x[j];
+          const b = x[j + 1];
+          const c = x[j + 1 + lag];
+          r0 += a * x[j + lag];
+          r1 += b * c;
+          s0 += a * c;
+          s1 += b * x[j + 2 + lag];
+        }
+        if (j < end) {
+          r0 += x[j] * x[j + lag];
+          s0 += x[j] * x[j + 1 + lag];
+        }
+        r = r0 + r1;
+        aheadLag = lag + 1;
+        ahead = s0 + s1;
+      } else {
+        let r0 = 0;
+        let r1 = 0;
+        let j = start;
+        for (; j + 1 < end; j += 2) {
+          r0 += x[j] * x[j + lag];
+          r1 += x[j + 1] * x[j + 1 + lag];
+        }
+        if (j < end) r0 += x[j] * x[j + lag];
+        r = r0 + r1;
       }
-      if (j < end) r0 += x[j] * x[j + lag];
-      const difference = Math.max(0, energy0 + energyLag - 2 * (r0 + r1));
+      const difference = Math.max(0, energy0 + energyLag - 2 * r);
       // Cumulative mean normalised difference (eq. 8): d'(tau) = d(tau) * tau / sum_{k<=tau} d(k).
       running += difference;
       cmnd[lag] = running > 0 ? (difference * lag) / running : 1;

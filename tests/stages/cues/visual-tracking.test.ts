@@ -12,17 +12,46 @@ describe('FaceLinker', () => {
   it('continues tracks by overlap, re-identifies faces after a cut by descriptor, and starts tracks for new faces', async () => {
     const linker = new FaceLinker({ minIou: 0.3, maxDescriptorDistance: 0.55, maxGapFrames: 2 });
     const people = { a: descriptor(1), b: descriptor(2), c: descriptor(3) };
-    const describe = (list: Float32Array[]) => async (i: number) => list[i];
+    const asked: Float32Array[] = [];
+    const describe = (list: Float32Array[]) => (i: number) => async () => {
+      asked.push(list[i]);
+      return list[i];
+    };
+    const refuse = () => () => Promise.reject(new Error('no descriptor needed'));
+    // Two new faces and nothing to compare them with: no descriptor made yet.
     expect(await linker.link(0, [box(10), box(200)], false, describe([people.a, people.b]))).toEqual([0, 1]);
+    expect(linker.descriptorsComputed).toBe(0);
     // Moving a little: overlap links them, no descriptor needed (the second would be refused).
-    expect(await linker.link(1, [box(205), box(18)], false, () => Promise.reject(new Error('no descriptor needed')))).toEqual([1, 0]);
-    // A cut to someone else: a new track.
+    expect(await linker.link(1, [box(205), box(18)], false, refuse)).toEqual([1, 0]);
+    // A cut to someone else: compared with a and b (made now, from what frame 0 handed over), a new track.
     expect(await linker.link(2, [box(18)], true, describe([people.c]))).toEqual([2]);
+    expect(asked).toEqual([people.c, people.a, people.b]);
     // Cut back: b and a are recognised wherever they stand now.
     expect(await linker.link(3, [box(400), box(100)], true, describe([people.a, people.b]))).toEqual([0, 1]);
     expect(linker.trackCount).toBe(3);
     expect(linker.descriptorsComputed).toBe(5);
     expect(iou(box(0), box(30))).toBeCloseTo(1 / 3, 5);
+  });
+
+  it('makes each descriptor once, and the waiting ones of many new faces before they pile up', async () => {
+    const linker = new FaceLinker({ minIou: 0.3, maxDescriptorDistance: 0.55, maxGapFrames: 2 });
+    let made = 0;
+    // One person per axis: every two are sqrt(2) apart, far over the threshold.
+    const person = (n: number) => Float32Array.from({ length: 128 }, (_, i) => (i === n ? 1 : 0));
+    const describe = (n: number) => () => async () => {
+      made++;
+      return person(n);
+    };
+    // Twelve faces, one new face a frame, far apart: each is compared with the tracks before it, so
+    // every descriptor is needed once, and never made twice.
+    for (let frame = 0; frame < 12; frame++) expect(await linker.link(frame, [box(70 * frame, 50, 40)], true, describe(frame))).toEqual([frame]);
+    expect(made).toBe(12);
+    expect(linker.descriptorsComputed).toBe(12);
+    // Twelve faces in one frame with nothing to compare them with: only those beyond the waiting limit are made.
+    const crowd = new FaceLinker({ minIou: 0.3, maxDescriptorDistance: 0.55, maxGapFrames: 2 });
+    const boxes = Array.from({ length: 12 }, (_, i) => box(50 * i, 50, 40));
+    expect(await crowd.link(0, boxes, false, (i) => describe(20 + i)())).toEqual(boxes.map((_, i) => i));
+    expect(crowd.descriptorsComputed).toBe(4);
   });
 });
 
