@@ -16,6 +16,10 @@ export default defineConfig({
     fileParallelism: true,
     // Three on two cores: e2e files spend much of their time waiting on the processes they start.
     maxWorkers: 3,
+    // The suite's own files fill the cores: a pipeline run in a test (and the CLIs it starts) keeps
+    // one face worker instead of loading the models again for a second (tests/pipelines/worker-pool.test.ts
+    // covers the default).
+    env: { EMOFORGE_FACE_WORKERS: '1' },
     sequence: { sequencer: SlowestFirst },
     projects: [
       // The global setup makes the demo clips (for both projects) and the e2e files' warm store.

@@ -8,8 +8,9 @@
 // the peak frame. Everything that touches pixels stays in the worker.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { RecordError } from '../../pipelines/errors.ts';
+import { FatalError, RecordError } from '../../pipelines/errors.ts';
 import { WorkerPool, isWorkerFor, serveJobs } from '../../pipelines/worker-thread.ts';
 import type { Emotion } from '../../schemas/emotion.ts';
 import { findSpeaker, speechEnvelope, type SpeakerScore, type SpeakerVerdict } from './active-speaker.ts';
@@ -785,8 +786,19 @@ function registerChainedOps(tf: TfCore): void {
 // ---------------------------------------------------------------------------------------------
 // Main side.
 
-/** One worker by default: models load once and the stage's segments queue on it. */
-const POOL_SIZE = Number(process.env.EMOFORGE_FACE_WORKERS ?? 1);
+/**
+ * Face workers at most: `EMOFORGE_FACE_WORKERS` when set, else the cores this process may use. A
+ * worker starts only while every started one is busy, so a run's `concurrency` (segments in flight)
+ * bounds them too: `concurrency: 1` never starts a second one, and a run whose segments arrive one
+ * at a time loads the models once.
+ */
+export function faceWorkerCount(setting: string | undefined, cores: number = availableParallelism()): number {
+  if (setting === undefined || setting.trim() === '') return Math.max(1, cores);
+  const count = Number(setting);
+  if (!Number.isInteger(count) || count < 1) throw new FatalError(`EMOFORGE_FACE_WORKERS must be a positive integer (face worker threads), got "${setting}"`);
+  return count;
+}
+
 let pool: WorkerPool<TrackJob, FaceTrackAnalysis> | undefined;
 
 /**
@@ -794,7 +806,7 @@ let pool: WorkerPool<TrackJob, FaceTrackAnalysis> | undefined;
  * Throws RecordError('bad-video') when ffmpeg cannot decode the span, the signal's reason on abort.
  */
 export function trackFaces(job: TrackJob, signal: AbortSignal): Promise<FaceTrackAnalysis> {
-  pool ??= new WorkerPool({ module: import.meta.url, role: WORKER_ROLE, label: 'face tracking', size: POOL_SIZE });
+  pool ??= new WorkerPool({ module: import.meta.url, role: WORKER_ROLE, label: 'face tracking', size: faceWorkerCount(process.env.EMOFORGE_FACE_WORKERS) });
   return pool.run(job, signal);
 }
 
