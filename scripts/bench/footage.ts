@@ -10,7 +10,8 @@
 // clips of distinct footage (generated gradients, random words, four voices) that the footage
 // dedup keeps.
 //
-//   npx tsx scripts/bench/footage.ts [--clips 12] [--distinct 1000]
+//   npx tsx scripts/bench/footage.ts [--clips 12] [--distinct 1000] [--explain]
+//   (--explain: with --distinct, each distinct clip the matcher dropped and the clip it matched)
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
