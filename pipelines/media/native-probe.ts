@@ -63,7 +63,8 @@ export async function nativeProbeVerdict(path: string): Promise<{ probe: Probe }
     return { notSure: 'not a container read natively' };
   } catch (error) {
     if (error instanceof NotSure) return { notSure: error.message };
-    throw error;
+    // A read error, or bytes this reader mishandles, is still no reason to fail a file ffprobe may read.
+    return { notSure: `reader error: ${(error as Error).message}` };
   } finally {
     await handle.close();
   }
