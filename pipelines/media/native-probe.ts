@@ -58,7 +58,8 @@ export async function nativeProbeVerdict(path: string): Promise<{ probe: Probe }
     const size = (await handle.stat()).size;
     const file = new ProbeFile(handle, size);
     const head = await file.read(0, HEAD);
-    if (head.length >= 12 && head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WAVE') return { probe: await probeWav(file, head) };
+    if (head.length >= 12 && head.toString('latin1', 0, 4) === 'RIFF' && head.toString('latin1', 8, 12) === 'WAVE')
+      return { probe: await probeWav(file, head) };
     if (head.length >= 8 && ISO_BMFF_FIRST_BOXES.has(head.toString('latin1', 4, 8))) return { probe: await probeIsoBmff(file, head) };
     return { notSure: 'not a container read natively' };
   } catch (error) {

@@ -194,11 +194,72 @@ function readSampleEntry(buffer: Buffer, stsd: Box, handler: string): SampleEntr
   return { kind: 'other' };
 }
 
+/** A full box whose payload after version and flags is an entry count and `entrySize`-byte entries filling it exactly. */
+function table(buffer: Buffer, box: Box, entrySize: number, header = 8): number {
+  payload(box, header);
+  const entries = buffer.readUInt32BE(box.start + header - 4);
+  if (box.end - box.start !== header + entries * entrySize) throw new NotSure(`${box.type} entries do not fill it`);
+  return entries;
+}
+
+/**
+ * The sample tables must be complete and consistent (ffmpeg fails or guesses on broken ones): sizes for
+ * every sample stts times, chunks stsc maps every sample to, every chunk's bytes inside the file (else
+ * the file is truncated). Returns the first chunk's offset.
+ */
+function checkSampleTables(buffer: Buffer, stbl: Box[], frames: number, fileSize: number): number {
+  const sizes = need(only(stbl, 'stsz'), 'stsz');
+  payload(sizes, 12);
+  const constantSize = buffer.readUInt32BE(sizes.start + 4);
+  const count = buffer.readUInt32BE(sizes.start + 8);
+  if (count !== frames) throw new NotSure('sample count differs from stts');
+  if (constantSize === 0) {
+    if (table(buffer, sizes, 4, 12) !== count) throw new NotSure('stsz');
+  } else if (sizes.end - sizes.start !== 12 || constantSize > INT_MAX) throw new NotSure('stsz');
+  const sampleSize = (i: number) => (constantSize ? constantSize : buffer.readUInt32BE(sizes.start + 12 + i * 4));
+  const stco = only(stbl, 'stco');
+  const co64 = only(stbl, 'co64');
+  if (!stco === !co64) throw new NotSure('chunk offsets');
+  const offsets = (stco ?? co64)!;
+  const width = co64 ? 8 : 4;
+  const chunks = table(buffer, offsets, width);
+  const chunkOffset = (i: number) => (co64 ? Number(buffer.readBigUInt64BE(offsets.start + 8 + i * 8)) : buffer.readUInt32BE(offsets.start + 8 + i * 4));
+  const stsc = need(only(stbl, 'stsc'), 'stsc');
+  const runs = table(buffer, stsc, 12);
+  if (runs === 0 || chunks === 0) throw new NotSure('no chunks');
+  let sample = 0;
+  for (let run = 0; run < runs; run++) {
+    const at = stsc.start + 8 + run * 12;
+    const first = buffer.readUInt32BE(at);
+    const perChunk = buffer.readUInt32BE(at + 4);
+    const description = buffer.readUInt32BE(at + 8);
+    const next = run + 1 < runs ? buffer.readUInt32BE(at + 12) : chunks + 1;
+    if ((run === 0 ? first !== 1 : false) || next <= first || next > chunks + 1 || perChunk === 0 || description !== 1) throw new NotSure('stsc');
+    for (let chunk = first - 1; chunk < next - 1; chunk++) {
+      let end = chunkOffset(chunk);
+      for (let i = 0; i < perChunk; i++) {
+        if (sample >= count) throw new NotSure('stsc maps more samples than stsz has');
+        end += sampleSize(sample++);
+      }
+      if (!Number.isSafeInteger(end) || end > fileSize) throw new NotSure('chunk past the end of the file');
+    }
+  }
+  if (sample !== count) throw new NotSure('stsc maps fewer samples than stsz has');
+  for (const [type, entrySize] of [
+    ['ctts', 8],
+    ['stss', 4],
+    ['stps', 4],
+  ] as const) {
+    const box = only(stbl, type);
+    if (box) table(buffer, box, entrySize);
+  }
+  return chunkOffset(0);
+}
+
 /** Sum of an stts box: frames and total ticks, as mov_read_stts adds them. */
 function readStts(buffer: Buffer, box: Box): { frames: number; ticks: bigint } {
-  payload(box, 8);
-  const entries = buffer.readUInt32BE(box.start + 4);
-  if (entries === 0 || 8 + entries * 8 > box.end - box.start) throw new NotSure('stts entries');
+  const entries = table(buffer, box, 8);
+  if (entries === 0) throw new NotSure('stts entries');
   let frames = 0;
   let ticks = 0n;
   for (let i = 0; i < entries; i++) {
@@ -213,9 +274,65 @@ function readStts(buffer: Buffer, box: Box): { frames: number; ticks: bigint } {
   return { frames, ticks };
 }
 
+/**
+ * User data ffmpeg turns into metadata: its parsers fail the whole file on some malformed entries, so
+ * only the plain shapes are accepted: QuickTime '©xxx' strings, and an iTunes-style meta with a handler
+ * and an ilst of '©xxx' / 'covr' items holding 'data' boxes.
+ */
+function checkUserData(buffer: Buffer, box: Box): void {
+  if (box.type === 'meta') {
+    payload(box, 4);
+    for (const child of children(buffer, box.start + 4, box.end)) {
+      if (child.type === 'hdlr') payload(child, 12);
+      else if (child.type === 'ilst') {
+        for (const item of children(buffer, child.start, child.end)) {
+          if (!item.type.startsWith('\xa9') && item.type !== 'covr') throw new NotSure(`ilst item ${JSON.stringify(item.type)}`);
+          const data = children(buffer, item.start, item.end);
+          if (data.length === 0 || data.some((d) => d.type !== 'data' || d.end - d.start < 8)) throw new NotSure('ilst data');
+          if (item.type !== 'covr' && data.length !== 1) throw new NotSure('ilst data count');
+        }
+      } else if (child.type !== 'free') throw new NotSure(`meta box ${JSON.stringify(child.type)}`);
+    }
+    return;
+  }
+  for (const child of children(buffer, box.start, box.end)) {
+    if (child.type === 'meta') checkUserData(buffer, child);
+    else if (child.type.startsWith('\xa9') && child.type !== '\xa9xyz') {
+      payload(child, 4);
+      if (4 + buffer.readUInt16BE(child.start) > child.end - child.start) throw new NotSure('udta string size');
+    } else if (child.type !== 'free') throw new NotSure(`udta box ${JSON.stringify(child.type)}`);
+  }
+}
+
+/** Edit lists change where samples play, not the fields of a Probe; they must still be well formed. */
+function checkEdits(buffer: Buffer, edts: Box): void {
+  for (const box of children(buffer, edts.start, edts.end)) {
+    if (box.type !== 'elst') throw new NotSure(`edts box ${JSON.stringify(box.type)}`);
+    table(buffer, box, fullBoxVersion(buffer, box) === 1 ? 20 : 12);
+  }
+}
+
+/** Data references: the media must be in this file ('url ' or 'alis' flagged self-contained). */
+function checkDataReferences(buffer: Buffer, dinf: Box): void {
+  const boxes = children(buffer, dinf.start, dinf.end);
+  const dref = need(only(boxes, 'dref'), 'dref');
+  if (boxes.length !== 1) throw new NotSure('dinf');
+  payload(dref, 8);
+  if (buffer.readUInt32BE(dref.start + 4) !== 1) throw new NotSure('dref entries');
+  const entries = children(buffer, dref.start + 8, dref.end);
+  if (entries.length !== 1 || !['url ', 'alis'].includes(entries[0].type) || entries[0].end - entries[0].start !== 4 || !(buffer[entries[0].start + 3] & 1))
+    throw new NotSure('data reference not self-contained');
+}
+
 function readTrack(buffer: Buffer, trak: Box, fileSize: number): Track {
   const boxes = children(buffer, trak.start, trak.end);
-  for (const box of boxes) if (!['tkhd', 'edts', 'tref', 'mdia', 'udta', 'meta', 'free', 'skip'].includes(box.type)) throw new NotSure(`trak box ${JSON.stringify(box.type)}`);
+  for (const box of boxes)
+    if (!['tkhd', 'edts', 'tref', 'mdia', 'udta', 'meta', 'free', 'skip'].includes(box.type)) throw new NotSure(`trak box ${JSON.stringify(box.type)}`);
+  const tkhd = need(only(boxes, 'tkhd'), 'tkhd');
+  if (tkhd.end - tkhd.start !== (fullBoxVersion(buffer, tkhd) === 1 ? 96 : 84)) throw new NotSure('tkhd size');
+  for (const box of boxes) if (box.type === 'udta' || box.type === 'meta') checkUserData(buffer, box);
+  const edts = only(boxes, 'edts');
+  if (edts) checkEdits(buffer, edts);
   const tref = only(boxes, 'tref');
   // A chapter track can be a picture track ffmpeg marks as an attached picture.
   if (tref && children(buffer, tref.start, tref.end).some((b) => b.type === 'chap')) throw new NotSure('chapter reference');
@@ -227,42 +344,21 @@ function readTrack(buffer: Buffer, trak: Box, fileSize: number): Track {
   const handler = buffer.toString('latin1', hdlr.start + 8, hdlr.start + 12);
   const minfBox = need(only(mdia, 'minf'), 'minf');
   const minf = children(buffer, minfBox.start, minfBox.end);
+  for (const box of minf)
+    if (!['vmhd', 'smhd', 'gmhd', 'nmhd', 'hdlr', 'dinf', 'stbl'].includes(box.type)) throw new NotSure(`minf box ${JSON.stringify(box.type)}`);
+  const dinf = only(minf, 'dinf');
+  if (dinf) checkDataReferences(buffer, dinf);
   for (const box of minf.filter((b) => b.type === 'hdlr')) {
     payload(box, 12);
     if (TYPING_HANDLERS.has(buffer.toString('latin1', box.start + 8, box.start + 12))) throw new NotSure('media information handler types the track');
   }
   const stblBox = need(only(minf, 'stbl'), 'stbl');
   const stbl = children(buffer, stblBox.start, stblBox.end);
-  const known = ['stsd', 'stts', 'ctts', 'stss', 'stps', 'stsc', 'stsz', 'stz2', 'stco', 'co64', 'sdtp', 'sgpd', 'sbgp', 'cslg', 'free'];
+  const known = ['stsd', 'stts', 'ctts', 'stss', 'stps', 'stsc', 'stsz', 'stco', 'co64', 'sdtp', 'sgpd', 'sbgp', 'cslg', 'free'];
   for (const box of stbl) if (!known.includes(box.type)) throw new NotSure(`stbl box ${JSON.stringify(box.type)}`);
   const sampleEntry = readSampleEntry(buffer, need(only(stbl, 'stsd'), 'stsd'), handler);
   const { frames, ticks } = readStts(buffer, need(only(stbl, 'stts'), 'stts'));
-  // The sample tables must be complete and consistent, or ffmpeg calls the header broken.
-  const stsc = need(only(stbl, 'stsc'), 'stsc');
-  payload(stsc, 8);
-  const stscEntries = buffer.readUInt32BE(stsc.start + 4);
-  if (stscEntries === 0 || 8 + stscEntries * 12 > stsc.end - stsc.start) throw new NotSure('stsc entries');
-  const sizes = only(stbl, 'stsz') ?? only(stbl, 'stz2');
-  if (!sizes || (only(stbl, 'stsz') && only(stbl, 'stz2'))) throw new NotSure('sample sizes');
-  payload(sizes, 12);
-  if (buffer.readUInt32BE(sizes.start + 8) !== frames) throw new NotSure('sample count differs from stts');
-  const stco = only(stbl, 'stco');
-  const co64 = only(stbl, 'co64');
-  if (!stco === !co64) throw new NotSure('chunk offsets');
-  const offsets = (stco ?? co64)!;
-  payload(offsets, 8);
-  const chunks = buffer.readUInt32BE(offsets.start + 4);
-  const width = co64 ? 8 : 4;
-  if (chunks === 0 || 8 + chunks * width > offsets.end - offsets.start) throw new NotSure('chunk offset entries');
-  if (buffer.readUInt32BE(stsc.start + 8 + (stscEntries - 1) * 12) > chunks) throw new NotSure('stsc names a chunk stco lacks');
-  let firstChunk = -1;
-  for (let i = 0; i < chunks; i++) {
-    const at = offsets.start + 8 + i * width;
-    const offset = co64 ? Number(buffer.readBigUInt64BE(at)) : buffer.readUInt32BE(at);
-    // A chunk past the end of the file: the file is truncated.
-    if (!Number.isSafeInteger(offset) || offset >= fileSize) throw new NotSure('chunk past the end of the file');
-    if (i === 0) firstChunk = offset;
-  }
+  const firstChunk = checkSampleTables(buffer, stbl, frames, fileSize);
   return { handler, timescale, sampleEntry, frames, ticks, firstChunk };
 }
 
@@ -319,8 +415,12 @@ export async function probeIsoBmff(file: ProbeFile, head: Buffer): Promise<Probe
     moov.offset + moov.size <= head.length ? head.subarray(moov.offset, moov.offset + moov.size) : await file.read(moov.offset, moov.size, MAX_MOOV);
   const [moovBox] = children(buffer, 0, buffer.length);
   const boxes = children(buffer, moovBox.start, moovBox.end);
-  for (const box of boxes) if (!['mvhd', 'trak', 'udta', 'meta', 'iods', 'free', 'skip'].includes(box.type)) throw new NotSure(`moov box ${JSON.stringify(box.type)}`);
-  const movie = timing(buffer, need(only(boxes, 'mvhd'), 'mvhd'));
+  for (const box of boxes)
+    if (!['mvhd', 'trak', 'udta', 'meta', 'iods', 'free', 'skip'].includes(box.type)) throw new NotSure(`moov box ${JSON.stringify(box.type)}`);
+  const mvhd = need(only(boxes, 'mvhd'), 'mvhd');
+  if (mvhd.end - mvhd.start !== (fullBoxVersion(buffer, mvhd) === 1 ? 112 : 100)) throw new NotSure('mvhd size');
+  const movie = timing(buffer, mvhd);
+  for (const box of boxes) if (box.type === 'udta' || box.type === 'meta') checkUserData(buffer, box);
   // Fragmented files and files still being written carry no movie duration.
   if (movie.duration === 0n || movie.duration > 0x7fffffffffffffffn) throw new NotSure('movie duration');
   const tracks = boxes.filter((b) => b.type === 'trak').map((trak) => readTrack(buffer, trak, file.size));

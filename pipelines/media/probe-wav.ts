@@ -24,7 +24,7 @@ function readFormat(fmt: Buffer): Format {
   const channels = fmt.readUInt16LE(2);
   const sampleRate = fmt.readUInt32LE(4);
   const blockAlign = fmt.readUInt16LE(12);
-  let bits = fmt.readUInt16LE(14);
+  const bits = fmt.readUInt16LE(14);
   if (fmt.length >= 18) {
     const extra = fmt.readUInt16LE(16);
     if (tag === 0xfffe) {

@@ -101,21 +101,66 @@ beforeAll(async () => {
   made.push({ name: 'flite.wav', expect: 'native' });
   // WAV written here: chunks before and after the data, a padded odd chunk, an extensible float header.
   const frames = 16000 * 1.25 + 3;
-  await write('junk-list-around-data.wav', 'native', riff([['JUNK', Buffer.alloc(27)], ['fmt ', fmt(1, 2, 16000, 16)], ['data', pcm16(frames, 2, 7)], ['LIST', Buffer.from('INFOISFT\x04\x00\x00\x00abc\x00')]]));
-  await write('data-before-fmt.wav', 'native', riff([['data', pcm16(12345, 1, 3)], ['fmt ', fmt(1, 1, 24000, 16)]]));
+  await write(
+    'junk-list-around-data.wav',
+    'native',
+    riff([
+      ['JUNK', Buffer.alloc(27)],
+      ['fmt ', fmt(1, 2, 16000, 16)],
+      ['data', pcm16(frames, 2, 7)],
+      ['LIST', Buffer.from('INFOISFT\x04\x00\x00\x00abc\x00')],
+    ]),
+  );
+  await write(
+    'data-before-fmt.wav',
+    'native',
+    riff([
+      ['data', pcm16(12345, 1, 3)],
+      ['fmt ', fmt(1, 1, 24000, 16)],
+    ]),
+  );
   const extensible = Buffer.alloc(40);
   fmt(0xfffe, 2, 48000, 32).copy(extensible);
   extensible.writeUInt16LE(22, 16);
   extensible.writeUInt16LE(32, 18);
   extensible.writeUInt32LE(3, 20);
   Buffer.from('0300000000001000800000aa00389b71', 'hex').copy(extensible, 24);
-  await write('extensible-float.wav', 'native', riff([['fmt ', extensible], ['data', Buffer.alloc(48000 * 8 * 2)]]));
-  await write('smv-chunk.wav', 'ffprobe', riff([['fmt ', fmt(1, 1, 8000, 16)], ['data', pcm16(8000, 1, 5)], ['SMV0', Buffer.alloc(64)]]));
+  await write(
+    'extensible-float.wav',
+    'native',
+    riff([
+      ['fmt ', extensible],
+      ['data', Buffer.alloc(48000 * 8 * 2)],
+    ]),
+  );
+  await write(
+    'smv-chunk.wav',
+    'ffprobe',
+    riff([
+      ['fmt ', fmt(1, 1, 8000, 16)],
+      ['data', pcm16(8000, 1, 5)],
+      ['SMV0', Buffer.alloc(64)],
+    ]),
+  );
   await write('no-data.wav', 'ffprobe', riff([['fmt ', fmt(1, 1, 8000, 16)]]));
-  await write('zero-rate.wav', 'ffprobe', riff([['fmt ', fmt(1, 1, 0, 16)], ['data', pcm16(100, 1, 1)]]));
+  await write(
+    'zero-rate.wav',
+    'ffprobe',
+    riff([
+      ['fmt ', fmt(1, 1, 0, 16)],
+      ['data', pcm16(100, 1, 1)],
+    ]),
+  );
   const spdif = pcm16(4000, 2, 9);
   Buffer.from([0x72, 0xf8, 0x1f, 0x4e]).copy(spdif, 4000);
-  await write('spdif-sync.wav', 'ffprobe', riff([['fmt ', fmt(1, 2, 48000, 16)], ['data', spdif]]));
+  await write(
+    'spdif-sync.wav',
+    'ffprobe',
+    riff([
+      ['fmt ', fmt(1, 2, 48000, 16)],
+      ['data', spdif],
+    ]),
+  );
   await truncated('s16-stereo-44k.wav', 'truncated-half.wav', 0.5, 'ffprobe');
   await truncated('s16-stereo-44k.wav', 'truncated-header.wav', 0.0001, 'ffprobe');
 
@@ -135,7 +180,22 @@ beforeAll(async () => {
     '+faststart',
   ]);
   await ffmpeg('h264-ntsc-cropped.mp4', 'native', [...picture('424x238', '30000/1001', 2.2), ...tone(2.2), ...X264, '-c:a', 'aac', '-ar', '32000']);
-  await ffmpeg('h264-bframes-16k.mp4', 'native', [...picture('256x144', '24', 3), ...tone(3), '-c:v', 'libx264', '-preset', 'medium', '-bf', '3', '-c:a', 'aac', '-ar', '16000', '-ac', '1']);
+  await ffmpeg('h264-bframes-16k.mp4', 'native', [
+    ...picture('256x144', '24', 3),
+    ...tone(3),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'medium',
+    '-bf',
+    '3',
+    '-c:a',
+    'aac',
+    '-ar',
+    '16000',
+    '-ac',
+    '1',
+  ]);
   await ffmpeg('h264-high444.mp4', 'native', [...picture('176x144', '15', 1), '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv444p']);
   await ffmpeg('h264-only.mp4', 'native', [...picture('320x180', '50', 1.3), ...X264]);
   await ffmpeg('h264-vfr.mp4', 'native', [...picture('160x120', '30', 2), ...X264, '-vf', "select='not(mod(n\\,3))+lt(n\\,10)'", '-fps_mode', 'vfr']);
@@ -164,7 +224,16 @@ beforeAll(async () => {
   await ffmpeg('hevc.mp4', 'ffprobe', [...picture('160x120', '25', 1), '-c:v', 'libx265', '-x265-params', 'log-level=none', '-tag:v', 'hvc1']);
   await ffmpeg('mpeg4.mp4', 'ffprobe', [...picture('160x120', '25', 1), '-c:v', 'mpeg4']);
   await ffmpeg('opus.mp4', 'ffprobe', [...tone(1), '-c:a', 'libopus']);
-  await ffmpeg('fragmented.mp4', 'ffprobe', [...picture('160x120', '25', 2), ...tone(2), ...X264, '-c:a', 'aac', '-movflags', 'frag_keyframe+empty_moov', '-shortest']);
+  await ffmpeg('fragmented.mp4', 'ffprobe', [
+    ...picture('160x120', '25', 2),
+    ...tone(2),
+    ...X264,
+    '-c:a',
+    'aac',
+    '-movflags',
+    'frag_keyframe+empty_moov',
+    '-shortest',
+  ]);
   await ffmpeg('mkv.mkv', 'ffprobe', [...picture('160x120', '25', 1), ...tone(1), ...X264, '-c:a', 'aac', '-shortest']);
   await truncated('h264-aac-faststart.mp4', 'truncated-faststart.mp4', 0.6, 'ffprobe');
   await truncated('h264-aac-48k.mp4', 'truncated-moov-at-end.mp4', 0.6, 'ffprobe');
@@ -208,25 +277,36 @@ describe('native probe', () => {
       if (file.expect === 'native') expect(native, `${file.name} should be read natively, not sure because: ${notSure}`).toBe(true);
       if (file.expect === 'ffprobe') expect(native, `${file.name} should be left to ffprobe`).toBe(false);
     }
-    expect(made.filter((m) => m.expect === 'native').length).toBeGreaterThanOrEqual(30);
+    expect(made.filter((m) => m.expect === 'native').length).toBeGreaterThanOrEqual(25);
   });
 
-  it('never disagrees with ffprobe on damaged headers (random bytes changed in the first 4 KB)', async () => {
-    const sources = ['h264-aac-faststart.mp4', 'h264-aac.mov', 'aac-only.m4a', 's16-stereo-44k.wav', 'junk-list-around-data.wav', 'extensible-float.wav'];
-    let seed = 20261206;
+  it('never disagrees with ffprobe on damaged headers (random bytes changed in the first or last 4 KB)', async () => {
+    // [file, where its headers are]: moov first, moov last, RIFF chunks.
+    const sources = [
+      ['h264-aac-faststart.mp4', 'head'],
+      ['h264-aac-48k.mp4', 'tail'],
+      ['h264-aac.mov', 'tail'],
+      ['aac-cover-art.m4a', 'tail'],
+      ['s16-stereo-44k.wav', 'head'],
+      ['junk-list-around-data.wav', 'head'],
+      ['extensible-float.wav', 'head'],
+    ] as const;
+    const variants = Number(process.env.NATIVE_PROBE_FUZZ ?? 14);
+    let seed = Number(process.env.NATIVE_PROBE_FUZZ_SEED ?? 20261206);
     const random = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
       return seed / 2 ** 31;
     };
     let accepted = 0;
     let left = 0;
-    for (const source of sources) {
+    for (const [source, where] of sources) {
       const bytes = await readFile(join(dir, source));
-      for (let variant = 0; variant < 14; variant++) {
+      for (let variant = 0; variant < variants; variant++) {
         const damaged = Buffer.from(bytes);
         const edits = 1 + Math.floor(random() * 3);
         const window = Math.min(4096, damaged.length);
-        for (let e = 0; e < edits; e++) damaged[Math.floor(random() * window)] = Math.floor(random() * 256);
+        const from = where === 'head' ? 0 : damaged.length - window;
+        for (let e = 0; e < edits; e++) damaged[from + Math.floor(random() * window)] = Math.floor(random() * 256);
         const path = join(dir, `damaged-${variant}-${source}`);
         await writeFile(path, damaged);
         const { native } = await agreement(path);
@@ -237,7 +317,7 @@ describe('native probe', () => {
     // Both outcomes must occur, or the damage did not reach the headers (or everything falls back).
     expect(accepted).toBeGreaterThan(0);
     expect(left).toBeGreaterThan(0);
-  });
+  }, 600_000);
 
   it('reads the files the sample-clips command makes (H.264 + AAC MP4) as ffprobe does', async () => {
     const { makeSampleClips } = await import('../../../scripts/sample-clips.ts');
