@@ -293,6 +293,8 @@ async function probeCached(id: string, path: string, config: IngestConfig, ctx: 
   if (cached) return JSON.parse(cached.toString('utf8'));
   const native = config.nativeProbe ? await nativeProbe(path) : undefined;
   let result: ProbeOutcome;
+  // 'probe' counts every file probed, 'ffprobe' the ffprobe processes among them.
+  ctx.work.add('probe');
   try {
     if (native) {
       probed.native++;
