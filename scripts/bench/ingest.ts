@@ -69,6 +69,8 @@ interface Timing {
   wall: number;
   cpu: number;
   clips: number;
+  /** ffprobe processes started */
+  ffprobes: number;
 }
 
 /** CPU seconds of this process's reaped children (cutime + cstime of /proc/self/stat, in clock ticks of 1/100 s). */
@@ -83,7 +85,7 @@ if (args.child) {
   const { ingest } = await import(pathToFileURL(join(checkout, 'stages/ingest.ts')).href);
   const { LocalStore } = await import(pathToFileURL(join(checkout, 'pipelines/store/local-store.ts')).href);
   const { stageContext } = await import(pathToFileURL(join(checkout, 'tests/helpers.ts')).href);
-  const { ctx } = stageContext({ store: new LocalStore(args.store!), stage: 'ingest' });
+  const { ctx, work } = stageContext({ store: new LocalStore(args.store!), stage: 'ingest' });
   const config = ingest.configSchema.parse(args.concurrency === undefined ? {} : { concurrency: Number(args.concurrency) });
   const before = process.resourceUsage();
   const childrenBefore = await childrenCpu();
@@ -92,7 +94,7 @@ if (args.child) {
   const wall = (performance.now() - started) / 1000;
   const after = process.resourceUsage();
   const cpu = (after.userCPUTime - before.userCPUTime + after.systemCPUTime - before.systemCPUTime) / 1e6 + (await childrenCpu()) - childrenBefore;
-  process.stdout.write(JSON.stringify({ wall, cpu, clips: result.clips.length } satisfies Timing));
+  process.stdout.write(JSON.stringify({ wall, cpu, clips: result.clips.length, ffprobes: work.ffprobe ?? 0 } satisfies Timing));
   process.exit(0);
 }
 
@@ -198,7 +200,7 @@ try {
       ['re-run', rerun],
     ] as const) {
       console.log(
-        `${side.label.padEnd(28)} ${what.padEnd(7)} ${t.clips} clips  wall ${t.wall.toFixed(2)} s  cpu ${t.cpu.toFixed(2)} s` +
+        `${side.label.padEnd(28)} ${what.padEnd(7)} ${t.clips} clips  ${t.ffprobes} ffprobes  wall ${t.wall.toFixed(2)} s  cpu ${t.cpu.toFixed(2)} s` +
           `  (/usr/bin/time -v of the process: wall ${t.process.wall.toFixed(2)} s, cpu ${t.process.cpu.toFixed(2)} s, max rss ${t.process.maxRssMb.toFixed(0)} MB)`,
       );
     }
