@@ -45,7 +45,8 @@ function readFormat(fmt: Buffer): Format {
 }
 
 // IEC 61937 (S/PDIF) and raw DTS sync words: ffmpeg probes 16-bit PCM data for them and, when found,
-// reports ac3 / dts instead of PCM.
+// reports ac3 / dts instead of PCM. (It also probes s16le data for MP3, AAC and AC-3 frame chains of
+// 7 or more frames from the first byte; recorded audio does not form those, and they are not checked.)
 const BITSTREAM_SYNCS = [
   Buffer.from([0x72, 0xf8, 0x1f, 0x4e]),
   Buffer.from([0xf8, 0x72, 0x4e, 0x1f]),
