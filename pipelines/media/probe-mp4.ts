@@ -236,11 +236,14 @@ function checkSampleTables(buffer: Buffer, stbl: Box[], frames: number, fileSize
     const next = run + 1 < runs ? buffer.readUInt32BE(at + 12) : chunks + 1;
     if ((run === 0 ? first !== 1 : false) || next <= first || next > chunks + 1 || perChunk === 0 || description !== 1) throw new NotSure('stsc');
     for (let chunk = first - 1; chunk < next - 1; chunk++) {
-      let end = chunkOffset(chunk);
-      for (let i = 0; i < perChunk; i++) {
-        if (sample >= count) throw new NotSure('stsc maps more samples than stsz has');
-        end += sampleSize(sample++);
-      }
+      if (perChunk > count - sample) throw new NotSure('stsc maps more samples than stsz has');
+      // Loops run over table entries only, never over a count the file states (a constant sample size
+      // can claim 2^31 samples in a few bytes).
+      let bytes = 0;
+      if (constantSize) bytes = perChunk * constantSize;
+      else for (let i = sample; i < sample + perChunk; i++) bytes += sampleSize(i);
+      sample += perChunk;
+      const end = chunkOffset(chunk) + bytes;
       if (!Number.isSafeInteger(end) || end > fileSize) throw new NotSure('chunk past the end of the file');
     }
   }
