@@ -28,7 +28,7 @@ export interface WorkCounter {
   add(kind: WorkKind, amount?: number): void;
 }
 /** Work that cost something: `hash` counts input files read to hash (not recognised unchanged). */
-export type WorkKind = 'ffmpeg' | 'ffprobe' | 'asr' | 'teacher' | 'dsp' | 'hash';
+export type WorkKind = 'ffmpeg' | 'ffprobe' | 'probe' | 'asr' | 'teacher' | 'dsp' | 'hash';
 
 export interface StageContext {
   readonly store: Store;

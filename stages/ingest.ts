@@ -1,7 +1,8 @@
 // ingest: lists the sources (a folder, a glob, or a CSV/JSONL manifest; see ingest/listing.ts; or a
 // public corpus in its published layout, see ingest/adapters/), hashes every file (clip id = sha256 of
 // its bytes, joined with the span for an utterance inside a longer file), validates it with ffprobe
-// and assigns it a partition. Every source seen becomes a clip or leaves with a reason: missing,
+// (or, for the WAV and MP4 files it is sure of, the native reader that gives ffprobe's answer without
+// starting a process: pipelines/media/native-probe.ts) and assigns it a partition. Every source seen becomes a clip or leaves with a reason: missing,
 // path-escape, symlink-loop, not-a-file, hidden-file, unsupported-uri, bad-manifest-row, duplicate-row,
 // empty-file, not-media, corrupt, probe-failed (transient), no-streams, too-long, too-short, bad-span,
 // duplicate, takedown, benchmark-overlap (the clip is, or contains, a clip of a benchmark in
@@ -16,6 +17,7 @@ import { z } from 'zod';
 import { FatalError, RecordError } from '../pipelines/errors.ts';
 import { fingerprint, sha256, sha256File } from '../pipelines/fingerprint.ts';
 import { assertFfmpegInstalled, probe } from '../pipelines/media/ffmpeg.ts';
+import { nativeProbe } from '../pipelines/media/native-probe.ts';
 import type { SourceResult, SourceStage, StageContext } from '../pipelines/stage.ts';
 import { Probe, type Clip, type Drop } from '../schemas/records.ts';
 import { ADAPTERS, PRESETS } from './ingest/adapters/index.ts';
@@ -45,6 +47,12 @@ const IngestConfig = z
       .min(1)
       .max(64)
       .default(() => Math.max(4, availableParallelism())),
+    /**
+     * Read WAV and MP4/MOV/M4A headers here instead of starting ffprobe (default true). The answer is
+     * ffprobe's to the byte, and any file the reader is not sure of goes to ffprobe; `false` sends
+     * every file to ffprobe. Never changes a cache key.
+     */
+    nativeProbe: z.boolean().default(true),
     /** Hidden entries (a name starting with a dot, e.g. macOS `._clip.mp4`): 'reject' (default) as hidden-file, or 'ingest'. */
     hidden: z.enum(['reject', 'ingest']).default('reject'),
     /** Takedown list: a text file, one clip name, uri or sha256 clip id a line (# comments); listed clips, and any file with the same bytes, are dropped as takedown. */
@@ -78,7 +86,7 @@ export const ingest: SourceStage<IngestConfig> = {
   version: 1,
   configSchema: IngestConfig,
   // Throughput never shapes the clips: a machine with more cores keys its cache like any other.
-  cacheConfig: ({ concurrency: _, ...shaping }) => shaping,
+  cacheConfig: ({ concurrency: _, nativeProbe: __, ...shaping }) => shaping,
 
   async run(config, options, ctx): Promise<SourceResult> {
     const input = options.input ?? config.input;
@@ -95,12 +103,13 @@ export const ingest: SourceStage<IngestConfig> = {
 
     const index = await IngestFileIndex.load(ctx.store, listing.root, { rehash: options.rehash });
     const probes = new Map<string, Promise<ProbeOutcome>>();
+    const probed: ProbeTally = { native: 0, ffprobe: 0 };
     const queue = new PQueue({ concurrency: config.concurrency });
     let done = 0;
     await Promise.all(
       entries.map((entry) =>
         queue.add(async () => {
-          const outcome = await admit(entry, config, ctx, index, probes);
+          const outcome = await admit(entry, config, ctx, index, probes, probed);
           const id = 'drop' in outcome ? outcome.drop.clipId : outcome.id;
           const fileSha = 'drop' in outcome ? null : outcome.fileSha;
           if (
@@ -116,7 +125,17 @@ export const ingest: SourceStage<IngestConfig> = {
       ),
     );
     await index.save(ctx.store);
-    ctx.log.info({ files: index.hashed + index.reused, hashed: index.hashed, unchanged: index.reused, rehash: options.rehash === true }, 'ingest file index');
+    ctx.log.info(
+      {
+        files: index.hashed + index.reused,
+        hashed: index.hashed,
+        unchanged: index.reused,
+        rehash: options.rehash === true,
+        probedNatively: probed.native,
+        ffprobed: probed.ffprobe,
+      },
+      'ingest file index',
+    );
 
     // Exact duplicates collapse onto one copy: a copy the manifest describes wins, then uri order.
     const described = (c: (typeof candidates)[number]) => (Object.keys(c.entry.manifest).length > 0 ? 0 : 1);
@@ -215,6 +234,7 @@ async function admit(
   ctx: StageContext,
   index: IngestFileIndex,
   probes: Map<string, Promise<ProbeOutcome>>,
+  probed: ProbeTally,
 ): Promise<Admission> {
   let info: BigIntStats;
   try {
@@ -231,7 +251,7 @@ async function admit(
   });
   // Files with the same bytes (a link and its target, a copy) are probed once, even when they are admitted at the same time.
   let probing = probes.get(id);
-  if (!probing) probes.set(id, (probing = Promise.resolve(index.probeOf(id) ?? probeCached(id, entry.path, ctx))));
+  if (!probing) probes.set(id, (probing = Promise.resolve(index.probeOf(id) ?? probeCached(id, entry.path, config, ctx, probed))));
   const result = await probing;
   if (!('transient' in result)) index.noteProbe(id, result);
   if ('transient' in result)
@@ -257,15 +277,33 @@ async function admit(
 
 type ProbeOutcome = ProbeVerdict | { transient: RecordError };
 
-/** ffprobe's verdict on the file with sha256 `id`, cached in the store by content (a killed ffprobe is not cached). */
-async function probeCached(id: string, path: string, ctx: StageContext): Promise<ProbeOutcome> {
+/** Files probed this run by the native reader and by ffprobe (cached verdicts count in neither). */
+interface ProbeTally {
+  native: number;
+  ffprobe: number;
+}
+
+/**
+ * ffprobe's verdict on the file with sha256 `id`, cached in the store by content (a killed ffprobe is
+ * not cached). The native reader gives the same verdict for the files it is sure of, without a process.
+ */
+async function probeCached(id: string, path: string, config: IngestConfig, ctx: StageContext, probed: ProbeTally): Promise<ProbeOutcome> {
   const cacheKey = `cache/probe/${id.slice(0, 2)}/${id}.json`;
   const cached = await ctx.store.get(cacheKey);
   if (cached) return JSON.parse(cached.toString('utf8'));
-  ctx.work.add('ffprobe');
+  const native = config.nativeProbe ? await nativeProbe(path) : undefined;
   let result: ProbeOutcome;
+  // 'probe' counts every file probed, 'ffprobe' the ffprobe processes among them.
+  ctx.work.add('probe');
   try {
-    result = { probe: Probe.parse(await probe(path)) };
+    if (native) {
+      probed.native++;
+      result = { probe: Probe.parse(native) };
+    } else {
+      probed.ffprobe++;
+      ctx.work.add('ffprobe');
+      result = { probe: Probe.parse(await probe(path)) };
+    }
   } catch (error) {
     if (!(error instanceof RecordError)) throw error;
     // ffprobe was killed: nothing is known of the file yet, so nothing is cached; the next run probes again.

@@ -37,11 +37,13 @@ describe('ingest', () => {
     expect(a.probe.hasAudio && a.probe.hasVideo).toBe(true);
     expect(result.clips.find((c) => c.uri === 'b.mp4')!.manifest).toEqual({});
     expect(result.drops).toMatchObject([{ uri: 'ghost', reason: 'missing', stage: 'ingest', clipId: null }]);
-    expect(ctx.counts.ffprobe).toBe(2);
+    expect(ctx.counts.probe).toBe(2);
+    // The sample clips (H.264 + AAC) are read natively: no ffprobe process.
+    expect(ctx.counts.ffprobe ?? 0).toBe(0);
     // A second ingest reuses the probe results stored by content hash.
     const again = context(ctx.store.location);
     await ingest.run(config, { input: dir, partitions: 4 }, again);
-    expect(again.counts.ffprobe ?? 0).toBe(0);
+    expect(again.counts.probe ?? 0).toBe(0);
   });
 
   it('refuses manifest paths that escape the manifest folder, directly or through a symlink', async () => {

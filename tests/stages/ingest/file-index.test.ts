@@ -14,7 +14,7 @@ const config = ingest.configSchema.parse({});
 async function ingestOnce(input: string, store: LocalStore, rehash = false) {
   const { ctx, work } = stageContext({ store, stage: 'ingest' });
   const result = await ingest.run(config, { input, partitions: 4, ...(rehash ? { rehash } : {}) }, ctx);
-  return { ids: Object.fromEntries(result.clips.map((c) => [c.uri, c.id])), hashed: work.hash ?? 0, probed: work.ffprobe ?? 0 };
+  return { ids: Object.fromEntries(result.clips.map((c) => [c.uri, c.id])), hashed: work.hash ?? 0, probed: work.probe ?? 0 };
 }
 
 describe('ingest file index', () => {

@@ -73,7 +73,7 @@ describe('a folder input', () => {
       'up path-escape',
     ]);
     // Only files inside the root were probed, each content once (link-inside.mp4 is sub/b.mp4): not /etc/passwd.
-    expect(ctx.counts.ffprobe).toBe(2);
+    expect(ctx.counts.probe).toBe(2);
     expect(result.drops.find((d) => d.uri === 'passwd.mp4')!.detail).toMatch(/outside the input folder .*it was not opened/);
     expectAccounted(result);
   });
@@ -91,7 +91,7 @@ describe('a glob input', () => {
     const result = await ingest.run(config, { input: `${hostile}/*.mp4`, partitions: 2 }, ctx);
     expect(result.clips.map((c) => c.uri)).toEqual(['a.mp4', 'link-inside.mp4']);
     expect(reasons(result)).toEqual(['.hidden.mp4 hidden-file', 'loop.mp4 symlink-loop', 'passwd.mp4 path-escape', 'pipe.mp4 not-a-file']);
-    expect(ctx.counts.ffprobe).toBe(2);
+    expect(ctx.counts.probe).toBe(2);
     expectAccounted(result);
   });
 });
