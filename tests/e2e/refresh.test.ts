@@ -86,8 +86,10 @@ describe('versions of an out folder', () => {
     const split2 = new Map(rows2.map((r) => [String(r.id), r.split]));
     expect(rows1.filter((r) => split2.get(String(r.id)) !== r.split)).toEqual([]);
     expect(v2.summary.sink?.version?.line).toMatch(/^version 2 \(parent 1\): rows \+\d+ -0/);
-    // Only the new clips cost media work: the old ones came from the cache.
-    expect(v2.summary.stats.ingest.work.ffprobe ?? 0).toBe(2);
+    // Only the new clips cost media work: the old ones came from the cache (the sample clips are
+    // probed natively: `probe` counts every probe, `ffprobe` the processes).
+    expect(v2.summary.stats.ingest.work.probe ?? 0).toBe(2);
+    expect(v2.summary.stats.ingest.work.ffprobe ?? 0).toBe(0);
 
     // Version 3: sample_0006 leaves the source, sample_0002 is taken down (by name) and so is a re-upload of it.
     await inputOf(full, input, names.slice(0, 5));
@@ -131,7 +133,7 @@ describe('versions of an out folder', () => {
     expect(again.summary.sink?.version?.line).toBe('version 3: unchanged (same shards and rejects as published)');
     expect((await readFile(join(out, 'manifest.json'))).equals(before)).toBe(true);
     const work4 = Object.values(again.summary.stats).reduce(
-      (n, s) => n + (s.work.teacher ?? 0) + (s.work.ffmpeg ?? 0) + (s.work.ffprobe ?? 0) + (s.work.asr ?? 0),
+      (n, s) => n + (s.work.teacher ?? 0) + (s.work.ffmpeg ?? 0) + (s.work.ffprobe ?? 0) + (s.work.probe ?? 0) + (s.work.asr ?? 0),
       0,
     );
     expect(work4).toBe(0);
