@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readPreviousRun } from '../pipelines/audit/previous-run.ts';
-import type { AuditRow } from '../pipelines/audit/digest.ts';
+import { DigestBuilder } from '../pipelines/audit/digest.ts';
 import { buildSamples, CONVERSATION_TEMPLATES, DEFAULT_TASKS, type ConversationTemplate } from '../pipelines/conversations.ts';
 import { segmentDrop } from '../pipelines/drops.ts';
 import { FatalError } from '../pipelines/errors.ts';
@@ -159,13 +159,14 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
     test: new RowSpill(spillDir, 'test'),
   };
   const reviewedRows: Record<Split, number> = { train: 0, validation: 0, test: 0 };
-  const auditRows: Record<Split, AuditRow[]> = { train: [], validation: [], test: [] };
-  const segments: Segment[] = [];
+  // The report's digest grows as segments stream past: none of them is held.
+  const digest = new DigestBuilder({ keepRows: previous.kind === 'run' });
+  let segments = 0;
   const mediaKeys = new Set<string>();
   const keptIds = new Set<string>();
   stats.in += input.segments.count;
   for await (const segment of input.segments.stream()) {
-    segments.push(segment);
+    segments++;
     if (input.carry?.length) keptIds.add(segment.id);
     const split = splitOf.get(segment.id)!;
     const made = rowsOf(segment, config.splitNames[split], config.tasks, config.conversationTemplate);
@@ -182,13 +183,13 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
     stats.out++;
     for (const key of mediaOf(made.rows[0])) mediaKeys.add(key);
     for (const row of made.rows) await addRow(split, row);
+    digest.addKept(segment, made.rows[0].split, made.rows.length);
   }
-  segments.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   async function addRow(split: Split, row: Sample): Promise<void> {
     await rows[split].add(orderKey(row), row);
     if (isReviewedSample(row)) reviewedRows[split]++;
-    auditRows[split].push({ id: row.id, segment_id: row.segment_id, name: row.name, primary_emotion: row.primary_emotion, split: row.split, task: row.task });
+    digest.addRows([row]);
   }
 
   // The publish guard: records that failed transiently this run keep the rows the published version
@@ -210,9 +211,6 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
       'rows carried forward for records that failed transiently',
     );
   }
-  // The audit lists rows in shard order.
-  for (const split of SPLITS) auditRows[split].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
-
   return {
     run: input.run,
     stats: input.stats,
@@ -222,7 +220,7 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
     rows,
     spillDir,
     reviewedRows,
-    auditRows,
+    digest,
     segments,
     drops,
     mediaKeys,
