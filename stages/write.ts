@@ -19,7 +19,8 @@ import { latestVersion } from '../pipelines/publish/versions.ts';
 import { decodeFootage, DEFAULT_FOOTAGE_SEARCH, findFootageDuplicates, FOOTAGE_VERSION } from '../pipelines/quality/footage.ts';
 import { isReviewedSample } from '../pipelines/review/reviewed-subset.ts';
 import type { SinkContext, SinkInput, SinkResult, SinkSegments, SinkStage } from '../pipelines/sink.ts';
-import { assignSplits, splitMember, type SplitMember } from '../pipelines/split.ts';
+import { SortedIds } from '../pipelines/sorted-ids.ts';
+import { assignSplitsInOrder, splitMember, type SplitMember } from '../pipelines/split.ts';
 import { statsFor } from '../pipelines/stats.ts';
 import type { OutManifest } from '../schemas/manifest.ts';
 import type { Drop, FootageFingerprint, Segment } from '../schemas/records.ts';
@@ -107,8 +108,6 @@ function splitIdsOf(manifest: Pick<OutManifest, 'splitNames'> | undefined): Map<
 /** The run's rows in their splits, and what the publish needs besides; read before anything in OUT changes. */
 async function publication(input: SinkInput, config: WriteConfig, ctx: SinkContext): Promise<Publication> {
   const stats = statsFor(input.stats, 'write');
-  // The splits are planned from the compact views; full segments stream past once, to rows.
-  const views = input.segments.views.length === input.segments.count ? (input.segments.views as SinkView[]) : await viewsOf(input.segments, config);
   // Read before anything in the folder changes: the report says what changed since then.
   const previous = await readPreviousRun(ctx.outDir, input.run.name);
   const drops: Drop[] = [...input.drops];
@@ -130,23 +129,8 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
       if (id) pinned.set(row.segmentId, id);
     }
   }
-  // The corpus's own split outranks everything: an official test segment is never placed elsewhere,
-  // even when its speaker has segments in other official splits (as the corpus's authors published them).
-  const official = new Map<string, Split>();
-  for (const view of views) if (view.official) official.set(view.member.id, view.official);
-  const placed = official.size ? views.filter((v) => !official.has(v.member.id)) : views;
-  const ties = config.footageTies ? footageTies(placed) : undefined;
-  if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
-  const splitOf = new Map([
-    ...assignSplits(
-      placed.map((v) => v.member),
-      config.splits,
-      config.seed,
-      pinned,
-      ties,
-    ),
-    ...official,
-  ]);
+  // The splits are planned from the compact views (let go once planned); full segments stream past once, to rows.
+  const splitOf = await planSplits(input.segments, config, pinned, ctx);
 
   // Rows of each split in shard order, spilled to disk past a budget (an external sort).
   const spillDir = join(ctx.outDir, '.staging-rows');
@@ -168,7 +152,7 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
   for await (const segment of input.segments.stream()) {
     segments++;
     if (input.carry?.length) keptIds.add(segment.id);
-    const split = splitOf.get(segment.id)!;
+    const split = splitOf(segment.id);
     const made = rowsOf(segment, config.splitNames[split], config.tasks, config.conversationTemplate);
     if ('error' in made) {
       drops.push(segmentDrop(segment, 'write', { reason: 'invalid-row', detail: made.error }));
@@ -228,6 +212,44 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
     latest,
     previous,
     shards: { targetBytes: config.targetShardBytes, zstdLevel: config.zstdLevel, embedMedia: config.embedMedia },
+  };
+}
+
+/** Each segment's split, planned from the sink's views: a lookup from segment id (the views are not kept). */
+async function planSplits(
+  segments: SinkSegments,
+  config: WriteConfig,
+  pinned: ReadonlyMap<string, Split> | undefined,
+  ctx: SinkContext,
+): Promise<(id: string) => Split> {
+  const held = segments.takeViews() as SinkView[];
+  const views = held.length === segments.count ? held : await viewsOf(segments, config);
+  const ids = new SortedIds(views.map((v) => v.member.id));
+  const codes = new Uint8Array(views.length);
+  // The corpus's own split outranks everything: an official test segment is never placed elsewhere,
+  // even when its speaker has segments in other official splits (as the corpus's authors published them).
+  const placed: number[] = [];
+  views.forEach((view, i) => {
+    if (view.official) codes[i] = SPLITS.indexOf(view.official);
+    else placed.push(i);
+  });
+  const placedViews = placed.length === views.length ? views : placed.map((i) => views[i]);
+  const ties = config.footageTies ? footageTies(placedViews) : undefined;
+  if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
+  const assigned = assignSplitsInOrder(
+    placedViews.map((v) => v.member),
+    config.splits,
+    config.seed,
+    pinned,
+    ties,
+  );
+  assigned.forEach((split, k) => {
+    codes[placed[k]] = SPLITS.indexOf(split);
+  });
+  return (id) => {
+    const index = ids.indexOf(id);
+    if (index < 0) throw new FatalError(`segment ${id} reached the write stage without a view: the corpus changed while it was written`);
+    return SPLITS[codes[index]];
   };
 }
 
