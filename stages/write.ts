@@ -224,6 +224,7 @@ async function planSplits(
 ): Promise<(id: string) => Split> {
   const held = segments.takeViews() as SinkView[];
   const views = held.length === segments.count ? held : await viewsOf(segments, config);
+  sharedKeys.delete(config);
   const ids = new SortedIds(views.map((v) => v.member.id));
   const codes = new Uint8Array(views.length);
   // The corpus's own split outranks everything: an official test segment is never placed elsewhere,
@@ -280,7 +281,26 @@ interface SinkView {
 function sinkView(segment: Segment, config: WriteConfig): SinkView {
   const official = config.splits.official ? segment.clip.manifest.officialSplit : undefined;
   const footage = config.footageTies && segment.fingerprint?.version === FOOTAGE_VERSION ? segment.fingerprint : undefined;
-  return { member: splitMember(segment), ...(official ? { official } : {}), ...(footage ? { footage } : {}) };
+  return { member: sharedMember(splitMember(segment), config), ...(official ? { official } : {}), ...(footage ? { footage } : {}) };
+}
+
+/**
+ * A run holds a view per segment until the splits are planned: the segments of a clip share one
+ * group-key list and every label one string, instead of a copy each (tables per run config, so a
+ * long-lived process drops them with the run).
+ */
+const sharedKeys = new WeakMap<WriteConfig, Map<string, readonly string[]>>();
+
+function sharedMember(member: SplitMember, config: WriteConfig): SplitMember {
+  let table = sharedKeys.get(config);
+  if (!table) sharedKeys.set(config, (table = new Map()));
+  const keysId = member.keys.join('\u0000');
+  let keys = table.get(keysId);
+  if (!keys) table.set(keysId, (keys = member.keys));
+  const labelId = `\u0001${member.label}`;
+  let label = table.get(labelId)?.[0];
+  if (label === undefined) table.set(labelId, [(label = member.label)]);
+  return { id: member.id, keys, label };
 }
 
 /** The views, read from the segments themselves, sorted by segment id (when the runner did not take them). */
