@@ -11,8 +11,11 @@ import type { TeacherUsageTable } from './teachers/usage.ts';
 /** Every segment that reached the sink, never held at once: the sink's view of each, and a stream of them. */
 export interface SinkSegments<V = unknown> {
   readonly count: number;
-  /** The sink's `project` of every segment, sorted by segment id (empty when it declares none). */
-  readonly views: readonly V[];
+  /**
+   * The sink's `project` of every segment, sorted by segment id (empty when it declares none).
+   * Handed over once: the runner lets go of them, so the sink can once it has planned from them.
+   */
+  takeViews(): readonly V[];
   /** The full segments, a partition at a time (partition order, not id order). */
   stream(): AsyncIterable<Segment>;
 }
@@ -53,7 +56,7 @@ export interface SinkStage<C = unknown> {
   readonly configSchema: z.ZodType<C>;
   readonly reads: readonly FieldPath[];
   readonly adds: readonly FieldPath[];
-  /** The compact view of a segment the sink plans from (splits); handed over in `segments.views`. */
+  /** The compact view of a segment the sink plans from (splits); handed over by `segments.takeViews()`. */
   project?(segment: Segment, config: C): unknown;
   run(input: SinkInput, config: C, ctx: SinkContext): Promise<SinkResult>;
 }

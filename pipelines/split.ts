@@ -50,6 +50,12 @@ function membersOf(segments: readonly (Segment | SplitMember)[]): readonly Split
  */
 export function splitGroups(input: readonly (Segment | SplitMember)[], ties?: ReadonlyMap<string, string>): Map<string, string> {
   const segments = membersOf(input);
+  const groups = groupsInOrder(segments, ties);
+  return new Map(segments.map((s, i) => [s.id, groups[i]]));
+}
+
+/** splitGroups as an array beside `segments` (no map keyed by segment id: a million ids are a lot of memory). */
+function groupsInOrder(segments: readonly SplitMember[], ties?: ReadonlyMap<string, string>): string[] {
   const parent = new Map<string, string>();
   const find = (key: string): string => {
     let root = key;
@@ -74,7 +80,7 @@ export function splitGroups(input: readonly (Segment | SplitMember)[], ties?: Re
     for (const key of keys) if (!parent.has(key)) parent.set(key, key);
     for (const key of keys.slice(1)) union(keys[0], key);
   }
-  return new Map(segments.map((s) => [s.id, find(s.keys[0])]));
+  return segments.map((s) => find(s.keys[0]));
 }
 
 function labelOf(segment: SplitMember): string {
@@ -93,15 +99,27 @@ export function assignSplits(
   ties?: ReadonlyMap<string, string>,
 ): Map<string, Split> {
   const segments = membersOf(input);
-  const groupOf = splitGroups(segments, ties);
+  const splits = assignSplitsInOrder(segments, shares, seed, pinned, ties);
+  return new Map(segments.map((s, i) => [s.id, splits[i]]));
+}
+
+/** assignSplits as an array beside `segments`: each member's split. */
+export function assignSplitsInOrder(
+  segments: readonly SplitMember[],
+  shares: SplitShares,
+  seed: string,
+  pinned?: ReadonlyMap<string, Split>,
+  ties?: ReadonlyMap<string, string>,
+): Split[] {
+  const groups = groupsInOrder(segments, ties);
   // Each group's pinned split: the one most of its pinned segments had (ties: SPLITS order).
   const pinOf = new Map<string, Split>();
   if (pinned?.size) {
     const votes = new Map<string, Map<Split, number>>();
-    for (const segment of segments) {
+    for (const [i, segment] of segments.entries()) {
       const split = pinned.get(segment.id);
       if (!split) continue;
-      const group = groupOf.get(segment.id)!;
+      const group = groups[i];
       const tally = votes.get(group) ?? new Map<Split, number>();
       tally.set(split, (tally.get(split) ?? 0) + 1);
       votes.set(group, tally);
@@ -118,8 +136,8 @@ export function assignSplits(
   // A group's label counts; the last slot is its size.
   const counts = new Map<string, Float64Array>();
   const corpus = new Float64Array(L + 1);
-  for (const segment of segments) {
-    const group = groupOf.get(segment.id)!;
+  for (const [i, segment] of segments.entries()) {
+    const group = groups[i];
     const vector = counts.get(group) ?? new Float64Array(L + 1);
     for (const v of [vector, corpus]) {
       v[labelIndex.get(labelOf(segment))!]++;
@@ -199,5 +217,5 @@ export function assignSplits(
       if (!improved) break;
     }
   }
-  return new Map(segments.map((s) => [s.id, byGroup.get(groupOf.get(s.id)!)!]));
+  return groups.map((group) => byGroup.get(group)!);
 }

@@ -6,7 +6,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readPreviousRun } from '../pipelines/audit/previous-run.ts';
-import type { AuditRow } from '../pipelines/audit/digest.ts';
+import { DigestBuilder } from '../pipelines/audit/digest.ts';
 import { buildSamples, CONVERSATION_TEMPLATES, DEFAULT_TASKS, type ConversationTemplate } from '../pipelines/conversations.ts';
 import { segmentDrop } from '../pipelines/drops.ts';
 import { FatalError } from '../pipelines/errors.ts';
@@ -19,7 +19,8 @@ import { latestVersion } from '../pipelines/publish/versions.ts';
 import { decodeFootage, DEFAULT_FOOTAGE_SEARCH, findFootageDuplicates, FOOTAGE_VERSION } from '../pipelines/quality/footage.ts';
 import { isReviewedSample } from '../pipelines/review/reviewed-subset.ts';
 import type { SinkContext, SinkInput, SinkResult, SinkSegments, SinkStage } from '../pipelines/sink.ts';
-import { assignSplits, splitMember, type SplitMember } from '../pipelines/split.ts';
+import { SortedIds } from '../pipelines/sorted-ids.ts';
+import { assignSplitsInOrder, splitMember, type SplitMember } from '../pipelines/split.ts';
 import { statsFor } from '../pipelines/stats.ts';
 import type { OutManifest } from '../schemas/manifest.ts';
 import type { Drop, FootageFingerprint, Segment } from '../schemas/records.ts';
@@ -107,8 +108,6 @@ function splitIdsOf(manifest: Pick<OutManifest, 'splitNames'> | undefined): Map<
 /** The run's rows in their splits, and what the publish needs besides; read before anything in OUT changes. */
 async function publication(input: SinkInput, config: WriteConfig, ctx: SinkContext): Promise<Publication> {
   const stats = statsFor(input.stats, 'write');
-  // The splits are planned from the compact views; full segments stream past once, to rows.
-  const views = input.segments.views.length === input.segments.count ? (input.segments.views as SinkView[]) : await viewsOf(input.segments, config);
   // Read before anything in the folder changes: the report says what changed since then.
   const previous = await readPreviousRun(ctx.outDir, input.run.name);
   const drops: Drop[] = [...input.drops];
@@ -130,23 +129,8 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
       if (id) pinned.set(row.segmentId, id);
     }
   }
-  // The corpus's own split outranks everything: an official test segment is never placed elsewhere,
-  // even when its speaker has segments in other official splits (as the corpus's authors published them).
-  const official = new Map<string, Split>();
-  for (const view of views) if (view.official) official.set(view.member.id, view.official);
-  const placed = official.size ? views.filter((v) => !official.has(v.member.id)) : views;
-  const ties = config.footageTies ? footageTies(placed) : undefined;
-  if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
-  const splitOf = new Map([
-    ...assignSplits(
-      placed.map((v) => v.member),
-      config.splits,
-      config.seed,
-      pinned,
-      ties,
-    ),
-    ...official,
-  ]);
+  // The splits are planned from the compact views (let go once planned); full segments stream past once, to rows.
+  const splitOf = await planSplits(input.segments, config, pinned, ctx);
 
   // Rows of each split in shard order, spilled to disk past a budget (an external sort).
   const spillDir = join(ctx.outDir, '.staging-rows');
@@ -159,15 +143,16 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
     test: new RowSpill(spillDir, 'test'),
   };
   const reviewedRows: Record<Split, number> = { train: 0, validation: 0, test: 0 };
-  const auditRows: Record<Split, AuditRow[]> = { train: [], validation: [], test: [] };
-  const segments: Segment[] = [];
+  // The report's digest grows as segments stream past: none of them is held.
+  const digest = new DigestBuilder({ keepRows: previous.kind === 'run' });
+  let segments = 0;
   const mediaKeys = new Set<string>();
   const keptIds = new Set<string>();
   stats.in += input.segments.count;
   for await (const segment of input.segments.stream()) {
-    segments.push(segment);
+    segments++;
     if (input.carry?.length) keptIds.add(segment.id);
-    const split = splitOf.get(segment.id)!;
+    const split = splitOf(segment.id);
     const made = rowsOf(segment, config.splitNames[split], config.tasks, config.conversationTemplate);
     if ('error' in made) {
       drops.push(segmentDrop(segment, 'write', { reason: 'invalid-row', detail: made.error }));
@@ -182,13 +167,13 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
     stats.out++;
     for (const key of mediaOf(made.rows[0])) mediaKeys.add(key);
     for (const row of made.rows) await addRow(split, row);
+    digest.addKept(segment, made.rows[0].split, made.rows.length);
   }
-  segments.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 
   async function addRow(split: Split, row: Sample): Promise<void> {
     await rows[split].add(orderKey(row), row);
     if (isReviewedSample(row)) reviewedRows[split]++;
-    auditRows[split].push({ id: row.id, segment_id: row.segment_id, name: row.name, primary_emotion: row.primary_emotion, split: row.split, task: row.task });
+    digest.addRows([row]);
   }
 
   // The publish guard: records that failed transiently this run keep the rows the published version
@@ -210,9 +195,6 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
       'rows carried forward for records that failed transiently',
     );
   }
-  // The audit lists rows in shard order.
-  for (const split of SPLITS) auditRows[split].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
-
   return {
     run: input.run,
     stats: input.stats,
@@ -222,7 +204,7 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
     rows,
     spillDir,
     reviewedRows,
-    auditRows,
+    digest,
     segments,
     drops,
     mediaKeys,
@@ -230,6 +212,45 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
     latest,
     previous,
     shards: { targetBytes: config.targetShardBytes, zstdLevel: config.zstdLevel, embedMedia: config.embedMedia },
+  };
+}
+
+/** Each segment's split, planned from the sink's views: a lookup from segment id (the views are not kept). */
+async function planSplits(
+  segments: SinkSegments,
+  config: WriteConfig,
+  pinned: ReadonlyMap<string, Split> | undefined,
+  ctx: SinkContext,
+): Promise<(id: string) => Split> {
+  const held = segments.takeViews() as SinkView[];
+  const views = held.length === segments.count ? held : await viewsOf(segments, config);
+  sharedKeys.delete(config);
+  const ids = new SortedIds(views.map((v) => v.member.id));
+  const codes = new Uint8Array(views.length);
+  // The corpus's own split outranks everything: an official test segment is never placed elsewhere,
+  // even when its speaker has segments in other official splits (as the corpus's authors published them).
+  const placed: number[] = [];
+  views.forEach((view, i) => {
+    if (view.official) codes[i] = SPLITS.indexOf(view.official);
+    else placed.push(i);
+  });
+  const placedViews = placed.length === views.length ? views : placed.map((i) => views[i]);
+  const ties = config.footageTies ? footageTies(placedViews) : undefined;
+  if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
+  const assigned = assignSplitsInOrder(
+    placedViews.map((v) => v.member),
+    config.splits,
+    config.seed,
+    pinned,
+    ties,
+  );
+  assigned.forEach((split, k) => {
+    codes[placed[k]] = SPLITS.indexOf(split);
+  });
+  return (id) => {
+    const index = ids.indexOf(id);
+    if (index < 0) throw new FatalError(`segment ${id} reached the write stage without a view: the corpus changed while it was written`);
+    return SPLITS[codes[index]];
   };
 }
 
@@ -260,7 +281,26 @@ interface SinkView {
 function sinkView(segment: Segment, config: WriteConfig): SinkView {
   const official = config.splits.official ? segment.clip.manifest.officialSplit : undefined;
   const footage = config.footageTies && segment.fingerprint?.version === FOOTAGE_VERSION ? segment.fingerprint : undefined;
-  return { member: splitMember(segment), ...(official ? { official } : {}), ...(footage ? { footage } : {}) };
+  return { member: sharedMember(splitMember(segment), config), ...(official ? { official } : {}), ...(footage ? { footage } : {}) };
+}
+
+/**
+ * A run holds a view per segment until the splits are planned: the segments of a clip share one
+ * group-key list and every label one string, instead of a copy each (tables per run config, so a
+ * long-lived process drops them with the run).
+ */
+const sharedKeys = new WeakMap<WriteConfig, Map<string, readonly string[]>>();
+
+function sharedMember(member: SplitMember, config: WriteConfig): SplitMember {
+  let table = sharedKeys.get(config);
+  if (!table) sharedKeys.set(config, (table = new Map()));
+  const keysId = member.keys.join('\u0000');
+  let keys = table.get(keysId);
+  if (!keys) table.set(keysId, (keys = member.keys));
+  const labelId = `\u0001${member.label}`;
+  let label = table.get(labelId)?.[0];
+  if (label === undefined) table.set(labelId, [(label = member.label)]);
+  return { id: member.id, keys, label };
 }
 
 /** The views, read from the segments themselves, sorted by segment id (when the runner did not take them). */

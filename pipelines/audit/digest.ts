@@ -84,8 +84,7 @@ export interface AgreementMatrix {
 }
 
 export interface AuditDigest {
-  readonly input: AuditInput;
-  readonly kept: readonly KeptSegment[];
+  readonly input: AuditRun;
   readonly funnel: readonly FunnelStep[];
   readonly dropReasons: readonly { readonly stage: string; readonly reason: string; readonly count: number }[];
   /** primary emotions of every segment that got labels (before) and of the kept ones (after) */
@@ -111,102 +110,260 @@ export interface AuditDigest {
 export const GALLERY_SIZE = 12;
 /** Rejected examples shown per stage and reason. */
 export const REJECTED_EXAMPLES = 3;
+/** Kept clip names shown per conflict tag. */
+const CONFLICT_EXAMPLES = 8;
 
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** What the digest says of a run besides its kept segments and rows (those arrive one at a time: DigestBuilder). */
+export type AuditRun = Omit<AuditInput, 'segments' | 'rows'>;
+
+/** The digest of a run held whole: its kept segments and rows handed over at once (tests, small runs). */
 export function buildDigest(input: AuditInput): AuditDigest {
   const rowsBySegment = new Map<string, { split: string; rows: number }>();
-  const tasks = new Map<string, number>();
   for (const row of input.rows) {
     const entry = rowsBySegment.get(row.segment_id) ?? { split: row.split, rows: 0 };
     entry.rows++;
     rowsBySegment.set(row.segment_id, entry);
-    tasks.set(row.task, (tasks.get(row.task) ?? 0) + 1);
   }
-  const kept: KeptSegment[] = [...input.segments]
-    .filter((s) => rowsBySegment.has(s.id))
-    .sort((a, b) => byText(a.id, b.id))
-    .map((segment) => ({ segment, ...rowsBySegment.get(segment.id)! }));
-  const dropped = input.drops.filter((d) => d.segment);
+  const builder = new DigestBuilder({ keepRows: input.previous.kind === 'run' });
+  builder.addRows(input.rows);
+  for (const segment of input.segments) {
+    const entry = rowsBySegment.get(segment.id);
+    if (entry) builder.addKept(segment, entry.split, entry.rows);
+  }
+  const { segments: _segments, rows: _rows, ...run } = input;
+  return builder.digest(run);
+}
 
-  const stageOrder = [
-    ...input.stages.map((s) => s.name),
-    ...Object.keys(input.stats)
-      .filter((name) => !input.stages.some((s) => s.name === name))
-      .sort(byText),
-  ];
-  const funnel = stageOrder.filter((stage) => input.stats[stage]).map((stage) => ({ stage, stats: input.stats[stage] }));
-  const dropReasons = funnel.flatMap(({ stage, stats }) =>
-    Object.entries(stats.dropped)
-      .filter(([, n]) => n > 0)
+/** Values of a histogram series, packed (a million segments give a million numbers per series). */
+class NumberColumn {
+  private values = new Float64Array(1024);
+  length = 0;
+
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const grown = new Float64Array(this.values.length * 2);
+      grown.set(this.values);
+      this.values = grown;
+    }
+    this.values[this.length++] = value;
+  }
+
+  toArray(): number[] {
+    return Array.from(this.values.subarray(0, this.length));
+  }
+}
+
+/** The `limit` entries with the smallest ids seen so far, in id order. */
+class SmallestIds<T extends { readonly id: string }> {
+  readonly entries: T[] = [];
+  constructor(private readonly limit: number) {}
+
+  offer(entry: T): void {
+    const list = this.entries;
+    if (list.length === this.limit && !(entry.id < list[list.length - 1].id)) return;
+    let at = list.length;
+    while (at > 0 && entry.id < list[at - 1].id) at--;
+    list.splice(at, 0, entry);
+    if (list.length > this.limit) list.pop();
+  }
+}
+
+const VOTER_SERIES = VOTERS.map((voter) => `${voter} confidence`);
+
+/**
+ * The audit digest built as the write stage streams the corpus: each kept segment is added once (in
+ * any order) and only what the report shows is kept of it (counts, histogram values, the first few
+ * segments by id per label and per conflict tag, review states), so memory grows by a few numbers
+ * per segment, not by the segment. `digest` gives what buildDigest gives for the same segments.
+ */
+export class DigestBuilder {
+  private keptCount = 0;
+  private rowCount = 0;
+  private readonly tasks = new Map<string, number>();
+  private readonly rows: AuditRow[] = [];
+  private readonly labels = new Map<string, number>();
+  private readonly conflicts = new Map<string, number>();
+  private readonly conflictExamples = new Map<string, SmallestIds<{ id: string; name: string }>>();
+  private readonly clipLicences = new Map<string, { id: string; licence: string }>();
+  private readonly languages = new Map<string, number>();
+  private readonly durations = new NumberColumn();
+  private readonly series = new Map<string, NumberColumn>();
+  private readonly agreement = { segments: 0, both: MODALITIES.map(() => MODALITIES.map(() => 0)), agree: MODALITIES.map(() => MODALITIES.map(() => 0)) };
+  private readonly provenance = new Map<string, Provenance>();
+  private readonly galleryQueues = new Map<string, SmallestIds<KeptSegment & { id: string }>>();
+  private readonly reviewed: Segment[] = [];
+
+  /** @param options.keepRows keep each row's id, segment, name, label and split (the diff against a previous run needs them) */
+  constructor(private readonly options: { readonly keepRows: boolean }) {}
+
+  /** Rows written (carried ones included), in any order. */
+  addRows(rows: readonly AuditRow[]): void {
+    for (const row of rows) {
+      this.rowCount++;
+      this.tasks.set(row.task, (this.tasks.get(row.task) ?? 0) + 1);
+      if (this.options.keepRows)
+        this.rows.push({ id: row.id, segment_id: row.segment_id, name: row.name, primary_emotion: row.primary_emotion, split: row.split, task: row.task });
+    }
+  }
+
+  /** A segment that reached the write stage and got `rows` rows in `split`; each once, in any order. */
+  addKept(segment: Segment, split: string, rows: number): void {
+    this.keptCount++;
+    const primary = segment.labels?.primary;
+    if (primary !== undefined && primary !== null) this.labels.set(primary, (this.labels.get(primary) ?? 0) + 1);
+    const tag = segment.cues?.agreement?.tag;
+    if (tag !== undefined && tag !== null) {
+      this.conflicts.set(tag, (this.conflicts.get(tag) ?? 0) + 1);
+      let examples = this.conflictExamples.get(tag);
+      if (!examples) this.conflictExamples.set(tag, (examples = new SmallestIds(CONFLICT_EXAMPLES)));
+      examples.offer({ id: segment.id, name: segment.clip.name });
+    }
+    // A clip's licence as its segment with the largest id gives it (buildDigest's order).
+    const licence = this.clipLicences.get(segment.clipId);
+    if (!licence || licence.id < segment.id)
+      this.clipLicences.set(segment.clipId, { id: segment.id, licence: segment.clip.manifest.licence?.trim() || '(none given)' });
+    const language = segment.transcript?.language ?? 'und';
+    this.languages.set(language, (this.languages.get(language) ?? 0) + 1);
+    this.durations.push(segment.end - segment.start);
+    const score = (name: string, value: number | null | undefined) => {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return;
+      let column = this.series.get(name);
+      if (!column) this.series.set(name, (column = new NumberColumn()));
+      column.push(value);
+    };
+    score('judge score', segment.judge?.score);
+    score('valence', segment.labels?.valence);
+    score('arousal', segment.labels?.arousal);
+    VOTERS.forEach((voter, i) => score(VOTER_SERIES[i], segment.cues?.agreement?.[voter]?.confidence));
+    score('face ratio', segment.cues?.visual?.faceRatio);
+    const agreement = segment.cues?.agreement;
+    if (agreement) addAgreement(this.agreement, agreement);
+    this.addProvenance(segment);
+    const label = segment.labels?.primary ?? '';
+    let queue = this.galleryQueues.get(label);
+    if (!queue) this.galleryQueues.set(label, (queue = new SmallestIds(GALLERY_SIZE)));
+    queue.offer({ id: segment.id, segment, split, rows });
+    if (segment.review) this.reviewed.push(segment);
+  }
+
+  private addProvenance(segment: Segment): void {
+    const add = (field: string, p: { teacher: string; model: string; template: string } | undefined) => {
+      if (!p) return;
+      const key = JSON.stringify([field, p.teacher, p.model, p.template]);
+      const entry = this.provenance.get(key);
+      this.provenance.set(key, { field, teacher: p.teacher, model: p.model, template: p.template, segments: (entry?.segments ?? 0) + 1 });
+    };
+    add('visual clues', segment.clues?.visual?.provenance);
+    add('acoustic clues', segment.clues?.acoustic?.provenance);
+    add('description', segment.description?.provenance);
+    add('labels', segment.labels?.provenance);
+    add('crosscheck labels', segment.crosscheck?.provenance);
+    const qa = new Map((segment.qa ?? []).map((q) => [JSON.stringify(q.provenance), q.provenance]));
+    for (const p of qa.values()) add('qa', p);
+    add('rationale', segment.rationale?.provenance);
+    add('judge', segment.judge?.provenance);
+  }
+
+  /** The digest of everything added, with the rest of the run. */
+  digest(input: AuditRun): AuditDigest {
+    const dropped = input.drops.filter((d) => d.segment);
+    const stageOrder = [
+      ...input.stages.map((s) => s.name),
+      ...Object.keys(input.stats)
+        .filter((name) => !input.stages.some((s) => s.name === name))
+        .sort(byText),
+    ];
+    const funnel = stageOrder.filter((stage) => input.stats[stage]).map((stage) => ({ stage, stats: input.stats[stage] }));
+    const dropReasons = funnel.flatMap(({ stage, stats }) =>
+      Object.entries(stats.dropped)
+        .filter(([, n]) => n > 0)
+        .sort((a, b) => b[1] - a[1] || byText(a[0], b[0]))
+        .map(([reason, n]) => ({ stage, reason, count: n })),
+    );
+
+    const labelsBefore = new Map(this.labels);
+    for (const d of dropped) addCount(labelsBefore, d.segment!.primaryEmotion);
+    const labels = orderedLabels([...labelsBefore.keys()]).map((label) => ({
+      label,
+      before: labelsBefore.get(label) ?? 0,
+      after: this.labels.get(label) ?? 0,
+    }));
+
+    const conflictsBefore = new Map(this.conflicts);
+    for (const d of dropped) addCount(conflictsBefore, d.segment!.conflict);
+    const conflicts = [...conflictsBefore.keys()].sort(byText).map((tag) => ({
+      tag,
+      before: conflictsBefore.get(tag) ?? 0,
+      after: this.conflicts.get(tag) ?? 0,
+      examples: (this.conflictExamples.get(tag)?.entries ?? []).map((e) => e.name),
+    }));
+
+    const teachers = Object.entries(input.teacherUsage)
+      .flatMap(([role, byTeacher]) => Object.entries(byTeacher).map(([teacher, usage]) => ({ role, teacher, usage })))
+      .filter((t) => t.usage.calls + t.usage.cacheHits + t.usage.answers + t.usage.failures > 0)
+      .sort((a, b) => byText(a.role, b.role) || byText(a.teacher, b.teacher));
+
+    const licences = [...countBy([...this.clipLicences.values()].map((c) => c.licence))]
       .sort((a, b) => b[1] - a[1] || byText(a[0], b[0]))
-      .map(([reason, n]) => ({ stage, reason, count: n })),
-  );
+      .map(([licence, clips]) => ({ licence, clips }));
+    const languages = [...this.languages].sort((a, b) => b[1] - a[1] || byText(a[0], b[0])).map(([language, segments]) => ({ language, segments }));
 
-  const labelsBefore = countBy([...kept.map((k) => k.segment.labels?.primary), ...dropped.map((d) => d.segment!.primaryEmotion)]);
-  const labelsAfter = countBy(kept.map((k) => k.segment.labels?.primary));
-  const labels = orderedLabels([...labelsBefore.keys()]).map((label) => ({ label, before: labelsBefore.get(label) ?? 0, after: labelsAfter.get(label) ?? 0 }));
+    const after = this.durations.toArray();
+    const before = [...after];
+    for (const d of dropped) before.push(d.segment!.end - d.segment!.start);
+    const values = (name: string) => this.series.get(name)?.toArray() ?? [];
+    const numbers = (list: readonly (number | null | undefined)[]) => list.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    const unit = { domain: [0, 1], bins: 10, digits: 1 } as const;
+    const signed = { domain: [-1, 1], bins: 10, digits: 1 } as const;
+    const judged = values('judge score');
+    const scores: ScoreSeries[] = [
+      // One bin per score; before = kept plus the judged segments that were dropped (judge-below-threshold and later drops).
+      { name: 'judge score', domain: [1, 11], bins: 10, digits: 0, values: judged, before: [...judged, ...numbers(dropped.map((d) => d.segment!.judgeScore))] },
+      { name: 'valence', ...signed, values: values('valence') },
+      { name: 'arousal', ...signed, values: values('arousal') },
+      ...VOTER_SERIES.map((name) => ({ name, ...unit, values: values(name) })),
+      { name: 'face ratio', ...unit, values: values('face ratio') },
+    ];
 
-  const conflictsBefore = countBy([...kept.map((k) => k.segment.cues?.agreement?.tag), ...dropped.map((d) => d.segment!.conflict)]);
-  const conflictsAfter = countBy(kept.map((k) => k.segment.cues?.agreement?.tag));
-  const conflicts = [...conflictsBefore.keys()].sort(byText).map((tag) => ({
-    tag,
-    before: conflictsBefore.get(tag) ?? 0,
-    after: conflictsAfter.get(tag) ?? 0,
-    examples: kept
-      .filter((k) => k.segment.cues?.agreement?.tag === tag)
-      .map((k) => k.segment.clip.name)
-      .slice(0, 8),
-  }));
-
-  const teachers = Object.entries(input.teacherUsage)
-    .flatMap(([role, byTeacher]) => Object.entries(byTeacher).map(([teacher, usage]) => ({ role, teacher, usage })))
-    .filter((t) => t.usage.calls + t.usage.cacheHits + t.usage.answers + t.usage.failures > 0)
-    .sort((a, b) => byText(a.role, b.role) || byText(a.teacher, b.teacher));
-
-  const clipLicences = new Map<string, string>();
-  for (const k of kept) clipLicences.set(k.segment.clipId, k.segment.clip.manifest.licence?.trim() || '(none given)');
-  const licences = [...countBy([...clipLicences.values()])].sort((a, b) => b[1] - a[1] || byText(a[0], b[0])).map(([licence, clips]) => ({ licence, clips }));
-  const languages = [...countBy(kept.map((k) => k.segment.transcript?.language ?? 'und'))]
-    .sort((a, b) => b[1] - a[1] || byText(a[0], b[0]))
-    .map(([language, segments]) => ({ language, segments }));
-
-  const current = input.rows.map((r) => ({ id: r.id, segmentId: r.segment_id, name: r.name, primary: r.primary_emotion, split: r.split }));
-  return {
-    input,
-    kept,
-    funnel,
-    dropReasons,
-    labels,
-    durations: {
-      before: [...kept.map((k) => k.segment.end - k.segment.start), ...dropped.map((d) => d.segment!.end - d.segment!.start)],
-      after: kept.map((k) => k.segment.end - k.segment.start),
-    },
-    scores: scoreSeries(kept, dropped),
-    agreement: agreementMatrix(kept.map((k) => k.segment.cues?.agreement).filter((a): a is AgreementCues => a !== undefined)),
-    conflicts,
-    teachers,
-    provenance: provenanceOf(kept),
-    tasks: [...tasks].sort((a, b) => byText(a[0], b[0])).map(([task, rows]) => ({ task, rows })),
-    licences,
-    languages,
-    gallery: gallery(kept),
-    rejected: rejectedExamples(input.drops, stageOrder),
-    changes: input.previous.kind === 'run' ? diffRuns(input.previous, current) : undefined,
-    review: reviewDigest(
-      kept.map((k) => k.segment),
-      input.drops,
-      input.stats,
-      input.reviewedShards ?? [],
-    ),
-    totals: {
-      rows: input.rows.length,
-      segments: kept.length,
-      rejected: input.drops.length,
-      bytes: input.shards.reduce((n, s) => n + s.bytes, 0),
-      usd: teachers.reduce((n, t) => n + t.usage.usd, 0),
-    },
-  };
+    const fields = ['visual clues', 'acoustic clues', 'description', 'labels', 'crosscheck labels', 'qa', 'rationale', 'judge'];
+    const provenance = [...this.provenance.values()].sort(
+      (a, b) => fields.indexOf(a.field) - fields.indexOf(b.field) || byText(a.teacher, b.teacher) || byText(a.model, b.model) || byText(a.template, b.template),
+    );
+    const current = this.rows.map((r) => ({ id: r.id, segmentId: r.segment_id, name: r.name, primary: r.primary_emotion, split: r.split }));
+    return {
+      input,
+      funnel,
+      dropReasons,
+      labels,
+      durations: { before, after },
+      scores: scores.filter((s) => s.values.length > 0 || (s.before?.length ?? 0) > 0),
+      agreement: this.agreement,
+      conflicts,
+      teachers,
+      provenance,
+      tasks: [...this.tasks].sort((a, b) => byText(a[0], b[0])).map(([task, rows]) => ({ task, rows })),
+      licences,
+      languages,
+      gallery: gallery(this.galleryQueues),
+      rejected: rejectedExamples(input.drops, stageOrder),
+      changes: input.previous.kind === 'run' ? diffRuns(input.previous, current) : undefined,
+      review: reviewDigest(
+        [...this.reviewed].sort((a, b) => byText(a.id, b.id)),
+        input.drops,
+        input.stats,
+        input.reviewedShards ?? [],
+      ),
+      totals: {
+        rows: this.rowCount,
+        segments: this.keptCount,
+        rejected: input.drops.length,
+        bytes: input.shards.reduce((n, s) => n + s.bytes, 0),
+        usd: teachers.reduce((n, t) => n + t.usage.usd, 0),
+      },
+    };
+  }
 }
 
 /** Store keys of the keyframes the report shows (gallery and rejected examples). */
@@ -228,81 +385,32 @@ function orderedLabels(labels: readonly string[]): string[] {
   return [...known, ...other];
 }
 
-function scoreSeries(kept: readonly KeptSegment[], dropped: readonly Drop[]): ScoreSeries[] {
-  const numbers = (values: readonly (number | null | undefined)[]) => values.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-  const values = (pick: (s: Segment) => number | null | undefined) => numbers(kept.map((k) => pick(k.segment)));
-  const unit = { domain: [0, 1], bins: 10, digits: 1 } as const;
-  const signed = { domain: [-1, 1], bins: 10, digits: 1 } as const;
-  const judged = values((s) => s.judge?.score);
-  const series: ScoreSeries[] = [
-    // One bin per score; before = kept plus the judged segments that were dropped (judge-below-threshold and later drops).
-    { name: 'judge score', domain: [1, 11], bins: 10, digits: 0, values: judged, before: [...judged, ...numbers(dropped.map((d) => d.segment!.judgeScore))] },
-    { name: 'valence', ...signed, values: values((s) => s.labels?.valence) },
-    { name: 'arousal', ...signed, values: values((s) => s.labels?.arousal) },
-    ...VOTERS.map((voter) => ({ name: `${voter} confidence`, ...unit, values: values((s) => s.cues?.agreement?.[voter]?.confidence) })),
-    { name: 'face ratio', ...unit, values: values((s) => s.cues?.visual?.faceRatio) },
-  ];
-  return series.filter((s) => s.values.length > 0 || (s.before?.length ?? 0) > 0);
-}
-
-function agreementMatrix(agreements: readonly AgreementCues[]): AgreementMatrix {
-  const emotionOf = (a: AgreementCues, m: Modality) => (m === 'reference' ? a.reference.emotion : (a[m]?.emotion ?? null));
-  const both = MODALITIES.map(() => MODALITIES.map(() => 0));
-  const agree = MODALITIES.map(() => MODALITIES.map(() => 0));
-  for (const a of agreements) {
-    MODALITIES.forEach((mi, i) =>
-      MODALITIES.forEach((mj, j) => {
-        const x = emotionOf(a, mi);
-        const y = emotionOf(a, mj);
-        if (x === null || y === null) return;
-        both[i][j]++;
-        if (x === y) agree[i][j]++;
-      }),
-    );
-  }
-  return { segments: agreements.length, both, agree };
-}
-
-function provenanceOf(kept: readonly KeptSegment[]): Provenance[] {
-  const counts = new Map<string, Provenance>();
-  const add = (field: string, p: { teacher: string; model: string; template: string } | undefined) => {
-    if (!p) return;
-    const key = JSON.stringify([field, p.teacher, p.model, p.template]);
-    const entry = counts.get(key);
-    counts.set(key, { field, teacher: p.teacher, model: p.model, template: p.template, segments: (entry?.segments ?? 0) + 1 });
-  };
-  for (const { segment } of kept) {
-    add('visual clues', segment.clues?.visual?.provenance);
-    add('acoustic clues', segment.clues?.acoustic?.provenance);
-    add('description', segment.description?.provenance);
-    add('labels', segment.labels?.provenance);
-    add('crosscheck labels', segment.crosscheck?.provenance);
-    const qa = new Map((segment.qa ?? []).map((q) => [JSON.stringify(q.provenance), q.provenance]));
-    for (const p of qa.values()) add('qa', p);
-    add('rationale', segment.rationale?.provenance);
-    add('judge', segment.judge?.provenance);
-  }
-  const fields = ['visual clues', 'acoustic clues', 'description', 'labels', 'crosscheck labels', 'qa', 'rationale', 'judge'];
-  return [...counts.values()].sort(
-    (a, b) => fields.indexOf(a.field) - fields.indexOf(b.field) || byText(a.teacher, b.teacher) || byText(a.model, b.model) || byText(a.template, b.template),
-  );
-}
-
 /** Round-robin over primary emotions (alphabetical), each in segment-id order. */
-function gallery(kept: readonly KeptSegment[]): KeptSegment[] {
-  const byLabel = new Map<string, KeptSegment[]>();
-  for (const k of kept) {
-    const label = k.segment.labels?.primary ?? '';
-    const queue = byLabel.get(label);
-    if (queue) queue.push(k);
-    else byLabel.set(label, [k]);
-  }
-  const queues = [...byLabel.keys()].sort(byText).map((l) => byLabel.get(l)!);
+function gallery(byLabel: ReadonlyMap<string, SmallestIds<KeptSegment & { id: string }>>): KeptSegment[] {
+  const queues = [...byLabel.keys()].sort(byText).map((l) => byLabel.get(l)!.entries.map(({ segment, split, rows }) => ({ segment, split, rows })));
   const chosen: KeptSegment[] = [];
   for (let round = 0; chosen.length < GALLERY_SIZE && queues.some((q) => q.length > round); round++) {
     for (const q of queues) if (q[round] && chosen.length < GALLERY_SIZE) chosen.push(q[round]);
   }
   return chosen;
+}
+
+function addAgreement(matrix: { segments: number; both: number[][]; agree: number[][] }, a: AgreementCues): void {
+  const emotionOf = (m: Modality) => (m === 'reference' ? a.reference.emotion : (a[m]?.emotion ?? null));
+  matrix.segments++;
+  MODALITIES.forEach((mi, i) =>
+    MODALITIES.forEach((mj, j) => {
+      const x = emotionOf(mi);
+      const y = emotionOf(mj);
+      if (x === null || y === null) return;
+      matrix.both[i][j]++;
+      if (x === y) matrix.agree[i][j]++;
+    }),
+  );
+}
+
+function addCount(counts: Map<string, number>, value: string | null | undefined): void {
+  if (value !== null && value !== undefined) counts.set(value, (counts.get(value) ?? 0) + 1);
 }
 
 function rejectedExamples(drops: readonly Drop[], stageOrder: readonly string[]): AuditDigest['rejected'] {

@@ -1,7 +1,7 @@
 // The audit surface of an out folder: the digest behind report.html and the dataset card README.md
 // (written by pipelines/publish/audit-files.ts), and SQL over the run.
-export { buildDigest, thumbnailKeys, GALLERY_SIZE, REJECTED_EXAMPLES } from './digest.ts';
-export type { AuditInput, AuditDigest } from './digest.ts';
+export { buildDigest, DigestBuilder, thumbnailKeys, GALLERY_SIZE, REJECTED_EXAMPLES } from './digest.ts';
+export type { AuditInput, AuditDigest, AuditRun } from './digest.ts';
 export { renderReport } from './report.ts';
 export { renderCard, cardMetadata, hubLicense } from './card.ts';
 export { readPreviousRun, diffRuns } from './previous-run.ts';

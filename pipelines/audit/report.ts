@@ -391,7 +391,7 @@ ${fields
 
 function gallerySection(digest: AuditDigest, thumbnails: ReadonlyMap<string, string>): string {
   if (digest.gallery.length === 0) return '<p class="muted">No rows were written.</p>';
-  return `<p class="muted">${digest.gallery.length} of ${count(digest.kept.length)} kept segments, spread over primary emotions.</p>
+  return `<p class="muted">${digest.gallery.length} of ${count(digest.totals.segments)} kept segments, spread over primary emotions.</p>
 <div class="gallery">${digest.gallery.map((k) => keptCard(k, thumbnails)).join('\n')}</div>`;
 }
 

@@ -7,9 +7,9 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { OutManifest, VersionParent } from '../../schemas/manifest.ts';
-import type { Drop, Segment } from '../../schemas/records.ts';
+import type { Drop } from '../../schemas/records.ts';
 import { SCHEMA_VERSION, SPLITS, type Sample, type Split } from '../../schemas/sample.ts';
-import type { AuditRow } from '../audit/digest.ts';
+import type { DigestBuilder } from '../audit/digest.ts';
 import type { PreviousRunState } from '../audit/previous-run.ts';
 import { fsFailure, isDiskFull, isFsError } from '../fs-errors.ts';
 import { markMediaSweep, mediaSweepPending, placeMedia, pruneMedia, readMediaIndex, writeMediaIndex } from '../media/out-media.ts';
@@ -72,10 +72,10 @@ export interface Publication {
   readonly spillDir: string;
   /** rows per split that a reviewer accepted or edited (the reviewed subset) */
   readonly reviewedRows: Readonly<Record<Split, number>>;
-  /** the rows for the report, in shard order */
-  readonly auditRows: Readonly<Record<Split, readonly AuditRow[]>>;
-  /** the segments that reached the write stage, sorted by id */
-  readonly segments: readonly Segment[];
+  /** the report's digest of the kept segments and the rows, built as they were written */
+  readonly digest: DigestBuilder;
+  /** how many segments reached the write stage */
+  readonly segments: number;
   /** every record that left early, the write stage's own included */
   readonly drops: readonly Drop[];
   /** the media files the rows name (store keys, which are also their paths under OUT) */
@@ -131,7 +131,7 @@ export async function publish(publication: Publication, ctx: PublishContext, pro
   const totalRows = SPLITS.reduce((n, s) => n + rows[s].count, 0);
   const stats = await writeStatsFile(outDir, run.name, publication.stats, publication.teacherUsage, {
     sources: run.sourcesSeen,
-    segments: publication.segments.length,
+    segments: publication.segments,
     rows: totalRows,
     rejected: drops.length,
     carried: carried.rows.length,
@@ -139,7 +139,7 @@ export async function publish(publication: Publication, ctx: PublishContext, pro
     mediaFiles: mediaIndex.files,
     mediaBytes: mediaIndex.bytes,
   });
-  const audit = await writeAuditFiles(outDir, ctx.store, {
+  const audit = await writeAuditFiles(outDir, ctx.store, publication.digest, {
     corpus: run.name,
     emoforge: EMOFORGE_VERSION,
     configFingerprint: run.fingerprint,
@@ -147,8 +147,6 @@ export async function publish(publication: Publication, ctx: PublishContext, pro
     stats: publication.stats,
     teacherUsage: publication.teacherUsage,
     sourcesSeen: run.sourcesSeen,
-    segments: publication.segments,
-    rows: SPLITS.flatMap((s) => publication.auditRows[s]),
     drops,
     shards: shards.map((s) => ({ file: `shards/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),
     reviewedShards: reviewedShards.map((s) => ({ file: `${REVIEWED_DIR}/${s.file}`, split: s.split, rows: s.rows, bytes: s.bytes })),

@@ -9,6 +9,7 @@ import { FatalError } from '../errors.ts';
 import { isDrop, type GlobalStage } from '../stage.ts';
 import { statsFor, type StatsTable } from '../stats.ts';
 import { stageContext, type RunScope } from './context.ts';
+import { ViewsById } from './views-by-id.ts';
 
 /** Returns the corpus with the stage's decision as its newest layer; its drops join `drops` as segments meet it. */
 export async function runGlobalStage(
@@ -23,16 +24,11 @@ export async function runGlobalStage(
   const ctx = stageContext(stage.name, stageStats, scope);
   const started = performance.now();
   try {
-    const viewed: { id: string; view: unknown }[] = [];
-    for await (const segment of corpus.stream()) viewed.push({ id: segment.id, view: await stage.project(segment, config, ctx) });
-    // The views in id order, as the corpus was handed to global stages when it was held whole.
-    viewed.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const viewed = new ViewsById<unknown>();
+    for await (const segment of corpus.stream()) viewed.add(segment.id, await stage.project(segment, config, ctx));
     stageStats.in += viewed.length;
-    const decision = await stage.decide(
-      viewed.map((v) => v.view),
-      config,
-      ctx,
-    );
+    // The views in id order, as the corpus was handed to global stages when it was held whole.
+    const decision = await stage.decide(viewed.sorted(), config, ctx);
     return corpus.withLayer({
       stage: stage.name,
       decision,

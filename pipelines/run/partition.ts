@@ -5,7 +5,7 @@ import type { Clip, Drop, Segment } from '../../schemas/records.ts';
 import type { PlannedStage } from '../config.ts';
 import { segmentDrop } from '../drops.ts';
 import type { PartitionResult } from '../executors/partition-executor.ts';
-import { fingerprint } from '../fingerprint.ts';
+import { fingerprint, fingerprintWithList } from '../fingerprint.ts';
 import { isDrop, type RecordStage } from '../stage.ts';
 import type { StatsTable } from '../stats.ts';
 import type { Store } from '../store/store.ts';
@@ -22,7 +22,7 @@ export function teacherFingerprint(teachers: TeacherRegistry): string {
 /** Store key of a partition's result: the phase's last stage fingerprint, the teachers and the input records. */
 export function partitionKey(phaseFingerprint: string, teachers: string, items: readonly (Clip | Segment)[]): string {
   const members = [...items].sort((a, b) => (a.id < b.id ? -1 : 1));
-  const key = fingerprint('partition', phaseFingerprint, teachers, members);
+  const key = fingerprintWithList(['partition', phaseFingerprint, teachers], members);
   return `partitions/${key.slice(0, 2)}/${key}.json`;
 }
 

@@ -14,6 +14,7 @@ import { stageContext, standInStages, type RunScope } from './context.ts';
 import type { RunOptions } from './options.ts';
 import { runPhases } from './phases.ts';
 import type { RunSummary } from './summary.ts';
+import { ViewsById } from './views-by-id.ts';
 
 export async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistry, started: number): Promise<RunSummary> {
   const { store, log, signal } = options;
@@ -37,14 +38,15 @@ export async function runPass(plan: Plan, options: RunOptions, teachers: Teacher
   // (their drops and counters), and the sink's view of each segment is taken.
   const batchPending = drops.some((d) => d.reason === 'teacher-batch-pending');
   const publishing = !(dryRun || !publishesIn(executor.mode) || batchPending);
-  const counted = await settle(corpus, publishing ? plan.sink : undefined);
+  // Destructured at once: the views are handed to the sink and not held here.
+  let { segments: segmentCount, views } = await settle(corpus, publishing ? plan.sink : undefined);
   const summary = (outcome: Partial<RunSummary>): RunSummary => ({
     stats,
     teacherUsage: teachers.usage?.() ?? {},
     partitions,
     mode: executor.mode,
     clips: source.clips.length,
-    segments: counted.segments,
+    segments: segmentCount,
     drops: drops.length,
     dryRun,
     wallMs: performance.now() - started,
@@ -62,7 +64,15 @@ export async function runPass(plan: Plan, options: RunOptions, teachers: Teacher
   const sinkStarted = performance.now();
   const sink = await plan.sink.stage.run(
     {
-      segments: { count: counted.segments, views: counted.views, stream: () => corpus?.stream() ?? emptyStream() },
+      segments: {
+        count: segmentCount,
+        takeViews: () => {
+          const taken = views;
+          views = [];
+          return taken;
+        },
+        stream: () => corpus?.stream() ?? emptyStream(),
+      },
       drops,
       stats,
       teacherUsage: teachers.usage?.() ?? {},
@@ -115,14 +125,13 @@ async function settle(corpus: StoredCorpus | undefined, sink: PlannedStage<SinkS
   if (!corpus) return { segments: 0, views: [] };
   const project = sink?.stage.project;
   if (!corpus.pending && !project) return { segments: corpus.parts.reduce((n, part) => n + part.count, 0), views: [] };
-  const viewed: { id: string; view: unknown }[] = [];
+  const viewed = new ViewsById<unknown>();
   let segments = 0;
   for await (const segment of corpus.stream()) {
     segments++;
-    if (project) viewed.push({ id: segment.id, view: project(segment, sink!.config) });
+    if (project) viewed.add(segment.id, project(segment, sink!.config));
   }
-  viewed.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { segments, views: viewed.map((v) => v.view) };
+  return { segments, views: viewed.sorted() };
 }
 
 async function* emptyStream(): AsyncGenerator<Segment> {}

@@ -49,11 +49,41 @@ interface Measured {
   readonly words: number;
 }
 
-/** What the corpus rules read of a segment: its id, primary label and the lengths of its texts. */
+/** Which texts of a segment were measured, in order: shared by every segment of the same shape. */
+type TextShape = readonly Omit<Measured, 'words'>[];
+
+/**
+ * What the corpus rules read of a segment: its id, primary label and the lengths of its texts. A
+ * view per segment, so compact: the label and the shape are shared strings and arrays, the word
+ * counts a small array beside the shape.
+ */
 interface LengthView {
   readonly id: string;
   readonly label: string;
-  readonly texts: readonly Measured[];
+  readonly shape: TextShape;
+  readonly words: readonly number[];
+}
+
+/** Interned labels and shapes; bounded (a corpus has a handful), and past the bound simply not shared. */
+const INTERNED_LIMIT = 10_000;
+const labels = new Map<string, string>();
+const shapes = new Map<string, TextShape>();
+
+function internLabel(label: string): string {
+  const known = labels.get(label);
+  if (known !== undefined) return known;
+  if (labels.size < INTERNED_LIMIT) labels.set(label, label);
+  return label;
+}
+
+function lengthView(id: string, label: string, texts: readonly Measured[]): LengthView {
+  const key = texts.map((t) => `${t.population}\u0000${t.field}`).join('\u0001');
+  let shape = shapes.get(key);
+  if (!shape) {
+    shape = texts.map(({ population, field }) => ({ population, field }));
+    if (shapes.size < INTERNED_LIMIT) shapes.set(key, shape);
+  }
+  return { id, label: internLabel(label), shape, words: texts.map((t) => t.words) };
 }
 
 function measure(segment: Segment, fields: readonly LengthField[]): Measured[] {
@@ -82,11 +112,36 @@ interface Bounds {
 }
 
 /** Mean and population sd, summed over sorted values so the result does not depend on input order. */
-function boundsOf(values: readonly number[]): Bounds {
-  const sorted = [...values].sort((a, b) => a - b);
+function boundsOf(values: Float64Array): Bounds {
+  const sorted = Float64Array.from(values).sort();
   const mean = sorted.reduce((sum, v) => sum + v, 0) / sorted.length;
   const sd = Math.sqrt(sorted.reduce((sum, v) => sum + (v - mean) ** 2, 0) / sorted.length);
   return { mean, sd, n: sorted.length };
+}
+
+/** (view, text) index pairs, packed two to an entry of a growing Int32Array. */
+class IndexPairs {
+  private pairs = new Int32Array(2048);
+  length = 0;
+
+  push(view: number, text: number): void {
+    if (2 * this.length + 2 > this.pairs.length) {
+      const grown = new Int32Array(this.pairs.length * 2);
+      grown.set(this.pairs);
+      this.pairs = grown;
+    }
+    this.pairs[2 * this.length] = view;
+    this.pairs[2 * this.length + 1] = text;
+    this.length++;
+  }
+
+  view(m: number): number {
+    return this.pairs[2 * m];
+  }
+
+  text(m: number): number {
+    return this.pairs[2 * m + 1];
+  }
 }
 
 export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
@@ -100,7 +155,7 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
 
   project(segment, config): LengthView {
     const { sd: k, fields } = config.lengthTails;
-    return { id: segment.id, label: segment.labels?.primary ?? 'unlabelled', texts: k > 0 ? measure(segment, fields) : [] };
+    return lengthView(segment.id, segment.labels?.primary ?? 'unlabelled', k > 0 ? measure(segment, fields) : []);
   },
 
   async decide(views, config, ctx) {
@@ -110,30 +165,35 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
     // 1. Length tails.
     const { sd: k, minTexts } = config.lengthTails;
     if (k > 0) {
-      const populations = new Map<string, (Measured & { segment: number })[]>();
+      // Each population's texts as (view, text) index pairs, in view order: no object per text.
+      const populations = new Map<string, IndexPairs>();
       views.forEach((view, i) => {
-        for (const text of view.texts) {
-          const members = populations.get(text.population);
-          if (members) members.push({ ...text, segment: i });
-          else populations.set(text.population, [{ ...text, segment: i }]);
-        }
+        view.shape.forEach((text, t) => {
+          let members = populations.get(text.population);
+          if (!members) populations.set(text.population, (members = new IndexPairs()));
+          members.push(i, t);
+        });
       });
       for (const [population, members] of [...populations].sort(([a], [b]) => (a < b ? -1 : 1))) {
         if (members.length < minTexts) {
           ctx.log.info({ population, texts: members.length, minTexts }, 'too few texts for length tails; not applied');
           continue;
         }
-        const bounds = boundsOf(members.map((m) => m.words));
+        const words = new Float64Array(members.length);
+        for (let m = 0; m < members.length; m++) words[m] = views[members.view(m)].words[members.text(m)];
+        const bounds = boundsOf(words);
         if (bounds.sd === 0) continue;
         const [low, high] = [bounds.mean - k * bounds.sd, bounds.mean + k * bounds.sd];
-        for (const m of members) {
-          if (m.words >= low && m.words <= high) continue;
-          if (dropped.has(m.segment)) continue;
+        for (let m = 0; m < members.length; m++) {
+          if (words[m] >= low && words[m] <= high) continue;
+          const segment = members.view(m);
+          if (dropped.has(segment)) continue;
+          const field = views[segment].shape[members.text(m)].field;
           dropped.set(
-            m.segment,
+            segment,
             drop(
               'length-outlier',
-              `${m.field} has ${m.words} words, outside ${population} mean ${bounds.mean.toFixed(1)} ± ${k} sd ${bounds.sd.toFixed(1)} = [${low.toFixed(1)}, ${high.toFixed(1)}] over ${bounds.n} texts`,
+              `${field} has ${words[m]} words, outside ${population} mean ${bounds.mean.toFixed(1)} ± ${k} sd ${bounds.sd.toFixed(1)} = [${low.toFixed(1)}, ${high.toFixed(1)}] over ${bounds.n} texts`,
             ),
           );
         }

@@ -7,11 +7,14 @@ import { describe, expect, it } from 'vitest';
 import {
   buildDigest,
   cardMetadata,
+  DigestBuilder,
+  GALLERY_SIZE,
   diffRuns,
   hubLicense,
   renderCard,
   renderReport,
   thumbnailKeys,
+  type AuditDigest,
   type AuditInput,
   type PreviousRunState,
 } from '../../../pipelines/audit/index.ts';
@@ -503,5 +506,88 @@ describe('audit table output', () => {
       '(3 rows, first 2 shown; --max-rows N or --json for more)',
       '',
     ]);
+  });
+});
+
+describe('DigestBuilder (the digest as the write stage streams the corpus)', () => {
+  /** Histogram values in ascending order: the digest keeps them in arrival order, and only their bins are shown. */
+  const normalised = (d: AuditDigest) => ({
+    ...d,
+    durations: { before: [...d.durations.before].sort(), after: [...d.durations.after].sort() },
+    scores: d.scores.map((s) => ({ ...s, values: [...s.values].sort(), ...(s.before ? { before: [...s.before].sort() } : {}) })),
+  });
+
+  it('gives the whole-corpus digest when segments and rows arrive one at a time in partition order, keeping only the first segments by id for the gallery and examples', () => {
+    const emotions: Emotion[] = ['happy', 'sad', 'angry'];
+    const tags = ['consistent', 'video-aligned', 'ambiguous'] as const;
+    const kept = Array.from({ length: 60 }, (_, i) =>
+      segment({
+        name: `clip-${String(i).padStart(2, '0')}`,
+        primary: emotions[i % 3],
+        judge: 1 + (i % 10),
+        end: 1 + (i % 7) / 2,
+        licence: i % 2 ? 'CC BY 4.0' : undefined,
+        agreement: { reference: emotions[i % 3], visual: emotions[(i + i * i) % 3], acoustic: emotions[i % 3], tag: tags[(i * 7) % 3] },
+      }),
+    );
+    const splits: Split[] = ['train', 'validation', 'test'];
+    const rows = kept.flatMap((s, i) => rowsOf(s, splits[i % 3], i % 4 ? ['description', 'mcq'] : ['description']));
+    const input = run({ segments: kept, rows });
+    const whole = buildDigest(input);
+
+    // The order a run streams them in: partition by partition, not by id.
+    const builder = new DigestBuilder({ keepRows: false });
+    for (const s of [...kept].sort((a, b) => (hex(a.clip.name) < hex(b.clip.name) ? -1 : 1))) {
+      const own = rows.filter((r) => r.segment_id === s.id);
+      builder.addRows(own);
+      builder.addKept(s, own[0].split, own.length);
+    }
+    const { segments: _segments, rows: _rows, ...rest } = input;
+    const streamed = builder.digest(rest);
+    expect(normalised(streamed)).toEqual(normalised(whole));
+    expect(renderReport(streamed, new Map())).toBe(renderReport(whole, new Map()));
+    expect(renderCard(streamed)).toBe(renderCard(whole));
+
+    // Worked out here from every kept segment in id order.
+    const byId = [...kept].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const queues = ['angry', 'happy', 'sad'].map((label) => byId.filter((s) => s.labels!.primary === label));
+    const gallery = Array.from({ length: GALLERY_SIZE }, (_, k) => queues[k % 3][Math.floor(k / 3)].id);
+    expect(streamed.gallery.map((k) => k.segment.id)).toEqual(gallery);
+    expect(streamed.gallery.map((k) => k.rows)).toEqual(gallery.map((id) => rows.filter((r) => r.segment_id === id).length));
+    for (const c of streamed.conflicts)
+      expect(c.examples).toEqual(
+        byId
+          .filter((s) => s.cues?.agreement?.tag === c.tag)
+          .map((s) => s.clip.name)
+          .slice(0, 8),
+      );
+    for (const c of streamed.conflicts) expect(c.after).toBe(kept.filter((s) => s.cues?.agreement?.tag === c.tag).length);
+    expect(streamed.totals).toMatchObject({ segments: 60, rows: rows.length });
+    expect(streamed.licences).toEqual([
+      { licence: '(none given)', clips: 30 },
+      { licence: 'CC BY 4.0', clips: 30 },
+    ]);
+  });
+
+  it('keeps the rows a diff against the previous run needs only when there is one', () => {
+    const input = run({
+      previous: {
+        kind: 'run',
+        configFingerprint: hex('old'),
+        createdAt: 'version 1',
+        rows: [{ id: hex('gone'), segmentId: hex('gone-seg'), name: 'gone', primary: 'sad', split: 'train' }],
+      },
+    });
+    const builder = new DigestBuilder({ keepRows: true });
+    for (const s of input.segments) {
+      const own = input.rows.filter((r) => r.segment_id === s.id);
+      builder.addRows(own);
+      builder.addKept(s, own[0].split, own.length);
+    }
+    const { segments: _segments, rows: _rows, ...rest } = input;
+    const changes = builder.digest(rest).changes!;
+    expect(changes).toEqual(buildDigest(input).changes);
+    expect(changes.rowsAdded).toBe(input.rows.length);
+    expect(changes.segmentsRemoved.map((s) => s.name)).toEqual(['gone']);
   });
 });

@@ -1,0 +1,52 @@
+// Segment ids in sorted order, packed: a lookup table from a segment id to its position, for
+// per-segment plans (splits) that a million segments would otherwise keep in a Map keyed by id
+// strings (about 150 bytes an entry; here 32 bytes, sha256 hex ids stored as their bytes).
+
+const HEX_ID = /^[0-9a-f]{64}$/;
+const ID_BYTES = 32;
+
+export class SortedIds {
+  private readonly packed: Buffer | undefined;
+  /** Ids kept as strings when some id is not lowercase sha256 hex (tests may use any string). */
+  private readonly strings: readonly string[] | undefined;
+  readonly length: number;
+
+  /** @param ids unique ids in ascending order */
+  constructor(ids: readonly string[]) {
+    this.length = ids.length;
+    for (let i = 1; i < ids.length; i++)
+      if (!(ids[i - 1] < ids[i])) throw new RangeError(`SortedIds takes unique ids in ascending order; ${ids[i - 1]} comes before ${ids[i]}`);
+    if (ids.every((id) => HEX_ID.test(id))) {
+      const packed = Buffer.alloc(ids.length * ID_BYTES);
+      ids.forEach((id, i) => packed.write(id, i * ID_BYTES, ID_BYTES, 'hex'));
+      this.packed = packed;
+    } else this.strings = [...ids];
+  }
+
+  /** Position of `id`, or -1. */
+  indexOf(id: string): number {
+    if (this.strings) {
+      let [low, high] = [0, this.strings.length - 1];
+      while (low <= high) {
+        const mid = (low + high) >> 1;
+        const at = this.strings[mid];
+        if (at === id) return mid;
+        if (at < id) low = mid + 1;
+        else high = mid - 1;
+      }
+      return -1;
+    }
+    if (!HEX_ID.test(id)) return -1;
+    const packed = this.packed!;
+    const key = Buffer.from(id, 'hex');
+    let [low, high] = [0, this.length - 1];
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      const order = packed.compare(key, 0, ID_BYTES, mid * ID_BYTES, (mid + 1) * ID_BYTES);
+      if (order === 0) return mid;
+      if (order < 0) low = mid + 1;
+      else high = mid - 1;
+    }
+    return -1;
+  }
+}
