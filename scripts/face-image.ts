@@ -2,6 +2,7 @@
 // that Debian ships as `astronaut.png` (512x512) in python3-imageio. Order: an installed copy, a
 // cached copy in <repo>/.vendor, else `apt-get download` + `dpkg -x` into that cache (no root needed).
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,10 +27,24 @@ async function isPng(file: string): Promise<boolean> {
 
 /**
  * Absolute path of astronaut.png, downloading the Debian package into `<repo>/.vendor` when it is
- * neither installed nor cached. Throws a FatalError naming the command to run when all fail.
+ * neither installed (at `installed`) nor cached. Throws a FatalError naming the command to run when
+ * all fail.
  */
-export async function findFaceImage(root: string = repoRoot()): Promise<string> {
-  const installed = join('/', PATH_IN_PACKAGE);
+export function findFaceImage(root: string = repoRoot(), installed: string = join('/', PATH_IN_PACKAGE)): Promise<string> {
+  // One look-up per cache folder at a time in this process: callers that ask at once (the test
+  // suite's set-up makes several clip sets in parallel) share it instead of racing to fill the cache.
+  const key = `${root}\n${installed}`;
+  let finding = finds.get(key);
+  if (!finding) {
+    finding = find(root, installed).finally(() => finds.delete(key));
+    finds.set(key, finding);
+  }
+  return finding;
+}
+
+const finds = new Map<string, Promise<string>>();
+
+async function find(root: string, installed: string): Promise<string> {
   if (await isPng(installed)) return installed;
   const cached = join(root, '.vendor', 'astronaut.png');
   if (await isPng(cached)) return cached;
@@ -44,7 +59,7 @@ export async function findFaceImage(root: string = repoRoot()): Promise<string> 
     if (!(await isPng(extracted))) throw new Error(`${deb} holds no PNG at ${PATH_IN_PACKAGE}`);
     await mkdir(dirname(cached), { recursive: true });
     // copy then rename so a concurrent run never reads a half-written cache
-    const partial = `${cached}.${process.pid}.partial`;
+    const partial = `${cached}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
     await copyFile(extracted, partial);
     await rename(partial, cached);
     return cached;
