@@ -24,7 +24,26 @@ export async function writeStatsFile(outDir: string, corpus: string, stages: Sta
   const teacherUSD = Object.values(teachers)
     .flatMap((byTeacher) => Object.values(byTeacher))
     .reduce((sum, u) => sum + u.usd, 0);
-  const stats = { corpus, stages, teachers, totals: { ...totals, work: totalWork(stages), teacherUSD } };
+  const stats = { corpus, stages: withSortedCounts(stages), teachers, totals: { ...totals, work: byName(totalWork(stages)), teacherUSD } };
   await writeFileAtomic(join(outDir, STATS_FILE), JSON.stringify(stats, null, 2));
   return STATS_FILE;
+}
+
+/**
+ * The table with each stage's counts by reason and by work kind in name order: they are filled in
+ * the order records met them, which follows which partition finished first, so the same run could
+ * write the same numbers in another order.
+ */
+export function withSortedCounts(stages: StatsTable): StatsTable {
+  const sorted = byName;
+  return Object.fromEntries(
+    Object.entries(stages).map(([name, s]) => [
+      name,
+      { ...s, dropped: sorted(s.dropped), ...(s.flagged ? { flagged: sorted(s.flagged) } : {}), work: sorted(s.work) },
+    ]),
+  );
+}
+
+function byName<T>(counts: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
