@@ -35,11 +35,10 @@ export async function writeStatsFile(outDir: string, corpus: string, stages: Sta
  * write the same numbers in another order.
  */
 export function withSortedCounts(stages: StatsTable): StatsTable {
-  const sorted = byName;
   return Object.fromEntries(
     Object.entries(stages).map(([name, s]) => [
       name,
-      { ...s, dropped: sorted(s.dropped), ...(s.flagged ? { flagged: sorted(s.flagged) } : {}), work: sorted(s.work) },
+      { ...s, dropped: byName(s.dropped), ...(s.flagged ? { flagged: byName(s.flagged) } : {}), work: byName(s.work) },
     ]),
   );
 }
