@@ -12,6 +12,7 @@ import { access, link, open, readdir, readFile, stat, writeFile } from 'node:fs/
 import { delimiter, isAbsolute, join } from 'node:path';
 import { FatalError, RecordError, TransientRecordError } from '../errors.ts';
 import type { Probe } from '../../schemas/records.ts';
+import { pcm16WavHeader } from './wav.ts';
 
 function inputUrl(path: string): string {
   if (!isAbsolute(path)) throw new Error(`ffmpeg input must be an absolute path, got ${JSON.stringify(path)}`);
@@ -445,26 +446,9 @@ async function sliceWav(path: string, spans: readonly { from: number; to: number
       const last = Math.min(total, Math.max(first, Math.round(span.to * WAV_RATE)));
       const body = Buffer.alloc((last - first) * 2);
       if (body.length) await handle.read(body, 0, body.length, dataStart + first * 2);
-      await writeFile(span.path, Buffer.concat([wavHeader(body.length), body]));
+      await writeFile(span.path, Buffer.concat([pcm16WavHeader(body.length, WAV_RATE), body]));
     }
   } finally {
     await handle.close();
   }
-}
-
-function wavHeader(dataBytes: number): Buffer {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + dataBytes, 4);
-  header.write('WAVEfmt ', 8, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20); // PCM
-  header.writeUInt16LE(1, 22); // mono
-  header.writeUInt32LE(WAV_RATE, 24);
-  header.writeUInt32LE(WAV_RATE * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(dataBytes, 40);
-  return header;
 }

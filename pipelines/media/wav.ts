@@ -80,3 +80,21 @@ function sampleReader(view: DataView, code: number, bits: number): (offset: numb
       return (o) => view.getInt32(o, true) / 2147483648;
   }
 }
+
+/** The 44-byte header of a 16-bit PCM WAV whose data chunk is `dataBytes` long. */
+export function pcm16WavHeader(dataBytes: number, sampleRate: number, channels = 1): Buffer {
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(36 + dataBytes, 4);
+  header.write('WAVEfmt ', 8, 'latin1');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(FORMAT_PCM, 20);
+  header.writeUInt16LE(channels, 22);
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * 2 * channels, 28);
+  header.writeUInt16LE(2 * channels, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'latin1');
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+}

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
+import { pcm16WavHeader } from '../../pipelines/media/wav.ts';
 import { REPO } from '../../tests/helpers.ts';
 
 const { values: args } = parseArgs({
@@ -49,19 +50,7 @@ function wav(n: number): Buffer {
     const v = Math.round(8000 * Math.sin((2 * Math.PI * freq * i) / SAMPLE_RATE));
     for (let c = 0; c < CHANNELS; c++) data.writeInt16LE(v, (i * CHANNELS + c) * 2);
   }
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(CHANNELS, 22);
-  header.writeUInt32LE(SAMPLE_RATE, 24);
-  header.writeUInt32LE(SAMPLE_RATE * 2 * CHANNELS, 28);
-  header.writeUInt16LE(2 * CHANNELS, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
+  const header = pcm16WavHeader(data.length, SAMPLE_RATE, CHANNELS);
   return Buffer.concat([header, data]);
 }
 

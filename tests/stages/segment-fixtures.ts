@@ -6,6 +6,7 @@ import { basename, extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { sha256File } from '../../pipelines/fingerprint.ts';
 import { probe } from '../../pipelines/media/ffmpeg.ts';
+import { pcm16WavHeader } from '../../pipelines/media/wav.ts';
 import type { Clip, ManifestFields } from '../../schemas/records.ts';
 
 export const run = promisify(execFile);
@@ -47,19 +48,7 @@ export async function fliteSamples(dir: string, text: string, name: string): Pro
 export async function writeWav(path: string, pieces: (Int16Array | number)[]): Promise<void> {
   const chunks = pieces.map((p) => (typeof p === 'number' ? new Int16Array(Math.round(p * 16000)) : p));
   const samples = chunks.reduce((n, c) => n + c.length, 0);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + samples * 2, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(16000, 24);
-  header.writeUInt32LE(32000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(samples * 2, 40);
+  const header = pcm16WavHeader(samples * 2, 16000);
   await writeFile(path, Buffer.concat([header, ...chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))]));
 }
 
