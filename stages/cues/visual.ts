@@ -5,7 +5,7 @@
 // longest one): expressions per keyframe and overall, facial geometry, face crops, the peak frame.
 import { z } from 'zod';
 import { videoEvidence } from '../../pipelines/affect/evidence.ts';
-import { sha256 } from '../../pipelines/fingerprint.ts';
+import { fingerprint, sha256 } from '../../pipelines/fingerprint.ts';
 import { decodeWav, WavFormatError } from '../../pipelines/media/wav.ts';
 import type { SegmentStage, StageContext } from '../../pipelines/stage.ts';
 import type { ArtefactRef } from '../../schemas/artefact.ts';
@@ -115,31 +115,70 @@ export const cuesVisual: SegmentStage<VisualConfig> = {
 
   async run(segment, config, ctx): Promise<Segment> {
     const keyframeTimes = frameTimes(segment.frames ?? [], segment);
-    const { probe } = segment.clip;
-    let analysis: FaceTrackAnalysis | null = null;
-    if (probe.hasVideo && segment.end > segment.start) {
-      const sourceHeight = probe.height ?? config.analysisHeight;
-      const height = even(Math.min(config.analysisHeight, sourceHeight));
-      const width = even(((probe.width ?? (height * 16) / 9) * height) / sourceHeight);
-      ctx.work.add('dsp');
-      const job: TrackJob = {
-        label: `${segment.clip.uri} ${segment.start}-${segment.end}s`,
-        input: await ctx.sourcePath(segment.clip),
-        start: segment.start,
-        end: segment.end,
-        width,
-        height,
-        ...trackSettings(config),
-        speech: await speechOf(segment, ctx),
-        cropTimes: keyframeTimes,
-        crop: { ...config.crop, quality: JPEG_QUALITY },
-      };
-      analysis = await trackFaces(job, ctx.signal);
+    // The cues are a function of the media alone: a segment whose other fields changed (a manifest's
+    // licence or transcript, a speaker name) finds them here instead of tracking its faces again.
+    const memoKey = contentKey(segment, keyframeTimes, config);
+    const memo = await ctx.store.get(memoKey);
+    if (memo) {
+      const visual = VisualCues.parse(JSON.parse(memo.toString('utf8')));
+      if (await artefactsPresent(visual, ctx)) return { ...segment, cues: { ...segment.cues, visual } };
     }
-    const visual = VisualCues.parse(await visualCues(analysis, keyframeTimes, config, ctx));
+    const visual = await computeCues(segment, keyframeTimes, config, ctx);
+    await ctx.store.put(memoKey, JSON.stringify(visual));
     return { ...segment, cues: { ...segment.cues, visual } };
   },
 };
+
+/**
+ * Store key of a segment's cues by what they are computed from: the clip's bytes (its id), the span,
+ * the frame size the probe gives, the segment's WAV (its key hashes the clip's bytes, the span and
+ * the extraction settings), the keyframe times and the stage's settings.
+ */
+function contentKey(segment: Segment, keyframeTimes: readonly number[], config: VisualConfig): string {
+  const { probe } = segment.clip;
+  const hash = fingerprint('cues.visual', cuesVisual.version, segment.clip.id, segment.start, segment.end, {
+    hasVideo: probe.hasVideo,
+    width: probe.width ?? null,
+    height: probe.height ?? null,
+    audio: segment.audio?.key ?? null,
+    keyframeTimes,
+    config,
+  });
+  return `cache/visual/${hash.slice(0, 2)}/${hash}.json`;
+}
+
+/** Whether every crop and peak frame the cues name is still in the store (a store can lose media). */
+async function artefactsPresent(visual: VisualCues, ctx: StageContext): Promise<boolean> {
+  const keys = [...visual.crops.map((crop) => crop.key), ...(visual.peak ? [visual.peak.frame.key] : [])];
+  for (const key of keys) if ((await ctx.store.size(key)) === null) return false;
+  return true;
+}
+
+/** Tracks the faces of the segment's span and makes its cues (crops and the peak frame stored). */
+async function computeCues(segment: Segment, keyframeTimes: readonly number[], config: VisualConfig, ctx: StageContext): Promise<VisualCues> {
+  const { probe } = segment.clip;
+  let analysis: FaceTrackAnalysis | null = null;
+  if (probe.hasVideo && segment.end > segment.start) {
+    const sourceHeight = probe.height ?? config.analysisHeight;
+    const height = even(Math.min(config.analysisHeight, sourceHeight));
+    const width = even(((probe.width ?? (height * 16) / 9) * height) / sourceHeight);
+    ctx.work.add('dsp');
+    const job: TrackJob = {
+      label: `${segment.clip.uri} ${segment.start}-${segment.end}s`,
+      input: await ctx.sourcePath(segment.clip),
+      start: segment.start,
+      end: segment.end,
+      width,
+      height,
+      ...trackSettings(config),
+      speech: await speechOf(segment, ctx),
+      cropTimes: keyframeTimes,
+      crop: { ...config.crop, quality: JPEG_QUALITY },
+    };
+    analysis = await trackFaces(job, ctx.signal);
+  }
+  return VisualCues.parse(await visualCues(analysis, keyframeTimes, config, ctx));
+}
 
 /** What the tracker takes from the stage's settings (the bench runs the tracker with them too). */
 export function trackSettings(config: VisualConfig): Pick<TrackJob, 'fps' | 'faces' | 'tracking' | 'speaker'> {

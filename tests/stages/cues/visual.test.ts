@@ -84,6 +84,13 @@ function makeSegment(
 
 const config = (overrides: Record<string, unknown> = {}): VisualConfig => cuesVisual.configSchema.parse(overrides);
 
+/** A new store holding only the portrait's WAV: cues computed on it are computed, not found. */
+async function storeWithAudio(): Promise<LocalStore> {
+  const fresh = new LocalStore(await tempDir('emoforge-visual-store-'));
+  await fresh.put(clips.portrait.audio.key, (await store.get(clips.portrait.audio.key))!);
+  return fresh;
+}
+
 async function visualCues(segment: Segment, settings = config(), on = store, signal?: AbortSignal): Promise<VisualCues> {
   const { ctx, work } = stageContext({ store: on, stage: 'cues.visual', sourcePath: async (clip) => clip.uri, signal });
   const result = await cuesVisual.run(segment, settings, ctx);
@@ -178,13 +185,44 @@ describe('cues.visual on one face', () => {
 
   it('gives identical cues and crop bytes for the same clip, across fresh workers and stores', async () => {
     const segment = makeSegment(clips.portrait.path, { audio: clips.portrait.audio });
-    const first = await visualCues(segment);
+    const oneStore = await storeWithAudio();
+    const first = await visualCues(segment, config(), oneStore);
     await closeFaceWorkers();
-    const otherStore = new LocalStore(await tempDir('emoforge-visual-again-'));
-    await otherStore.put(clips.portrait.audio.key, (await store.get(clips.portrait.audio.key))!);
+    const otherStore = await storeWithAudio();
     const second = await visualCues(segment, config(), otherStore);
     expect(JSON.stringify(second)).toBe(JSON.stringify(first));
-    for (const crop of first.crops) expect((await otherStore.get(crop.key))!.equals((await store.get(crop.key))!)).toBe(true);
+    for (const crop of first.crops) expect((await otherStore.get(crop.key))!.equals((await oneStore.get(crop.key))!)).toBe(true);
+  });
+
+  it('reuses the cues of the same media when only other fields change, and tracks again when the media or a crop differs', async () => {
+    const own = await storeWithAudio();
+    const segment = makeSegment(clips.portrait.path, { audio: clips.portrait.audio });
+    const first = await visualCues(segment, config(), own);
+    const run = async (input: Segment) => {
+      const { ctx, work } = stageContext({ store: own, stage: 'cues.visual', sourcePath: async (clip) => clip.uri });
+      const result = await cuesVisual.run(input, config(), ctx);
+      if (isDrop(result)) throw new Error(`dropped: ${result.reason}`);
+      return { visual: VisualCues.parse(result.cues!.visual), work };
+    };
+    // Another manifest (licence, transcript, speaker) and a transcript on the segment: no tracking, the same cues.
+    const relabelled = Segment.parse({
+      ...segment,
+      clip: { ...segment.clip, manifest: { licence: 'CC BY 4.0', text: 'something else', speaker: 'B' } },
+      transcript: { text: 'something else', language: 'en', engine: 'manifest' },
+    });
+    const again = await run(relabelled);
+    expect(again.work).toEqual({});
+    expect(JSON.stringify(again.visual)).toBe(JSON.stringify(first));
+    // Other keyframes are other cues: tracked again.
+    const moreFrames = await run(makeSegment(clips.portrait.path, { audio: clips.portrait.audio, keyframes: 3 }));
+    expect(moreFrames.work).toEqual({ dsp: 1 });
+    expect(moreFrames.visual.frames).toHaveLength(3);
+    // A crop the cues name is gone from the store: tracked again, and the crop is back.
+    await own.delete(first.crops[0].key);
+    const restored = await run(relabelled);
+    expect(restored.work).toEqual({ dsp: 1 });
+    expect(JSON.stringify(restored.visual)).toBe(JSON.stringify(first));
+    expect(await own.size(first.crops[0].key)).toBe(first.crops[0].bytes);
   });
 
   it('works with the SSD detector and the tiny landmark net', async () => {
@@ -235,7 +273,8 @@ describe('cues.visual on one face', () => {
     const running = visualCues(makeSegment(clips.portrait.path, { audio: clips.portrait.audio }), config({ analysisFps: 15 }), store, controller.signal);
     setTimeout(() => controller.abort(new Error('stop now')), 50);
     await expect(running).rejects.toThrow('stop now');
-    expect((await visualCues(makeSegment(clips.portrait.path, { audio: clips.portrait.audio }))).dominant).toBe('happy');
+    // A store without this clip's cues, so the worker pool really runs again.
+    expect((await visualCues(makeSegment(clips.portrait.path, { audio: clips.portrait.audio }), config(), await storeWithAudio())).dominant).toBe('happy');
   });
 
   it('names the option and value a bad config gets wrong', () => {
