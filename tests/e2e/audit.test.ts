@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { auditQuery, openAuditDatabase } from '../../pipelines/audit/index.ts';
 import { cli, demoConfig, readJson, sampleClips, tempDir, writeConfig } from '../helpers.ts';
+import { warmStore, warmStoreReady } from '../support/warm-store.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
@@ -39,6 +40,8 @@ async function auditJson(out: string, sql: string): Promise<Record<string, unkno
   return result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i]])));
 }
 
+beforeAll(() => warmStoreReady(), 600_000);
+
 describe('the audit surface of a run', () => {
   let out: string;
   let first: { rows: number; segments: string[] };
@@ -61,7 +64,8 @@ describe('the audit surface of a run', () => {
     await writeFile(join(input, 'empty.mp4'), '');
     const work = await tempDir();
     out = join(work, 'out');
-    const store = join(work, 'store');
+    // The suite's warm store: the clips' media and face tracks come from the demo run (this manifest differs).
+    const store = await warmStore(join(work, 'store'));
     const overrides = { transcribe: { engine: 'manifest' }, 'cues.visual': { detector: 'tiny' } };
     const run1 = await cli(['run', await writeConfig(await tempDir(), demoConfig(overrides)), '--input', input, '--out', out, '--store', store]);
     expect(run1.stderr).toBe('');

@@ -20,6 +20,7 @@ import type { Segment } from '../../schemas/records.ts';
 import { formatSummary } from '../../scripts/cli.ts';
 import { STAGES } from '../../stages/index.ts';
 import { demoConfig, readJson, sampleClips, tempDir } from '../helpers.ts';
+import { warmStore, warmStoreReady } from '../support/warm-store.ts';
 
 const execFileAsync = promisify(execFile);
 const REFUSAL = "I'm sorry, but I can't help with identifying emotions in this video.";
@@ -73,9 +74,12 @@ async function rowNames(out: string): Promise<Set<string>> {
   return new Set(rows.map((r) => String(r.name)));
 }
 
+beforeAll(() => warmStoreReady(), 600_000);
+
 describe('quality filters in a pipeline run', () => {
   let input: string;
   let work: string;
+  let store: string;
 
   beforeAll(async () => {
     input = await sampleClips(4);
@@ -100,11 +104,13 @@ describe('quality filters in a pipeline run', () => {
     const row = text.split('\n').find((line) => line.startsWith('sample_0004,'))!;
     await appendFile(manifest, `${row.replace('sample_0004,', 'zz_reupload_0004,').replace(/,spk\d+,/, ',spk09,')}\n`);
     work = await tempDir('emoforge-quality-');
-  }, 300_000);
+    // The suite's warm store: the media and face tracks of these clips come from the demo run.
+    store = await warmStore(join(work, 'store'));
+  }, 600_000);
 
   it('drops the refusal, the contradiction, the ungrounded rationale and the duplicate for their own reasons, in stats and rejects', async () => {
     const out = join(work, 'out-drop');
-    const summary = await run(qualityConfig('drop'), input, out, join(work, 'store'));
+    const summary = await run(qualityConfig('drop'), input, out, store);
     expect(summary.segments).toBe(1);
 
     const rejects = await readRowsHyparquet(join(out, 'rejects.parquet'));
@@ -148,7 +154,7 @@ describe('quality filters in a pipeline run', () => {
   it('with grounding: flag, keeps the ungrounded record and counts it as flagged, also from a cached partition', async () => {
     for (const attempt of ['fresh', 'cached']) {
       const out = join(work, `out-flag-${attempt}`);
-      const summary = await run(qualityConfig('flag'), input, out, join(work, 'store'));
+      const summary = await run(qualityConfig('flag'), input, out, store);
       // The fresh run reuses the media and cue partitions of the run above, not the filter's.
       if (attempt === 'cached') expect(summary.partitions.cached).toBe(summary.partitions.total);
       else expect(summary.partitions.cached).toBeLessThan(summary.partitions.total);
