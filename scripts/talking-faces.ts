@@ -410,11 +410,6 @@ export async function writeTalkingVideo(plan: Pick<ClipPlan, 'shots' | 'speaker'
     const time = i / CLIP_FPS;
     const shot = shotAt(plan.shots, time);
     const { raw, width, height } = await photoPixels(shot.photo);
-    let pixels = raw;
-    if (shot.photo === plan.speaker.photo) {
-      const photo = await photoFaces(shot.photo);
-      pixels = openMouth(raw, width, height, photo.faces[plan.speaker.face].mouth, levels[i]);
-    }
     const win = windowAt(shot, time);
     const region = { left: Math.round(win.x), top: Math.round(win.y), width: Math.round(win.width), height: Math.round((win.width * 9) / 16) };
     region.width = Math.min(region.width, width - region.left);
@@ -424,7 +419,11 @@ export async function writeTalkingVideo(plan: Pick<ClipPlan, 'shots' | 'speaker'
     const crop = Buffer.allocUnsafe(rowBytes * region.height);
     for (let y = 0; y < region.height; y++) {
       const from = ((region.top + y) * width + region.left) * 3;
-      pixels.copy(crop, y * rowBytes, from, from + rowBytes);
+      raw.copy(crop, y * rowBytes, from, from + rowBytes);
+    }
+    if (shot.photo === plan.speaker.photo) {
+      const photo = await photoFaces(shot.photo);
+      openMouth({ raw, width, height }, photo.faces[plan.speaker.face].mouth, levels[i], { pixels: crop, ...region });
     }
     const frame = await sharp(crop, { raw: { width: region.width, height: region.height, channels: 3 } })
       .resize(CLIP_WIDTH, CLIP_HEIGHT, { fit: 'fill' })
@@ -451,36 +450,50 @@ function mouthLevels(samples: Float32Array, sampleRate: number, frames: number):
 }
 
 /**
- * The photo with the mouth opened by `level` (0 closed … 1 wide): below the lips' centre line the
- * face is stretched down (most at the lips, nothing at the bottom of the region, so the chin and neck
- * stay joined) and the gap is a dark mouth interior inside the lips' width.
+ * The photo with the mouth opened by `level` (0 closed … 1 wide), painted into `into`: a window of
+ * the photo (its pixels already copied there), of which only the pixels inside are written. Below
+ * the lips' centre line the face is stretched down (most at the lips, nothing at the bottom of the
+ * region, so the chin and neck stay joined) and the gap is a dark mouth interior inside the lips'
+ * width. Every pixel is read from the unchanged photo.
  */
-export function openMouth(raw: Buffer, width: number, height: number, mouth: Box, level: number): Buffer {
+export function openMouth(
+  photo: { readonly raw: Buffer; readonly width: number; readonly height: number },
+  mouth: Box,
+  level: number,
+  into: { readonly pixels: Buffer; readonly left: number; readonly top: number; readonly width: number; readonly height: number },
+): void {
+  const { raw, width, height } = photo;
   const drop = level * mouth.height * 1.1;
-  if (drop < 0.5) return raw;
-  const out = Buffer.from(raw);
+  if (drop < 0.5) return;
+  const out = into.pixels;
   const cx = mouth.x + mouth.width / 2;
   const yc = Math.round(mouth.y + mouth.height * 0.5);
   const length = mouth.height * 3; // rows below the centre line that move
   const half = mouth.width * 0.8; // columns either side of the centre that move
   const innerHalf = mouth.width * 0.42;
-  for (let x = Math.max(0, Math.floor(cx - half)); x <= Math.min(width - 1, Math.ceil(cx + half)); x++) {
+  const fromX = Math.max(0, Math.floor(cx - half), into.left);
+  const toX = Math.min(width - 1, Math.ceil(cx + half), into.left + into.width - 1);
+  const fromY = Math.max(yc, into.top);
+  const toY = Math.min(height, yc + length, into.top + into.height);
+  for (let x = fromX; x <= toX; x++) {
     const taper = Math.cos((Math.PI / 2) * Math.min(1, Math.abs(x - cx) / half)) ** 2;
     const dx = drop * taper;
     if (dx < 0.5) continue;
-    for (let y = yc; y < Math.min(height, yc + length); y++) {
-      let r: number;
-      let g: number;
-      let b: number;
+    for (let y = fromY; y < toY; y++) {
+      const o = ((y - into.top) * into.width + (x - into.left)) * 3;
       const offset = y - yc;
       if (offset < dx) {
         const ey = (offset - dx / 2) / (dx / 2);
         const ex = (x - cx) / innerHalf;
         if (ex * ex + ey * ey < 1) {
-          [r, g, b] = [58, 22, 26];
+          out[o] = 58;
+          out[o + 1] = 22;
+          out[o + 2] = 26;
         } else {
-          const o = (yc * width + x) * 3;
-          [r, g, b] = [raw[o], raw[o + 1], raw[o + 2]];
+          const from = (yc * width + x) * 3;
+          out[o] = raw[from];
+          out[o + 1] = raw[from + 1];
+          out[o + 2] = raw[from + 2];
         }
       } else {
         // inverse of y = y' + dx * (1 - (y' - yc) / length)
@@ -490,15 +503,12 @@ export function openMouth(raw: Buffer, width: number, height: number, mouth: Box
         const f = source - y0;
         const o0 = (y0 * width + x) * 3;
         const o1 = (y1 * width + x) * 3;
-        [r, g, b] = [0, 1, 2].map((c) => raw[o0 + c] * (1 - f) + raw[o1 + c] * f);
+        out[o] = raw[o0] * (1 - f) + raw[o1] * f;
+        out[o + 1] = raw[o0 + 1] * (1 - f) + raw[o1 + 1] * f;
+        out[o + 2] = raw[o0 + 2] * (1 - f) + raw[o1 + 2] * f;
       }
-      const o = (y * width + x) * 3;
-      out[o] = r;
-      out[o + 1] = g;
-      out[o + 2] = b;
     }
   }
-  return out;
 }
 
 /** Plans of the measured clips: `count` speaker clips, cut clips and cropped-out clips, from one seed. */
