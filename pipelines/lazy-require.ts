@@ -1,4 +1,4 @@
-// Packages only some runs need (S3, Redis, the BPE tokenizer), loaded on first use rather than when
+// Packages only some runs need (S3, Redis, the BPE tokenizer, sharp for export's face stacks), loaded on first use rather than when
 // emoforge starts: each costs 0.1–0.3 CPU s to load, paid by every `emoforge` process otherwise
 // (README "Layout"). Synchronous, through the package's CommonJS entry, for call sites that are.
 import { createRequire } from 'node:module';

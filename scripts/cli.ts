@@ -644,7 +644,7 @@ async function exportCommand(args: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new UsageError('export takes one out folder, e.g. emoforge export demo/out --format affectgpt');
-  const { FORMATS, MEDIA_MODES, AFFECTGPT_CORPORA, LLAVA_STYLES, ExportOptionError } = await import('../pipelines/export/index.ts');
+  const { FORMATS, MEDIA_MODES, AFFECTGPT_CORPORA, LLAVA_STYLES, ExportOptionError } = await import('../pipelines/export/formats.ts');
   const format = FORMATS.find((f) => f === values.format);
   if (!format) throw new UsageError(`export needs --format ${FORMATS.join('|')}${values.format === undefined ? '' : `, got ${JSON.stringify(values.format)}`}`);
   const media = MEDIA_MODES.find((m) => m === (values.media ?? 'hardlink'));

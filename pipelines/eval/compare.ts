@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InputError } from '../errors.ts';
-import { readRowsHyparquet } from '../parquet/index.ts';
+import { readRowsHyparquet } from '../parquet/read.ts';
 import { DEFAULT_RESAMPLES, pairedBootstrap, type Interval } from './bootstrap.ts';
 import type { EvalSummary } from './evaluate.ts';
 import { EVAL_TASKS, TASK_METRICS, type EvalTask, type RowScores } from './task-scores.ts';

@@ -12,9 +12,7 @@ import type { LayoutInput } from './layout-input.ts';
 import type { MediaPlacer } from './media-files.ts';
 import { csvTable, opensetWord, pythonList } from './text-files.ts';
 import { affectGptTokens } from './token-count.ts';
-
-export const AFFECTGPT_CORPORA = ['mercaptionplus', 'ovmerd'] as const;
-export type AffectGptCorpus = (typeof AFFECTGPT_CORPORA)[number];
+import type { AffectGptCorpus } from './formats.ts';
 
 /** The tasks this layout has a file for; other rows are counted as not exported. */
 export const AFFECTGPT_TASKS: ReadonlySet<string> = new Set(['description', 'ov_labels']);

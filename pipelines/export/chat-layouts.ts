@@ -8,14 +8,13 @@ import type { CorpusRow } from './corpus-rows.ts';
 import { OVER_BUDGET } from './export-tally.ts';
 import type { LayoutInput } from './layout-input.ts';
 import { conversationTokens } from './token-count.ts';
+import type { LlavaStyle } from './formats.ts';
 
 /**
  * LLaVA placeholder styles: video-audio (`<video>\n<audio>\n`, Emotion-Qwen / VidEmo style, rows with
  * `video` and `audio`), llava-next (LLaVA-NeXT / LLaVA-Video: `<image>` stands for the video, no
  * audio), qwen-vl (Qwen2-VL / Qwen2.5-VL finetune repos: `<video>`, no audio).
  */
-export const LLAVA_STYLES = ['video-audio', 'llava-next', 'qwen-vl'] as const;
-export type LlavaStyle = (typeof LLAVA_STYLES)[number];
 
 export type ChatInput = LayoutInput;
 

@@ -3,7 +3,7 @@
 // each segment is exported under.
 import { join } from 'node:path';
 import { FatalError } from '../errors.ts';
-import { readRowsHyparquet, type ReadRow } from '../parquet/index.ts';
+import { readRowsHyparquet, type ReadRow } from '../parquet/read.ts';
 import { SPLITS, type Split, type Task, type Turn } from '../../schemas/sample.ts';
 import type { OutManifest } from '../../schemas/manifest.ts';
 import { readManifest } from '../publish/manifest.ts';

@@ -1,8 +1,6 @@
 // The README.md inside an export: what the folder holds and the lines of trainer config that read it.
-import type { AffectGptCorpus } from './affectgpt-layout.ts';
-import type { LlavaStyle } from './chat-layouts.ts';
 import type { ExportFormat } from './formats.ts';
-import type { MediaMode } from './media-files.ts';
+import type { AffectGptCorpus, LlavaStyle, MediaMode } from './formats.ts';
 import { FACE_SIZE } from './face-stack.ts';
 
 export interface ReadmeFacts {

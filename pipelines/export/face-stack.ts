@@ -2,7 +2,11 @@
 // one uint8 array T x H x W x 3 in C order, the crops in time order, each resized to one H x W.
 // Channels are BGR, as in the MER releases (made with cv2.imread); AffectGPT's loader resizes each
 // crop with cv2 and samples T uniformly, so only frames that have a face are stacked.
-import sharp from 'sharp';
+import type Sharp from 'sharp';
+import { lazyRequire } from '../lazy-require.ts';
+
+/** sharp (libvips) takes ~0.2 CPU s to load: only an export that stacks faces pays it. */
+const sharp = lazyRequire<typeof Sharp>('sharp');
 
 export const FACE_SIZE = 224;
 
@@ -52,7 +56,7 @@ export async function faceStackNpy(crops: readonly string[]): Promise<Buffer> {
   const frame = FACE_SIZE * FACE_SIZE * 3;
   const data = new Uint8Array(crops.length * frame);
   for (const [index, crop] of crops.entries()) {
-    const rgb = await sharp(crop).removeAlpha().toColourspace('srgb').resize(FACE_SIZE, FACE_SIZE, { fit: 'fill' }).raw().toBuffer();
+    const rgb = await sharp()(crop).removeAlpha().toColourspace('srgb').resize(FACE_SIZE, FACE_SIZE, { fit: 'fill' }).raw().toBuffer();
     if (rgb.length !== frame) throw new Error(`face crop ${crop} decoded to ${rgb.length} bytes, expected ${frame}`);
     const offset = index * frame;
     for (let p = 0; p < frame; p += 3) {

@@ -7,21 +7,39 @@ import { lstat, mkdir, readdir, realpath, rename, rm, writeFile } from 'node:fs/
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { SPLITS } from '../../schemas/sample.ts';
-import { AFFECTGPT_CORPORA, AFFECTGPT_TASKS, writeAffectGpt, type AffectGptCorpus } from './affectgpt-layout.ts';
-import { LLAVA_STYLES, writeJsonl, writeLlamaFactory, writeLlava, type ChatInput, type LlavaStyle } from './chat-layouts.ts';
+import { AFFECTGPT_TASKS, writeAffectGpt } from './affectgpt-layout.ts';
+import { writeJsonl, writeLlamaFactory, writeLlava, type ChatInput } from './chat-layouts.ts';
 import { readCorpus, type CorpusRow } from './corpus-rows.ts';
 import { writeEmer } from './emer-layout.ts';
 import { exportReadme } from './export-readme.ts';
 import { ExportTally, OVER_BUDGET, type SplitCounts } from './export-tally.ts';
-import { FORMATS, type ExportFormat } from './formats.ts';
-import { MEDIA_MODES, MediaPlacer, type MediaMode, type MediaReport } from './media-files.ts';
+import {
+  AFFECTGPT_CORPORA,
+  type AffectGptCorpus,
+  type ExportFormat,
+  ExportOptionError,
+  FORMATS,
+  LLAVA_STYLES,
+  type LlavaStyle,
+  MEDIA_MODES,
+  type MediaMode,
+} from './formats.ts';
+import { MediaPlacer, type MediaReport } from './media-files.ts';
 import { isReviewedRow } from './reviewed-rows.ts';
 import { EMER_TOKEN_ESTIMATE, TOKEN_ESTIMATE } from './token-count.ts';
 
-export { FORMATS, type ExportFormat } from './formats.ts';
-export { MEDIA_MODES, type MediaMode, type MediaReport } from './media-files.ts';
-export { AFFECTGPT_CORPORA, type AffectGptCorpus } from './affectgpt-layout.ts';
-export { LLAVA_STYLES, type LlavaStyle } from './chat-layouts.ts';
+export {
+  AFFECTGPT_CORPORA,
+  type AffectGptCorpus,
+  type ExportFormat,
+  ExportOptionError,
+  FORMATS,
+  LLAVA_STYLES,
+  type LlavaStyle,
+  MEDIA_MODES,
+  type MediaMode,
+} from './formats.ts';
+export type { MediaReport } from './media-files.ts';
 export { csvField, pythonList } from './text-files.ts';
 export { sanitiseName } from './corpus-rows.ts';
 
@@ -44,11 +62,6 @@ export interface ExportOptions {
   readonly affectgptCorpus?: AffectGptCorpus;
   /** llava: the placeholder style; default 'video-audio' */
   readonly llavaStyle?: LlavaStyle;
-}
-
-/** Bad export options (an unknown format, a dest inside shards/, a foreign dest): the command's usage error. */
-export class ExportOptionError extends Error {
-  override name = 'ExportOptionError';
 }
 
 export interface ExportReport {

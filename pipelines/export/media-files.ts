@@ -7,10 +7,9 @@ import { copyFile, link, mkdir, stat, symlink, writeFile } from 'node:fs/promise
 import { dirname, join, relative, resolve, isAbsolute } from 'node:path';
 import { FatalError } from '../errors.ts';
 import { assertSafeKey } from '../store/store.ts';
+import type { MediaMode } from './formats.ts';
 
 /** none: rows name the out folder's files (paths relative to OUT); the others place files inside the export. */
-export type MediaMode = 'none' | 'hardlink' | 'copy' | 'symlink';
-export const MEDIA_MODES: readonly MediaMode[] = ['none', 'hardlink', 'copy', 'symlink'];
 
 export type MediaKind = 'video' | 'audio' | 'faces';
 

@@ -2,7 +2,10 @@
 // ship in any package we depend on; o200k_base (gpt-tokenizer) is the estimate, and
 // `scripts/bench/export-tokens.ts` measures it against Qwen's real BPE (README: Export for existing
 // trainers). The count is scaled up by the measured worst under-count so that a kept sample fits.
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
+import { lazyRequire } from '../lazy-require.ts';
+
+/** The o200k_base tables take ~0.3 CPU s to load: loaded when the first text is counted (pipelines/lazy-require.ts). */
+const o200k = lazyRequire<typeof import('gpt-tokenizer/encoding/o200k_base')>('gpt-tokenizer/cjs/encoding/o200k_base');
 
 /**
  * o200k counts times this factor, rounded up. Measured with scripts/bench/export-tokens.ts against
@@ -17,7 +20,7 @@ export const TOKEN_ESTIMATE = `o200k_base tokens (gpt-tokenizer) x ${QWEN_SAFETY
 
 /** Estimated Qwen2.5 tokens of a text. */
 export function qwenTokens(text: string): number {
-  return text === '' ? 0 : Math.ceil(countTokens(text) * QWEN_SAFETY_FACTOR);
+  return text === '' ? 0 : Math.ceil(o200k().countTokens(text) * QWEN_SAFETY_FACTOR);
 }
 
 /** Estimated tokens of a conversation: the text of every turn (placeholders as their text). */
@@ -76,6 +79,6 @@ export function emerTexts(subtitle: string, reason: string): { prompt: string; t
 /** Estimated LLaMA tokens of an EMER sample: prompt + target, o200k x LLAMA_SAFETY_FACTOR, plus the slots. */
 export function emerTokens(subtitle: string, reason: string): number {
   const { prompt, target } = emerTexts(subtitle, reason);
-  const llama = (text: string) => (text === '' ? 0 : Math.ceil(countTokens(text) * LLAMA_SAFETY_FACTOR));
+  const llama = (text: string) => (text === '' ? 0 : Math.ceil(o200k().countTokens(text) * LLAMA_SAFETY_FACTOR));
   return llama(prompt) + llama(target) + EMER_SLOTS;
 }

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { printable } from '../../pipelines/printable.ts';
 import { join } from 'node:path';
 import { formatBytes } from '../../pipelines/audit/html.ts';
-import { parquetInfo, readRowsHyparquet, type ParquetInfo } from '../../pipelines/parquet/index.ts';
+import { parquetInfo, readRowsHyparquet, type ParquetInfo } from '../../pipelines/parquet/read.ts';
 import { InputError } from '../../pipelines/errors.ts';
 import { readManifest } from '../../pipelines/publish/manifest.ts';
 

@@ -2,7 +2,7 @@
 // which stage dropped what with which reason, and which rows reached which split.
 import { printable, printableLines } from '../../pipelines/printable.ts';
 import { join } from 'node:path';
-import { readRowsHyparquet, type ReadRow } from '../../pipelines/parquet/index.ts';
+import { readRowsHyparquet, type ReadRow } from '../../pipelines/parquet/read.ts';
 import { InputError } from '../../pipelines/errors.ts';
 import { readManifest } from '../../pipelines/publish/manifest.ts';
 
