@@ -482,7 +482,16 @@ async function scheduleCommand(args: string[]): Promise<number> {
     options: { cron: { type: 'string' }, once: { type: 'boolean' }, input: { type: 'string' }, out: { type: 'string' }, store: { type: 'string' } },
   });
   if (positionals.length !== 1) throw new UsageError('schedule takes one CONFIG file, e.g. emoforge schedule configs/demo.yaml --cron "0 3 * * *"');
-  const [{ schedule, CronError }, { interruptibleRun }] = await Promise.all([import('./commands/schedule.ts'), import('./run-setup.ts')]);
+  const { CronError, checkLocal, checkTrigger } = await import('./commands/cron.ts');
+  try {
+    // What the command line alone shows wrong, before the pipeline loads.
+    checkTrigger(values);
+    if (values.out !== undefined) checkLocal(values.out, values.input);
+  } catch (error) {
+    if (error instanceof CronError) throw new UsageError(error.message);
+    throw error;
+  }
+  const [{ schedule }, { interruptibleRun }] = await Promise.all([import('./commands/schedule.ts'), import('./run-setup.ts')]);
   const interrupt = interruptibleRun(() => new FatalError('interrupted: the schedule was stopped; finished partitions are kept'));
   try {
     return await schedule({

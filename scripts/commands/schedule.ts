@@ -13,27 +13,10 @@ import { LockHeldError } from '../../pipelines/publish/lock.ts';
 import { describeFailures } from '../../pipelines/publish/publish-guard.ts';
 import { runPipeline } from '../../pipelines/runner.ts';
 import { totalWork } from '../../pipelines/stats.ts';
-import { isS3Location } from '../../pipelines/store/index.ts';
 import { EMOFORGE_VERSION } from '../../pipelines/version.ts';
 import { STAGES } from '../../stages/index.ts';
 import { openOutFolder, openRunLog, openRunStore, type OutFolder } from '../run-setup.ts';
-
-/** A schedule that cannot start (a cron expression croner refuses, an s3:// out folder); the message says what is wrong and what to do. */
-export class CronError extends Error {
-  override name = 'CronError';
-}
-
-/** Parses a cron expression (5 fields, or 6 with seconds first) or throws CronError. */
-export function validateCron(expression: string): Cron {
-  try {
-    return new Cron(expression, { paused: true });
-  } catch (error) {
-    throw new CronError(
-      `--cron ${JSON.stringify(expression)} is not a valid cron expression: ${(error as Error).message.replace(/^CronPattern: /, '')} ` +
-        `(use five fields "minute hour day-of-month month day-of-week", e.g. "0 3 * * *" for 03:00 every day)`,
-    );
-  }
-}
+import { checkLocal, checkTrigger } from './cron.ts';
 
 export interface ScheduleOptions {
   readonly configFile: string;
@@ -54,17 +37,11 @@ export interface RefreshOutcome {
 
 /** Runs the schedule until `signal` aborts (or one refresh with `once`); returns the exit code. */
 export async function schedule(options: ScheduleOptions): Promise<number> {
-  if (!options.once && !options.cron) throw new CronError('schedule needs --cron "EXPR" (e.g. "0 3 * * *") or --once');
-  const pattern = options.cron ? validateCron(options.cron) : undefined;
-  pattern?.stop();
+  checkTrigger(options);
   // Fail on a bad config now, not at 03:00.
   const first = buildPlan(options.configFile, await loadConfigFile(options.configFile), STAGES);
   const outLocation = options.out ?? first.config.out;
-  if (isS3Location(outLocation) || isS3Location(options.input ?? '')) {
-    throw new CronError(
-      `schedule refreshes a local out folder from a local input; for ${outLocation} run \`emoforge run\` from cron or a Kubernetes CronJob (the store may be s3://)`,
-    );
-  }
+  checkLocal(outLocation, options.input);
   const outDir = resolve(outLocation);
   const { log } = await openRunLog(outDir, 'schedule');
   log.info(
