@@ -8,16 +8,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { stringify } from 'yaml';
-import { buildPlan } from '../pipelines/config.ts';
-import { runPipeline } from '../pipelines/runner.ts';
 import type { RunSummary } from '../pipelines/run/summary.ts';
 import type { StageContext, WorkKind } from '../pipelines/stage.ts';
 import { LocalStore } from '../pipelines/store/local-store.ts';
 import type { Store } from '../pipelines/store/store.ts';
 import type { TeacherRegistry } from '../pipelines/teachers/teacher.ts';
 import type { Clip } from '../schemas/records.ts';
-import { makeSampleClips } from '../scripts/sample-clips.ts';
-import { STAGES } from '../stages/index.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -54,6 +50,7 @@ async function sharedClips(count: number): Promise<string> {
     for (const line of lines.slice(1)) await cp(join(all, `${line.split(',')[0]}.mp4`), join(building, `${line.split(',')[0]}.mp4`));
     await writeFile(join(building, 'manifest.csv'), `${lines.join('\n')}\n`);
   } else {
+    const { makeSampleClips } = await import('../scripts/sample-clips.ts');
     await makeSampleClips(building, { count });
   }
   await rename(building, shared).catch(async () => rm(building, { recursive: true, force: true }));
@@ -107,6 +104,12 @@ export async function runInProcess(
   paths: { input: string; out: string; store: string },
   options: { dryRun?: boolean; limit?: number; waitForBatches?: boolean } = {},
 ): Promise<InProcessRun> {
+  // Loaded here, not at the top: a test file that only starts the CLI does not pay for importing the pipeline.
+  const [{ buildPlan }, { runPipeline }, { STAGES }] = await Promise.all([
+    import('../pipelines/config.ts'),
+    import('../pipelines/runner.ts'),
+    import('../stages/index.ts'),
+  ]);
   const plan = buildPlan('test.yaml', config, STAGES);
   await mkdir(paths.out, { recursive: true });
   const summary = await runPipeline(plan, {
