@@ -28,17 +28,7 @@ import { MediaPlacer, type MediaReport } from './media-files.ts';
 import { isReviewedRow } from './reviewed-rows.ts';
 import { EMER_TOKEN_ESTIMATE, TOKEN_ESTIMATE } from './token-count.ts';
 
-export {
-  AFFECTGPT_CORPORA,
-  type AffectGptCorpus,
-  type ExportFormat,
-  ExportOptionError,
-  FORMATS,
-  LLAVA_STYLES,
-  type LlavaStyle,
-  MEDIA_MODES,
-  type MediaMode,
-} from './formats.ts';
+export * from './formats.ts';
 export type { MediaReport } from './media-files.ts';
 export { csvField, pythonList } from './text-files.ts';
 export { sanitiseName } from './corpus-rows.ts';
