@@ -4,7 +4,6 @@
 // devices, hidden files and repeated manifest rows are rejects with a reason, never silently skipped.
 // The invariant ingest keeps: every source seen (an entry a listing names, a manifest row) is a clip
 // or a reject, so `seen = clips + rejects` in stats.json.
-import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
@@ -120,110 +119,56 @@ function specialKind(info: { isFIFO(): boolean; isSocket(): boolean; isCharacter
   return 'not a regular file';
 }
 
-/** Folder reads and link resolutions in flight at once during a walk. */
-const WALK_CONCURRENCY = 16;
-
 /**
  * Walks a folder: media files (by extension) are entries; links are resolved and followed when they
  * stay inside the root (a folder reached twice is a loop); hidden entries, special files, links
- * that escape, loop or dangle are rejects. Files of other extensions are not sources. Sibling
- * folders are read at once (each read is a round trip to libuv's thread pool), and their results
- * are joined in name order: the same entries and rejects, in the same order, as one folder at a time.
+ * that escape, loop or dangle are rejects. Files of other extensions are not sources.
  */
 async function walkFolder(root: string, config: ListingConfig): Promise<{ entries: SourceEntry[]; drops: Drop[] }> {
   const realRoot = await realpath(root);
   const wanted = new Set(config.extensions.map((e) => e.toLowerCase()));
   const isMedia = (name: string) => wanted.has(extname(name).slice(1).toLowerCase());
-  const hidden = (child: Dirent) =>
-    child.name.startsWith('.') && config.hidden === 'reject' && (isMedia(child.name) || child.isDirectory() || child.isSymbolicLink());
-  const io = limiter(WALK_CONCURRENCY);
-  type Found = { entries: SourceEntry[]; drops: Drop[] };
+  const entries: SourceEntry[] = [];
+  const drops: Drop[] = [];
+  const reject = (uri: string, reason: string, detail: string) => drops.push(dropOf({ uri }, null, reason, detail));
 
-  const walk = async (dir: string, prefix: string, ancestors: ReadonlySet<string>): Promise<Found> => {
-    const found: Found = { entries: [], drops: [] };
-    const reject = (uri: string, reason: string, detail: string) => found.drops.push(dropOf({ uri }, null, reason, detail));
-    const children = (await io(() => readdir(dir, { withFileTypes: true }))).sort((a, b) => compare(a.name, b.name));
-    // What each child folder or link holds is read for all children at once, and joined below in name order.
-    const folders = new Map<number, Promise<Found>>();
-    const links = new Map<number, Promise<{ resolved: Resolved; subtree?: Found }>>();
-    for (const [at, child] of children.entries()) {
-      if (hidden(child)) continue;
-      const path = join(dir, child.name);
-      const uri = `${prefix}${child.name}`;
-      if (child.isDirectory())
-        folders.set(
-          at,
-          io(() => realpath(path)).then((real) => walk(path, `${uri}/`, new Set([...ancestors, real]))),
-        );
-      else if (child.isSymbolicLink())
-        links.set(
-          at,
-          io(() => resolveEntry(path, realRoot, uri)).then(async (resolved) => {
-            if (resolved.kind !== 'dir' || ancestors.has(resolved.real) || resolved.real === realRoot) return { resolved };
-            return { resolved, subtree: await walk(resolved.real, `${uri}/`, new Set([...ancestors, resolved.real])) };
-          }),
-        );
-    }
-    // A failure is thrown where its child is reached below; one never reached (an earlier child threw) must not be an unhandled rejection.
-    for (const read of [...folders.values(), ...links.values()]) read.catch(() => undefined);
-    for (const [at, child] of children.entries()) {
+  const walk = async (dir: string, prefix: string, ancestors: ReadonlySet<string>): Promise<void> => {
+    const children = (await readdir(dir, { withFileTypes: true })).sort((a, b) => compare(a.name, b.name));
+    for (const child of children) {
       const path = join(dir, child.name);
       const uri = `${prefix}${child.name}`;
       const media = isMedia(child.name);
-      if (hidden(child)) {
+      if (child.name.startsWith('.') && config.hidden === 'reject' && (media || child.isDirectory() || child.isSymbolicLink())) {
         const shown = child.isDirectory() ? `${uri}/` : uri;
         reject(shown, 'hidden-file', `${uri} is hidden (its name starts with a dot); set ingest.hidden: ingest to take hidden files`);
         continue;
       }
-      const folder = folders.get(at);
-      if (folder) {
-        appendSubtree(found, await folder);
+      if (child.isDirectory()) {
+        const real = await realpath(path);
+        await walk(path, `${uri}/`, new Set([...ancestors, real]));
         continue;
       }
       if (child.isFile()) {
-        if (media) found.entries.push({ path, uri, name: basename(child.name, extname(child.name)), manifest: {} });
+        if (media) entries.push({ path, uri, name: basename(child.name, extname(child.name)), manifest: {} });
         continue;
       }
-      const link = links.get(at);
-      if (link) {
-        const { resolved, subtree } = await link;
+      if (child.isSymbolicLink()) {
+        const resolved = await resolveEntry(path, realRoot, uri);
         if (resolved.kind === 'file') {
-          if (media) found.entries.push({ path: resolved.real, uri, name: basename(child.name, extname(child.name)), manifest: {} });
+          if (media) entries.push({ path: resolved.real, uri, name: basename(child.name, extname(child.name)), manifest: {} });
         } else if (resolved.kind === 'dir') {
-          if (subtree === undefined) reject(uri, 'symlink-loop', `${uri} links to a folder that contains it (${resolved.real}); not followed`);
-          else appendSubtree(found, subtree);
+          if (ancestors.has(resolved.real) || resolved.real === realRoot)
+            reject(uri, 'symlink-loop', `${uri} links to a folder that contains it (${resolved.real}); not followed`);
+          else await walk(resolved.real, `${uri}/`, new Set([...ancestors, resolved.real]));
         } else if (media || resolved.reason !== 'missing') reject(uri, resolved.reason, resolved.detail);
         continue;
       }
       // A fifo, socket or device: never data, and opening a fifo would block.
       reject(uri, 'not-a-file', `${uri} is ${specialKind(child)}, not a regular file`);
     }
-    return found;
   };
-  return walk(root, '', new Set([realRoot]));
-}
-
-/** Appends what a subfolder holds (a loop: spreading 100k+ entries into push() overflows the stack). */
-function appendSubtree(into: { entries: SourceEntry[]; drops: Drop[] }, subtree: { entries: SourceEntry[]; drops: Drop[] }): void {
-  for (const entry of subtree.entries) into.entries.push(entry);
-  for (const drop of subtree.drops) into.drops.push(drop);
-}
-
-/** Runs at most `limit` of the calls given to it at once, the others in the order given. */
-function limiter(limit: number): <T>(call: () => Promise<T>) => Promise<T> {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async (call) => {
-    if (running >= limit) await new Promise<void>((start) => waiting.push(start));
-    else running++;
-    try {
-      return await call();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
+  await walk(root, '', new Set([realRoot]));
+  return { entries, drops };
 }
 
 /**
