@@ -23,7 +23,7 @@ import { Probe, type Clip, type Drop } from '../schemas/records.ts';
 import { ADAPTERS, PRESETS } from './ingest/adapters/index.ts';
 import { Exclusions } from './ingest/exclude.ts';
 import { IngestFileIndex, type ProbeVerdict } from './ingest/file-index.ts';
-import { compare, dropOf, listSources, type Listing, type SourceEntry } from './ingest/listing.ts';
+import { compare, dropOf, listSources, mapBounded, type Listing, type SourceEntry } from './ingest/listing.ts';
 
 export const DEFAULT_MEDIA_EXTENSIONS = ['mp4', 'mkv', 'webm', 'mov', 'avi', 'm4v', 'mpg', 'mpeg', 'wav', 'mp3', 'm4a', 'flac', 'ogg', 'opus'];
 
@@ -106,24 +106,27 @@ export const ingest: SourceStage<IngestConfig> = {
     const probed: ProbeTally = { native: 0, ffprobe: 0 };
     const queue = new PQueue({ concurrency: config.concurrency });
     let done = 0;
-    await Promise.all(
-      entries.map((entry) =>
-        queue.add(async () => {
-          const outcome = await admit(entry, config, ctx, index, probes, probed);
-          const id = 'drop' in outcome ? outcome.drop.clipId : outcome.id;
-          const fileSha = 'drop' in outcome ? null : outcome.fileSha;
-          if (
-            takedown &&
-            (takedown.has(entry.name) || takedown.has(entry.uri) || (id !== null && takedown.has(id)) || (fileSha !== null && takedown.has(fileSha)))
-          ) {
-            if (id !== null) takenDown.add(id);
-            drops.push(dropOf(entry, id, 'takedown', `${entry.uri} is on the takedown list ${config.takedown}`));
-          } else if ('drop' in outcome) drops.push(outcome.drop);
-          else candidates.push({ entry, ...outcome });
-          options.onProgress?.(++done, entries.length);
-        }),
-      ),
-    );
+    const settle = (entry: SourceEntry, outcome: Admission) => {
+      const id = 'drop' in outcome ? outcome.drop.clipId : outcome.id;
+      const fileSha = 'drop' in outcome ? null : outcome.fileSha;
+      if (
+        takedown &&
+        (takedown.has(entry.name) || takedown.has(entry.uri) || (id !== null && takedown.has(id)) || (fileSha !== null && takedown.has(fileSha)))
+      ) {
+        if (id !== null) takenDown.add(id);
+        drops.push(dropOf(entry, id, 'takedown', `${entry.uri} is on the takedown list ${config.takedown}`));
+      } else if ('drop' in outcome) drops.push(outcome.drop);
+      else candidates.push({ entry, ...outcome });
+      options.onProgress?.(++done, entries.length);
+    };
+    // Every file is stat'ed, STAT_CONCURRENCY at a time; one the index knows unchanged, with its probe
+    // verdict, is judged at once, and only the others wait in the queue to be hashed and probed
+    // `config.concurrency` at a time.
+    await mapBounded(entries, STAT_CONCURRENCY, async (entry) => {
+      const info = await statOf(entry);
+      if ('drop' in info) return settle(entry, info);
+      settle(entry, admitUnchanged(entry, info, config, index) ?? (await queue.add(() => admit(entry, info, config, ctx, index, probes, probed))));
+    });
     await index.save(ctx.store);
     ctx.log.info(
       {
@@ -227,25 +230,51 @@ export function partitionOf(clipId: string, partitions: number): number {
 /** `id` is the clip id: the file's sha256 (`fileSha`), joined with the span for an utterance inside a file. */
 type Admission = { drop: Drop } | { id: string; fileSha: string; bytes: number; probe: Probe };
 
+/**
+ * Files stat'ed at once. A stat waits on libuv's thread pool (4 threads), not on a core: with only
+ * `ingest.concurrency` of them in flight a re-run spends most of its time waiting for the next round
+ * trip, and with many in flight the answers come back in batches.
+ */
+const STAT_CONCURRENCY = 64;
+
+/** What is on disk at the entry's path, or why it is no source. */
+async function statOf(entry: SourceEntry): Promise<BigIntStats | { drop: Drop }> {
+  try {
+    const info = await stat(entry.path, { bigint: true });
+    if (!info.isFile()) return { drop: dropOf(entry, null, 'not-a-file', `${entry.uri} is not a regular file`) };
+    return info;
+  } catch {
+    return { drop: dropOf(entry, null, 'missing', `${entry.uri} does not exist`) };
+  }
+}
+
+/**
+ * A file the index knows unchanged and whose probe verdict it holds, judged without reading it; undefined
+ * for any other file (admit hashes and probes it). The same admission as admit's for that file.
+ */
+function admitUnchanged(entry: SourceEntry, info: BigIntStats, config: IngestConfig, index: IngestFileIndex): Admission | undefined {
+  if (info.size === 0n) return undefined;
+  const sha = index.unchanged(entry.path, info);
+  const verdict = sha === undefined ? undefined : index.probeOf(sha);
+  if (verdict === undefined) return undefined;
+  index.reuse(entry.path, info);
+  index.noteProbe(sha!, verdict);
+  return judge(entry, sha!, Number(info.size), verdict, config);
+}
+
 /** Hashes and probes one file (probe results are cached by content hash, so a re-run runs no ffprobe). */
 async function admit(
   entry: SourceEntry,
+  info: BigIntStats,
   config: IngestConfig,
   ctx: StageContext,
   index: IngestFileIndex,
   probes: Map<string, Promise<ProbeOutcome>>,
   probed: ProbeTally,
 ): Promise<Admission> {
-  let info: BigIntStats;
-  try {
-    info = await stat(entry.path, { bigint: true });
-    if (!info.isFile()) return { drop: dropOf(entry, null, 'not-a-file', `${entry.uri} is not a regular file`) };
-  } catch {
-    return { drop: dropOf(entry, null, 'missing', `${entry.uri} does not exist`) };
-  }
   const size = Number(info.size);
   if (size === 0) return { drop: dropOf(entry, null, 'empty-file', `${entry.uri} has 0 bytes`) };
-  let id = await index.sha256Of(entry.path, info, () => {
+  const id = await index.sha256Of(entry.path, info, () => {
     ctx.work.add('hash');
     return sha256File(entry.path);
   });
@@ -253,14 +282,19 @@ async function admit(
   let probing = probes.get(id);
   if (!probing) probes.set(id, (probing = Promise.resolve(index.probeOf(id) ?? probeCached(id, entry.path, config, ctx, probed))));
   const result = await probing;
-  if (!('transient' in result)) index.noteProbe(id, result);
   if ('transient' in result)
     return { drop: { ...dropOf(entry, id, 'probe-failed', result.transient.message), transient: result.transient.service ?? 'ffprobe' } };
-  if ('error' in result) return { drop: dropOf(entry, id, result.error.reason, result.error.detail) };
-  const { probe: p } = result;
+  index.noteProbe(id, result);
+  return judge(entry, id, size, result, config);
+}
+
+/** A file of these bytes (sha256 `fileSha`) and size, by its probe verdict: a clip, or why not. */
+function judge(entry: SourceEntry, fileSha: string, size: number, verdict: ProbeVerdict, config: IngestConfig): Admission {
+  let id = fileSha;
+  if ('error' in verdict) return { drop: dropOf(entry, id, verdict.error.reason, verdict.error.detail) };
+  const { probe: p } = verdict;
   if (!p.hasAudio && !p.hasVideo) return { drop: dropOf(entry, id, 'no-streams', `${entry.uri} has neither an audio nor a video stream`) };
   // An utterance inside a longer file is a clip of its own, judged by its own length, inside the file.
-  const fileSha = id;
   if (entry.span) id = fingerprint('span', fileSha, entry.span.start, entry.span.end);
   if (entry.span && entry.span.end > p.duration + 0.05) {
     return { drop: dropOf(entry, id, 'bad-span', `span ${entry.span.start}–${entry.span.end}s of ${entry.name} ends after the file (${p.duration}s)`) };

@@ -202,7 +202,7 @@ function staticPrefix(pattern: string): string {
 }
 
 /** `map` with at most `limit` calls in flight, results in input order (a plain pool: no queue per item). */
-async function mapBounded<T, R>(items: readonly T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(items: readonly T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
