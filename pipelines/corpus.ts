@@ -4,9 +4,9 @@
 // segment, its outcome is recorded (drops, counters, flags); every later read gives the same
 // segment and records nothing.
 import type { Segment } from '../schemas/records.ts';
-import type { PartitionResult } from './executors/partition-executor.ts';
 import { FatalError } from './errors.ts';
 import { isDrop, type DropResult, type GlobalDecision } from './stage.ts';
+import { decodePartitionSegments } from './run/stored-partition.ts';
 import type { Store } from './store/store.ts';
 
 /** One partition of the corpus: stored under `key`, or held here when its result could not be stored. */
@@ -79,6 +79,6 @@ export class StoredCorpus {
   private async read(key: string): Promise<Segment[]> {
     const bytes = await this.store.get(key);
     if (!bytes) throw new FatalError(`partition result ${key} is missing from the store ${this.store.location}: was the store cleaned during the run?`);
-    return (JSON.parse(bytes.toString('utf8')) as PartitionResult).segments;
+    return decodePartitionSegments(bytes, `${key} in ${this.store.location}`);
   }
 }

@@ -21,7 +21,7 @@ export interface PartitionWork {
   readonly partition: number;
   /** Index of the record phase in `plan.phases`. */
   readonly phase: number;
-  /** Store key of the result: `partitions/ab/<hash>.json`. */
+  /** Store key of the result: `partitions/ab/<hash>.ndjson` (pipelines/run/stored-partition.ts). */
   readonly key: string;
   /**
    * Reads the partition's input records (clips, or the segments of the phase before with the global

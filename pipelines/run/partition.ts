@@ -13,22 +13,28 @@ import { PIPELINE_ROLES } from '../teachers/registry.ts';
 import type { TeacherRegistry } from '../teachers/teacher.ts';
 import { abortError, type RunScope } from './context.ts';
 import { runRecordStage } from './record-cache.ts';
+import { decodePartitionResult, encodePartitionResult, PARTITION_FORMAT } from './stored-partition.ts';
 
 /** What the teachers are (model, params, prompts), not how fast they are reached: part of every partition key. */
 export function teacherFingerprint(teachers: TeacherRegistry): string {
   return fingerprint(PIPELINE_ROLES.map((role) => teachers.forRole(role).fingerprint));
 }
 
-/** Store key of a partition's result: the phase's last stage fingerprint, the teachers and the input records. */
+/**
+ * Store key of a partition's result: the stored format, the phase's last stage fingerprint, the
+ * teachers and the input records. The format is in the key so that an emoforge that writes another
+ * format never finds (or misreads) this one's results, and a queue worker of another version is
+ * refused by the key check.
+ */
 export function partitionKey(phaseFingerprint: string, teachers: string, items: readonly (Clip | Segment)[]): string {
   const members = [...items].sort((a, b) => (a.id < b.id ? -1 : 1));
-  const key = fingerprintWithList(['partition', phaseFingerprint, teachers], members);
-  return `partitions/${key.slice(0, 2)}/${key}.json`;
+  const key = fingerprintWithList(['partition', PARTITION_FORMAT, phaseFingerprint, teachers], members);
+  return `partitions/${key.slice(0, 2)}/${key}.ndjson`;
 }
 
 export async function readPartition(store: Store, key: string): Promise<PartitionResult | null> {
   const existing = await store.get(key);
-  return existing ? (JSON.parse(existing.toString('utf8')) as PartitionResult) : null;
+  return existing ? decodePartitionResult(existing, `${key} in ${store.location}`) : null;
 }
 
 /**
@@ -46,7 +52,7 @@ export async function processAndStore(
   if (scope.signal.aborted) throw abortError(scope.signal);
   const { transientDrops, ...durable } = result;
   const standIn = stages.some((p) => scope.uncached?.has(p.stage.name));
-  if (!transientDrops && !standIn) await scope.store.put(key, JSON.stringify(durable));
+  if (!transientDrops && !standIn) await scope.store.put(key, encodePartitionResult(durable));
   else if (transientDrops) scope.log.warn({ transientDrops }, 'partition had records fail with errors; it will be retried on the next run');
   return result;
 }

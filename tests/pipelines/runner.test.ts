@@ -261,6 +261,25 @@ describe('runPipeline over fake stages', () => {
     expect(published.map((s) => s.transcript?.text).sort()).toHaveLength(KEPT);
   });
 
+  it('a stored partition result cut short stops the next run with an error naming it, not a corpus without its segments', async () => {
+    await run(TAGGED());
+    const [damaged] = await keys('partitions/');
+    expect(damaged).toMatch(/^partitions\/[0-9a-f]{2}\/[0-9a-f]{64}\.ndjson$/);
+    const bytes = (await store.get(damaged))!;
+    await store.put(damaged, bytes.subarray(0, bytes.length - 5));
+    reset();
+    const error = await run(TAGGED()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toContain(`${damaged} in ${store.location} is damaged`);
+    expect(published).toEqual([]);
+    // Deleting it, as the message says, redoes that partition alone.
+    await store.delete(damaged);
+    reset();
+    const again = await run(TAGGED());
+    expect(again.partitions).toMatchObject({ total: 3, cached: 2 });
+    expect(published).toHaveLength(KEPT);
+  });
+
   it('per-record cache: a later stage changed re-runs only that stage; the earlier ones and their drops come from the cache', async () => {
     await run(TAGGED('said'));
     reset();
