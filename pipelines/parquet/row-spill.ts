@@ -3,12 +3,15 @@
 // merges the runs (a binary heap over one line per run). The same rows in any arrival order give
 // the same sequence: keys are unique (row ids), so ties never depend on arrival.
 import { createReadStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** Rows buffered before a run is written, in bytes of JSON (default 48 MiB). */
 export const DEFAULT_SPILL_BYTES = 48 * 1024 * 1024;
+
+/** Characters of run file written at a time. */
+const WRITE_CHARS = 1 << 20;
 
 interface Entry {
   readonly key: string;
@@ -64,8 +67,22 @@ export class RowSpill<R> {
     this.buffer.sort(byKey);
     await mkdir(this.dir, { recursive: true });
     const file = join(this.dir, `${this.name}-${String(this.runs.length).padStart(5, '0')}.jsonl`);
-    // key TAB json: keys are ids (hex), never holding a tab.
-    await writeFile(file, this.buffer.map((e) => `${e.key}\t${e.line}\n`).join(''));
+    // key TAB json: keys are ids (hex), never holding a tab. Written a megabyte or so at a time, not
+    // joined into one string of the whole budget (an allocation the collector keeps falling behind on).
+    const handle = await open(file, 'w');
+    try {
+      let chunk = '';
+      for (const entry of this.buffer) {
+        chunk += `${entry.key}\t${entry.line}\n`;
+        if (chunk.length >= WRITE_CHARS) {
+          await handle.write(chunk);
+          chunk = '';
+        }
+      }
+      if (chunk) await handle.write(chunk);
+    } finally {
+      await handle.close();
+    }
     this.runs.push(file);
     this.buffer = [];
     this.bytes = 0;

@@ -48,4 +48,13 @@ describe('RowSpill', () => {
     expect(await collect(spilled, (r) => r.score === null)).toEqual(expected.filter((r) => r.score === null));
     expect(spilled.count).toBe(5000);
   });
+
+  it('writes a run longer than its write chunk whole, multi-byte text included', async () => {
+    const input = rows(300, 11).map((row, i) => ({ ...row, text: `${'é–'.repeat(3000 + i)}\n${row.text}` }));
+    const dir = await tempDir('emoforge-spill-');
+    const spilled = new RowSpill<Row>(join(dir, 'runs'), 'train', 1_500_000);
+    for (const row of input) await spilled.add(row.id, row);
+    expect((await readdir(join(dir, 'runs'))).length).toBe(1);
+    expect(await collect(spilled)).toEqual([...input].sort((a, b) => (a.id < b.id ? -1 : 1)));
+  });
 });
