@@ -6,7 +6,7 @@
 import type { Segment } from '../schemas/records.ts';
 import { FatalError } from './errors.ts';
 import { isDrop, type DropResult, type GlobalDecision } from './stage.ts';
-import { decodePartitionSegments } from './run/stored-partition.ts';
+import { storedSegments, type StoredSegments } from './run/stored-partition.ts';
 import type { Store } from './store/store.ts';
 
 /** One partition of the corpus: stored under `key`, or held here when its result could not be stored. */
@@ -54,31 +54,83 @@ export class StoredCorpus {
 
   /** The segments of one partition after every decision, in the order they were stored. */
   async load(part: CorpusPart): Promise<Segment[]> {
-    let segments = part.segments ? [...part.segments] : await this.read(part.key);
-    for (const layer of this.layers) {
-      const seen = this.recorded.get(layer)!;
-      const first = !seen.has(part.partition);
-      seen.add(part.partition);
-      const quiet = () => undefined;
-      const kept: Segment[] = [];
-      for (const segment of segments) {
-        const result = layer.decision.apply(segment, first ? layer.flag : quiet);
-        if (first) layer.record(segment, result);
-        if (!isDrop(result)) kept.push(result);
-      }
-      segments = kept;
-    }
+    const pass = await this.open(part);
+    const segments: Segment[] = [];
+    for (let segment = pass.next(); segment; segment = pass.next()) segments.push(segment);
     return segments;
   }
 
-  /** Every segment, a partition at a time (partition order; within one, stored order). */
+  /**
+   * Every segment, a partition at a time (partition order; within one, stored order). Each segment
+   * is parsed and decided when it is reached, so a pass holds one partition's stored bytes and the
+   * segment in hand, not a partition of parsed segments (which outlived the young generation and
+   * became old garbage for every pass).
+   */
   async *stream(): AsyncGenerator<Segment> {
-    for (const part of this.parts) yield* await this.load(part);
+    for (const part of this.parts) {
+      const pass = await this.open(part);
+      try {
+        for (let segment = pass.next(); segment; segment = pass.next()) yield segment;
+      } finally {
+        // A reader that stops early still leaves every outcome of the partition recorded, as a whole read would.
+        pass.drain();
+      }
+    }
   }
 
-  private async read(key: string): Promise<Segment[]> {
+  /** The partition's segments, one at a time through the decisions; outcomes recorded the first time a decision meets the partition. */
+  private async open(part: CorpusPart): Promise<DecidedSegments> {
+    const stored = part.segments ? heldSegments(part.segments) : await this.read(part.key);
+    const layers = this.layers.map((layer) => {
+      const seen = this.recorded.get(layer)!;
+      const first = !seen.has(part.partition);
+      seen.add(part.partition);
+      return { layer, first };
+    });
+    return new DecidedSegments(stored, layers);
+  }
+
+  private async read(key: string): Promise<StoredSegments> {
     const bytes = await this.store.get(key);
     if (!bytes) throw new FatalError(`partition result ${key} is missing from the store ${this.store.location}: was the store cleaned during the run?`);
-    return decodePartitionSegments(bytes, `${key} in ${this.store.location}`);
+    return storedSegments(bytes, `${key} in ${this.store.location}`);
   }
+}
+
+const quiet = () => undefined;
+
+/** A partition's stored segments after every decision, one at a time. */
+class DecidedSegments {
+  constructor(
+    private readonly stored: StoredSegments,
+    private readonly layers: readonly { readonly layer: CorpusLayer; readonly first: boolean }[],
+  ) {}
+
+  /** The next segment that every decision keeps, or undefined at the end of the partition. */
+  next(): Segment | undefined {
+    for (;;) {
+      let segment = this.stored.next();
+      if (segment === undefined) return undefined;
+      for (const { layer, first } of this.layers) {
+        const result = layer.decision.apply(segment, first ? layer.flag : quiet);
+        if (first) layer.record(segment, result);
+        if (isDrop(result)) {
+          segment = undefined;
+          break;
+        }
+        segment = result;
+      }
+      if (segment) return segment;
+    }
+  }
+
+  /** Decides the rest of the partition (recording outcomes a first meeting has not recorded yet). */
+  drain(): void {
+    if (this.layers.some((l) => l.first)) while (this.next());
+  }
+}
+
+function heldSegments(segments: readonly Segment[]): StoredSegments {
+  let index = 0;
+  return { next: () => segments[index++] };
 }

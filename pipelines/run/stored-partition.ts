@@ -53,15 +53,30 @@ export function decodePartitionResult(bytes: Buffer, where: string): PartitionRe
   return { segments, drops, stats: header.stats };
 }
 
-/** Only the segments (the drops' lines are checked for count, not parsed). */
-export function decodePartitionSegments(bytes: Buffer, where: string): Segment[] {
+/** A partition's segments, parsed one at a time: `next()` gives undefined after the last. */
+export interface StoredSegments {
+  next(): Segment | undefined;
+}
+
+/** The segments alone, parsed as they are asked for (the drops' lines are counted, not parsed). */
+export function storedSegments(bytes: Buffer, where: string): StoredSegments {
   const lines = new LineReader(bytes, where);
   const header = lines.header();
-  const segments: Segment[] = new Array(header.segments);
-  for (let i = 0; i < header.segments; i++) segments[i] = lines.next() as Segment;
-  for (let i = 0; i < header.drops; i++) lines.skip();
-  lines.end();
-  return segments;
+  let read = 0;
+  return {
+    next() {
+      if (read < header.segments) {
+        read++;
+        return lines.next() as Segment;
+      }
+      if (read === header.segments) {
+        read++;
+        for (let i = 0; i < header.drops; i++) lines.skip();
+        lines.end();
+      }
+      return undefined;
+    },
+  };
 }
 
 /** Reads a stored result a line at a time; a result cut short or not in this format is a clear error, never a partial corpus. */

@@ -3,7 +3,7 @@
 // it, never a partition with fewer segments.
 import { describe, expect, it } from 'vitest';
 import { FatalError } from '../../../pipelines/errors.ts';
-import { decodePartitionResult, decodePartitionSegments, encodePartitionResult, PARTITION_FORMAT } from '../../../pipelines/run/stored-partition.ts';
+import { decodePartitionResult, encodePartitionResult, PARTITION_FORMAT, storedSegments } from '../../../pipelines/run/stored-partition.ts';
 import type { StatsTable } from '../../../pipelines/stats.ts';
 import type { Drop, Segment } from '../../../schemas/records.ts';
 
@@ -17,6 +17,14 @@ function segments(count: number): Segment[] {
     end: i + 0.5,
     transcript: { text: `line one\nline two – “quoted” ${'é'.repeat(i % 7)}\u2028${i % 97 === 0 ? 'x'.repeat(70_000) : ''}`, language: 'en' },
   })) as unknown as Segment[];
+}
+
+/** Every segment `storedSegments` gives, read to the end (where a damaged object is found out). */
+function decodePartitionSegments(bytes: Buffer, where: string): Segment[] {
+  const stored = storedSegments(bytes, where);
+  const segments: Segment[] = [];
+  for (let segment = stored.next(); segment; segment = stored.next()) segments.push(segment);
+  return segments;
 }
 
 const drops: Drop[] = [
