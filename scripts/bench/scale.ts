@@ -48,6 +48,8 @@ interface Measurement {
   readonly peakMiB: number;
   /** V8's heap size limit in the child (node's default, or --heap-mib). */
   readonly heapLimitMiB: number;
+  /** The largest RSS sampled (once a second) and the heap and external memory at that moment. */
+  readonly atPeak: { readonly rssMiB: number; readonly heapTotalMiB: number; readonly heapUsedMiB: number; readonly externalMiB: number };
 }
 
 // ---------------------------------------------------------------- synthetic records
@@ -275,6 +277,12 @@ const benchJudge: SegmentStage<Record<string, never>> = {
 // ---------------------------------------------------------------- child: one N
 
 async function child(segments: number, dir: string): Promise<Measurement> {
+  // Where the memory is when RSS is highest (sampled every second): the JS heap, or outside it.
+  let sampled = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const now = process.memoryUsage();
+    if (now.rss > sampled.rss) sampled = now;
+  }, 1000).unref();
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   const clips = Math.ceil(segments / PER_CLIP);
@@ -302,6 +310,8 @@ async function child(segments: number, dir: string): Promise<Measurement> {
     signal: new AbortController().signal,
   });
   const cpu = process.cpuUsage(cpuStart);
+  clearInterval(sampler);
+  const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
   return {
     segments: summary.segments,
     rows: Object.values(summary.sink?.splits ?? {}).reduce((n, r) => n + r, 0),
@@ -309,6 +319,7 @@ async function child(segments: number, dir: string): Promise<Measurement> {
     cpuMs: (cpu.user + cpu.system) / 1000,
     peakMiB: process.resourceUsage().maxRSS / 1024,
     heapLimitMiB: getHeapStatistics().heap_size_limit / 2 ** 20,
+    atPeak: { rssMiB: mib(sampled.rss), heapTotalMiB: mib(sampled.heapTotal), heapUsedMiB: mib(sampled.heapUsed), externalMiB: mib(sampled.external) },
   };
 }
 
@@ -361,7 +372,7 @@ async function main(): Promise<void> {
       results.set(n, m);
       const per10k = (ms: number) => (ms / 1000 / n) * 10_000;
       console.log(
-        `${String(n).padStart(8)} segments: ${m.segments} reached the sink, ${m.rows} rows, peak ${m.peakMiB.toFixed(0)} MiB, wall ${(m.wallMs / 1000).toFixed(1)} s (${per10k(m.wallMs).toFixed(2)} s per 10k), CPU ${(m.cpuMs / 1000).toFixed(1)} s (${per10k(m.cpuMs).toFixed(2)} s per 10k), heap limit ${m.heapLimitMiB.toFixed(0)} MiB`,
+        `${String(n).padStart(8)} segments: ${m.segments} reached the sink, ${m.rows} rows, peak ${m.peakMiB.toFixed(0)} MiB, wall ${(m.wallMs / 1000).toFixed(1)} s (${per10k(m.wallMs).toFixed(2)} s per 10k), CPU ${(m.cpuMs / 1000).toFixed(1)} s (${per10k(m.cpuMs).toFixed(2)} s per 10k), heap limit ${m.heapLimitMiB.toFixed(0)} MiB; at the largest sampled RSS (${m.atPeak.rssMiB} MiB): heap ${m.atPeak.heapTotalMiB} MiB (${m.atPeak.heapUsedMiB} used), external ${m.atPeak.externalMiB} MiB`,
       );
       if (!values.keep) await rm(join(root, String(n)), { recursive: true, force: true });
     }
