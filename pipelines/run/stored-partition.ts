@@ -4,7 +4,7 @@
 // string of ~20 million characters (40 MB), made and parsed whole on every write and read, and at
 // that rate of large allocations the collector fell behind and the heap climbed through a phase.
 // The object is still written with one atomic put, so done = the object exists.
-import type { Drop, Segment } from '../../schemas/records.ts';
+import type { Clip, Drop, Segment } from '../../schemas/records.ts';
 import { FatalError } from '../errors.ts';
 import type { PartitionResult } from '../executors/partition-executor.ts';
 import type { StatsTable } from '../stats.ts';
@@ -26,19 +26,45 @@ const NEWLINE = 0x0a;
 /** The stored bytes of a result (its `transientDrops` are not stored: such a result is never stored). */
 export function encodePartitionResult(result: Pick<PartitionResult, 'segments' | 'drops' | 'stats'>): Buffer {
   const header: PartitionHeader = { format: PARTITION_FORMAT, segments: result.segments.length, drops: result.drops.length, stats: result.stats };
+  return encodeLines(header, [result.segments, result.drops]);
+}
+
+/** A header line, then a line per record of each list in turn. */
+function encodeLines(header: object, lists: readonly (readonly unknown[])[]): Buffer {
   const chunks: Buffer[] = [];
   let pending = `${JSON.stringify(header)}\n`;
-  const add = (record: Segment | Drop) => {
-    pending += `${JSON.stringify(record)}\n`;
-    if (pending.length >= CHUNK_CHARS) {
-      chunks.push(Buffer.from(pending, 'utf8'));
-      pending = '';
+  for (const list of lists)
+    for (const record of list) {
+      pending += `${JSON.stringify(record)}\n`;
+      if (pending.length >= CHUNK_CHARS) {
+        chunks.push(Buffer.from(pending, 'utf8'));
+        pending = '';
+      }
     }
-  };
-  for (const segment of result.segments) add(segment);
-  for (const drop of result.drops) add(drop);
   chunks.push(Buffer.from(pending, 'utf8'));
   return Buffer.concat(chunks);
+}
+
+/** The header's `format` of a queued partition's input records (clips, or segments of the phase before). */
+export const PARTITION_INPUTS_FORMAT = 'emoforge.partition-inputs.ndjson/1';
+
+/** The stored bytes of a queued partition's input records: a header line, then a record a line. */
+export function encodePartitionInputs(records: readonly (Clip | Segment)[]): Buffer {
+  return encodeLines({ format: PARTITION_INPUTS_FORMAT, records: records.length }, [records]);
+}
+
+/** The input records `encodePartitionInputs` stored. */
+export function decodePartitionInputs(bytes: Buffer, where: string): (Clip | Segment)[] {
+  const lines = new LineReader(bytes, where);
+  const header = lines.next() as { format?: unknown; records?: unknown } | null;
+  if (header?.format !== PARTITION_INPUTS_FORMAT)
+    throw lines.corrupt(`its header names format ${JSON.stringify(header?.format)}, not ${PARTITION_INPUTS_FORMAT}`);
+  const count = header.records;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw lines.corrupt('its header lacks the record count');
+  const records: (Clip | Segment)[] = new Array(count);
+  for (let i = 0; i < count; i++) records[i] = lines.next() as Clip | Segment;
+  lines.end();
+  return records;
 }
 
 /** The whole result. `where` names the object in error messages (key and store). */
@@ -123,9 +149,9 @@ class LineReader {
     return end;
   }
 
-  private corrupt(what: string, cause?: unknown): FatalError {
+  corrupt(what: string, cause?: unknown): FatalError {
     return new FatalError(
-      `the stored partition result ${this.where} is damaged: ${what}. Delete it and run again (the partition is processed anew)`,
+      `the stored partition ${this.where} is damaged: ${what}. Delete it and run again (the partition is processed anew)`,
       cause === undefined ? undefined : { cause },
     );
   }

@@ -3,7 +3,15 @@
 // it, never a partition with fewer segments.
 import { describe, expect, it } from 'vitest';
 import { FatalError } from '../../../pipelines/errors.ts';
-import { decodePartitionResult, encodePartitionResult, PARTITION_FORMAT, storedSegments } from '../../../pipelines/run/stored-partition.ts';
+import {
+  decodePartitionInputs,
+  decodePartitionResult,
+  encodePartitionInputs,
+  encodePartitionResult,
+  PARTITION_FORMAT,
+  PARTITION_INPUTS_FORMAT,
+  storedSegments,
+} from '../../../pipelines/run/stored-partition.ts';
 import type { StatsTable } from '../../../pipelines/stats.ts';
 import type { Drop, Segment } from '../../../schemas/records.ts';
 
@@ -78,5 +86,18 @@ describe('stored partition results', () => {
     expect(() => decodePartitionResult(Buffer.from(`${text}${lines[1]}\n`), 'p')).toThrow(/more than the 6 lines/);
     // The whole-document JSON results of earlier versions are not this format (their keys differ too).
     expect(() => decodePartitionResult(Buffer.from(JSON.stringify({ segments: segments(2), drops, stats })), 'p')).toThrow(FatalError);
+  });
+
+  it("a queued partition's input records round-trip the same way, and a cut-short or foreign object is an error", () => {
+    const records = segments(120);
+    const bytes = encodePartitionInputs(records);
+    expect(JSON.parse(bytes.toString('utf8').split('\n')[0])).toEqual({ format: PARTITION_INPUTS_FORMAT, records: 120 });
+    expect(decodePartitionInputs(bytes, 'i')).toEqual(records);
+    expect(decodePartitionInputs(encodePartitionInputs([]), 'i')).toEqual([]);
+    expect(() => decodePartitionInputs(bytes.subarray(0, bytes.length - 1), 'queue/inputs/ab/abc.ndjson in /store')).toThrow(
+      /queue\/inputs\/ab\/abc\.ndjson in \/store is damaged: .*truncated/,
+    );
+    expect(() => decodePartitionInputs(Buffer.from(JSON.stringify(records)), 'i')).toThrow(FatalError);
+    expect(() => decodePartitionInputs(encodePartitionResult({ segments: records, drops: [], stats: {} }), 'i')).toThrow(/not emoforge\.partition-inputs/);
   });
 });
