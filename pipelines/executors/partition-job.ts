@@ -74,5 +74,5 @@ export async function processPartitionJob(job: QueuedJob): Promise<PartitionJobR
     { store, log: log.child({ job: job.id, partition: data.partition, phase: data.phase }), signal: new AbortController().signal },
   );
   const stored = !result.transientDrops;
-  return { stored, segments: result.segments.length, drops: result.drops.length, ...(stored ? {} : { result }) };
+  return { stored, segments: result.count, drops: result.drops.length, ...(stored ? {} : { result }) };
 }

@@ -13,7 +13,7 @@ import { PIPELINE_ROLES } from '../teachers/registry.ts';
 import type { TeacherRegistry } from '../teachers/teacher.ts';
 import { abortError, type RunScope } from './context.ts';
 import { runRecordStage } from './record-cache.ts';
-import { decodePartitionResult, encodePartitionResult, PARTITION_FORMAT } from './stored-partition.ts';
+import { decodePartitionResult, PARTITION_FORMAT, PartitionWriter } from './stored-partition.ts';
 
 /** What the teachers are (model, params, prompts), not how fast they are reached: part of every partition key. */
 export function teacherFingerprint(teachers: TeacherRegistry): string {
@@ -34,12 +34,14 @@ export function partitionKey(phaseFingerprint: string, teachers: string, items: 
 
 export async function readPartition(store: Store, key: string): Promise<PartitionResult | null> {
   const existing = await store.get(key);
-  return existing ? decodePartitionResult(existing, `${key} in ${store.location}`) : null;
+  // The segments stay in the store: the phase needs the count, the drops and the stats.
+  return existing ? decodePartitionResult(existing, `${key} in ${store.location}`, { segments: false }) : null;
 }
 
 /**
  * Processes one partition and stores its result under `key`. Not stored when records failed
- * transiently (a re-run retries them) or when stand-in teacher text (a dry run) flowed through.
+ * transiently (a re-run retries them) or when stand-in teacher text (a dry run) flowed through;
+ * only then does the returned result hold the segments.
  */
 export async function processAndStore(
   stages: readonly PlannedStage<RecordStage<any>>[],
@@ -48,23 +50,26 @@ export async function processAndStore(
   stats: StatsTable,
   scope: RunScope,
 ): Promise<PartitionResult> {
-  const result = await processPartition(stages, items, stats, scope);
+  const { writer, drops, transientDrops } = await processPartition(stages, items, stats, scope);
   if (scope.signal.aborted) throw abortError(scope.signal);
-  const { transientDrops, ...durable } = result;
+  const bytes = writer.finish(drops, stats);
   const standIn = stages.some((p) => scope.uncached?.has(p.stage.name));
-  if (!transientDrops && !standIn) await scope.store.put(key, encodePartitionResult(durable));
-  else if (transientDrops) scope.log.warn({ transientDrops }, 'partition had records fail with errors; it will be retried on the next run');
-  return result;
+  if (!transientDrops && !standIn) {
+    await scope.store.put(key, bytes);
+    return { count: writer.count, drops, stats };
+  }
+  if (transientDrops) scope.log.warn({ transientDrops }, 'partition had records fail with errors; it will be retried on the next run');
+  return { ...decodePartitionResult(bytes, key), transientDrops };
 }
 
-/** Runs every input of a partition (a clip, or a segment of a later phase) through the stages, in id order. */
+/** Runs every input of a partition (a clip, or a segment of a later phase) through the stages, in id order; each kept segment is encoded as it is done. */
 async function processPartition(
   stages: readonly PlannedStage<RecordStage<any>>[],
   items: readonly (Clip | Segment)[],
   stats: StatsTable,
   scope: RunScope,
-): Promise<PartitionResult> {
-  const segments: Segment[] = [];
+): Promise<{ writer: PartitionWriter; drops: Drop[]; transientDrops: number }> {
+  const writer = new PartitionWriter();
   const drops: Drop[] = [];
   let transientDrops = 0;
   const [first, ...following] = stages;
@@ -96,8 +101,8 @@ async function processPartition(
         }
         current = result as Segment;
       }
-      if (kept) segments.push(current);
+      if (kept) writer.add(current);
     }
   }
-  return { segments, drops, stats, transientDrops };
+  return { writer, drops, transientDrops };
 }

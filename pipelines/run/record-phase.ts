@@ -93,12 +93,11 @@ export async function runRecordPhase(
       if (origin === 'store') counts.cached++;
       if (origin === 'remote') counts.remote++;
       mergeStats(finished, result.stats, origin === 'store');
-      // A result processed here that could not be stored is held; any other is in the store.
-      const stored = origin !== 'here' || (await store.exists(key));
-      parts.push({ partition, key, count: result.segments.length, ...(stored ? {} : { segments: result.segments }) });
+      // A result that could not be stored comes with its segments, held here; any other is in the store.
+      parts.push({ partition, key, count: result.count, ...(result.segments ? { segments: result.segments } : {}) });
       drops.push(...result.drops);
       done++;
-      log.info({ partition, inputs: size, segments: result.segments.length, drops: result.drops.length, cached: origin === 'store', origin }, 'partition done');
+      log.info({ partition, inputs: size, segments: result.count, drops: result.drops.length, cached: origin === 'store', origin }, 'partition done');
       phase.progress?.partitionDone(done, partitions.length, origin === 'store', finished);
     }),
   );

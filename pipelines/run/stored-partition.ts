@@ -24,9 +24,44 @@ const CHUNK_CHARS = 1 << 16;
 const NEWLINE = 0x0a;
 
 /** The stored bytes of a result (its `transientDrops` are not stored: such a result is never stored). */
-export function encodePartitionResult(result: Pick<PartitionResult, 'segments' | 'drops' | 'stats'>): Buffer {
-  const header: PartitionHeader = { format: PARTITION_FORMAT, segments: result.segments.length, drops: result.drops.length, stats: result.stats };
-  return encodeLines(header, [result.segments, result.drops]);
+export function encodePartitionResult(result: { readonly segments: readonly Segment[]; readonly drops: readonly Drop[]; readonly stats: StatsTable }): Buffer {
+  const writer = new PartitionWriter();
+  for (const segment of result.segments) writer.add(segment);
+  return writer.finish(result.drops, result.stats);
+}
+
+/**
+ * A partition's result, encoded as its segments are made: each segment becomes its line when it is
+ * done, so a partition in progress holds lines of bytes rather than thousands of finished segments
+ * (which outlived the young generation and became old garbage with every partition).
+ */
+export class PartitionWriter {
+  private readonly chunks: Buffer[] = [];
+  private pending = '';
+  /** Segments added. */
+  count = 0;
+
+  add(segment: Segment): void {
+    this.pending += `${JSON.stringify(segment)}\n`;
+    this.count++;
+    if (this.pending.length >= CHUNK_CHARS) this.flush();
+  }
+
+  /** The stored bytes: the header (counts and stats, known now) first, the segments' lines, the drops' lines. */
+  finish(drops: readonly Drop[], stats: StatsTable): Buffer {
+    for (const drop of drops) {
+      this.pending += `${JSON.stringify(drop)}\n`;
+      if (this.pending.length >= CHUNK_CHARS) this.flush();
+    }
+    this.flush();
+    const header: PartitionHeader = { format: PARTITION_FORMAT, segments: this.count, drops: drops.length, stats };
+    return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`, 'utf8'), ...this.chunks]);
+  }
+
+  private flush(): void {
+    if (this.pending) this.chunks.push(Buffer.from(this.pending, 'utf8'));
+    this.pending = '';
+  }
 }
 
 /** A header line, then a line per record of each list in turn. */
@@ -67,16 +102,23 @@ export function decodePartitionInputs(bytes: Buffer, where: string): (Clip | Seg
   return records;
 }
 
-/** The whole result. `where` names the object in error messages (key and store). */
-export function decodePartitionResult(bytes: Buffer, where: string): PartitionResult {
+/**
+ * The result as stored. With `segments: false` its segment lines are counted, not parsed: the
+ * record phase needs only the count, the drops and the stats of a partition found in the store.
+ */
+export function decodePartitionResult(bytes: Buffer, where: string, options: { readonly segments?: boolean } = {}): PartitionResult {
   const lines = new LineReader(bytes, where);
   const header = lines.header();
-  const segments: Segment[] = new Array(header.segments);
-  for (let i = 0; i < header.segments; i++) segments[i] = lines.next() as Segment;
+  let segments: Segment[] | undefined;
+  if (options.segments === false) for (let i = 0; i < header.segments; i++) lines.skip();
+  else {
+    segments = new Array(header.segments);
+    for (let i = 0; i < header.segments; i++) segments[i] = lines.next() as Segment;
+  }
   const drops: Drop[] = new Array(header.drops);
   for (let i = 0; i < header.drops; i++) drops[i] = lines.next() as Drop;
   lines.end();
-  return { segments, drops, stats: header.stats };
+  return { count: header.segments, ...(segments ? { segments } : {}), drops, stats: header.stats };
 }
 
 /** A partition's segments, parsed one at a time: `next()` gives undefined after the last. */

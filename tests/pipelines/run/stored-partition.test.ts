@@ -49,7 +49,9 @@ describe('stored partition results', () => {
     expect(lines).toHaveLength(1 + 500 + drops.length + 1);
     expect(lines.at(-1)).toBe('');
     expect(JSON.parse(lines[0])).toEqual({ format: PARTITION_FORMAT, segments: 500, drops: 2, stats });
-    expect(decodePartitionResult(bytes, 'p')).toEqual(result);
+    expect(decodePartitionResult(bytes, 'p')).toEqual({ count: 500, ...result });
+    // The record phase reads a stored result without its segments: the count, drops and stats.
+    expect(decodePartitionResult(bytes, 'p', { segments: false })).toEqual({ count: 500, drops, stats });
     expect(decodePartitionSegments(bytes, 'p')).toEqual(result.segments);
   });
 
@@ -57,7 +59,7 @@ describe('stored partition results', () => {
     expect(encodePartitionResult({ segments: segments(40), drops, stats }).equals(encodePartitionResult({ segments: segments(40), drops, stats }))).toBe(true);
     const empty = encodePartitionResult({ segments: [], drops: [], stats: {} });
     expect(empty.toString('utf8')).toBe(`${JSON.stringify({ format: PARTITION_FORMAT, segments: 0, drops: 0, stats: {} })}\n`);
-    expect(decodePartitionResult(empty, 'p')).toEqual({ segments: [], drops: [], stats: {} });
+    expect(decodePartitionResult(empty, 'p')).toEqual({ count: 0, segments: [], drops: [], stats: {} });
   });
 
   it('an object cut short, at a line end or inside a line, is an error that names it', () => {
@@ -65,7 +67,8 @@ describe('stored partition results', () => {
     const lineEnds = [...bytes.entries()].filter(([, byte]) => byte === 0x0a).map(([at]) => at);
     for (const cut of [0, 10, lineEnds[0] + 1, lineEnds[5] + 1, lineEnds[5] + 40, bytes.length - 1]) {
       const truncated = bytes.subarray(0, cut);
-      for (const decode of [decodePartitionResult, decodePartitionSegments]) {
+      const counted = (bytes: Buffer, where: string) => decodePartitionResult(bytes, where, { segments: false });
+      for (const decode of [decodePartitionResult, decodePartitionSegments, counted]) {
         expect(() => decode(truncated, 'partitions/ab/abc.ndjson in /store')).toThrow(FatalError);
         expect(() => decode(truncated, 'partitions/ab/abc.ndjson in /store')).toThrow(
           /partitions\/ab\/abc\.ndjson in \/store is damaged: .*Delete it and run again/,
