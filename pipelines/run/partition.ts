@@ -20,15 +20,19 @@ export function teacherFingerprint(teachers: TeacherRegistry): string {
   return fingerprint(PIPELINE_ROLES.map((role) => teachers.forRole(role).fingerprint));
 }
 
+/** A partition's input records in id order, the order its key hashes them and its stages see them. */
+export function inIdOrder<R extends Clip | Segment>(items: readonly R[]): R[] {
+  return [...items].sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
 /**
  * Store key of a partition's result: the stored format, the phase's last stage fingerprint, the
- * teachers and the input records. The format is in the key so that an emoforge that writes another
- * format never finds (or misreads) this one's results, and a queue worker of another version is
- * refused by the key check.
+ * teachers and the input records (given in id order, and read once). The format is in the key so
+ * that an emoforge that writes another format never finds (or misreads) this one's results, and a
+ * queue worker of another version is refused by the key check.
  */
-export function partitionKey(phaseFingerprint: string, teachers: string, items: readonly (Clip | Segment)[]): string {
-  const members = [...items].sort((a, b) => (a.id < b.id ? -1 : 1));
-  const key = fingerprintWithList(['partition', PARTITION_FORMAT, phaseFingerprint, teachers], members);
+export function partitionKey(phaseFingerprint: string, teachers: string, inputsInIdOrder: Iterable<Clip | Segment>): string {
+  const key = fingerprintWithList(['partition', PARTITION_FORMAT, phaseFingerprint, teachers], inputsInIdOrder);
   return `partitions/${key.slice(0, 2)}/${key}.ndjson`;
 }
 
@@ -45,12 +49,12 @@ export async function readPartition(store: Store, key: string): Promise<Partitio
  */
 export async function processAndStore(
   stages: readonly PlannedStage<RecordStage<any>>[],
-  items: readonly (Clip | Segment)[],
+  inputsInIdOrder: Iterable<Clip | Segment>,
   key: string,
   stats: StatsTable,
   scope: RunScope,
 ): Promise<PartitionResult> {
-  const { writer, drops, transientDrops } = await processPartition(stages, items, stats, scope);
+  const { writer, drops, transientDrops } = await processPartition(stages, inputsInIdOrder, stats, scope);
   if (scope.signal.aborted) throw abortError(scope.signal);
   const bytes = writer.finish(drops, stats);
   const standIn = stages.some((p) => scope.uncached?.has(p.stage.name));
@@ -62,10 +66,13 @@ export async function processAndStore(
   return { ...decodePartitionResult(bytes, key), transientDrops };
 }
 
-/** Runs every input of a partition (a clip, or a segment of a later phase) through the stages, in id order; each kept segment is encoded as it is done. */
+/**
+ * Runs every input of a partition (a clip, or a segment of a later phase) through the stages, in id
+ * order; each input is taken when its turn comes and each kept segment encoded as it is done.
+ */
 async function processPartition(
   stages: readonly PlannedStage<RecordStage<any>>[],
-  items: readonly (Clip | Segment)[],
+  inputsInIdOrder: Iterable<Clip | Segment>,
   stats: StatsTable,
   scope: RunScope,
 ): Promise<{ writer: PartitionWriter; drops: Drop[]; transientDrops: number }> {
@@ -75,7 +82,7 @@ async function processPartition(
   const [first, ...following] = stages;
   const clipStage = first.stage.kind === 'clip' ? first : undefined;
   const segmentStages = clipStage ? following : stages;
-  for (const item of [...items].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+  for (const item of inputsInIdOrder) {
     if (scope.signal.aborted) break;
     let made: Segment[];
     if (clipStage) {

@@ -61,7 +61,7 @@ export async function runRecordPhase(
   await Promise.all(
     partitions.map(async ({ partition, size }) => {
       if (signal.aborted) return;
-      const key = await reading.add(async () => partitionKey(phaseFingerprint, phase.teacherFingerprint, await input.load(partition)));
+      const key = await reading.add(async () => partitionKey(phaseFingerprint, phase.teacherFingerprint, await input.inIdOrder(partition)));
       if (key === undefined || signal.aborted) return;
       const work: PartitionWork = {
         partition,
@@ -77,7 +77,7 @@ export async function runRecordPhase(
             const live: StatsTable = {};
             inFlight.add(live);
             try {
-              return await processAndStore(stages, await input.load(partition), key, live, { ...scope, log: log.child({ partition }) });
+              return await processAndStore(stages, await input.inIdOrder(partition), key, live, { ...scope, log: log.child({ partition }) });
             } finally {
               inFlight.delete(live);
             }

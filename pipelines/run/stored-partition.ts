@@ -147,6 +147,63 @@ export function storedSegments(bytes: Buffer, where: string): StoredSegments {
   };
 }
 
+/**
+ * A stored result's segment lines, indexed up front (the whole object is checked first, so a damaged
+ * one fails before any segment is used): each line's place and its segment's id; a segment is parsed
+ * only when asked for. The record phase after a global stage reads its inputs this way, in id order,
+ * a segment at a time.
+ */
+export class SegmentLines {
+  private constructor(
+    private readonly bytes: Buffer,
+    private readonly where: string,
+    private readonly starts: Float64Array,
+    private readonly ends: Float64Array,
+  ) {}
+
+  static of(bytes: Buffer, where: string): SegmentLines {
+    const lines = new LineReader(bytes, where);
+    const header = lines.header();
+    const starts = new Float64Array(header.segments);
+    const ends = new Float64Array(header.segments);
+    for (let i = 0; i < header.segments; i++) [starts[i], ends[i]] = lines.skip();
+    for (let i = 0; i < header.drops; i++) lines.skip();
+    lines.end();
+    return new SegmentLines(bytes, where, starts, ends);
+  }
+
+  get length(): number {
+    return this.starts.length;
+  }
+
+  /** The id of segment `i`, read from the line's start when it is written first (as records are), else from the parsed line. */
+  id(i: number): string {
+    const start = this.starts[i];
+    if (this.bytes.toString('latin1', start, start + ID_PREFIX.length) === ID_PREFIX) {
+      const close = this.bytes.indexOf(QUOTE, start + ID_PREFIX.length);
+      const id = this.bytes.toString('utf8', start + ID_PREFIX.length, close);
+      if (close > 0 && close < this.ends[i] && !id.includes('\\')) return id;
+    }
+    return this.segment(i).id;
+  }
+
+  segment(i: number): Segment {
+    try {
+      return JSON.parse(this.bytes.toString('utf8', this.starts[i], this.ends[i])) as Segment;
+    } catch (error) {
+      throw new FatalError(
+        `the stored partition ${this.where} is damaged: segment line ${i + 1} is not JSON. Delete it and run again (the partition is processed anew)`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+}
+
+const ID_PREFIX = '{"id":"';
+const QUOTE = 0x22;
+
 /** Reads a stored result a line at a time; a result cut short or not in this format is a clear error, never a partial corpus. */
 class LineReader {
   private offset = 0;
@@ -176,8 +233,12 @@ class LineReader {
     }
   }
 
-  skip(): void {
-    this.offset = this.lineEnd() + 1;
+  /** Passes over a line; returns where it starts and ends (before its newline). */
+  skip(): [number, number] {
+    const start = this.offset;
+    const end = this.lineEnd();
+    this.offset = end + 1;
+    return [start, end];
   }
 
   end(): void {

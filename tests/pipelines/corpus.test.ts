@@ -79,4 +79,35 @@ describe('StoredCorpus', () => {
     expect(heard).toHaveLength(10);
     expect(heard.filter((h) => h.startsWith('p0-'))).toHaveLength(4);
   });
+
+  it('gives a partition in id order, a segment at a time, with the same decisions and outcomes recorded once', async () => {
+    const heard: string[] = [];
+    const letters = ['c', 'a', 'd', 'b', 'e'];
+    // Stored out of id order; one segment written with its id last (read by parsing its line).
+    const segments = letters.map((id, index) => ({ id: `seg-${id}`, clipId: 'clip', index }) as unknown as Segment);
+    segments[3] = { clipId: 'clip', index: 3, id: 'seg-b' } as unknown as Segment;
+    await store.put('partitions/mixed.ndjson', encodePartitionResult({ segments, drops: [], stats: {} }));
+    const decided = new StoredCorpus(store, [{ partition: 0, key: 'partitions/mixed.ndjson', count: 5 }]).withLayer(oddDropper(heard));
+    const ordered = [...(await decided.inIdOrder(decided.parts[0]))];
+    // Odd indexes (c's 0 kept, a's 1 dropped, d's 2 kept, b's 3 dropped, e's 4 kept), in id order.
+    expect(ordered.map((s) => s.id)).toEqual(['seg-c', 'seg-d', 'seg-e']);
+    expect(ordered.every((s) => s.subtitle === 'even')).toBe(true);
+    expect(heard.sort()).toEqual(['seg-a:dropped', 'seg-b:dropped', 'seg-c:kept', 'seg-d:kept', 'seg-e:kept']);
+    expect((await ids(decided.stream())).sort()).toEqual(['seg-c', 'seg-d', 'seg-e']);
+    expect(heard).toHaveLength(5);
+  });
+
+  it('in id order too, a reader that stops early leaves every outcome recorded; a damaged partition fails before its first segment', async () => {
+    const heard: string[] = [];
+    const decided = (await corpus()).withLayer(oddDropper(heard));
+    for (const s of await decided.inIdOrder(decided.parts[0])) {
+      expect(s.id).toBe('p0-s0');
+      break;
+    }
+    expect(heard.sort()).toEqual(['p0-s0:kept', 'p0-s1:dropped', 'p0-s2:kept', 'p0-s3:dropped']);
+    const bytes = (await store.get('partitions/p1.ndjson'))!;
+    await store.put('partitions/p1.ndjson', bytes.subarray(0, bytes.length - 3));
+    await expect(decided.inIdOrder(decided.parts[1])).rejects.toThrow(/partitions\/p1\.ndjson in .* is damaged/);
+    expect(heard.filter((h) => h.startsWith('p1-'))).toEqual([]);
+  });
 });
