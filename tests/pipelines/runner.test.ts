@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { Clip, Drop, Segment } from '../../schemas/records.ts';
 import { buildPlan, type AnyStage } from '../../pipelines/config.ts';
 import { FatalError, RecordError, RetryableError, TransientRecordError } from '../../pipelines/errors.ts';
+import type { PartitionExecutor } from '../../pipelines/executors/partition-executor.ts';
 import { StaticShardExecutor } from '../../pipelines/executors/static-shard.ts';
 import { runPipeline } from '../../pipelines/runner.ts';
 import type { SinkStage } from '../../pipelines/sink.ts';
@@ -369,6 +370,35 @@ describe('the error policy', () => {
     const second = await run(FLAKY('whispered'));
     expect(calls.flaky).toBe(0);
     expect(second.stats.flaky).toMatchObject({ cached: SEGMENTS, dropped: { 'bad-input': 2 } });
+  });
+
+  it('a result another worker could not store comes back with its segments, and the next phase reads them from there', async () => {
+    failure = 'transient-record';
+    // Every partition done "elsewhere" (here, but reported as a remote worker's, as the queue coordinator receives it).
+    const remote: PartitionExecutor = {
+      mode: { kind: 'queue' },
+      async obtain(work) {
+        return { result: (await work.stored()) ?? (await work.here()), origin: 'remote' };
+      },
+    };
+    const plan = buildPlan(
+      'fake.yaml',
+      { name: 'fake', partitions: 3, concurrency: 1, stages: ['listing', 'split', 'flaky', 'tally', 'after', 'collect'] },
+      REGISTRY,
+    );
+    const summary = await runPipeline(plan, {
+      store,
+      outDir: join(work, 'out'),
+      log: pino({ level: 'silent' }),
+      signal: new AbortController().signal,
+      executor: remote,
+    });
+    // b's two segments failed; partition 0 (a and b) was not stored, yet a's segment reached the global stage and the phase after it.
+    expect(await keys('partitions/')).toHaveLength(2 + 3);
+    expect(decided).toHaveLength(SEGMENTS - 2);
+    expect(decided).toContain(sha(`${CLIPS[0].id}/0`));
+    expect(afterSaw).toHaveLength(SEGMENTS - 2);
+    expect(summary.incomplete?.records).toBe(2);
   });
 
   for (const [kind, reason, service] of [
