@@ -2,16 +2,15 @@
 // with a sort key; past a byte budget the buffer is sorted and written to a run file, and reading
 // merges the runs (a binary heap over one line per run). The same rows in any arrival order give
 // the same sequence: keys are unique (row ids), so ties never depend on arrival.
-import { createReadStream } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 
 /** Rows buffered before a run is written, in bytes of UTF-8 JSON (default 48 MiB). */
 export const DEFAULT_SPILL_BYTES = 48 * 1024 * 1024;
 
-/** Bytes read from each run file at a time while merging (the stream default is 64 KiB). */
-const RUN_READ_BYTES = 16 * 1024;
+/** Bytes read from each run file at a time while merging. */
+const RUN_READ_BYTES = 64 * 1024;
+const NEWLINE = 0x0a;
 
 /** Bytes of run file written at a time. */
 const WRITE_BYTES = 1 << 20;
@@ -120,16 +119,15 @@ export class RowSpill<R> {
   }
 
   private async *merge(keep?: (row: R) => boolean): AsyncGenerator<R> {
-    // A small read buffer per run: a million-segment corpus spills hundreds of runs per split, all read at once.
-    const readers = this.runs.map((file) =>
-      createInterface({ input: createReadStream(file, { highWaterMark: RUN_READ_BYTES }), crlfDelay: Infinity })[Symbol.asyncIterator](),
-    );
+    // One read buffer and one line per run: a million-segment corpus spills hundreds of runs per
+    // split, all read at once (readline's iterator queued up to 1,024 lines of each: gigabytes).
+    const readers: RunLines[] = [];
     const heap: { entry: Entry; run: number }[] = [];
     const next = async (run: number): Promise<Entry | undefined> => {
-      const { value, done } = await readers[run].next();
-      if (done) return undefined;
-      const tab = (value as string).indexOf('\t');
-      return { key: (value as string).slice(0, tab), line: (value as string).slice(tab + 1) };
+      const value = await readers[run].next();
+      if (value === undefined) return undefined;
+      const tab = value.indexOf('\t');
+      return { key: value.slice(0, tab), line: value.slice(tab + 1) };
     };
     const less = (i: number, j: number) => heap[i].entry.key < heap[j].entry.key || (heap[i].entry.key === heap[j].entry.key && heap[i].run < heap[j].run);
     const up = (i: number) => {
@@ -151,14 +149,15 @@ export class RowSpill<R> {
         i = smallest;
       }
     };
-    for (let run = 0; run < readers.length; run++) {
-      const entry = await next(run);
-      if (entry) {
-        heap.push({ entry, run });
-        up(heap.length - 1);
-      }
-    }
     try {
+      for (const file of this.runs) readers.push(await RunLines.open(file));
+      for (let run = 0; run < readers.length; run++) {
+        const entry = await next(run);
+        if (entry) {
+          heap.push({ entry, run });
+          up(heap.length - 1);
+        }
+      }
       while (heap.length) {
         const top = heap[0];
         const row = JSON.parse(top.entry.line) as R;
@@ -172,7 +171,45 @@ export class RowSpill<R> {
         if (!keep || keep(row)) yield row;
       }
     } finally {
-      await Promise.all(readers.map((reader) => reader.return?.()));
+      await Promise.all(readers.map((reader) => reader.close()));
     }
+  }
+}
+
+/** A run file a line at a time: one read buffer, and the part of a line that crosses it. */
+class RunLines {
+  private readonly buffer = Buffer.allocUnsafe(RUN_READ_BYTES);
+  private chunk = this.buffer.subarray(0, 0);
+  private offset = 0;
+  private ended = false;
+
+  private constructor(private readonly handle: FileHandle) {}
+
+  static async open(file: string): Promise<RunLines> {
+    return new RunLines(await open(file, 'r'));
+  }
+
+  /** The next line without its newline, or undefined at the end of the file. */
+  async next(): Promise<string | undefined> {
+    let pieces: Buffer[] | undefined;
+    for (;;) {
+      const end = this.chunk.indexOf(NEWLINE, this.offset);
+      if (end >= 0) {
+        const tail = this.chunk.subarray(this.offset, end);
+        this.offset = end + 1;
+        return (pieces ? Buffer.concat([...pieces, tail]) : tail).toString('utf8');
+      }
+      // The rest of the buffer is the start of a line: copied out, as the buffer is read into again.
+      if (this.offset < this.chunk.length) (pieces ??= []).push(Buffer.from(this.chunk.subarray(this.offset)));
+      if (this.ended) return pieces ? Buffer.concat(pieces).toString('utf8') : undefined;
+      const { bytesRead } = await this.handle.read(this.buffer, 0, this.buffer.length, null);
+      if (bytesRead === 0) this.ended = true;
+      this.chunk = this.buffer.subarray(0, bytesRead);
+      this.offset = 0;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
   }
 }
