@@ -1,6 +1,6 @@
 // The corpus between phases, without holding it: each partition's segments stay in the store (the
-// record phase's stored result) and are read back one partition at a time; the decisions of the
-// global stages run since are applied as they stream past. The first time a decision meets a
+// record phase's stored result) and are read back a partition's bytes at a time, each segment parsed
+// when it is reached; the decisions of the global stages run since are applied as they stream past. The first time a decision meets a
 // segment, its outcome is recorded (drops, counters, flags); every later read gives the same
 // segment and records nothing.
 import type { Segment } from '../schemas/records.ts';
