@@ -31,20 +31,22 @@ export function fingerprint(...parts: unknown[]): string {
 }
 
 /**
- * fingerprint(...parts, list), hashed a list element at a time: the same bytes reach the hash
+ * fingerprint(...parts, [...list]), hashed a list element at a time: the same bytes reach the hash
  * (JSON.stringify joins array elements with commas), but no copy of the whole list with sorted keys
  * and no string of all of it is made (a partition's key covers thousands of segments).
  */
-export function fingerprintWithList(parts: readonly unknown[], list: readonly unknown[]): string {
+export function fingerprintWithList(parts: readonly unknown[], list: Iterable<unknown>): string {
   // An element JSON has no text for (undefined, a function) is written null, as in an array.
   const element = (value: unknown) => JSON.stringify(sortKeys(value)) ?? 'null';
   const hash = createHash('sha256');
   hash.update('[');
   for (const part of parts) hash.update(`${element(part)},`);
   hash.update('[');
-  list.forEach((value, i) => {
-    hash.update(i === 0 ? element(value) : `,${element(value)}`);
-  });
+  let first = true;
+  for (const value of list) {
+    hash.update(first ? element(value) : `,${element(value)}`);
+    first = false;
+  }
   hash.update(']]');
   return hash.digest('hex');
 }

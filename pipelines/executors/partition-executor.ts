@@ -8,7 +8,14 @@ import type { StatsTable } from '../stats.ts';
 
 /** What one partition produced. The stored form leaves out `transientDrops`. */
 export interface PartitionResult {
-  readonly segments: Segment[];
+  /** Segments the partition kept. */
+  readonly count: number;
+  /**
+   * The kept segments themselves, only when the result is not in the store (records failed with
+   * errors, or a dry run's stand-in text flowed through); a stored result's segments are read from
+   * the store when a later step needs them.
+   */
+  readonly segments?: Segment[];
   readonly drops: Drop[];
   readonly stats: StatsTable;
   /** Drops caused by thrown errors: such a partition is not stored as done, so a re-run retries them. */
@@ -21,7 +28,7 @@ export interface PartitionWork {
   readonly partition: number;
   /** Index of the record phase in `plan.phases`. */
   readonly phase: number;
-  /** Store key of the result: `partitions/ab/<hash>.json`. */
+  /** Store key of the result: `partitions/ab/<hash>.ndjson` (pipelines/run/stored-partition.ts). */
   readonly key: string;
   /**
    * Reads the partition's input records (clips, or the segments of the phase before with the global

@@ -8,6 +8,7 @@ import type { Clip, Segment } from '../../schemas/records.ts';
 import { buildPlan, type Plan } from '../config.ts';
 import { fingerprint } from '../fingerprint.ts';
 import { runPartitionJob } from '../run/queue-job.ts';
+import { decodePartitionInputs } from '../run/stored-partition.ts';
 import { openStore, type Store } from '../store/index.ts';
 import { STAGES } from '../../stages/index.ts';
 import { WORKER_STORE_ENV, type PartitionJobData, type PartitionJobReturn } from './queue-settings.ts';
@@ -65,7 +66,7 @@ export async function processPartitionJob(job: QueuedJob): Promise<PartitionJobR
     throw new Error(
       `the inputs of partition ${data.partition} (${data.inputs}) are not in the store ${location}: does this worker reach the coordinator's store?`,
     );
-  const items = JSON.parse(inputs.toString('utf8')) as (Clip | Segment)[];
+  const items = decodePartitionInputs(inputs, `${data.inputs} in ${location}`);
   const root = data.inputLocation ? await pullPartitionInputs(data.inputLocation, items) : data.root;
   const result = await runPartitionJob(
     plan,
@@ -73,5 +74,5 @@ export async function processPartitionJob(job: QueuedJob): Promise<PartitionJobR
     { store, log: log.child({ job: job.id, partition: data.partition, phase: data.phase }), signal: new AbortController().signal },
   );
   const stored = !result.transientDrops;
-  return { stored, segments: result.segments.length, drops: result.drops.length, ...(stored ? {} : { result }) };
+  return { stored, segments: result.count, drops: result.drops.length, ...(stored ? {} : { result }) };
 }

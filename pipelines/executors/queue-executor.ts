@@ -10,6 +10,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { FatalError } from '../errors.ts';
+import { encodePartitionInputs } from '../run/stored-partition.ts';
 import type { Store } from '../store/store.ts';
 import type { Obtained, PartitionExecutor, PartitionResult, PartitionWork, RunMode } from './partition-executor.ts';
 import { jobIdFor, PARTITION_QUEUE, queueConnection, type PartitionJobData, type PartitionJobReturn } from './queue-settings.ts';
@@ -69,8 +70,8 @@ export class QueueExecutor implements PartitionExecutor {
     if (stored) return { result: stored, origin: 'store' };
     await this.ready;
     const id = jobIdFor(work.key);
-    const inputs = `queue/inputs/${id.slice(0, 2)}/${id}.json`;
-    if (!(await this.options.store.exists(inputs))) await this.options.store.put(inputs, JSON.stringify(await work.items()));
+    const inputs = `queue/inputs/${id.slice(0, 2)}/${id}.ndjson`;
+    if (!(await this.options.store.exists(inputs))) await this.options.store.put(inputs, encodePartitionInputs(await work.items()));
     const data: PartitionJobData = {
       config: this.options.config,
       configFile: this.options.configFile,

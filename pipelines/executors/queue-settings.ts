@@ -40,9 +40,9 @@ export interface PartitionJobReturn {
   readonly result?: PartitionResult;
 }
 
-/** The BullMQ job id for a result key ("partitions/ab/<hash>.json" → "<hash>"). */
+/** The BullMQ job id for a result key ("partitions/ab/<hash>.ndjson" → "<hash>"). */
 export function jobIdFor(key: string): string {
-  const match = /([0-9a-f]{16,})\.json$/.exec(key);
+  const match = /([0-9a-f]{16,})\.ndjson$/.exec(key);
   if (!match) throw new Error(`not a partition key: ${key}`);
   return match[1];
 }

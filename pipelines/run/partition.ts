@@ -13,58 +13,76 @@ import { PIPELINE_ROLES } from '../teachers/registry.ts';
 import type { TeacherRegistry } from '../teachers/teacher.ts';
 import { abortError, type RunScope } from './context.ts';
 import { runRecordStage } from './record-cache.ts';
+import { decodePartitionResult, PARTITION_FORMAT, PartitionWriter } from './stored-partition.ts';
 
 /** What the teachers are (model, params, prompts), not how fast they are reached: part of every partition key. */
 export function teacherFingerprint(teachers: TeacherRegistry): string {
   return fingerprint(PIPELINE_ROLES.map((role) => teachers.forRole(role).fingerprint));
 }
 
-/** Store key of a partition's result: the phase's last stage fingerprint, the teachers and the input records. */
-export function partitionKey(phaseFingerprint: string, teachers: string, items: readonly (Clip | Segment)[]): string {
-  const members = [...items].sort((a, b) => (a.id < b.id ? -1 : 1));
-  const key = fingerprintWithList(['partition', phaseFingerprint, teachers], members);
-  return `partitions/${key.slice(0, 2)}/${key}.json`;
+/** A partition's input records in id order, the order its key hashes them and its stages see them. */
+export function inIdOrder<R extends Clip | Segment>(items: readonly R[]): R[] {
+  return [...items].sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/**
+ * Store key of a partition's result: the stored format, the phase's last stage fingerprint, the
+ * teachers and the input records (given in id order, and read once). The format is in the key so
+ * that an emoforge that writes another format never finds (or misreads) this one's results, and a
+ * queue worker of another version is refused by the key check.
+ */
+export function partitionKey(phaseFingerprint: string, teachers: string, inputsInIdOrder: Iterable<Clip | Segment>): string {
+  const key = fingerprintWithList(['partition', PARTITION_FORMAT, phaseFingerprint, teachers], inputsInIdOrder);
+  return `partitions/${key.slice(0, 2)}/${key}.ndjson`;
 }
 
 export async function readPartition(store: Store, key: string): Promise<PartitionResult | null> {
   const existing = await store.get(key);
-  return existing ? (JSON.parse(existing.toString('utf8')) as PartitionResult) : null;
+  // The segments stay in the store: the phase needs the count, the drops and the stats.
+  return existing ? decodePartitionResult(existing, `${key} in ${store.location}`, { segments: false }) : null;
 }
 
 /**
  * Processes one partition and stores its result under `key`. Not stored when records failed
- * transiently (a re-run retries them) or when stand-in teacher text (a dry run) flowed through.
+ * transiently (a re-run retries them) or when stand-in teacher text (a dry run) flowed through;
+ * only then does the returned result hold the segments.
  */
 export async function processAndStore(
   stages: readonly PlannedStage<RecordStage<any>>[],
-  items: readonly (Clip | Segment)[],
+  inputsInIdOrder: Iterable<Clip | Segment>,
   key: string,
   stats: StatsTable,
   scope: RunScope,
 ): Promise<PartitionResult> {
-  const result = await processPartition(stages, items, stats, scope);
+  const { writer, drops, transientDrops } = await processPartition(stages, inputsInIdOrder, stats, scope);
   if (scope.signal.aborted) throw abortError(scope.signal);
-  const { transientDrops, ...durable } = result;
+  const bytes = writer.finish(drops, stats);
   const standIn = stages.some((p) => scope.uncached?.has(p.stage.name));
-  if (!transientDrops && !standIn) await scope.store.put(key, JSON.stringify(durable));
-  else if (transientDrops) scope.log.warn({ transientDrops }, 'partition had records fail with errors; it will be retried on the next run');
-  return result;
+  if (!transientDrops && !standIn) {
+    await scope.store.put(key, bytes);
+    return { count: writer.count, drops, stats };
+  }
+  if (transientDrops) scope.log.warn({ transientDrops }, 'partition had records fail with errors; it will be retried on the next run');
+  return { ...decodePartitionResult(bytes, key), transientDrops };
 }
 
-/** Runs every input of a partition (a clip, or a segment of a later phase) through the stages, in id order. */
+/**
+ * Runs every input of a partition (a clip, or a segment of a later phase) through the stages, in id
+ * order; each input is taken when its turn comes and each kept segment encoded as it is done.
+ */
 async function processPartition(
   stages: readonly PlannedStage<RecordStage<any>>[],
-  items: readonly (Clip | Segment)[],
+  inputsInIdOrder: Iterable<Clip | Segment>,
   stats: StatsTable,
   scope: RunScope,
-): Promise<PartitionResult> {
-  const segments: Segment[] = [];
+): Promise<{ writer: PartitionWriter; drops: Drop[]; transientDrops: number }> {
+  const writer = new PartitionWriter();
   const drops: Drop[] = [];
   let transientDrops = 0;
   const [first, ...following] = stages;
   const clipStage = first.stage.kind === 'clip' ? first : undefined;
   const segmentStages = clipStage ? following : stages;
-  for (const item of [...items].sort((a, b) => (a.id < b.id ? -1 : 1))) {
+  for (const item of inputsInIdOrder) {
     if (scope.signal.aborted) break;
     let made: Segment[];
     if (clipStage) {
@@ -90,8 +108,8 @@ async function processPartition(
         }
         current = result as Segment;
       }
-      if (kept) segments.push(current);
+      if (kept) writer.add(current);
     }
   }
-  return { segments, drops, stats, transientDrops };
+  return { writer, drops, transientDrops };
 }

@@ -2,10 +2,14 @@
 // slot or for another worker holds none of its records.
 import type { Clip, Segment } from '../../schemas/records.ts';
 import type { StoredCorpus } from '../corpus.ts';
+import { inIdOrder } from './partition.ts';
 
 export interface PhaseInput {
   readonly partitions: readonly { readonly partition: number; readonly size: number }[];
+  /** The partition's records, all at once (what a queued job carries). */
   load(partition: number): Promise<readonly (Clip | Segment)[]>;
+  /** The partition's records in id order, each read when it is reached (for its key, and to process it here). */
+  inIdOrder(partition: number): Promise<Iterable<Clip | Segment>>;
 }
 
 /** Ingest's clips (held: they are small), by partition. */
@@ -19,6 +23,7 @@ export function clipInput(clips: readonly Clip[]): PhaseInput {
   return {
     partitions: [...byPartition].sort((a, b) => a[0] - b[0]).map(([partition, list]) => ({ partition, size: list.length })),
     load: async (partition) => byPartition.get(partition) ?? [],
+    inIdOrder: async (partition) => inIdOrder(byPartition.get(partition) ?? []),
   };
 }
 
@@ -28,5 +33,6 @@ export function corpusInput(corpus: StoredCorpus): PhaseInput {
   return {
     partitions: corpus.parts.filter((part) => part.count > 0).map((part) => ({ partition: part.partition, size: part.count })),
     load: (partition) => corpus.load(parts.get(partition)!),
+    inIdOrder: (partition) => corpus.inIdOrder(parts.get(partition)!),
   };
 }

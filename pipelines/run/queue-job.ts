@@ -6,7 +6,7 @@ import { FatalError } from '../errors.ts';
 import type { PartitionResult } from '../executors/partition-executor.ts';
 import type { Store } from '../store/store.ts';
 import { createTeacherRegistry } from '../teachers/registry.ts';
-import { partitionKey, processAndStore, teacherFingerprint } from './partition.ts';
+import { inIdOrder, partitionKey, processAndStore, teacherFingerprint } from './partition.ts';
 
 /** What a queue worker needs to process one partition of a run it did not plan. */
 interface PartitionJob {
@@ -32,14 +32,15 @@ export async function runPartitionJob(
   const phase = plan.phases[job.phase];
   if (!phase || phase.kind === 'global') throw new FatalError(`job names phase ${job.phase}, which is not a record phase of this config`);
   const teachers = createTeacherRegistry(plan.teachers, { store: context.store, log: context.log, signal: context.signal, budget: plan.config.budget });
-  const key = partitionKey(phase.stages.at(-1)!.fingerprint, teacherFingerprint(teachers), job.items);
+  const inputs = inIdOrder(job.items);
+  const key = partitionKey(phase.stages.at(-1)!.fingerprint, teacherFingerprint(teachers), inputs);
   if (key !== job.key)
     throw new FatalError(
       `partition key mismatch (coordinator ${job.key}, worker ${key}): this worker runs a different emoforge version, config or teacher setup than the run that queued the job`,
     );
   const result = await processAndStore(
     phase.stages,
-    job.items,
+    inputs,
     key,
     {},
     { store: context.store, log: context.log, signal: context.signal, teachers, root: job.root },

@@ -61,7 +61,7 @@ export async function runRecordPhase(
   await Promise.all(
     partitions.map(async ({ partition, size }) => {
       if (signal.aborted) return;
-      const key = await reading.add(async () => partitionKey(phaseFingerprint, phase.teacherFingerprint, await input.load(partition)));
+      const key = await reading.add(async () => partitionKey(phaseFingerprint, phase.teacherFingerprint, await input.inIdOrder(partition)));
       if (key === undefined || signal.aborted) return;
       const work: PartitionWork = {
         partition,
@@ -77,7 +77,7 @@ export async function runRecordPhase(
             const live: StatsTable = {};
             inFlight.add(live);
             try {
-              return await processAndStore(stages, await input.load(partition), key, live, { ...scope, log: log.child({ partition }) });
+              return await processAndStore(stages, await input.inIdOrder(partition), key, live, { ...scope, log: log.child({ partition }) });
             } finally {
               inFlight.delete(live);
             }
@@ -93,12 +93,11 @@ export async function runRecordPhase(
       if (origin === 'store') counts.cached++;
       if (origin === 'remote') counts.remote++;
       mergeStats(finished, result.stats, origin === 'store');
-      // A result processed here that could not be stored is held; any other is in the store.
-      const stored = origin !== 'here' || (await store.exists(key));
-      parts.push({ partition, key, count: result.segments.length, ...(stored ? {} : { segments: result.segments }) });
+      // A result that could not be stored comes with its segments, held here; any other is in the store.
+      parts.push({ partition, key, count: result.count, ...(result.segments ? { segments: result.segments } : {}) });
       drops.push(...result.drops);
       done++;
-      log.info({ partition, inputs: size, segments: result.segments.length, drops: result.drops.length, cached: origin === 'store', origin }, 'partition done');
+      log.info({ partition, inputs: size, segments: result.count, drops: result.drops.length, cached: origin === 'store', origin }, 'partition done');
       phase.progress?.partitionDone(done, partitions.length, origin === 'store', finished);
     }),
   );

@@ -1,7 +1,7 @@
 // Scale bench: N synthetic segments through the runner's record phases, global stages and the write
 // sink, each N in its own child process so that its peak RSS (getrusage maxrss) is its own.
 //
-//   npx tsx scripts/bench/scale.ts [--full] [--sizes 10000,100000] [--keep DIR] [--heap-mib 6144]
+//   npx tsx scripts/bench/scale.ts [--full] [--sizes 10000,100000] [--keep DIR] [--heap-mib N]
 //
 // The segments need no media: a source stage lists synthetic clips and a clip stage turns each into
 // PER_CLIP segments carrying what the media and teacher stages would have added, at the sizes the
@@ -15,13 +15,15 @@
 // Prints one line per N and, last:
 //   scale: 1000000 segments, peak N MiB (N.NNx of 100k), N.NN s per 10k
 // (with the largest N run when --full is not given). "s per 10k" is wall seconds; CPU seconds
-// (user + system) are printed beside them.
+// (user + system) are printed beside them. Each N runs with node's own heap limit, as `emoforge run`
+// does (it sets none), unless --heap-mib caps it; the limit is printed with each N.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import pino from 'pino';
 import { z } from 'zod';
 import { buildPlan, type AnyStage } from '../../pipelines/config.ts';
@@ -44,6 +46,10 @@ interface Measurement {
   readonly wallMs: number;
   readonly cpuMs: number;
   readonly peakMiB: number;
+  /** V8's heap size limit in the child (node's default, or --heap-mib). */
+  readonly heapLimitMiB: number;
+  /** The largest RSS sampled (once a second) and the heap and external memory at that moment. */
+  readonly atPeak: { readonly rssMiB: number; readonly heapTotalMiB: number; readonly heapUsedMiB: number; readonly externalMiB: number };
 }
 
 // ---------------------------------------------------------------- synthetic records
@@ -271,6 +277,12 @@ const benchJudge: SegmentStage<Record<string, never>> = {
 // ---------------------------------------------------------------- child: one N
 
 async function child(segments: number, dir: string): Promise<Measurement> {
+  // Where the memory is when RSS is highest (sampled every second): the JS heap, or outside it.
+  let sampled = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  const sampler = setInterval(() => {
+    const now = process.memoryUsage();
+    if (now.rss > sampled.rss) sampled = now;
+  }, 1000).unref();
   const started = performance.now();
   const cpuStart = process.cpuUsage();
   const clips = Math.ceil(segments / PER_CLIP);
@@ -298,22 +310,26 @@ async function child(segments: number, dir: string): Promise<Measurement> {
     signal: new AbortController().signal,
   });
   const cpu = process.cpuUsage(cpuStart);
+  clearInterval(sampler);
+  const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
   return {
     segments: summary.segments,
     rows: Object.values(summary.sink?.splits ?? {}).reduce((n, r) => n + r, 0),
     wallMs: performance.now() - started,
     cpuMs: (cpu.user + cpu.system) / 1000,
     peakMiB: process.resourceUsage().maxRSS / 1024,
+    heapLimitMiB: getHeapStatistics().heap_size_limit / 2 ** 20,
+    atPeak: { rssMiB: mib(sampled.rss), heapTotalMiB: mib(sampled.heapTotal), heapUsedMiB: mib(sampled.heapUsed), externalMiB: mib(sampled.external) },
   };
 }
 
 // ---------------------------------------------------------------- parent
 
-function runChild(segments: number, dir: string, heapMiB: number): Promise<Measurement> {
+function runChild(segments: number, dir: string, heapMiB: number | undefined): Promise<Measurement> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    // A heap cap: on a shared machine a run that outgrows it fails alone instead of starving the rest.
-    const proc = spawn(process.execPath, [...process.execArgv, `--max-old-space-size=${heapMiB}`, script, '--child', String(segments), '--dir', dir], {
+    const heap = heapMiB === undefined ? [] : [`--max-old-space-size=${heapMiB}`];
+    const proc = spawn(process.execPath, [...process.execArgv, ...heap, script, '--child', String(segments), '--dir', dir], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';
@@ -335,11 +351,12 @@ async function main(): Promise<void> {
       full: { type: 'boolean', default: false },
       sizes: { type: 'string' },
       keep: { type: 'string' },
-      'heap-mib': { type: 'string', default: '6144' },
+      'heap-mib': { type: 'string' },
     },
   });
-  const heapMiB = Number(values['heap-mib']);
-  if (!Number.isInteger(heapMiB) || heapMiB < 256) throw new RangeError(`--heap-mib takes a whole number of MiB (at least 256), got ${values['heap-mib']}`);
+  const heapMiB = values['heap-mib'] === undefined ? undefined : Number(values['heap-mib']);
+  if (heapMiB !== undefined && (!Number.isInteger(heapMiB) || heapMiB < 256))
+    throw new RangeError(`--heap-mib takes a whole number of MiB (at least 256), got ${values['heap-mib']}`);
   if (values.child) {
     process.stdout.write(`${JSON.stringify(await child(Number(values.child), values.dir!))}\n`);
     return;
@@ -355,7 +372,7 @@ async function main(): Promise<void> {
       results.set(n, m);
       const per10k = (ms: number) => (ms / 1000 / n) * 10_000;
       console.log(
-        `${String(n).padStart(8)} segments: ${m.segments} reached the sink, ${m.rows} rows, peak ${m.peakMiB.toFixed(0)} MiB, wall ${(m.wallMs / 1000).toFixed(1)} s (${per10k(m.wallMs).toFixed(2)} s per 10k), CPU ${(m.cpuMs / 1000).toFixed(1)} s (${per10k(m.cpuMs).toFixed(2)} s per 10k)`,
+        `${String(n).padStart(8)} segments: ${m.segments} reached the sink, ${m.rows} rows, peak ${m.peakMiB.toFixed(0)} MiB, wall ${(m.wallMs / 1000).toFixed(1)} s (${per10k(m.wallMs).toFixed(2)} s per 10k), CPU ${(m.cpuMs / 1000).toFixed(1)} s (${per10k(m.cpuMs).toFixed(2)} s per 10k), heap limit ${m.heapLimitMiB.toFixed(0)} MiB; at the largest sampled RSS (${m.atPeak.rssMiB} MiB): heap ${m.atPeak.heapTotalMiB} MiB (${m.atPeak.heapUsedMiB} used), external ${m.atPeak.externalMiB} MiB`,
       );
       if (!values.keep) await rm(join(root, String(n)), { recursive: true, force: true });
     }
@@ -366,6 +383,14 @@ async function main(): Promise<void> {
   const last = results.get(largest)!;
   const base = results.get(100_000);
   const ratio = base ? `${(last.peakMiB / base.peakMiB).toFixed(2)}x of 100k` : 'no 100k run';
+  // Against the smallest N: time per segment should not grow with the corpus. CPU is the steadier
+  // figure on a shared machine (wall time there is mostly waiting for a core).
+  const smallest = Math.min(...results.keys());
+  const first = results.get(smallest)!;
+  if (smallest !== largest)
+    console.log(
+      `per 10k at ${largest} against ${smallest}: wall ${(last.wallMs / largest / (first.wallMs / smallest)).toFixed(2)}x, CPU ${(last.cpuMs / largest / (first.cpuMs / smallest)).toFixed(2)}x`,
+    );
   console.log(`scale: ${largest} segments, peak ${last.peakMiB.toFixed(0)} MiB (${ratio}), ${((last.wallMs / 1000 / largest) * 10_000).toFixed(2)} s per 10k`);
 }
 

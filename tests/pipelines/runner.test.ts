@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { Clip, Drop, Segment } from '../../schemas/records.ts';
 import { buildPlan, type AnyStage } from '../../pipelines/config.ts';
 import { FatalError, RecordError, RetryableError, TransientRecordError } from '../../pipelines/errors.ts';
+import type { PartitionExecutor } from '../../pipelines/executors/partition-executor.ts';
 import { StaticShardExecutor } from '../../pipelines/executors/static-shard.ts';
 import { runPipeline } from '../../pipelines/runner.ts';
 import type { SinkStage } from '../../pipelines/sink.ts';
@@ -261,6 +262,25 @@ describe('runPipeline over fake stages', () => {
     expect(published.map((s) => s.transcript?.text).sort()).toHaveLength(KEPT);
   });
 
+  it('a stored partition result cut short stops the next run with an error naming it, not a corpus without its segments', async () => {
+    await run(TAGGED());
+    const [damaged] = await keys('partitions/');
+    expect(damaged).toMatch(/^partitions\/[0-9a-f]{2}\/[0-9a-f]{64}\.ndjson$/);
+    const bytes = (await store.get(damaged))!;
+    await store.put(damaged, bytes.subarray(0, bytes.length - 5));
+    reset();
+    const error = await run(TAGGED()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FatalError);
+    expect((error as Error).message).toContain(`${damaged} in ${store.location} is damaged`);
+    expect(published).toEqual([]);
+    // Deleting it, as the message says, redoes that partition alone.
+    await store.delete(damaged);
+    reset();
+    const again = await run(TAGGED());
+    expect(again.partitions).toMatchObject({ total: 3, cached: 2 });
+    expect(published).toHaveLength(KEPT);
+  });
+
   it('per-record cache: a later stage changed re-runs only that stage; the earlier ones and their drops come from the cache', async () => {
     await run(TAGGED('said'));
     reset();
@@ -350,6 +370,35 @@ describe('the error policy', () => {
     const second = await run(FLAKY('whispered'));
     expect(calls.flaky).toBe(0);
     expect(second.stats.flaky).toMatchObject({ cached: SEGMENTS, dropped: { 'bad-input': 2 } });
+  });
+
+  it('a result another worker could not store comes back with its segments, and the next phase reads them from there', async () => {
+    failure = 'transient-record';
+    // Every partition done "elsewhere" (here, but reported as a remote worker's, as the queue coordinator receives it).
+    const remote: PartitionExecutor = {
+      mode: { kind: 'queue' },
+      async obtain(work) {
+        return { result: (await work.stored()) ?? (await work.here()), origin: 'remote' };
+      },
+    };
+    const plan = buildPlan(
+      'fake.yaml',
+      { name: 'fake', partitions: 3, concurrency: 1, stages: ['listing', 'split', 'flaky', 'tally', 'after', 'collect'] },
+      REGISTRY,
+    );
+    const summary = await runPipeline(plan, {
+      store,
+      outDir: join(work, 'out'),
+      log: pino({ level: 'silent' }),
+      signal: new AbortController().signal,
+      executor: remote,
+    });
+    // b's two segments failed; partition 0 (a and b) was not stored, yet a's segment reached the global stage and the phase after it.
+    expect(await keys('partitions/')).toHaveLength(2 + 3);
+    expect(decided).toHaveLength(SEGMENTS - 2);
+    expect(decided).toContain(sha(`${CLIPS[0].id}/0`));
+    expect(afterSaw).toHaveLength(SEGMENTS - 2);
+    expect(summary.incomplete?.records).toBe(2);
   });
 
   for (const [kind, reason, service] of [

@@ -48,4 +48,18 @@ describe('RowSpill', () => {
     expect(await collect(spilled, (r) => r.score === null)).toEqual(expected.filter((r) => r.score === null));
     expect(spilled.count).toBe(5000);
   });
+
+  it('writes runs longer than its write chunk whole, multi-byte text and a row larger than the budget included', async () => {
+    const input = rows(300, 11).map((row, i) => ({ ...row, text: `${'é–'.repeat(3000 + i)}\n${row.text}` }));
+    // 2.4 MB of UTF-8 in one row: more than the budget and than a write chunk.
+    input[150] = { ...input[150], text: 'é'.repeat(1_200_000) };
+    const dir = await tempDir('emoforge-spill-');
+    const spilled = new RowSpill<Row>(join(dir, 'runs'), 'train', 1_500_000);
+    for (const row of input) await spilled.add(row.id, row);
+    expect((await readdir(join(dir, 'runs'))).length).toBeGreaterThan(2);
+    expect(await collect(spilled)).toEqual([...input].sort((a, b) => (a.id < b.id ? -1 : 1)));
+    const held = new RowSpill<Row>(join(dir, 'none'), 'train', 10_000_000);
+    for (const row of input) await held.add(row.id, row);
+    expect(await collect(held)).toEqual([...input].sort((a, b) => (a.id < b.id ? -1 : 1)));
+  });
 });
