@@ -10,7 +10,7 @@ export class CronError extends Error {
 }
 
 /** Parses a cron expression (5 fields, or 6 with seconds first) or throws CronError. */
-export function validateCron(expression: string): Cron {
+function validateCron(expression: string): Cron {
   try {
     return new Cron(expression, { paused: true });
   } catch (error) {
