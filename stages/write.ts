@@ -131,6 +131,7 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
   }
   // The splits are planned from the compact views (let go once planned); full segments stream past once, to rows.
   const splitOf = await planSplits(input.segments, config, pinned, ctx);
+  ctx.log.info({ segments: input.segments.count }, 'splits planned');
 
   // Rows of each split in shard order, spilled to disk past a budget (an external sort).
   const spillDir = join(ctx.outDir, '.staging-rows');
@@ -169,6 +170,8 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
     for (const row of made.rows) await addRow(split, row);
     digest.addKept(segment, made.rows[0].split, made.rows.length);
   }
+
+  ctx.log.info({ segments, kept: stats.out }, 'rows made');
 
   async function addRow(split: Split, row: Sample): Promise<void> {
     await rows[split].add(orderKey(row), row);

@@ -115,6 +115,7 @@ export async function publish(publication: Publication, ctx: PublishContext, pro
     { ...publication.shards, createdBy, configFingerprint: run.fingerprint },
   );
   await rm(publication.spillDir, { recursive: true, force: true });
+  ctx.log.info({ shards: shards.length }, 'shards staged');
 
   const unchanged = await samePublishedShards(outDir, shards);
   await mkdir(outDir, { recursive: true });

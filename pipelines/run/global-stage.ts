@@ -29,6 +29,7 @@ export async function runGlobalStage(
     stageStats.in += viewed.length;
     // The views in id order, as the corpus was handed to global stages when it was held whole.
     const decision = await stage.decide(viewed.sorted(), config, ctx);
+    scope.log.info({ stage: stage.name, segments: stageStats.in, ms: Math.round(performance.now() - started) }, 'global stage decided');
     return corpus.withLayer({
       stage: stage.name,
       decision,

@@ -1,7 +1,11 @@
 // Scale bench: N synthetic segments through the runner's record phases, global stages and the write
 // sink, each N in its own child process so that its peak RSS (getrusage maxrss) is its own.
 //
-//   npx tsx scripts/bench/scale.ts [--full] [--sizes 10000,100000] [--keep DIR] [--heap-mib N]
+//   npx tsx scripts/bench/scale.ts [--full] [--sizes 10000,100000] [--keep DIR] [--heap-mib N] [--trace DIR]
+//
+// --trace DIR writes DIR/<N>.ndjson for each N: the run's info log (each partition done, each
+// phase) with the process's memory (RSS, heap, external) every 5 seconds between, to see which
+// phase holds what.
 //
 // The segments need no media: a source stage lists synthetic clips and a clip stage turns each into
 // PER_CLIP segments carrying what the media and teacher stages would have added, at the sizes the
@@ -18,7 +22,7 @@
 // (user + system) are printed beside them. Each N runs with node's own heap limit, as `emoforge run`
 // does (it sets none), unless --heap-mib caps it; the limit is printed with each N.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -276,12 +280,17 @@ const benchJudge: SegmentStage<Record<string, never>> = {
 
 // ---------------------------------------------------------------- child: one N
 
-async function child(segments: number, dir: string): Promise<Measurement> {
+async function child(segments: number, dir: string, trace: string | undefined): Promise<Measurement> {
+  const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+  const log = trace ? pino({ level: 'info' }, pino.destination({ dest: trace, sync: true })) : pino({ level: 'silent' });
   // Where the memory is when RSS is highest (sampled every second): the JS heap, or outside it.
   let sampled = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
+  let ticks = 0;
   const sampler = setInterval(() => {
     const now = process.memoryUsage();
     if (now.rss > sampled.rss) sampled = now;
+    if (trace && ticks++ % 5 === 0)
+      log.info({ rssMiB: mib(now.rss), heapTotalMiB: mib(now.heapTotal), heapUsedMiB: mib(now.heapUsed), externalMiB: mib(now.external) }, 'memory');
   }, 1000).unref();
   const started = performance.now();
   const cpuStart = process.cpuUsage();
@@ -306,12 +315,17 @@ async function child(segments: number, dir: string): Promise<Measurement> {
   const summary = await runPipeline(plan, {
     store: new LocalStore(config.store),
     outDir: config.out,
-    log: pino({ level: 'silent' }),
+    log,
     signal: new AbortController().signal,
+    progress: {
+      watch() {},
+      phase: (name, total) => log.info({ phase: name, total }, 'phase'),
+      ingestProgress() {},
+      partitionDone() {},
+    },
   });
   const cpu = process.cpuUsage(cpuStart);
   clearInterval(sampler);
-  const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
   return {
     segments: summary.segments,
     rows: Object.values(summary.sink?.splits ?? {}).reduce((n, r) => n + r, 0),
@@ -325,11 +339,11 @@ async function child(segments: number, dir: string): Promise<Measurement> {
 
 // ---------------------------------------------------------------- parent
 
-function runChild(segments: number, dir: string, heapMiB: number | undefined): Promise<Measurement> {
+function runChild(segments: number, dir: string, heapMiB: number | undefined, trace: string | undefined): Promise<Measurement> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
     const heap = heapMiB === undefined ? [] : [`--max-old-space-size=${heapMiB}`];
-    const proc = spawn(process.execPath, [...process.execArgv, ...heap, script, '--child', String(segments), '--dir', dir], {
+    const proc = spawn(process.execPath, [...process.execArgv, ...heap, script, '--child', String(segments), '--dir', dir, ...(trace ? ['--trace', trace] : [])], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';
@@ -352,13 +366,14 @@ async function main(): Promise<void> {
       sizes: { type: 'string' },
       keep: { type: 'string' },
       'heap-mib': { type: 'string' },
+      trace: { type: 'string' },
     },
   });
   const heapMiB = values['heap-mib'] === undefined ? undefined : Number(values['heap-mib']);
   if (heapMiB !== undefined && (!Number.isInteger(heapMiB) || heapMiB < 256))
     throw new RangeError(`--heap-mib takes a whole number of MiB (at least 256), got ${values['heap-mib']}`);
   if (values.child) {
-    process.stdout.write(`${JSON.stringify(await child(Number(values.child), values.dir!))}\n`);
+    process.stdout.write(`${JSON.stringify(await child(Number(values.child), values.dir!, values.trace))}\n`);
     return;
   }
   const sizes = values.sizes ? values.sizes.split(',').map(Number) : [10_000, 100_000, ...(values.full ? [1_000_000] : [])];
@@ -366,9 +381,10 @@ async function main(): Promise<void> {
     throw new RangeError(`--sizes takes comma-separated segment counts of at least ${PER_CLIP}, got ${values.sizes}`);
   const root = values.keep ?? (await mkdtemp(join(tmpdir(), 'emoforge-scale-')));
   const results = new Map<number, Measurement>();
+  if (values.trace) await mkdir(values.trace, { recursive: true });
   try {
     for (const n of sizes) {
-      const m = await runChild(n, join(root, String(n)), heapMiB);
+      const m = await runChild(n, join(root, String(n)), heapMiB, values.trace && join(values.trace, `${n}.ndjson`));
       results.set(n, m);
       const per10k = (ms: number) => (ms / 1000 / n) * 10_000;
       console.log(
