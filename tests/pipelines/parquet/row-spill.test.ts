@@ -62,4 +62,16 @@ describe('RowSpill', () => {
     for (const row of input) await held.add(row.id, row);
     expect(await collect(held)).toEqual([...input].sort((a, b) => (a.id < b.id ? -1 : 1)));
   });
+
+  it('merges hundreds of runs with smaller read buffers, rows longer than a buffer included', async () => {
+    // ~600 runs: each run is read 16 KiB at a time (8 MiB over the runs), so rows of up to 40 KB
+    // cross one buffer or several.
+    const random = mulberry32(5);
+    const input = rows(1800, 13).map((row) => ({ ...row, text: `${row.text} ${'y'.repeat(Math.floor(random() * 40_000))}` }));
+    const dir = await tempDir('emoforge-spill-');
+    const spilled = new RowSpill<Row>(join(dir, 'runs'), 'train', 60_000);
+    for (const row of input) await spilled.add(row.id, row);
+    expect((await readdir(join(dir, 'runs'))).length).toBeGreaterThan(512);
+    expect(await collect(spilled)).toEqual([...input].sort((a, b) => (a.id < b.id ? -1 : 1)));
+  });
 });
