@@ -84,6 +84,8 @@ export class RowSpill<R> {
       return;
     }
     if (this.held.length) await this.spill();
+    // Every row is in a run file now: the slab is not needed again (a row added later gets a new one).
+    this.slab = undefined;
     yield* this.merge(keep);
   }
 

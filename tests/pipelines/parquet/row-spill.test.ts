@@ -47,6 +47,10 @@ describe('RowSpill', () => {
     expect(await collect(held)).toEqual(expected);
     expect(await collect(spilled, (r) => r.score === null)).toEqual(expected.filter((r) => r.score === null));
     expect(spilled.count).toBe(5000);
+    // Rows added after a read (the slab was let go) join the next read.
+    const late = { id: '0', text: 'late', score: null };
+    await spilled.add(late.id, late);
+    expect(await collect(spilled)).toEqual([late, ...expected]);
   });
 
   it('writes runs longer than its write chunk whole, multi-byte text and a row larger than the budget included', async () => {
