@@ -246,6 +246,14 @@ async function planSplits(
   assigned.forEach((split, k) => {
     codes[placed[k]] = SPLITS.indexOf(split);
   });
+  return splitLookup(ids, codes);
+}
+
+/**
+ * Segment id → split. Made outside planSplits: a closure made there would share its scope, which
+ * holds the views (closures over `views` put it in that scope), for as long as the lookup lives.
+ */
+function splitLookup(ids: SortedIds, codes: Uint8Array): (id: string) => Split {
   return (id) => {
     const index = ids.indexOf(id);
     if (index < 0) throw new FatalError(`segment ${id} reached the write stage without a view: the corpus changed while it was written`);
