@@ -21,9 +21,9 @@ export async function runPass(plan: Plan, options: RunOptions, teachers: Teacher
   const dryRun = options.dryRun === true;
   const uncached = standInStages(plan, dryRun);
   const stats: StatsTable = {};
-  // Ingest's clips go to the first record phase, which lets them go once it has partitioned them:
-  // from here on only their count, the sources seen and the root are kept (a million segments come
-  // from a hundred thousand clips or more).
+  // Ingest's clips go to the first record phase and are let go when it ends (each segment carries
+  // its clip): from then on only their count, the sources seen and the root are kept (a million
+  // segments come from a hundred thousand clips or more).
   const ingested: { clips?: readonly Clip[] } = {};
   const source = await ingest(plan, options, stats, { store, log, signal, teachers, root: '' }, ingested);
   const drops: Drop[] = [...source.drops];
