@@ -48,7 +48,7 @@ describe('drops', () => {
     expect(packDrop({ ...drop, segment: undefined })).toEqual({ ...drop, segment: undefined });
   });
 
-  it("holds a thousand drops in less heap than their snapshots take as strings", () => {
+  it('holds a thousand drops in less heap than their snapshots take as strings', () => {
     // A full collection before each reading (the flag takes effect for a new context's global).
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
