@@ -136,14 +136,38 @@ export function buildDigest(input: AuditInput): AuditDigest {
   return builder.digest(run);
 }
 
-/** Values of a histogram series, packed (a million segments give a million numbers per series). */
+/**
+ * Values of a histogram series, compact: a million segments give a million numbers per series, but
+ * most series take few distinct values (judge scores, rounded valence and confidences), so values
+ * are counted while there are at most COUNTED_VALUES distinct ones and packed in a Float64Array
+ * past that. Readers bin the values, so their order does not matter: counted values come out in
+ * ascending order (-0 as 0), whatever order they arrived in.
+ */
 class NumberColumn {
-  private values = new Float64Array(1024);
+  private counts: Map<number, number> | undefined = new Map();
+  private values = new Float64Array(0);
   length = 0;
 
   push(value: number): void {
+    const counts = this.counts;
+    if (counts && (counts.size < COUNTED_VALUES || counts.has(value))) {
+      counts.set(value, (counts.get(value) ?? 0) + 1);
+      this.length++;
+      return;
+    }
+    if (counts) {
+      // Past the distinct values a map is worth: every value so far goes into the array.
+      this.values = new Float64Array(Math.max(1024, 2 * this.length));
+      this.length = 0;
+      this.counts = undefined;
+      for (const [v, n] of [...counts].sort((a, b) => a[0] - b[0])) for (let i = 0; i < n; i++) this.append(v);
+    }
+    this.append(value);
+  }
+
+  private append(value: number): void {
     if (this.length === this.values.length) {
-      const grown = new Float64Array(this.values.length * 2);
+      const grown = new Float64Array(Math.max(1024, this.values.length * 2));
       grown.set(this.values);
       this.values = grown;
     }
@@ -151,9 +175,15 @@ class NumberColumn {
   }
 
   toArray(): number[] {
-    return Array.from(this.values.subarray(0, this.length));
+    if (!this.counts) return Array.from(this.values.subarray(0, this.length));
+    const out: number[] = [];
+    for (const [v, n] of [...this.counts].sort((a, b) => a[0] - b[0])) for (let i = 0; i < n; i++) out.push(v);
+    return out;
   }
 }
+
+/** Distinct values a NumberColumn counts before it packs them. */
+const COUNTED_VALUES = 4096;
 
 /** The `limit` entries with the smallest ids seen so far, in id order. */
 class SmallestIds<T extends { readonly id: string }> {
