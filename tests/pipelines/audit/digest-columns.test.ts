@@ -5,11 +5,11 @@ import { DigestBuilder } from '../../../pipelines/audit/digest.ts';
 import { mulberry32 } from '../../../pipelines/random.ts';
 import type { Segment } from '../../../schemas/records.ts';
 
-function kept(i: number, duration: number, judge: number): Segment {
+function kept(i: number, duration: number, judge: number, clip = 'c'.repeat(64), licence?: string, id = i.toString(16).padStart(64, '0')): Segment {
   return {
-    id: i.toString(16).padStart(64, '0'),
-    clipId: 'c'.repeat(64),
-    clip: { id: 'c'.repeat(64), uri: 'a.mp4', name: 'a', bytes: 1, probe: { duration: 10 }, manifest: {}, partition: 0 },
+    id,
+    clipId: clip,
+    clip: { id: clip, uri: 'a.mp4', name: 'a', bytes: 1, probe: { duration: 10 }, manifest: licence ? { licence } : {}, partition: 0 },
     index: i,
     start: 1,
     end: 1 + duration,
@@ -49,5 +49,31 @@ describe('digest histogram columns', () => {
     const judge = (d: typeof forward) => d.scores.find((s) => s.name === 'judge score')!.values;
     expect(judge(forward)).toEqual(sorted(segments.map((s) => s.judge!.score)));
     expect(judge(backward)).toEqual(judge(forward));
+  });
+
+  it('counts each clip once, under the licence of its segment with the largest id, in any order', () => {
+    const hexId = (n: number) => n.toString(16).padStart(64, '0');
+    // Clip a: its largest id (0x30) names MIT; clip b: CC BY 4.0 only; clip c: none given.
+    const segments = [
+      kept(1, 1, 5, 'a', 'CC BY 4.0', hexId(0x10)),
+      kept(2, 1, 5, 'a', 'MIT', hexId(0x30)),
+      kept(3, 1, 5, 'a', 'CC BY 4.0', hexId(0x20)),
+      kept(4, 1, 5, 'b', 'CC BY 4.0', hexId(0x05)),
+      kept(5, 1, 5, 'c', undefined, hexId(0x06)),
+    ];
+    const expected = [
+      { licence: '(none given)', clips: 1 },
+      { licence: 'CC BY 4.0', clips: 1 },
+      { licence: 'MIT', clips: 1 },
+    ];
+    expect(digestOf(segments).licences).toEqual(expected);
+    expect(digestOf([...segments].reverse()).licences).toEqual(expected);
+    // Ids that are not sha256 hex, arriving after hex ones: compared as strings.
+    const loose = [...segments, kept(6, 1, 5, 'b', 'MIT', 'z-not-hex')];
+    expect(digestOf(loose).licences).toEqual([
+      { licence: 'MIT', clips: 2 },
+      { licence: '(none given)', clips: 1 },
+    ]);
+    expect(digestOf([...loose].reverse()).licences).toEqual(digestOf(loose).licences);
   });
 });
