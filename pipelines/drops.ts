@@ -2,7 +2,7 @@
 // filters take away" (labels before filtering, rejected examples), not only "how many".
 import type { Drop, DroppedSegment, Segment } from '../schemas/records.ts';
 
-/** The drop of a segment, with a snapshot of its fields at the moment it left. */
+/** The drop of a segment, with a snapshot of its fields at the moment it left (held packed: packDrop). */
 export function segmentDrop(segment: Segment, stage: string, verdict: { readonly reason: string; readonly detail: string; readonly transient?: string }): Drop {
   const drop: Drop = {
     id: segment.id,
@@ -13,7 +13,37 @@ export function segmentDrop(segment: Segment, stage: string, verdict: { readonly
     detail: verdict.detail,
     segment: snapshotOf(segment),
   };
-  return verdict.transient === undefined ? drop : { ...drop, transient: verdict.transient };
+  return packDrop(verdict.transient === undefined ? drop : { ...drop, transient: verdict.transient });
+}
+
+/**
+ * A run holds every drop until the publish (rejects.parquet, the report), and a million segments
+ * give thousands of them, each with a snapshot of a few KB of text (QA, description, rationale)
+ * that the heap holds as UTF-16 once a text has one character beyond Latin-1, and that the
+ * collector lets grow several times over while the shards are written. So a drop holds its
+ * snapshot as the UTF-8 bytes of its JSON, outside the heap, and `segment` parses them when read
+ * (a new object each time; readers read it a few times per run): the same fields in the same order
+ * for every reader (JSON, spread, zod, Parquet). Drops read back from the store are packed the
+ * same way.
+ */
+export function packDrop(drop: Drop): Drop {
+  if (!drop.segment) return drop;
+  const packed: Record<string | symbol, unknown> = {};
+  for (const [field, value] of Object.entries(drop)) {
+    if (field !== 'segment') packed[field] = value;
+    else {
+      // One getter for every drop (a closure each would give each drop a hidden class of its own).
+      Object.defineProperty(packed, SNAPSHOT_BYTES, { value: Buffer.from(JSON.stringify(value), 'utf8') });
+      Object.defineProperty(packed, field, { enumerable: true, get: readSnapshot });
+    }
+  }
+  return packed as Drop;
+}
+
+const SNAPSHOT_BYTES = Symbol('snapshot bytes');
+
+function readSnapshot(this: { readonly [SNAPSHOT_BYTES]: Buffer }): DroppedSegment {
+  return JSON.parse(this[SNAPSHOT_BYTES].toString('utf8')) as DroppedSegment;
 }
 
 export function snapshotOf(segment: Segment): DroppedSegment {

@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Drop, Segment } from '../schemas/records.ts';
+import type { SortedIds } from './sorted-ids.ts';
 import type { FieldPath } from './stage.ts';
 import type { StatsTable } from './stats.ts';
 import type { Store } from './store/store.ts';
@@ -12,10 +13,11 @@ import type { TeacherUsageTable } from './teachers/usage.ts';
 export interface SinkSegments<V = unknown> {
   readonly count: number;
   /**
-   * The sink's `project` of every segment, sorted by segment id (empty when it declares none).
-   * Handed over once: the runner lets go of them, so the sink can once it has planned from them.
+   * The sink's `project` of every segment, sorted by segment id, and those ids in the same order
+   * (packed, so a view need not hold its id); empty when it declares none. Handed over once: the
+   * runner lets go of them, so the sink can once it has planned from them.
    */
-  takeViews(): readonly V[];
+  takeViews(): { readonly ids: SortedIds; readonly views: readonly V[] };
   /** The full segments, a partition at a time (partition order, not id order). */
   stream(): AsyncIterable<Segment>;
 }
@@ -56,7 +58,11 @@ export interface SinkStage<C = unknown> {
   readonly configSchema: z.ZodType<C>;
   readonly reads: readonly FieldPath[];
   readonly adds: readonly FieldPath[];
-  /** The compact view of a segment the sink plans from (splits); handed over by `segments.takeViews()`. */
+  /**
+   * The compact view of a segment the sink plans from (splits); handed over by `segments.takeViews()`
+   * beside the segment ids. A million segments give a million views: share one object among
+   * segments with the same view rather than make one each.
+   */
   project?(segment: Segment, config: C): unknown;
   run(input: SinkInput, config: C, ctx: SinkContext): Promise<SinkResult>;
 }

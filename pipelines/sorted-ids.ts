@@ -12,15 +12,32 @@ export class SortedIds {
   readonly length: number;
 
   /** @param ids unique ids in ascending order */
-  constructor(ids: readonly string[]) {
-    this.length = ids.length;
-    for (let i = 1; i < ids.length; i++)
-      if (!(ids[i - 1] < ids[i])) throw new RangeError(`SortedIds takes unique ids in ascending order; ${ids[i - 1]} comes before ${ids[i]}`);
-    if (ids.every((id) => HEX_ID.test(id))) {
-      const packed = Buffer.alloc(ids.length * ID_BYTES);
-      ids.forEach((id, i) => packed.write(id, i * ID_BYTES, ID_BYTES, 'hex'));
+  constructor(ids: readonly string[]);
+  /** @internal ids already packed (32 bytes each, ascending), as ViewsById gathers them */
+  constructor(ids: { readonly packed: Buffer; readonly length: number });
+  constructor(ids: readonly string[] | { readonly packed: Buffer; readonly length: number }) {
+    if (!Array.isArray(ids)) {
+      const { packed, length } = ids as { readonly packed: Buffer; readonly length: number };
+      if (packed.length !== length * ID_BYTES) throw new RangeError(`SortedIds: ${packed.length} packed bytes are not ${length} ids`);
+      this.length = length;
       this.packed = packed;
-    } else this.strings = [...ids];
+      return;
+    }
+    const list = ids as readonly string[];
+    this.length = list.length;
+    for (let i = 1; i < list.length; i++)
+      if (!(list[i - 1] < list[i])) throw new RangeError(`SortedIds takes unique ids in ascending order; ${list[i - 1]} comes before ${list[i]}`);
+    if (list.every((id) => HEX_ID.test(id))) {
+      const packed = Buffer.alloc(list.length * ID_BYTES);
+      list.forEach((id, i) => packed.write(id, i * ID_BYTES, ID_BYTES, 'hex'));
+      this.packed = packed;
+    } else this.strings = [...list];
+  }
+
+  /** The id at `index` (a new string each call: hold it no longer than needed). */
+  idAt(index: number): string {
+    if (!(index >= 0 && index < this.length)) throw new RangeError(`SortedIds: no id at ${index} of ${this.length}`);
+    return this.strings ? this.strings[index] : this.packed!.toString('hex', index * ID_BYTES, (index + 1) * ID_BYTES);
   }
 
   /** Position of `id`, or -1. */

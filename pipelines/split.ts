@@ -50,12 +50,18 @@ function membersOf(segments: readonly (Segment | SplitMember)[]): readonly Split
  */
 export function splitGroups(input: readonly (Segment | SplitMember)[], ties?: ReadonlyMap<string, string>): Map<string, string> {
   const segments = membersOf(input);
-  const groups = groupsInOrder(segments, ties);
+  const groups = groupsInOrder(segments, (i) => segments[i].id, ties);
   return new Map(segments.map((s, i) => [s.id, groups[i]]));
 }
 
-/** splitGroups as an array beside `segments` (no map keyed by segment id: a million ids are a lot of memory). */
-function groupsInOrder(segments: readonly SplitMember[], ties?: ReadonlyMap<string, string>): string[] {
+/** What the splits read of a segment besides its id: its group keys and primary label. */
+export type SplitPlace = Pick<SplitMember, 'keys' | 'label'>;
+
+/**
+ * splitGroups as an array beside `segments` (no map keyed by segment id: a million ids are a lot of
+ * memory); `idOf(i)` is the id of segment i, asked for only when there are ties.
+ */
+function groupsInOrder(segments: readonly SplitPlace[], idOf: (index: number) => string, ties?: ReadonlyMap<string, string>): string[] {
   const parent = new Map<string, string>();
   const find = (key: string): string => {
     let root = key;
@@ -74,16 +80,16 @@ function groupsInOrder(segments: readonly SplitMember[], ties?: ReadonlyMap<stri
     // biome-ignore lint/complexity/useMathMinMax: the keys are strings; Math.min would compare NaNs
     if (ra !== rb) parent.set(ra < rb ? rb : ra, ra < rb ? ra : rb);
   };
-  for (const segment of segments) {
-    const tie = ties?.get(segment.id);
+  segments.forEach((segment, i) => {
+    const tie = ties?.size ? ties.get(idOf(i)) : undefined;
     const keys = tie === undefined ? segment.keys : [...segment.keys, tie];
     for (const key of keys) if (!parent.has(key)) parent.set(key, key);
     for (const key of keys.slice(1)) union(keys[0], key);
-  }
+  });
   return segments.map((s) => find(s.keys[0]));
 }
 
-function labelOf(segment: SplitMember): string {
+function labelOf(segment: SplitPlace): string {
   return segment.label;
 }
 
@@ -99,25 +105,29 @@ export function assignSplits(
   ties?: ReadonlyMap<string, string>,
 ): Map<string, Split> {
   const segments = membersOf(input);
-  const splits = assignSplitsInOrder(segments, shares, seed, pinned, ties);
+  const splits = assignSplitsInOrder(segments, (i) => segments[i].id, shares, seed, pinned, ties);
   return new Map(segments.map((s, i) => [s.id, splits[i]]));
 }
 
-/** assignSplits as an array beside `segments`: each member's split. */
+/**
+ * assignSplits as an array beside `segments`: each one's split. The segments need not carry their
+ * ids: `idOf(i)` gives segment i's, asked for only when there are pinned segments or ties.
+ */
 export function assignSplitsInOrder(
-  segments: readonly SplitMember[],
+  segments: readonly SplitPlace[],
+  idOf: (index: number) => string,
   shares: SplitShares,
   seed: string,
   pinned?: ReadonlyMap<string, Split>,
   ties?: ReadonlyMap<string, string>,
 ): Split[] {
-  const groups = groupsInOrder(segments, ties);
+  const groups = groupsInOrder(segments, idOf, ties);
   // Each group's pinned split: the one most of its pinned segments had (ties: SPLITS order).
   const pinOf = new Map<string, Split>();
   if (pinned?.size) {
     const votes = new Map<string, Map<Split, number>>();
-    for (const [i, segment] of segments.entries()) {
-      const split = pinned.get(segment.id);
+    for (let i = 0; i < segments.length; i++) {
+      const split = pinned.get(idOf(i));
       if (!split) continue;
       const group = groups[i];
       const tally = votes.get(group) ?? new Map<Split, number>();

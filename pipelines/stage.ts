@@ -98,10 +98,20 @@ export interface GlobalStage<C = unknown, V = unknown> extends StageBase<C> {
   readonly kind: 'global';
   /** The compact view of one segment. Called once per segment per run, in one pass. */
   project(segment: Segment, config: C, ctx: StageContext): V | Promise<V>;
-  /** Decides over the views of every segment (sorted by segment id in a run). */
-  decide(views: readonly V[], config: C, ctx: StageContext): Promise<GlobalDecision>;
+  /**
+   * Decides over the views of every segment (sorted by segment id in a run); `ids.idAt(i)` is the id
+   * of view i's segment, so a view need not hold it (a million id strings are ~80 MB).
+   */
+  decide(views: readonly V[], config: C, ctx: StageContext, ids: ViewIds): Promise<GlobalDecision>;
   /** The whole corpus in memory at once (tests, small corpora): project, decide, apply. One result per input, in order. */
   run(segments: readonly Segment[], config: C, ctx: StageContext): Promise<(Segment | DropResult)[]>;
+}
+
+/** The segment ids beside a global stage's views (SortedIds in a run). */
+export interface ViewIds {
+  readonly length: number;
+  /** The id of view `index`'s segment (a new string each call in a run: hold it no longer than needed). */
+  idAt(index: number): string;
 }
 
 /**
@@ -122,7 +132,7 @@ export async function runGlobalInMemory<C, V>(
 ): Promise<(Segment | DropResult)[]> {
   const views: V[] = [];
   for (const segment of segments) views.push(await stage.project(segment, config, ctx));
-  const decision = await stage.decide(views, config, ctx);
+  const decision = await stage.decide(views, config, ctx, { length: segments.length, idAt: (i) => segments[i].id });
   const flag = ctx.flag ?? (() => undefined);
   return segments.map((segment) => decision.apply(segment, flag));
 }

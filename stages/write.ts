@@ -19,8 +19,9 @@ import { latestVersion } from '../pipelines/publish/versions.ts';
 import { decodeFootage, DEFAULT_FOOTAGE_SEARCH, findFootageDuplicates, FOOTAGE_VERSION } from '../pipelines/quality/footage.ts';
 import { isReviewedSample } from '../pipelines/review/reviewed-subset.ts';
 import type { SinkContext, SinkInput, SinkResult, SinkSegments, SinkStage } from '../pipelines/sink.ts';
-import { SortedIds } from '../pipelines/sorted-ids.ts';
-import { assignSplitsInOrder, splitMember, type SplitMember } from '../pipelines/split.ts';
+import type { SortedIds } from '../pipelines/sorted-ids.ts';
+import { ViewsById } from '../pipelines/run/views-by-id.ts';
+import { assignSplitsInOrder, splitMember, type SplitPlace } from '../pipelines/split.ts';
 import { statsFor } from '../pipelines/stats.ts';
 import type { OutManifest } from '../schemas/manifest.ts';
 import type { Drop, FootageFingerprint, Segment } from '../schemas/records.ts';
@@ -225,10 +226,9 @@ async function planSplits(
   pinned: ReadonlyMap<string, Split> | undefined,
   ctx: SinkContext,
 ): Promise<(id: string) => Split> {
-  const held = segments.takeViews() as SinkView[];
-  const views = held.length === segments.count ? held : await viewsOf(segments, config);
-  sharedKeys.delete(config);
-  const ids = new SortedIds(views.map((v) => v.member.id));
+  const held = segments.takeViews() as { ids: SortedIds; views: readonly SinkView[] };
+  const { ids, views } = held.views.length === segments.count ? held : await viewsOf(segments, config);
+  sharedViews.delete(config);
   const codes = new Uint8Array(views.length);
   // The corpus's own split outranks everything: an official test segment is never placed elsewhere,
   // even when its speaker has segments in other official splits (as the corpus's authors published them).
@@ -237,19 +237,23 @@ async function planSplits(
     if (view.official) codes[i] = SPLITS.indexOf(view.official);
     else placed.push(i);
   });
-  const placedViews = placed.length === views.length ? views : placed.map((i) => views[i]);
-  const ties = config.footageTies ? footageTies(placedViews) : undefined;
+  const all = placed.length === views.length;
+  const placedViews = all ? views : placed.map((i) => views[i]);
+  const idOf = all ? (k: number) => ids.idAt(k) : (k: number) => ids.idAt(placed[k]);
+  const ties = config.footageTies ? footageTies(placedViews, idOf) : undefined;
   if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
-  const assigned = assignSplitsInOrder(
-    placedViews.map((v) => v.member),
-    config.splits,
-    config.seed,
-    pinned,
-    ties,
-  );
+  const assigned = assignSplitsInOrder(placedViews, idOf, config.splits, config.seed, pinned, ties);
   assigned.forEach((split, k) => {
     codes[placed[k]] = SPLITS.indexOf(split);
   });
+  return splitLookup(ids, codes);
+}
+
+/**
+ * Segment id → split. Made outside planSplits: a closure made there would share its scope, which
+ * holds the views (closures over `views` put it in that scope), for as long as the lookup lives.
+ */
+function splitLookup(ids: SortedIds, codes: Uint8Array): (id: string) => Split {
   return (id) => {
     const index = ids.indexOf(id);
     if (index < 0) throw new FatalError(`segment ${id} reached the write stage without a view: the corpus changed while it was written`);
@@ -258,59 +262,64 @@ async function planSplits(
 }
 
 /** Segment id → `footage:<kept id>` for segments whose footage matches another's (dedup's default thresholds). */
-function footageTies(views: readonly SinkView[]): Map<string, string> {
-  const comparable = views.filter((v) => v.footage !== undefined);
+function footageTies(views: readonly SinkView[], idOf: (index: number) => string): Map<string, string> {
+  const comparable: number[] = [];
+  views.forEach((v, i) => {
+    if (v.footage !== undefined) comparable.push(i);
+  });
   const report = findFootageDuplicates(
-    comparable.map((v) => ({ id: v.member.id, fingerprint: decodeFootage(v.footage!) })),
+    comparable.map((i) => ({ id: idOf(i), fingerprint: decodeFootage(views[i].footage!) })),
     DEFAULT_FOOTAGE_SEARCH,
   );
   const ties = new Map<string, string>();
-  report.verdicts.forEach((verdict, i) => {
+  report.verdicts.forEach((verdict, k) => {
     if (verdict.kind !== 'duplicate') return;
-    const key = `footage:${comparable[verdict.kept].member.id}`;
-    ties.set(comparable[i].member.id, key);
-    ties.set(comparable[verdict.kept].member.id, key);
+    const kept = idOf(comparable[verdict.kept]);
+    const key = `footage:${kept}`;
+    ties.set(idOf(comparable[k]), key);
+    ties.set(kept, key);
   });
   return ties;
 }
 
-/** What the sink plans the splits from: group keys and label, the corpus's own split, the footage fingerprint for ties. */
-interface SinkView {
-  readonly member: SplitMember;
+/**
+ * What the sink plans the splits from: group keys and label, the corpus's own split, the footage
+ * fingerprint for ties. Not the segment's id: the runner hands the ids over beside the views.
+ */
+interface SinkView extends SplitPlace {
   readonly official?: Split;
   readonly footage?: FootageFingerprint;
 }
 
+/**
+ * A segment's view. Segments with the same view share one object (the segments of a clip have the
+ * same group keys, and mostly the same label), so a million segments hold a million references, not
+ * a million views; a view with a footage fingerprint is the segment's own. Tables per run config,
+ * so a long-lived process drops them with the run.
+ */
 function sinkView(segment: Segment, config: WriteConfig): SinkView {
   const official = config.splits.official ? segment.clip.manifest.officialSplit : undefined;
   const footage = config.footageTies && segment.fingerprint?.version === FOOTAGE_VERSION ? segment.fingerprint : undefined;
-  return { member: sharedMember(splitMember(segment), config), ...(official ? { official } : {}), ...(footage ? { footage } : {}) };
+  const { keys, label } = splitMember(segment);
+  let table = sharedViews.get(config);
+  if (!table) sharedViews.set(config, (table = new Map()));
+  const keysId = keys.join('\u0000');
+  let shared = table.get(keysId);
+  if (!shared) table.set(keysId, (shared = { keys, views: new Map() }));
+  if (footage) return { keys: shared.keys, label, ...(official ? { official } : {}), footage };
+  const viewId = `${label}\u0000${official ?? ''}`;
+  let view = shared.views.get(viewId);
+  if (!view) shared.views.set(viewId, (view = { keys: shared.keys, label, ...(official ? { official } : {}) }));
+  return view;
 }
 
-/**
- * A run holds a view per segment until the splits are planned: the segments of a clip share one
- * group-key list and every label one string, instead of a copy each (tables per run config, so a
- * long-lived process drops them with the run).
- */
-const sharedKeys = new WeakMap<WriteConfig, Map<string, readonly string[]>>();
-
-function sharedMember(member: SplitMember, config: WriteConfig): SplitMember {
-  let table = sharedKeys.get(config);
-  if (!table) sharedKeys.set(config, (table = new Map()));
-  const keysId = member.keys.join('\u0000');
-  let keys = table.get(keysId);
-  if (!keys) table.set(keysId, (keys = member.keys));
-  const labelId = `\u0001${member.label}`;
-  let label = table.get(labelId)?.[0];
-  if (label === undefined) table.set(labelId, [(label = member.label)]);
-  return { id: member.id, keys, label };
-}
+const sharedViews = new WeakMap<WriteConfig, Map<string, { keys: readonly string[]; views: Map<string, SinkView> }>>();
 
 /** The views, read from the segments themselves, sorted by segment id (when the runner did not take them). */
-async function viewsOf(segments: SinkSegments, config: WriteConfig): Promise<SinkView[]> {
-  const views: SinkView[] = [];
-  for await (const segment of segments.stream()) views.push(sinkView(segment, config));
-  return views.sort((a, b) => (a.member.id < b.member.id ? -1 : a.member.id > b.member.id ? 1 : 0));
+async function viewsOf(segments: SinkSegments, config: WriteConfig): Promise<{ ids: SortedIds; views: readonly SinkView[] }> {
+  const viewed = new ViewsById<SinkView>();
+  for await (const segment of segments.stream()) viewed.add(segment.id, sinkView(segment, config));
+  return viewed.sortedWithIds();
 }
 
 /** The media files a segment's rows name (every row of a segment names the same ones). */

@@ -122,16 +122,26 @@ export class ProsodyBaselines {
   private readonly corpus: Group | null;
 
   constructor(views: readonly ProsodyView[], minSegments: number) {
-    const voiced = views.flatMap(({ speaker, prosody }) => (prosody ? [{ speaker, prosody }] : []));
-    const bySpeaker = new Map<string, Prosody[]>();
-    for (const { speaker, prosody } of voiced) {
-      if (speaker === null) continue;
+    // A million views in a run: members are gathered as view indexes, and each group's values as
+    // typed arrays, not an object per voiced segment.
+    const bySpeaker = new Map<string, number[]>();
+    let voiced = 0;
+    views.forEach(({ speaker, prosody }, i) => {
+      if (!prosody) return;
+      voiced++;
+      if (speaker === null) return;
       const members = bySpeaker.get(speaker);
-      if (members) members.push(prosody);
-      else bySpeaker.set(speaker, [prosody]);
-    }
-    for (const [speaker, members] of bySpeaker) if (members.length >= minSegments) this.speakers.set(speaker, group(members));
-    this.corpus = voiced.length >= minSegments ? group(voiced.map((v) => v.prosody)) : null;
+      if (members) members.push(i);
+      else bySpeaker.set(speaker, [i]);
+    });
+    for (const [speaker, members] of bySpeaker) if (members.length >= minSegments) this.speakers.set(speaker, group(views, members));
+    if (voiced >= minSegments) {
+      const all: number[] = [];
+      views.forEach((view, i) => {
+        if (view.prosody) all.push(i);
+      });
+      this.corpus = group(views, all);
+    } else this.corpus = null;
   }
 
   get speakerCount(): number {
@@ -159,19 +169,24 @@ export function speakerOf(segment: Segment): string | null {
   return speaker ? speaker : null;
 }
 
-function group(members: readonly Prosody[]): Group {
+/** The baseline of the voiced views at `members` (indexes into `views`). */
+function group(views: readonly ProsodyView[], members: readonly number[]): Group {
   // LUFS when every member has it: a baseline must not mix two loudness scales.
-  const loudness = members.every((m) => m.lufs !== null) ? 'lufs' : 'rms';
-  const values: Record<Feature, number[]> = {
-    pitch: members.map((m) => m.pitch),
-    spread: members.map((m) => m.spread),
-    loudness: members.map((m) => (loudness === 'lufs' ? m.lufs! : m.rmsDb)),
-    rate: members.map((m) => m.rate),
+  const loudness = members.every((i) => views[i].prosody!.lufs !== null) ? 'lufs' : 'rms';
+  const read: Record<Feature, (p: Prosody) => number> = {
+    pitch: (p) => p.pitch,
+    spread: (p) => p.spread,
+    loudness: (p) => (loudness === 'lufs' ? p.lufs! : p.rmsDb),
+    rate: (p) => p.rate,
   };
   const center = {} as Profile;
   const scale = {} as Profile;
+  const sorted = new Float64Array(members.length);
   for (const feature of FEATURES) {
-    const sorted = [...values[feature]].sort((a, b) => a - b);
+    members.forEach((i, k) => {
+      sorted[k] = read[feature](views[i].prosody!);
+    });
+    sorted.sort();
     center[feature] = median(sorted);
     scale[feature] = Math.max(SCALE_FLOOR[feature], sd(sorted));
   }
@@ -205,13 +220,17 @@ function nearestPrototype(z: Profile): ModalityEstimate {
   return { emotion: best.emotion, confidence: round2(total > 0 ? runnerUp.distance / total : 0.5) };
 }
 
-function median(sorted: readonly number[]): number {
+function median(sorted: ArrayLike<number>): number {
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** Population standard deviation of already sorted values (summed in that order, for stable output). */
-function sd(sorted: readonly number[]): number {
-  const m = sorted.reduce((sum, v) => sum + v, 0) / sorted.length;
-  return Math.sqrt(sorted.reduce((sum, v) => sum + (v - m) ** 2, 0) / sorted.length);
+function sd(sorted: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < sorted.length; i++) sum += sorted[i];
+  const m = sum / sorted.length;
+  let squares = 0;
+  for (let i = 0; i < sorted.length; i++) squares += (sorted[i] - m) ** 2;
+  return Math.sqrt(squares / sorted.length);
 }

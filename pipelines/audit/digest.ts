@@ -136,14 +136,38 @@ export function buildDigest(input: AuditInput): AuditDigest {
   return builder.digest(run);
 }
 
-/** Values of a histogram series, packed (a million segments give a million numbers per series). */
+/**
+ * Values of a histogram series, compact: a million segments give a million numbers per series, but
+ * most series take few distinct values (judge scores, rounded valence and confidences), so values
+ * are counted while there are at most COUNTED_VALUES distinct ones and packed in a Float64Array
+ * past that. Readers bin the values, so their order does not matter: counted values come out in
+ * ascending order (-0 as 0), whatever order they arrived in.
+ */
 class NumberColumn {
-  private values = new Float64Array(1024);
+  private counts: Map<number, number> | undefined = new Map();
+  private values = new Float64Array(0);
   length = 0;
 
   push(value: number): void {
+    const counts = this.counts;
+    if (counts && (counts.size < COUNTED_VALUES || counts.has(value))) {
+      counts.set(value, (counts.get(value) ?? 0) + 1);
+      this.length++;
+      return;
+    }
+    if (counts) {
+      // Past the distinct values a map is worth: every value so far goes into the array.
+      this.values = new Float64Array(Math.max(1024, 2 * this.length));
+      this.length = 0;
+      this.counts = undefined;
+      for (const [v, n] of [...counts].sort((a, b) => a[0] - b[0])) for (let i = 0; i < n; i++) this.append(v);
+    }
+    this.append(value);
+  }
+
+  private append(value: number): void {
     if (this.length === this.values.length) {
-      const grown = new Float64Array(this.values.length * 2);
+      const grown = new Float64Array(Math.max(1024, this.values.length * 2));
       grown.set(this.values);
       this.values = grown;
     }
@@ -151,9 +175,81 @@ class NumberColumn {
   }
 
   toArray(): number[] {
-    return Array.from(this.values.subarray(0, this.length));
+    if (!this.counts) return Array.from(this.values.subarray(0, this.length));
+    const out: number[] = [];
+    for (const [v, n] of [...this.counts].sort((a, b) => a[0] - b[0])) for (let i = 0; i < n; i++) out.push(v);
+    return out;
   }
 }
+
+/** Distinct values a NumberColumn counts before it packs them. */
+const COUNTED_VALUES = 4096;
+
+/**
+ * Each clip's licence as its segment with the largest id gives it, for a hundred thousand clips and
+ * more: a slot per clip id, the winning segment id packed (32 bytes of a sha256 hex id, outside the
+ * heap; as a string when some id is not one) and the licence as an index into the few distinct ones.
+ */
+class ClipLicences {
+  private readonly slots = new Map<string, number>();
+  private packed: Buffer | undefined = Buffer.alloc(ID_BYTES * 1024);
+  private strings: string[] | undefined;
+  private readonly licenceOf: number[] = [];
+  private readonly names: string[] = [];
+  private readonly nameIndex = new Map<string, number>();
+
+  offer(clipId: string, segmentId: string, licence: string): void {
+    let name = this.nameIndex.get(licence);
+    if (name === undefined) {
+      name = this.names.length;
+      this.names.push(licence);
+      this.nameIndex.set(licence, name);
+    }
+    if (this.packed && !HEX_ID.test(segmentId)) {
+      // Ids as strings from here on (tests use any string; a run's ids are sha256 hex).
+      const packed = this.packed;
+      this.strings = Array.from({ length: this.licenceOf.length }, (_, slot) => packed.toString('hex', slot * ID_BYTES, (slot + 1) * ID_BYTES));
+      this.packed = undefined;
+    }
+    const slot = this.slots.get(clipId);
+    if (slot === undefined) {
+      const added = this.licenceOf.length;
+      this.slots.set(clipId, added);
+      this.licenceOf.push(name);
+      this.setId(added, segmentId);
+    } else if (this.idAt(slot) < segmentId) {
+      this.licenceOf[slot] = name;
+      this.setId(slot, segmentId);
+    }
+  }
+
+  /** Clips per licence. */
+  counts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const name of this.licenceOf) counts.set(this.names[name], (counts.get(this.names[name]) ?? 0) + 1);
+    return counts;
+  }
+
+  private idAt(slot: number): string {
+    return this.strings ? this.strings[slot] : this.packed!.toString('hex', slot * ID_BYTES, (slot + 1) * ID_BYTES);
+  }
+
+  private setId(slot: number, id: string): void {
+    if (this.strings) {
+      this.strings[slot] = id;
+      return;
+    }
+    if ((slot + 1) * ID_BYTES > this.packed!.length) {
+      const grown = Buffer.alloc(this.packed!.length * 2);
+      this.packed!.copy(grown);
+      this.packed = grown;
+    }
+    this.packed!.write(id, slot * ID_BYTES, ID_BYTES, 'hex');
+  }
+}
+
+const HEX_ID = /^[0-9a-f]{64}$/;
+const ID_BYTES = 32;
 
 /** The `limit` entries with the smallest ids seen so far, in id order. */
 class SmallestIds<T extends { readonly id: string }> {
@@ -186,7 +282,7 @@ export class DigestBuilder {
   private readonly labels = new Map<string, number>();
   private readonly conflicts = new Map<string, number>();
   private readonly conflictExamples = new Map<string, SmallestIds<{ id: string; name: string }>>();
-  private readonly clipLicences = new Map<string, { id: string; licence: string }>();
+  private readonly clipLicences = new ClipLicences();
   private readonly languages = new Map<string, number>();
   private readonly durations = new NumberColumn();
   private readonly series = new Map<string, NumberColumn>();
@@ -221,9 +317,7 @@ export class DigestBuilder {
       examples.offer({ id: segment.id, name: segment.clip.name });
     }
     // A clip's licence as its segment with the largest id gives it (buildDigest's order).
-    const licence = this.clipLicences.get(segment.clipId);
-    if (!licence || licence.id < segment.id)
-      this.clipLicences.set(segment.clipId, { id: segment.id, licence: segment.clip.manifest.licence?.trim() || '(none given)' });
+    this.clipLicences.offer(segment.clipId, segment.id, segment.clip.manifest.licence?.trim() || '(none given)');
     const language = segment.transcript?.language ?? 'und';
     this.languages.set(language, (this.languages.get(language) ?? 0) + 1);
     this.durations.push(segment.end - segment.start);
@@ -305,9 +399,7 @@ export class DigestBuilder {
       .filter((t) => t.usage.calls + t.usage.cacheHits + t.usage.answers + t.usage.failures > 0)
       .sort((a, b) => byText(a.role, b.role) || byText(a.teacher, b.teacher));
 
-    const licences = [...countBy([...this.clipLicences.values()].map((c) => c.licence))]
-      .sort((a, b) => b[1] - a[1] || byText(a[0], b[0]))
-      .map(([licence, clips]) => ({ licence, clips }));
+    const licences = [...this.clipLicences.counts()].sort((a, b) => b[1] - a[1] || byText(a[0], b[0])).map(([licence, clips]) => ({ licence, clips }));
     const languages = [...this.languages].sort((a, b) => b[1] - a[1] || byText(a[0], b[0])).map(([language, segments]) => ({ language, segments }));
 
     const after = this.durations.toArray();
@@ -370,12 +462,6 @@ export class DigestBuilder {
 export function thumbnailKeys(digest: AuditDigest): string[] {
   const keys = [...digest.gallery.map((k) => k.segment.frames?.[0]?.key), ...digest.rejected.flatMap((r) => r.examples.map((d) => d.segment?.frame))];
   return [...new Set(keys.filter((k): k is string => typeof k === 'string'))].sort(byText);
-}
-
-function countBy(values: readonly (string | null | undefined)[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const v of values) if (v !== null && v !== undefined) counts.set(v, (counts.get(v) ?? 0) + 1);
-  return counts;
 }
 
 /** The fixed emotions first, in their usual order, then any other label alphabetically. */

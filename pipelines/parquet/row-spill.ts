@@ -8,8 +8,14 @@ import { join } from 'node:path';
 /** Rows buffered before a run is written, in bytes of UTF-8 JSON (default 48 MiB). */
 export const DEFAULT_SPILL_BYTES = 48 * 1024 * 1024;
 
-/** Bytes read from each run file at a time while merging. */
+/**
+ * Bytes read from each run file at a time while merging: 64 KiB, less when there are many runs (a
+ * million segments spill ~550 runs of the train split), so the read buffers stay within 8 MiB, down
+ * to 16 KiB a run (a row is ~3.5 KB).
+ */
 const RUN_READ_BYTES = 64 * 1024;
+const MERGE_READ_BUDGET = 8 * 1024 * 1024;
+const MIN_RUN_READ_BYTES = 16 * 1024;
 const NEWLINE = 0x0a;
 
 /** Bytes of run file written at a time. */
@@ -78,6 +84,8 @@ export class RowSpill<R> {
       return;
     }
     if (this.held.length) await this.spill();
+    // Every row is in a run file now: the slab is not needed again (a row added later gets a new one).
+    this.slab = undefined;
     yield* this.merge(keep);
   }
 
@@ -150,7 +158,8 @@ export class RowSpill<R> {
       }
     };
     try {
-      for (const file of this.runs) readers.push(await RunLines.open(file));
+      const readBytes = Math.max(MIN_RUN_READ_BYTES, Math.min(RUN_READ_BYTES, Math.floor(MERGE_READ_BUDGET / this.runs.length)));
+      for (const file of this.runs) readers.push(await RunLines.open(file, readBytes));
       for (let run = 0; run < readers.length; run++) {
         const entry = await next(run);
         if (entry) {
@@ -178,15 +187,21 @@ export class RowSpill<R> {
 
 /** A run file a line at a time: one read buffer, and the part of a line that crosses it. */
 class RunLines {
-  private readonly buffer = Buffer.allocUnsafe(RUN_READ_BYTES);
-  private chunk = this.buffer.subarray(0, 0);
+  private readonly buffer: Buffer;
+  private chunk: Buffer;
   private offset = 0;
   private ended = false;
 
-  private constructor(private readonly handle: FileHandle) {}
+  private constructor(
+    private readonly handle: FileHandle,
+    bytes: number,
+  ) {
+    this.buffer = Buffer.allocUnsafe(bytes);
+    this.chunk = this.buffer.subarray(0, 0);
+  }
 
-  static async open(file: string): Promise<RunLines> {
-    return new RunLines(await open(file, 'r'));
+  static async open(file: string, bytes: number): Promise<RunLines> {
+    return new RunLines(await open(file, 'r'), bytes);
   }
 
   /** The next line without its newline, or undefined at the end of the file. */

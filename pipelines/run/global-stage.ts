@@ -28,7 +28,8 @@ export async function runGlobalStage(
     for await (const segment of corpus.stream()) viewed.add(segment.id, await stage.project(segment, config, ctx));
     stageStats.in += viewed.length;
     // The views in id order, as the corpus was handed to global stages when it was held whole.
-    const decision = await stage.decide(viewed.sorted(), config, ctx);
+    const { ids, views } = viewed.sortedWithIds();
+    const decision = await stage.decide(views, config, ctx, ids);
     scope.log.info({ stage: stage.name, segments: stageStats.in, ms: Math.round(performance.now() - started) }, 'global stage decided');
     return corpus.withLayer({
       stage: stage.name,

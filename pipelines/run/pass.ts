@@ -1,19 +1,19 @@
 // One pass of a run: ingest → the phases → the sink. A dry run publishes nothing, nor does a batch
 // pass with records still waiting, nor a static worker; the publish guard keeps published rows of
 // records that failed transiently.
-import type { Drop, Segment } from '../../schemas/records.ts';
+import type { Clip, Drop, Segment } from '../../schemas/records.ts';
 import type { Plan, PlannedStage } from '../config.ts';
 import type { StoredCorpus } from '../corpus.ts';
 import { localExecutor, publishesIn } from '../executors/partition-executor.ts';
 import { publishedManifest, transientFailures } from '../publish/publish-guard.ts';
 import type { SinkStage } from '../sink.ts';
-import type { SourceResult } from '../stage.ts';
 import { statsFor, type StatsTable } from '../stats.ts';
 import type { TeacherRegistry } from '../teachers/teacher.ts';
 import { stageContext, standInStages, type RunScope } from './context.ts';
 import type { RunOptions } from './options.ts';
 import { runPhases } from './phases.ts';
 import type { RunSummary } from './summary.ts';
+import { SortedIds } from '../sorted-ids.ts';
 import { ViewsById } from './views-by-id.ts';
 
 export async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistry, started: number): Promise<RunSummary> {
@@ -21,10 +21,14 @@ export async function runPass(plan: Plan, options: RunOptions, teachers: Teacher
   const dryRun = options.dryRun === true;
   const uncached = standInStages(plan, dryRun);
   const stats: StatsTable = {};
-  const source = await ingest(plan, options, stats, { store, log, signal, teachers, root: '' });
+  // Ingest's clips go to the first record phase and are let go when it ends (each segment carries
+  // its clip): from then on only their count, the sources seen and the root are kept (a million
+  // segments come from a hundred thousand clips or more).
+  const ingested: { clips?: readonly Clip[] } = {};
+  const source = await ingest(plan, options, stats, { store, log, signal, teachers, root: '' }, ingested);
   const drops: Drop[] = [...source.drops];
   const executor = options.executor ?? localExecutor;
-  const { corpus, partitions } = await runPhases(plan, source.clips, {
+  const { corpus, partitions } = await runPhases(plan, ingested, {
     scope: { store, log, signal, teachers, root: source.root, uncached },
     executor,
     progress: options.progress,
@@ -45,7 +49,7 @@ export async function runPass(plan: Plan, options: RunOptions, teachers: Teacher
     teacherUsage: teachers.usage?.() ?? {},
     partitions,
     mode: executor.mode,
-    clips: source.clips.length,
+    clips: source.clips,
     segments: segmentCount,
     drops: drops.length,
     dryRun,
@@ -68,7 +72,7 @@ export async function runPass(plan: Plan, options: RunOptions, teachers: Teacher
         count: segmentCount,
         takeViews: () => {
           const taken = views;
-          views = [];
+          views = NO_VIEWS;
           return taken;
         },
         stream: () => corpus?.stream() ?? emptyStream(),
@@ -91,8 +95,16 @@ export async function runPass(plan: Plan, options: RunOptions, teachers: Teacher
   return summary({ sink, ...(failures.records > 0 ? { incomplete: failures } : {}) });
 }
 
-/** Sources → clips, counted under the source stage. */
-async function ingest(plan: Plan, options: RunOptions, stats: StatsTable, scope: RunScope): Promise<SourceResult> {
+/** What the run keeps of ingest's result: the clips themselves go into `into`. */
+interface Ingested {
+  readonly clips: number;
+  readonly drops: readonly Drop[];
+  readonly seen: number;
+  readonly root: string;
+}
+
+/** Sources → clips (into `into.clips`), counted under the source stage. */
+async function ingest(plan: Plan, options: RunOptions, stats: StatsTable, scope: RunScope, into: { clips?: readonly Clip[] }): Promise<Ingested> {
   options.progress?.phase('ingest');
   const ingestStats = statsFor(stats, plan.source.stage.name);
   const ingestStarted = performance.now();
@@ -113,25 +125,31 @@ async function ingest(plan: Plan, options: RunOptions, stats: StatsTable, scope:
   ingestStats.out += source.clips.length;
   for (const d of source.drops) ingestStats.dropped[d.reason] = (ingestStats.dropped[d.reason] ?? 0) + 1;
   scope.log.info({ stage: 'ingest', root: source.root, clips: source.clips.length, rejected: source.drops.length }, 'sources listed');
-  return source;
+  into.clips = source.clips;
+  return { clips: source.clips.length, drops: source.drops, seen: source.seen, root: source.root };
 }
+
+const NO_VIEWS = { ids: new SortedIds([]), views: [] };
 
 /**
  * Reads the corpus once if something needs it: decisions that have not met every segment yet (their
  * drops and counters must be complete), or the sink's view of each segment. Returns the segment
- * count and the views (sorted by segment id).
+ * count and the views (sorted by segment id) with their ids.
  */
-async function settle(corpus: StoredCorpus | undefined, sink: PlannedStage<SinkStage<any>> | undefined): Promise<{ segments: number; views: unknown[] }> {
-  if (!corpus) return { segments: 0, views: [] };
+async function settle(
+  corpus: StoredCorpus | undefined,
+  sink: PlannedStage<SinkStage<any>> | undefined,
+): Promise<{ segments: number; views: { readonly ids: SortedIds; readonly views: readonly unknown[] } }> {
+  if (!corpus) return { segments: 0, views: NO_VIEWS };
   const project = sink?.stage.project;
-  if (!corpus.pending && !project) return { segments: corpus.parts.reduce((n, part) => n + part.count, 0), views: [] };
+  if (!corpus.pending && !project) return { segments: corpus.parts.reduce((n, part) => n + part.count, 0), views: NO_VIEWS };
   const viewed = new ViewsById<unknown>();
   let segments = 0;
   for await (const segment of corpus.stream()) {
     segments++;
     if (project) viewed.add(segment.id, project(segment, sink!.config));
   }
-  return { segments, views: viewed.sorted() };
+  return { segments, views: viewed.sortedWithIds() };
 }
 
 async function* emptyStream(): AsyncGenerator<Segment> {}

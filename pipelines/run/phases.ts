@@ -24,10 +24,14 @@ interface PhasesRun {
   readonly drops: Drop[];
 }
 
-/** Runs the phases over ingest's clips; returns the corpus they leave (undefined with no clips) and the partition counts of all record phases. */
+/**
+ * Runs the phases over ingest's clips; returns the corpus they leave (undefined with no clips) and
+ * the partition counts of all record phases. The clips are taken out of `ingested` (nothing else
+ * holds them), so they are let go once the first record phase is done with them.
+ */
 export async function runPhases(
   plan: Plan,
-  clips: readonly Clip[],
+  ingested: { clips?: readonly Clip[] },
   run: PhasesRun,
 ): Promise<{ corpus: StoredCorpus | undefined; partitions: PartitionCounts }> {
   const { scope, executor, stats, drops } = run;
@@ -44,7 +48,8 @@ export async function runPhases(
   const teachers = teacherFingerprint(scope.teachers);
   const partitions: PartitionCounts = { total: 0, cached: 0, remote: 0, skipped: 0 };
   const publishes = publishesIn(executor.mode);
-  let input: PhaseInput = clipInput(clips);
+  let input: PhaseInput = clipInput(ingested.clips ?? []);
+  delete ingested.clips;
   let corpus: StoredCorpus | undefined;
   const lastRecordPhase = plan.phases.reduce((last, p, i) => (p.kind === 'global' ? last : i), -1);
   for (const [index, phase] of plan.phases.entries()) {

@@ -5,6 +5,7 @@
 // the phase returns only where each partition's result is.
 import PQueue from 'p-queue';
 import type { Drop } from '../../schemas/records.ts';
+import { packDrop } from '../drops.ts';
 import type { PlannedStage } from '../config.ts';
 import type { CorpusPart } from '../corpus.ts';
 import type { PartitionExecutor, PartitionWork } from '../executors/partition-executor.ts';
@@ -95,7 +96,7 @@ export async function runRecordPhase(
       mergeStats(finished, result.stats, origin === 'store');
       // A result that could not be stored comes with its segments, held here; any other is in the store.
       parts.push({ partition, key, count: result.count, ...(result.segments ? { segments: result.segments } : {}) });
-      drops.push(...result.drops);
+      for (const drop of result.drops) drops.push(packDrop(drop));
       done++;
       log.info({ partition, inputs: size, segments: result.count, drops: result.drops.length, cached: origin === 'store', origin }, 'partition done');
       phase.progress?.partitionDone(done, partitions.length, origin === 'store', finished);

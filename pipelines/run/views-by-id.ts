@@ -2,6 +2,8 @@
 // in segment-id order. A million segments give a million views: the ids are held packed (32 bytes
 // per sha256 hex id, instead of a string and a wrapper object per view) and sorted by index.
 
+import { SortedIds } from '../sorted-ids.ts';
+
 const HEX_ID = /^[0-9a-f]{64}$/;
 const ID_BYTES = 32;
 
@@ -38,6 +40,33 @@ export class ViewsById<V> {
 
   /** The views sorted by segment id (ids are unique); empties this collection. */
   sorted(): V[] {
+    const views = this.inOrder(this.order());
+    this.clear();
+    return views;
+  }
+
+  /**
+   * The views sorted by segment id, and the ids in the same order, packed (so a view need not keep
+   * its segment's id as a string); empties this collection.
+   */
+  sortedWithIds(): { readonly ids: SortedIds; readonly views: V[] } {
+    const order = this.order();
+    const views = this.inOrder(order);
+    let ids: SortedIds;
+    if (this.strings) {
+      const strings = this.strings;
+      ids = new SortedIds(Array.from(order, (i) => strings[i]));
+    } else {
+      const packed = Buffer.alloc(order.length * ID_BYTES);
+      order.forEach((from, to) => this.packed.copy(packed, to * ID_BYTES, from * ID_BYTES, (from + 1) * ID_BYTES));
+      ids = new SortedIds({ packed, length: order.length });
+    }
+    this.clear();
+    return { ids, views };
+  }
+
+  /** Indexes of the views in id order. */
+  private order(): Uint32Array {
     const n = this.views.length;
     const order = new Uint32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
@@ -51,12 +80,19 @@ export class ViewsById<V> {
       for (let i = 0; i < n; i++) lead[i] = packed.readUIntBE(i * ID_BYTES, 6);
       order.sort((a, b) => lead[a] - lead[b] || packed.compare(packed, b * ID_BYTES, (b + 1) * ID_BYTES, a * ID_BYTES, (a + 1) * ID_BYTES));
     }
+    return order;
+  }
+
+  private inOrder(order: Uint32Array): V[] {
     const views = this.views;
-    const result = new Array<V>(n);
-    for (let i = 0; i < n; i++) result[i] = views[order[i]];
+    const result = new Array<V>(order.length);
+    for (let i = 0; i < order.length; i++) result[i] = views[order[i]];
+    return result;
+  }
+
+  private clear(): void {
     this.views.length = 0;
     this.packed = Buffer.alloc(0);
     this.strings = undefined;
-    return result;
   }
 }

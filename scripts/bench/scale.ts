@@ -343,9 +343,13 @@ function runChild(segments: number, dir: string, heapMiB: number | undefined, tr
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
     const heap = heapMiB === undefined ? [] : [`--max-old-space-size=${heapMiB}`];
-    const proc = spawn(process.execPath, [...process.execArgv, ...heap, script, '--child', String(segments), '--dir', dir, ...(trace ? ['--trace', trace] : [])], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [...process.execArgv, ...heap, script, '--child', String(segments), '--dir', dir, ...(trace ? ['--trace', trace] : [])],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let stdout = '';
     proc.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
     proc.on('error', reject);

@@ -57,8 +57,8 @@ type TextShape = readonly Omit<Measured, 'words'>[];
  * view per segment, so compact: the label and the shape are shared strings and arrays, the word
  * counts a small array beside the shape.
  */
+/** A segment's label and text lengths (its id comes beside the views). */
 interface LengthView {
-  readonly id: string;
   readonly label: string;
   readonly shape: TextShape;
   readonly words: readonly number[];
@@ -76,14 +76,14 @@ function internLabel(label: string): string {
   return label;
 }
 
-function lengthView(id: string, label: string, texts: readonly Measured[]): LengthView {
+function lengthView(label: string, texts: readonly Measured[]): LengthView {
   const key = texts.map((t) => `${t.population}\u0000${t.field}`).join('\u0001');
   let shape = shapes.get(key);
   if (!shape) {
     shape = texts.map(({ population, field }) => ({ population, field }));
     if (shapes.size < INTERNED_LIMIT) shapes.set(key, shape);
   }
-  return { id, label: internLabel(label), shape, words: texts.map((t) => t.words) };
+  return { label: internLabel(label), shape, words: texts.map((t) => t.words) };
 }
 
 function measure(segment: Segment, fields: readonly LengthField[]): Measured[] {
@@ -155,10 +155,10 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
 
   project(segment, config): LengthView {
     const { sd: k, fields } = config.lengthTails;
-    return lengthView(segment.id, segment.labels?.primary ?? 'unlabelled', k > 0 ? measure(segment, fields) : []);
+    return lengthView(segment.labels?.primary ?? 'unlabelled', k > 0 ? measure(segment, fields) : []);
   },
 
-  async decide(views, config, ctx) {
+  async decide(views, config, ctx, ids) {
     // Drops by view index; a kept segment is passed on unchanged.
     const dropped = new Map<number, DropResult>();
 
@@ -213,7 +213,7 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
       for (const [label, members] of byLabel) {
         const cap = perLabel[label as Emotion] ?? maxPerLabel;
         if (cap === undefined || members.length <= cap) continue;
-        const ranked = members.map((i) => ({ i, rank: fingerprint(seed, views[i].id) })).sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
+        const ranked = members.map((i) => ({ i, rank: fingerprint(seed, ids.idAt(i)) })).sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
         for (const { i } of ranked.slice(cap)) {
           dropped.set(
             i,
@@ -223,7 +223,7 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
         ctx.log.info({ label, segments: members.length, cap }, 'label capped');
       }
     }
-    const byId = new Map([...dropped].map(([i, result]) => [views[i].id, result]));
+    const byId = new Map([...dropped].map(([i, result]) => [ids.idAt(i), result]));
     return { apply: (segment: Segment) => byId.get(segment.id) ?? segment };
   },
 

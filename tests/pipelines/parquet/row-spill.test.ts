@@ -47,6 +47,10 @@ describe('RowSpill', () => {
     expect(await collect(held)).toEqual(expected);
     expect(await collect(spilled, (r) => r.score === null)).toEqual(expected.filter((r) => r.score === null));
     expect(spilled.count).toBe(5000);
+    // Rows added after a read (the slab was let go) join the next read.
+    const late = { id: '0', text: 'late', score: null };
+    await spilled.add(late.id, late);
+    expect(await collect(spilled)).toEqual([late, ...expected]);
   });
 
   it('writes runs longer than its write chunk whole, multi-byte text and a row larger than the budget included', async () => {
@@ -61,5 +65,17 @@ describe('RowSpill', () => {
     const held = new RowSpill<Row>(join(dir, 'none'), 'train', 10_000_000);
     for (const row of input) await held.add(row.id, row);
     expect(await collect(held)).toEqual([...input].sort((a, b) => (a.id < b.id ? -1 : 1)));
+  });
+
+  it('merges hundreds of runs with smaller read buffers, rows longer than a buffer included', async () => {
+    // ~600 runs: each run is read 16 KiB at a time (8 MiB over the runs), so rows of up to 40 KB
+    // cross one buffer or several.
+    const random = mulberry32(5);
+    const input = rows(1800, 13).map((row) => ({ ...row, text: `${row.text} ${'y'.repeat(Math.floor(random() * 40_000))}` }));
+    const dir = await tempDir('emoforge-spill-');
+    const spilled = new RowSpill<Row>(join(dir, 'runs'), 'train', 60_000);
+    for (const row of input) await spilled.add(row.id, row);
+    expect((await readdir(join(dir, 'runs'))).length).toBeGreaterThan(512);
+    expect(await collect(spilled)).toEqual([...input].sort((a, b) => (a.id < b.id ? -1 : 1)));
   });
 });

@@ -25,6 +25,32 @@ describe('ViewsById', () => {
     for (const id of ids) views.add(id, id);
     expect(views.sorted()).toEqual([...ids].sort(byText));
   });
+
+  it('hands the ids over beside the views, packed, for views that do not hold their ids', () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => hex(`segment ${i}`));
+    // One shared view object per label: the views carry no id, the ids come back beside them.
+    const label = ids.map((_, i) => ['happy', 'sad', 'neutral'][i % 3]);
+    const shared = new Map(['happy', 'sad', 'neutral'].map((l) => [l, { label: l }]));
+    const views = new ViewsById<{ label: string }>();
+    ids.forEach((id, i) => views.add(id, shared.get(label[i])!));
+    const { ids: sortedIds, views: sorted } = views.sortedWithIds();
+    const expected = ids.map((id, i) => ({ id, label: label[i] })).sort((a, b) => byText(a.id, b.id));
+    expect(sortedIds.length).toBe(ids.length);
+    expect(expected.map((_, i) => sortedIds.idAt(i))).toEqual(expected.map((e) => e.id));
+    expect(sorted.map((v) => v.label)).toEqual(expected.map((e) => e.label));
+    expect(expected.every((e, i) => sortedIds.indexOf(e.id) === i)).toBe(true);
+    expect(views.length).toBe(0);
+
+    // Ids that are not sha256 hex come back as strings, in the same order.
+    const arrived = ['b', hex('x'), 'a'];
+    const loose = new ViewsById<number>();
+    arrived.forEach((id, i) => loose.add(id, i));
+    const taken = loose.sortedWithIds();
+    const order = [...arrived].sort(byText);
+    expect([0, 1, 2].map((i) => taken.ids.idAt(i))).toEqual(order);
+    expect(taken.views).toEqual(order.map((id) => arrived.indexOf(id)));
+    expect(() => taken.ids.idAt(3)).toThrow(RangeError);
+  });
 });
 
 describe('SortedIds', () => {

@@ -1,0 +1,69 @@
+// A drop keeps its snapshot as UTF-8 JSON bytes; every reader sees the same fields, order and values
+// as from the plain snapshot, and a packed drop takes a fraction of the heap.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { packDrop, segmentDrop, snapshotOf } from '../../pipelines/drops.ts';
+import { Drop, type Segment } from '../../schemas/records.ts';
+
+const long = (n: number) => `The pitch is high (range 180–260 Hz) ${'and the face reads as sad '.repeat(n)}é.`;
+
+function segment(i: number): Segment {
+  return {
+    id: i.toString(16).padStart(64, '0'),
+    clipId: 'c'.repeat(64),
+    clip: {
+      id: 'c'.repeat(64),
+      uri: 'clips/a.mp4',
+      name: 'a',
+      bytes: 10,
+      probe: { duration: 4, formatName: 'mp4', hasVideo: true, hasAudio: true },
+      manifest: { speaker: 'spk1', label: 'sad' },
+      partition: 0,
+    },
+    index: i,
+    start: 0,
+    end: 2.5,
+    transcript: { text: 'short words', language: 'en', languageSource: 'config', engine: 'manifest' },
+    description: { text: long(40), provenance: { teacher: 'rules', model: 'rules-v3', template: 'describe.rules@1' } },
+    rationale: { steps: [long(10), long(12)], emotion: 'sad', provenance: { teacher: 'rules', model: 'rules-v3', template: 'rationale.rules@1' } },
+  } as Segment;
+}
+
+describe('drops', () => {
+  it('gives every reader of a packed snapshot what the plain snapshot holds', () => {
+    const s = segment(1);
+    const drop = segmentDrop(s, 'filter.corpus', { reason: 'length-outlier', detail: 'too long' });
+    const plain = snapshotOf(s);
+    expect(drop.segment).toEqual(plain);
+    expect(JSON.stringify(drop.segment)).toBe(JSON.stringify(plain));
+    expect(Object.keys(drop.segment!)).toEqual(Object.keys(plain));
+    expect({ ...drop.segment }).toEqual(plain);
+    expect(Drop.parse(drop).segment).toEqual(plain);
+    expect(Object.keys(drop)).toEqual(['id', 'clipId', 'uri', 'stage', 'reason', 'detail', 'segment']);
+    expect(Object.getOwnPropertyDescriptor(drop, 'segment')?.get).toBeTypeOf('function');
+    // A drop read back from the store (plain JSON) packs to the same.
+    const stored = packDrop(JSON.parse(JSON.stringify(drop)) as Drop);
+    expect(JSON.stringify(stored)).toBe(JSON.stringify(drop));
+    expect(packDrop({ ...drop, segment: undefined })).toEqual({ ...drop, segment: undefined });
+  });
+
+  it('holds a thousand drops in less heap than their snapshots take as strings', () => {
+    // A full collection before each reading (the flag takes effect for a new context's global).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heapOf = (make: (i: number) => unknown) => {
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      const held = Array.from({ length: 1000 }, (_, i) => make(i));
+      gc();
+      const used = process.memoryUsage().heapUsed - before;
+      expect(held.length).toBe(1000);
+      return used;
+    };
+    const packed = heapOf((i) => segmentDrop(segment(i), 'x', { reason: 'r', detail: 'd' }));
+    const plain = heapOf((i) => ({ ...segmentDrop(segment(i), 'x', { reason: 'r', detail: 'd' }), segment: snapshotOf(segment(i)) }));
+    // The texts here are ~1.5 KB a drop, UTF-16 in a string (an en dash): a third or less of it.
+    expect(packed).toBeLessThan(plain / 3);
+  });
+});
