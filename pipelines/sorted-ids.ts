@@ -2,8 +2,10 @@
 // per-segment plans (splits) that a million segments would otherwise keep in a Map keyed by id
 // strings (about 150 bytes an entry; here 32 bytes, sha256 hex ids stored as their bytes).
 
-const HEX_ID = /^[0-9a-f]{64}$/;
-const ID_BYTES = 32;
+/** A segment id as a run makes them: lowercase sha256 hex. */
+export const HEX_ID = /^[0-9a-f]{64}$/;
+/** Bytes of a packed HEX_ID. */
+export const ID_BYTES = 32;
 
 export class SortedIds {
   private readonly packed: Buffer | undefined;

@@ -10,6 +10,7 @@ import type { Sample } from '../../schemas/sample.ts';
 /** What the audit reads of a written row. */
 export type AuditRow = Pick<Sample, 'id' | 'segment_id' | 'name' | 'primary_emotion' | 'split' | 'task'>;
 import type { ColumnSpec } from '../parquet/index.ts';
+import { HEX_ID, ID_BYTES } from '../sorted-ids.ts';
 import type { StageStats, StatsTable } from '../stats.ts';
 import type { TeacherUsageCounters, TeacherUsageTable } from '../teachers/usage.ts';
 import { diffRuns, type PreviousRunState, type RunChanges } from './previous-run.ts';
@@ -247,9 +248,6 @@ class ClipLicences {
     this.packed!.write(id, slot * ID_BYTES, ID_BYTES, 'hex');
   }
 }
-
-const HEX_ID = /^[0-9a-f]{64}$/;
-const ID_BYTES = 32;
 
 /** The `limit` entries with the smallest ids seen so far, in id order. */
 class SmallestIds<T extends { readonly id: string }> {

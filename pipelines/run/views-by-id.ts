@@ -2,10 +2,7 @@
 // in segment-id order. A million segments give a million views: the ids are held packed (32 bytes
 // per sha256 hex id, instead of a string and a wrapper object per view) and sorted by index.
 
-import { SortedIds } from '../sorted-ids.ts';
-
-const HEX_ID = /^[0-9a-f]{64}$/;
-const ID_BYTES = 32;
+import { HEX_ID, ID_BYTES, SortedIds } from '../sorted-ids.ts';
 
 export class ViewsById<V> {
   private readonly views: V[] = [];
