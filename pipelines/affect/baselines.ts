@@ -125,23 +125,17 @@ export class ProsodyBaselines {
     // A million views in a run: members are gathered as view indexes, and each group's values as
     // typed arrays, not an object per voiced segment.
     const bySpeaker = new Map<string, number[]>();
-    let voiced = 0;
+    const voiced: number[] = [];
     views.forEach(({ speaker, prosody }, i) => {
       if (!prosody) return;
-      voiced++;
+      voiced.push(i);
       if (speaker === null) return;
       const members = bySpeaker.get(speaker);
       if (members) members.push(i);
       else bySpeaker.set(speaker, [i]);
     });
     for (const [speaker, members] of bySpeaker) if (members.length >= minSegments) this.speakers.set(speaker, group(views, members));
-    if (voiced >= minSegments) {
-      const all: number[] = [];
-      views.forEach((view, i) => {
-        if (view.prosody) all.push(i);
-      });
-      this.corpus = group(views, all);
-    } else this.corpus = null;
+    this.corpus = voiced.length >= minSegments ? group(views, voiced) : null;
   }
 
   get speakerCount(): number {
