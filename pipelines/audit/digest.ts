@@ -10,6 +10,7 @@ import type { Sample } from '../../schemas/sample.ts';
 /** What the audit reads of a written row. */
 export type AuditRow = Pick<Sample, 'id' | 'segment_id' | 'name' | 'primary_emotion' | 'split' | 'task'>;
 import type { ColumnSpec } from '../parquet/index.ts';
+import type { WeightedValues } from './svg.ts';
 import { HEX_ID, ID_BYTES } from '../sorted-ids.ts';
 import type { StageStats, StatsTable } from '../stats.ts';
 import type { TeacherUsageCounters, TeacherUsageTable } from '../teachers/usage.ts';
@@ -69,9 +70,9 @@ export interface ScoreSeries {
   /** decimals of the bin edges */
   readonly digits: number;
   /** kept segments */
-  readonly values: readonly number[];
+  readonly values: NumberValues;
   /** every segment that had the score, dropped ones included, when drops record it */
-  readonly before?: readonly number[];
+  readonly before?: NumberValues;
 }
 
 export const MODALITIES = ['reference', ...VOTERS] as const;
@@ -90,7 +91,7 @@ export interface AuditDigest {
   readonly dropReasons: readonly { readonly stage: string; readonly reason: string; readonly count: number }[];
   /** primary emotions of every segment that got labels (before) and of the kept ones (after) */
   readonly labels: readonly { readonly label: string; readonly before: number; readonly after: number }[];
-  readonly durations: { readonly before: readonly number[]; readonly after: readonly number[] };
+  readonly durations: { readonly before: NumberValues; readonly after: NumberValues };
   readonly scores: readonly ScoreSeries[];
   readonly agreement: AgreementMatrix;
   readonly conflicts: readonly { readonly tag: string; readonly before: number; readonly after: number; readonly examples: readonly string[] }[];
@@ -138,13 +139,19 @@ export function buildDigest(input: AuditInput): AuditDigest {
 }
 
 /**
+ * A histogram series' values: each value (`[...values]`, ascending when counted) and each distinct
+ * value with its count (what the report bins, without a list of a million numbers).
+ */
+export type NumberValues = WeightedValues & Iterable<number>;
+
+/**
  * Values of a histogram series, compact: a million segments give a million numbers per series, but
  * most series take few distinct values (judge scores, rounded valence and confidences), so values
  * are counted while there are at most COUNTED_VALUES distinct ones and packed in a Float64Array
  * past that. Readers bin the values, so their order does not matter: counted values come out in
  * ascending order (-0 as 0), whatever order they arrived in.
  */
-class NumberColumn {
+class NumberColumn implements NumberValues {
   private counts: Map<number, number> | undefined = new Map();
   private values = new Float64Array(0);
   length = 0;
@@ -166,6 +173,32 @@ class NumberColumn {
     this.append(value);
   }
 
+  /** These values and `more` (a new column; this one is unchanged). */
+  with(more: Iterable<number>): NumberColumn {
+    const column = new NumberColumn();
+    if (this.counts) column.counts = new Map(this.counts);
+    else column.values = this.values.slice(0, Math.max(1024, this.length));
+    column.length = this.length;
+    for (const value of more) column.push(value);
+    return column;
+  }
+
+  forEachValue(visit: (value: number, count: number) => void): void {
+    if (!this.counts) {
+      for (let i = 0; i < this.length; i++) visit(this.values[i], 1);
+      return;
+    }
+    for (const [v, n] of [...this.counts].sort((a, b) => a[0] - b[0])) visit(v, n);
+  }
+
+  *[Symbol.iterator](): Iterator<number> {
+    if (!this.counts) {
+      for (let i = 0; i < this.length; i++) yield this.values[i];
+      return;
+    }
+    for (const [v, n] of [...this.counts].sort((a, b) => a[0] - b[0])) for (let i = 0; i < n; i++) yield v;
+  }
+
   private append(value: number): void {
     if (this.length === this.values.length) {
       const grown = new Float64Array(Math.max(1024, this.values.length * 2));
@@ -173,13 +206,6 @@ class NumberColumn {
       this.values = grown;
     }
     this.values[this.length++] = value;
-  }
-
-  toArray(): number[] {
-    if (!this.counts) return Array.from(this.values.subarray(0, this.length));
-    const out: number[] = [];
-    for (const [v, n] of [...this.counts].sort((a, b) => a[0] - b[0])) for (let i = 0; i < n; i++) out.push(v);
-    return out;
   }
 }
 
@@ -400,17 +426,16 @@ export class DigestBuilder {
     const licences = [...this.clipLicences.counts()].sort((a, b) => b[1] - a[1] || byText(a[0], b[0])).map(([licence, clips]) => ({ licence, clips }));
     const languages = [...this.languages].sort((a, b) => b[1] - a[1] || byText(a[0], b[0])).map(([language, segments]) => ({ language, segments }));
 
-    const after = this.durations.toArray();
-    const before = [...after];
-    for (const d of dropped) before.push(d.segment!.end - d.segment!.start);
-    const values = (name: string) => this.series.get(name)?.toArray() ?? [];
+    const after = this.durations;
+    const before = after.with(dropped.map((d) => d.segment!.end - d.segment!.start));
+    const values = (name: string) => this.series.get(name) ?? new NumberColumn();
     const numbers = (list: readonly (number | null | undefined)[]) => list.filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
     const unit = { domain: [0, 1], bins: 10, digits: 1 } as const;
     const signed = { domain: [-1, 1], bins: 10, digits: 1 } as const;
     const judged = values('judge score');
     const scores: ScoreSeries[] = [
       // One bin per score; before = kept plus the judged segments that were dropped (judge-below-threshold and later drops).
-      { name: 'judge score', domain: [1, 11], bins: 10, digits: 0, values: judged, before: [...judged, ...numbers(dropped.map((d) => d.segment!.judgeScore))] },
+      { name: 'judge score', domain: [1, 11], bins: 10, digits: 0, values: judged, before: judged.with(numbers(dropped.map((d) => d.segment!.judgeScore))) },
       { name: 'valence', ...signed, values: values('valence') },
       { name: 'arousal', ...signed, values: values('arousal') },
       ...VOTER_SERIES.map((name) => ({ name, ...unit, values: values(name) })),

@@ -81,23 +81,52 @@ export interface HistogramBin {
   readonly counts: readonly number[];
 }
 
-/** Equal-width bins over [min, max] (a degenerate range becomes one bin). */
-export function binValues(seriesValues: readonly (readonly number[])[], bins: number, domain?: readonly [number, number]): HistogramBin[] {
-  const all = seriesValues.flat().filter(Number.isFinite);
-  if (all.length === 0) return [];
-  // A loop, not Math.min(...all): spreading 100,000+ values overflows the call stack.
-  const min = domain?.[0] ?? all.reduce((a, b) => Math.min(b, a), Infinity);
-  const max = domain?.[1] ?? all.reduce((a, b) => Math.max(b, a), -Infinity);
+/**
+ * Numbers a histogram bins, held compactly: each distinct value with how often it occurs, or each
+ * value once (a corpus-sized series is a million numbers; an array of them, and the copies made to
+ * bin it, were the audit's largest allocations at the end of a run).
+ */
+export interface WeightedValues {
+  /** How many values (counts summed). */
+  readonly length: number;
+  /** Visits every value with its count (a value may be visited more than once). */
+  forEachValue(visit: (value: number, count: number) => void): void;
+}
+
+/** What binValues bins: a list of numbers, or weighted values. */
+export type Binnable = readonly number[] | WeightedValues;
+
+function eachValue(values: Binnable, visit: (value: number, count: number) => void): void {
+  if ('forEachValue' in values) values.forEachValue(visit);
+  else for (const value of values) visit(value, 1);
+}
+
+/** Equal-width bins over [min, max] (a degenerate range becomes one bin); non-finite values are left out. */
+export function binValues(seriesValues: readonly Binnable[], bins: number, domain?: readonly [number, number]): HistogramBin[] {
+  // Loops, not Math.min(...all) nor a flattened copy: spreading 100,000+ values overflows the call stack.
+  let low = Infinity;
+  let high = -Infinity;
+  let any = false;
+  for (const values of seriesValues)
+    eachValue(values, (value) => {
+      if (!Number.isFinite(value)) return;
+      any = true;
+      low = Math.min(value, low);
+      high = Math.max(value, high);
+    });
+  if (!any) return [];
+  const min = domain?.[0] ?? low;
+  const max = domain?.[1] ?? high;
   const n = max > min ? bins : 1;
   const width = max > min ? (max - min) / n : 1;
   const result = Array.from({ length: n }, (_, i) => ({ from: min + i * width, to: min + (i + 1) * width, counts: seriesValues.map(() => 0) }));
-  seriesValues.forEach((values, s) => {
-    for (const value of values) {
-      if (!Number.isFinite(value)) continue;
+  seriesValues.forEach((values, s) =>
+    eachValue(values, (value, count) => {
+      if (!Number.isFinite(value)) return;
       const i = Math.min(n - 1, Math.max(0, Math.floor((value - min) / width)));
-      result[i].counts[s]++;
-    }
-  });
+      result[i].counts[s] += count;
+    }),
+  );
   return result;
 }
 

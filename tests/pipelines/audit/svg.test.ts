@@ -13,4 +13,22 @@ describe('binValues', () => {
     expect(bins.reduce((n, b) => n + b.counts[0], 0)).toBe(300_000);
     expect(bins.reduce((n, b) => n + b.counts[1], 0)).toBe(1000);
   });
+
+  it('bins weighted values (each distinct value with its count) as it bins the same values listed', () => {
+    const counts = new Map([
+      [-1, 3],
+      [-0.2, 5],
+      [0, 2],
+      [0.37, 4],
+      [1, 6],
+      [Number.NaN, 2],
+    ]);
+    const listed = [...counts].flatMap(([value, n]) => Array.from({ length: n }, () => value));
+    const weighted = { length: listed.length, forEachValue: (visit: (value: number, count: number) => void) => counts.forEach((n, value) => visit(value, n)) };
+    for (const domain of [undefined, [-1, 1] as const, [0, 0.5] as const]) {
+      expect(binValues([weighted, listed.slice(0, 7)], 10, domain)).toEqual(binValues([listed, listed.slice(0, 7)], 10, domain));
+    }
+    expect(binValues([weighted], 4).reduce((n, b) => n + b.counts[0], 0)).toBe(20);
+    expect(binValues([{ length: 0, forEachValue: () => {} }], 4)).toEqual([]);
+  });
 });
