@@ -4,6 +4,7 @@
 // pipelines/run/; this is the entry, and the loop over batch passes.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Plan } from './config.ts';
+import { setMalloc } from './malloc.ts';
 import { runPass } from './run/pass.ts';
 import type { RunOptions } from './run/options.ts';
 import type { RunSummary } from './run/summary.ts';
@@ -12,6 +13,8 @@ import { createTeacherRegistry } from './teachers/registry.ts';
 export async function runPipeline(plan: Plan, options: RunOptions): Promise<RunSummary> {
   const started = performance.now();
   const { store, log, signal } = options;
+  // Large buffers in their own mappings, given back when freed (pipelines/malloc.ts).
+  log.debug({ malloc: setMalloc() }, 'malloc');
   const teachers = createTeacherRegistry(plan.teachers, { store, log, signal, budget: plan.config.budget, dryRun: options.dryRun === true });
   const batches = teachers.batches?.enabled() ? teachers.batches : undefined;
   let submitted = 0;

@@ -29,6 +29,7 @@ import { rejectOrder, writeRejects } from './rejects.ts';
 import { samePublishedShards, stageShards, swapShards } from './shards.ts';
 import { writeStatsFile } from './stats-file.ts';
 import { diffVersions, recordVersion, sameContent, versionLine, type LatestVersion } from './versions.ts';
+import { trimMalloc } from '../malloc.ts';
 
 /** Whether a publish got as far as removing the published manifest: what a failure leaves behind. */
 export interface PublishProgress {
@@ -116,6 +117,7 @@ export async function publish(publication: Publication, ctx: PublishContext, pro
   );
   await rm(publication.spillDir, { recursive: true, force: true });
   ctx.log.info({ shards: shards.length }, 'shards staged');
+  trimMalloc();
 
   const unchanged = await samePublishedShards(outDir, shards);
   await mkdir(outDir, { recursive: true });

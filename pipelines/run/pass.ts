@@ -14,6 +14,7 @@ import type { RunOptions } from './options.ts';
 import { runPhases } from './phases.ts';
 import type { RunSummary } from './summary.ts';
 import { SortedIds } from '../sorted-ids.ts';
+import { trimMalloc } from '../malloc.ts';
 import { ViewsById } from './views-by-id.ts';
 
 export async function runPass(plan: Plan, options: RunOptions, teachers: TeacherRegistry, started: number): Promise<RunSummary> {
@@ -44,6 +45,7 @@ export async function runPass(plan: Plan, options: RunOptions, teachers: Teacher
   const publishing = !(dryRun || !publishesIn(executor.mode) || batchPending);
   // Destructured at once: the views are handed to the sink and not held here.
   let { segments: segmentCount, views } = await settle(corpus, publishing ? plan.sink : undefined);
+  trimMalloc();
   const summary = (outcome: Partial<RunSummary>): RunSummary => ({
     stats,
     teacherUsage: teachers.usage?.() ?? {},

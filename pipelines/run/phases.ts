@@ -13,6 +13,7 @@ import type { ProgressListener } from './options.ts';
 import { clipInput, corpusInput, type PhaseInput } from './phase-input.ts';
 import { teacherFingerprint } from './partition.ts';
 import { runRecordPhase, type PartitionCounts } from './record-phase.ts';
+import { trimMalloc } from '../malloc.ts';
 
 interface PhasesRun {
   readonly scope: RunScope;
@@ -61,6 +62,7 @@ export async function runPhases(
       if (!corpus) throw new FatalError(`global stage ${phase.stage.stage.name} has no record phase before it`);
       corpus = await runGlobalStage(phase.stage, corpus, drops, stats, scope);
       input = corpusInput(corpus);
+      trimMalloc();
       continue;
     }
     const result = await runRecordPhase(phase.stages, input, {
@@ -82,6 +84,7 @@ export async function runPhases(
     drops.push(...result.drops);
     corpus = new StoredCorpus(scope.store, result.parts);
     input = corpusInput(corpus);
+    trimMalloc();
   }
   mergeStats(stats, finished);
   merged = true;

@@ -31,6 +31,7 @@ import { getHeapStatistics } from 'node:v8';
 import pino from 'pino';
 import { z } from 'zod';
 import { buildPlan, type AnyStage } from '../../pipelines/config.ts';
+import { setMalloc, type MallocSetting } from '../../pipelines/malloc.ts';
 import { mulberry32 } from '../../pipelines/random.ts';
 import { runPipeline } from '../../pipelines/runner.ts';
 import type { ClipStage, SegmentStage, SourceStage } from '../../pipelines/stage.ts';
@@ -52,6 +53,8 @@ interface Measurement {
   readonly peakMiB: number;
   /** V8's heap size limit in the child (node's default, or --heap-mib). */
   readonly heapLimitMiB: number;
+  /** What the run did with glibc's malloc (pipelines/malloc.ts). */
+  readonly malloc: MallocSetting;
   /** The largest RSS sampled (once a second) and the heap and external memory at that moment. */
   readonly atPeak: { readonly rssMiB: number; readonly heapTotalMiB: number; readonly heapUsedMiB: number; readonly externalMiB: number };
 }
@@ -333,6 +336,7 @@ async function child(segments: number, dir: string, trace: string | undefined): 
     cpuMs: (cpu.user + cpu.system) / 1000,
     peakMiB: process.resourceUsage().maxRSS / 1024,
     heapLimitMiB: getHeapStatistics().heap_size_limit / 2 ** 20,
+    malloc: setMalloc(),
     atPeak: { rssMiB: mib(sampled.rss), heapTotalMiB: mib(sampled.heapTotal), heapUsedMiB: mib(sampled.heapUsed), externalMiB: mib(sampled.external) },
   };
 }
@@ -392,7 +396,7 @@ async function main(): Promise<void> {
       results.set(n, m);
       const per10k = (ms: number) => (ms / 1000 / n) * 10_000;
       console.log(
-        `${String(n).padStart(8)} segments: ${m.segments} reached the sink, ${m.rows} rows, peak ${m.peakMiB.toFixed(0)} MiB, wall ${(m.wallMs / 1000).toFixed(1)} s (${per10k(m.wallMs).toFixed(2)} s per 10k), CPU ${(m.cpuMs / 1000).toFixed(1)} s (${per10k(m.cpuMs).toFixed(2)} s per 10k), heap limit ${m.heapLimitMiB.toFixed(0)} MiB; at the largest sampled RSS (${m.atPeak.rssMiB} MiB): heap ${m.atPeak.heapTotalMiB} MiB (${m.atPeak.heapUsedMiB} used), external ${m.atPeak.externalMiB} MiB`,
+        `${String(n).padStart(8)} segments: ${m.segments} reached the sink, ${m.rows} rows, peak ${m.peakMiB.toFixed(0)} MiB, wall ${(m.wallMs / 1000).toFixed(1)} s (${per10k(m.wallMs).toFixed(2)} s per 10k), CPU ${(m.cpuMs / 1000).toFixed(1)} s (${per10k(m.cpuMs).toFixed(2)} s per 10k), heap limit ${m.heapLimitMiB.toFixed(0)} MiB, ${m.malloc.kind === 'set' ? `malloc mmap threshold fixed at ${m.malloc.mmapThresholdBytes / 1024} KiB` : `malloc left as it is (${m.malloc.why})`}; at the largest sampled RSS (${m.atPeak.rssMiB} MiB): heap ${m.atPeak.heapTotalMiB} MiB (${m.atPeak.heapUsedMiB} used), external ${m.atPeak.externalMiB} MiB`,
       );
       if (!values.keep) await rm(join(root, String(n)), { recursive: true, force: true });
     }
