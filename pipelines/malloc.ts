@@ -33,9 +33,9 @@ const koffi = lazyRequire<{ load(path: string): { func(signature: string): (...a
 let setting: MallocSetting | undefined;
 let libc: Libc | undefined;
 
-/** Sets the mmap threshold (once per process; later calls return the first outcome). */
+/** Sets the mmap threshold (once per process: once set, later calls return that). */
 export function setMalloc(env: NodeJS.ProcessEnv = process.env): MallocSetting {
-  if (setting) return setting;
+  if (setting?.kind === 'set') return setting;
   setting = decide(env);
   return setting;
 }
