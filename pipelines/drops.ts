@@ -1,5 +1,6 @@
 // A dropped segment leaves with what it had become, so rejects.parquet can answer "what did the
 // filters take away" (labels before filtering, rejected examples), not only "how many".
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Drop, DroppedSegment, Segment } from '../schemas/records.ts';
 
 /** The drop of a segment, with a snapshot of its fields at the moment it left (held packed: packDrop). */
@@ -21,8 +22,10 @@ export function segmentDrop(segment: Segment, stage: string, verdict: { readonly
  * give thousands of them, each with a snapshot of a few KB of text (QA, description, rationale)
  * that the heap holds as UTF-16 once a text has one character beyond Latin-1, and that the
  * collector lets grow several times over while the shards are written. So a drop holds its
- * snapshot as the UTF-8 bytes of its JSON, outside the heap, and `segment` parses them when read
- * (a new object each time; readers read it a few times per run): the same fields in the same order
+ * snapshot as the UTF-8 bytes of its JSON, deflated, outside the heap (in a buffer of exactly their
+ * size: a small Buffer is a slice of an 8 KiB pool slab, which the slice keeps alive, and zlib's
+ * result a slice of its 16 KiB output chunk), and `segment` inflates and parses them when read (a
+ * new object each time; readers read it a few times per run): the same fields in the same order
  * for every reader (JSON, spread, zod, Parquet). Drops read back from the store are packed the
  * same way.
  */
@@ -33,7 +36,7 @@ export function packDrop(drop: Drop): Drop {
     if (field !== 'segment') packed[field] = value;
     else {
       // One getter for every drop (a closure each would give each drop a hidden class of its own).
-      Object.defineProperty(packed, SNAPSHOT_BYTES, { value: Buffer.from(JSON.stringify(value), 'utf8') });
+      Object.defineProperty(packed, SNAPSHOT_BYTES, { value: deflated(JSON.stringify(value)) });
       Object.defineProperty(packed, field, { enumerable: true, get: readSnapshot });
     }
   }
@@ -43,7 +46,15 @@ export function packDrop(drop: Drop): Drop {
 const SNAPSHOT_BYTES = Symbol('snapshot bytes');
 
 function readSnapshot(this: { readonly [SNAPSHOT_BYTES]: Buffer }): DroppedSegment {
-  return JSON.parse(this[SNAPSHOT_BYTES].toString('utf8')) as DroppedSegment;
+  return JSON.parse(inflateRawSync(this[SNAPSHOT_BYTES]).toString('utf8')) as DroppedSegment;
+}
+
+/** `text` as deflated UTF-8 (level 1: a snapshot is read a few times, written once), in a buffer of its own. */
+function deflated(text: string): Buffer {
+  const out = deflateRawSync(text, { level: 1 });
+  const own = Buffer.allocUnsafeSlow(out.length);
+  out.copy(own);
+  return own;
 }
 
 export function snapshotOf(segment: Segment): DroppedSegment {

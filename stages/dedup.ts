@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { DEFAULT_FOOTAGE_SEARCH, decodeFootage, findFootageDuplicates, FOOTAGE_VERSION, type FootageComparison } from '../pipelines/quality/footage.ts';
 import { findDuplicates } from '../pipelines/quality/minhash.ts';
 import { splitGroups, splitMember, type SplitMember } from '../pipelines/split.ts';
-import { drop, runGlobalInMemory, type DropResult, type GlobalStage } from '../pipelines/stage.ts';
+import { drop, dropsById, runGlobalInMemory, type DropResult, type GlobalStage } from '../pipelines/stage.ts';
 import type { FootageFingerprint, Segment } from '../schemas/records.ts';
 
 /** Text fields that can be compared, in the order their texts are read. */
@@ -191,8 +191,7 @@ export const dedup: GlobalStage<DedupConfig, DedupView> = {
       }
       ctx.log.info({ groups: groups.size, dropped: count, fields: config.text.fields, threshold: config.text.threshold }, 'text duplicates');
     }
-    const byId = new Map([...dropped].map(([i, result]) => [views[i].id, result]));
-    return { apply: (segment: Segment) => byId.get(segment.id) ?? segment };
+    return dropsById(new Map([...dropped].map(([i, result]) => [views[i].id, result])));
   },
 
   run(segments, config, ctx): Promise<(Segment | DropResult)[]> {

@@ -199,6 +199,8 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
       'rows carried forward for records that failed transiently',
     );
   }
+  // Each split's slab let go before the first is merged into shards.
+  for (const split of SPLITS) await rows[split].finish();
   return {
     run: input.run,
     stats: input.stats,

@@ -46,6 +46,8 @@ export class RowSpill<R> {
   private used = 0;
   private held: Held[] = [];
   private readonly runs: string[] = [];
+  /** finish() left the held rows in a buffer of their own size: the next add gets a full slab again. */
+  private finished = false;
   /** Rows added. */
   count = 0;
 
@@ -65,12 +67,37 @@ export class RowSpill<R> {
   async add(key: string, row: R): Promise<void> {
     const line = JSON.stringify(row);
     const bytes = Buffer.byteLength(line, 'utf8');
+    if (this.finished) {
+      this.finished = false;
+      const slab = Buffer.allocUnsafe(Math.max(this.budget, this.used + bytes));
+      this.slab?.copy(slab, 0, 0, this.used);
+      this.slab = slab;
+    }
     if (this.used + bytes > (this.slab?.length ?? this.budget) && this.held.length) await this.spill();
     if (!this.slab || bytes > this.slab.length) this.slab = Buffer.allocUnsafe(Math.max(this.budget, bytes));
     this.slab.write(line, this.used, 'utf8');
     this.held.push({ key, start: this.used, end: this.used + bytes });
     this.used += bytes;
     this.count++;
+  }
+
+  /**
+   * Every row is in (until a later add): lets the slab go. With runs on disk, the rows still held
+   * become one more run; without, they move to a buffer of their own size. So while one split's rows
+   * are merged into shards, the others' wait on disk or in what they need, not in 48 MiB slabs each.
+   */
+  async finish(): Promise<void> {
+    if (this.runs.length) {
+      await this.spill();
+      this.slab = undefined;
+    } else if (this.slab) {
+      if (this.used < this.slab.length) {
+        const exact = Buffer.allocUnsafeSlow(this.used);
+        this.slab.copy(exact, 0, 0, this.used);
+        this.slab = exact;
+      }
+      this.finished = true;
+    }
   }
 
   /** Every row in key order, optionally only those `keep` accepts. May be read more than once. */

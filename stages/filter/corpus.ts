@@ -5,7 +5,7 @@
 // choice is deterministic and does not depend on the order records arrive in.
 import { z } from 'zod';
 import { fingerprint } from '../../pipelines/fingerprint.ts';
-import { drop, runGlobalInMemory, type DropResult, type GlobalStage } from '../../pipelines/stage.ts';
+import { drop, dropsById, runGlobalInMemory, type DropResult, type GlobalStage } from '../../pipelines/stage.ts';
 import { Emotion } from '../../schemas/emotion.ts';
 import type { Segment } from '../../schemas/records.ts';
 import { normaliseText, wordCount } from './generated-text.ts';
@@ -223,8 +223,7 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
         ctx.log.info({ label, segments: members.length, cap }, 'label capped');
       }
     }
-    const byId = new Map([...dropped].map(([i, result]) => [ids.idAt(i), result]));
-    return { apply: (segment: Segment) => byId.get(segment.id) ?? segment };
+    return dropsById(new Map([...dropped].map(([i, result]) => [ids.idAt(i), result])));
   },
 
   run(segments, config, ctx): Promise<(Segment | DropResult)[]> {

@@ -53,6 +53,32 @@ describe('RowSpill', () => {
     expect(await collect(spilled)).toEqual([late, ...expected]);
   });
 
+  it('gives the same rows after finish(), spilled or held, and takes rows again after it', async () => {
+    const input = rows(3000, 5);
+    const expected = [...input].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const dir = await tempDir('emoforge-spill-');
+    const spilled = new RowSpill<Row>(join(dir, 'runs'), 'train', 20_000);
+    const held = new RowSpill<Row>(join(dir, 'none'), 'train');
+    for (const row of input) {
+      await spilled.add(row.id, row);
+      await held.add(row.id, row);
+    }
+    const runs = (await readdir(join(dir, 'runs'))).length;
+    await spilled.finish();
+    await held.finish();
+    // The spilled split's held rows became one more run; the held split stays off disk.
+    expect((await readdir(join(dir, 'runs'))).length).toBe(runs + 1);
+    await expect(readdir(join(dir, 'none'))).rejects.toThrow();
+    expect(await collect(spilled)).toEqual(expected);
+    expect(await collect(held)).toEqual(expected);
+    // More rows after finish(): a full slab again (no run per row), and every row in order.
+    const more = rows(500, 6).map((row) => ({ ...row, id: `z${row.id}` }));
+    for (const row of more) await held.add(row.id, row);
+    await expect(readdir(join(dir, 'none'))).rejects.toThrow();
+    expect(await collect(held)).toEqual([...expected, ...[...more].sort((a, b) => (a.id < b.id ? -1 : 1))]);
+    expect(held.count).toBe(3500);
+  });
+
   it('writes runs longer than its write chunk whole, multi-byte text and a row larger than the budget included', async () => {
     const input = rows(300, 11).map((row, i) => ({ ...row, text: `${'é–'.repeat(3000 + i)}\n${row.text}` }));
     // 2.4 MB of UTF-8 in one row: more than the budget and than a write chunk.
