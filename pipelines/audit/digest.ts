@@ -11,7 +11,7 @@ import type { Sample } from '../../schemas/sample.ts';
 export type AuditRow = Pick<Sample, 'id' | 'segment_id' | 'name' | 'primary_emotion' | 'split' | 'task'>;
 import type { ColumnSpec } from '../parquet/index.ts';
 import type { WeightedValues } from './svg.ts';
-import { HEX_ID, ID_BYTES } from '../sorted-ids.ts';
+import { IdColumn, IdIndex } from '../sorted-ids.ts';
 import type { StageStats, StatsTable } from '../stats.ts';
 import type { TeacherUsageCounters, TeacherUsageTable } from '../teachers/usage.ts';
 import { diffRuns, type PreviousRunState, type RunChanges } from './previous-run.ts';
@@ -214,13 +214,12 @@ const COUNTED_VALUES = 4096;
 
 /**
  * Each clip's licence as its segment with the largest id gives it, for a hundred thousand clips and
- * more: a slot per clip id, the winning segment id packed (32 bytes of a sha256 hex id, outside the
- * heap; as a string when some id is not one) and the licence as an index into the few distinct ones.
+ * more: the clip ids in an IdIndex (packed, in a table of slots), the winning segment id of each
+ * packed in an IdColumn, and the licence as an index into the few distinct ones.
  */
 class ClipLicences {
-  private readonly slots = new Map<string, number>();
-  private packed: Buffer | undefined = Buffer.alloc(ID_BYTES * 1024);
-  private strings: string[] | undefined;
+  private readonly clips = new IdIndex();
+  private readonly winners = new IdColumn();
   private readonly licenceOf: number[] = [];
   private readonly names: string[] = [];
   private readonly nameIndex = new Map<string, number>();
@@ -232,21 +231,13 @@ class ClipLicences {
       this.names.push(licence);
       this.nameIndex.set(licence, name);
     }
-    if (this.packed && !HEX_ID.test(segmentId)) {
-      // Ids as strings from here on (tests use any string; a run's ids are sha256 hex).
-      const packed = this.packed;
-      this.strings = Array.from({ length: this.licenceOf.length }, (_, slot) => packed.toString('hex', slot * ID_BYTES, (slot + 1) * ID_BYTES));
-      this.packed = undefined;
-    }
-    const slot = this.slots.get(clipId);
-    if (slot === undefined) {
-      const added = this.licenceOf.length;
-      this.slots.set(clipId, added);
+    const { index, added } = this.clips.add(clipId);
+    if (added) {
       this.licenceOf.push(name);
-      this.setId(added, segmentId);
-    } else if (this.idAt(slot) < segmentId) {
-      this.licenceOf[slot] = name;
-      this.setId(slot, segmentId);
+      this.winners.push(segmentId);
+    } else if (this.winners.at(index) < segmentId) {
+      this.licenceOf[index] = name;
+      this.winners.set(index, segmentId);
     }
   }
 
@@ -255,23 +246,6 @@ class ClipLicences {
     const counts = new Map<string, number>();
     for (const name of this.licenceOf) counts.set(this.names[name], (counts.get(this.names[name]) ?? 0) + 1);
     return counts;
-  }
-
-  private idAt(slot: number): string {
-    return this.strings ? this.strings[slot] : this.packed!.toString('hex', slot * ID_BYTES, (slot + 1) * ID_BYTES);
-  }
-
-  private setId(slot: number, id: string): void {
-    if (this.strings) {
-      this.strings[slot] = id;
-      return;
-    }
-    if ((slot + 1) * ID_BYTES > this.packed!.length) {
-      const grown = Buffer.alloc(this.packed!.length * 2);
-      this.packed!.copy(grown);
-      this.packed = grown;
-    }
-    this.packed!.write(id, slot * ID_BYTES, ID_BYTES, 'hex');
   }
 }
 

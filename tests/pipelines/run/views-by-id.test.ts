@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ViewsById } from '../../../pipelines/run/views-by-id.ts';
-import { SortedIds } from '../../../pipelines/sorted-ids.ts';
+import { IdColumn, IdIndex, SortedIds } from '../../../pipelines/sorted-ids.ts';
 
 const hex = (seed: string) => createHash('sha256').update(seed).digest('hex');
 const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -66,5 +66,48 @@ describe('SortedIds', () => {
 
   it('refuses ids out of order', () => {
     expect(() => new SortedIds([hex('b'), hex('a')].sort(byText).reverse())).toThrow(/ascending/);
+  });
+});
+
+describe('IdIndex', () => {
+  it('gives each id the index it was first added at, through table growth, ids sharing their first bytes included', () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => hex(`clip ${i}`));
+    // Equal first four bytes (the table's hash): they probe past each other.
+    ids.push(`${'cd'.repeat(4)}${'0'.repeat(56)}`, `${'cd'.repeat(4)}${'1'.repeat(56)}`, `${'cd'.repeat(4)}${'2'.repeat(56)}`);
+    const index = new IdIndex();
+    ids.forEach((id, i) => expect(index.add(id)).toEqual({ index: i, added: true }));
+    // Again, in another order: found, not added.
+    [...ids].reverse().forEach((id, k) => expect(index.add(id)).toEqual({ index: ids.length - 1 - k, added: false }));
+    expect(index.length).toBe(ids.length);
+    expect(index.at(7)).toBe(ids[7]);
+  });
+
+  it('keeps every index when an id that is not sha256 hex arrives', () => {
+    const index = new IdIndex();
+    const ids = [hex('a'), hex('b'), 'clip-c', hex('d'), 'clip-e'];
+    ids.forEach((id, i) => expect(index.add(id).index).toBe(i));
+    ids.forEach((id, i) => expect(index.add(id)).toEqual({ index: i, added: false }));
+    expect(ids.map((_, i) => index.at(i))).toEqual(ids);
+  });
+});
+
+describe('IdColumn', () => {
+  it('sets, reads and sorts ids, packed or as strings', () => {
+    const column = new IdColumn();
+    const ids = Array.from({ length: 3000 }, (_, i) => hex(`segment ${i}`));
+    ids.forEach((id) => column.push(id));
+    column.set(5, hex('replaced'));
+    ids[5] = hex('replaced');
+    expect(column.isPacked).toBe(true);
+    expect(ids.every((id, i) => column.at(i) === id)).toBe(true);
+    const order = column.order();
+    const sorted = column.sortedIds(order);
+    expect(Array.from(order, (i) => ids[i])).toEqual([...ids].sort(byText));
+    expect(sorted.idAt(0)).toBe([...ids].sort(byText)[0]);
+    column.set(6, 'not hex');
+    ids[6] = 'not hex';
+    expect(column.isPacked).toBe(false);
+    expect(ids.every((id, i) => column.at(i) === id)).toBe(true);
+    expect(Array.from(column.order(), (i) => ids[i])).toEqual([...ids].sort(byText));
   });
 });
