@@ -5,7 +5,8 @@
 //
 // --trace DIR writes DIR/<N>.ndjson for each N: the run's info log (each partition done, each
 // phase) with the process's memory (RSS, heap, external) every 5 seconds between, to see which
-// phase holds what.
+// phase holds what; and DIR/<N>.rss.ndjson, the child's RSS every 100 ms as this (parent) process
+// reads it from /proc, which catches peaks the child's own timer misses while its thread is busy.
 //
 // The segments need no media: a source stage lists synthetic clips and a clip stage turns each into
 // PER_CLIP segments carrying what the media and teacher stages would have added, at the sizes the
@@ -22,6 +23,7 @@
 // (user + system) are printed beside them. Each N runs with node's own heap limit, as `emoforge run`
 // does (it sets none), unless --heap-mib caps it; the limit is printed with each N.
 import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -354,6 +356,8 @@ function runChild(segments: number, dir: string, heapMiB: number | undefined, tr
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
+    const sampler = trace && proc.pid ? sampleRss(proc.pid, trace.replace(/\.ndjson$/, '.rss.ndjson')) : undefined;
+    proc.on('close', () => sampler?.stop());
     let stdout = '';
     proc.stdout.on('data', (data: Buffer) => (stdout += data.toString()));
     proc.on('error', reject);
@@ -363,6 +367,27 @@ function runChild(segments: number, dir: string, heapMiB: number | undefined, tr
       else resolve(JSON.parse(last) as Measurement);
     });
   });
+}
+
+/** The child's RSS every 100 ms, read from /proc by this process (its thread is idle), one JSON line each. */
+function sampleRss(pid: number, file: string): { stop(): void } {
+  const fd = openSync(file, 'w');
+  const timer = setInterval(() => {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    } catch {
+      return; // gone, or not Linux
+    }
+    const kib = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+    if (kib) writeSync(fd, `${JSON.stringify({ time: Date.now(), rssMiB: Math.round(Number(kib) / 1024) })}\n`);
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      closeSync(fd);
+    },
+  };
 }
 
 async function main(): Promise<void> {
