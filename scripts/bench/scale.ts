@@ -5,8 +5,9 @@
 //
 // --trace DIR writes DIR/<N>.ndjson for each N: the run's info log (each partition done, each
 // phase) with the process's memory (RSS, heap, external) every 5 seconds between, to see which
-// phase holds what; and DIR/<N>.rss.ndjson, the child's RSS every 100 ms as this (parent) process
-// reads it from /proc, which catches peaks the child's own timer misses while its thread is busy.
+// phase holds what; and DIR/<N>.rss.ndjson, the child's RSS and peak RSS so far every 100 ms as
+// this (parent) process reads them from /proc: where the peak rises tells when it was reached, which
+// the child's own timer cannot while its thread is busy.
 //
 // The segments need no media: a source stage lists synthetic clips and a clip stage turns each into
 // PER_CLIP segments carrying what the media and teacher stages would have added, at the sizes the
@@ -379,8 +380,10 @@ function sampleRss(pid: number, file: string): { stop(): void } {
     } catch {
       return; // gone, or not Linux
     }
-    const kib = /VmRSS:\s+(\d+)/.exec(status)?.[1];
-    if (kib) writeSync(fd, `${JSON.stringify({ time: Date.now(), rssMiB: Math.round(Number(kib) / 1024) })}\n`);
+    // VmHWM is the peak so far: where it rises tells when the process's peak was reached, even between samples.
+    const mib = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN) / 1024);
+    const rss = mib('VmRSS');
+    if (Number.isFinite(rss)) writeSync(fd, `${JSON.stringify({ time: Date.now(), rssMiB: rss, peakMiB: mib('VmHWM') })}\n`);
   }, 100);
   return {
     stop() {
