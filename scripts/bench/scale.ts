@@ -288,7 +288,7 @@ const benchJudge: SegmentStage<Record<string, never>> = {
 
 async function child(segments: number, dir: string, trace: string | undefined): Promise<Measurement> {
   const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
-  const log = trace ? pino({ level: 'info' }, pino.destination({ dest: trace, sync: true })) : pino({ level: 'silent' });
+  const log = trace ? pino({ level: 'info' }, pino.destination({ dest: trace, sync: true, append: false })) : pino({ level: 'silent' });
   // Where the memory is when RSS is highest (sampled every second): the JS heap, or outside it.
   let sampled = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
   let ticks = 0;
