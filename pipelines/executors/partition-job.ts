@@ -7,6 +7,7 @@ import pino, { type Logger } from 'pino';
 import type { Clip, Segment } from '../../schemas/records.ts';
 import { buildPlan, type Plan } from '../config.ts';
 import { fingerprint } from '../fingerprint.ts';
+import { setMalloc } from '../malloc.ts';
 import { runPartitionJob } from '../run/queue-job.ts';
 import { decodePartitionInputs } from '../run/stored-partition.ts';
 import { openStore, type Store } from '../store/index.ts';
@@ -55,6 +56,8 @@ async function pullPartitionInputs(location: string, items: readonly (Clip | Seg
 export async function processPartitionJob(job: QueuedJob): Promise<PartitionJobReturn> {
   const data = job.data;
   log ??= pino({ level: process.env.EMOFORGE_LOG_LEVEL ?? 'warn', base: { pid: process.pid } }, pino.destination(2));
+  // A job process reads and writes ~20 MB partitions, as a run does (pipelines/malloc.ts); once per process.
+  setMalloc();
   const planKey = fingerprint(data.configFile, data.config);
   let plan = plans.get(planKey);
   if (!plan) plans.set(planKey, (plan = buildPlan(data.configFile, data.config, STAGES)));
