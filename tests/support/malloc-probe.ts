@@ -18,10 +18,15 @@ const mallinfo2 = libc.func('mallinfo2', Mallinfo2, []);
 const mapped = () => Number((mallinfo2() as { hblkhd: number | bigint }).hblkhd);
 
 const setting = setMalloc();
+const baseline = mapped();
 let big: Buffer | undefined = Buffer.alloc(20 * 1024 * 1024, 1);
 big[0] = 2;
 big = undefined;
-gc();
+// V8 frees a dead buffer's memory on a background thread after the collection: wait until it has.
+for (let i = 0; i < 100 && mapped() > baseline + 1024 * 1024; i++) {
+  gc();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
 const before = mapped();
 const held = Array.from({ length: 8 }, (_, i) => Buffer.alloc(1024 * 1024, i));
 const grown = mapped() - before;
