@@ -12,7 +12,7 @@ import { segmentDrop } from '../pipelines/drops.ts';
 import { FatalError } from '../pipelines/errors.ts';
 import { canonicalJson, fingerprint } from '../pipelines/fingerprint.ts';
 import { DEFAULT_TARGET_BYTES } from '../pipelines/parquet/index.ts';
-import { RowSpill } from '../pipelines/parquet/row-spill.ts';
+import { RowSpill, sharedSpillBudgets } from '../pipelines/parquet/row-spill.ts';
 import { carriedRows } from '../pipelines/publish/publish-guard.ts';
 import { publish, underPublishLock, type Publication } from '../pipelines/publish/publish.ts';
 import { latestVersion } from '../pipelines/publish/versions.ts';
@@ -139,10 +139,12 @@ async function publication(input: SinkInput, config: WriteConfig, ctx: SinkConte
   await rm(spillDir, { recursive: true, force: true });
   // Embedded media: a segment's rows side by side, so the row group's dictionary holds its media once.
   const orderKey = (row: Pick<Sample, 'id' | 'segment_id'>) => (config.embedMedia ? `${row.segment_id}\u0000${row.id}` : row.id);
+  // One 48 MiB budget over the three splits, by their shares (a split's rows past its part spill).
+  const budgets = sharedSpillBudgets({ train: config.splits.train, validation: config.splits.validation, test: config.splits.test });
   const rows: Record<Split, RowSpill<Sample>> = {
-    train: new RowSpill(spillDir, 'train'),
-    validation: new RowSpill(spillDir, 'validation'),
-    test: new RowSpill(spillDir, 'test'),
+    train: new RowSpill(spillDir, 'train', budgets.train),
+    validation: new RowSpill(spillDir, 'validation', budgets.validation),
+    test: new RowSpill(spillDir, 'test', budgets.test),
   };
   const reviewedRows: Record<Split, number> = { train: 0, validation: 0, test: 0 };
   // The report's digest grows as segments stream past: none of them is held.

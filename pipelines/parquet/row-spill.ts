@@ -9,6 +9,23 @@ import { join } from 'node:path';
 export const DEFAULT_SPILL_BYTES = 48 * 1024 * 1024;
 
 /**
+ * Budgets for spills that fill side by side (a sink's splits): `total` bytes shared by their shares
+ * of the rows, at least `floor` each, so three splits hold one slab's worth between them rather
+ * than three (a 10% split filled a 48 MiB slab as surely as the 80% one, only later).
+ */
+export function sharedSpillBudgets<K extends string>(
+  shares: Readonly<Record<K, number>>,
+  total = DEFAULT_SPILL_BYTES,
+  floor = 4 * 1024 * 1024,
+): Record<K, number> {
+  const keys = Object.keys(shares) as K[];
+  const sum = keys.reduce((n, k) => n + Math.max(0, shares[k]), 0);
+  return Object.fromEntries(
+    keys.map((k) => [k, Math.max(floor, sum > 0 ? Math.round((total * Math.max(0, shares[k])) / sum) : Math.round(total / keys.length))]),
+  ) as Record<K, number>;
+}
+
+/**
  * Bytes read from each run file at a time while merging: 64 KiB, less when there are many runs (a
  * million segments spill ~550 runs of the train split), so the read buffers stay within 8 MiB, down
  * to 16 KiB a run (a row is ~3.5 KB).

@@ -2,7 +2,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RowSpill } from '../../../pipelines/parquet/row-spill.ts';
+import { DEFAULT_SPILL_BYTES, RowSpill, sharedSpillBudgets } from '../../../pipelines/parquet/row-spill.ts';
 import { mulberry32 } from '../../../pipelines/random.ts';
 import { tempDir } from '../../helpers.ts';
 
@@ -103,5 +103,18 @@ describe('RowSpill', () => {
     for (const row of input) await spilled.add(row.id, row);
     expect((await readdir(join(dir, 'runs'))).length).toBeGreaterThan(512);
     expect(await collect(spilled)).toEqual([...input].sort((a, b) => (a.id < b.id ? -1 : 1)));
+  });
+});
+
+describe('sharedSpillBudgets', () => {
+  it("shares one budget by the splits' shares, with a floor for small or empty shares", () => {
+    const MiB = 1024 * 1024;
+    expect(sharedSpillBudgets({ train: 0.8, validation: 0.1, test: 0.1 })).toEqual({
+      train: Math.round(0.8 * DEFAULT_SPILL_BYTES),
+      validation: Math.round(0.1 * DEFAULT_SPILL_BYTES),
+      test: Math.round(0.1 * DEFAULT_SPILL_BYTES),
+    });
+    expect(sharedSpillBudgets({ train: 1, validation: 0, test: 0 }, 48 * MiB)).toEqual({ train: 48 * MiB, validation: 4 * MiB, test: 4 * MiB });
+    expect(sharedSpillBudgets({ a: 0, b: 0 }, 10 * MiB, 1)).toEqual({ a: 5 * MiB, b: 5 * MiB });
   });
 });
