@@ -23,10 +23,39 @@ import {
 type Baseline = 'speaker' | 'corpus' | 'absolute';
 
 /** What the baselines are made of, per segment: its speaker and the prosody of its voice. */
-export interface ProsodyView {
-  readonly speaker: string | null;
-  readonly prosody: Prosody | null;
+/**
+ * What the baselines keep of a segment: null when it has no voice, else one array of doubles,
+ * [speaker code (-1: none), pitch, spread, rmsDb, lufs (NaN: none), rate]. A million segments give
+ * a million views: as an object with a speaker string and a prosody object, each of its five
+ * numbers boxed, a view took ~225 bytes of heap; an array of doubles takes ~100.
+ */
+export type ProsodyView = readonly number[] | null;
+
+/** Speaker names as small numbers for the views of one corpus (codes are indexes into `names`). */
+export class SpeakerCodes {
+  private readonly codes = new Map<string, number>();
+  readonly names: string[] = [];
+
+  code(speaker: string | null): number {
+    if (speaker === null) return -1;
+    let code = this.codes.get(speaker);
+    if (code === undefined) {
+      code = this.names.length;
+      this.names.push(speaker);
+      this.codes.set(speaker, code);
+    }
+    return code;
+  }
 }
+
+/** A segment's view (see ProsodyView), its speaker coded by `speakers`. */
+export function prosodyView(segment: Segment, speakers: SpeakerCodes): ProsodyView {
+  const prosody = prosodyOf(segment.cues?.acoustic);
+  if (!prosody) return null;
+  return [speakers.code(speakerOf(segment)), prosody.pitch, prosody.spread, prosody.rmsDb, prosody.lufs ?? Number.NaN, prosody.rate];
+}
+
+const [SPEAKER, PITCH, SPREAD, RMS_DB, LUFS, RATE] = [0, 1, 2, 3, 4, 5];
 
 const FEATURES = ['pitch', 'spread', 'loudness', 'rate'] as const;
 type Feature = (typeof FEATURES)[number];
@@ -121,20 +150,23 @@ export class ProsodyBaselines {
   private readonly speakers = new Map<string, Group>();
   private readonly corpus: Group | null;
 
-  constructor(views: readonly ProsodyView[], minSegments: number) {
+  /** @param speakers the codes the views were made with */
+  constructor(views: readonly ProsodyView[], minSegments: number, speakers: SpeakerCodes) {
     // A million views in a run: members are gathered as view indexes, and each group's values as
     // typed arrays, not an object per voiced segment.
-    const bySpeaker = new Map<string, number[]>();
+    const bySpeaker = new Map<number, number[]>();
     const voiced: number[] = [];
-    views.forEach(({ speaker, prosody }, i) => {
-      if (!prosody) return;
+    views.forEach((view, i) => {
+      if (!view) return;
       voiced.push(i);
-      if (speaker === null) return;
+      const speaker = view[SPEAKER];
+      if (speaker < 0) return;
       const members = bySpeaker.get(speaker);
       if (members) members.push(i);
       else bySpeaker.set(speaker, [i]);
     });
-    for (const [speaker, members] of bySpeaker) if (members.length >= minSegments) this.speakers.set(speaker, group(views, members));
+    for (const [speaker, members] of bySpeaker)
+      if (members.length >= minSegments) this.speakers.set(speakers.names[speaker], group(views, members));
     this.corpus = voiced.length >= minSegments ? group(views, voiced) : null;
   }
 
@@ -166,19 +198,19 @@ export function speakerOf(segment: Segment): string | null {
 /** The baseline of the voiced views at `members` (indexes into `views`). */
 function group(views: readonly ProsodyView[], members: readonly number[]): Group {
   // LUFS when every member has it: a baseline must not mix two loudness scales.
-  const loudness = members.every((i) => views[i].prosody!.lufs !== null) ? 'lufs' : 'rms';
-  const read: Record<Feature, (p: Prosody) => number> = {
-    pitch: (p) => p.pitch,
-    spread: (p) => p.spread,
-    loudness: (p) => (loudness === 'lufs' ? p.lufs! : p.rmsDb),
-    rate: (p) => p.rate,
+  const loudness = members.every((i) => !Number.isNaN(views[i]![LUFS])) ? 'lufs' : 'rms';
+  const read: Record<Feature, (view: readonly number[]) => number> = {
+    pitch: (v) => v[PITCH],
+    spread: (v) => v[SPREAD],
+    loudness: (v) => (loudness === 'lufs' ? v[LUFS] : v[RMS_DB]),
+    rate: (v) => v[RATE],
   };
   const center = {} as Profile;
   const scale = {} as Profile;
   const sorted = new Float64Array(members.length);
   for (const feature of FEATURES) {
     members.forEach((i, k) => {
-      sorted[k] = read[feature](views[i].prosody!);
+      sorted[k] = read[feature](views[i]!);
     });
     sorted.sort();
     center[feature] = median(sorted);

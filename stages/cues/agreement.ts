@@ -3,7 +3,7 @@
 // stage because prosody only means something against a baseline (pipelines/affect/baselines.ts):
 // the voice is read against its speaker's own segments, else the corpus, else absolute values.
 import { z } from 'zod';
-import { ProsodyBaselines, prosodyOf, speakerOf, type ProsodyView } from '../../pipelines/affect/baselines.ts';
+import { ProsodyBaselines, prosodyView, SpeakerCodes, type ProsodyView } from '../../pipelines/affect/baselines.ts';
 import { EmotionVocabulary } from '../../pipelines/affect/emotion-words.ts';
 import { scoreEvidence } from '../../pipelines/affect/estimate.ts';
 import { round2, textEvidence } from '../../pipelines/affect/evidence.ts';
@@ -24,6 +24,9 @@ const AgreementConfig = z
   .strict();
 export type AgreementConfig = z.infer<typeof AgreementConfig>;
 
+/** The speaker codes of the views, per run config (so a long-lived process lets them go with the run). */
+const speakerCodes = new WeakMap<AgreementConfig, SpeakerCodes>();
+
 export const cuesAgreement: GlobalStage<AgreementConfig, ProsodyView> = {
   kind: 'global',
   name: 'cues.agreement',
@@ -35,12 +38,15 @@ export const cuesAgreement: GlobalStage<AgreementConfig, ProsodyView> = {
   cache: false,
 
   // The view: the speaker and the prosody of the voice, the only corpus-wide inputs (baselines).
-  project(segment): ProsodyView {
-    return { speaker: speakerOf(segment), prosody: prosodyOf(segment.cues?.acoustic) };
+  project(segment, config): ProsodyView {
+    let speakers = speakerCodes.get(config);
+    if (!speakers) speakerCodes.set(config, (speakers = new SpeakerCodes()));
+    return prosodyView(segment, speakers);
   },
 
   async decide(views, config, ctx) {
-    const baselines = new ProsodyBaselines(views, config.minSpeakerSegments);
+    const speakers = speakerCodes.get(config) ?? new SpeakerCodes();
+    const baselines = new ProsodyBaselines(views, config.minSpeakerSegments, speakers);
     ctx.log.info({ segments: views.length, speakerBaselines: baselines.speakerCount, corpusBaseline: baselines.hasCorpus }, 'prosody baselines');
     return { apply: (segment: Segment) => ({ ...segment, cues: { ...segment.cues, agreement: agreementFor(segment, baselines) } }) };
   },
