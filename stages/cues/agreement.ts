@@ -24,8 +24,8 @@ const AgreementConfig = z
   .strict();
 export type AgreementConfig = z.infer<typeof AgreementConfig>;
 
-/** The speaker codes of the views, per run config (so a long-lived process lets them go with the run). */
-const speakerCodes = new WeakMap<AgreementConfig, SpeakerCodes>();
+/** The speaker codes of the views, per run of the stage (keyed by its context, so they go with it). */
+const speakerCodes = new WeakMap<object, SpeakerCodes>();
 
 export const cuesAgreement: GlobalStage<AgreementConfig, ProsodyView> = {
   kind: 'global',
@@ -38,14 +38,15 @@ export const cuesAgreement: GlobalStage<AgreementConfig, ProsodyView> = {
   cache: false,
 
   // The view: the speaker and the prosody of the voice, the only corpus-wide inputs (baselines).
-  project(segment, config): ProsodyView {
-    let speakers = speakerCodes.get(config);
-    if (!speakers) speakerCodes.set(config, (speakers = new SpeakerCodes()));
+  project(segment, _config, ctx): ProsodyView {
+    let speakers = speakerCodes.get(ctx);
+    if (!speakers) speakerCodes.set(ctx, (speakers = new SpeakerCodes()));
     return prosodyView(segment, speakers);
   },
 
   async decide(views, config, ctx) {
-    const speakers = speakerCodes.get(config) ?? new SpeakerCodes();
+    const speakers = speakerCodes.get(ctx) ?? new SpeakerCodes();
+    speakerCodes.delete(ctx);
     const baselines = new ProsodyBaselines(views, config.minSpeakerSegments, speakers);
     ctx.log.info({ segments: views.length, speakerBaselines: baselines.speakerCount, corpusBaseline: baselines.hasCorpus }, 'prosody baselines');
     return { apply: (segment: Segment) => ({ ...segment, cues: { ...segment.cues, agreement: agreementFor(segment, baselines) } }) };

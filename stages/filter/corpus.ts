@@ -53,37 +53,72 @@ interface Measured {
 type TextShape = readonly Omit<Measured, 'words'>[];
 
 /**
- * What the corpus rules read of a segment: its id, primary label and the lengths of its texts. A
- * view per segment, so compact: the label and the shape are shared strings and arrays, the word
- * counts a small array beside the shape.
+ * What the corpus rules read of a segment (its id comes beside the views): its primary label and the
+ * word count of each text it measured. A million segments give a million views, so a view is a
+ * number: where its entry starts in one growing Int32Array of the stage's run, [label code, shape
+ * code, one word count per text], with the labels and text shapes (which texts, in which
+ * population) coded in small tables. As objects with an array of counts, a view took ~145 bytes of
+ * heap; here it is ~40 (its place in the views array and its entry).
  */
-/** A segment's label and text lengths (its id comes beside the views). */
-interface LengthView {
-  readonly label: string;
-  readonly shape: TextShape;
-  readonly words: readonly number[];
-}
+type LengthView = number;
 
-/** Interned labels and shapes; bounded (a corpus has a handful), and past the bound simply not shared. */
-const INTERNED_LIMIT = 10_000;
-const labels = new Map<string, string>();
-const shapes = new Map<string, TextShape>();
+/** The views of one run of the stage (keyed by its context, so they go with it). */
+class LengthViews {
+  private column = new Int32Array(1 << 16);
+  private used = 0;
+  private readonly labels: string[] = [];
+  private readonly labelCodes = new Map<string, number>();
+  private readonly shapes: TextShape[] = [];
+  private readonly shapeCodes = new Map<string, number>();
 
-function internLabel(label: string): string {
-  const known = labels.get(label);
-  if (known !== undefined) return known;
-  if (labels.size < INTERNED_LIMIT) labels.set(label, label);
-  return label;
-}
-
-function lengthView(label: string, texts: readonly Measured[]): LengthView {
-  const key = texts.map((t) => `${t.population}\u0000${t.field}`).join('\u0001');
-  let shape = shapes.get(key);
-  if (!shape) {
-    shape = texts.map(({ population, field }) => ({ population, field }));
-    if (shapes.size < INTERNED_LIMIT) shapes.set(key, shape);
+  add(label: string, texts: readonly Measured[]): LengthView {
+    const view = this.used;
+    const need = view + 2 + texts.length;
+    if (need > this.column.length) {
+      const grown = new Int32Array(Math.max(need, this.column.length * 2));
+      grown.set(this.column.subarray(0, this.used));
+      this.column = grown;
+    }
+    this.column[view] = code(this.labelCodes, this.labels, label, () => label);
+    const key = texts.map((t) => `${t.population}\u0000${t.field}`).join('\u0001');
+    this.column[view + 1] = code(this.shapeCodes, this.shapes, key, () => texts.map(({ population, field }) => ({ population, field })));
+    texts.forEach((t, i) => {
+      this.column[view + 2 + i] = t.words;
+    });
+    this.used = need;
+    return view;
   }
-  return { label: internLabel(label), shape, words: texts.map((t) => t.words) };
+
+  label(view: LengthView): string {
+    return this.labels[this.column[view]];
+  }
+
+  shape(view: LengthView): TextShape {
+    return this.shapes[this.column[view + 1]];
+  }
+
+  words(view: LengthView, text: number): number {
+    return this.column[view + 2 + text];
+  }
+}
+
+/** The code of `key` in a table (`values[code]`), added with `make()` when new. */
+function code<T>(codes: Map<string, number>, values: T[], key: string, make: () => T): number {
+  let known = codes.get(key);
+  if (known === undefined) {
+    known = values.length;
+    values.push(make());
+    codes.set(key, known);
+  }
+  return known;
+}
+
+const lengthViews = new WeakMap<object, LengthViews>();
+
+function viewsOf(ctx: object): LengthViews {
+  let views = lengthViews.get(ctx);
+  if (!views) lengthViews.set(ctx, (views = new LengthViews()));
+  return views;
 }
 
 function measure(segment: Segment, fields: readonly LengthField[]): Measured[] {
@@ -153,12 +188,14 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
   adds: [],
   cache: false,
 
-  project(segment, config): LengthView {
+  project(segment, config, ctx): LengthView {
     const { sd: k, fields } = config.lengthTails;
-    return lengthView(segment.labels?.primary ?? 'unlabelled', k > 0 ? measure(segment, fields) : []);
+    return viewsOf(ctx).add(segment.labels?.primary ?? 'unlabelled', k > 0 ? measure(segment, fields) : []);
   },
 
   async decide(views, config, ctx, ids) {
+    const store = viewsOf(ctx);
+    lengthViews.delete(ctx);
     // Drops by view index; a kept segment is passed on unchanged.
     const dropped = new Map<number, DropResult>();
 
@@ -168,7 +205,7 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
       // Each population's texts as (view, text) index pairs, in view order: no object per text.
       const populations = new Map<string, IndexPairs>();
       views.forEach((view, i) => {
-        view.shape.forEach((text, t) => {
+        store.shape(view).forEach((text, t) => {
           let members = populations.get(text.population);
           if (!members) populations.set(text.population, (members = new IndexPairs()));
           members.push(i, t);
@@ -180,7 +217,7 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
           continue;
         }
         const words = new Float64Array(members.length);
-        for (let m = 0; m < members.length; m++) words[m] = views[members.view(m)].words[members.text(m)];
+        for (let m = 0; m < members.length; m++) words[m] = store.words(views[members.view(m)], members.text(m));
         const bounds = boundsOf(words);
         if (bounds.sd === 0) continue;
         const [low, high] = [bounds.mean - k * bounds.sd, bounds.mean + k * bounds.sd];
@@ -188,7 +225,7 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
           if (words[m] >= low && words[m] <= high) continue;
           const segment = members.view(m);
           if (dropped.has(segment)) continue;
-          const field = views[segment].shape[members.text(m)].field;
+          const field = store.shape(views[segment])[members.text(m)].field;
           dropped.set(
             segment,
             drop(
@@ -206,9 +243,10 @@ export const filterCorpus: GlobalStage<CorpusFilterConfig, LengthView> = {
       const byLabel = new Map<string, number[]>();
       views.forEach((view, i) => {
         if (dropped.has(i)) return;
-        const members = byLabel.get(view.label);
+        const label = store.label(view);
+        const members = byLabel.get(label);
         if (members) members.push(i);
-        else byLabel.set(view.label, [i]);
+        else byLabel.set(label, [i]);
       });
       for (const [label, members] of byLabel) {
         const cap = perLabel[label as Emotion] ?? maxPerLabel;
