@@ -165,8 +165,7 @@ export class ProsodyBaselines {
       if (members) members.push(i);
       else bySpeaker.set(speaker, [i]);
     });
-    for (const [speaker, members] of bySpeaker)
-      if (members.length >= minSegments) this.speakers.set(speakers.names[speaker], group(views, members));
+    for (const [speaker, members] of bySpeaker) if (members.length >= minSegments) this.speakers.set(speakers.names[speaker], group(views, members));
     this.corpus = voiced.length >= minSegments ? group(views, voiced) : null;
   }
 

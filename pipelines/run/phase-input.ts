@@ -26,10 +26,12 @@ export function clipInput(clips: readonly Clip[]): PhaseInput {
     else byPartition.set(clip.partition, [clip]);
   }
   const packed = new Map<number, Buffer>();
-  const partitions = [...byPartition].sort((a, b) => a[0] - b[0]).map(([partition, list]) => {
-    packed.set(partition, encodePartitionInputs(list));
-    return { partition, size: list.length };
-  });
+  const partitions = [...byPartition]
+    .sort((a, b) => a[0] - b[0])
+    .map(([partition, list]) => {
+      packed.set(partition, encodePartitionInputs(list));
+      return { partition, size: list.length };
+    });
   const load = (partition: number): Clip[] => {
     const bytes = packed.get(partition);
     return bytes ? (decodePartitionInputs(bytes, `ingest's clips of partition ${partition}`) as Clip[]) : [];
