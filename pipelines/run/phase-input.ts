@@ -16,7 +16,7 @@ export interface PhaseInput {
 /**
  * Ingest's clips by partition, each partition's held as the NDJSON bytes of its clips and parsed when
  * the partition is reached: a million segments come from a hundred thousand clips and more, which
- * as objects held ~1.5 KB of heap each through the first record phase.
+ * as objects held over a kilobyte of heap each through the first record phase.
  */
 export function clipInput(clips: readonly Clip[]): PhaseInput {
   const byPartition = new Map<number, Clip[]>();

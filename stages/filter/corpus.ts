@@ -57,8 +57,8 @@ type TextShape = readonly Omit<Measured, 'words'>[];
  * word count of each text it measured. A million segments give a million views, so a view is a
  * number: where its entry starts in one growing Int32Array of the stage's run, [label code, shape
  * code, one word count per text], with the labels and text shapes (which texts, in which
- * population) coded in small tables. As objects with an array of counts, a view took ~145 bytes of
- * heap; here it is ~40 (its place in the views array and its entry).
+ * population) coded in small tables. As objects with an array of counts, a view took ~150 bytes of
+ * heap; here it is ~50 (its place in the views array and its entry, with the array's spare room).
  */
 type LengthView = number;
 
