@@ -5,6 +5,7 @@
 import type { AcousticCues } from '../../schemas/cues.ts';
 import type { Emotion, ModalityEstimate } from '../../schemas/emotion.ts';
 import type { Segment } from '../../schemas/records.ts';
+import { CodeTable } from '../code-table.ts';
 import { round2 } from './evidence.ts';
 import {
   F0_FLAT_CV,
@@ -33,18 +34,15 @@ export type ProsodyView = readonly number[] | null;
 
 /** Speaker names as small numbers for the views of one corpus (codes are indexes into `names`). */
 export class SpeakerCodes {
-  private readonly codes = new Map<string, number>();
-  readonly names: string[] = [];
+  private readonly table = new CodeTable<string>();
 
+  get names(): readonly string[] {
+    return this.table.values;
+  }
+
+  /** The speaker's code, -1 for none. */
   code(speaker: string | null): number {
-    if (speaker === null) return -1;
-    let code = this.codes.get(speaker);
-    if (code === undefined) {
-      code = this.names.length;
-      this.names.push(speaker);
-      this.codes.set(speaker, code);
-    }
-    return code;
+    return speaker === null ? -1 : this.table.code(speaker, () => speaker);
   }
 }
 

@@ -4,6 +4,7 @@
 // segments with the lowest hash of (seed, id) are kept and the rest dropped (label-cap), so the
 // choice is deterministic and does not depend on the order records arrive in.
 import { z } from 'zod';
+import { CodeTable } from '../../pipelines/code-table.ts';
 import { fingerprint } from '../../pipelines/fingerprint.ts';
 import { drop, dropsById, runGlobalInMemory, type DropResult, type GlobalStage } from '../../pipelines/stage.ts';
 import { Emotion } from '../../schemas/emotion.ts';
@@ -66,10 +67,8 @@ type LengthView = number;
 class LengthViews {
   private column = new Int32Array(1 << 16);
   private used = 0;
-  private readonly labels: string[] = [];
-  private readonly labelCodes = new Map<string, number>();
-  private readonly shapes: TextShape[] = [];
-  private readonly shapeCodes = new Map<string, number>();
+  private readonly labels = new CodeTable<string>();
+  private readonly shapes = new CodeTable<TextShape>();
 
   add(label: string, texts: readonly Measured[]): LengthView {
     const view = this.used;
@@ -79,9 +78,9 @@ class LengthViews {
       grown.set(this.column.subarray(0, this.used));
       this.column = grown;
     }
-    this.column[view] = code(this.labelCodes, this.labels, label, () => label);
+    this.column[view] = this.labels.code(label, () => label);
     const key = texts.map((t) => `${t.population}\u0000${t.field}`).join('\u0001');
-    this.column[view + 1] = code(this.shapeCodes, this.shapes, key, () => texts.map(({ population, field }) => ({ population, field })));
+    this.column[view + 1] = this.shapes.code(key, () => texts.map(({ population, field }) => ({ population, field })));
     texts.forEach((t, i) => {
       this.column[view + 2 + i] = t.words;
     });
@@ -90,27 +89,16 @@ class LengthViews {
   }
 
   label(view: LengthView): string {
-    return this.labels[this.column[view]];
+    return this.labels.values[this.column[view]];
   }
 
   shape(view: LengthView): TextShape {
-    return this.shapes[this.column[view + 1]];
+    return this.shapes.values[this.column[view + 1]];
   }
 
   words(view: LengthView, text: number): number {
     return this.column[view + 2 + text];
   }
-}
-
-/** The code of `key` in a table (`values[code]`), added with `make()` when new. */
-function code<T>(codes: Map<string, number>, values: T[], key: string, make: () => T): number {
-  let known = codes.get(key);
-  if (known === undefined) {
-    known = values.length;
-    values.push(make());
-    codes.set(key, known);
-  }
-  return known;
 }
 
 const lengthViews = new WeakMap<object, LengthViews>();

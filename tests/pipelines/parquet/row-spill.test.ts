@@ -30,17 +30,23 @@ async function collect(spill: RowSpill<Row>, keep?: (row: Row) => boolean): Prom
   return out;
 }
 
+/** The same rows in a spill with a 20 KB budget (under DIR/runs) and in one that holds them all (DIR/none). */
+async function spilledAndHeld(input: readonly Row[]): Promise<{ dir: string; spilled: RowSpill<Row>; held: RowSpill<Row> }> {
+  const dir = await tempDir('emoforge-spill-');
+  const spilled = new RowSpill<Row>(join(dir, 'runs'), 'train', 20_000);
+  const held = new RowSpill<Row>(join(dir, 'none'), 'train');
+  for (const row of input) {
+    await spilled.add(row.id, row);
+    await held.add(row.id, row);
+  }
+  return { dir, spilled, held };
+}
+
 describe('RowSpill', () => {
   it('gives the same rows in key order from many run files as from memory, and again on a second read', async () => {
     const input = rows(5000, 7);
     const expected = [...input].sort((a, b) => (a.id < b.id ? -1 : 1));
-    const dir = await tempDir('emoforge-spill-');
-    const spilled = new RowSpill<Row>(join(dir, 'runs'), 'train', 20_000);
-    const held = new RowSpill<Row>(join(dir, 'none'), 'train');
-    for (const row of input) {
-      await spilled.add(row.id, row);
-      await held.add(row.id, row);
-    }
+    const { dir, spilled, held } = await spilledAndHeld(input);
     expect((await readdir(join(dir, 'runs'))).length).toBeGreaterThan(5);
     await expect(readdir(join(dir, 'none'))).rejects.toThrow();
     expect(await collect(spilled)).toEqual(expected);
@@ -56,13 +62,7 @@ describe('RowSpill', () => {
   it('gives the same rows after finish(), spilled or held, and takes rows again after it', async () => {
     const input = rows(3000, 5);
     const expected = [...input].sort((a, b) => (a.id < b.id ? -1 : 1));
-    const dir = await tempDir('emoforge-spill-');
-    const spilled = new RowSpill<Row>(join(dir, 'runs'), 'train', 20_000);
-    const held = new RowSpill<Row>(join(dir, 'none'), 'train');
-    for (const row of input) {
-      await spilled.add(row.id, row);
-      await held.add(row.id, row);
-    }
+    const { dir, spilled, held } = await spilledAndHeld(input);
     const runs = (await readdir(join(dir, 'runs'))).length;
     await spilled.finish();
     await held.finish();
