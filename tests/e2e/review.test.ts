@@ -158,7 +158,12 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
 
   async function open(page: import('playwright-core').Page, name: string) {
     await page.click(`#items li[data-i="${index.get(name)}"] button`);
-    await page.waitForFunction((n) => document.getElementById('sample-name')?.textContent === n, name);
+    // The name may already be shown (a decision moves on to the next sample): wait until this click's
+    // answer has rendered too, or a reason picked now goes with a form about to be replaced.
+    await page.waitForFunction(
+      (n) => document.getElementById('sample-name')?.textContent === n && !document.getElementById('sample')?.hasAttribute('aria-busy'),
+      name,
+    );
   }
 
   const badge = (name: string, verdict: string) => `#items li[data-i="${index.get(name)}"] .badge.${verdict}`;
@@ -403,6 +408,36 @@ describe.skipIf(skipBrowser)('human review in the loop', () => {
       expect((await fetch(`${at}/api/state`, { headers: { cookie: cookie.split(';')[0] } })).status).toBe(200);
     } finally {
       await stop(open);
+    }
+  });
+
+  it('a reject reason picked while the shown sample is fetched again stays picked; another sample starts blank', async () => {
+    const carol = await reviewerPage('carol');
+    try {
+      await open(carol.page, ACCEPT);
+      let release = () => {};
+      const held = new Promise<void>((resolve) => (release = resolve));
+      await carol.page.route('**/api/samples/*', async (route) => {
+        await held;
+        await route.continue();
+      });
+      // Clicking the sample already shown fetches it again; the reviewer picks a reason meanwhile.
+      await carol.page.click(`#items li[data-i="${index.get(ACCEPT)}"] button`);
+      await carol.page.waitForSelector('#sample[aria-busy]', { state: 'attached' });
+      await carol.page.selectOption('#reject-reason', 'wrong-emotion');
+      await carol.page.fill('#reject-note', 'the smile is posed');
+      release();
+      await carol.page.waitForSelector('#sample:not([aria-busy])', { state: 'attached' });
+      expect(await carol.page.locator('#sample-name').textContent()).toBe(ACCEPT);
+      expect(await carol.page.inputValue('#reject-reason')).toBe('wrong-emotion');
+      expect(await carol.page.inputValue('#reject-note')).toBe('the smile is posed');
+      await carol.page.unroute('**/api/samples/*');
+      await open(carol.page, FOURTH);
+      expect(await carol.page.inputValue('#reject-reason')).toBe('');
+      expect(await carol.page.inputValue('#reject-note')).toBe('');
+      expect(carol.problems).toEqual([]);
+    } finally {
+      await carol.context.close();
     }
   });
 

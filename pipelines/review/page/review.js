@@ -222,9 +222,16 @@ async function openSample(i) {
   }
   page.current = i;
   highlight();
-  // Only the latest request renders: a slower answer for a sample left meanwhile is dropped.
+  // Only the latest request renders: a slower answer for a sample left meanwhile is dropped. Until it
+  // has rendered, the sample is marked busy (a reject reason picked now would go with the old form).
   const ticket = ++page.opening;
-  const detail = await api(`/api/samples/${i}`);
+  $('sample').setAttribute('aria-busy', 'true');
+  let detail;
+  try {
+    detail = await api(`/api/samples/${i}`);
+  } finally {
+    if (ticket === page.opening) $('sample').removeAttribute('aria-busy');
+  }
   if (ticket !== page.opening) return;
   page.detail = detail;
   renderSample();
@@ -567,6 +574,11 @@ function rejectOnEnter(event) {
 
 function renderSample() {
   const d = page.detail;
+  // The same sample shown again (the reviewer clicked it, or a decision moved here): a reject reason
+  // and note already chosen stay; text edits come back from the draft.
+  const again = $('sample-name') && $('sample').dataset.hash === d.hash;
+  const kept = again ? { reason: value('reject-reason'), note: value('reject-note') } : null;
+  $('sample').dataset.hash = d.hash;
   const saved = d.votes.find((v) => v.reviewer === page.reviewer && v.verdict === 'edit');
   // An unsaved draft first; else this reviewer's saved edit, so they see what they wrote.
   const draft = readDraft(d.hash) ?? saved?.edits ?? null;
@@ -606,6 +618,10 @@ function renderSample() {
     ),
   );
   for (const control of document.querySelectorAll('[data-edit]')) control.addEventListener('input', onEditInput);
+  if (kept) {
+    $('reject-reason').value = kept.reason;
+    $('reject-note').value = kept.note;
+  }
   if (readDraft(d.hash)) notice('An unsaved edit of this sample was restored.', 'info');
   markChanged();
 }
