@@ -151,6 +151,24 @@ describe('group-disjoint, label-stratified splits', () => {
     const splits = assignSplits(segments, shares, 'seed-a');
     expect(assignSplits([...segments].reverse(), shares, 'seed-a')).toEqual(splits);
     expect(assignSplits(segments, shares, 'seed-b')).not.toEqual(splits);
+    expect(splitGroups([...segments].reverse())).toEqual(splitGroups(segments));
+  });
+
+  it('names a group by its smallest key, whichever segment joined its parts', () => {
+    // Sources d, c, b, a chained by speakers: one group, called group:a in any order.
+    const chain = [
+      segment({ i: 1, group: 'd', speaker: 'x' }),
+      segment({ i: 2, group: 'c', speaker: 'y' }),
+      segment({ i: 3, group: 'b', speaker: 'x' }),
+      segment({ i: 4, group: 'a', speaker: 'y' }),
+      segment({ i: 5, group: 'c', speaker: 'x' }),
+      segment({ i: 6, group: 'e' }),
+    ];
+    for (const order of [chain, [...chain].reverse(), [chain[4], chain[0], chain[5], chain[3], chain[1], chain[2]]]) {
+      const groups = splitGroups(order);
+      expect(chain.slice(0, 5).map((s) => groups.get(s.id))).toEqual(Array(5).fill('group:a'));
+      expect(groups.get(chain[5].id)).toBe('group:e');
+    }
   });
 
   it('groups a segment without speaker or group by its clip', () => {
