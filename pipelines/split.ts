@@ -143,22 +143,23 @@ export function assignSplits(
   ties?: ReadonlyMap<string, string>,
 ): Map<string, Split> {
   const segments = membersOf(input);
-  const splits = assignSplitsInOrder(segments, (i) => segments[i].id, shares, seed, pinned, ties);
-  return new Map(segments.map((s, i) => [s.id, splits[i]]));
+  const codes = assignSplitCodes(segments, (i) => segments[i].id, shares, seed, pinned, ties);
+  return new Map(segments.map((s, i) => [s.id, SPLITS[codes[i]]]));
 }
 
 /**
- * assignSplits as an array beside `segments`: each one's split. The segments need not carry their
- * ids: `idOf(i)` gives segment i's, asked for only when there are pinned segments or ties.
+ * assignSplits as codes beside `segments`: each one's split as its index in SPLITS (a byte a
+ * segment, where an array of names took eight). The segments need not carry their ids: `idOf(i)`
+ * gives segment i's, asked for only when there are pinned segments or ties.
  */
-export function assignSplitsInOrder(
+export function assignSplitCodes(
   segments: readonly SplitPlace[],
   idOf: (index: number) => string,
   shares: SplitShares,
   seed: string,
   pinned?: ReadonlyMap<string, Split>,
   ties?: ReadonlyMap<string, string>,
-): Split[] {
+): Uint8Array {
   const { of, names } = groupsInOrder(segments, idOf, ties);
   const G = names.length;
   // Each group's pinned split (an index in SPLITS, -1 for none): the one most of its pinned segments
@@ -272,5 +273,7 @@ export function assignSplitsInOrder(
       if (!improved) break;
     }
   }
-  return Array.from(of, (group) => SPLITS[byGroup[group]]);
+  const codes = new Uint8Array(of.length);
+  for (let i = 0; i < of.length; i++) codes[i] = byGroup[of[i]];
+  return codes;
 }

@@ -21,7 +21,7 @@ import { isReviewedSample } from '../pipelines/review/reviewed-subset.ts';
 import type { SinkContext, SinkInput, SinkResult, SinkSegments, SinkStage } from '../pipelines/sink.ts';
 import type { SortedIds } from '../pipelines/sorted-ids.ts';
 import { ViewsById } from '../pipelines/run/views-by-id.ts';
-import { assignSplitsInOrder, splitMember, type SplitPlace } from '../pipelines/split.ts';
+import { assignSplitCodes, splitMember, type SplitPlace } from '../pipelines/split.ts';
 import { statsFor } from '../pipelines/stats.ts';
 import type { OutManifest } from '../schemas/manifest.ts';
 import type { Drop, FootageFingerprint, Segment } from '../schemas/records.ts';
@@ -233,22 +233,33 @@ async function planSplits(
   const held = segments.takeViews() as { ids: SortedIds; views: readonly SinkView[] };
   const { ids, views } = held.views.length === segments.count ? held : await viewsOf(segments, config);
   sharedViews.delete(config);
-  const codes = new Uint8Array(views.length);
+  const place = (some: readonly SinkView[], idOf: (index: number) => string): Uint8Array => {
+    const ties = config.footageTies ? footageTies(some, idOf) : undefined;
+    if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
+    return assignSplitCodes(some, idOf, config.splits, config.seed, pinned, ties);
+  };
   // The corpus's own split outranks everything: an official test segment is never placed elsewhere,
   // even when its speaker has segments in other official splits (as the corpus's authors published them).
-  const placed: number[] = [];
+  let official = 0;
+  for (const view of views) if (view.official) official++;
+  // No official splits (the usual case): the codes are the plan, with no index of views to place.
+  if (official === 0)
+    return splitLookup(
+      ids,
+      place(views, (i) => ids.idAt(i)),
+    );
+  const codes = new Uint8Array(views.length);
+  const placed = new Int32Array(views.length - official);
+  let next = 0;
   views.forEach((view, i) => {
     if (view.official) codes[i] = SPLITS.indexOf(view.official);
-    else placed.push(i);
+    else placed[next++] = i;
   });
-  const all = placed.length === views.length;
-  const placedViews = all ? views : placed.map((i) => views[i]);
-  const idOf = all ? (k: number) => ids.idAt(k) : (k: number) => ids.idAt(placed[k]);
-  const ties = config.footageTies ? footageTies(placedViews, idOf) : undefined;
-  if (ties?.size) ctx.log.info({ segments: ties.size }, 'segments tied to others of the same footage for the splits');
-  const assigned = assignSplitsInOrder(placedViews, idOf, config.splits, config.seed, pinned, ties);
-  assigned.forEach((split, k) => {
-    codes[placed[k]] = SPLITS.indexOf(split);
+  place(
+    Array.from(placed, (i) => views[i]),
+    (k) => ids.idAt(placed[k]),
+  ).forEach((code, k) => {
+    codes[placed[k]] = code;
   });
   return splitLookup(ids, codes);
 }

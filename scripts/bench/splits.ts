@@ -10,8 +10,9 @@
 // cache more often once the keys outgrow it.
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { assignSplitsInOrder, type SplitPlace } from '../../pipelines/split.ts';
+import { assignSplitCodes, type SplitPlace } from '../../pipelines/split.ts';
 import { ViewsById } from '../../pipelines/run/views-by-id.ts';
+import { SPLITS } from '../../schemas/sample.ts';
 
 const PER_CLIP = 8;
 const SPEAKERS_PER_10K = 400;
@@ -39,11 +40,11 @@ const perTenK: number[] = [];
 for (const size of sizes) {
   const { ids, views } = corpus(size);
   const [wall, cpu] = [performance.now(), process.cpuUsage()];
-  const splits = assignSplitsInOrder(views, (i) => ids.idAt(i), { train: 0.8, validation: 0.1, test: 0.1 }, 'bench');
+  const codes = assignSplitCodes(views, (i) => ids.idAt(i), { train: 0.8, validation: 0.1, test: 0.1 }, 'bench');
   const used = process.cpuUsage(cpu);
   const ms = performance.now() - wall;
   const cpuMs = (used.user + used.system) / 1000;
-  const counts = Object.fromEntries(['train', 'validation', 'test'].map((split) => [split, splits.filter((s) => s === split).length]));
+  const counts = Object.fromEntries(SPLITS.map((split, code) => [split, codes.filter((c) => c === code).length]));
   perTenK.push((ms / size) * 10_000);
   console.log(
     `${size} segments: splits planned in ${ms.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU (${((ms / size) * 10_000).toFixed(1)} ms per 10k); ${JSON.stringify(counts)}`,
