@@ -240,14 +240,25 @@ async function planSplits(
   };
   // The corpus's own split outranks everything: an official test segment is never placed elsewhere,
   // even when its speaker has segments in other official splits (as the corpus's authors published them).
+  return splitLookup(
+    ids,
+    officialThenPlaced(views, (i) => ids.idAt(i), place),
+  );
+}
+
+/**
+ * Each view's split as its index in SPLITS: a view's official split as it is; the others as `place`
+ * puts them, given those views alone and their ids. Without official splits (the usual case) the
+ * plan is `place`'s own codes, with no index of the views to place.
+ */
+export function officialThenPlaced<V extends { readonly official?: Split }>(
+  views: readonly V[],
+  idOf: (index: number) => string,
+  place: (some: readonly V[], idOf: (index: number) => string) => Uint8Array,
+): Uint8Array {
   let official = 0;
   for (const view of views) if (view.official) official++;
-  // No official splits (the usual case): the codes are the plan, with no index of views to place.
-  if (official === 0)
-    return splitLookup(
-      ids,
-      place(views, (i) => ids.idAt(i)),
-    );
+  if (official === 0) return place(views, idOf);
   const codes = new Uint8Array(views.length);
   const placed = new Int32Array(views.length - official);
   let next = 0;
@@ -257,11 +268,11 @@ async function planSplits(
   });
   place(
     Array.from(placed, (i) => views[i]),
-    (k) => ids.idAt(placed[k]),
+    (k) => idOf(placed[k]),
   ).forEach((code, k) => {
     codes[placed[k]] = code;
   });
-  return splitLookup(ids, codes);
+  return codes;
 }
 
 /**
