@@ -67,8 +67,8 @@ interface Groups {
  * splitGroups as numbers beside `segments` (no map keyed by segment id: a million ids are a lot of
  * memory); `idOf(i)` is the id of segment i, asked for only when there are ties. Each distinct key
  * becomes a number once and the union-find runs over numbers (by size, halving paths). With finds
- * over a Map of key strings, `scripts/bench/splits.ts` planned a million segments' splits in 5.9 s
- * (0.29 s for 100k), most of it in lookups that missed the cache; now 2.4 s (0.14 s).
+ * over a Map of key strings, `scripts/bench/splits.ts` planned a million segments' splits in 3.0 s,
+ * most of it in lookups that missed the cache; 1.1–1.7 s now (README, "Memory at scale").
  */
 function groupsInOrder(segments: readonly SplitPlace[], idOf: (index: number) => string, ties?: ReadonlyMap<string, string>): Groups {
   const keyIds = new Map<string, number>();
